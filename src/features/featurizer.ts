@@ -1,0 +1,148 @@
+import type { RecordBatch, Vector } from 'apache-arrow';
+import { LionctrError } from '../errors.ts';
+import type { FeatureBatch } from './feature-batch.ts';
+import { SlotHasher } from './hash.ts';
+import { numericBucket, numericDense } from './numeric.ts';
+import { embeddingSlots, type FeatureSchema } from './schema.ts';
+
+/** Largest request a serving call may featurize. */
+export const MAX_INSTANCES = 10_000;
+
+/**
+ * Turns Arrow record batches (training) or JSON instances (serving) into FeatureBatches
+ * with the same hashing and transforms, so training and serving can never disagree.
+ */
+export class Featurizer {
+  readonly schema: FeatureSchema;
+  /** F: embedding slots (categorical, then numeric). */
+  readonly numSlots: number;
+  /** N: numeric slots. */
+  readonly numNumeric: number;
+  private readonly hashers: SlotHasher[];
+  private readonly slotKinds: Map<string, 'numeric' | 'categorical'>;
+
+  constructor(schema: FeatureSchema) {
+    this.schema = schema;
+    const slots = embeddingSlots(schema);
+    this.numSlots = slots.length;
+    this.numNumeric = schema.numeric.length;
+    this.hashers = slots.map((s) => new SlotHasher(s));
+    this.slotKinds = new Map([
+      ...schema.numeric.map((s) => [s, 'numeric'] as const),
+      ...schema.categorical.map((s) => [s, 'categorical'] as const),
+    ]);
+  }
+
+  /**
+   * Featurizes one Arrow batch with columns label (Int8), event_time_ms, one column per
+   * slot, source_partition, source_offset and optionally bayes_p (see src/ingest/source.ts).
+   * @throws LionctrError LIONCTR_BAD_INPUT when a slot column is absent.
+   */
+  fromRecordBatch(rb: RecordBatch): FeatureBatch {
+    const B = rb.numRows;
+    const out = this.alloc(B);
+    const col = (name: string): Vector => {
+      const v = rb.getChild(name);
+      if (!v) throw new LionctrError('LIONCTR_BAD_INPUT', `record batch has no column "${name}"`, { where: name });
+      return v;
+    };
+    const label = col('label');
+    for (let b = 0; b < B; b++) { out.labels[b] = Number(label.get(b)); out.weights[b] = 1; }
+    const ts = rb.getChild('event_time_ms');
+    if (ts) for (let b = 0; b < B; b++) { const t = ts.get(b); out.eventTimeMs[b] = t === null ? NaN : Number(t); }
+    else out.eventTimeMs.fill(NaN);
+    const part = rb.getChild('source_partition');
+    const off = rb.getChild('source_offset');
+    for (let b = 0; b < B; b++) {
+      out.partitions[b] = part ? Number(part.get(b) ?? 0) : 0;
+      out.offsets[b] = off ? Number(off.get(b) ?? b) : b;
+    }
+    const bayes = rb.getChild('bayes_p');
+    if (bayes) { out.bayesP = new Float64Array(B); for (let b = 0; b < B; b++) out.bayesP[b] = Number(bayes.get(b)); }
+    const { categorical, numeric } = this.schema;
+    const F = this.numSlots, N = this.numNumeric;
+    for (let c = 0; c < categorical.length; c++) {
+      const v = col(categorical[c]); const h = this.hashers[c];
+      for (let b = 0; b < B; b++) {
+        const x = v.get(b);
+        h.hashInto(x === null || x === '' ? null : String(x), out.idHi, out.idLo, b * F + c);
+      }
+    }
+    for (let n = 0; n < N; n++) {
+      const v = col(numeric[n]); const f = categorical.length + n; const h = this.hashers[f];
+      for (let b = 0; b < B; b++) {
+        const raw = v.get(b);
+        const x = raw === null ? null : Number(raw);
+        out.dense[b * N + n] = numericDense(x);
+        h.hashInto(numericBucket(x), out.idHi, out.idLo, b * F + f);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Featurizes serving instances `{slot: value}`; absent slots and nulls are missing.
+   * Labels are 0. Numeric slots take numbers or numeric strings; categorical slots take
+   * strings or numbers.
+   * @throws LionctrError LIONCTR_BAD_REQUEST naming `instances[i].slot` for a non-object
+   *   instance, an unknown slot or a value of the wrong type; or when there are 0 or more
+   *   than MAX_INSTANCES instances.
+   */
+  fromInstances(instances: unknown): FeatureBatch {
+    if (!Array.isArray(instances)) throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" must be an array of objects', { where: 'instances' });
+    if (instances.length === 0) throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" is empty', { where: 'instances' });
+    if (instances.length > MAX_INSTANCES) throw new LionctrError('LIONCTR_BAD_REQUEST', `too many instances: ${instances.length} > ${MAX_INSTANCES}`, { where: 'instances' });
+    const B = instances.length, F = this.numSlots, N = this.numNumeric;
+    const { categorical, numeric } = this.schema;
+    const out = this.alloc(B);
+    out.eventTimeMs.fill(NaN);
+    for (let b = 0; b < B; b++) {
+      const inst = instances[b];
+      const where = `instances[${b}]`;
+      if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) {
+        throw new LionctrError('LIONCTR_BAD_REQUEST', 'each instance must be an object of {slot: value}', { where });
+      }
+      const rec = inst as Record<string, unknown>;
+      for (const key of Object.keys(rec)) {
+        if (!this.slotKinds.has(key)) throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `${where}.${key}` });
+      }
+      out.weights[b] = 1; out.offsets[b] = b;
+      for (let c = 0; c < categorical.length; c++) {
+        const x = rec[categorical[c]];
+        let s: string | null;
+        if (x === undefined || x === null || x === '') s = null;
+        else if (typeof x === 'string') s = x;
+        else if (typeof x === 'number' && Number.isFinite(x)) s = String(x);
+        else throw new LionctrError('LIONCTR_BAD_REQUEST', `categorical slot must be a string or number, got ${typeof x}`, { where: `${where}.${categorical[c]}` });
+        this.hashers[c].hashInto(s, out.idHi, out.idLo, b * F + c);
+      }
+      for (let n = 0; n < N; n++) {
+        const x = rec[numeric[n]];
+        let v: number | null;
+        if (x === undefined || x === null || x === '') v = null;
+        else if (typeof x === 'number' && Number.isFinite(x)) v = x;
+        else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
+        else throw new LionctrError('LIONCTR_BAD_REQUEST', `numeric slot must be a finite number, got ${JSON.stringify(x)}`, { where: `${where}.${numeric[n]}` });
+        const f = categorical.length + n;
+        out.dense[b * N + n] = numericDense(v);
+        this.hashers[f].hashInto(numericBucket(v), out.idHi, out.idLo, b * F + f);
+      }
+    }
+    return out;
+  }
+
+  private alloc(B: number): FeatureBatch {
+    const F = this.numSlots, N = this.numNumeric;
+    return {
+      size: B,
+      labels: new Float32Array(B),
+      weights: new Float32Array(B),
+      dense: new Float32Array(B * N),
+      idHi: new Uint32Array(B * F),
+      idLo: new Uint32Array(B * F),
+      eventTimeMs: new Float64Array(B),
+      partitions: new Int32Array(B),
+      offsets: new Float64Array(B),
+    };
+  }
+}

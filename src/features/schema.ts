@@ -1,0 +1,54 @@
+import { LionctrError } from '../errors.ts';
+
+/**
+ * The feature schema: which slots exist and how wide their embedding rows are.
+ * Embedding slots are the categorical slots followed by the numeric slots (each numeric
+ * slot is also embedded through its Criteo bucket, see numeric.ts). F = number of
+ * embedding slots, N = number of numeric slots.
+ */
+export interface FeatureSchema {
+  numeric: string[];
+  categorical: string[];
+  /** Embedding dim D of every slot unless overridden in `dims`. */
+  embeddingDim: number;
+  /** Per-slot embedding dim overrides. */
+  dims?: Record<string, number>;
+}
+
+/** Embedding slots in model order: categorical, then numeric (bucketized). */
+export function embeddingSlots(s: FeatureSchema): string[] {
+  return [...s.categorical, ...s.numeric];
+}
+
+/** Embedding dim of each embedding slot, in embeddingSlots order. */
+export function slotDims(s: FeatureSchema): number[] {
+  return embeddingSlots(s).map((slot) => s.dims?.[slot] ?? s.embeddingDim);
+}
+
+/**
+ * Checks names are unique and dims positive integers.
+ * @throws LionctrError LIONCTR_BAD_CONFIG naming the offending slot.
+ */
+export function validateSchema(s: FeatureSchema): void {
+  const seen = new Set<string>();
+  for (const slot of [...s.numeric, ...s.categorical]) {
+    if (seen.has(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `slot "${slot}" is declared twice`, { where: 'schema' });
+    if (['label', 'ts', 'event_time_ms', 'source_partition', 'source_offset', 'bayes_p'].includes(slot)) {
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `slot name "${slot}" is reserved`, { where: 'schema' });
+    }
+    seen.add(slot);
+  }
+  for (const [slot, d] of [['embeddingDim', s.embeddingDim] as const, ...Object.entries(s.dims ?? {})]) {
+    if (!Number.isInteger(d) || d < 1 || d > 1024) {
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`, { where: 'schema.dims' });
+    }
+  }
+}
+
+/** Criteo's slots: I1..I13 numeric, C1..C26 categorical. */
+export function criteoSlots(): { numeric: string[]; categorical: string[] } {
+  return {
+    numeric: Array.from({ length: 13 }, (_, i) => `I${i + 1}`),
+    categorical: Array.from({ length: 26 }, (_, i) => `C${i + 1}`),
+  };
+}

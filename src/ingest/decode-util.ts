@@ -1,0 +1,39 @@
+/** Shared helpers of the line decoders: typed LIONCTR_BAD_INPUT errors and number parsing. */
+import { LionctrError } from '../errors.ts';
+
+/**
+ * A LionctrError('LIONCTR_BAD_INPUT') for a bad record at `where` (e.g. `file:line`), with a
+ * machine-readable `reason` (bad_json, missing_label, bad_label, bad_number,
+ * wrong_field_count, wrong_type).
+ */
+export function badInput(reason: string, message: string, where: string): LionctrError {
+  return new LionctrError('LIONCTR_BAD_INPUT', message, { where, reason });
+}
+
+/**
+ * Parses a numeric cell: '' -> null (missing); a finite decimal number (optional sign,
+ * fraction, exponent; surrounding spaces allowed) -> number. Throws LIONCTR_BAD_INPUT
+ * `bad_number` naming `field` otherwise (e.g. "abc", "1x", "NaN", "Infinity", "0x10").
+ */
+export function parseNumericCell(s: string, field: string, where: string): number | null {
+  if (s.length === 0) return null;
+  const v = +s;
+  if (v !== v || v === Infinity || v === -Infinity || !NUMBER_RE.test(s)) {
+    if (s.trim().length === 0) return null;
+    throw badInput('bad_number', `${field}: not a number: ${JSON.stringify(s.slice(0, 40))}`, where);
+  }
+  return v;
+}
+const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** Parses a label cell: exactly "0" or "1" (surrounding spaces allowed); throws `missing_label` / `bad_label`. */
+export function parseLabelCell(s: string | undefined, where: string): 0 | 1 {
+  if (s === undefined) throw badInput('missing_label', 'label is missing', where);
+  if (s === '0') return 0;
+  if (s === '1') return 1;
+  const t = s.trim();
+  if (t === '') throw badInput('missing_label', 'label is empty', where);
+  if (t === '0') return 0;
+  if (t === '1') return 1;
+  throw badInput('bad_label', `label must be 0 or 1, got ${JSON.stringify(t.slice(0, 40))}`, where);
+}

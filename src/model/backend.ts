@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from
+ * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when installed and loadable, then
+ * `wasm` (with the transposed-matmul fix below), then `cpu`. Returns the chosen backend
+ * and, for each one passed over, why.
+ */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export interface BackendChoice { backend: BackendName; tried: { backend: string; why: string }[] }
+
+let chosen: BackendChoice | undefined;
+
+/**
+ * Selects and initialises the backend once per process.
+ * @param prefer 'auto' (the order above) or one backend to force; a forced backend that
+ *   cannot load throws an Error saying why.
+ */
+export async function selectBackend(prefer: 'auto' | BackendName = 'auto', log: (msg: string) => void = () => {}): Promise<BackendChoice> {
+  if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
+  const tried: { backend: string; why: string }[] = [];
+  const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];
+  for (const name of order) {
+    try {
+      if (name === 'tensorflow') loadNative();
+      if (name === 'wasm') patchWasmTransposedMatMul();
+      if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
+      await tf.ready();
+      chosen = { backend: name, tried };
+      log(`tfjs backend: ${name}${tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : ''}`);
+      return chosen;
+    } catch (err) {
+      const why = (err as Error).message.split('\n')[0];
+      if (prefer !== 'auto') throw new Error(`backend ${name} cannot load: ${why}`);
+      tried.push({ backend: name, why });
+    }
+  }
+  throw new Error(`no tfjs backend could load: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')}`);
+}
+
+/** Loads the native binding (GPU build first); throws with the reason when neither loads. */
+function loadNative(): void {
+  const require = createRequire(import.meta.url);
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try { require(pkg); return; } catch (err) { errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`); }
+  }
+  throw new Error(errors.join('; '));
+}
+
+let wasmPatched = false;
+
+/**
+ * tfjs-backend-wasm 4.22 runs BatchMatMul with transposeA/transposeB (every backward
+ * matmul) on a slow path: ~2 GFLOP/s against ~28 for the plain kernel on 2 cores. This
+ * re-registers BatchMatMul for wasm so a transposed operand is transposed first (a cheap
+ * memory pass) and the plain kernel runs. Results are identical up to float rounding.
+ */
+export function patchWasmTransposedMatMul(): void {
+  if (wasmPatched) return;
+  const orig = tf.getKernel('BatchMatMul', 'wasm');
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (!orig || !transpose) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    setupFunc: orig.setupFunc,
+    disposeFunc: orig.disposeFunc,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (!transposeA && !transposeB) return orig.kernelFunc({ inputs, backend, attrs });
+      const swapLast = (x: tf.TensorInfo): tf.TensorInfo => {
+        const r = x.shape.length;
+        const perm = [...Array(r).keys()];
+        [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+        return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+      };
+      const a2 = transposeA ? swapLast(a) : a;
+      const b2 = transposeB ? swapLast(b) : b;
+      const out = orig.kernelFunc({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      const wasm = backend as { disposeData(id: object): void };
+      if (a2 !== a) wasm.disposeData(a2.dataId);
+      if (b2 !== b) wasm.disposeData(b2.dataId);
+      return out;
+    },
+  });
+  wasmPatched = true;
+}

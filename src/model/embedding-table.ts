@@ -1,0 +1,145 @@
+/**
+ * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
+ * rows themselves. A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
+ * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
+ * sight while training and never move; storage doubles as it fills.
+ *
+ * The id map is open addressing with linear probing over typed arrays (ids are already
+ * XXH64-uniform, so the low bits index directly). Optimizer state lives beside the rows
+ * (`momentum`, same shape, and `lastStep`) so a checkpoint can write the arrays as they are.
+ */
+export class EmbeddingTable {
+  readonly slot: string;
+  /** D, embedding dim (without the linear column). */
+  readonly dim: number;
+  /** W = D + 1 floats per row. */
+  readonly width: number;
+  /** Init std of embedding columns (linear column starts at 0). */
+  readonly initStd: number;
+  /** Rows in use. */
+  size = 0;
+  /** [capacity, W] float32 row values. */
+  weights: Float32Array;
+  /** [capacity, W] optimizer momentum (Lion), 0 for new rows. */
+  momentum: Float32Array;
+  /** [capacity] step at which each row was last updated (-1 = never). */
+  lastStep: Int32Array;
+  /** [capacity] feature id halves of each row. */
+  rowHi: Uint32Array;
+  rowLo: Uint32Array;
+  private keysHi: Uint32Array;
+  private keysLo: Uint32Array;
+  private slots: Int32Array; // row index or -1
+  private mask: number;
+
+  /** @param initialCapacity rows allocated up front (grows by doubling). */
+  constructor(slot: string, dim: number, opts: { initStd?: number; initialCapacity?: number } = {}) {
+    this.slot = slot;
+    this.dim = dim;
+    this.width = dim + 1;
+    this.initStd = opts.initStd ?? 0.01;
+    const cap = Math.max(16, opts.initialCapacity ?? 1024);
+    this.weights = new Float32Array(cap * this.width);
+    this.momentum = new Float32Array(cap * this.width);
+    this.lastStep = new Int32Array(cap).fill(-1);
+    this.rowHi = new Uint32Array(cap);
+    this.rowLo = new Uint32Array(cap);
+    const mapCap = nextPow2(cap * 2);
+    this.keysHi = new Uint32Array(mapCap);
+    this.keysLo = new Uint32Array(mapCap);
+    this.slots = new Int32Array(mapCap).fill(-1);
+    this.mask = mapCap - 1;
+  }
+
+  /** Row capacity before the next doubling. */
+  get capacity(): number { return this.lastStep.length; }
+
+  /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
+  get bytes(): number {
+    return this.weights.byteLength + this.momentum.byteLength + this.lastStep.byteLength
+      + this.rowHi.byteLength + this.rowLo.byteLength + this.keysHi.byteLength + this.keysLo.byteLength + this.slots.byteLength;
+  }
+
+  /** Row index of id (hi, lo), or -1 when absent. */
+  find(hi: number, lo: number): number {
+    let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const r = this.slots[p];
+      if (r === -1) return -1;
+      if (this.keysLo[p] === lo && this.keysHi[p] === hi) return r;
+      p = (p + 1) & this.mask;
+    }
+  }
+
+  /** Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent. */
+  findOrAdmit(hi: number, lo: number): number {
+    let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const r = this.slots[p];
+      if (r === -1) break;
+      if (this.keysLo[p] === lo && this.keysHi[p] === hi) return r;
+      p = (p + 1) & this.mask;
+    }
+    if (this.size >= this.capacity) { this.growRows(); return this.findOrAdmit(hi, lo); }
+    const row = this.size++;
+    this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = row;
+    this.rowHi[row] = hi; this.rowLo[row] = lo;
+    this.initRow(row, hi, lo);
+    return row;
+  }
+
+  /**
+   * Inserts a row with given values (used when loading exports and checkpoints).
+   * @param values W floats.
+   */
+  put(hi: number, lo: number, values: Float32Array): number {
+    const row = this.findOrAdmit(hi, lo);
+    this.weights.set(values, row * this.width);
+    return row;
+  }
+
+  /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
+  private initRow(row: number, hi: number, lo: number): void {
+    const o = row * this.width;
+    let s = (hi ^ Math.imul(lo, 0x85ebca6b) ^ 0x2545f491) >>> 0;
+    this.weights[o] = 0;
+    for (let j = 1; j < this.width; j++) {
+      // sum of 4 uniforms (Irwin-Hall) scaled to unit variance: cheap and smooth enough for init
+      let u = 0;
+      for (let k = 0; k < 4; k++) { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), s | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); u += ((t ^ (t >>> 14)) >>> 0) / 4294967296; }
+      this.weights[o + j] = (u - 2) * Math.sqrt(3) * this.initStd;
+    }
+  }
+
+  private growRows(): void {
+    const cap = this.capacity * 2, W = this.width;
+    const grow = <T extends Float32Array | Int32Array | Uint32Array>(a: T, n: number, fill?: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      if (fill !== undefined) b.fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.weights = grow(this.weights, cap * W);
+    this.momentum = grow(this.momentum, cap * W);
+    this.lastStep = grow(this.lastStep, cap, -1);
+    this.rowHi = grow(this.rowHi, cap);
+    this.rowLo = grow(this.rowLo, cap);
+    const mapCap = nextPow2(cap * 2);
+    this.keysHi = new Uint32Array(mapCap);
+    this.keysLo = new Uint32Array(mapCap);
+    this.slots = new Int32Array(mapCap).fill(-1);
+    this.mask = mapCap - 1;
+    for (let r = 0; r < this.size; r++) {
+      const hi = this.rowHi[r], lo = this.rowLo[r];
+      let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+      while (this.slots[p] !== -1) p = (p + 1) & this.mask;
+      this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = r;
+    }
+  }
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
