@@ -16,7 +16,15 @@ export function badInput(reason: string, message: string, where: string): Lionct
  * `bad_number` naming `field` otherwise (e.g. "abc", "1x", "NaN", "Infinity", "0x10").
  */
 export function parseNumericCell(s: string, field: string, where: string): number | null {
-  if (s.length === 0) return null;
+  const n = s.length;
+  if (n === 0) return null;
+  // Fast path: an optional '-' then ASCII digits only (all of Criteo's integer counts).
+  let k = s.charCodeAt(0) === 45 && n > 1 ? 1 : 0;
+  for (; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 48 || c > 57) break;
+  }
+  if (k === n) return +s;
   const v = +s;
   if (v !== v || v === Infinity || v === -Infinity || !NUMBER_RE.test(s)) {
     if (s.trim().length === 0) return null;

@@ -181,19 +181,19 @@ export class Utf8ColumnBuilder {
     this.valid[i >> 3] |= 1 << (i & 7);
     this.offsets[i + 1] = p;
   }
-  /** Appends the decimal string of a non-negative safe integer (e.g. 17 -> "17") without making a string. */
+  /** Appends the decimal string of an integer 0 <= v < 2^31 (e.g. 17 -> "17") without making a string. */
   pushUint(v: number): void {
     let p = this.pos;
-    if (p + 16 > this.bytes.length) this.grow(p + 16);
+    if (p + 12 > this.bytes.length) this.grow(p + 12);
     const b = this.bytes;
-    let digits = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
     let q = p + digits;
     p = q;
-    let t = v;
+    let t = v | 0;
     do {
-      b[--q] = 48 + (t % 10);
-      t = Math.floor(t / 10);
+      const d = (t / 10) | 0;
+      b[--q] = 48 + t - d * 10;
+      t = d;
     } while (t > 0);
     this.pos = p;
     const i = this.length++;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from

@@ -1,0 +1,216 @@
+/**
+ * File sources: Criteo TSV, CSV with a header, or JSON lines, streamed (never read whole)
+ * into Arrow RecordBatches. Bad rows are counted by reason, warned about (once per reason,
+ * at most 5 lines per source), and skipped; they never stop the stream.
+ *
+ * Positions: source_partition 0, source_offset = the 1-based line number of the row in the
+ * file (the CSV header is line 1; a CSV record with quoted newlines gets the line it ends
+ * on). Blank lines are skipped silently (not rows, not bad) but keep their line numbers.
+ */
+import { createReadStream, statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parse as csvParse } from 'csv-parse';
+import type { RecordBatch } from 'apache-arrow';
+import { LionctrError } from '../errors.ts';
+import { RecordBatchBuilder, type DecodedRow, type SlotSchema, type Source } from './source.ts';
+import { CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteoSchema, decodeCriteoLine } from './criteo-decoder.ts';
+import { createJsonlDecoder } from './jsonl-decoder.ts';
+import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
+
+export { criteoSchema };
+
+/** File formats understood by createFileSource. */
+export type FileFormat = 'criteo' | 'csv' | 'jsonl';
+
+/** Options of createFileSource. */
+export interface FileSourceOptions {
+  /** Path of the file (relative paths resolve against the process cwd). */
+  path: string;
+  format: FileFormat;
+  /** Slots to emit. For 'criteo' it must have 13 numeric and 26 categorical slots (mapped by position). */
+  schema: SlotSchema;
+  /** Data rows (lines after the CSV header, blank lines excluded) to pass over first, undecoded; default 0. */
+  skip?: number;
+  /** Max good rows to yield after skipping; default unlimited. */
+  limit?: number;
+}
+
+/** At most this many warning lines per source. */
+const MAX_WARN_LINES = 5;
+
+/**
+ * A Source reading `opts.path` in `opts.format`. `stats().rows` counts the good rows
+ * yielded, `stats().bad` the rows skipped as bad by reason (rows passed over by `skip`
+ * are in neither). Each call of batches() reads the file again from the start.
+ * Throws LIONCTR_BAD_INPUT naming the path when the file is missing or not a regular
+ * file (here and, if it vanished since, from batches()); LIONCTR_BAD_CONFIG on a bad
+ * format, skip/limit, or a schema that doesn't fit the format. A CSV file whose header
+ * lacks `label` makes batches() throw LIONCTR_BAD_INPUT (the whole file is unusable).
+ */
+export function createFileSource(opts: FileSourceOptions): Source {
+  const { path, format, schema } = opts;
+  const skip = opts.skip ?? 0;
+  const limit = opts.limit ?? Infinity;
+  if (!Number.isInteger(skip) || skip < 0) throw new LionctrError('LIONCTR_BAD_CONFIG', `skip must be a non-negative integer, got ${skip}`, { where: 'skip' });
+  if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, { where: 'limit' });
+  if (format !== 'criteo' && format !== 'csv' && format !== 'jsonl') {
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown file format ${JSON.stringify(format)} (criteo, csv, jsonl)`, { where: 'format' });
+  }
+  if (format === 'criteo' && (schema.numeric.length !== CRITEO_NUMERIC || schema.categorical.length !== CRITEO_CATEGORICAL)) {
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `the criteo format needs a schema of ${CRITEO_NUMERIC} numeric and ${CRITEO_CATEGORICAL} categorical slots, got ${schema.numeric.length} and ${schema.categorical.length}`, { where: 'schema' });
+  }
+  checkFile(path, (p) => statSync(p));
+
+  let rows = 0;
+  const bad: Record<string, number> = {};
+  let warnLines = 0;
+  const warnedReasons = new Set<string>();
+
+  const onBad = (reason: string, message: string): void => {
+    bad[reason] = (bad[reason] ?? 0) + 1;
+    if (warnedReasons.has(reason) || warnLines >= MAX_WARN_LINES) return;
+    warnedReasons.add(reason);
+    warnLines++;
+    const tail = warnLines === MAX_WARN_LINES ? ' (no further ingest warnings for this file; see stats().bad)' : ' (further rows with this reason are counted silently)';
+    console.warn(`lionctr ingest: skipped bad row [${reason}]: ${message}${tail}`);
+  };
+
+  const source: Source = {
+    name: `file:${path}`,
+    stats: () => ({ rows, bad: { ...bad } }),
+    async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
+      const st = await stat(path).catch((e: unknown) => e as NodeJS.ErrnoException);
+      checkFile(path, () => st);
+      if (limit === 0) return;
+
+      let builder = new RecordBatchBuilder(schema, batchSize);
+      let seen = 0; // data rows met so far (good or bad)
+      let yielded = 0;
+      const records = format === 'csv' ? csvRecords(path, schema, onBad) : lineRecords(path, format === 'criteo' ? decodeCriteoLine : createJsonlDecoder(schema));
+      for await (const chunk of records) {
+        if (signal?.aborted) return;
+        for (const rec of chunk) {
+          if (seen++ < skip) continue;
+          let row: DecodedRow;
+          try {
+            row = rec.decode();
+          } catch (e) {
+            if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') {
+              onBad(e.reason ?? 'bad_input', e.message);
+              continue;
+            }
+            throw e;
+          }
+          builder.pushRow(row, 0, rec.line);
+          rows++;
+          yielded++;
+          if (builder.full) {
+            yield builder.finish();
+            builder = new RecordBatchBuilder(schema, batchSize);
+            if (signal?.aborted) return;
+          }
+          if (yielded >= limit) break;
+        }
+        if (yielded >= limit) break;
+      }
+      if (builder.length > 0 && !signal?.aborted) yield builder.finish();
+    },
+  };
+  return source;
+}
+
+/** Throws LIONCTR_BAD_INPUT naming `path` unless statFn gives a regular file. */
+function checkFile(path: string, statFn: (p: string) => Stats | NodeJS.ErrnoException): void {
+  let st: Stats | NodeJS.ErrnoException;
+  try {
+    st = statFn(path);
+  } catch (e) {
+    st = e as NodeJS.ErrnoException;
+  }
+  if (st instanceof Error) {
+    const why = st.code === 'ENOENT' ? 'no such file' : st.message;
+    throw new LionctrError('LIONCTR_BAD_INPUT', `cannot read input file ${path}: ${why}`, { where: path, reason: 'missing_file', cause: st });
+  }
+  if (!st.isFile()) throw new LionctrError('LIONCTR_BAD_INPUT', `input ${path} is not a regular file`, { where: path, reason: 'missing_file' });
+}
+
+/** One data row before decoding: its 1-based line number and a lazy decoder (skipped rows are never decoded). */
+interface PendingRecord {
+  line: number;
+  decode(): DecodedRow;
+}
+
+/**
+ * Non-blank lines of a text file, in chunks (one per read buffer, to keep await overhead
+ * per chunk not per line), each with its 1-based line number; '\r\n' endings and a
+ * leading BOM are handled. The decoder gets `path:line` as `where`.
+ */
+async function* lineRecords(path: string, decode: (line: string, where: string) => DecodedRow): AsyncGenerator<PendingRecord[]> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest = '';
+  let lineNo = 0;
+  let first = true;
+  const make = (text: string, n: number): PendingRecord => ({ line: n, decode: () => decode(text, `${path}:${n}`) });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let text = rest + chunk;
+      if (first) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        first = false;
+      }
+      const out: PendingRecord[] = [];
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        lineNo++;
+        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        if (end > start) out.push(make(text.slice(start, end), lineNo));
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+      if (out.length > 0) yield out;
+    }
+    if (rest.length > 0) {
+      lineNo++;
+      const t = rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest;
+      if (t.length > 0) yield [make(t, lineNo)];
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Data records of a CSV file with a header (csv-parse streaming), in chunks of up to 1024,
+ * each with the line number the record ends on. Records csv-parse cannot parse (bad
+ * quoting) go to `onBad` as `bad_csv`. Throws LIONCTR_BAD_INPUT when the header is unusable.
+ */
+async function* csvRecords(path: string, schema: SlotSchema, onBad: (reason: string, message: string) => void): AsyncGenerator<PendingRecord[]> {
+  const stream = createReadStream(path);
+  const parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true, bom: true, skip_records_with_error: true });
+  stream.on('error', (e) => parser.destroy(e));
+  parser.on('skip', (e: Error & { lines?: number }) => onBad('bad_csv', `${e.message} (at ${path}:${e.lines ?? '?'})`));
+  stream.pipe(parser);
+  let map: CsvColumnMap | null = null;
+  let out: PendingRecord[] = [];
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const line = item.info.lines;
+      if (map === null) {
+        map = csvColumnMap(item.record, schema, `${path}:${line}`);
+        continue;
+      }
+      const m = map;
+      const record = item.record;
+      out.push({ line, decode: () => decodeCsvRecord(record, m, `${path}:${line}`) });
+      if (out.length >= 1024) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
+  } finally {
+    stream.destroy();
+    parser.destroy();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Decoder of JSON lines: `{"label":0|1,"ts":<ms>,"features":{slot: value, ...}}`.
+ * Numeric slot values: numbers or numeric strings (null/"" = missing). Categorical values:
+ * strings or finite numbers (numbers become their decimal string; null = missing). Slots
+ * not in the schema are ignored; `ts` is optional (missing/null -> eventTimeMs null).
+ */
+import type { DecodedRow, SlotSchema } from './source.ts';
+import { badInput, parseNumericCell } from './decode-util.ts';
+
+/** Decodes one JSON line into a row; see createJsonlDecoder. */
+export type LineDecoder = (line: string, where: string) => DecodedRow;
+
+/**
+ * Returns a decoder of JSON lines for `schema` (slot lookups precomputed). The decoder
+ * throws LIONCTR_BAD_INPUT with reason `bad_json` (not JSON / not an object),
+ * `missing_label`, `bad_label` (not the number 0 or 1; true/false rejected), `bad_number`
+ * (a numeric slot or ts that is a non-numeric string or non-finite), or `wrong_type`
+ * (features not an object, ts or a slot value of the wrong JSON type).
+ */
+export function createJsonlDecoder(schema: SlotSchema): LineDecoder {
+  const numIndex = new Map<string, number>();
+  schema.numeric.forEach((s, i) => numIndex.set(s, i));
+  const catIndex = new Map<string, number>();
+  schema.categorical.forEach((s, i) => catIndex.set(s, i));
+  const nNum = schema.numeric.length;
+  const nCat = schema.categorical.length;
+
+  return (line: string, where: string): DecodedRow => {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      throw badInput('bad_json', `not valid JSON: ${(e as Error).message}`, where);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw badInput('bad_json', 'a line must be a JSON object', where);
+    const o = obj as Record<string, unknown>;
+
+    const lab = o.label;
+    if (lab === undefined || lab === null) throw badInput('missing_label', 'label is missing', where);
+    if (lab !== 0 && lab !== 1) throw badInput('bad_label', `label must be 0 or 1, got ${JSON.stringify(lab)}`, where);
+
+    let eventTimeMs: number | null = null;
+    const ts = o.ts;
+    if (ts !== undefined && ts !== null) {
+      if (typeof ts === 'number') {
+        if (!Number.isFinite(ts)) throw badInput('bad_number', 'ts must be finite', where);
+        eventTimeMs = ts;
+      } else if (typeof ts === 'string') {
+        eventTimeMs = parseNumericCell(ts, 'ts', where);
+      } else {
+        throw badInput('wrong_type', `ts must be a number (ms since epoch), got ${typeof ts}`, where);
+      }
+    }
+
+    const numeric = new Array<number | null>(nNum).fill(null);
+    const categorical = new Array<string | null>(nCat).fill(null);
+    const feats = o.features;
+    if (feats !== undefined && feats !== null) {
+      if (typeof feats !== 'object' || Array.isArray(feats)) throw badInput('wrong_type', 'features must be an object', where);
+      for (const key in feats as Record<string, unknown>) {
+        const v = (feats as Record<string, unknown>)[key];
+        const ni = numIndex.get(key);
+        if (ni !== undefined) {
+          numeric[ni] = numericValue(v, key, where);
+          continue;
+        }
+        const ci = catIndex.get(key);
+        if (ci !== undefined) categorical[ci] = categoricalValue(v, key, where);
+      }
+    }
+    return { label: lab, eventTimeMs, numeric, categorical };
+  };
+}
+
+function numericValue(v: unknown, slot: string, where: string): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return v; // JSON numbers are always finite
+  if (typeof v === 'string') return parseNumericCell(v, slot, where);
+  throw badInput('wrong_type', `${slot}: numeric slot value must be a number, got ${Array.isArray(v) ? 'array' : typeof v}`, `${where} features.${slot}`);
+}
+
+function categoricalValue(v: unknown, slot: string, where: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  throw badInput('wrong_type', `${slot}: categorical slot value must be a string or number, got ${Array.isArray(v) ? 'array' : typeof v}`, `${where} features.${slot}`);
+}

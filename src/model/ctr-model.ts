@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { FeatureBatch } from '../features/feature-batch.ts';
+import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
+import { EmbeddingTable } from './embedding-table.ts';
+import { DenseTower } from './tower.ts';
+
+/** Model shape settings (config `model.*`). */
+export interface ModelConfig {
+  /** Hidden layer sizes of the tower, e.g. [256, 128]. */
+  hidden: number[];
+  /** Std of the initial embedding values. */
+  initStd: number;
+  /** Seed of the tower init. */
+  seed: number;
+}
+
+/** Gathered inputs of one batch. */
+export interface Gathered {
+  /** [B, F] row index of each (example, slot), -1 where the id is unknown (serving). */
+  rowIdx: Int32Array;
+  /** [B, I] tower input: embeddings of all slots (sum of dims) then N dense numerics. */
+  x: Float32Array;
+  /** [B] sum of the linear weights (row column 0) of the example's features. */
+  wide: Float32Array;
+}
+
+/**
+ * The CTR model (wide & deep, Cheng et al. 2016): logit = sum over slots of the feature's
+ * linear weight + MLP(concat(embeddings, dense numerics)); p = sigmoid(logit).
+ * One EmbeddingTable per slot; the tower's output bias is the global bias.
+ */
+export class CtrModel {
+  readonly schema: FeatureSchema;
+  readonly config: ModelConfig;
+  readonly slots: string[];
+  readonly dims: number[];
+  readonly tables: EmbeddingTable[];
+  readonly tower: DenseTower;
+  /** I: tower input width = sum(dims) + N. */
+  readonly inputDim: number;
+  private readonly colOffset: number[];
+
+  constructor(schema: FeatureSchema, config: ModelConfig, init: { towerValues?: Float32Array[]; trainable?: boolean } = {}) {
+    this.schema = schema;
+    this.config = config;
+    this.slots = embeddingSlots(schema);
+    this.dims = slotDims(schema);
+    this.tables = this.slots.map((s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd }));
+    this.colOffset = [];
+    let o = 0;
+    for (const d of this.dims) { this.colOffset.push(o); o += d; }
+    this.inputDim = o + schema.numeric.length;
+    this.tower = new DenseTower(this.inputDim, config.hidden, { seed: config.seed, values: init.towerValues, trainable: init.trainable });
+  }
+
+  /**
+   * Looks up the rows of a batch and builds the tower input.
+   * @param admit true while training (unknown ids get new rows), false when serving
+   *   (unknown ids read as zero vectors, linear weight 0).
+   */
+  gather(batch: FeatureBatch, admit: boolean): Gathered {
+    const B = batch.size, F = this.slots.length, N = this.schema.numeric.length, I = this.inputDim;
+    const rowIdx = new Int32Array(B * F);
+    const x = new Float32Array(B * I);
+    const wide = new Float32Array(B);
+    for (let f = 0; f < F; f++) {
+      const t = this.tables[f], W = t.width, D = t.dim, co = this.colOffset[f];
+      for (let b = 0; b < B; b++) {
+        const k = b * F + f;
+        const r = admit ? t.findOrAdmit(batch.idHi[k], batch.idLo[k]) : t.find(batch.idHi[k], batch.idLo[k]);
+        rowIdx[k] = r;
+        if (r < 0) continue;
+        const w = t.weights, ro = r * W, xo = b * I + co;
+        wide[b] += w[ro];
+        for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
+      }
+    }
+    const dOff = I - N;
+    for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
+    return { rowIdx, x, wide };
+  }
+
+  /** Column offset of slot f's embedding inside the tower input. */
+  columnOffset(f: number): number { return this.colOffset[f]; }
+
+  /** Click probabilities [B] for a batch (no admission, no training). */
+  predict(batch: FeatureBatch): Float32Array {
+    const g = this.gather(batch, false);
+    let p = new Float32Array(0);
+    tf.tidy(() => { // result kept outside: tidy walks returned arrays element by element
+      const x = tf.tensor2d(g.x, [batch.size, this.inputDim]);
+      const logits = tf.add(this.tower.logits(x), tf.tensor1d(g.wide));
+      p = tf.sigmoid(logits).dataSync() as Float32Array;
+    });
+    return p;
+  }
+
+  /** Rows held per slot. */
+  rowCounts(): Record<string, number> {
+    return Object.fromEntries(this.tables.map((t) => [t.slot, t.size]));
+  }
+
+  dispose(): void { this.tower.dispose(); }
+}

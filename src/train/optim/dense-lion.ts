@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LionParams } from './lion-config.ts';
+
+/**
+ * Dense Lion over tfjs variables (Chen et al. 2023, Algorithm 2), per coordinate:
+ *
+ *   c = beta1 * m + (1 - beta1) * g
+ *   theta = theta - lr * (sign(c) + wd * theta)
+ *   m = beta2 * m + (1 - beta2) * g
+ *
+ * State: one momentum variable per parameter (same shape, float32). sign(0) = 0 as in optax.
+ */
+export class DenseLion {
+  readonly params: LionParams;
+  private readonly vars: tf.Variable[];
+  private readonly momentum: tf.Variable[];
+  /** Steps taken. */
+  step = 0;
+
+  constructor(vars: tf.Variable[], params: LionParams) {
+    this.vars = vars;
+    this.params = params;
+    this.momentum = vars.map((v) => tf.variable(tf.zerosLike(v), false, `${v.name}/lion_m`));
+  }
+
+  /**
+   * Applies one step. @param grads one gradient per variable, same shapes (not disposed here).
+   * @throws Error when the number of gradients differs from the number of variables.
+   */
+  apply(grads: tf.Tensor[]): void {
+    if (grads.length !== this.vars.length) throw new Error(`DenseLion: ${grads.length} gradients for ${this.vars.length} variables`);
+    const { lr, beta1, beta2, weightDecay } = this.params;
+    tf.tidy(() => {
+      for (let i = 0; i < this.vars.length; i++) {
+        const v = this.vars[i], m = this.momentum[i], g = grads[i];
+        const c = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        let upd = tf.sign(c);
+        if (weightDecay !== 0) upd = tf.add(upd, tf.mul(v, weightDecay));
+        v.assign(tf.sub(v, tf.mul(upd, lr)));
+        m.assign(tf.add(tf.mul(m, beta2), tf.mul(g, 1 - beta2)));
+      }
+    });
+    this.step++;
+  }
+
+  /** Momentum values for a checkpoint: one Float32Array per variable. */
+  async getState(): Promise<{ step: number; momentum: Float32Array[] }> {
+    return { step: this.step, momentum: await Promise.all(this.momentum.map(async (m) => (await m.data()) as Float32Array)) };
+  }
+
+  /** Restores getState()'s output. @throws Error on a shape mismatch. */
+  setState(s: { step: number; momentum: Float32Array[] }): void {
+    if (s.momentum.length !== this.momentum.length) throw new Error('DenseLion.setState: variable count mismatch');
+    this.step = s.step;
+    this.momentum.forEach((m, i) => {
+      if (s.momentum[i].length !== m.size) throw new Error(`DenseLion.setState: size mismatch for ${m.name}`);
+      m.assign(tf.tensor(s.momentum[i], m.shape));
+    });
+  }
+
+  dispose(): void { this.momentum.forEach((m) => m.dispose()); }
+}

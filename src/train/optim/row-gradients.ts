@@ -1,0 +1,52 @@
+/**
+ * Dedupe + segment-sum of per-example row gradients of one table: the gradients of
+ * duplicate ids in a batch are summed before the sparse step (sign() is non-linear,
+ * DESIGN.md "Lion, sparse-aware" step 1). O(B) with a generation-stamped position array
+ * indexed by row (no hashing, no per-row allocation).
+ */
+export class RowGradients {
+  /** [n] unique touched rows of the last accumulate. */
+  rowIds: Int32Array;
+  /** [n, W] summed gradients. */
+  grads: Float32Array;
+  /** Unique rows in the last batch. */
+  n = 0;
+  private pos: Int32Array = new Int32Array(0);
+  private stamp: Int32Array = new Int32Array(0);
+  private gen = 0;
+
+  constructor(readonly width: number, maxRows = 4096) {
+    this.rowIds = new Int32Array(maxRows);
+    this.grads = new Float32Array(maxRows * width);
+  }
+
+  /**
+   * Sums the gradients of one slot over a batch.
+   * @param rowIdx   [B, F] row per (example, slot); column f is read.
+   * @param F, f     slots per example and this slot's index.
+   * @param gx       [B, I] gradient of the tower input; this slot's D columns start at `col`.
+   * @param I, col   tower input width and this slot's first column.
+   * @param dlogit   [B] dLoss/dlogit, the gradient of the linear weight (row column 0).
+   * @param capacity the table's row capacity (sizes the scratch).
+   */
+  accumulate(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array, capacity: number): void {
+    const W = this.width, D = W - 1;
+    if (this.pos.length < capacity) { this.pos = new Int32Array(capacity); this.stamp = new Int32Array(capacity); this.gen = 0; }
+    if (this.rowIds.length < B) { this.rowIds = new Int32Array(B); this.grads = new Float32Array(B * W); }
+    const gen = ++this.gen;
+    let n = 0;
+    const g = this.grads;
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      let p: number;
+      if (this.stamp[r] !== gen) {
+        this.stamp[r] = gen; p = n++; this.pos[r] = p; this.rowIds[p] = r;
+        g.fill(0, p * W, p * W + W);
+      } else p = this.pos[r];
+      const go = p * W, xo = b * I + col;
+      g[go] += dlogit[b];
+      for (let j = 0; j < D; j++) g[go + 1 + j] += gx[xo + j];
+    }
+    this.n = n;
+  }
+}

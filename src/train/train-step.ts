@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { FeatureBatch } from '../features/feature-batch.ts';
+import type { CtrModel } from '../model/ctr-model.ts';
+import { DenseLion } from './optim/dense-lion.ts';
+import type { LionParams } from './optim/lion-config.ts';
+import { RowGradients } from './optim/row-gradients.ts';
+import { sparseLionStep, type SparseLionGroup } from './optim/sparse-lion.ts';
+
+/** Optimizer settings of the two groups (config `optim.*`). */
+export interface OptimConfig {
+  dense: LionParams;
+  embedding: LionParams;
+  /** Settings of the linear (wide) weights, column 0 of every row. */
+  linear: LionParams;
+}
+
+/** What one step reports: the progressive predictions (made before the update) and the loss. */
+export interface StepResult {
+  /** [B] predictions made before this step's update (progressive validation). */
+  predictions: Float32Array;
+  /** Weighted mean logloss of the batch before the update (nats). */
+  loss: number;
+}
+
+/**
+ * One training step of the CTR model: gather rows (admitting new ids), forward the tower,
+ * weighted mean logloss, backward to the tower variables and the tower input, dense Lion
+ * on the tower, sparse lazy Lion on the touched rows (duplicate ids summed first).
+ */
+export class TrainStep {
+  readonly model: CtrModel;
+  readonly denseLion: DenseLion;
+  readonly sparse: SparseLionGroup;
+  private readonly rowGrads: RowGradients[];
+  /** Steps taken (also the sparse step number kept per row). */
+  step = 0;
+
+  constructor(model: CtrModel, optim: OptimConfig) {
+    this.model = model;
+    this.denseLion = new DenseLion(model.tower.vars, optim.dense);
+    this.sparse = { embedding: optim.embedding, linear: optim.linear };
+    this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
+  }
+
+  /** Trains on one batch; returns the progressive predictions and the batch loss. */
+  run(batch: FeatureBatch): StepResult {
+    const m = this.model, B = batch.size, I = m.inputDim, F = m.slots.length;
+    const g = m.gather(batch, true);
+    let sumW = 0;
+    for (let b = 0; b < B; b++) sumW += batch.weights[b];
+    let logitsKept: tf.Tensor | undefined;
+    let predictions = new Float32Array(0), gx = new Float32Array(0), loss = NaN;
+    // Typed arrays are written to outer variables, not returned: tf.tidy walks its
+    // result element by element looking for tensors (seconds for a [B, I] array).
+    tf.tidy(() => {
+      const x = tf.tensor2d(g.x, [B, I]);
+      const wide = tf.tensor1d(g.wide);
+      const y = tf.tensor1d(batch.labels);
+      const w = tf.tensor1d(batch.weights);
+      const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
+        const z = tf.add(m.tower.logits(xIn as tf.Tensor2D, vars), wide);
+        logitsKept = tf.keep(z);
+        // numerically stable logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|))
+        const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+        return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
+      this.denseLion.apply(grads.slice(1));
+      predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
+      gx = grads[0].dataSync() as Float32Array;
+      loss = value.dataSync()[0];
+    });
+    logitsKept?.dispose();
+    // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
+    const dlogit = new Float32Array(B);
+    for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
+    for (let f = 0; f < F; f++) {
+      const t = m.tables[f], rg = this.rowGrads[f];
+      rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
+      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step);
+    }
+    this.step++;
+    return { predictions, loss };
+  }
+}
