@@ -200,6 +200,31 @@ export class Utf8ColumnBuilder {
     this.valid[i >> 3] |= 1 << (i & 7);
     this.offsets[i + 1] = p;
   }
+  /** Appends the decimal strings of `values[from .. from+count-1]` (integers 0 <= v < 2^31), all non-null. */
+  pushUints(values: Int32Array, from: number, count: number): void {
+    if (this.length + count > this.capacity) throw new RangeError('Utf8ColumnBuilder is full');
+    if (this.pos + count * 10 > this.bytes.length) this.grow(this.pos + count * 10);
+    const b = this.bytes;
+    const offs = this.offsets;
+    const valid = this.valid;
+    let p = this.pos;
+    let i = this.length;
+    for (let k = from, e = from + count; k < e; k++, i++) {
+      let t = values[k];
+      const digits = t < 10 ? 1 : t < 100 ? 2 : t < 1000 ? 3 : t < 10000 ? 4 : t < 100000 ? 5 : t < 1000000 ? 6 : t < 10000000 ? 7 : t < 100000000 ? 8 : t < 1000000000 ? 9 : 10;
+      let q = p + digits;
+      p = q;
+      do {
+        const d = (t / 10) | 0;
+        b[--q] = 48 + t - d * 10;
+        t = d;
+      } while (t > 0);
+      offs[i + 1] = p;
+      valid[i >> 3] |= 1 << (i & 7);
+    }
+    this.pos = p;
+    this.length = i;
+  }
   /** The Arrow Data of the rows pushed so far; the builder must not be reused after. */
   finish(): Data<Utf8> {
     const n = this.length;

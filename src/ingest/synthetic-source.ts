@@ -94,44 +94,65 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
 export function generateBatch(schema: SlotSchema, seed: number, first: number, count: number): RecordBatch {
   const m = plantedModel(seed);
   const b = new RecordBatchBuilder(schema, count, { bayesP: true, categoricalBytesHint: count * 4 });
-  const rng = new Xoshiro128();
-  const ranks = new Int32Array(SYN_CATEGORICAL);
   const { cat, num, pair, zipf } = m;
-  const catCols = b.categorical;
-  const numCols = b.numeric;
+  // Phase 1, example-major: each example's uniforms from its own (seed, n) stream.
+  const U = new Float64Array(count * DRAWS);
+  const rng = new Xoshiro128();
+  for (let i = 0, o = 0; i < count; i++) {
+    const n = first + i;
+    rng.reseed(n >>> 0, m.seedKey ^ Math.imul(Math.floor(n / 4294967296) + 1, 0x2545f491));
+    for (let k = 0; k < DRAWS; k++) U[o++] = rng.uniform();
+  }
+  // Phase 2, slot-major (independent iterations: better memory-level parallelism on the big tables).
+  const logit = new Float64Array(count).fill(BIAS);
+  const ranks = new Int32Array(SYN_CATEGORICAL * count);
+  for (let s = 0; s < SYN_CATEGORICAL; s++) {
+    const z = zipf[s];
+    const w = cat[s];
+    const base = s * count;
+    for (let i = 0, o = s; i < count; i++, o += DRAWS) {
+      const r = zipfRank(z, U[o]);
+      ranks[base + i] = r;
+      logit[i] += w[r - 1];
+    }
+    b.categorical[s].pushUints(ranks, base, count);
+  }
+  const TWO_PI = 2 * Math.PI;
+  for (let s = 0; s < SYN_NUMERIC; s += 2) {
+    const c0 = b.numeric[s];
+    const u0 = num[s];
+    const second = s + 1 < SYN_NUMERIC;
+    const c1 = second ? b.numeric[s + 1] : c0;
+    const u1 = second ? num[s + 1] : u0;
+    for (let i = 0, o = SYN_CATEGORICAL + s; i < count; i++, o += DRAWS) {
+      const rad = NUMERIC_SIGMA * Math.sqrt(-2 * Math.log(U[o]));
+      const th = TWO_PI * U[o + 1];
+      const x0 = Math.floor(Math.exp(NUMERIC_MU + rad * Math.cos(th)));
+      c0.pushValue(x0);
+      let l = u0[bucketIndex(x0)];
+      if (second) {
+        const x1 = Math.floor(Math.exp(NUMERIC_MU + rad * Math.sin(th)));
+        c1.pushValue(x1);
+        l += u1[bucketIndex(x1)];
+      }
+      logit[i] += l;
+    }
+  }
+  for (let p = 0; p < PAIRS.length; p++) {
+    const [a, c] = PAIRS[p];
+    const t = pair[p];
+    const Vc = VOCAB_SIZES[c];
+    const ra = a * count;
+    const rc = c * count;
+    for (let i = 0; i < count; i++) logit[i] += t[(ranks[ra + i] - 1) * Vc + (ranks[rc + i] - 1)];
+  }
   const label = b.label;
   const offset = b.offset;
   const bayesP = b.bayesP!;
-  const TWO_PI = 2 * Math.PI;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0, o = DRAWS - 1; i < count; i++, o += DRAWS) {
     const n = first + i;
-    // Key the example's stream by (seed, n): low word of n, and the seed mixed with the high word.
-    rng.reseed(n >>> 0, m.seedKey ^ Math.imul(Math.floor(n / 4294967296) + 1, 0x2545f491));
-    let logit = BIAS;
-    for (let s = 0; s < SYN_CATEGORICAL; s++) {
-      const r = zipfRank(zipf[s], rng.uniform());
-      ranks[s] = r;
-      logit += cat[s][r - 1];
-      catCols[s].pushUint(r);
-    }
-    for (let s = 0; s < SYN_NUMERIC; s += 2) {
-      const rad = Math.sqrt(-2 * Math.log(rng.uniform()));
-      const th = TWO_PI * rng.uniform();
-      const x0 = Math.floor(Math.exp(NUMERIC_MU + NUMERIC_SIGMA * rad * Math.cos(th)));
-      numCols[s].pushValue(x0);
-      logit += num[s][bucketIndex(x0)];
-      if (s + 1 < SYN_NUMERIC) {
-        const x1 = Math.floor(Math.exp(NUMERIC_MU + NUMERIC_SIGMA * rad * Math.sin(th)));
-        numCols[s + 1].pushValue(x1);
-        logit += num[s + 1][bucketIndex(x1)];
-      }
-    }
-    for (let p = 0; p < PAIRS.length; p++) {
-      const [a, c] = PAIRS[p];
-      logit += pair[p][(ranks[a] - 1) * VOCAB_SIZES[c] + (ranks[c] - 1)];
-    }
-    const prob = 1 / (1 + Math.exp(-logit));
-    label[i] = rng.uniform() < prob ? 1 : 0;
+    const prob = 1 / (1 + Math.exp(-logit[i]));
+    label[i] = U[o] < prob ? 1 : 0;
     bayesP[i] = prob;
     b.eventTime.pushValue(SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS);
     offset[i] = n;
@@ -139,3 +160,6 @@ export function generateBatch(schema: SlotSchema, seed: number, first: number, c
   }
   return b.finish();
 }
+
+/** Uniforms per example: 26 (categorical) + 14 (7 Box-Muller pairs) + 1 (label). */
+const DRAWS = SYN_CATEGORICAL + 2 * Math.ceil(SYN_NUMERIC / 2) + 1;

@@ -1,0 +1,122 @@
+import convict from 'convict';
+import { readFileSync } from 'node:fs';
+import { LionctrError } from '../errors.ts';
+import { criteoSlots } from '../features/schema.ts';
+
+const lion = (name: string, lr: number, weightDecay: number) => ({
+  lr: { doc: `${name} Lion learning rate`, format: 'nonneg-number', default: lr, env: `LIONCTR_OPTIM_${name.toUpperCase()}_LR` },
+  beta1: { doc: `${name} Lion beta1 (interpolation for the sign)`, format: 'unit-interval', default: 0.9 },
+  beta2: { doc: `${name} Lion beta2 (momentum decay)`, format: 'unit-interval', default: 0.99 },
+  weightDecay: { doc: `${name} decoupled weight decay (theta -= lr*wd*theta)`, format: 'nonneg-number', default: weightDecay },
+});
+
+convict.addFormat({
+  name: 'nonneg-number',
+  validate: (v: unknown) => { if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('must be a finite number >= 0'); },
+  coerce: (v: unknown) => Number(v),
+});
+convict.addFormat({
+  name: 'unit-interval',
+  validate: (v: unknown) => { if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error('must be a number in [0, 1)'); },
+  coerce: (v: unknown) => Number(v),
+});
+convict.addFormat({
+  name: 'positive-int',
+  validate: (v: unknown) => { if (!Number.isInteger(v) || (v as number) < 1) throw new Error('must be an integer >= 1'); },
+  coerce: (v: unknown) => Number(v),
+});
+convict.addFormat({
+  name: 'int-list',
+  validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 1)) throw new Error('must be a list of integers >= 1, e.g. [256,128]'); },
+  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+});
+convict.addFormat({
+  name: 'string-list',
+  validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error('must be a list of non-empty strings'); },
+  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+});
+
+const slots = criteoSlots();
+
+/** The configuration schema (convict): every key, its doc, default, format and env var. */
+export const configSchema = {
+  source: {
+    kind: { doc: 'Where examples come from', format: ['synthetic', 'file'], default: 'synthetic', env: 'LIONCTR_SOURCE' },
+    seed: { doc: 'Seed of the synthetic click stream', format: 'int', default: 1, env: 'LIONCTR_SOURCE_SEED' },
+    path: { doc: 'Input file of the file source', format: String, default: '', env: 'LIONCTR_SOURCE_PATH' },
+    format: { doc: 'Format of the file source', format: ['criteo', 'csv', 'jsonl'], default: 'criteo', env: 'LIONCTR_SOURCE_FORMAT' },
+    skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },
+    limit: { doc: 'Max examples to read per pass (0 = no limit)', format: 'nat', default: 0, env: 'LIONCTR_SOURCE_LIMIT' },
+    epochs: { doc: 'Passes over a file source', format: 'positive-int', default: 1 },
+  },
+  schema: {
+    numeric: { doc: 'Numeric slots (also embedded through their Criteo bucket)', format: 'string-list', default: slots.numeric },
+    categorical: { doc: 'Categorical slots', format: 'string-list', default: slots.categorical },
+    embeddingDim: { doc: 'Embedding dim D of every slot', format: 'positive-int', default: 16, env: 'LIONCTR_EMBEDDING_DIM' },
+    dims: { doc: 'Per-slot embedding dim overrides {slot: D}', format: Object, default: {} as Record<string, number> },
+  },
+  model: {
+    hidden: { doc: 'Hidden layer sizes of the dense tower', format: 'int-list', default: [256, 128] },
+    initStd: { doc: 'Std of initial embedding values', format: 'nonneg-number', default: 0.01 },
+    seed: { doc: 'Seed of the tower init', format: 'int', default: 1 },
+  },
+  optim: {
+    dense: lion('dense', 1e-4, 0.1),
+    embedding: lion('embedding', 1e-3, 0),
+    linear: lion('linear', 1e-3, 0),
+  },
+  train: {
+    batchSize: { doc: 'Examples per step', format: 'positive-int', default: 4096, env: 'LIONCTR_BATCH_SIZE' },
+    maxExamples: { doc: 'Stop after this many examples (0 = run until the source ends or SIGTERM)', format: 'nat', default: 0, env: 'LIONCTR_MAX_EXAMPLES' },
+    metricsWindow: { doc: 'Examples in the progressive-validation window', format: 'positive-int', default: 100_000 },
+    progressSeconds: { doc: 'Seconds between progress lines', format: 'nonneg-number', default: 5 },
+  },
+  export: {
+    dir: { doc: 'Exports root (versions + LATEST)', format: String, default: 'exports', env: 'LIONCTR_EXPORT_DIR' },
+    intervalSeconds: { doc: 'Seconds between periodic exports (0 = only at the end)', format: 'nonneg-number', default: 60, env: 'LIONCTR_EXPORT_INTERVAL_SECONDS' },
+    keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },
+  },
+  serve: {
+    host: { doc: 'Address the prediction endpoint binds', format: String, default: '127.0.0.1', env: 'LIONCTR_SERVE_HOST' },
+    port: { doc: 'Port of the prediction endpoint and /metrics', format: 'port', default: 8080, env: 'LIONCTR_SERVE_PORT' },
+    modelName: { doc: 'Model name in /v1/models/<name>', format: String, default: 'ctr' },
+    pollSeconds: { doc: 'Seconds between checks of LATEST for a new export', format: 'nonneg-number', default: 1 },
+  },
+  backend: { doc: 'tfjs backend: auto (tensorflow, then wasm, then cpu) or one of them', format: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', env: 'LIONCTR_BACKEND' },
+  log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info', env: 'LIONCTR_LOG_LEVEL' } },
+};
+
+const probe = convict(configSchema);
+/** The resolved configuration. */
+export type LionctrConfig = ReturnType<typeof probe.getProperties>;
+
+/**
+ * Loads the configuration: schema defaults, then `config/default.json`-style file(s),
+ * then environment variables, then `--set key=value` overrides, then validates strictly.
+ * @param files config files (JSON), applied in order.
+ * @param sets  `key=value` strings; value parsed as JSON when it parses, else a string.
+ * @throws LionctrError LIONCTR_BAD_CONFIG naming the key that is wrong (or the file).
+ */
+export function loadConfig(files: string[] = [], sets: string[] = []): LionctrConfig {
+  const c = convict(configSchema);
+  for (const f of files) {
+    let obj: unknown;
+    try { obj = JSON.parse(readFileSync(f, 'utf8')); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot read config file: ${(e as Error).message}`, { where: f }); }
+    try { c.load(obj as object); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f }); }
+  }
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `--set expects key=value, got "${s}"`, { where: '--set' });
+    const key = s.slice(0, eq), raw = s.slice(eq + 1);
+    if (!c.has(key as never)) throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown config key "${key}"`, { where: key });
+    let v: unknown = raw;
+    try { v = JSON.parse(raw); } catch { /* plain string */ }
+    c.set(key as never, v as never);
+  }
+  try {
+    c.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `invalid configuration: ${(e as Error).message}`);
+  }
+  return c.getProperties();
+}

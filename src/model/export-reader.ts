@@ -1,0 +1,64 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import { LionctrError } from '../errors.ts';
+import { CtrModel } from './ctr-model.ts';
+import { EXPORT_FORMAT, embeddingsFromArrow, sha256File, type DenseModelJson, type ExportManifest } from './export-format.ts';
+
+/**
+ * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
+ * exports root through its LATEST file.
+ * @throws LionctrError LIONCTR_BAD_EXPORT when neither is found.
+ */
+export async function resolveExportDir(path: string): Promise<string> {
+  if (await exists(join(path, 'manifest.json'))) return path;
+  const latest = await readFile(join(path, 'LATEST'), 'utf8').catch(() => null);
+  if (latest === null) throw new LionctrError('LIONCTR_BAD_EXPORT', `no export found: neither ${path}/manifest.json nor ${path}/LATEST exists`, { where: path });
+  return join(path, latest.trim());
+}
+
+/** The version LATEST names under an exports root, or null when there is none yet. */
+export async function readLatest(root: string): Promise<string | null> {
+  const s = await readFile(join(root, 'LATEST'), 'utf8').catch(() => null);
+  return s === null ? null : s.trim();
+}
+
+/**
+ * Loads and verifies an export version directory into a serving CtrModel (variables not
+ * trainable). Every file's sha256 is checked against the manifest.
+ * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
+ *   inconsistent.
+ */
+export async function loadExport(dir: string): Promise<{ model: CtrModel; manifest: ExportManifest }> {
+  const fail = (msg: string, where: string, cause?: unknown): never => { throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause }); };
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch((e) => fail('cannot read manifest', 'manifest.json', e))) as ExportManifest;
+  if (manifest.format !== EXPORT_FORMAT) fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
+  for (const [rel, sum] of Object.entries(manifest.files ?? {})) {
+    const got = await sha256File(join(dir, rel)).catch((e) => fail('file missing', rel, e));
+    if (got !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
+  }
+  const dense = JSON.parse(await readFile(join(dir, 'dense', 'model.json'), 'utf8')) as DenseModelJson;
+  const wbuf = await readFile(join(dir, 'dense', 'weights.bin'));
+  const all = new Float32Array(wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + wbuf.byteLength));
+  const towerValues: Float32Array[] = [];
+  let o = 0;
+  for (const w of dense.weightsManifest[0].weights) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (o + n > all.length) fail('weights.bin is shorter than model.json says', 'dense/weights.bin');
+    towerValues.push(all.subarray(o, o + n)); o += n;
+  }
+  const { hidden, initStd, seed } = manifest.model;
+  const model = new CtrModel(manifest.schema, { hidden, initStd, seed }, { towerValues, trainable: false });
+  if (model.inputDim !== dense.modelTopology.input_dim) fail(`tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`, 'dense/model.json');
+  for (const t of model.tables) {
+    const rel = `embeddings/${t.slot}.arrow`;
+    const table = arrow.tableFromIPC(await readFile(join(dir, rel)));
+    const { hi, lo, values, n } = embeddingsFromArrow(table, t.width);
+    for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
+  }
+  return { model, manifest };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}

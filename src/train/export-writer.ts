@@ -1,0 +1,85 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import type { CtrModel } from '../model/ctr-model.ts';
+import { EXPORT_FORMAT, embeddingsToArrow, sha256File, type DenseModelJson, type ExportManifest } from '../model/export-format.ts';
+
+/** What the trainer knows at export time besides the model. */
+export interface ExportMeta {
+  step: number;
+  examples: number;
+  sourceOffsets: Record<string, number>;
+  watermarkMs: number | null;
+  metrics: Record<string, number | null>;
+}
+
+/**
+ * Writes an export of `model` under `root` (format in src/model/export-format.ts): into
+ * `<root>/.tmp-<version>`, renamed to `<root>/<version>` when complete, then LATEST is
+ * replaced by write-to-temp + rename, so a reader never sees a half-written version.
+ * Keeps the newest `keep` versions and deletes older ones.
+ * @returns the version written and its directory.
+ * @throws filesystem errors (ENOSPC, EACCES) as they come.
+ */
+export async function writeExport(root: string, model: CtrModel, meta: ExportMeta, keep = 3): Promise<{ version: string; dir: string; bytes: number }> {
+  await mkdir(root, { recursive: true });
+  const prev = await readFile(join(root, 'LATEST'), 'utf8').then((s) => Number(s.trim()), () => 0);
+  const version = String(Math.max(Date.now(), (Number.isFinite(prev) ? prev : 0) + 1));
+  const tmp = join(root, `.tmp-${version}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(tmp, 'dense'), { recursive: true });
+  await mkdir(join(tmp, 'embeddings'), { recursive: true });
+  let bytes = 0;
+
+  const vars = model.tower.vars;
+  const datas = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
+  const weights = new Float32Array(datas.reduce((a, d) => a + d.length, 0));
+  let o = 0;
+  for (const d of datas) { weights.set(d, o); o += d.length; }
+  const denseJson: DenseModelJson = {
+    format: 'lionctr-dense-tower',
+    modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
+    weightsManifest: [{ paths: ['weights.bin'], weights: vars.map((v) => ({ name: v.name, shape: v.shape, dtype: 'float32' as const })) }],
+  };
+  await writeFile(join(tmp, 'dense', 'model.json'), JSON.stringify(denseJson, null, 1));
+  await writeFile(join(tmp, 'dense', 'weights.bin'), new Uint8Array(weights.buffer));
+  bytes += weights.byteLength;
+
+  const files: string[] = ['dense/model.json', 'dense/weights.bin'];
+  for (const t of model.tables) {
+    const table = embeddingsToArrow(t.rowHi, t.rowLo, t.weights, t.size, t.width);
+    const buf = arrow.tableToIPC(table, 'file');
+    const rel = `embeddings/${t.slot}.arrow`;
+    await writeFile(join(tmp, rel), buf);
+    bytes += buf.byteLength;
+    files.push(rel);
+  }
+  const checksums: Record<string, string> = {};
+  for (const f of files) checksums[f] = await sha256File(join(tmp, f));
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    version,
+    step: meta.step,
+    examples: meta.examples,
+    created_at: new Date().toISOString(),
+    source_offsets: meta.sourceOffsets,
+    event_time_watermark_ms: meta.watermarkMs,
+    schema: model.schema,
+    model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
+    metrics: meta.metrics,
+    files: checksums,
+  };
+  await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  const dir = join(root, version);
+  await rename(tmp, dir);
+  await writeFile(join(root, '.LATEST.tmp'), version + '\n');
+  await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
+  await pruneExports(root, keep, version);
+  return { version, dir, bytes };
+}
+
+async function pruneExports(root: string, keep: number, current: string): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  const versions = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions.slice(Math.max(keep, 1))) if (v !== current) await rm(join(root, v), { recursive: true, force: true });
+}
