@@ -121,6 +121,19 @@ export class Float64ColumnBuilder {
     this.values[i] = v;
     this.valid[i >> 3] |= 1 << (i & 7);
   }
+  /** Appends `src[from .. from+count-1]` as non-null values (NaN stays NaN, not null: the fast bulk path). */
+  pushValues(src: Float64Array, from: number, count: number): void {
+    const i0 = this.length;
+    if (i0 + count > this.capacity) throw new RangeError('Float64ColumnBuilder is full');
+    this.values.set(src.subarray(from, from + count), i0);
+    const valid = this.valid;
+    let i = i0;
+    const e = i0 + count;
+    for (; i < e && (i & 7) !== 0; i++) valid[i >> 3] |= 1 << (i & 7);
+    for (; i + 8 <= e; i += 8) valid[i >> 3] = 0xff;
+    for (; i < e; i++) valid[i >> 3] |= 1 << (i & 7);
+    this.length = e;
+  }
   /** The Arrow Data of the rows pushed so far; the builder must not be reused after. */
   finish(): Data<Float64> {
     const n = this.length;

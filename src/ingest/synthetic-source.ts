@@ -118,25 +118,27 @@ export function generateBatch(schema: SlotSchema, seed: number, first: number, c
     b.categorical[s].pushUints(ranks, base, count);
   }
   const TWO_PI = 2 * Math.PI;
+  const xs0 = new Float64Array(count);
+  const xs1 = new Float64Array(count);
   for (let s = 0; s < SYN_NUMERIC; s += 2) {
-    const c0 = b.numeric[s];
     const u0 = num[s];
     const second = s + 1 < SYN_NUMERIC;
-    const c1 = second ? b.numeric[s + 1] : c0;
     const u1 = second ? num[s + 1] : u0;
     for (let i = 0, o = SYN_CATEGORICAL + s; i < count; i++, o += DRAWS) {
       const rad = NUMERIC_SIGMA * Math.sqrt(-2 * Math.log(U[o]));
       const th = TWO_PI * U[o + 1];
       const x0 = Math.floor(Math.exp(NUMERIC_MU + rad * Math.cos(th)));
-      c0.pushValue(x0);
+      xs0[i] = x0;
       let l = u0[bucketIndex(x0)];
       if (second) {
         const x1 = Math.floor(Math.exp(NUMERIC_MU + rad * Math.sin(th)));
-        c1.pushValue(x1);
+        xs1[i] = x1;
         l += u1[bucketIndex(x1)];
       }
       logit[i] += l;
     }
+    b.numeric[s].pushValues(xs0, 0, count);
+    if (second) b.numeric[s + 1].pushValues(xs1, 0, count);
   }
   for (let p = 0; p < PAIRS.length; p++) {
     const [a, c] = PAIRS[p];
@@ -154,10 +156,11 @@ export function generateBatch(schema: SlotSchema, seed: number, first: number, c
     const prob = 1 / (1 + Math.exp(-logit[i]));
     label[i] = U[o] < prob ? 1 : 0;
     bayesP[i] = prob;
-    b.eventTime.pushValue(SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS);
+    xs0[i] = SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS;
     offset[i] = n;
-    b.endRow();
   }
+  b.eventTime.pushValues(xs0, 0, count);
+  b.length = count;
   return b.finish();
 }
 

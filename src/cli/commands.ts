@@ -1,0 +1,154 @@
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { createMetrics } from '../metrics/catalogue.ts';
+import { createLogger } from '../log.ts';
+import { selectBackend } from '../model/backend.ts';
+import { loadExport, resolveExportDir } from '../model/export-reader.ts';
+import { createHttpServer } from '../serve/http-server.ts';
+import { ModelRegistry } from '../serve/model-registry.ts';
+import { evalFigures } from '../train/metrics/binary-metrics.ts';
+import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
+import { Featurizer } from '../features/featurizer.ts';
+import { configFrom, fatal, withConfigOptions } from './common.ts';
+import { createTrainer } from './train-session.ts';
+import type { LionctrConfig } from '../config/schema.ts';
+import type { Logger } from 'pino';
+
+/** Aborts on the first SIGTERM/SIGINT (graceful: finish the step, export, close); a second one exits at once. */
+function shutdownSignal(logger: Logger): AbortController {
+  const ac = new AbortController();
+  const onSignal = (sig: string) => {
+    if (ac.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    logger.info(`${sig}: finishing the current step, exporting, shutting down`);
+    ac.abort();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  return ac;
+}
+
+async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>) {
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);
+  registry.onLoaded((m) => metrics.servedVersion.set(Number(m.version) || 0));
+  registry.onLoadFailed(() => metrics.serveLoadFailures.inc());
+  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName });
+  await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
+  logger.info(`prediction endpoint: http://${cfg.serve.host}:${cfg.serve.port}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
+  registry.start();
+  return { registry, app };
+}
+
+const fileFormat = () => new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
+const intArg = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+/** The `lionctr` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('lionctr')
+    .description('Online CTR training with the Lion optimizer: train, export, serve, evaluate')
+    .showHelpAfterError();
+
+  withConfigOptions(program.command('run')
+    .description('trainer + prediction endpoint in one process (the configured source; synthetic click stream by default)')
+    .option('--port <port>', 'port of the prediction endpoint (serve.port)')
+    .option('--export-dir <dir>', 'exports root (export.dir)'))
+    .action(async (o) => {
+      try {
+        const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
+        const logger = createLogger(cfg.log.level);
+        const ac = shutdownSignal(logger);
+        const metrics = createMetrics();
+        const exportDir = resolve(cfg.export.dir);
+        const { registry, app } = await startServer(cfg, logger, exportDir, metrics);
+        const trainer = await createTrainer(cfg, logger, { metrics, signal: ac.signal, exportDir });
+        const summary = await trainer.run();
+        logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
+        if (!ac.signal.aborted) {
+          logger.info('source ended; still serving the last export (SIGTERM to stop)');
+          await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
+        }
+        await registry.check();
+        await app.close();
+        registry.stop();
+      } catch (e) { fatal(e); }
+    });
+
+  withConfigOptions(program.command('train')
+    .description('train from a file (or from the configured source when --input is absent); export at the end and on the export interval')
+    .option('--input <file>', 'training file')
+    .addOption(fileFormat())
+    .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
+    .option('--limit <n>', 'max data rows per pass after skipping', intArg('--limit'))
+    .option('--epochs <n>', 'passes over the file', intArg('--epochs'))
+    .option('--max-examples <n>', 'stop after this many examples (train.maxExamples)', intArg('--max-examples'))
+    .option('--export-dir <dir>', 'exports root (export.dir)'))
+    .action(async (o) => {
+      try {
+        const extra: string[] = [];
+        if (o.input) extra.push('source.kind="file"', `source.path=${JSON.stringify(resolve(o.input))}`, `source.format="${o.format}"`);
+        if (o.skip !== undefined) extra.push(`source.skip=${o.skip}`);
+        if (o.limit !== undefined) extra.push(`source.limit=${o.limit}`);
+        if (o.epochs !== undefined) extra.push(`source.epochs=${o.epochs}`);
+        if (o.maxExamples !== undefined) extra.push(`train.maxExamples=${o.maxExamples}`);
+        if (o.exportDir) extra.push(`export.dir=${JSON.stringify(o.exportDir)}`);
+        const cfg = configFrom(o, extra);
+        if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) throw Object.assign(new Error('the synthetic source never ends: give --input or --max-examples'), { code: 'LIONCTR_BAD_CONFIG' });
+        const logger = createLogger(cfg.log.level);
+        const ac = shutdownSignal(logger);
+        const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir: resolve(cfg.export.dir) });
+        const s = await trainer.run();
+        process.stdout.write(JSON.stringify({ examples: s.progress.examples, steps: s.progress.step, seconds: s.seconds, examples_per_second: s.progress.examples / s.seconds, progressive: s.progress, exports: s.exports, export_dir: resolve(cfg.export.dir) }) + '\n');
+      } catch (e) { fatal(e); }
+    });
+
+  withConfigOptions(program.command('serve')
+    .description('serve the latest export under an exports root, hot-swapping newer ones')
+    .option('--export-dir <dir>', 'exports root (export.dir)')
+    .option('--port <port>', 'port (serve.port)'))
+    .action(async (o) => {
+      try {
+        const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
+        const logger = createLogger(cfg.log.level);
+        const ac = shutdownSignal(logger);
+        await selectBackend(cfg.backend as 'auto', (m) => logger.info(m));
+        const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics());
+        await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
+        await app.close();
+        registry.stop();
+      } catch (e) { fatal(e); }
+    });
+
+  withConfigOptions(program.command('eval')
+    .description('evaluate an export on a file: AUC, logloss, NE, calibration, examples')
+    .requiredOption('--model <dir>', 'export version dir, or exports root (uses LATEST)')
+    .requiredOption('--input <file>', 'evaluation file')
+    .addOption(fileFormat())
+    .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
+    .option('--limit <n>', 'max data rows after skipping', intArg('--limit'))
+    .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}'))
+    .action(async (o) => {
+      try {
+        const cfg = configFrom(o);
+        const logger = createLogger(cfg.log.level);
+        await selectBackend(cfg.backend as 'auto', (m) => logger.debug(m));
+        const dir = await resolveExportDir(resolve(o.model));
+        const { model, manifest } = await loadExport(dir);
+        const fz = new Featurizer(manifest.schema);
+        const src = createFileSource({ path: resolve(o.input), format: o.format as FileFormat, schema: manifest.schema, skip: o.skip ?? 0, limit: o.limit || undefined });
+        const ps: number[] = [], ys: number[] = [];
+        for await (const rb of src.batches({ batchSize: 4096 })) {
+          const b = fz.fromRecordBatch(rb);
+          const p = model.predict(b);
+          for (let i = 0; i < b.size; i++) { ps.push(p[i]); ys.push(b.labels[i]); }
+        }
+        const f = evalFigures(ps, ys);
+        if (o.json) process.stdout.write(JSON.stringify(f) + '\n');
+        else process.stdout.write(`model ${manifest.version} (step ${manifest.step}) on ${o.input}: AUC ${f.auc.toFixed(4)}  logloss ${f.logloss.toFixed(4)}  NE ${f.ne.toFixed(4)}  calibration ${f.calibration.toFixed(3)}  examples ${f.examples}\n`);
+        model.dispose();
+      } catch (e) { fatal(e); }
+    });
+  return program;
+}

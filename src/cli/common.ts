@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { loadConfig, type LionctrConfig } from '../config/schema.ts';
+import type { FeatureSchema } from '../features/schema.ts';
+import { validateSchema } from '../features/schema.ts';
+import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
+import type { Source } from '../ingest/source.ts';
+import { createSyntheticSource } from '../ingest/synthetic-source.ts';
+
+/** Adds the options every command shares: --config FILE (repeatable) and --set key=value (repeatable). */
+export function withConfigOptions(cmd: Command): Command {
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  return cmd
+    .option('-c, --config <file>', 'JSON config file (repeatable; later files win); defaults: config/default.json keys', collect, [])
+    .option('--set <key=value>', 'override one config key, e.g. --set train.batchSize=1024 (repeatable)', collect, []);
+}
+
+/** Loads the config from a command's --config/--set plus extra `key=value` overrides derived from flags. */
+export function configFrom(opts: { config: string[]; set: string[] }, extra: string[] = []): LionctrConfig {
+  return loadConfig(opts.config, [...extra, ...opts.set]);
+}
+
+/** The feature schema of a config. @throws LionctrError LIONCTR_BAD_CONFIG. */
+export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
+  const s: FeatureSchema = { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical, embeddingDim: cfg.schema.embeddingDim, dims: cfg.schema.dims };
+  validateSchema(s);
+  return s;
+}
+
+/** Opens the configured source for one pass. */
+export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema): Source {
+  const limit = cfg.source.limit || undefined;
+  if (cfg.source.kind === 'synthetic') return createSyntheticSource({ seed: cfg.source.seed, limit });
+  return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit });
+}
+
+/** Prints a LionctrError (or any error) as one line and exits with status 2 (config/usage) or 1. */
+export function fatal(err: unknown): never {
+  const e = err as Error & { code?: string };
+  process.stderr.write(`lionctr: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
+  process.exit(e.code === 'LIONCTR_BAD_CONFIG' || e.code === 'LIONCTR_BAD_INPUT' ? 2 : 1);
+}

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { LionctrConfig } from '../config/schema.ts';
+import { selectBackend } from '../model/backend.ts';
+import { CtrModel } from '../model/ctr-model.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import { observeTrainer } from '../metrics/train-observer.ts';
+import { TrainStep } from '../train/train-step.ts';
+import { Trainer } from '../train/trainer.ts';
+import { featureSchemaOf, openConfiguredSource } from './common.ts';
+
+/** Builds backend, model, optimizer and trainer from a config (used by `run` and `train`). */
+export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
+  await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
+  const schema = featureSchemaOf(cfg);
+  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed });
+  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear });
+  const trainer = new Trainer({
+    model, step,
+    openSource: () => openConfiguredSource(cfg, schema),
+    epochs: cfg.source.kind === 'file' ? cfg.source.epochs : 1,
+    batchSize: cfg.train.batchSize,
+    maxExamples: cfg.train.maxExamples,
+    metricsWindow: cfg.train.metricsWindow,
+    progressSeconds: cfg.train.progressSeconds,
+    exportDir: opts.exportDir,
+    exportIntervalSeconds: cfg.export.intervalSeconds,
+    exportKeep: cfg.export.keep,
+    logger,
+    signal: opts.signal,
+  });
+  if (opts.metrics) observeTrainer(trainer, model, opts.metrics);
+  return trainer;
+}

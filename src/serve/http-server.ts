@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { LionctrError } from '../errors.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import type { ModelRegistry } from './model-registry.ts';
+
+/** Largest request body accepted, bytes. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+const STATUS: Record<string, number> = {
+  LIONCTR_BAD_REQUEST: 400,
+  LIONCTR_NOT_FOUND: 404,
+  LIONCTR_NOT_READY: 503,
+};
+
+/**
+ * The prediction endpoint, shaped like TF Serving's REST API (DESIGN.md):
+ *
+ *   POST /v1/models/<name>:predict  {"instances": [{slot: value}, ...]}
+ *                                   -> {"predictions": [p, ...], "model_version": "..."}
+ *   GET  /v1/models/<name>          model status (TF Serving's model_version_status shape)
+ *   GET  /healthz (process up), /readyz (a model is loaded), /metrics (Prometheus text)
+ *
+ * Bad requests get a 4xx JSON body {"error", "code", "where"}; they never change state.
+ * Bodies are parsed as JSON whatever their content type (curl -d sends form encoding).
+ */
+export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string }): FastifyInstance {
+  const { registry, metrics, modelName } = opts;
+  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try { done(null, JSON.parse(text)); } catch (e) {
+      done(new LionctrError('LIONCTR_BAD_REQUEST', `request body is not valid JSON: ${(e as Error).message}`, { where: 'body' }), undefined);
+    }
+  });
+
+  const send = (reply: FastifyReply, route: string, code: number, body: unknown, t0: number) => {
+    metrics.serveRequests.inc({ route, code: String(code) });
+    metrics.serveLatency.observe({ route }, (performance.now() - t0) / 1000);
+    return reply.code(code).header('content-type', 'application/json').send(body);
+  };
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = err as Error & { statusCode?: number; code?: string; where?: string };
+    const code = e instanceof LionctrError ? STATUS[e.code] ?? 400 : e.statusCode && e.statusCode < 500 ? e.statusCode : 500;
+    const route = req.routeOptions?.url ?? 'unknown';
+    return send(reply, route, code, { error: e.message, code: e.code ?? 'LIONCTR_INTERNAL', ...(e.where ? { where: e.where } : {}) }, performance.now());
+  });
+  app.setNotFoundHandler((req, reply) => send(reply, 'unknown', 404, { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND' }, performance.now()));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const m = registry.current();
+    return m ? { status: 'ready', model_version: m.version } : reply.code(503).send({ status: 'not ready', error: 'no model loaded yet' });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const m = registry.current();
+    if (m) metrics.servedAge.set((Date.now() - Date.parse(m.manifest.created_at)) / 1000);
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/v1/models/:name', async (req, reply) => {
+    const t0 = performance.now();
+    const { name } = req.params as { name: string };
+    if (name !== modelName) throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, { where: 'url' });
+    const m = registry.current();
+    return send(reply, '/v1/models/:name', 200, {
+      model_version_status: m
+        ? [{ version: m.version, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' }, step: m.manifest.step, created_at: m.manifest.created_at, metrics: m.manifest.metrics }]
+        : [{ version: '', state: 'LOADING', status: { error_code: 'UNAVAILABLE', error_message: 'no export loaded yet' } }],
+    }, t0);
+  });
+
+  app.post('/v1/models/*', async (req, reply) => {
+    const t0 = performance.now();
+    const spec = (req.params as { '*': string })['*'];
+    const colon = spec.lastIndexOf(':');
+    const name = colon >= 0 ? spec.slice(0, colon) : spec, verb = colon >= 0 ? spec.slice(colon + 1) : '';
+    if (verb !== 'predict') throw new LionctrError('LIONCTR_NOT_FOUND', `unknown method "${verb}"; use POST /v1/models/${modelName}:predict`, { where: 'url' });
+    if (name !== modelName) throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, { where: 'url' });
+    const body = req.body as { instances?: unknown } | undefined;
+    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body must be a JSON object {"instances": [...]}', { where: 'body' });
+    }
+    if (!('instances' in body)) throw new LionctrError('LIONCTR_BAD_REQUEST', 'body has no "instances" key', { where: 'body' });
+    const m = registry.current();
+    if (!m) throw new LionctrError('LIONCTR_NOT_READY', 'no model loaded yet');
+    const batch = m.featurizer.fromInstances(body.instances);
+    const p = m.model.predict(batch);
+    metrics.serveInstances.observe(batch.size);
+    return send(reply, '/v1/models/:name:predict', 200, { predictions: Array.from(p), model_version: m.version }, t0);
+  });
+  return app;
+}

@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { Featurizer } from '../features/featurizer.ts';
+import type { Source } from '../ingest/source.ts';
+import type { CtrModel } from '../model/ctr-model.ts';
+import { writeExport } from './export-writer.ts';
+import { ProgressiveMetrics } from './metrics/progressive.ts';
+import type { TrainStep } from './train-step.ts';
+
+export interface TrainerOptions {
+  model: CtrModel;
+  step: TrainStep;
+  /** Opens the source for pass `epoch` (0-based); called `epochs` times. */
+  openSource: (epoch: number) => Source;
+  epochs: number;
+  batchSize: number;
+  /** Stop after this many examples (0 = no limit). */
+  maxExamples: number;
+  metricsWindow: number;
+  /** Seconds between progress lines (0 = none). */
+  progressSeconds: number;
+  /** Exports root; null = never export. */
+  exportDir: string | null;
+  /** Seconds between periodic exports (0 = only the first and the last). */
+  exportIntervalSeconds: number;
+  exportKeep: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** Progress figures (also the `progress` event payload). */
+export interface Progress {
+  step: number;
+  examples: number;
+  /** Examples per second since the previous progress line. */
+  examplesPerSecond: number;
+  auc: number;
+  logloss: number;
+  ne: number;
+  calibration: number;
+  /** Logloss of the true probabilities over the same window (synthetic source only). */
+  bayesLogloss?: number;
+  /** (LL_base - LL_model) / (LL_base - LL_bayes) over the window (synthetic only). */
+  gainCaptured?: number;
+  window: number;
+}
+
+export interface TrainSummary { progress: Progress; exports: string[]; seconds: number }
+
+/**
+ * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
+ * scoring + update), account, export. Everything observable is emitted as an event
+ * (`step`, `progress`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
+ * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
+ * flight, with a final export).
+ */
+export class Trainer extends EventEmitter {
+  readonly opts: TrainerOptions;
+  readonly featurizer: Featurizer;
+  readonly progressive: ProgressiveMetrics;
+  examples = 0;
+  private watermarkMs: number | null = null;
+  private readonly nextOffsets: Record<string, number> = {};
+  private readonly exportsWritten: string[] = [];
+  private lastProgress?: Progress;
+
+  constructor(opts: TrainerOptions) {
+    super();
+    this.opts = opts;
+    this.featurizer = new Featurizer(opts.model.schema);
+    this.progressive = new ProgressiveMetrics(opts.metricsWindow);
+  }
+
+  /** Runs until the end (see class doc); resolves with the last progress figures. */
+  async run(): Promise<TrainSummary> {
+    const o = this.opts, log = o.logger;
+    const t0 = performance.now();
+    let lastLine = t0, lastLineExamples = 0, lastExport = t0;
+    let done = false;
+    for (let epoch = 0; epoch < o.epochs && !done; epoch++) {
+      const source = o.openSource(epoch);
+      log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}`);
+      for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
+        const stepStart = performance.now();
+        let batch = this.featurizer.fromRecordBatch(rb);
+        if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = truncate(batch, o.maxExamples - this.examples);
+        const r = o.step.run(batch);
+        this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
+        this.account(batch, source.name);
+        this.emit('step', { examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss });
+        const now = performance.now();
+        if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
+          this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000));
+          lastLine = now; lastLineExamples = this.examples;
+        }
+        const firstExport = this.exportsWritten.length === 0;
+        if (o.exportDir && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
+          await this.export(); lastExport = performance.now();
+        }
+        if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
+        await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
+      }
+      const st = source.stats();
+      if (Object.keys(st.bad).length) log.warn({ bad: st.bad }, `${source.name}: skipped bad rows ${JSON.stringify(st.bad)}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const progress = this.reportProgress(this.examples / Math.max(seconds, 1e-9));
+    if (o.exportDir && this.examples > 0) await this.export();
+    return { progress, exports: this.exportsWritten, seconds };
+  }
+
+  /** Current progressive figures. */
+  figures(examplesPerSecond = 0): Progress {
+    const f = this.progressive.figures();
+    const p: Progress = {
+      step: this.opts.step.step, examples: this.examples, examplesPerSecond,
+      auc: f.auc, logloss: f.logloss, ne: f.ne, calibration: f.calibration, window: f.window,
+    };
+    if (f.bayesLogloss !== undefined) {
+      const base = f.logloss / f.ne; // entropy of the window's CTR
+      p.bayesLogloss = f.bayesLogloss;
+      p.gainCaptured = (base - f.logloss) / (base - f.bayesLogloss);
+    }
+    return p;
+  }
+
+  private reportProgress(rate: number): Progress {
+    const p = this.figures(rate);
+    this.lastProgress = p;
+    const fx = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+    const bayes = p.bayesLogloss !== undefined ? ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}` : '';
+    this.opts.logger.info({ progress: p },
+      `step ${p.step} | ${p.examples} ex | ${Math.round(rate)} ex/s | progressive(${p.window}) AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`);
+    this.emit('progress', p);
+    return p;
+  }
+
+  private account(batch: { size: number; eventTimeMs: Float64Array; partitions: Int32Array; offsets: Float64Array }, sourceName: string): void {
+    this.examples += batch.size;
+    for (let b = 0; b < batch.size; b++) {
+      const t = batch.eventTimeMs[b];
+      if (!Number.isNaN(t) && (this.watermarkMs === null || t > this.watermarkMs)) this.watermarkMs = t;
+      const key = `${sourceName}/${batch.partitions[b]}`;
+      const next = batch.offsets[b] + 1;
+      if (!(key in this.nextOffsets) || next > this.nextOffsets[key]) this.nextOffsets[key] = next;
+    }
+  }
+
+  /** Writes an export now and emits `export`. */
+  async export(): Promise<string> {
+    const t = performance.now();
+    const p = this.lastProgress ?? this.figures();
+    const metrics: Record<string, number | null> = {};
+    for (const k of ['auc', 'logloss', 'ne', 'calibration', 'bayesLogloss', 'gainCaptured'] as const) {
+      const v = p[k];
+      metrics[k] = v === undefined || Number.isNaN(v) ? null : v;
+    }
+    const r = await writeExport(this.opts.exportDir!, this.opts.model, {
+      step: this.opts.step.step, examples: this.examples, sourceOffsets: { ...this.nextOffsets }, watermarkMs: this.watermarkMs, metrics,
+    }, this.opts.exportKeep);
+    this.exportsWritten.push(r.version);
+    const seconds = (performance.now() - t) / 1000;
+    this.opts.logger.info({ version: r.version, seconds, bytes: r.bytes }, `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+    this.emit('export', { version: r.version, seconds, bytes: r.bytes, watermarkMs: this.watermarkMs });
+    return r.version;
+  }
+
+  /** Event time of the newest trained example (ms), null if none. */
+  get watermark(): number | null { return this.watermarkMs; }
+}
+
+/** The first n examples of a batch (views, no copy). */
+function truncate<T extends { size: number }>(batch: T, n: number): T {
+  const out: Record<string, unknown> = { ...batch, size: n };
+  for (const [k, v] of Object.entries(batch)) {
+    if (ArrayBuffer.isView(v)) {
+      const per = (v as unknown as { length: number }).length / batch.size;
+      out[k] = (v as unknown as Float32Array).subarray(0, n * per);
+    }
+  }
+  return out as T;
+}
