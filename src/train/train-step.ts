@@ -10,7 +10,7 @@ import { sparseLionStep, type SparseLionGroup } from './optim/sparse-lion.ts';
 export interface OptimConfig {
   dense: LionParams;
   embedding: LionParams;
-  /** Settings of the linear (wide) weights, column 0 of every row. */
+  /** Settings of the linear (wide) weights, column 0 of every row, and of the global bias. */
   linear: LionParams;
 }
 
@@ -37,7 +37,9 @@ export class TrainStep {
 
   constructor(model: CtrModel, optim: OptimConfig) {
     this.model = model;
-    this.denseLion = new DenseLion(model.tower.vars, optim.dense);
+    // the tower's output bias is the model's global bias: it belongs to the linear group
+    const vars = model.tower.vars;
+    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.linear : optim.dense)));
     this.sparse = { embedding: optim.embedding, linear: optim.linear };
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
   }
@@ -46,8 +48,15 @@ export class TrainStep {
   run(batch: FeatureBatch): StepResult {
     const m = this.model, B = batch.size, I = m.inputDim, F = m.slots.length;
     const g = m.gather(batch, true);
-    let sumW = 0;
-    for (let b = 0; b < B; b++) sumW += batch.weights[b];
+    let sumW = 0, sumWY = 0;
+    for (let b = 0; b < B; b++) { sumW += batch.weights[b]; sumWY += batch.weights[b] * batch.labels[b]; }
+    if (this.step === 0) {
+      // start the global bias at the logit of the first batch's CTR: with sign updates of
+      // size lr the bias alone could otherwise take thousands of steps to get there
+      const ctr = Math.min(1 - 1e-3, Math.max(1e-3, sumWY / sumW));
+      const bias = m.tower.vars[m.tower.vars.length - 1];
+      tf.tidy(() => bias.assign(tf.fill(bias.shape, Math.log(ctr / (1 - ctr)))));
+    }
     let logitsKept: tf.Tensor | undefined;
     let predictions = new Float32Array(0), gx = new Float32Array(0), loss = NaN;
     // Typed arrays are written to outer variables, not returned: tf.tidy walks its

@@ -11,15 +11,18 @@ import type { LionParams } from './lion-config.ts';
  * State: one momentum variable per parameter (same shape, float32). sign(0) = 0 as in optax.
  */
 export class DenseLion {
-  readonly params: LionParams;
+  /** Settings per variable. */
+  readonly params: LionParams[];
   private readonly vars: tf.Variable[];
   private readonly momentum: tf.Variable[];
   /** Steps taken. */
   step = 0;
 
-  constructor(vars: tf.Variable[], params: LionParams) {
+  /** @param params one setting for all variables, or one per variable. */
+  constructor(vars: tf.Variable[], params: LionParams | LionParams[]) {
     this.vars = vars;
-    this.params = params;
+    this.params = Array.isArray(params) ? params : vars.map(() => params);
+    if (this.params.length !== vars.length) throw new Error(`DenseLion: ${this.params.length} settings for ${vars.length} variables`);
     this.momentum = vars.map((v) => tf.variable(tf.zerosLike(v), false, `${v.name}/lion_m`));
   }
 
@@ -29,9 +32,9 @@ export class DenseLion {
    */
   apply(grads: tf.Tensor[]): void {
     if (grads.length !== this.vars.length) throw new Error(`DenseLion: ${grads.length} gradients for ${this.vars.length} variables`);
-    const { lr, beta1, beta2, weightDecay } = this.params;
     tf.tidy(() => {
       for (let i = 0; i < this.vars.length; i++) {
+        const { lr, beta1, beta2, weightDecay } = this.params[i];
         const v = this.vars[i], m = this.momentum[i], g = grads[i];
         const c = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         let upd = tf.sign(c);
