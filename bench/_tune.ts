@@ -20,9 +20,9 @@ for (const h of grid) {
   const fz = new Featurizer(schema);
   const train = await load(0, 8000, fz, h.bs ?? 256);
   const test = await load(8000, undefined, fz, 4096);
-  const model = new CtrModel(schema, { hidden: h.hidden ?? [256, 128], initStd: h.initStd ?? 0.01, seed: 1 });
+  const model = new CtrModel(schema, { hidden: h.hidden ?? [256, 128], initStd: h.initStd ?? 0.01, seed: h.seed ?? 1 });
   const lp = (lr: number, wd: number, b2 = 0.99) => ({ lr, beta1: 0.9, beta2: b2, weightDecay: wd });
-  const ts = new TrainStep(model, { dense: lp(h.dlr ?? 1e-4, h.dwd ?? 0.1), embedding: lp(h.elr ?? 1e-3, h.ewd ?? 0), linear: lp(h.llr ?? 1e-3, h.lwd ?? 0) });
+  const ts = new TrainStep(model, { dense: lp(h.dlr ?? 1e-4, h.dwd ?? 0.1), embedding: lp(h.elr ?? 1e-3, h.ewd ?? 0), linear: lp(h.llr ?? 1e-3, h.lwd ?? 0), bias: lp(h.blr ?? h.llr ?? 1e-3, 0) });
   const res = [];
   for (let e = 0; e < (h.epochs ?? 3); e++) {
     for (const b of train) ts.run(b);

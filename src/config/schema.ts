@@ -1,5 +1,6 @@
 import convict from 'convict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { LionctrError } from '../errors.ts';
 import { criteoSlots } from '../features/schema.ts';
 
@@ -90,8 +91,16 @@ const probe = convict(configSchema);
 /** The resolved configuration. */
 export type LionctrConfig = ReturnType<typeof probe.getProperties>;
 
+/** The shipped defaults file, `config/default.json` at the package root. */
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+/** The schema's defaults as a plain object (what config/default.json holds). */
+export function schemaDefaults(): LionctrConfig {
+  return convict(configSchema).getProperties();
+}
+
 /**
- * Loads the configuration: schema defaults, then `config/default.json`-style file(s),
+ * Loads the configuration: schema defaults, then config/default.json, then the given file(s),
  * then environment variables, then `--set key=value` overrides, then validates strictly.
  * @param files config files (JSON), applied in order.
  * @param sets  `key=value` strings; value parsed as JSON when it parses, else a string.
@@ -99,7 +108,7 @@ export type LionctrConfig = ReturnType<typeof probe.getProperties>;
  */
 export function loadConfig(files: string[] = [], sets: string[] = []): LionctrConfig {
   const c = convict(configSchema);
-  for (const f of files) {
+  for (const f of existsSync(DEFAULT_CONFIG_FILE) ? [DEFAULT_CONFIG_FILE, ...files] : files) {
     let obj: unknown;
     try { obj = JSON.parse(readFileSync(f, 'utf8')); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot read config file: ${(e as Error).message}`, { where: f }); }
     try { c.load(obj as object); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f }); }

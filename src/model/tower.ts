@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * x [B, I] -> ReLU hidden layers -> one logit [B]. Glorot-uniform weights from a seed,
  * zero biases. Variables in order [W0 [I,H0], b0 [H0], ..., Wout [Hk,1], bout [1]].
  */
+let towers = 0;
+
 export class DenseTower {
   readonly inputDim: number;
   readonly hidden: number[];
@@ -19,8 +21,9 @@ export class DenseTower {
     for (let l = 0; l + 1 < sizes.length; l++) shapes.push([sizes[l], sizes[l + 1]], [sizes[l + 1]]);
     if (opts.values && opts.values.length !== shapes.length) throw new Error(`DenseTower: ${opts.values.length} weight arrays for ${shapes.length} variables`);
     const seed = opts.seed ?? 1;
+    const id = towers++; // tfjs variable names are process-global: old and new models coexist during a hot swap
     this.vars = shapes.map((shape, i) => {
-      const name = `tower/${i % 2 === 0 ? 'kernel' : 'bias'}_${i >> 1}`;
+      const name = `tower${id}/${i % 2 === 0 ? 'kernel' : 'bias'}_${i >> 1}`;
       const trainable = opts.trainable ?? true;
       if (opts.values) {
         const size = shape.reduce((a, b) => a * b, 1);

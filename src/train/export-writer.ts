@@ -39,7 +39,7 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
   const denseJson: DenseModelJson = {
     format: 'lionctr-dense-tower',
     modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
-    weightsManifest: [{ paths: ['weights.bin'], weights: vars.map((v) => ({ name: v.name, shape: v.shape, dtype: 'float32' as const })) }],
+    weightsManifest: [{ paths: ['weights.bin'], weights: vars.map((v) => ({ name: v.name.replace(/^tower\d+\//, 'tower/'), shape: v.shape, dtype: 'float32' as const })) }],
   };
   await writeFile(join(tmp, 'dense', 'model.json'), JSON.stringify(denseJson, null, 1));
   await writeFile(join(tmp, 'dense', 'weights.bin'), new Uint8Array(weights.buffer));

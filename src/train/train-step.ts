@@ -10,8 +10,10 @@ import { sparseLionStep, type SparseLionGroup } from './optim/sparse-lion.ts';
 export interface OptimConfig {
   dense: LionParams;
   embedding: LionParams;
-  /** Settings of the linear (wide) weights, column 0 of every row, and of the global bias. */
+  /** Settings of the linear (wide) weights, column 0 of every row. */
   linear: LionParams;
+  /** Settings of the global bias (the tower's output bias); defaults to `linear`. */
+  bias?: LionParams;
 }
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
@@ -37,9 +39,9 @@ export class TrainStep {
 
   constructor(model: CtrModel, optim: OptimConfig) {
     this.model = model;
-    // the tower's output bias is the model's global bias: it belongs to the linear group
+    // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
-    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.linear : optim.dense)));
+    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)));
     this.sparse = { embedding: optim.embedding, linear: optim.linear };
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
   }

@@ -1,0 +1,101 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/metrics/catalogue.ts';
+import { loadExport } from '../src/model/export-reader.ts';
+import { createHttpServer } from '../src/serve/http-server.ts';
+import { ModelRegistry } from '../src/serve/model-registry.ts';
+import { writeExport } from '../src/train/export-writer.ts';
+import { sampleInstances, tinyTrainedModel } from './helpers/tiny-model.ts';
+
+const meta = (step: number) => ({ step, examples: step * 512, sourceOffsets: { 'synthetic/0': step * 512 }, watermarkMs: 123, metrics: { auc: 0.7 } });
+
+describe('export + HTTP prediction endpoint', () => {
+  let dir: string;
+  let base: string;
+  let registry: ModelRegistry;
+  let app: ReturnType<typeof createHttpServer>;
+  let trained: Awaited<ReturnType<typeof tinyTrainedModel>>;
+  let v1: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lionctr-export-'));
+    trained = await tinyTrainedModel(5);
+    v1 = (await writeExport(dir, trained.model, meta(5))).version;
+    registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
+    await registry.check();
+    app = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address() as { port: number };
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+  afterAll(async () => { await app?.close(); registry?.stop(); await rm(dir, { recursive: true, force: true }); });
+
+  it('writes the DESIGN.md layout and loads back to identical predictions', async () => {
+    expect((await readFile(join(dir, 'LATEST'), 'utf8')).trim()).toBe(v1);
+    const manifest = JSON.parse(await readFile(join(dir, v1, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ version: v1, step: 5, source_offsets: { 'synthetic/0': 2560 }, event_time_watermark_ms: 123 });
+    expect(Object.keys(manifest.files)).toContain('embeddings/C1.arrow');
+    const { model } = await loadExport(join(dir, v1));
+    const batch = trained.featurizer.fromInstances(sampleInstances(20, trained.schema));
+    const a = trained.model.predict(batch), b = model.predict(batch);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(model.rowCounts()).toEqual(trained.model.rowCounts());
+    model.dispose();
+  });
+
+  it('serves predictions over HTTP equal to the model\'s, shaped like TF Serving', async () => {
+    const instances = sampleInstances(3, trained.schema);
+    const res = await fetch(`${base}/v1/models/ctr:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
+    expect(res.status).toBe(200);
+    const body = await res.json() as { predictions: number[]; model_version: string };
+    expect(body.model_version).toBe(v1);
+    const want = trained.model.predict(trained.featurizer.fromInstances(instances));
+    body.predictions.forEach((p, i) => expect(p).toBeCloseTo(want[i], 6));
+    expect(body.predictions.every((p) => p > 0 && p < 1)).toBe(true);
+    const status = await (await fetch(`${base}/v1/models/ctr`)).json() as { model_version_status: { version: string; state: string }[] };
+    expect(status.model_version_status[0]).toMatchObject({ version: v1, state: 'AVAILABLE' });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/lionctr_serve_requests_total\{route="\/v1\/models\/:name:predict",code="200"\} 1/);
+  });
+
+  it('answers malformed requests with a 4xx JSON error naming the problem, and keeps serving', async () => {
+    const post = (body: string, path = '/v1/models/ctr:predict') => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const cases: [string, number, RegExp, string?][] = [
+      ['{"instances": [', 400, /not valid JSON/],
+      ['{"inputs": []}', 400, /no "instances"/],
+      ['{"instances": [{"C1": "a", "C99": "b"}]}', 400, /unknown slot "C99".*instances\[0\]\.C99/],
+      ['{"instances": [{"I3": "lots"}]}', 400, /instances\[0\]\.I3/],
+      ['[1,2]', 400, /JSON object/],
+      ['{"instances": [{}]}', 404, /unknown model "other"/, '/v1/models/other:predict'],
+      ['{"instances": [{}]}', 404, /unknown method "classify"/, '/v1/models/ctr:classify'],
+    ];
+    for (const [body, code, msg, path] of cases) {
+      const res = await post(body, path);
+      expect(res.status, body).toBe(code);
+      const j = await res.json() as { error: string };
+      expect(j.error, body).toMatch(msg);
+    }
+    const ok = await post(JSON.stringify({ instances: [{}] }));
+    expect(ok.status).toBe(200);
+  });
+
+  it('hot-swaps to a newer export, and keeps the old one when the new one is corrupt', async () => {
+    await tinyTrainedModel(1); // a different process-wide state must not matter
+    trained.step.run(trained.featurizer.fromInstances(sampleInstances(64, trained.schema)));
+    const v2 = (await writeExport(dir, trained.model, meta(6))).version;
+    await registry.check();
+    expect(registry.current()?.version).toBe(v2);
+    const res = await fetch(`${base}/v1/models/ctr:predict`, { method: 'POST', body: JSON.stringify({ instances: [{}] }) });
+    expect((await res.json() as { model_version: string }).model_version).toBe(v2);
+
+    const v3 = (await writeExport(dir, trained.model, meta(7))).version;
+    await writeFile(join(dir, v3, 'embeddings', 'C1.arrow'), 'garbage'); // checksum now wrong
+    await registry.check();
+    expect(registry.current()?.version).toBe(v2);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});
