@@ -10,6 +10,10 @@ import { evalFigures } from '../train/metrics/binary-metrics.ts';
 import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { observeTrainer } from '../metrics/train-observer.ts';
+import type { TrainSummary } from '../train/trainer.ts';
 import { createTrainer } from './train-session.ts';
 import type { LionctrConfig } from '../config/schema.ts';
 import type { Logger } from 'pino';
@@ -38,6 +42,27 @@ async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string
   return { registry, app };
 }
 
+/**
+ * Runs the trainer in a worker thread (src/cli/train-worker.ts), feeding its events to the
+ * metrics; `signal` asks it to stop gracefully. Resolves with its summary.
+ * @throws Error when the worker fails (its error message).
+ */
+function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: ReturnType<typeof createMetrics>, signal: AbortSignal): Promise<TrainSummary> {
+  const worker = new Worker(new URL('./train-worker-boot.mjs', import.meta.url), { workerData: { cfg, exportDir } });
+  const events = new EventEmitter();
+  observeTrainer(events, metrics);
+  signal.addEventListener('abort', () => worker.postMessage({ type: 'stop' }));
+  return new Promise((resolveRun, reject) => {
+    let summary: TrainSummary | undefined;
+    worker.on('message', (msg: { type: string; payload: unknown }) => {
+      if (msg.type === 'done') summary = msg.payload as TrainSummary;
+      else events.emit(msg.type, msg.payload);
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (summary ? resolveRun(summary) : reject(new Error(`trainer worker exited with code ${code} before finishing`))));
+  });
+}
+
 const fileFormat = () => new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
 const intArg = (name: string) => (v: string) => {
   const n = Number(v);
@@ -62,9 +87,9 @@ export function buildProgram(): Command {
         const ac = shutdownSignal(logger);
         const metrics = createMetrics();
         const exportDir = resolve(cfg.export.dir);
+        await selectBackend(cfg.backend as 'auto', (m) => logger.info(`serving: ${m}`));
         const { registry, app } = await startServer(cfg, logger, exportDir, metrics);
-        const trainer = await createTrainer(cfg, logger, { metrics, signal: ac.signal, exportDir });
-        const summary = await trainer.run();
+        const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
         logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
         if (!ac.signal.aborted) {
           logger.info('source ended; still serving the last export (SIGTERM to stop)');

@@ -28,6 +28,6 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     logger,
     signal: opts.signal,
   });
-  if (opts.metrics) observeTrainer(trainer, model, opts.metrics);
+  if (opts.metrics) observeTrainer(trainer, opts.metrics);
   return trainer;
 }

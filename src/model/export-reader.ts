@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { CtrModel } from './ctr-model.ts';
-import { EXPORT_FORMAT, embeddingsFromArrow, sha256File, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import { EXPORT_FORMAT, embeddingsFromArrow, type DenseModelJson, type ExportManifest } from './export-format.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -33,12 +34,16 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   const fail = (msg: string, where: string, cause?: unknown): never => { throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause }); };
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch((e) => fail('cannot read manifest', 'manifest.json', e))) as ExportManifest;
   if (manifest.format !== EXPORT_FORMAT) fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
+  // every file is read once, verified against the manifest's sha256, then parsed
+  const files = new Map<string, Buffer>();
   for (const [rel, sum] of Object.entries(manifest.files ?? {})) {
-    const got = await sha256File(join(dir, rel)).catch((e) => fail('file missing', rel, e));
-    if (got !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
+    const buf = await readFile(join(dir, rel)).catch((e) => fail('file missing', rel, e));
+    if (createHash('sha256').update(buf).digest('hex') !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
+    files.set(rel, buf);
   }
-  const dense = JSON.parse(await readFile(join(dir, 'dense', 'model.json'), 'utf8')) as DenseModelJson;
-  const wbuf = await readFile(join(dir, 'dense', 'weights.bin'));
+  const file = (rel: string): Buffer => files.get(rel) ?? fail('file not listed in the manifest', rel);
+  const dense = JSON.parse(file('dense/model.json').toString('utf8')) as DenseModelJson;
+  const wbuf = file('dense/weights.bin');
   const all = new Float32Array(wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + wbuf.byteLength));
   const towerValues: Float32Array[] = [];
   let o = 0;
@@ -52,7 +57,7 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   if (model.inputDim !== dense.modelTopology.input_dim) fail(`tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`, 'dense/model.json');
   for (const t of model.tables) {
     const rel = `embeddings/${t.slot}.arrow`;
-    const table = arrow.tableFromIPC(await readFile(join(dir, rel)));
+    const table = arrow.tableFromIPC(file(rel));
     const { hi, lo, values, n } = embeddingsFromArrow(table, t.width);
     for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
   }

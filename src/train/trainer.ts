@@ -45,12 +45,15 @@ export interface Progress {
   window: number;
 }
 
+/** The `tables` event payload, emitted with every progress line. */
+export interface TablesEvent { slots: { slot: string; rows: number; bytes: number }[]; watermarkMs: number | null }
+
 export interface TrainSummary { progress: Progress; exports: string[]; seconds: number }
 
 /**
  * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
  * scoring + update), account, export. Everything observable is emitted as an event
- * (`step`, `progress`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
+ * (`step`, `progress`, `tables`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
  * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
  * flight, with a final export).
  */
@@ -129,6 +132,10 @@ export class Trainer extends EventEmitter {
     this.lastProgress = p;
     const fx = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
     const bayes = p.bayesLogloss !== undefined ? ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}` : '';
+    this.emit('tables', {
+      slots: this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes })),
+      watermarkMs: this.watermarkMs,
+    });
     this.opts.logger.info({ progress: p },
       `step ${p.step} | ${p.examples} ex | ${Math.round(rate)} ex/s | progressive(${p.window}) AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`);
     this.emit('progress', p);
