@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG_FILE, loadConfig, schemaDefaults } from '../src/config/schema.ts';
+
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
+const cli = (...args: string[]) => spawnSync('node', ['bin/lionctr.mjs', ...args], { encoding: 'utf8', env: cleanEnv });
+
+describe('configuration', () => {
+  it('config/default.json holds exactly the schema defaults', () => {
+    expect(JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'))).toEqual(schemaDefaults());
+  });
+
+  it('applies files, env and --set in that order', () => {
+    process.env.LIONCTR_BATCH_SIZE = '512';
+    try {
+      expect(loadConfig().train.batchSize).toBe(512);
+      expect(loadConfig([], ['train.batchSize=64']).train.batchSize).toBe(64);
+      expect(loadConfig([], ['model.hidden=[32,16]']).model.hidden).toEqual([32, 16]);
+    } finally { delete process.env.LIONCTR_BATCH_SIZE; }
+  });
+
+  it('names the wrong key', () => {
+    expect(() => loadConfig([], ['train.batchSize=0'])).toThrow(/train\.batchSize: must be an integer >= 1/);
+    expect(() => loadConfig([], ['optim.embedding.beta2=1.5'])).toThrow(/optim\.embedding\.beta2/);
+    expect(() => loadConfig([], ['model.hidden=[0]'])).toThrow(/model\.hidden/);
+    expect(() => loadConfig([], ['trian.batchSize=5'])).toThrow(/unknown config key "trian\.batchSize"/);
+    expect(() => loadConfig(['/nonexistent/x.json'])).toThrow(/\/nonexistent\/x\.json/);
+  });
+});
+
+describe('lionctr command line', () => {
+  it('every command has --help', () => {
+    for (const c of ['run', 'train', 'serve', 'eval']) {
+      const r = cli(c, '--help');
+      expect(r.status, c).toBe(0);
+      expect(r.stdout).toMatch(/--config/);
+    }
+  });
+
+  it('a bad config stops start-up with exit 2 and the key named', () => {
+    const r = cli('train', '--max-examples', '10', '--set', 'train.batchSize=-1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/LIONCTR_BAD_CONFIG.*train\.batchSize/);
+  });
+
+  it('a missing input file is a clear error, not a stack trace', () => {
+    const r = cli('train', '--input', '/nonexistent/clicks.tsv', '--export-dir', '/tmp/lionctr-none');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\/nonexistent\/clicks\.tsv/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
