@@ -12,7 +12,7 @@ const schema = { ...criteoSlots(), embeddingDim: h.dim ?? 16 };
 const fz = new Featurizer(schema);
 const model = new CtrModel(schema, { hidden: h.hidden ?? [256, 128], initStd: h.initStd ?? 0.01, seed: 1 });
 const lp = (lr: number, wd: number, b2 = 0.99) => ({ lr, beta1: 0.9, beta2: b2, weightDecay: wd });
-const ts = new TrainStep(model, { dense: lp(h.dlr ?? 1e-4, h.dwd ?? 0.1, h.b2), embedding: lp(h.elr ?? 1e-3, h.ewd ?? 0, h.b2), linear: lp(h.llr ?? 1e-3, h.lwd ?? 0, h.b2) });
+const ts = new TrainStep(model, { dense: lp(h.dlr ?? 1e-4, h.dwd ?? 0.1, h.b2), embedding: lp(h.elr ?? 1e-3, h.ewd ?? 0, h.b2), linear: lp(h.llr ?? 1e-3, h.lwd ?? 0, h.b2), bias: lp(h.blr ?? 1e-3, 0), rowDecayUpdates: h.tau ?? 0 });
 const pm = new ProgressiveMetrics(100_000);
 let n = 0; const t0 = performance.now(); const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000]; const out: string[] = [];
 for await (const rb of createSyntheticSource({ seed: 1, limit: N }).batches({ batchSize: h.bs ?? 4096 })) {

@@ -24,6 +24,8 @@ export class EmbeddingTable {
   momentum: Float32Array;
   /** [capacity] step at which each row was last updated (-1 = never). */
   lastStep: Int32Array;
+  /** [capacity] number of optimizer updates each row has had. */
+  updates: Int32Array;
   /** [capacity] feature id halves of each row. */
   rowHi: Uint32Array;
   rowLo: Uint32Array;
@@ -42,6 +44,7 @@ export class EmbeddingTable {
     this.weights = new Float32Array(cap * this.width);
     this.momentum = new Float32Array(cap * this.width);
     this.lastStep = new Int32Array(cap).fill(-1);
+    this.updates = new Int32Array(cap);
     this.rowHi = new Uint32Array(cap);
     this.rowLo = new Uint32Array(cap);
     const mapCap = nextPow2(cap * 2);
@@ -56,7 +59,7 @@ export class EmbeddingTable {
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    return this.weights.byteLength + this.momentum.byteLength + this.lastStep.byteLength
+    return this.weights.byteLength + this.momentum.byteLength + this.lastStep.byteLength + this.updates.byteLength
       + this.rowHi.byteLength + this.rowLo.byteLength + this.keysHi.byteLength + this.keysLo.byteLength + this.slots.byteLength;
   }
 
@@ -122,6 +125,7 @@ export class EmbeddingTable {
     this.weights = grow(this.weights, cap * W);
     this.momentum = grow(this.momentum, cap * W);
     this.lastStep = grow(this.lastStep, cap, -1);
+    this.updates = grow(this.updates, cap);
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);

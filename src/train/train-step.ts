@@ -14,6 +14,8 @@ export interface OptimConfig {
   linear: LionParams;
   /** Settings of the global bias (the tower's output bias); defaults to `linear`. */
   bias?: LionParams;
+  /** tau of the per-row inverse-sqrt lr schedule of embedding rows (0 = constant lr); see sparse-lion.ts. */
+  rowDecayUpdates?: number;
 }
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
@@ -42,7 +44,7 @@ export class TrainStep {
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
     this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)));
-    this.sparse = { embedding: optim.embedding, linear: optim.linear };
+    this.sparse = { embedding: optim.embedding, linear: optim.linear, rowDecayUpdates: optim.rowDecayUpdates ?? 0 };
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
   }
 
