@@ -13,7 +13,7 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
   const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear });
+  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, rowDecayUpdates: cfg.optim.rowDecayUpdates });
   const trainer = new Trainer({
     model, step,
     openSource: () => openConfiguredSource(cfg, schema),

@@ -65,6 +65,8 @@ export const configSchema = {
     dense: lion('dense', 1e-4, 0.1),
     embedding: lion('embedding', 1e-3, 0),
     linear: lion('linear', 1e-3, 0),
+    bias: lion('bias', 1e-3, 0),
+    rowDecayUpdates: { doc: 'tau of the per-row inverse-sqrt lr schedule of embedding rows: lr / sqrt(1 + updates/tau); 0 = constant lr', format: 'nonneg-number', default: 0 },
   },
   train: {
     batchSize: { doc: 'Examples per step', format: 'positive-int', default: 4096, env: 'LIONCTR_BATCH_SIZE' },
