@@ -12,7 +12,7 @@ import { featureSchemaOf, openConfiguredSource } from './common.ts';
 export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed });
+  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm });
   const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, rowDecayUpdates: cfg.optim.rowDecayUpdates });
   const trainer = new Trainer({
     model, step,

@@ -60,6 +60,7 @@ export const configSchema = {
     hidden: { doc: 'Hidden layer sizes of the dense tower', format: 'int-list', default: [256, 128] },
     initStd: { doc: 'Std of initial embedding values', format: 'nonneg-number', default: 0.01 },
     seed: { doc: 'Seed of the tower init', format: 'int', default: 1 },
+    fm: { doc: 'Add the factorization-machine pairwise term of the embeddings to the logit (DeepFM)', format: Boolean, default: false },
   },
   optim: {
     dense: lion('dense', 1e-4, 0.1),

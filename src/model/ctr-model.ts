@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
+import { LionctrError } from '../errors.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { DenseTower } from './tower.ts';
 
@@ -12,6 +13,12 @@ export interface ModelConfig {
   initStd: number;
   /** Seed of the tower init. */
   seed: number;
+  /**
+   * Add the factorization-machine term sum_{i<j} <e_i, e_j> over the slots' embeddings
+   * to the logit (DeepFM, Guo et al. 2017, sec. 2.1; Rendle 2010 eq. 1). Needs one
+   * embedding dim for every slot. Default false.
+   */
+  fm?: boolean;
 }
 
 /** Gathered inputs of one batch. */
@@ -45,6 +52,7 @@ export class CtrModel {
     this.config = config;
     this.slots = embeddingSlots(schema);
     this.dims = slotDims(schema);
+    if (config.fm && new Set(this.dims).size > 1) throw new LionctrError('LIONCTR_BAD_CONFIG', 'model.fm needs the same embedding dim for every slot', { where: 'schema.dims' });
     this.tables = this.slots.map((s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd }));
     this.colOffset = [];
     let o = 0;
@@ -80,6 +88,21 @@ export class CtrModel {
     return { rowIdx, x, wide };
   }
 
+  /**
+   * Deep (+ FM) part of the logit for tower input x [B, I], [B]; the caller adds the
+   * linear part. Pass `vars` to differentiate with respect to them. Call inside tf.tidy.
+   */
+  deepLogits(x: tf.Tensor2D, vars?: tf.Tensor[]): tf.Tensor1D {
+    const z = this.tower.logits(x, vars);
+    if (!this.config.fm) return z;
+    // FM: 0.5 * sum_d[(sum_f e_fd)^2 - sum_f e_fd^2]  (Rendle 2010, lemma 3.1)
+    const F = this.slots.length, D = this.dims[0];
+    const e = tf.reshape(tf.slice(x, [0, 0], [-1, F * D]), [-1, F, D]);
+    const sq = tf.square(tf.sum(e, 1));
+    const sumSq = tf.sum(tf.square(e), 1);
+    return tf.add(z, tf.mul(tf.sum(tf.sub(sq, sumSq), 1), 0.5)) as tf.Tensor1D;
+  }
+
   /** Column offset of slot f's embedding inside the tower input. */
   columnOffset(f: number): number { return this.colOffset[f]; }
 
@@ -89,7 +112,7 @@ export class CtrModel {
     let p = new Float32Array(0);
     tf.tidy(() => { // result kept outside: tidy walks returned arrays element by element
       const x = tf.tensor2d(g.x, [batch.size, this.inputDim]);
-      const logits = tf.add(this.tower.logits(x), tf.tensor1d(g.wide));
+      const logits = tf.add(this.deepLogits(x), tf.tensor1d(g.wide));
       p = tf.sigmoid(logits).dataSync() as Float32Array;
     });
     return p;

@@ -52,8 +52,8 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
     if (o + n > all.length) fail('weights.bin is shorter than model.json says', 'dense/weights.bin');
     towerValues.push(all.subarray(o, o + n)); o += n;
   }
-  const { hidden, initStd, seed } = manifest.model;
-  const model = new CtrModel(manifest.schema, { hidden, initStd, seed }, { towerValues, trainable: false });
+  const { hidden, initStd, seed, fm } = manifest.model;
+  const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
   if (model.inputDim !== dense.modelTopology.input_dim) fail(`tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`, 'dense/model.json');
   for (const t of model.tables) {
     const rel = `embeddings/${t.slot}.arrow`;

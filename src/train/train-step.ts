@@ -71,7 +71,7 @@ export class TrainStep {
       const y = tf.tensor1d(batch.labels);
       const w = tf.tensor1d(batch.weights);
       const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
-        const z = tf.add(m.tower.logits(xIn as tf.Tensor2D, vars), wide);
+        const z = tf.add(m.deepLogits(xIn as tf.Tensor2D, vars), wide);
         logitsKept = tf.keep(z);
         // numerically stable logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|))
         const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
