@@ -10,7 +10,8 @@ export type LionctrErrorCode =
   | 'LIONCTR_BAD_INPUT'
   | 'LIONCTR_BAD_EXPORT'
   | 'LIONCTR_NOT_READY'
-  | 'LIONCTR_NOT_FOUND';
+  | 'LIONCTR_NOT_FOUND'
+  | 'LIONCTR_METHOD_NOT_ALLOWED';
 
 export class LionctrError extends Error {
   readonly code: LionctrErrorCode;

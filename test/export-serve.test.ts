@@ -59,7 +59,7 @@ describe('export + HTTP prediction endpoint', () => {
     expect(status.model_version_status[0]).toMatchObject({ version: v1, state: 'AVAILABLE' });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/lionctr_serve_requests_total\{route="\/v1\/models\/:name:predict",code="200"\} 1/);
+    expect(metrics).toMatch(/lionctr_serve_requests_total\{route="predict",code="200"\} 1/);
   });
 
   it('answers malformed requests with a 4xx JSON error naming the problem, and keeps serving', async () => {
@@ -97,5 +97,36 @@ describe('export + HTTP prediction endpoint', () => {
     await registry.check();
     expect(registry.current()?.version).toBe(v2);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('serving start-up on a bad LATEST', () => {
+  it('falls back to the newest older version that loads, and says why in /readyz otherwise', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lionctr-fallback-'));
+    try {
+      const { model } = await tinyTrainedModel(1);
+      const good = (await writeExport(dir, model, meta(1), 5)).version;
+      const bad = (await writeExport(dir, model, meta(2), 5)).version;
+      await writeFile(join(dir, bad, 'dense', 'weights.bin'), 'x');
+      const registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
+      await registry.check();
+      expect(registry.current()?.version).toBe(good);
+      expect(registry.lastError).toMatchObject({ version: bad, message: expect.stringMatching(/checksum mismatch.*weights\.bin/) });
+      registry.stop();
+
+      await writeFile(join(dir, 'LATEST'), '../../etc\n');
+      const r2 = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
+      await r2.check();
+      expect(r2.current()).toBeUndefined();
+      expect(r2.lastError?.message).toMatch(/LATEST must hold a version number/);
+      const app = createHttpServer({ registry: r2, metrics: createMetrics(), modelName: 'ctr' });
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatch(/LATEST must hold a version number/);
+      const get = await app.inject({ method: 'GET', url: '/v1/models/ctr:predict' });
+      expect(get.statusCode).toBe(405);
+      await app.close();
+      model.dispose();
+    } finally { await rm(dir, { recursive: true, force: true }); }
   });
 });

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { createMetrics } from '../metrics/catalogue.ts';
 import { createLogger } from '../log.ts';
@@ -17,17 +18,25 @@ import type { TrainSummary } from '../train/trainer.ts';
 import { createTrainer } from './train-session.ts';
 import type { LionctrConfig } from '../config/schema.ts';
 import type { Logger } from 'pino';
+import { LionctrError } from '../errors.ts';
 
-/** Aborts on the first SIGTERM/SIGINT (graceful: finish the step, export, close); a second one exits at once. */
-function shutdownSignal(logger: Logger): AbortController {
+/**
+ * Aborts on the first SIGTERM/SIGINT, or when the parent process goes away (a wrapper such
+ * as `npm start`'s shell that was killed without passing the signal on); a second signal
+ * exits at once. @param what what a graceful stop does, for the log line.
+ */
+function shutdownSignal(logger: Logger, what: string): AbortController {
   const ac = new AbortController();
   const onSignal = (sig: string) => {
     if (ac.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
-    logger.info(`${sig}: finishing the current step, exporting, shutting down`);
+    logger.info(`${sig}: ${what}`);
     ac.abort();
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  const parent = process.ppid;
+  const watch = setInterval(() => { if (process.ppid !== parent && !ac.signal.aborted) onSignal(`parent process ${parent} exited`); }, 1000);
+  watch.unref();
   return ac;
 }
 
@@ -66,7 +75,7 @@ function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: Return
 const fileFormat = () => new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
 const intArg = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
   return n;
 };
 
@@ -74,6 +83,7 @@ const intArg = (name: string) => (v: string) => {
 export function buildProgram(): Command {
   const program = new Command('lionctr')
     .description('Online CTR training with the Lion optimizer: train, export, serve, evaluate')
+    .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version)
     .showHelpAfterError();
 
   withConfigOptions(program.command('run')
@@ -84,7 +94,7 @@ export function buildProgram(): Command {
       try {
         const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
         const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger);
+        const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
         const metrics = createMetrics();
         const exportDir = resolve(cfg.export.dir);
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(`serving: ${m}`));
@@ -95,7 +105,6 @@ export function buildProgram(): Command {
           logger.info('source ended; still serving the last export (SIGTERM to stop)');
           await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
         }
-        await registry.check();
         await app.close();
         registry.stop();
       } catch (e) { fatal(e); }
@@ -122,9 +131,10 @@ export function buildProgram(): Command {
         const cfg = configFrom(o, extra);
         if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) throw Object.assign(new Error('the synthetic source never ends: give --input or --max-examples'), { code: 'LIONCTR_BAD_CONFIG' });
         const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger);
+        const ac = shutdownSignal(logger, 'finishing the current step, exporting, exiting');
         const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir: resolve(cfg.export.dir) });
         const s = await trainer.run();
+        if (s.progress.examples === 0) throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows: nothing was trained (bad rows: ${JSON.stringify(s.badRows)})`, { where: cfg.source.kind === 'file' ? cfg.source.path : cfg.source.kind });
         process.stdout.write(JSON.stringify({ examples: s.progress.examples, steps: s.progress.step, seconds: s.seconds, examples_per_second: s.progress.examples / s.seconds, progressive: s.progress, exports: s.exports, export_dir: resolve(cfg.export.dir) }) + '\n');
       } catch (e) { fatal(e); }
     });
@@ -137,7 +147,7 @@ export function buildProgram(): Command {
       try {
         const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
         const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger);
+        const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(m));
         const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics());
         await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
@@ -169,6 +179,7 @@ export function buildProgram(): Command {
           const p = model.predict(b);
           for (let i = 0; i < b.size; i++) { ps.push(p[i]); ys.push(b.labels[i]); }
         }
+        if (ps.length === 0) throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows to evaluate (bad rows: ${JSON.stringify(src.stats().bad)})`, { where: o.input });
         const f = evalFigures(ps, ys);
         if (o.json) process.stdout.write(JSON.stringify(f) + '\n');
         else process.stdout.write(`model ${manifest.version} (step ${manifest.step}) on ${o.input}: AUC ${f.auc.toFixed(4)}  logloss ${f.logloss.toFixed(4)}  NE ${f.ne.toFixed(4)}  calibration ${f.calibration.toFixed(3)}  examples ${f.examples}\n`);

@@ -122,7 +122,7 @@ export class Featurizer {
         if (x === undefined || x === null || x === '') v = null;
         else if (typeof x === 'number' && Number.isFinite(x)) v = x;
         else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
-        else throw new LionctrError('LIONCTR_BAD_REQUEST', `numeric slot must be a finite number, got ${JSON.stringify(x)}`, { where: `${where}.${numeric[n]}` });
+        else throw new LionctrError('LIONCTR_BAD_REQUEST', `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`, { where: `${where}.${numeric[n]}` });
         const f = categorical.length + n;
         out.dense[b * N + n] = numericDense(v);
         this.hashers[f].hashInto(numericBucket(v), out.idHi, out.idLo, b * F + f);

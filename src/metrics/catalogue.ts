@@ -6,7 +6,7 @@ import client from 'prom-client';
  * events and update these, they are never threaded through hot loops.
  */
 export function createMetrics(registry = new client.Registry()) {
-  client.collectDefaultMetrics({ register: registry, prefix: 'lionctr_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'lionctr_' });
   const m = {
     registry,
     // ingest

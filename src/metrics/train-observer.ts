@@ -7,6 +7,10 @@ import type { Metrics } from './catalogue.ts';
  * that re-emits the events a trainer worker posts (see src/cli/train-worker.ts).
  */
 export function observeTrainer(events: EventEmitter, m: Metrics): void {
+  events.on('ingest', (e: { ok: number; bad: Record<string, number> }) => {
+    m.ingestMessages.inc({ status: 'ok' }, e.ok);
+    for (const [reason, n] of Object.entries(e.bad)) { m.ingestMessages.inc({ status: 'bad' }, n); m.ingestBad.inc({ reason }, n); }
+  });
   events.on('step', (e: { examples: number; seconds: number; loss: number }) => {
     m.trainExamples.inc(e.examples);
     m.trainSteps.inc();

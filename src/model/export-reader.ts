@@ -21,7 +21,10 @@ export async function resolveExportDir(path: string): Promise<string> {
 /** The version LATEST names under an exports root, or null when there is none yet. */
 export async function readLatest(root: string): Promise<string | null> {
   const s = await readFile(join(root, 'LATEST'), 'utf8').catch(() => null);
-  return s === null ? null : s.trim();
+  if (s === null) return null;
+  const v = s.trim();
+  if (!/^\d+$/.test(v)) throw new LionctrError('LIONCTR_BAD_EXPORT', `LATEST must hold a version number, got ${JSON.stringify(v.slice(0, 40))}`, { where: join(root, 'LATEST') });
+  return v;
 }
 
 /**
@@ -57,8 +60,9 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   if (model.inputDim !== dense.modelTopology.input_dim) fail(`tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`, 'dense/model.json');
   for (const t of model.tables) {
     const rel = `embeddings/${t.slot}.arrow`;
-    const table = arrow.tableFromIPC(file(rel));
-    const { hi, lo, values, n } = embeddingsFromArrow(table, t.width);
+    let parsed: ReturnType<typeof embeddingsFromArrow>;
+    try { parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width); } catch (e) { fail(`not a valid embedding table: ${(e as Error).message}`, rel, e); }
+    const { hi, lo, values, n } = parsed!;
     for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
   }
   return { model, manifest };

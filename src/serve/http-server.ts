@@ -6,10 +6,14 @@ import type { ModelRegistry } from './model-registry.ts';
 /** Largest request body accepted, bytes. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
+/** Route label of the request metrics, by fastify route url. */
+const ROUTES: Record<string, string> = { '/v1/models/*': 'predict', '/v1/models/:name': 'status' };
+
 const STATUS: Record<string, number> = {
   LIONCTR_BAD_REQUEST: 400,
   LIONCTR_NOT_FOUND: 404,
   LIONCTR_NOT_READY: 503,
+  LIONCTR_METHOD_NOT_ALLOWED: 405,
 };
 
 /**
@@ -25,7 +29,15 @@ const STATUS: Record<string, number> = {
  */
 export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string }): FastifyInstance {
   const { registry, metrics, modelName } = opts;
-  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false });
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    // errors fastify raises before routing (bad URL encoding, ...) in the same JSON shape
+    frameworkErrors: (err, _req, reply) => {
+      metrics.serveRequests.inc({ route: 'unknown', code: '400' });
+      void reply.code(400).send({ error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' });
+    },
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
@@ -44,15 +56,19 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
   app.setErrorHandler((err, req, reply) => {
     const e = err as Error & { statusCode?: number; code?: string; where?: string };
     const code = e instanceof LionctrError ? STATUS[e.code] ?? 400 : e.statusCode && e.statusCode < 500 ? e.statusCode : 500;
-    const route = req.routeOptions?.url ?? 'unknown';
-    return send(reply, route, code, { error: e.message, code: e.code ?? 'LIONCTR_INTERNAL', ...(e.where ? { where: e.where } : {}) }, performance.now());
+    const route = ROUTES[req.routeOptions?.url ?? ''] ?? 'unknown';
+    const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
+    const message = code === 413 ? `${e.message} (limit ${MAX_BODY_BYTES} bytes)` : e.message;
+    return send(reply, route, code, { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) }, performance.now());
   });
-  app.setNotFoundHandler((req, reply) => send(reply, 'unknown', 404, { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND' }, performance.now()));
+  app.setNotFoundHandler((req, reply) => send(reply, 'unknown', 404, { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' }, performance.now()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const m = registry.current();
-    return m ? { status: 'ready', model_version: m.version } : reply.code(503).send({ status: 'not ready', error: 'no model loaded yet' });
+    const err = registry.lastError;
+    if (m) return { status: 'ready', model_version: m.version, ...(err && Number(err.version) > Number(m.version) ? { newer_version_failed: err } : {}) };
+    return reply.code(503).send({ status: 'not ready', error: err ? `no model loaded: ${err.version}: ${err.message}` : 'no export loaded yet (waiting for LATEST)' });
   });
   app.get('/metrics', async (_req, reply) => {
     const m = registry.current();
@@ -63,9 +79,10 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
   app.get('/v1/models/:name', async (req, reply) => {
     const t0 = performance.now();
     const { name } = req.params as { name: string };
+    if (name.includes(':')) throw new LionctrError('LIONCTR_METHOD_NOT_ALLOWED', `${name.slice(name.lastIndexOf(':') + 1)} needs POST, got GET`, { where: 'method' });
     if (name !== modelName) throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, { where: 'url' });
     const m = registry.current();
-    return send(reply, '/v1/models/:name', 200, {
+    return send(reply, 'status', 200, {
       model_version_status: m
         ? [{ version: m.version, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' }, step: m.manifest.step, created_at: m.manifest.created_at, metrics: m.manifest.metrics }]
         : [{ version: '', state: 'LOADING', status: { error_code: 'UNAVAILABLE', error_message: 'no export loaded yet' } }],
@@ -89,7 +106,7 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     const batch = m.featurizer.fromInstances(body.instances);
     const p = m.model.predict(batch);
     metrics.serveInstances.observe(batch.size);
-    return send(reply, '/v1/models/:name:predict', 200, { predictions: Array.from(p), model_version: m.version }, t0);
+    return send(reply, 'predict', 200, { predictions: Array.from(p), model_version: m.version }, t0);
   });
   return app;
 }

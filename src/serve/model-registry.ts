@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Featurizer } from '../features/featurizer.ts';
@@ -18,13 +19,16 @@ export interface ServedModel {
  * Watches `<root>/LATEST`, loads and verifies each new version beside the one being
  * served, then swaps atomically (one assignment; predictions are synchronous, so no
  * request ever sees a half-swapped model). A version that fails to load is logged and
- * skipped; the old one keeps serving. Events: `loaded` (ServedModel), `load_failed`.
+ * skipped; the old one keeps serving. At start-up, when LATEST names a bad version, the
+ * newest older version that loads is served instead. Listeners: onLoaded, onLoadFailed.
  */
 export class ModelRegistry {
   private currentModel: ServedModel | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failedVersion: string | undefined;
   private checking = false;
+  /** The last load failure, for /readyz and the status API. */
+  lastError: { version: string; message: string } | undefined;
   private listeners: { loaded: ((m: ServedModel) => void)[]; failed: ((version: string, err: Error) => void)[] } = { loaded: [], failed: [] };
 
   /** @param pollSeconds seconds between LATEST checks (0 = check only when asked). */
@@ -41,23 +45,41 @@ export class ModelRegistry {
     if (this.checking) return;
     this.checking = true;
     try {
-      const version = await readLatest(this.root);
+      let version: string | null;
+      try { version = await readLatest(this.root); } catch (err) {
+        const message = (err as Error).message;
+        if (this.lastError?.message !== message) this.logger.error(message);
+        this.lastError = { version: 'LATEST', message };
+        return;
+      }
       if (!version || version === this.currentModel?.version || version === this.failedVersion) return;
-      try {
-        const { model, manifest } = await loadExport(join(this.root, version));
-        const old = this.currentModel;
-        this.currentModel = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
-        this.failedVersion = undefined;
-        old?.model.dispose();
-        this.logger.info({ version, step: manifest.step }, `serving model version ${version} (step ${manifest.step})`);
-        for (const f of this.listeners.loaded) f(this.currentModel);
-      } catch (err) {
-        this.failedVersion = version;
-        this.logger.error({ version, err: (err as Error).message }, `export ${version} failed to load; still serving ${this.currentModel?.version ?? 'nothing'}`);
-        for (const f of this.listeners.failed) f(version, err as Error);
+      if (await this.load(version)) return;
+      this.failedVersion = version;
+      if (!this.currentModel) {
+        // nothing served yet (a start-up on a bad LATEST): fall back to the newest older version that loads
+        const older = (await readdir(this.root).catch(() => [] as string[])).filter((v) => /^\d+$/.test(v) && Number(v) < Number(version)).sort((a, b) => Number(b) - Number(a));
+        for (const v of older) if (await this.load(v)) break;
       }
     } finally {
       this.checking = false;
+    }
+  }
+
+  /** Loads one version and swaps it in; false (logged, counted) when it fails. */
+  private async load(version: string): Promise<boolean> {
+    try {
+      const { model, manifest } = await loadExport(join(this.root, version));
+      const old = this.currentModel;
+      this.currentModel = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
+      old?.model.dispose();
+      this.logger.info({ version, step: manifest.step }, `serving model version ${version} (step ${manifest.step})`);
+      for (const f of this.listeners.loaded) f(this.currentModel);
+      return true;
+    } catch (err) {
+      this.lastError = { version, message: (err as Error).message };
+      this.logger.error({ version, err: (err as Error).message }, `export ${version} failed to load: ${(err as Error).message}; serving ${this.currentModel?.version ?? 'nothing'}`);
+      for (const f of this.listeners.failed) f(version, err as Error);
+      return false;
     }
   }
 

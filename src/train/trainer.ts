@@ -48,12 +48,18 @@ export interface Progress {
 /** The `tables` event payload, emitted with every progress line. */
 export interface TablesEvent { slots: { slot: string; rows: number; bytes: number }[]; watermarkMs: number | null }
 
-export interface TrainSummary { progress: Progress; exports: string[]; seconds: number }
+export interface TrainSummary {
+  progress: Progress;
+  exports: string[];
+  seconds: number;
+  /** Bad rows skipped by the source(s), by reason, summed over passes. */
+  badRows: Record<string, number>;
+}
 
 /**
  * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
  * scoring + update), account, export. Everything observable is emitted as an event
- * (`step`, `progress`, `tables`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
+ * (`ingest`, `step`, `progress`, `tables`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
  * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
  * flight, with a final export).
  */
@@ -65,6 +71,7 @@ export class Trainer extends EventEmitter {
   private watermarkMs: number | null = null;
   private readonly nextOffsets: Record<string, number> = {};
   private readonly exportsWritten: string[] = [];
+  private readonly badRows: Record<string, number> = {};
   private lastProgress?: Progress;
 
   constructor(opts: TrainerOptions) {
@@ -83,7 +90,9 @@ export class Trainer extends EventEmitter {
     for (let epoch = 0; epoch < o.epochs && !done; epoch++) {
       const source = o.openSource(epoch);
       log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}`);
+      let badSeen: Record<string, number> = {};
       for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
+        badSeen = this.emitIngest(rb.numRows, source.stats().bad, badSeen);
         const stepStart = performance.now();
         let batch = this.featurizer.fromRecordBatch(rb);
         if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = truncate(batch, o.maxExamples - this.examples);
@@ -104,12 +113,13 @@ export class Trainer extends EventEmitter {
         await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
       }
       const st = source.stats();
+      for (const [k, v] of Object.entries(st.bad)) this.badRows[k] = (this.badRows[k] ?? 0) + v;
       if (Object.keys(st.bad).length) log.warn({ bad: st.bad }, `${source.name}: skipped bad rows ${JSON.stringify(st.bad)}`);
     }
     const seconds = (performance.now() - t0) / 1000;
     const progress = this.reportProgress(this.examples / Math.max(seconds, 1e-9));
     if (o.exportDir && this.examples > 0) await this.export();
-    return { progress, exports: this.exportsWritten, seconds };
+    return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows };
   }
 
   /** Current progressive figures. */
@@ -151,6 +161,14 @@ export class Trainer extends EventEmitter {
       const next = batch.offsets[b] + 1;
       if (!(key in this.nextOffsets) || next > this.nextOffsets[key]) this.nextOffsets[key] = next;
     }
+  }
+
+  /** Emits `ingest` {ok, bad: {reason: new count}} for rows read since the last call; returns the new snapshot. */
+  private emitIngest(ok: number, bad: Record<string, number>, seen: Record<string, number>): Record<string, number> {
+    const delta: Record<string, number> = {};
+    for (const [k, v] of Object.entries(bad)) if (v > (seen[k] ?? 0)) delta[k] = v - (seen[k] ?? 0);
+    this.emit('ingest', { ok, bad: delta });
+    return { ...bad };
   }
 
   /** Writes an export now and emits `export`. */
