@@ -5,6 +5,7 @@ import { CtrModel } from '../model/ctr-model.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
+import type { LrSchedule } from '../train/optim/schedule.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
 
@@ -13,7 +14,7 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
   const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, rowDecayUpdates: cfg.optim.rowDecayUpdates });
+  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule });
   const trainer = new Trainer({
     model, step,
     openSource: () => openConfiguredSource(cfg, schema),

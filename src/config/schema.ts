@@ -67,7 +67,12 @@ export const configSchema = {
     embedding: lion('embedding', 1e-3, 0),
     linear: lion('linear', 1e-3, 0),
     bias: lion('bias', 1e-3, 0),
-    rowDecayUpdates: { doc: 'tau of the per-row inverse-sqrt lr schedule of embedding rows: lr / sqrt(1 + updates/tau); 0 = constant lr', format: 'nonneg-number', default: 0 },
+    schedule: {
+      kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (1/sqrt(1+t/timescale)) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'constant' },
+      timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 1000 },
+      warmupSteps: { doc: 'Steps of linear lr warm-up', format: 'nat', default: 0 },
+      floor: { doc: 'Final lr multiplier of the cosine schedule', format: 'unit-interval', default: 0.1 },
+    },
   },
   train: {
     batchSize: { doc: 'Examples per step', format: 'positive-int', default: 4096, env: 'LIONCTR_BATCH_SIZE' },

@@ -109,7 +109,7 @@ export class CtrModel {
   /** Click probabilities [B] for a batch (no admission, no training). */
   predict(batch: FeatureBatch): Float32Array {
     const g = this.gather(batch, false);
-    let p = new Float32Array(0);
+    let p: Float32Array = new Float32Array(0);
     tf.tidy(() => { // result kept outside: tidy walks returned arrays element by element
       const x = tf.tensor2d(g.x, [batch.size, this.inputDim]);
       const logits = tf.add(this.deepLogits(x), tf.tensor1d(g.wide));

@@ -35,7 +35,8 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     // errors fastify raises before routing (bad URL encoding, ...) in the same JSON shape
     frameworkErrors: (err, _req, reply) => {
       metrics.serveRequests.inc({ route: 'unknown', code: '400' });
-      void reply.code(400).send({ error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' });
+      const raw = reply as unknown as { code(c: number): { header(k: string, v: string): { send(b: string): void } } };
+      raw.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' }));
     },
   });
   app.removeAllContentTypeParsers();

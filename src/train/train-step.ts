@@ -5,6 +5,7 @@ import { DenseLion } from './optim/dense-lion.ts';
 import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup } from './optim/sparse-lion.ts';
+import { CONSTANT_LR, lrMultiplier, type LrSchedule } from './optim/schedule.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
 export interface OptimConfig {
@@ -14,8 +15,8 @@ export interface OptimConfig {
   linear: LionParams;
   /** Settings of the global bias (the tower's output bias); defaults to `linear`. */
   bias?: LionParams;
-  /** tau of the per-row inverse-sqrt lr schedule of embedding rows (0 = constant lr); see sparse-lion.ts. */
-  rowDecayUpdates?: number;
+  /** lr schedule applied to every group (default constant). */
+  schedule?: LrSchedule;
 }
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
@@ -35,6 +36,7 @@ export class TrainStep {
   readonly model: CtrModel;
   readonly denseLion: DenseLion;
   readonly sparse: SparseLionGroup;
+  readonly schedule: LrSchedule;
   private readonly rowGrads: RowGradients[];
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
@@ -44,13 +46,15 @@ export class TrainStep {
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
     this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)));
-    this.sparse = { embedding: optim.embedding, linear: optim.linear, rowDecayUpdates: optim.rowDecayUpdates ?? 0 };
+    this.sparse = { embedding: optim.embedding, linear: optim.linear };
+    this.schedule = optim.schedule ?? CONSTANT_LR;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
   }
 
   /** Trains on one batch; returns the progressive predictions and the batch loss. */
   run(batch: FeatureBatch): StepResult {
     const m = this.model, B = batch.size, I = m.inputDim, F = m.slots.length;
+    const lrScale = lrMultiplier(this.schedule, this.step);
     const g = m.gather(batch, true);
     let sumW = 0, sumWY = 0;
     for (let b = 0; b < B; b++) { sumW += batch.weights[b]; sumWY += batch.weights[b] * batch.labels[b]; }
@@ -62,7 +66,7 @@ export class TrainStep {
       tf.tidy(() => bias.assign(tf.fill(bias.shape, Math.log(ctr / (1 - ctr)))));
     }
     let logitsKept: tf.Tensor | undefined;
-    let predictions = new Float32Array(0), gx = new Float32Array(0), loss = NaN;
+    let predictions: Float32Array = new Float32Array(0), gx: Float32Array = new Float32Array(0), loss = NaN;
     // Typed arrays are written to outer variables, not returned: tf.tidy walks its
     // result element by element looking for tensors (seconds for a [B, I] array).
     tf.tidy(() => {
@@ -78,7 +82,7 @@ export class TrainStep {
         return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-      this.denseLion.apply(grads.slice(1));
+      this.denseLion.apply(grads.slice(1), lrScale);
       predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
       gx = grads[0].dataSync() as Float32Array;
       loss = value.dataSync()[0];
@@ -90,7 +94,7 @@ export class TrainStep {
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f];
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
-      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step);
+      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, lrScale);
     }
     this.step++;
     return { predictions, loss };

@@ -28,13 +28,15 @@ export class DenseLion {
 
   /**
    * Applies one step. @param grads one gradient per variable, same shapes (not disposed here).
+   * @param lrScale multiplier of every lr (the lr schedule's value at this step).
    * @throws Error when the number of gradients differs from the number of variables.
    */
-  apply(grads: tf.Tensor[]): void {
+  apply(grads: tf.Tensor[], lrScale = 1): void {
     if (grads.length !== this.vars.length) throw new Error(`DenseLion: ${grads.length} gradients for ${this.vars.length} variables`);
     tf.tidy(() => {
       for (let i = 0; i < this.vars.length; i++) {
-        const { lr, beta1, beta2, weightDecay } = this.params[i];
+        const { beta1, beta2, weightDecay } = this.params[i];
+        const lr = this.params[i].lr * lrScale;
         const v = this.vars[i], m = this.momentum[i], g = grads[i];
         const c = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         let upd = tf.sign(c);

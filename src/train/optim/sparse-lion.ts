@@ -10,21 +10,12 @@ import type { LionParams } from './lion-config.ts';
  *   c = beta1 * m + (1 - beta1) * g;  theta -= lr * (sign(c) + wd * theta);  m = beta2 * m + (1 - beta2) * g
  *
  * Column 0 of a row (the linear weight) may use its own lr / wd (`linear`).
- *
- * Optional per-row inverse-sqrt schedule (`rowDecayUpdates` = tau > 0): a row's step
- * size is lr / sqrt(1 + n / tau), n = the number of updates the row has had. Under lazy
- * semantics a row's clock only ticks when it is touched, so this is the usual inverse-sqrt
- * lr schedule indexed by the row's own step: a new (rare) feature takes full-size sign
- * steps, a frequent one settles with ever finer ones (the effect AdaGrad gets from its
- * accumulator, McMahan et al. 2013 sec. 3.1, kept with Lion's sign direction).
  */
 export interface SparseLionGroup {
   /** Settings of the embedding columns 1..W-1. */
   embedding: LionParams;
   /** Settings of column 0 (the linear weight); defaults to `embedding`. */
   linear?: LionParams;
-  /** tau of the per-row inverse-sqrt schedule; 0 or absent = constant lr. */
-  rowDecayUpdates?: number;
 }
 
 /** The state a sparse step reads and writes: one table's arrays (see EmbeddingTable). */
@@ -43,19 +34,18 @@ export interface SparseRows {
  * @param rowIds  [n] row indices, unique.
  * @param grads   [n, W] summed gradients, row i for rowIds[i].
  * @param step    global step number, stored in lastStep.
+ * @param lrScale multiplier of both groups' lr (the lr schedule's value at this step).
  */
-export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number): void {
+export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number, lrScale = 1): void {
   const W = rows.width, w = rows.weights, mom = rows.momentum;
   const e = group.embedding, l = group.linear ?? group.embedding;
   const b1E = e.beta1, b2E = e.beta2, b1L = l.beta1, b2L = l.beta2;
-  const tau = group.rowDecayUpdates ?? 0;
+  const lrE = e.lr * lrScale, decE = 1 - lrE * e.weightDecay;
+  const lrL = l.lr * lrScale, decL = 1 - lrL * l.weightDecay;
   const upd = rows.updates;
   for (let i = 0; i < n; i++) {
     const r = rowIds[i];
     const o = r * W, go = i * W;
-    const scale = tau > 0 ? 1 / Math.sqrt(1 + upd[r] / tau) : 1;
-    const lrE = e.lr * scale, decE = 1 - lrE * e.weightDecay;
-    const lrL = l.lr * scale, decL = 1 - lrL * l.weightDecay;
     // column 0: linear weight
     {
       const g = grads[go], m = mom[o];
