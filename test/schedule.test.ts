@@ -7,6 +7,8 @@ describe('lr schedules', () => {
     const inv = { kind: 'inverse-sqrt' as const, timescaleSteps: 100, warmupSteps: 0, floor: 0 };
     expect(lrMultiplier(inv, 0)).toBe(1);
     expect(lrMultiplier(inv, 300)).toBeCloseTo(0.5, 12); // 1/sqrt(1+3)
+    expect(lrMultiplier({ ...inv, floor: 0.1 }, 300)).toBeCloseTo(0.5, 12);
+    expect(lrMultiplier({ ...inv, floor: 0.1 }, 1e6)).toBe(0.1); // 1/sqrt(10001) < floor
     const cos = { kind: 'cosine' as const, timescaleSteps: 1000, warmupSteps: 0, floor: 0.1 };
     expect(lrMultiplier(cos, 0)).toBeCloseTo(1, 12);
     expect(lrMultiplier(cos, 500)).toBeCloseTo(0.55, 12); // floor + (1-floor)/2

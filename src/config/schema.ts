@@ -63,15 +63,15 @@ export const configSchema = {
     fm: { doc: 'Add the factorization-machine pairwise term of the embeddings to the logit (DeepFM)', format: Boolean, default: false },
   },
   optim: {
-    dense: lion('dense', 1e-4, 0.1),
-    embedding: lion('embedding', 1e-3, 0),
-    linear: lion('linear', 1e-3, 0),
+    dense: lion('dense', 3e-4, 0.1),
+    embedding: lion('embedding', 3e-3, 3),
+    linear: lion('linear', 3e-3, 3),
     bias: lion('bias', 1e-3, 0),
     schedule: {
-      kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (1/sqrt(1+t/timescale)) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'constant' },
-      timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 1000 },
+      kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (max(floor, 1/sqrt(1+t/timescale))) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'inverse-sqrt' },
+      timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 20 },
       warmupSteps: { doc: 'Steps of linear lr warm-up', format: 'nat', default: 0 },
-      floor: { doc: 'Final lr multiplier of the cosine schedule', format: 'unit-interval', default: 0.1 },
+      floor: { doc: 'Smallest (inverse-sqrt) or final (cosine) lr multiplier', format: 'unit-interval', default: 0.1 },
     },
   },
   train: {

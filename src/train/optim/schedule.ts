@@ -2,7 +2,8 @@
  * Learning-rate schedules as a multiplier of the configured lr, a function of the global
  * step t (0-based):
  *   constant:      1
- *   inverse-sqrt:  1 / sqrt(1 + t / timescale)          (Vaswani et al. 2017 sec. 5.3, without warm-up)
+ *   inverse-sqrt:  max(floor, 1 / sqrt(1 + t / timescale))  (Vaswani et al. 2017 sec. 5.3; the floor keeps
+ *                  a long-running online trainer able to follow drift)
  *   cosine:        floor + (1 - floor) * (1 + cos(pi * min(t, T) / T)) / 2, T = timescale
  *                  (Loshchilov & Hutter 2017, SGDR eq. 5, one cycle)
  * with an optional linear warm-up over the first `warmupSteps` steps (multiplier (t+1)/warmup).
@@ -13,7 +14,7 @@ export interface LrSchedule {
   timescaleSteps: number;
   /** Steps of linear warm-up (0 = none). */
   warmupSteps: number;
-  /** Final multiplier of the cosine schedule. */
+  /** Smallest multiplier (inverse-sqrt) or final one (cosine). */
   floor: number;
 }
 
@@ -24,7 +25,7 @@ export function lrMultiplier(s: LrSchedule, t: number): number {
   const warm = s.warmupSteps > 0 && t < s.warmupSteps ? (t + 1) / s.warmupSteps : 1;
   switch (s.kind) {
     case 'constant': return warm;
-    case 'inverse-sqrt': return warm / Math.sqrt(1 + t / s.timescaleSteps);
+    case 'inverse-sqrt': return warm * Math.max(s.floor, 1 / Math.sqrt(1 + t / s.timescaleSteps));
     case 'cosine': {
       const T = s.timescaleSteps, x = Math.min(t, T) / T;
       return warm * (s.floor + (1 - s.floor) * (1 + Math.cos(Math.PI * x)) / 2);
