@@ -69,7 +69,7 @@ export const configSchema = {
     bias: lion('bias', 1e-3, 0),
     schedule: {
       kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (max(floor, 1/sqrt(1+t/timescale))) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'inverse-sqrt' },
-      timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 20 },
+      timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 5 },
       warmupSteps: { doc: 'Steps of linear lr warm-up', format: 'nat', default: 0 },
       floor: { doc: 'Smallest (inverse-sqrt) or final (cosine) lr multiplier', format: 'unit-interval', default: 0.1 },
     },
