@@ -60,7 +60,7 @@ for (const b of values.backends.split(',')) {
     results[b] = r.examplesPerSecond;
     console.log(`${b.padEnd(11)} ${r.examplesPerSecond.toFixed(0).padStart(10)}  ${r.stepMs.toFixed(0).padStart(7)}  ${r.featurizeMs.toFixed(0).padStart(12)}  ${r.rssMb.toFixed(0).padStart(6)}  ${String(r.rows).padStart(7)}  ${r.tableMb.toFixed(1)}`);
   } catch (e) {
-    const msg = ((e as { stderr?: string }).stderr ?? String(e)).split('\n').find((l) => /cannot load|Error/.test(l)) ?? 'failed';
+    const msg = ((e as { stderr?: string }).stderr ?? String(e)).split('\n').find((l) => /^Error: /.test(l)) ?? 'failed';
     console.log(`${b.padEnd(11)} unavailable: ${msg.slice(0, 160)}`);
   }
 }
