@@ -18,6 +18,7 @@ import { CtrModel } from '../src/model/ctr-model.ts';
 import { ProgressiveMetrics } from '../src/train/metrics/progressive.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 import type { LrSchedule } from '../src/train/optim/schedule.ts';
+import type { SparseMode } from '../src/train/optim/sparse-lion.ts';
 
 const { values } = parseArgs({ options: { examples: { type: 'string', default: '2000000' }, set: { type: 'string', multiple: true, default: [] }, config: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean' } } });
 if (values.help) { console.log('usage: npx tsx bench/synthetic-curve.ts [--examples 2000000] [--config F] [--set key=value ...]'); process.exit(0); }
@@ -25,8 +26,8 @@ const N = Number(values.examples);
 const cfg = loadConfig(values.config, values.set);
 const backend = await selectBackend(cfg.backend as 'auto');
 const schema = featureSchemaOf(cfg);
-const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm });
-const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule });
+const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' | 'bfloat16' });
+const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode });
 const fz = new Featurizer(schema);
 const pm = new ProgressiveMetrics(100_000);
 const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000].filter((m) => m < N).concat([N]);

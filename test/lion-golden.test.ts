@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/model/backend.ts';
 import { DenseLion } from '../src/train/optim/dense-lion.ts';
 import { RowGradients } from '../src/train/optim/row-gradients.ts';
-import { sparseLionStep } from '../src/train/optim/sparse-lion.ts';
+import { sparseLionStep, type SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { LION_GOLDEN, haveShared } from './helpers/shared.ts';
 
 // Golden trajectories from optax 0.2.8 (optax.lion, float32); tolerance 1e-6 absolute as
@@ -14,7 +14,7 @@ const have = haveShared(LION_GOLDEN);
 const golden = have ? JSON.parse(readFileSync(LION_GOLDEN, 'utf8')) : {};
 
 interface DenseCase { lr: number; beta1: number; beta2: number; weight_decay: number; shape: number[]; init: number[]; grads: number[][]; expected_params_after_each_step: number[][] }
-interface TableCase { rows: number; dim: number; lr: number; beta1: number; beta2: number; weight_decay: number; init: number[][]; steps: { ids: number[]; grads: number[][] }[]; expected_lazy_semantics: number[][][] }
+interface TableCase { rows: number; dim: number; lr: number; beta1: number; beta2: number; weight_decay: number; init: number[][]; steps: { ids: number[]; grads: number[][] }[]; expected_lazy_semantics: number[][][]; expected_dense_semantics: number[][][] }
 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
@@ -38,25 +38,66 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
     });
   }
 
+  /** Runs a table case through the real dedupe + sparse step; calls check(t, weights) after each step. */
+  const runTable = (c: TableCase, mode: SparseMode, dtype: 'float32' | 'bfloat16', check: (t: number, w: Float32Array) => void) => {
+    const W = c.dim;
+    const rows = {
+      width: W, weights: new Float32Array(flat(c.init)),
+      momentum: dtype === 'bfloat16' ? new Uint16Array(c.rows * W) : new Float32Array(c.rows * W),
+      lastStep: new Int32Array(c.rows).fill(-1), updates: new Int32Array(c.rows),
+    };
+    const params = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay };
+    const rg = new RowGradients(W);
+    c.steps.forEach((s, t) => {
+      const n = s.ids.length;
+      // RowGradients reads column 0 from dlogit and columns 1..W-1 from the tower-input gradient
+      const dlogit = new Float32Array(s.grads.map((g) => g[0]));
+      const gx = new Float32Array(s.grads.flatMap((g) => g.slice(1)));
+      rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
+      sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params, mode }, t);
+      check(t, rows.weights);
+    });
+    return rows;
+  };
+
   for (const name of ['table_nowd', 'table_wd']) {
-    it(`sparse lazy Lion (dedupe + segment sum + step) matches ${name}.expected_lazy_semantics`, () => {
-      const c = golden[name] as TableCase;
-      const W = c.dim;
-      const rows = { width: W, weights: new Float32Array(flat(c.init)), momentum: new Float32Array(c.rows * W), lastStep: new Int32Array(c.rows).fill(-1), updates: new Int32Array(c.rows) };
-      const params = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay };
-      const rg = new RowGradients(W);
-      let sawDuplicate = false;
-      c.steps.forEach((s, t) => {
-        const n = s.ids.length;
-        sawDuplicate ||= new Set(s.ids).size < n;
-        // RowGradients reads column 0 from dlogit and columns 1..W-1 from the tower-input gradient
-        const dlogit = new Float32Array(s.grads.map((g) => g[0]));
-        const gx = new Float32Array(s.grads.flatMap((g) => g.slice(1)));
-        rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
-        sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params }, t);
-        expect(maxAbsDiff(rows.weights, flat(c.expected_lazy_semantics[t]))).toBeLessThan(TOL);
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      it(`${name}, ${dtype} momentum: lazy mode matches expected_lazy_semantics at every step`, () => {
+        const c = golden[name] as TableCase;
+        expect(c.steps.some((s) => new Set(s.ids).size < s.ids.length)).toBe(true); // exercises duplicate-id summing
+        runTable(c, 'lazy', dtype, (t, w) => expect(maxAbsDiff(w, flat(c.expected_lazy_semantics[t])), `step ${t}`).toBeLessThan(TOL));
       });
-      expect(sawDuplicate).toBe(true); // the case exercises duplicate-id summing
+
+      it(`${name}, ${dtype} momentum: exact mode matches expected_dense_semantics at every touched row`, () => {
+        const c = golden[name] as TableCase;
+        // exact mode brings a row up to date when it is touched (idle rows catch up later),
+        // so each step compares the rows it touched
+        runTable(c, 'exact', dtype, (t, w) => {
+          const want = flat(c.expected_dense_semantics[t]);
+          for (const r of new Set(c.steps[t].ids)) {
+            expect(maxAbsDiff(w.subarray(r * c.dim, (r + 1) * c.dim), want.slice(r * c.dim, (r + 1) * c.dim)), `step ${t} row ${r}`).toBeLessThan(TOL);
+          }
+        });
+      });
+    }
+
+    it(`${name}: decayed mode matches a float64 re-derivation`, () => {
+      const c = golden[name] as TableCase;
+      const { lr, beta1: b1, beta2: b2, weight_decay: wd, dim: D } = c;
+      const th = flat(c.init), m = new Array(th.length).fill(0);
+      const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+      runTable(c, 'decayed', 'float32', (t, w) => {
+        // reference: every row every step; touched rows take the Lion step with their summed
+        // gradient, idle rows only decay (m *= b2, theta *= 1 - lr*wd): no sign drift
+        const g = new Map<number, number[]>();
+        c.steps[t].ids.forEach((r, i) => g.set(r, (g.get(r) ?? new Array(D).fill(0)).map((x, j) => x + c.steps[t].grads[i][j])));
+        for (let r = 0; r < c.rows; r++) for (let j = 0; j < D; j++) {
+          const q = r * D + j, gr = g.get(r);
+          if (gr) { const cc = b1 * m[q] + (1 - b1) * gr[j]; th[q] -= lr * (sign(cc) + wd * th[q]); m[q] = b2 * m[q] + (1 - b2) * gr[j]; }
+          else { th[q] *= 1 - lr * wd; m[q] *= b2; }
+        }
+        for (const r of new Set(c.steps[t].ids)) expect(maxAbsDiff(w.subarray(r * D, (r + 1) * D), th.slice(r * D, (r + 1) * D)), `step ${t} row ${r}`).toBeLessThan(TOL);
+      });
     });
   }
 });

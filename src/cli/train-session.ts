@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
 import type { LrSchedule } from '../train/optim/schedule.ts';
+import type { SparseMode } from '../train/optim/sparse-lion.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
 
@@ -13,8 +14,8 @@ import { featureSchemaOf, openConfiguredSource } from './common.ts';
 export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule });
+  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' | 'bfloat16' });
+  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode });
   const trainer = new Trainer({
     model, step,
     openSource: () => openConfiguredSource(cfg, schema),

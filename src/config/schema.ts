@@ -61,12 +61,14 @@ export const configSchema = {
     initStd: { doc: 'Std of initial embedding values', format: 'nonneg-number', default: 0.01 },
     seed: { doc: 'Seed of the tower init', format: 'int', default: 1 },
     fm: { doc: 'Add the factorization-machine pairwise term of the embeddings to the logit (DeepFM)', format: Boolean, default: false },
+    momentumDtype: { doc: 'Storage of embedding-row Lion momentum: float32 or bfloat16 (half the optimizer memory)', format: ['float32', 'bfloat16'], default: 'float32' },
   },
   optim: {
     dense: lion('dense', 3e-4, 0.1),
     embedding: lion('embedding', 3e-3, 3),
     linear: lion('linear', 3e-3, 3),
     bias: lion('bias', 1e-3, 0),
+    sparseMode: { doc: 'Catch-up of idle embedding rows: lazy (frozen), decayed (momentum and weight decay caught up), exact (identical to dense Lion)', format: ['lazy', 'decayed', 'exact'], default: 'lazy' },
     schedule: {
       kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (max(floor, 1/sqrt(1+t/timescale))) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'inverse-sqrt' },
       timescaleSteps: { doc: 'Time scale (inverse-sqrt) or length (cosine) of the schedule, steps', format: 'positive-int', default: 5 },

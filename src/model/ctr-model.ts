@@ -19,6 +19,8 @@ export interface ModelConfig {
    * embedding dim for every slot. Default false.
    */
   fm?: boolean;
+  /** Storage of the embedding rows' optimizer momentum; default float32. */
+  momentumDtype?: 'float32' | 'bfloat16';
 }
 
 /** Gathered inputs of one batch. */
@@ -53,7 +55,7 @@ export class CtrModel {
     this.slots = embeddingSlots(schema);
     this.dims = slotDims(schema);
     if (config.fm && new Set(this.dims).size > 1) throw new LionctrError('LIONCTR_BAD_CONFIG', 'model.fm needs the same embedding dim for every slot', { where: 'schema.dims' });
-    this.tables = this.slots.map((s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd }));
+    this.tables = this.slots.map((s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }));
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) { this.colOffset.push(o); o += d; }

@@ -20,10 +20,12 @@ export class EmbeddingTable {
   size = 0;
   /** [capacity, W] float32 row values. */
   weights: Float32Array;
-  /** [capacity, W] optimizer momentum (Lion), 0 for new rows. */
-  momentum: Float32Array;
-  /** [capacity] step at which each row was last updated (-1 = never). */
+  /** [capacity, W] optimizer momentum (Lion), 0 for new rows: float32, or bfloat16 bits. */
+  momentum: Float32Array | Uint16Array;
+  /** [capacity] the last step whose update the row has had; a row admitted at step t starts at t - 1. */
   lastStep: Int32Array;
+  /** The current training step, set by the trainer before admitting rows (0 when serving). */
+  clock = 0;
   /** [capacity] number of optimizer updates each row has had. */
   updates: Int32Array;
   /** [capacity] feature id halves of each row. */
@@ -35,14 +37,15 @@ export class EmbeddingTable {
   private mask: number;
 
   /** @param initialCapacity rows allocated up front (grows by doubling). */
-  constructor(slot: string, dim: number, opts: { initStd?: number; initialCapacity?: number } = {}) {
+  /** @param momentumDtype storage of the momentum: float32 (default) or bfloat16. */
+  constructor(slot: string, dim: number, opts: { initStd?: number; initialCapacity?: number; momentumDtype?: 'float32' | 'bfloat16' } = {}) {
     this.slot = slot;
     this.dim = dim;
     this.width = dim + 1;
     this.initStd = opts.initStd ?? 0.01;
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
     this.weights = new Float32Array(cap * this.width);
-    this.momentum = new Float32Array(cap * this.width);
+    this.momentum = opts.momentumDtype === 'bfloat16' ? new Uint16Array(cap * this.width) : new Float32Array(cap * this.width);
     this.lastStep = new Int32Array(cap).fill(-1);
     this.updates = new Int32Array(cap);
     this.rowHi = new Uint32Array(cap);
@@ -87,6 +90,7 @@ export class EmbeddingTable {
     const row = this.size++;
     this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = row;
     this.rowHi[row] = hi; this.rowLo[row] = lo;
+    this.lastStep[row] = this.clock - 1;
     this.initRow(row, hi, lo);
     return row;
   }
@@ -116,7 +120,7 @@ export class EmbeddingTable {
 
   private growRows(): void {
     const cap = this.capacity * 2, W = this.width;
-    const grow = <T extends Float32Array | Int32Array | Uint32Array>(a: T, n: number, fill?: number): T => {
+    const grow = <T extends Float32Array | Int32Array | Uint32Array | Uint16Array>(a: T, n: number, fill?: number): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       if (fill !== undefined) b.fill(fill);
       b.set(a);

@@ -4,7 +4,7 @@ import type { CtrModel } from '../model/ctr-model.ts';
 import { DenseLion } from './optim/dense-lion.ts';
 import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
-import { sparseLionStep, type SparseLionGroup } from './optim/sparse-lion.ts';
+import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
 import { CONSTANT_LR, lrMultiplier, type LrSchedule } from './optim/schedule.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
@@ -17,6 +17,8 @@ export interface OptimConfig {
   bias?: LionParams;
   /** lr schedule applied to every group (default constant). */
   schedule?: LrSchedule;
+  /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
+  sparseMode?: SparseMode;
 }
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
@@ -37,6 +39,8 @@ export class TrainStep {
   readonly denseLion: DenseLion;
   readonly sparse: SparseLionGroup;
   readonly schedule: LrSchedule;
+  private readonly lrAt: (s: number) => number;
+  private readonly constantLr: boolean;
   private readonly rowGrads: RowGradients[];
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
@@ -46,8 +50,11 @@ export class TrainStep {
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
     this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)));
-    this.sparse = { embedding: optim.embedding, linear: optim.linear };
+    this.sparse = { embedding: optim.embedding, linear: optim.linear, mode: optim.sparseMode ?? 'lazy' };
     this.schedule = optim.schedule ?? CONSTANT_LR;
+    const schedule = this.schedule;
+    this.lrAt = (s: number) => lrMultiplier(schedule, s);
+    this.constantLr = schedule.kind === 'constant' && schedule.warmupSteps === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
   }
 
@@ -55,6 +62,7 @@ export class TrainStep {
   run(batch: FeatureBatch): StepResult {
     const m = this.model, B = batch.size, I = m.inputDim, F = m.slots.length;
     const lrScale = lrMultiplier(this.schedule, this.step);
+    for (const t of m.tables) t.clock = this.step;
     const g = m.gather(batch, true);
     let sumW = 0, sumWY = 0;
     for (let b = 0; b < B; b++) { sumW += batch.weights[b]; sumWY += batch.weights[b] * batch.labels[b]; }
@@ -94,7 +102,7 @@ export class TrainStep {
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f];
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
-      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, lrScale);
+      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, this.lrAt, this.constantLr);
     }
     this.step++;
     return { predictions, loss };
