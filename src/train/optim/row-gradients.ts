@@ -11,8 +11,8 @@ export class RowGradients {
   grads: Float32Array;
   /** Unique rows in the last batch. */
   n = 0;
-  private pos: Int32Array = new Int32Array(0);
-  private stamp: Int32Array = new Int32Array(0);
+  /** [capacity, 2]: generation stamp and position of each row, adjacent (one cache miss per id). */
+  private mark: Int32Array = new Int32Array(0);
   private gen = 0;
 
   constructor(readonly width: number, maxRows = 4096) {
@@ -31,21 +31,26 @@ export class RowGradients {
    */
   accumulate(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array, capacity: number): void {
     const W = this.width, D = W - 1;
-    if (this.pos.length < capacity) { this.pos = new Int32Array(capacity); this.stamp = new Int32Array(capacity); this.gen = 0; }
+    if (this.mark.length < 2 * capacity) { this.mark = new Int32Array(2 * capacity); this.gen = 0; }
     if (this.rowIds.length < B) { this.rowIds = new Int32Array(B); this.grads = new Float32Array(B * W); }
     const gen = ++this.gen;
     let n = 0;
-    const g = this.grads;
+    const g = this.grads, mark = this.mark;
     for (let b = 0; b < B; b++) {
       const r = rowIdx[b * F + f];
-      let p: number;
-      if (this.stamp[r] !== gen) {
-        this.stamp[r] = gen; p = n++; this.pos[r] = p; this.rowIds[p] = r;
-        g.fill(0, p * W, p * W + W);
-      } else p = this.pos[r];
-      const go = p * W, xo = b * I + col;
-      g[go] += dlogit[b];
-      for (let j = 0; j < D; j++) g[go + 1 + j] += gx[xo + j];
+      const xo = b * I + col;
+      if (mark[2 * r] !== gen) {
+        // first sighting in this batch: write, no need to zero first
+        const p = n++;
+        mark[2 * r] = gen; mark[2 * r + 1] = p; this.rowIds[p] = r;
+        const go = p * W;
+        g[go] = dlogit[b];
+        for (let j = 0; j < D; j++) g[go + 1 + j] = gx[xo + j];
+      } else {
+        const go = mark[2 * r + 1] * W;
+        g[go] += dlogit[b];
+        for (let j = 0; j < D; j++) g[go + 1 + j] += gx[xo + j];
+      }
     }
     this.n = n;
   }

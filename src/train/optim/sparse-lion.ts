@@ -81,7 +81,8 @@ function update(rows: SparseRows, o: number, go: number, j0: number, j1: number,
     for (let j = j0; j < j1; j++) {
       const g = grads[go + j], m = mom[o + j];
       const c = b1 * m + (1 - b1) * g;
-      w[o + j] = dec * w[o + j] - lr * (c > 0 ? 1 : c < 0 ? -1 : 0);
+      // branch-free sign: the signs of c are random, so a branch would mispredict half the time
+      w[o + j] = dec * w[o + j] - lr * (+(c > 0) - +(c < 0));
       mom[o + j] = b2 * m + (1 - b2) * g;
     }
   } else {
