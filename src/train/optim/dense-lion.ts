@@ -59,7 +59,7 @@ export class DenseLion {
     this.step = s.step;
     this.momentum.forEach((m, i) => {
       if (s.momentum[i].length !== m.size) throw new Error(`DenseLion.setState: size mismatch for ${m.name}`);
-      m.assign(tf.tensor(s.momentum[i], m.shape));
+      tf.tidy(() => m.assign(tf.tensor(s.momentum[i], m.shape)));
     });
   }
 
