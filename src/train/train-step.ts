@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { DenseLion } from './optim/dense-lion.ts';
+import { DenseAdam, sparseAdamStep, type AdamParams } from './optim/adam.ts';
 import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
@@ -19,6 +20,11 @@ export interface OptimConfig {
   schedule?: LrSchedule;
   /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
   sparseMode?: SparseMode;
+  /**
+   * Use AdamW instead of Lion, for comparisons only (same groups, schedule, lazy rows):
+   * the groups' lr / betas / weight decay are taken as AdamW's, eps 1e-8.
+   */
+  adam?: boolean;
 }
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
@@ -39,6 +45,7 @@ export class TrainStep {
   readonly denseLion: DenseLion;
   readonly sparse: SparseLionGroup;
   readonly schedule: LrSchedule;
+  private readonly adam?: { dense: DenseAdam; emb: AdamParams; lin: AdamParams; second: Float32Array[] };
   private readonly lrAt: (s: number) => number;
   private readonly constantLr: boolean;
   private readonly rowGrads: RowGradients[];
@@ -56,6 +63,13 @@ export class TrainStep {
     this.lrAt = (s: number) => lrMultiplier(schedule, s);
     this.constantLr = schedule.kind === 'constant' && schedule.warmupSteps === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
+    if (optim.adam) {
+      const ap = (p: LionParams): AdamParams => ({ ...p, eps: 1e-8 });
+      this.adam = {
+        dense: new DenseAdam(vars, vars.map((_, i) => ap(i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense))),
+        emb: ap(optim.embedding), lin: ap(optim.linear), second: model.tables.map(() => new Float32Array(0)),
+      };
+    }
   }
 
   /** Trains on one batch; returns the progressive predictions and the batch loss. */
@@ -90,7 +104,8 @@ export class TrainStep {
         return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-      this.denseLion.apply(grads.slice(1), lrScale);
+      if (this.adam) this.adam.dense.apply(grads.slice(1), lrScale);
+      else this.denseLion.apply(grads.slice(1), lrScale);
       predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
       gx = grads[0].dataSync() as Float32Array;
       loss = value.dataSync()[0];
@@ -102,7 +117,11 @@ export class TrainStep {
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f];
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
-      sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, this.lrAt, this.constantLr);
+      if (this.adam) {
+        const a = this.adam;
+        if (a.second[f].length < t.weights.length) { const v = new Float32Array(t.weights.length); v.set(a.second[f]); a.second[f] = v; }
+        sparseAdamStep(t, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
+      } else sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, this.lrAt, this.constantLr);
     }
     this.step++;
     return { predictions, loss };

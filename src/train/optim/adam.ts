@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { SparseRows } from './sparse-lion.ts';
+
+/**
+ * AdamW (Loshchilov & Hutter 2019, Algorithm 2; Kingma & Ba 2015 for the moments), kept
+ * for comparison with Lion only: the same groups, schedule and lazy sparse handling.
+ *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  mh = m / (1 - b1^t);  vh = v / (1 - b2^t)
+ *   theta <- theta - lr (mh / (sqrt(vh) + eps) + wd theta)
+ * t is the global step (1-based), as in TF's LazyAdam.
+ */
+export interface AdamParams { lr: number; beta1: number; beta2: number; weightDecay: number; eps: number }
+
+/** Dense AdamW over tfjs variables (two moment variables per parameter). */
+export class DenseAdam {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  step = 0;
+  constructor(private readonly vars: tf.Variable[], private readonly params: AdamParams[]) {
+    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /** One step; @param lrScale the schedule's multiplier. */
+  apply(grads: tf.Tensor[], lrScale = 1): void {
+    this.step++;
+    const t = this.step;
+    tf.tidy(() => {
+      this.vars.forEach((x, i) => {
+        const { lr, beta1, beta2, weightDecay, eps } = this.params[i];
+        const g = grads[i], m = this.m[i], v = this.v[i];
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const mh = tf.div(m, 1 - beta1 ** t), vh = tf.div(v, 1 - beta2 ** t);
+        const upd = tf.add(tf.div(mh, tf.add(tf.sqrt(vh), eps)), tf.mul(x, weightDecay));
+        x.assign(tf.sub(x, tf.mul(upd, lr * lrScale)));
+      });
+    });
+  }
+
+  dispose(): void { [...this.m, ...this.v].forEach((x) => x.dispose()); }
+}
+
+/**
+ * Lazy sparse AdamW on the touched rows of one table: the first moment lives in the
+ * table's momentum array (float32 only), the second in `second` [capacity, W].
+ * @param t global step, 1-based.
+ */
+export function sparseAdamStep(rows: SparseRows, second: Float32Array, rowIds: Int32Array, n: number, grads: Float32Array,
+  emb: AdamParams, lin: AdamParams, t: number, lrScale: number): void {
+  const W = rows.width, w = rows.weights, mom = rows.momentum as Float32Array;
+  for (let i = 0; i < n; i++) {
+    const o = rowIds[i] * W, go = i * W;
+    for (let j = 0; j < W; j++) {
+      const p = j === 0 ? lin : emb;
+      const g = grads[go + j];
+      const m = (mom[o + j] = p.beta1 * mom[o + j] + (1 - p.beta1) * g);
+      const v = (second[o + j] = p.beta2 * second[o + j] + (1 - p.beta2) * g * g);
+      const mh = m / (1 - p.beta1 ** t), vh = v / (1 - p.beta2 ** t);
+      w[o + j] -= p.lr * lrScale * (mh / (Math.sqrt(vh) + p.eps) + p.weightDecay * w[o + j]);
+    }
+    rows.lastStep[rowIds[i]] = t - 1;
+    rows.updates[rowIds[i]]++;
+  }
+}
