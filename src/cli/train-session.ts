@@ -7,6 +7,7 @@ import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
 import type { LrSchedule } from '../train/optim/schedule.ts';
 import type { SparseMode } from '../train/optim/sparse-lion.ts';
+import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
 
@@ -15,7 +16,12 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
   const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' | 'bfloat16' });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode });
+  const conv = (p: LionParams) => (cfg.optim.fromAdamW.enabled ? lionFromAdamW(p, cfg.optim.fromAdamW.factor) : p);
+  const step = new TrainStep(model, {
+    dense: conv(cfg.optim.dense), embedding: conv(cfg.optim.embedding), linear: conv(cfg.optim.linear), bias: conv(cfg.optim.bias),
+    schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, clipGlobalNorm: cfg.optim.clipGlobalNorm,
+  });
+  if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
   const trainer = new Trainer({
     model, step,
     openSource: () => openConfiguredSource(cfg, schema),

@@ -68,6 +68,11 @@ export const configSchema = {
     embedding: lion('embedding', 3e-3, 3),
     linear: lion('linear', 3e-3, 3),
     bias: lion('bias', 1e-3, 0),
+    clipGlobalNorm: { doc: 'Clip the dense gradients to this global L2 norm (0 = off)', format: 'nonneg-number', default: 0 },
+    fromAdamW: {
+      enabled: { doc: 'Read every group\'s lr and weightDecay as AdamW settings and convert them (Lion paper sec. 5: lr / factor, wd * factor)', format: Boolean, default: false },
+      factor: { doc: 'The 3..10 factor of the AdamW conversion', format: 'nonneg-number', default: 3 },
+    },
     sparseMode: { doc: 'Catch-up of idle embedding rows: lazy (frozen), decayed (momentum and weight decay caught up), exact (identical to dense Lion)', format: ['lazy', 'decayed', 'exact'], default: 'lazy' },
     schedule: {
       kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (max(floor, 1/sqrt(1+t/timescale))) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'inverse-sqrt' },

@@ -18,6 +18,8 @@ export interface OptimConfig {
   bias?: LionParams;
   /** lr schedule applied to every group (default constant). */
   schedule?: LrSchedule;
+  /** Clip the dense gradients to this global L2 norm (0 = off). */
+  clipGlobalNorm?: number;
   /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
   sparseMode?: SparseMode;
   /**
@@ -56,7 +58,7 @@ export class TrainStep {
     this.model = model;
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
-    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)));
+    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)), { clipGlobalNorm: optim.clipGlobalNorm });
     this.sparse = { embedding: optim.embedding, linear: optim.linear, mode: optim.sparseMode ?? 'lazy' };
     this.schedule = optim.schedule ?? CONSTANT_LR;
     const schedule = this.schedule;

@@ -18,8 +18,16 @@ export class DenseLion {
   /** Steps taken. */
   step = 0;
 
-  /** @param params one setting for all variables, or one per variable. */
-  constructor(vars: tf.Variable[], params: LionParams | LionParams[]) {
+  /** Clip the gradients to this global L2 norm before the step (0 = off). */
+  readonly clipGlobalNorm: number;
+
+  /**
+   * @param params one setting for all variables, or one per variable.
+   * @param opts.clipGlobalNorm rescale all gradients together so their global L2 norm is at
+   *   most this (Pascanu et al. 2013, sec. 3.2); 0 or absent = no clipping.
+   */
+  constructor(vars: tf.Variable[], params: LionParams | LionParams[], opts: { clipGlobalNorm?: number } = {}) {
+    this.clipGlobalNorm = opts.clipGlobalNorm ?? 0;
     this.vars = vars;
     this.params = Array.isArray(params) ? params : vars.map(() => params);
     if (this.params.length !== vars.length) throw new Error(`DenseLion: ${this.params.length} settings for ${vars.length} variables`);
@@ -34,10 +42,15 @@ export class DenseLion {
   apply(grads: tf.Tensor[], lrScale = 1): void {
     if (grads.length !== this.vars.length) throw new Error(`DenseLion: ${grads.length} gradients for ${this.vars.length} variables`);
     tf.tidy(() => {
+      let scale: tf.Scalar | number = 1;
+      if (this.clipGlobalNorm > 0) {
+        const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+        scale = tf.div(this.clipGlobalNorm, tf.maximum(norm, this.clipGlobalNorm)) as tf.Scalar;
+      }
       for (let i = 0; i < this.vars.length; i++) {
         const { beta1, beta2, weightDecay } = this.params[i];
         const lr = this.params[i].lr * lrScale;
-        const v = this.vars[i], m = this.momentum[i], g = grads[i];
+        const v = this.vars[i], m = this.momentum[i], g = scale === 1 ? grads[i] : tf.mul(grads[i], scale);
         const c = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         let upd = tf.sign(c);
         if (weightDecay !== 0) upd = tf.add(upd, tf.mul(v, weightDecay));
