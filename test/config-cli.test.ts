@@ -51,3 +51,19 @@ describe('lionctr command line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('per-table optimizer settings', () => {
+  it('override the embedding group of one slot, and reject unknown slots and keys', async () => {
+    const { createTrainer } = await import('../src/cli/train-session.ts');
+    const pino = (await import('pino')).default;
+    const cfg = loadConfig([], ['optim.tables={"C3":{"lr":0.05,"mode":"exact"}}', 'model.hidden=[4]', 'schema.embeddingDim=2']);
+    const trainer = await createTrainer(cfg, pino({ level: 'silent' }), { exportDir: null });
+    const groups = trainer.opts.step.sparseGroups;
+    expect(groups[2]).toMatchObject({ embedding: { lr: 0.05 }, mode: 'exact' });
+    expect(groups[1]).toMatchObject({ embedding: { lr: cfg.optim.embedding.lr }, mode: 'lazy' });
+    const bad = loadConfig([], ['optim.tables={"C99":{"lr":0.05}}']);
+    await expect(createTrainer(bad, pino({ level: 'silent' }), { exportDir: null })).rejects.toThrow(/optim\.tables\.C99/);
+    expect(() => loadConfig([], ['optim.tables={"C3":{"momentum":1}}'])).toThrow(/C3\.momentum is not a setting/);
+    trainer.opts.model.dispose();
+  });
+});

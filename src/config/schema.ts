@@ -37,6 +37,23 @@ convict.addFormat({
   coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
 });
 
+convict.addFormat({
+  name: 'table-overrides',
+  validate: (v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('must be an object {slot: {lr?, beta1?, beta2?, weightDecay?, mode?}}');
+    for (const [slot, o] of Object.entries(v as Record<string, unknown>)) {
+      if (o === null || typeof o !== 'object') throw new Error(`${slot}: must be an object`);
+      for (const [k, x] of Object.entries(o as Record<string, unknown>)) {
+        if (k === 'mode') { if (!['lazy', 'decayed', 'exact'].includes(x as string)) throw new Error(`${slot}.mode must be lazy, decayed or exact`); }
+        else if (['lr', 'weightDecay'].includes(k)) { if (typeof x !== 'number' || !(x >= 0)) throw new Error(`${slot}.${k} must be a number >= 0`); }
+        else if (['beta1', 'beta2'].includes(k)) { if (typeof x !== 'number' || !(x >= 0 && x < 1)) throw new Error(`${slot}.${k} must be in [0, 1)`); }
+        else throw new Error(`${slot}.${k} is not a setting (lr, beta1, beta2, weightDecay, mode)`);
+      }
+    }
+  },
+  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+});
+
 const slots = criteoSlots();
 
 /** The configuration schema (convict): every key, its doc, default, format and env var. */
@@ -68,6 +85,7 @@ export const configSchema = {
     embedding: lion('embedding', 3e-3, 3),
     linear: lion('linear', 3e-3, 3),
     bias: lion('bias', 1e-3, 0),
+    tables: { doc: 'Per-slot overrides of the embedding group: {slot: {lr?, beta1?, beta2?, weightDecay?, mode?}}', format: 'table-overrides', default: {} as Record<string, Record<string, number | string>> },
     clipGlobalNorm: { doc: 'Clip the dense gradients to this global L2 norm (0 = off)', format: 'nonneg-number', default: 0 },
     fromAdamW: {
       enabled: { doc: 'Read every group\'s lr and weightDecay as AdamW settings and convert them (Lion paper sec. 5: lr / factor, wd * factor)', format: Boolean, default: false },

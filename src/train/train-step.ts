@@ -20,6 +20,8 @@ export interface OptimConfig {
   schedule?: LrSchedule;
   /** Clip the dense gradients to this global L2 norm (0 = off). */
   clipGlobalNorm?: number;
+  /** Per-slot overrides of the embedding group (lr, betas, weight decay) and the sparse mode. */
+  tables?: Record<string, Partial<LionParams> & { mode?: SparseMode }>;
   /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
   sparseMode?: SparseMode;
   /**
@@ -45,7 +47,10 @@ export interface StepResult {
 export class TrainStep {
   readonly model: CtrModel;
   readonly denseLion: DenseLion;
+  /** The sparse group of the first table (all tables share it unless `tables` overrides). */
   readonly sparse: SparseLionGroup;
+  /** One sparse group per table, in model order. */
+  readonly sparseGroups: SparseLionGroup[];
   readonly schedule: LrSchedule;
   private readonly adam?: { dense: DenseAdam; emb: AdamParams; lin: AdamParams; second: Float32Array[] };
   private readonly lrAt: (s: number) => number;
@@ -59,7 +64,11 @@ export class TrainStep {
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
     this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)), { clipGlobalNorm: optim.clipGlobalNorm });
-    this.sparse = { embedding: optim.embedding, linear: optim.linear, mode: optim.sparseMode ?? 'lazy' };
+    this.sparseGroups = model.tables.map((t) => {
+      const { mode, ...over } = optim.tables?.[t.slot] ?? {};
+      return { embedding: { ...optim.embedding, ...over }, linear: optim.linear, mode: mode ?? optim.sparseMode ?? 'lazy' };
+    });
+    this.sparse = this.sparseGroups[0];
     this.schedule = optim.schedule ?? CONSTANT_LR;
     const schedule = this.schedule;
     this.lrAt = (s: number) => lrMultiplier(schedule, s);
@@ -123,7 +132,7 @@ export class TrainStep {
         const a = this.adam;
         if (a.second[f].length < t.weights.length) { const v = new Float32Array(t.weights.length); v.set(a.second[f]); a.second[f] = v; }
         sparseAdamStep(t, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
-      } else sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparse, this.step, this.lrAt, this.constantLr);
+      } else sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparseGroups[f], this.step, this.lrAt, this.constantLr);
     }
     this.step++;
     return { predictions, loss };
