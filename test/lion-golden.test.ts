@@ -101,3 +101,26 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
     });
   }
 });
+
+describe.skipIf(!have)('LionOptimizer (tf.train-style, serializable)', () => {
+  it('minimizes through applyGradients like optax, and round-trips config and weights', async () => {
+    await selectBackend('auto');
+    const { LionOptimizer } = await import('../src/train/optim/lion-optimizer.ts');
+    const c = golden.dense_wd as DenseCase;
+    const v = tf.variable(tf.tensor(flat(c.init), c.shape), true, 'golden_dense_wd');
+    const opt = new LionOptimizer(c.lr, c.beta1, c.beta2, c.weight_decay);
+    c.grads.forEach((g, t) => {
+      opt.applyGradients({ golden_dense_wd: tf.tensor(flat(g), c.shape) });
+      expect(maxAbsDiff(v.dataSync(), flat(c.expected_params_after_each_step[t]))).toBeLessThan(TOL);
+    });
+    const cls = tf.serialization.SerializationMap.getMap().classNameMap.Lion;
+    expect(cls).toBeDefined();
+    const copy = LionOptimizer.fromConfig(LionOptimizer as never, opt.getConfig()) as InstanceType<typeof LionOptimizer>;
+    expect(copy.getConfig()).toEqual(opt.getConfig());
+    const weights = await opt.getWeights();
+    expect(weights.map((w) => w.name)).toEqual(['iter', 'golden_dense_wd/lion_m']);
+    await copy.setWeights(weights);
+    expect(copy.iterations).toBe(c.grads.length);
+    opt.dispose(); copy.dispose(); v.dispose();
+  });
+});

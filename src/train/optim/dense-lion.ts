@@ -10,6 +10,18 @@ import type { LionParams } from './lion-config.ts';
  *
  * State: one momentum variable per parameter (same shape, float32). sign(0) = 0 as in optax.
  */
+/**
+ * One Lion step of variable v with momentum m and gradient g (call inside tf.tidy):
+ *   c = beta1 m + (1 - beta1) g;  v <- v - lr (sign(c) + wd v);  m <- beta2 m + (1 - beta2) g
+ */
+export function lionUpdate(v: tf.Variable, m: tf.Variable, g: tf.Tensor, p: LionParams): void {
+  const c = tf.add(tf.mul(m, p.beta1), tf.mul(g, 1 - p.beta1));
+  let upd = tf.sign(c);
+  if (p.weightDecay !== 0) upd = tf.add(upd, tf.mul(v, p.weightDecay));
+  v.assign(tf.sub(v, tf.mul(upd, p.lr)));
+  m.assign(tf.add(tf.mul(m, p.beta2), tf.mul(g, 1 - p.beta2)));
+}
+
 export class DenseLion {
   /** Settings per variable. */
   readonly params: LionParams[];
@@ -50,12 +62,7 @@ export class DenseLion {
       for (let i = 0; i < this.vars.length; i++) {
         const { beta1, beta2, weightDecay } = this.params[i];
         const lr = this.params[i].lr * lrScale;
-        const v = this.vars[i], m = this.momentum[i], g = scale === 1 ? grads[i] : tf.mul(grads[i], scale);
-        const c = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        let upd = tf.sign(c);
-        if (weightDecay !== 0) upd = tf.add(upd, tf.mul(v, weightDecay));
-        v.assign(tf.sub(v, tf.mul(upd, lr)));
-        m.assign(tf.add(tf.mul(m, beta2), tf.mul(g, 1 - beta2)));
+        lionUpdate(this.vars[i], this.momentum[i], scale === 1 ? grads[i] : tf.mul(grads[i], scale), { lr, beta1, beta2, weightDecay });
       }
     });
     this.step++;
