@@ -5,6 +5,7 @@ import { selectBackend } from '../src/model/backend.ts';
 import { DenseLion } from '../src/train/optim/dense-lion.ts';
 import { RowGradients } from '../src/train/optim/row-gradients.ts';
 import { sparseLionStep, type SparseMode } from '../src/train/optim/sparse-lion.ts';
+import { RowStore } from '../src/model/row-store.ts';
 import { LION_GOLDEN, haveShared } from './helpers/shared.ts';
 
 // Golden trajectories from optax 0.2.8 (optax.lion, float32); tolerance 1e-6 absolute as
@@ -41,11 +42,9 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
   /** Runs a table case through the real dedupe + sparse step; calls check(t, weights) after each step. */
   const runTable = (c: TableCase, mode: SparseMode, dtype: 'float32' | 'bfloat16', check: (t: number, w: Float32Array) => void) => {
     const W = c.dim;
-    const rows = {
-      width: W, weights: new Float32Array(flat(c.init)),
-      momentum: dtype === 'bfloat16' ? new Uint16Array(c.rows * W) : new Float32Array(c.rows * W),
-      lastStep: new Int32Array(c.rows).fill(-1), updates: new Int32Array(c.rows),
-    };
+    const rows = new RowStore(W, c.rows, dtype);
+    const init = flat(c.init);
+    for (let r = 0; r < c.rows; r++) { rows.setWeights(r, init.slice(r * W, (r + 1) * W)); rows.setLastStep(r, -1); }
     const params = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay };
     const rg = new RowGradients(W);
     c.steps.forEach((s, t) => {
@@ -55,7 +54,7 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
       const gx = new Float32Array(s.grads.flatMap((g) => g.slice(1)));
       rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
       sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params, mode }, t);
-      check(t, rows.weights);
+      check(t, rows.packedWeights(c.rows));
     });
     return rows;
   };

@@ -15,7 +15,7 @@ describe('CtrModel forward pass', () => {
       const fz = new Featurizer(schema);
       const batch = fz.fromInstances([{ C1: 'a', C2: 'b', C3: 'c', I1: 4 }, { C1: 'z', I1: 0 }]);
       const g = model.gather(batch, true); // admit: rows get their deterministic init
-      for (const t of model.tables) for (let r = 0; r < t.size; r++) t.weights[r * t.width] = 0.1 * (r + 1); // non-zero linear weights
+      for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[r * t.rows.stride] = 0.1 * (r + 1); // non-zero linear weights
       const p = model.predict(batch);
       const [W0, b0, W1, b1] = model.tower.vars.map((v) => Array.from(v.dataSync()));
       const I = model.inputDim, H = 5, F = 4, D = 3;
@@ -24,8 +24,9 @@ describe('CtrModel forward pass', () => {
         const x: number[] = [];
         for (let f = 0; f < F; f++) {
           const t = model.tables[f], r = g.rowIdx[b * F + f];
-          logit += t.weights[r * t.width];
-          for (let j = 0; j < D; j++) x.push(t.weights[r * t.width + 1 + j]);
+          const row = t.rows.getWeights(r);
+          logit += row[0];
+          for (let j = 0; j < D; j++) x.push(row[1 + j]);
         }
         x.push(batch.dense[b]);
         for (let h = 0; h < H; h++) {

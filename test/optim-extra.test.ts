@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/model/backend.ts';
 import { sparseAdamStep } from '../src/train/optim/adam.ts';
+import { RowStore } from '../src/model/row-store.ts';
 import { fromBf16, toBf16 } from '../src/train/optim/bf16.ts';
 import { DenseLion } from '../src/train/optim/dense-lion.ts';
 
@@ -23,7 +24,8 @@ describe('bfloat16 conversion', () => {
 describe('sparse AdamW (comparison optimizer)', () => {
   it('matches a float64 re-derivation over 3 steps', () => {
     const W = 3, p = { lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0.1, eps: 1e-8 };
-    const rows = { width: W, weights: new Float32Array([0.5, -0.2, 0.1]), momentum: new Float32Array(W), lastStep: new Int32Array(1), updates: new Int32Array(1) };
+    const rows = new RowStore(W, 1);
+    rows.setWeights(0, [0.5, -0.2, 0.1]);
     const second = new Float32Array(W);
     const th = [0.5, -0.2, 0.1], m = [0, 0, 0], v = [0, 0, 0];
     const gs = [[0.3, -0.1, 0.0], [0.2, 0.4, -0.5], [-0.1, 0.1, 0.2]];
@@ -34,7 +36,7 @@ describe('sparse AdamW (comparison optimizer)', () => {
         m[j] = 0.9 * m[j] + 0.1 * g[j]; v[j] = 0.999 * v[j] + 0.001 * g[j] ** 2;
         th[j] -= 0.01 * ((m[j] / (1 - 0.9 ** t)) / (Math.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8) + 0.1 * th[j]);
       }
-      for (let j = 0; j < W; j++) expect(rows.weights[j]).toBeCloseTo(th[j], 6);
+      for (let j = 0; j < W; j++) expect(rows.getWeights(0)[j]).toBeCloseTo(th[j], 6);
     });
   });
 });

@@ -74,13 +74,13 @@ export class CtrModel {
     const x = new Float32Array(B * I);
     const wide = new Float32Array(B);
     for (let f = 0; f < F; f++) {
-      const t = this.tables[f], W = t.width, D = t.dim, co = this.colOffset[f];
+      const t = this.tables[f], S = t.rows.stride, D = t.dim, co = this.colOffset[f];
       for (let b = 0; b < B; b++) {
         const k = b * F + f;
         const r = admit ? t.findOrAdmit(batch.idHi[k], batch.idLo[k]) : t.find(batch.idHi[k], batch.idLo[k]);
         rowIdx[k] = r;
         if (r < 0) continue;
-        const w = t.weights, ro = r * W, xo = b * I + co;
+        const w = t.rows.data, ro = r * S, xo = b * I + co;
         wide[b] += w[ro];
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }

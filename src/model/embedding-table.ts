@@ -1,3 +1,5 @@
+import { RowStore } from './row-store.ts';
+
 /**
  * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
  * rows themselves. A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
@@ -5,8 +7,8 @@
  * sight while training and never move; storage doubles as it fills.
  *
  * The id map is open addressing with linear probing over typed arrays (ids are already
- * XXH64-uniform, so the low bits index directly). Optimizer state lives beside the rows
- * (`momentum`, same shape, and `lastStep`) so a checkpoint can write the arrays as they are.
+ * XXH64-uniform, so the low bits index directly). Values and optimizer state of a row live
+ * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
  */
 export class EmbeddingTable {
   readonly slot: string;
@@ -18,16 +20,10 @@ export class EmbeddingTable {
   readonly initStd: number;
   /** Rows in use. */
   size = 0;
-  /** [capacity, W] float32 row values. */
-  weights: Float32Array;
-  /** [capacity, W] optimizer momentum (Lion), 0 for new rows: float32, or bfloat16 bits. */
-  momentum: Float32Array | Uint16Array;
-  /** [capacity] the last step whose update the row has had; a row admitted at step t starts at t - 1. */
-  lastStep: Int32Array;
+  /** Row values + momentum + bookkeeping; a row admitted at step t starts with lastStep t - 1. */
+  rows: RowStore;
   /** The current training step, set by the trainer before admitting rows (0 when serving). */
   clock = 0;
-  /** [capacity] number of optimizer updates each row has had. */
-  updates: Int32Array;
   /** [capacity] feature id halves of each row. */
   rowHi: Uint32Array;
   rowLo: Uint32Array;
@@ -44,10 +40,7 @@ export class EmbeddingTable {
     this.width = dim + 1;
     this.initStd = opts.initStd ?? 0.01;
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
-    this.weights = new Float32Array(cap * this.width);
-    this.momentum = opts.momentumDtype === 'bfloat16' ? new Uint16Array(cap * this.width) : new Float32Array(cap * this.width);
-    this.lastStep = new Int32Array(cap).fill(-1);
-    this.updates = new Int32Array(cap);
+    this.rows = new RowStore(this.width, cap, opts.momentumDtype ?? 'float32');
     this.rowHi = new Uint32Array(cap);
     this.rowLo = new Uint32Array(cap);
     const mapCap = nextPow2(cap * 2);
@@ -58,11 +51,11 @@ export class EmbeddingTable {
   }
 
   /** Row capacity before the next doubling. */
-  get capacity(): number { return this.lastStep.length; }
+  get capacity(): number { return this.rows.capacity; }
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    return this.weights.byteLength + this.momentum.byteLength + this.lastStep.byteLength + this.updates.byteLength
+    return this.rows.bytes
       + this.rowHi.byteLength + this.rowLo.byteLength + this.keysHi.byteLength + this.keysLo.byteLength + this.slots.byteLength;
   }
 
@@ -90,7 +83,7 @@ export class EmbeddingTable {
     const row = this.size++;
     this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = row;
     this.rowHi[row] = hi; this.rowLo[row] = lo;
-    this.lastStep[row] = this.clock - 1;
+    this.rows.setLastStep(row, this.clock - 1);
     this.initRow(row, hi, lo);
     return row;
   }
@@ -101,35 +94,27 @@ export class EmbeddingTable {
    */
   put(hi: number, lo: number, values: Float32Array): number {
     const row = this.findOrAdmit(hi, lo);
-    this.weights.set(values, row * this.width);
+    this.rows.setWeights(row, values);
     return row;
   }
 
   /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
   private initRow(row: number, hi: number, lo: number): void {
-    const o = row * this.width;
+    const o = row * this.rows.stride, w = this.rows.data;
     let s = (hi ^ Math.imul(lo, 0x85ebca6b) ^ 0x2545f491) >>> 0;
-    this.weights[o] = 0;
+    w[o] = 0;
     for (let j = 1; j < this.width; j++) {
       // sum of 4 uniforms (Irwin-Hall) scaled to unit variance: cheap and smooth enough for init
       let u = 0;
       for (let k = 0; k < 4; k++) { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), s | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); u += ((t ^ (t >>> 14)) >>> 0) / 4294967296; }
-      this.weights[o + j] = (u - 2) * Math.sqrt(3) * this.initStd;
+      w[o + j] = (u - 2) * Math.sqrt(3) * this.initStd;
     }
   }
 
   private growRows(): void {
-    const cap = this.capacity * 2, W = this.width;
-    const grow = <T extends Float32Array | Int32Array | Uint32Array | Uint16Array>(a: T, n: number, fill?: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      if (fill !== undefined) b.fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.weights = grow(this.weights, cap * W);
-    this.momentum = grow(this.momentum, cap * W);
-    this.lastStep = grow(this.lastStep, cap, -1);
-    this.updates = grow(this.updates, cap);
+    const cap = this.capacity * 2;
+    const grow = (a: Uint32Array, n: number): Uint32Array => { const b = new Uint32Array(n); b.set(a); return b; };
+    this.rows.grow(cap);
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);

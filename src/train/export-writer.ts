@@ -47,7 +47,7 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
 
   const files: string[] = ['dense/model.json', 'dense/weights.bin'];
   for (const t of model.tables) {
-    const table = embeddingsToArrow(t.rowHi, t.rowLo, t.weights, t.size, t.width);
+    const table = embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width);
     const buf = arrow.tableToIPC(table, 'file');
     const rel = `embeddings/${t.slot}.arrow`;
     await writeFile(join(tmp, rel), buf);

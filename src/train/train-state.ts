@@ -18,10 +18,10 @@ export interface TrainState {
     size: number;
     rowHi: Uint32Array;
     rowLo: Uint32Array;
-    weights: Float32Array;
-    momentum: Float32Array | Uint16Array;
-    lastStep: Int32Array;
-    updates: Int32Array;
+    dtype: 'float32' | 'bfloat16';
+    stride: number;
+    /** [size, stride] the row blocks (values, momentum, lastStep, updates; see RowStore) as raw 32-bit words. */
+    blocks: Uint32Array;
   }[];
 }
 
@@ -36,8 +36,9 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
     tables: ts.model.tables.map((t) => ({
       slot: t.slot, size: t.size,
       rowHi: t.rowHi.slice(0, t.size), rowLo: t.rowLo.slice(0, t.size),
-      weights: t.weights.slice(0, t.size * t.width), momentum: t.momentum.slice(0, t.size * t.width),
-      lastStep: t.lastStep.slice(0, t.size), updates: t.updates.slice(0, t.size),
+      dtype: t.rows.dtype, stride: t.rows.stride,
+      // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
+      blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
     })),
   };
 }
@@ -54,17 +55,15 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
   ts.denseLion.setState({ step: s.denseLionStep, momentum: s.towerMomentum });
   ts.step = s.step;
   s.tables.forEach((st, f) => {
-    const t = m.tables[f], W = t.width;
+    const t = m.tables[f];
     if (st.slot !== t.slot) throw new Error(`table ${f} is "${st.slot}" in the state, "${t.slot}" in the model`);
     if (t.size !== 0) throw new Error(`table "${t.slot}" is not empty`);
-    if ((st.momentum instanceof Uint16Array) !== (t.momentum instanceof Uint16Array)) throw new Error(`table "${t.slot}": momentum dtype differs`);
+    if (st.dtype !== t.rows.dtype || st.stride !== t.rows.stride) throw new Error(`table "${t.slot}": row layout differs (momentum dtype or width)`);
     for (let r = 0; r < st.size; r++) {
-      const row = t.put(st.rowHi[r], st.rowLo[r], st.weights.subarray(r * W, (r + 1) * W));
+      const row = t.findOrAdmit(st.rowHi[r], st.rowLo[r]);
       if (row !== r) throw new Error(`table "${t.slot}": duplicate id in the state at row ${r}`);
     }
-    t.momentum.set(st.momentum, 0);
-    t.lastStep.set(st.lastStep, 0);
-    t.updates.set(st.updates, 0);
+    new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
   });
 }
 

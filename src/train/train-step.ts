@@ -130,9 +130,9 @@ export class TrainStep {
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
       if (this.adam) {
         const a = this.adam;
-        if (a.second[f].length < t.weights.length) { const v = new Float32Array(t.weights.length); v.set(a.second[f]); a.second[f] = v; }
-        sparseAdamStep(t, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
-      } else sparseLionStep(t, rg.rowIds, rg.n, rg.grads, this.sparseGroups[f], this.step, this.lrAt, this.constantLr);
+        if (a.second[f].length < t.capacity * t.width) { const v = new Float32Array(t.capacity * t.width); v.set(a.second[f]); a.second[f] = v; }
+        sparseAdamStep(t.rows, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
+      } else sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, this.sparseGroups[f], this.step, this.lrAt, this.constantLr);
     }
     this.step++;
     return { predictions, loss };

@@ -42,23 +42,25 @@ export class DenseAdam {
 
 /**
  * Lazy sparse AdamW on the touched rows of one table: the first moment lives in the
- * table's momentum array (float32 only), the second in `second` [capacity, W].
+ * rows' momentum (float32 only), the second in `second` [capacity, W].
  * @param t global step, 1-based.
+ * @throws Error for bfloat16 momentum.
  */
 export function sparseAdamStep(rows: SparseRows, second: Float32Array, rowIds: Int32Array, n: number, grads: Float32Array,
   emb: AdamParams, lin: AdamParams, t: number, lrScale: number): void {
-  const W = rows.width, w = rows.weights, mom = rows.momentum as Float32Array;
+  if (rows.dtype !== 'float32') throw new Error('sparse AdamW needs float32 momentum');
+  const W = rows.width, S = rows.stride, d = rows.data;
   for (let i = 0; i < n; i++) {
-    const o = rowIds[i] * W, go = i * W;
+    const o = rowIds[i] * S, om = o + rows.momOff, vo = rowIds[i] * W, go = i * W;
     for (let j = 0; j < W; j++) {
       const p = j === 0 ? lin : emb;
       const g = grads[go + j];
-      const m = (mom[o + j] = p.beta1 * mom[o + j] + (1 - p.beta1) * g);
-      const v = (second[o + j] = p.beta2 * second[o + j] + (1 - p.beta2) * g * g);
+      const m = (d[om + j] = p.beta1 * d[om + j] + (1 - p.beta1) * g);
+      const v = (second[vo + j] = p.beta2 * second[vo + j] + (1 - p.beta2) * g * g);
       const mh = m / (1 - p.beta1 ** t), vh = v / (1 - p.beta2 ** t);
-      w[o + j] -= p.lr * lrScale * (mh / (Math.sqrt(vh) + p.eps) + p.weightDecay * w[o + j]);
+      d[o + j] -= p.lr * lrScale * (mh / (Math.sqrt(vh) + p.eps) + p.weightDecay * d[o + j]);
     }
-    rows.lastStep[rowIds[i]] = t - 1;
-    rows.updates[rowIds[i]]++;
+    rows.setLastStep(rowIds[i], t - 1);
+    rows.words[o + rows.metaOff + 1]++;
   }
 }

@@ -1,3 +1,4 @@
+import type { RowStore } from '../../model/row-store.ts';
 import { fromBf16, toBf16 } from './bf16.ts';
 import type { LionParams } from './lion-config.ts';
 
@@ -31,74 +32,70 @@ export interface SparseLionGroup {
   mode?: SparseMode;
 }
 
-/** The state a sparse step reads and writes: one table's arrays (see EmbeddingTable). */
-export interface SparseRows {
-  width: number;
-  /** [capacity, W] float32 values. */
-  weights: Float32Array;
-  /** [capacity, W] momentum: float32, or bfloat16 bits. */
-  momentum: Float32Array | Uint16Array;
-  /** [capacity] the last step whose update the row has had (its catch-up starts after it). */
-  lastStep: Int32Array;
-  /** [capacity] updates each row has had. */
-  updates: Int32Array;
-}
+/** The state a sparse step reads and writes: one table's row blocks (see RowStore). */
+export type SparseRows = RowStore;
 
 /**
  * Applies one sparse Lion step to the `n` touched rows.
- * @param rows    table state.
+ * @param rows    the table's row store.
  * @param rowIds  [n] row indices, unique.
  * @param grads   [n, W] summed gradients, row i for rowIds[i].
- * @param step    global step number (0-based), stored in lastStep.
+ * @param step    global step number (0-based), stored as the rows' lastStep.
  * @param lrAt    lr multiplier of a step (the lr schedule); default 1 for every step. The
  *                catch-up uses a closed form when `constantLr` is true, else visits each
- *                idle step (exact for any schedule, O(k) per row).
+ *                idle step (exact for any schedule, O(k) scalar work per row).
  */
 export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number,
   lrAt: (s: number) => number = () => 1, constantLr = true): void {
-  const W = rows.width, mode = group.mode ?? 'lazy';
+  const W = rows.width, S = rows.stride, meta = rows.metaOff, words = rows.words, mode = group.mode ?? 'lazy';
   const e = group.embedding, l = group.linear ?? group.embedding;
   const mult = lrAt(step);
+  const bf = rows.dtype === 'bfloat16';
   for (let i = 0; i < n; i++) {
-    const r = rowIds[i];
-    const k = step - rows.lastStep[r] - 1;
+    const o = rowIds[i] * S;
+    const last = words[o + meta];
+    const k = step - last - 1;
     if (mode !== 'lazy' && k > 0) {
-      catchUp(rows, r * W, 0, 1, l, mode, rows.lastStep[r] + 1, k, lrAt, constantLr);
-      catchUp(rows, r * W, 1, W, e, mode, rows.lastStep[r] + 1, k, lrAt, constantLr);
+      catchUp(rows, o, 0, 1, l, mode, last + 1, k, lrAt, constantLr);
+      catchUp(rows, o, 1, W, e, mode, last + 1, k, lrAt, constantLr);
     }
-    update(rows, r * W, i * W, 0, 1, l, mult, grads);
-    update(rows, r * W, i * W, 1, W, e, mult, grads);
-    rows.lastStep[r] = step;
-    rows.updates[r]++;
+    if (bf) { updateBf16(rows, o, i * W, 0, 1, l, mult, grads); updateBf16(rows, o, i * W, 1, W, e, mult, grads); }
+    else { updateF32(rows.data, o, rows.momOff, i * W, 0, 1, l, mult, grads); updateF32(rows.data, o, rows.momOff, i * W, 1, W, e, mult, grads); }
+    words[o + meta] = step;
+    words[o + meta + 1]++;
   }
 }
 
-/** The normal Lion step on columns [j0, j1) of the row at offset o. */
-function update(rows: SparseRows, o: number, go: number, j0: number, j1: number, p: LionParams, mult: number, grads: Float32Array): void {
-  const w = rows.weights, mom = rows.momentum;
+/** The normal Lion step on columns [j0, j1) of the block at word o, float32 momentum at o + mo. */
+function updateF32(d: Float32Array, o: number, mo: number, go: number, j0: number, j1: number, p: LionParams, mult: number, grads: Float32Array): void {
   const lr = p.lr * mult, b1 = p.beta1, b2 = p.beta2, dec = 1 - lr * p.weightDecay;
-  if (mom instanceof Float32Array) {
-    for (let j = j0; j < j1; j++) {
-      const g = grads[go + j], m = mom[o + j];
-      const c = b1 * m + (1 - b1) * g;
-      // branch-free sign: the signs of c are random, so a branch would mispredict half the time
-      w[o + j] = dec * w[o + j] - lr * (+(c > 0) - +(c < 0));
-      mom[o + j] = b2 * m + (1 - b2) * g;
-    }
-  } else {
-    for (let j = j0; j < j1; j++) {
-      const g = grads[go + j], m = fromBf16(mom[o + j]);
-      const c = b1 * m + (1 - b1) * g;
-      w[o + j] = dec * w[o + j] - lr * (c > 0 ? 1 : c < 0 ? -1 : 0);
-      mom[o + j] = toBf16(b2 * m + (1 - b2) * g);
-    }
+  const om = o + mo;
+  for (let j = j0; j < j1; j++) {
+    const g = grads[go + j], m = d[om + j];
+    const c = b1 * m + (1 - b1) * g;
+    // branch-free sign: the signs of c are random, so a branch would mispredict half the time
+    d[o + j] = dec * d[o + j] - lr * (+(c > 0) - +(c < 0));
+    d[om + j] = b2 * m + (1 - b2) * g;
   }
 }
 
-/** Catch-up of k idle steps first..first+k-1 on columns [j0, j1) (see the module doc). */
+/** The same with bfloat16 momentum (read widened, written rounded to nearest even). */
+function updateBf16(rows: SparseRows, o: number, go: number, j0: number, j1: number, p: LionParams, mult: number, grads: Float32Array): void {
+  const d = rows.data, h = rows.half, hm = 2 * (o + rows.momOff);
+  const lr = p.lr * mult, b1 = p.beta1, b2 = p.beta2, dec = 1 - lr * p.weightDecay;
+  for (let j = j0; j < j1; j++) {
+    const g = grads[go + j], m = fromBf16(h[hm + j]);
+    const c = b1 * m + (1 - b1) * g;
+    d[o + j] = dec * d[o + j] - lr * (+(c > 0) - +(c < 0));
+    h[hm + j] = toBf16(b2 * m + (1 - b2) * g);
+  }
+}
+
+/** Catch-up of k idle steps first..first+k-1 on columns [j0, j1) of the block at word o (see the module doc). */
 function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionParams, mode: SparseMode, first: number, k: number,
   lrAt: (s: number) => number, constantLr: boolean): void {
-  const w = rows.weights, mom = rows.momentum, bf = !(mom instanceof Float32Array);
+  const d = rows.data, h = rows.half, bf = rows.dtype === 'bfloat16';
+  const om = o + rows.momOff, hm = 2 * om;
   const mk = p.beta2 ** k;
   // decay product A = prod(1 - lr_s wd) and drift D = sum_s lr_s prod_{s' > s}(1 - lr_s' wd)
   let A: number, D: number;
@@ -114,10 +111,10 @@ function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionPar
     }
   }
   for (let j = j0; j < j1; j++) {
-    const m = bf ? fromBf16(mom[o + j]) : mom[o + j];
+    const m = bf ? fromBf16(h[hm + j]) : d[om + j];
     // an idle step's c is beta1 * m: its sign is sign(m) (0 when beta1 = 0)
-    if (mode === 'exact') w[o + j] = A * w[o + j] - (p.beta1 > 0 ? D * (m > 0 ? 1 : m < 0 ? -1 : 0) : 0);
-    else w[o + j] = A * w[o + j];
-    mom[o + j] = bf ? toBf16(mk * m) : mk * m;
+    if (mode === 'exact') d[o + j] = A * d[o + j] - (p.beta1 > 0 ? D * (m > 0 ? 1 : m < 0 ? -1 : 0) : 0);
+    else d[o + j] = A * d[o + j];
+    if (bf) h[hm + j] = toBf16(mk * m); else d[om + j] = mk * m;
   }
 }
