@@ -72,6 +72,15 @@ function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: Return
   });
 }
 
+/** `--port` / `--export-dir` of run and serve as config overrides. */
+const serveFlags = (o: { port?: string; exportDir?: string }): string[] => [
+  ...(o.port ? [`serve.port=${o.port}`] : []),
+  ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : []),
+];
+
+/** Resolves when the shutdown signal fires. */
+const untilAborted = (signal: AbortSignal) => new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+
 const fileFormat = () => new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
 const intArg = (name: string) => (v: string) => {
   const n = Number(v);
@@ -92,7 +101,7 @@ export function buildProgram(): Command {
     .option('--export-dir <dir>', 'exports root (export.dir)'))
     .action(async (o) => {
       try {
-        const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
+        const cfg = configFrom(o, serveFlags(o));
         const logger = createLogger(cfg.log.level);
         const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
         const metrics = createMetrics();
@@ -103,7 +112,7 @@ export function buildProgram(): Command {
         logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
         if (!ac.signal.aborted) {
           logger.info('source ended; still serving the last export (SIGTERM to stop)');
-          await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
+          await untilAborted(ac.signal);
         }
         await app.close();
         registry.stop();
@@ -145,12 +154,12 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port (serve.port)'))
     .action(async (o) => {
       try {
-        const cfg = configFrom(o, [...(o.port ? [`serve.port=${o.port}`] : []), ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : [])]);
+        const cfg = configFrom(o, serveFlags(o));
         const logger = createLogger(cfg.log.level);
         const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(m));
         const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics());
-        await new Promise<void>((res) => ac.signal.addEventListener('abort', () => res()));
+        await untilAborted(ac.signal);
         await app.close();
         registry.stop();
       } catch (e) { fatal(e); }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import type { FeatureSchema } from '../features/schema.ts';
 import type { ModelConfig } from './ctr-model.ts';
@@ -46,9 +45,9 @@ export interface DenseModelJson {
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: 'float32' }[] }[];
 }
 
-/** sha256 hex of a file's bytes. */
-export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+/** sha256 (hex) of bytes, as the manifest records every file. */
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

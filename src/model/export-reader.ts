@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { CtrModel } from './ctr-model.ts';
-import { EXPORT_FORMAT, embeddingsFromArrow, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import { EXPORT_FORMAT, embeddingsFromArrow, sha256, type DenseModelJson, type ExportManifest } from './export-format.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -41,7 +40,7 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   const files = new Map<string, Buffer>();
   for (const [rel, sum] of Object.entries(manifest.files ?? {})) {
     const buf = await readFile(join(dir, rel)).catch((e) => fail('file missing', rel, e));
-    if (createHash('sha256').update(buf).digest('hex') !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
+    if (sha256(buf) !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
     files.set(rel, buf);
   }
   const file = (rel: string): Buffer => files.get(rel) ?? fail('file not listed in the manifest', rel);

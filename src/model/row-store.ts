@@ -63,9 +63,8 @@ export class RowStore {
     this.data.set(values, r * this.stride);
   }
 
-  lastStep(r: number): number { return this.words[r * this.stride + this.metaOff]; }
+  /** Sets row r's last updated step. */
   setLastStep(r: number, s: number): void { this.words[r * this.stride + this.metaOff] = s; }
-  updates(r: number): number { return this.words[r * this.stride + this.metaOff + 1]; }
 
   /** [n, W] weights of rows 0..n-1, packed (for exports). */
   packedWeights(n: number): Float32Array {

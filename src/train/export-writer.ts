@@ -1,8 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
-import { EXPORT_FORMAT, embeddingsToArrow, sha256File, type DenseModelJson, type ExportManifest } from '../model/export-format.ts';
+import { EXPORT_FORMAT, embeddingsToArrow, sha256, type DenseModelJson, type ExportManifest } from '../model/export-format.ts';
 
 /** What the trainer knows at export time besides the model. */
 export interface ExportMeta {
@@ -30,6 +30,12 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
   await mkdir(join(tmp, 'dense'), { recursive: true });
   await mkdir(join(tmp, 'embeddings'), { recursive: true });
   let bytes = 0;
+  // each file is hashed from the bytes written, not read back
+  const checksums: Record<string, string> = {};
+  const put = async (rel: string, data: Uint8Array | string) => {
+    await writeFile(join(tmp, rel), data);
+    checksums[rel] = sha256(data);
+  };
 
   const vars = model.tower.vars;
   const datas = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
@@ -41,21 +47,14 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
     modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
     weightsManifest: [{ paths: ['weights.bin'], weights: vars.map((v) => ({ name: v.name.replace(/^tower\d+\//, 'tower/'), shape: v.shape, dtype: 'float32' as const })) }],
   };
-  await writeFile(join(tmp, 'dense', 'model.json'), JSON.stringify(denseJson, null, 1));
-  await writeFile(join(tmp, 'dense', 'weights.bin'), new Uint8Array(weights.buffer));
+  await put('dense/model.json', JSON.stringify(denseJson, null, 1));
+  await put('dense/weights.bin', new Uint8Array(weights.buffer));
   bytes += weights.byteLength;
-
-  const files: string[] = ['dense/model.json', 'dense/weights.bin'];
   for (const t of model.tables) {
-    const table = embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width);
-    const buf = arrow.tableToIPC(table, 'file');
-    const rel = `embeddings/${t.slot}.arrow`;
-    await writeFile(join(tmp, rel), buf);
+    const buf = arrow.tableToIPC(embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width), 'file');
+    await put(`embeddings/${t.slot}.arrow`, buf);
     bytes += buf.byteLength;
-    files.push(rel);
   }
-  const checksums: Record<string, string> = {};
-  for (const f of files) checksums[f] = await sha256File(join(tmp, f));
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     version,
@@ -79,7 +78,6 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
 }
 
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
-  const { readdir } = await import('node:fs/promises');
   const versions = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   for (const v of versions.slice(Math.max(keep, 1))) if (v !== current) await rm(join(root, v), { recursive: true, force: true });
 }
