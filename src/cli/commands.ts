@@ -11,6 +11,7 @@ import { evalFigures } from '../train/metrics/binary-metrics.ts';
 import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
+import { produceCommand } from './produce.ts';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { observeTrainer } from '../metrics/train-observer.ts';
@@ -73,8 +74,9 @@ function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: Return
 }
 
 /** `--port` / `--export-dir` of run and serve as config overrides. */
-const serveFlags = (o: { port?: string; exportDir?: string }): string[] => [
+const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: string }): string[] => [
   ...(o.port ? [`serve.port=${o.port}`] : []),
+  ...(o.checkpointDir ? [`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`] : []),
   ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : []),
 ];
 
@@ -96,9 +98,10 @@ export function buildProgram(): Command {
     .showHelpAfterError();
 
   withConfigOptions(program.command('run')
-    .description('trainer + prediction endpoint in one process (the configured source; synthetic click stream by default)')
+    .description('trainer + prediction endpoint in one process (the configured source; synthetic click stream by default); resumes from the newest checkpoint')
     .option('--port <port>', 'port of the prediction endpoint (serve.port)')
-    .option('--export-dir <dir>', 'exports root (export.dir)'))
+    .option('--export-dir <dir>', 'exports root (export.dir)')
+    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)'))
     .action(async (o) => {
       try {
         const cfg = configFrom(o, serveFlags(o));
@@ -127,7 +130,8 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'max data rows per pass after skipping', intArg('--limit'))
     .option('--epochs <n>', 'passes over the file', intArg('--epochs'))
     .option('--max-examples <n>', 'stop after this many examples (train.maxExamples)', intArg('--max-examples'))
-    .option('--export-dir <dir>', 'exports root (export.dir)'))
+    .option('--export-dir <dir>', 'exports root (export.dir)')
+    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there'))
     .action(async (o) => {
       try {
         const extra: string[] = [];
@@ -137,6 +141,7 @@ export function buildProgram(): Command {
         if (o.epochs !== undefined) extra.push(`source.epochs=${o.epochs}`);
         if (o.maxExamples !== undefined) extra.push(`train.maxExamples=${o.maxExamples}`);
         if (o.exportDir) extra.push(`export.dir=${JSON.stringify(o.exportDir)}`);
+        if (o.checkpointDir) extra.push(`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`);
         const cfg = configFrom(o, extra);
         if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) throw Object.assign(new Error('the synthetic source never ends: give --input or --max-examples'), { code: 'LIONCTR_BAD_CONFIG' });
         const logger = createLogger(cfg.log.level);
@@ -195,5 +200,6 @@ export function buildProgram(): Command {
         model.dispose();
       } catch (e) { fatal(e); }
     });
+  program.addCommand(produceCommand());
   return program;
 }

@@ -3,7 +3,7 @@ import { loadConfig, type LionctrConfig } from '../config/schema.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
 import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
-import type { Source } from '../ingest/source.ts';
+import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource } from '../ingest/synthetic-source.ts';
 
 /** Adds the options every command shares: --config FILE (repeatable) and --set key=value (repeatable). */
@@ -26,11 +26,18 @@ export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
   return s;
 }
 
-/** Opens the configured source for one pass. */
-export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema): Source {
-  const limit = cfg.source.limit || undefined;
-  if (cfg.source.kind === 'synthetic') return createSyntheticSource({ seed: cfg.source.seed, limit });
-  return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit });
+/**
+ * Opens the configured file or synthetic source for one pass, at `resume`'s position when
+ * given (the pass a checkpoint stopped in). The kafka source is opened by train-session.
+ */
+export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema, resume: ResumePoint | null = null): Source {
+  const left = (limit: number) => (limit ? Math.max(0, limit - (resume?.passExamples ?? 0)) : undefined);
+  if (cfg.source.kind === 'synthetic') {
+    const key = `synthetic(seed=${cfg.source.seed})/0`;
+    return createSyntheticSource({ seed: cfg.source.seed, limit: left(cfg.source.limit), startOffset: resume?.nextOffsets[key] ?? 0 });
+  }
+  const key = `file:${cfg.source.path}/0`;
+  return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
 }
 
 /** Prints a LionctrError (or any error) as one line and exits with status 2 (config/usage) or 1. */

@@ -11,8 +11,18 @@ import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
 import { LionctrError } from '../errors.ts';
+import { readLatestCheckpoint } from '../train/checkpoint.ts';
+import { restoreState } from '../train/train-state.ts';
+import { sha256 } from '../model/export-format.ts';
+import { join, resolve } from 'node:path';
+import type { ResumePoint, Source } from '../ingest/source.ts';
 
-/** Builds backend, model, optimizer and trainer from a config (used by `run` and `train`). */
+/**
+ * Builds backend, model, optimizer and trainer from a config (used by `run` and `train`),
+ * restoring the newest valid checkpoint of `checkpoint.dir` when there is one.
+ * @throws LionctrError LIONCTR_BAD_CONFIG on a bad setting, or when the newest checkpoint
+ *   belongs to a model of another shape (its fingerprint differs).
+ */
 export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
   await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
@@ -27,9 +37,33 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
   });
   if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
+  const fingerprint = sha256(JSON.stringify({ schema, model: cfg.model })).slice(0, 16);
+  const ckptDir = !cfg.checkpoint.enabled ? null : resolve(cfg.checkpoint.dir || join(cfg.export.dir, 'checkpoints'));
+  const ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
+  if (ckpt) {
+    if (ckpt.meta.modelFingerprint !== fingerprint) {
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `checkpoint ${ckpt.dir} is of a model with another schema or model.* settings; point checkpoint.dir elsewhere or delete it to start afresh`, { where: 'checkpoint.dir' });
+    }
+    restoreState(step, ckpt.state);
+    logger.info({ checkpoint: ckpt.dir, step: ckpt.step, examples: ckpt.meta.examples, offsets: ckpt.meta.sourceOffsets },
+      `resuming from checkpoint step ${ckpt.step} (${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`);
+  }
+  const openSource = async (epoch: number, resume: ResumePoint | null): Promise<Source> => {
+    if (cfg.source.kind === 'kafka') {
+      const { createKafkaSource } = await import('../ingest/kafka/source.ts');
+      return createKafkaSource({ kafka: cfg.kafka, schema, resume, logger });
+    }
+    return openConfiguredSource(cfg, schema, resume);
+  };
   const trainer = new Trainer({
     model, step,
-    openSource: () => openConfiguredSource(cfg, schema),
+    openSource,
+    checkpointDir: ckptDir,
+    checkpointIntervalSeconds: cfg.checkpoint.intervalSeconds,
+    checkpointKeep: cfg.checkpoint.keep,
+    modelFingerprint: fingerprint,
+    resumeFrom: ckpt,
+    auditPath: cfg.train.auditLog || null,
     epochs: cfg.source.kind === 'file' ? cfg.source.epochs : 1,
     batchSize: cfg.train.batchSize,
     maxExamples: cfg.train.maxExamples,

@@ -59,13 +59,40 @@ const slots = criteoSlots();
 /** The configuration schema (convict): every key, its doc, default, format and env var. */
 export const configSchema = {
   source: {
-    kind: { doc: 'Where examples come from', format: ['synthetic', 'file'], default: 'synthetic', env: 'LIONCTR_SOURCE' },
+    kind: { doc: 'Where examples come from', format: ['synthetic', 'file', 'kafka'], default: 'synthetic', env: 'LIONCTR_SOURCE' },
     seed: { doc: 'Seed of the synthetic click stream', format: 'int', default: 1, env: 'LIONCTR_SOURCE_SEED' },
     path: { doc: 'Input file of the file source', format: String, default: '', env: 'LIONCTR_SOURCE_PATH' },
     format: { doc: 'Format of the file source', format: ['criteo', 'csv', 'jsonl'], default: 'criteo', env: 'LIONCTR_SOURCE_FORMAT' },
     skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },
     limit: { doc: 'Max examples to read per pass (0 = no limit)', format: 'nat', default: 0, env: 'LIONCTR_SOURCE_LIMIT' },
     epochs: { doc: 'Passes over a file source', format: 'positive-int', default: 1 },
+  },
+  kafka: {
+    brokers: { doc: 'Bootstrap brokers host:port', format: 'string-list', default: ['127.0.0.1:19092'], env: 'LIONCTR_KAFKA_BROKERS' },
+    clientId: { doc: 'Kafka client id', format: String, default: 'lionctr', env: 'LIONCTR_KAFKA_CLIENT_ID' },
+    topic: { doc: 'Topic the kafka source trains from', format: String, default: 'clicks', env: 'LIONCTR_KAFKA_TOPIC' },
+    groupId: { doc: 'Consumer group of the trainers', format: String, default: 'lionctr-trainer', env: 'LIONCTR_KAFKA_GROUP_ID' },
+    format: { doc: 'Message decoder: jsonl (one JSON object per message, the JSON-lines shape) or criteo (one TSV line)', format: ['jsonl', 'criteo'], default: 'jsonl', env: 'LIONCTR_KAFKA_FORMAT' },
+    deadLetterTopic: { doc: 'Topic that receives bad messages (original bytes; reason and position in headers); empty = count and skip only', format: String, default: 'clicks.dlq', env: 'LIONCTR_KAFKA_DLQ_TOPIC' },
+    maxMessageBytes: { doc: 'Messages larger than this are bad (reason oversized), bytes', format: 'positive-int', default: 65536 },
+    fromBeginning: { doc: 'Start at the earliest offset when neither a checkpoint nor the group has one (else the latest)', format: Boolean, default: true },
+    queueMaxRows: { doc: 'Decoded rows buffered ahead of training; above this the consumer pauses fetching (backpressure)', format: 'positive-int', default: 65536 },
+    lingerMs: { doc: 'How long a partial batch waits for more rows before it is trained anyway, ms', format: 'nat', default: 200 },
+    sessionTimeoutMs: { doc: 'Consumer group session timeout, ms (a crashed trainer\'s partitions move after this)', format: 'positive-int', default: 10000 },
+    heartbeatIntervalMs: { doc: 'Consumer heartbeat interval, ms', format: 'positive-int', default: 1000 },
+    releaseWaitMs: { doc: 'How long a trainer that gets a partition waits for its live previous owner to checkpoint and release it, ms', format: 'positive-int', default: 30000 },
+    ssl: { doc: 'Use TLS to the brokers', format: Boolean, default: false, env: 'LIONCTR_KAFKA_SSL' },
+    sasl: {
+      mechanism: { doc: 'SASL mechanism (empty = no SASL)', format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'], default: '', env: 'LIONCTR_KAFKA_SASL_MECHANISM' },
+      username: { doc: 'SASL user name', format: String, default: '', env: 'LIONCTR_KAFKA_SASL_USERNAME' },
+      password: { doc: 'SASL password (set it through the env var, not a file)', format: String, default: '', sensitive: true, env: 'LIONCTR_KAFKA_SASL_PASSWORD' },
+    },
+  },
+  checkpoint: {
+    enabled: { doc: 'Write checkpoints and resume from the newest valid one at start', format: Boolean, default: true, env: 'LIONCTR_CHECKPOINT_ENABLED' },
+    dir: { doc: 'Checkpoints root (empty = <export.dir>/checkpoints)', format: String, default: '', env: 'LIONCTR_CHECKPOINT_DIR' },
+    intervalSeconds: { doc: 'Seconds between checkpoints (one is also written at the end and when a Kafka partition is released)', format: 'nonneg-number', default: 30, env: 'LIONCTR_CHECKPOINT_INTERVAL_SECONDS' },
+    keep: { doc: 'Checkpoints kept on disk', format: 'positive-int', default: 2 },
   },
   schema: {
     numeric: { doc: 'Numeric slots (also embedded through their Criteo bucket)', format: 'string-list', default: slots.numeric },
@@ -104,6 +131,7 @@ export const configSchema = {
     maxExamples: { doc: 'Stop after this many examples (0 = run until the source ends or SIGTERM)', format: 'nat', default: 0, env: 'LIONCTR_MAX_EXAMPLES' },
     metricsWindow: { doc: 'Examples in the progressive-validation window', format: 'positive-int', default: 100_000 },
     progressSeconds: { doc: 'Seconds between progress lines', format: 'nonneg-number', default: 5 },
+    auditLog: { doc: 'Test/debug aid: JSON-lines file receiving every trained row\'s source position per step (empty = off)', format: String, default: '', env: 'LIONCTR_AUDIT_LOG' },
   },
   export: {
     dir: { doc: 'Exports root (versions + LATEST)', format: String, default: 'exports', env: 'LIONCTR_EXPORT_DIR' },

@@ -33,6 +33,8 @@ export interface FileSourceOptions {
   skip?: number;
   /** Max good rows to yield after skipping; default unlimited. */
   limit?: number;
+  /** Resume: lines before this 1-based line number are passed over undecoded (after `skip`); default 1. */
+  fromLine?: number;
 }
 
 /** At most this many warning lines per source. */
@@ -51,6 +53,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   const { path, format, schema } = opts;
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? Infinity;
+  const fromLine = opts.fromLine ?? 1;
   if (!Number.isInteger(skip) || skip < 0) throw new LionctrError('LIONCTR_BAD_CONFIG', `skip must be a non-negative integer, got ${skip}`, { where: 'skip' });
   if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, { where: 'limit' });
   if (format !== 'criteo' && format !== 'csv' && format !== 'jsonl') {
@@ -91,7 +94,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
       for await (const chunk of records) {
         if (signal?.aborted) return;
         for (const rec of chunk) {
-          if (seen++ < skip) continue;
+          if (seen++ < skip || rec.line < fromLine) continue;
           let row: DecodedRow;
           try {
             row = rec.decode();

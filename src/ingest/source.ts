@@ -37,6 +37,29 @@ export interface Source {
   batches(opts: { batchSize: number; signal?: AbortSignal }): AsyncIterable<RecordBatch>;
   /** Counters of rows read and rows skipped as bad, by reason. */
   stats(): { rows: number; bad: Record<string, number> };
+  /**
+   * Sources with an external position store (Kafka): true when the source wants a
+   * checkpoint soon (it gave up partitions that another trainer waits for). Such a
+   * source may yield empty batches (0 rows) while idle so that the trainer gets a turn.
+   */
+  checkpointWanted?(): boolean;
+  /**
+   * Called after each durable checkpoint with the trainer's next offsets per position key
+   * (`<source name>/<partition>`); a Kafka source commits them to the group here.
+   */
+  checkpointed?(nextOffsets: Record<string, number>): Promise<void>;
+  /** Consumer lag per partition (messages behind the high watermark), for sources that have one. */
+  lag?(): { topic: string; partition: number; lag: number }[];
+  /** Releases connections; called once when the trainer is done with the source. */
+  close?(): Promise<void>;
+}
+
+/** Where a pass starts when training resumes from a checkpoint. */
+export interface ResumePoint {
+  /** Next offset per position key (`<source name>/<partition>`), from the checkpoint. */
+  nextOffsets: Record<string, number>;
+  /** Examples of this pass already trained (a `limit` counts from the pass start). */
+  passExamples: number;
 }
 
 /**

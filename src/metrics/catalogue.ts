@@ -12,6 +12,7 @@ export function createMetrics(registry = new client.Registry()) {
     // ingest
     ingestMessages: new client.Counter({ name: 'lionctr_ingest_messages_total', help: 'Messages/rows read by the source, by status (ok|bad)', labelNames: ['status'], registers: [registry] }),
     ingestBad: new client.Counter({ name: 'lionctr_ingest_bad_messages_total', help: 'Bad messages/rows skipped, by reason', labelNames: ['reason'], registers: [registry] }),
+    kafkaLag: new client.Gauge({ name: 'lionctr_kafka_consumer_lag', help: 'Messages between the partition high watermark and the next offset handed to training', labelNames: ['topic', 'partition'], registers: [registry] }),
     // train
     trainExamples: new client.Counter({ name: 'lionctr_train_examples_total', help: 'Examples trained', registers: [registry] }),
     trainSteps: new client.Counter({ name: 'lionctr_train_steps_total', help: 'Training steps (mini-batches)', registers: [registry] }),
@@ -24,6 +25,9 @@ export function createMetrics(registry = new client.Registry()) {
     throughput: new client.Gauge({ name: 'lionctr_train_examples_per_second', help: 'Training throughput over the last progress interval, examples/s', registers: [registry] }),
     embeddingRows: new client.Gauge({ name: 'lionctr_embedding_rows', help: 'Embedding rows held, per slot', labelNames: ['slot'], registers: [registry] }),
     embeddingBytes: new client.Gauge({ name: 'lionctr_embedding_bytes', help: 'Bytes allocated for rows + optimizer state, per slot', labelNames: ['slot'], registers: [registry] }),
+    checkpointSeconds: new client.Histogram({ name: 'lionctr_checkpoint_seconds', help: 'Wall time of one checkpoint (capture, write, fsync)', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [registry] }),
+    checkpointBytes: new client.Gauge({ name: 'lionctr_checkpoint_bytes', help: 'Size of the last checkpoint, bytes', registers: [registry] }),
+    checkpointTimestamp: new client.Gauge({ name: 'lionctr_checkpoint_last_timestamp_seconds', help: 'Unix time of the last durable checkpoint', registers: [registry] }),
     exportSeconds: new client.Histogram({ name: 'lionctr_export_seconds', help: 'Wall time of one export', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [registry] }),
     exportTimestamp: new client.Gauge({ name: 'lionctr_export_last_timestamp_seconds', help: 'Unix time of the last export', registers: [registry] }),
     freshness: new client.Gauge({ name: 'lionctr_train_event_time_lag_seconds', help: 'Now minus the event time of the newest trained example, seconds', registers: [registry] }),

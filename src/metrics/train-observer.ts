@@ -11,8 +11,9 @@ export function observeTrainer(events: EventEmitter, m: Metrics): void {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
     for (const [reason, n] of Object.entries(e.bad)) { m.ingestMessages.inc({ status: 'bad' }, n); m.ingestBad.inc({ reason }, n); }
   });
-  events.on('step', (e: { examples: number; seconds: number; loss: number }) => {
+  events.on('step', (e: { examples: number; seconds: number; loss: number; watermarkMs?: number | null }) => {
     m.trainExamples.inc(e.examples);
+    if (e.watermarkMs !== null && e.watermarkMs !== undefined) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
     m.trainSteps.inc();
     m.stepSeconds.observe(e.seconds);
     if (Number.isFinite(e.loss)) m.batchLoss.set(e.loss);
@@ -25,6 +26,14 @@ export function observeTrainer(events: EventEmitter, m: Metrics): void {
   events.on('tables', (e: TablesEvent) => {
     for (const t of e.slots) { m.embeddingRows.set({ slot: t.slot }, t.rows); m.embeddingBytes.set({ slot: t.slot }, t.bytes); }
     if (e.watermarkMs !== null) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
+  });
+  events.on('checkpoint', (e: { seconds: number; bytes: number }) => {
+    m.checkpointSeconds.observe(e.seconds);
+    m.checkpointBytes.set(e.bytes);
+    m.checkpointTimestamp.set(Date.now() / 1000);
+  });
+  events.on('lag', (lags: { topic: string; partition: number; lag: number }[]) => {
+    for (const l of lags) m.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
   });
   events.on('export', (e: { seconds: number }) => {
     m.exportSeconds.observe(e.seconds);

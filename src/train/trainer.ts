@@ -1,17 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Featurizer } from '../features/featurizer.ts';
-import type { Source } from '../ingest/source.ts';
+import { appendFileSync } from 'node:fs';
+import type { ResumePoint, Source } from '../ingest/source.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { writeExport } from './export-writer.ts';
+import { writeCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import { captureState } from './train-state.ts';
 import { ProgressiveMetrics } from './metrics/progressive.ts';
 import type { TrainStep } from './train-step.ts';
 
 export interface TrainerOptions {
   model: CtrModel;
   step: TrainStep;
-  /** Opens the source for pass `epoch` (0-based); called `epochs` times. */
-  openSource: (epoch: number) => Source;
+  /**
+   * Opens the source for pass `epoch` (0-based); called `epochs` times. `resume` is set for
+   * the pass a checkpoint stopped in: the source starts at its offsets.
+   */
+  openSource: (epoch: number, resume: ResumePoint | null) => Source | Promise<Source>;
   epochs: number;
   batchSize: number;
   /** Stop after this many examples (0 = no limit). */
@@ -24,6 +30,20 @@ export interface TrainerOptions {
   /** Seconds between periodic exports (0 = only the first and the last). */
   exportIntervalSeconds: number;
   exportKeep: number;
+  /** Checkpoints root; null = never checkpoint. */
+  checkpointDir?: string | null;
+  /** Seconds between checkpoints (0 = only at the end and when the source asks). */
+  checkpointIntervalSeconds?: number;
+  checkpointKeep?: number;
+  /** Fingerprint of the model config, stored in checkpoints. */
+  modelFingerprint?: string;
+  /** The checkpoint the model was restored from (its state is already in model/step). */
+  resumeFrom?: { step: number; meta: CheckpointMeta } | null;
+  /**
+   * Test/debug aid: a JSON-lines file that gets `{"run","restoredStep"}` at start and
+   * `{"run","step","rows":[[key,offset],...]}` after every step (each trained row's position).
+   */
+  auditPath?: string | null;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -59,7 +79,7 @@ export interface TrainSummary {
 /**
  * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
  * scoring + update), account, export. Everything observable is emitted as an event
- * (`ingest`, `step`, `progress`, `tables`, `export`) that metrics subscribe to (kafkajs-style instrumentation).
+ * (`ingest`, `step`, `progress`, `tables`, `export`, `checkpoint`, `lag`) that metrics subscribe to (kafkajs-style instrumentation).
  * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
  * flight, with a final export).
  */
@@ -69,8 +89,12 @@ export class Trainer extends EventEmitter {
   readonly progressive: ProgressiveMetrics;
   examples = 0;
   private watermarkMs: number | null = null;
-  private readonly nextOffsets: Record<string, number> = {};
+  private nextOffsets: Record<string, number> = {};
   private readonly exportsWritten: string[] = [];
+  private passExamples = 0;
+  private pass = 0;
+  private lastCheckpointStep = -1;
+  private readonly runId = `${process.pid}-${Date.now()}`;
   private readonly badRows: Record<string, number> = {};
   private lastProgress?: Progress;
 
@@ -79,38 +103,76 @@ export class Trainer extends EventEmitter {
     this.opts = opts;
     this.featurizer = new Featurizer(opts.model.schema);
     this.progressive = new ProgressiveMetrics(opts.metricsWindow);
+    const r = opts.resumeFrom;
+    if (r) {
+      this.examples = r.meta.examples;
+      this.nextOffsets = { ...r.meta.sourceOffsets };
+      this.watermarkMs = r.meta.watermarkMs;
+      this.pass = r.meta.pass;
+      this.passExamples = r.meta.passExamples;
+      this.lastCheckpointStep = r.step;
+    }
+    if (opts.auditPath) appendFileSync(opts.auditPath, JSON.stringify({ run: this.runId, restoredStep: r ? r.step : 0 }) + '\n');
   }
 
   /** Runs until the end (see class doc); resolves with the last progress figures. */
   async run(): Promise<TrainSummary> {
     const o = this.opts, log = o.logger;
     const t0 = performance.now();
-    let lastLine = t0, lastLineExamples = 0, lastExport = t0;
-    let done = false;
-    for (let epoch = 0; epoch < o.epochs && !done; epoch++) {
-      const source = o.openSource(epoch);
-      log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}`);
+    let lastLine = t0, lastLineExamples = this.examples, lastExport = t0, lastCheckpoint = t0;
+    let done = !!(o.maxExamples && this.examples >= o.maxExamples);
+    const startPass = this.pass;
+    for (let epoch = startPass; epoch < o.epochs && !done; epoch++) {
+      const resume = epoch === startPass && o.resumeFrom ? { nextOffsets: { ...this.nextOffsets }, passExamples: this.passExamples } : null;
+      const source = await o.openSource(epoch, resume);
+      if (!resume) {
+        // a new pass: its positions start over
+        for (const k of Object.keys(this.nextOffsets)) if (k.startsWith(`${source.name}/`)) delete this.nextOffsets[k];
+        this.passExamples = 0;
+      }
+      this.pass = epoch;
+      log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}${resume ? ` from checkpoint step ${o.resumeFrom!.step}` : ''}`);
       let badSeen: Record<string, number> = {};
-      for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
-        badSeen = this.emitIngest(rb.numRows, source.stats().bad, badSeen);
-        const stepStart = performance.now();
-        let batch = this.featurizer.fromRecordBatch(rb);
-        if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = truncate(batch, o.maxExamples - this.examples);
-        const r = o.step.run(batch);
-        this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
-        this.account(batch, source.name);
-        this.emit('step', { examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss });
-        const now = performance.now();
-        if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
-          this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000));
-          lastLine = now; lastLineExamples = this.examples;
+      try {
+        for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
+          badSeen = this.emitIngest(rb.numRows, source.stats().bad, badSeen);
+          if (rb.numRows > 0) {
+            const stepStart = performance.now();
+            let batch = this.featurizer.fromRecordBatch(rb);
+            if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = truncate(batch, o.maxExamples - this.examples);
+            const r = o.step.run(batch);
+            this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
+            this.account(batch, source.name);
+            if (o.auditPath) this.audit(batch, source.name);
+            this.emit('step', { examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss, watermarkMs: this.watermarkMs });
+          }
+          if (source.lag) this.emit('lag', source.lag());
+          const now = performance.now();
+          if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
+            this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000));
+            lastLine = now; lastLineExamples = this.examples;
+          }
+          const firstExport = this.exportsWritten.length === 0;
+          if (o.exportDir && this.examples > 0 && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
+            await this.export(); lastExport = performance.now();
+          }
+          const interval = o.checkpointIntervalSeconds ?? 0;
+          if (source.checkpointWanted?.() || (interval > 0 && now - lastCheckpoint >= interval * 1000)) {
+            await this.checkpoint(source); lastCheckpoint = performance.now();
+          }
+          if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
+          await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
         }
-        const firstExport = this.exportsWritten.length === 0;
-        if (o.exportDir && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
-          await this.export(); lastExport = performance.now();
+        if (!done) {
+          // the pass is complete: a checkpoint from here on resumes at the next pass (its
+          // positions start over; after the last pass they are kept for the record)
+          this.pass = epoch + 1;
+          this.passExamples = 0;
+          if (epoch + 1 < o.epochs) for (const k of Object.keys(this.nextOffsets)) if (k.startsWith(`${source.name}/`)) delete this.nextOffsets[k];
         }
-        if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
-        await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
+        await this.checkpoint(source, true);
+      } finally {
+        await source.close?.();
       }
       const st = source.stats();
       for (const [k, v] of Object.entries(st.bad)) this.badRows[k] = (this.badRows[k] ?? 0) + v;
@@ -120,6 +182,40 @@ export class Trainer extends EventEmitter {
     const progress = this.reportProgress(this.examples / Math.max(seconds, 1e-9));
     if (o.exportDir && this.examples > 0) await this.export();
     return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows };
+  }
+
+  /**
+   * Writes a checkpoint (unless `onlyIfNew` and nothing was trained since the last one)
+   * and then tells the source, which commits its offsets. Emits `checkpoint`.
+   */
+  private async checkpoint(source: Source, onlyIfNew = false): Promise<void> {
+    const o = this.opts;
+    const step = o.step.step;
+    if (!o.checkpointDir) {
+      if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
+      return;
+    }
+    if (onlyIfNew && step === this.lastCheckpointStep) {
+      if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
+      return;
+    }
+    const t = performance.now();
+    const meta: CheckpointMeta = {
+      examples: this.examples, sourceOffsets: { ...this.nextOffsets }, pass: this.pass, passExamples: this.passExamples,
+      watermarkMs: this.watermarkMs, modelFingerprint: o.modelFingerprint ?? '',
+    };
+    const r = await writeCheckpoint(o.checkpointDir, await captureState(o.step), meta, o.checkpointKeep ?? 2);
+    this.lastCheckpointStep = step;
+    const seconds = (performance.now() - t) / 1000;
+    o.logger.debug({ dir: r.dir, seconds, bytes: r.bytes }, `checkpoint step ${step} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+    this.emit('checkpoint', { step, seconds, bytes: r.bytes });
+    if (source.checkpointed) await source.checkpointed(meta.sourceOffsets);
+  }
+
+  private audit(batch: { size: number; partitions: Int32Array; offsets: Float64Array }, sourceName: string): void {
+    const rows: [string, number][] = [];
+    for (let b = 0; b < batch.size; b++) rows.push([`${sourceName}/${batch.partitions[b]}`, batch.offsets[b]]);
+    appendFileSync(this.opts.auditPath!, JSON.stringify({ run: this.runId, step: this.opts.step.step, rows }) + '\n');
   }
 
   /** Current progressive figures. */
@@ -154,6 +250,7 @@ export class Trainer extends EventEmitter {
 
   private account(batch: { size: number; eventTimeMs: Float64Array; partitions: Int32Array; offsets: Float64Array }, sourceName: string): void {
     this.examples += batch.size;
+    this.passExamples += batch.size;
     for (let b = 0; b < batch.size; b++) {
       const t = batch.eventTimeMs[b];
       if (!Number.isNaN(t) && (this.watermarkMs === null || t > this.watermarkMs)) this.watermarkMs = t;

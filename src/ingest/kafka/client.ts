@@ -1,0 +1,44 @@
+/**
+ * The kafkajs client of a config's `kafka.*` keys: brokers, client id, TLS and SASL
+ * (secrets come from env vars, see config/schema.ts). kafkajs' own logs go to our pino
+ * logger at warn and above.
+ */
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { LionctrConfig } from '../../config/schema.ts';
+import { LionctrError } from '../../errors.ts';
+
+/** Options of createKafka: the `kafka` section of the config. */
+export type KafkaSection = LionctrConfig['kafka'];
+
+/**
+ * Builds a kafkajs client.
+ * @throws LionctrError LIONCTR_BAD_CONFIG when SASL is chosen without a user name or password.
+ */
+export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
+  const cfg: KafkaConfig = {
+    clientId: k.clientId,
+    brokers: k.brokers,
+    ssl: k.ssl,
+    connectionTimeout: 3000,
+    retry: { retries: 8, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ namespace, level, log }) => {
+      if (!logger) return;
+      const { message, ...extra } = log;
+      const line = `kafkajs ${namespace}: ${message}`;
+      if (level <= logLevel.ERROR) logger.error(extra, line);
+      else logger.warn(extra, line);
+    },
+  };
+  if (k.sasl.mechanism) {
+    if (!k.sasl.username || !k.sasl.password) {
+      throw new LionctrError('LIONCTR_BAD_CONFIG', 'kafka.sasl.mechanism is set, so kafka.sasl.username and kafka.sasl.password (env LIONCTR_KAFKA_SASL_PASSWORD) are needed', { where: k.sasl.username ? 'kafka.sasl.password' : 'kafka.sasl.username' });
+    }
+    cfg.sasl = { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password } as SASLOptions;
+  }
+  return new Kafka(cfg);
+}
+
+/** `topic/partition` key of source positions (DESIGN.md "Ids, offsets and exactly-once"). */
+export const tpKey = (topic: string, partition: number): string => `${topic}/${partition}`;

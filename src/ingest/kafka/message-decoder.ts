@@ -1,0 +1,40 @@
+/**
+ * Decoding of Kafka message values into rows: `jsonl` (one JSON object per message, the
+ * JSON-lines shape of src/ingest/jsonl-decoder.ts) or `criteo` (one Criteo TSV line). A
+ * message without event time of its own gets the message timestamp (ms).
+ */
+import { LionctrError } from '../../errors.ts';
+import { decodeCriteoLine } from '../criteo-decoder.ts';
+import { createJsonlDecoder } from '../jsonl-decoder.ts';
+import type { DecodedRow, SlotSchema } from '../source.ts';
+
+export type MessageFormat = 'jsonl' | 'criteo';
+
+/** Outcome of decoding one message: a row, or the reason and message of a bad one. */
+export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: string; error: string };
+
+/**
+ * Returns a decoder of message values for `format`.
+ * Bad-message reasons: `empty` (null/empty value), `oversized` (value over `maxBytes`),
+ * `bad_utf8`, and the decoders' own (`bad_json`, `missing_label`, `bad_label`, `bad_number`,
+ * `wrong_type`, `wrong_field_count`). Never throws for bad input.
+ * @param maxBytes largest acceptable value, bytes.
+ */
+export function createMessageDecoder(format: MessageFormat, schema: SlotSchema, maxBytes: number): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
+  const line = format === 'jsonl' ? createJsonlDecoder(schema) : decodeCriteoLine;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  return (value, timestampMs, where) => {
+    if (!value || value.length === 0) return { ok: false, reason: 'empty', error: `empty message (at ${where})` };
+    if (value.length > maxBytes) return { ok: false, reason: 'oversized', error: `message of ${value.length} bytes is over kafka.maxMessageBytes=${maxBytes} (at ${where})` };
+    let text: string;
+    try { text = utf8.decode(value); } catch { return { ok: false, reason: 'bad_utf8', error: `message is not valid UTF-8 (at ${where})` }; }
+    try {
+      const row = line(text, where);
+      if (row.eventTimeMs === null && Number.isFinite(timestampMs)) row.eventTimeMs = timestampMs;
+      return { ok: true, row };
+    } catch (e) {
+      if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') return { ok: false, reason: e.reason ?? 'bad_input', error: e.message };
+      throw e;
+    }
+  };
+}

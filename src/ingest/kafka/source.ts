@@ -1,0 +1,309 @@
+/**
+ * The Kafka source: a kafkajs consumer in a group, decoding messages into Arrow record
+ * batches whose rows carry (partition, offset); offsets are never auto-committed.
+ *
+ * Exactly-once (DESIGN.md "Ids, offsets and exactly-once"): positions come from the
+ * trainer's checkpoint (`resume`) and the group's committed offsets, whichever is further
+ * (see ownership.ts for hand-overs between trainers); rows below a partition's position
+ * are dropped, so a re-delivery after a rebalance or retry is never trained twice. The
+ * trainer calls `checkpointed()` after each durable checkpoint and only then are offsets
+ * committed. Rows queued for a partition that is revoked are dropped untrained; the
+ * partition is then released by the next checkpoint (`checkpointWanted()`).
+ *
+ * Bad messages are counted by reason, sent to `kafka.deadLetterTopic` with the original
+ * key and bytes and headers `lionctr-reason`, `lionctr-error`, `lionctr-topic`,
+ * `lionctr-partition`, `lionctr-offset`, and skipped. Backpressure: above
+ * `kafka.queueMaxRows` queued rows the consumer pauses fetching, below half it resumes;
+ * kafkajs heartbeats on its own timer, so long steps keep the membership.
+ */
+import type { Consumer, EachBatchPayload, Producer, Admin, IHeaders } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { RecordBatch } from 'apache-arrow';
+import { LionctrError } from '../../errors.ts';
+import { RecordBatchBuilder, type DecodedRow, type ResumePoint, type SlotSchema, type Source } from '../source.ts';
+import { createKafka, type KafkaSection } from './client.ts';
+import { createMessageDecoder, type MessageFormat } from './message-decoder.ts';
+import { decodeMark, encodeMark, handOver, startOffset } from './ownership.ts';
+
+/** Options of createKafkaSource. */
+export interface KafkaSourceOptions {
+  kafka: KafkaSection;
+  schema: SlotSchema;
+  /** The checkpoint's positions, or null on a fresh start. */
+  resume: ResumePoint | null;
+  logger: Logger;
+}
+
+/** Consumer lag of one partition: high watermark minus the next offset handed to training, messages. */
+export interface PartitionLag { topic: string; partition: number; lag: number }
+
+/** A Source with Kafka's extras. */
+export interface KafkaSource extends Source {
+  /** Per assigned partition, the lag behind the high watermark (messages). */
+  lag(): PartitionLag[];
+}
+
+interface Queued { p: number; o: number; row: DecodedRow; at: number }
+
+/**
+ * Creates the Kafka source of `opts.kafka` (topic, group, decoder, dead-letter topic).
+ * Nothing connects until batches() is iterated. batches() throws LionctrError
+ * LIONCTR_BAD_CONFIG when the topic (or the dead-letter topic) does not exist, and the
+ * consumer's error when kafkajs gives up (broker gone past its retries).
+ */
+export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
+  const k = opts.kafka, log = opts.logger, topic = k.topic;
+  const name = `kafka:${topic}`;
+  const key = (p: number) => `${name}/${p}`;
+  const decode = createMessageDecoder(k.format as MessageFormat, opts.schema, k.maxMessageBytes);
+  const client = createKafka(k, log);
+  let consumer: Consumer | null = null;
+  let producer: Producer | null = null;
+  let admin: Admin | null = null;
+
+  let memberId = '';
+  let generation = 0;
+  let assigned = new Set<number>();
+  const released = new Set<number>();
+  /** Next offset to enqueue, per partition whose start is resolved. */
+  const position = new Map<number, number>();
+  /** Next offset after the rows handed to the trainer (trained in this process). */
+  const handed = new Map<number, number>();
+  /** Start resolved at assignment; commits never go below it. */
+  const floor = new Map<number, number>();
+  const durable: Record<string, number> = { ...(opts.resume?.nextOffsets ?? {}) };
+  const highWater = new Map<number, number>();
+  let queue: Queued[] = [];
+  let head = 0;
+  let paused = false, closing = false, releaseRetryAt = 0;
+  let failure: Error | null = null;
+  let rows = 0;
+  const bad: Record<string, number> = {};
+  let wake: () => void = () => {};
+
+  const queued = () => queue.length - head;
+  const mark = (state: 'held' | 'released') => encodeMark({ owner: memberId, state });
+
+  function dropQueued(p: number): number {
+    const keep = queue.slice(head).filter((q) => q.p !== p);
+    const dropped = queued() - keep.length;
+    queue = keep; head = 0;
+    return dropped;
+  }
+
+  async function committedOf(p: number): Promise<{ offset: number | null; metadata: string | null }> {
+    const res = await admin!.fetchOffsets({ groupId: k.groupId, topics: [topic] });
+    const e = res.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === p);
+    const off = e ? Number(e.offset) : -1;
+    return { offset: off >= 0 ? off : null, metadata: e?.metadata ?? null };
+  }
+
+  async function liveMembers(): Promise<Set<string>> {
+    const { groups } = await admin!.describeGroups([k.groupId]);
+    return new Set((groups[0]?.members ?? []).map((m) => m.memberId));
+  }
+
+  /** Resolves where partition p starts, waiting for a live previous owner to release it. */
+  async function resolveStart(p: number, heartbeat: () => Promise<void>): Promise<void> {
+    const deadline = Date.now() + k.releaseWaitMs;
+    let waited = false;
+    for (;;) {
+      const c = await committedOf(p);
+      const m = decodeMark(c.metadata);
+      const timedOut = Date.now() > deadline;
+      if (handOver(m, memberId, await liveMembers()) === 'start' || timedOut) {
+        if (timedOut) log.warn({ partition: p, owner: m?.owner }, `${topic}/${p}: previous owner did not release it within kafka.releaseWaitMs=${k.releaseWaitMs}; starting at its committed offset`);
+        else if (waited) log.info({ partition: p }, `${topic}/${p}: released by its previous owner`);
+        let durableStart = startOffset(c.offset, durable[key(p)]);
+        if (durableStart === null) {
+          const offs = await admin!.fetchTopicOffsets(topic);
+          const o = offs.find((x) => x.partition === p);
+          durableStart = Number(k.fromBeginning ? o?.low ?? 0 : o?.high ?? 0);
+        }
+        const start = startOffset(durableStart, handed.get(p))!;
+        // mark the partition as ours at a durable position, so a later owner waits for our release
+        await consumer!.commitOffsets([{ topic, partition: p, offset: String(durableStart), metadata: mark('held') }]);
+        position.set(p, start);
+        floor.set(p, start);
+        log.info({ partition: p, start, committed: c.offset, checkpoint: durable[key(p)] ?? null }, `${topic}/${p}: assigned, starting at offset ${start}`);
+        return;
+      }
+      if (!waited) log.info({ partition: p, owner: m!.owner }, `${topic}/${p}: waiting for its previous owner to checkpoint and release it`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 200));
+      await heartbeat(); // throws when a new rebalance starts; kafkajs then rejoins
+    }
+  }
+
+  async function eachBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    const p = batch.partition;
+    const gen = generation;
+    if (!assigned.has(p) || closing) return;
+    if (!position.has(p)) {
+      await resolveStart(p, heartbeat);
+      if (gen !== generation) return;
+    }
+    highWater.set(p, Number(batch.highWatermark));
+    let pos = position.get(p)!;
+    const good: Queued[] = [];
+    const dead: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[] = [];
+    const now = Date.now();
+    for (const msg of batch.messages) {
+      const off = Number(msg.offset);
+      if (off < pos) continue; // already queued or trained
+      const where = `${topic}/${p}@${off}`;
+      const d = decode(msg.value, Number(msg.timestamp), where);
+      if (d.ok) good.push({ p, o: off, row: d.row, at: now });
+      else {
+        bad[d.reason] = (bad[d.reason] ?? 0) + 1;
+        dead.push({ key: msg.key, value: msg.value, headers: {
+          'lionctr-reason': d.reason, 'lionctr-error': d.error.slice(0, 1000), 'lionctr-topic': topic, 'lionctr-partition': String(p), 'lionctr-offset': String(off),
+        } });
+      }
+      pos = off + 1;
+    }
+    // bad ones reach the dead-letter topic before any later row can be trained and committed
+    if (dead.length && producer) await producer.send({ topic: k.deadLetterTopic, acks: -1, messages: dead });
+    if (gen !== generation && !assigned.has(p)) return;
+    for (const g of good) queue.push(g);
+    rows += good.length;
+    position.set(p, pos);
+    if (!paused && queued() > k.queueMaxRows) { consumer!.pause([{ topic }]); paused = true; }
+    wake();
+  }
+
+  function onAssignment(payload: { memberId: string; memberAssignment: Record<string, number[]> }): void {
+    memberId = payload.memberId;
+    generation++;
+    const now = new Set(payload.memberAssignment[topic] ?? []);
+    for (const p of assigned) {
+      if (now.has(p)) continue;
+      const dropped = dropQueued(p);
+      position.delete(p); floor.delete(p);
+      released.add(p);
+      log.info({ partition: p, dropped }, `${topic}/${p}: revoked (${dropped} queued rows dropped untrained); releasing it at the next checkpoint`);
+    }
+    for (const p of now) {
+      if (assigned.has(p)) {
+        // kept: kafkajs restarts it at the committed offset; continue where we are instead
+        const pos = position.get(p);
+        if (pos !== undefined) consumer!.seek({ topic, partition: p, offset: String(pos) });
+      } else {
+        released.delete(p); position.delete(p); floor.delete(p);
+      }
+    }
+    assigned = now;
+    log.info({ memberId, partitions: [...now] }, `${topic}: assigned partitions [${[...now].join(', ')}]`);
+    wake();
+  }
+
+  async function connect(): Promise<void> {
+    admin = client.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    if (!existing.has(topic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${topic}" does not exist on ${k.brokers.join(',')}`, { where: 'kafka.topic' });
+    if (k.deadLetterTopic && !existing.has(k.deadLetterTopic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `dead-letter topic "${k.deadLetterTopic}" does not exist on ${k.brokers.join(',')} (create it, or set kafka.deadLetterTopic to "" to only count bad messages)`, { where: 'kafka.deadLetterTopic' });
+    if (k.deadLetterTopic) {
+      producer = client.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+    }
+    consumer = client.consumer({
+      groupId: k.groupId, sessionTimeout: k.sessionTimeoutMs, heartbeatInterval: k.heartbeatIntervalMs,
+      rebalanceTimeout: Math.max(60_000, 2 * k.releaseWaitMs), allowAutoTopicCreation: false, maxWaitTimeInMs: 250,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => onAssignment(e.payload as never));
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) { failure = e.payload.error; wake(); }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: k.fromBeginning });
+    await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachBatch });
+  }
+
+  function take(n: number, schema: SlotSchema): RecordBatch {
+    const b = new RecordBatchBuilder(schema, n);
+    for (let i = 0; i < n; i++) {
+      const q = queue[head++];
+      b.pushRow(q.row, q.p, q.o);
+      handed.set(q.p, q.o + 1);
+    }
+    if (head > 65536 && head * 2 > queue.length) { queue = queue.slice(head); head = 0; }
+    if (paused && queued() <= k.queueMaxRows / 2) { consumer!.resume([{ topic }]); paused = false; }
+    return b.finish();
+  }
+
+  const wantsCheckpoint = () => released.size > 0 && Date.now() >= releaseRetryAt;
+
+  return {
+    name,
+    stats: () => ({ rows, bad: { ...bad } }),
+    checkpointWanted: wantsCheckpoint,
+    lag: () => [...assigned].filter((p) => highWater.has(p)).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - (handed.get(p) ?? position.get(p) ?? 0)) })),
+
+    async checkpointed(next: Record<string, number>): Promise<void> {
+      for (const [kk, v] of Object.entries(next)) if (kk.startsWith(`${name}/`)) durable[kk] = v;
+      if (!consumer || !memberId) return;
+      const commits: { topic: string; partition: number; offset: string; metadata: string }[] = [];
+      const at = (p: number) => startOffset(next[key(p)], floor.get(p), durable[key(p)]);
+      for (const p of assigned) {
+        const o = at(p);
+        if (o !== null && position.has(p)) commits.push({ topic, partition: p, offset: String(o), metadata: mark(closing ? 'released' : 'held') });
+      }
+      const releasing = [...released];
+      for (const p of releasing) {
+        const o = startOffset(next[key(p)], durable[key(p)]);
+        if (o !== null) commits.push({ topic, partition: p, offset: String(o), metadata: mark('released') });
+      }
+      if (!commits.length) { releasing.forEach((p) => released.delete(p)); return; }
+      try {
+        await consumer.commitOffsets(commits);
+        releasing.forEach((p) => released.delete(p));
+        if (releasing.length) log.info({ partitions: releasing }, `${topic}: released partitions [${releasing.join(', ')}] after a checkpoint`);
+      } catch (e) {
+        releaseRetryAt = Date.now() + 1000;
+        log.warn({ err: (e as Error).message }, `${topic}: committing offsets failed (${(e as Error).message}); will retry after the next checkpoint`);
+      }
+    },
+
+    async *batches({ batchSize, signal }) {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
+      await connect();
+      const empty = () => new RecordBatchBuilder(opts.schema, 1).finish();
+      let idleSince = Date.now();
+      try {
+        while (!signal?.aborted) {
+          if (failure) throw failure;
+          const n = queued();
+          const age = n > 0 ? Date.now() - queue[head].at : 0;
+          if (n >= batchSize || (n > 0 && age >= k.lingerMs)) {
+            yield take(Math.min(n, batchSize), opts.schema);
+            idleSince = Date.now();
+            continue;
+          }
+          if (wantsCheckpoint() || Date.now() - idleSince >= 1000) {
+            idleSince = Date.now();
+            yield empty(); // lets the trainer checkpoint, export and report while idle
+            continue;
+          }
+          const waitMs = n > 0 ? k.lingerMs - age : 1000 - (Date.now() - idleSince);
+          await new Promise<void>((res) => {
+            const t = setTimeout(done, Math.max(1, waitMs));
+            const onAbort = () => done();
+            signal?.addEventListener('abort', onAbort, { once: true });
+            function done() { clearTimeout(t); signal?.removeEventListener('abort', onAbort); wake = () => {}; res(); }
+            wake = done;
+          });
+        }
+      } finally {
+        closing = true;
+      }
+    },
+
+    async close(): Promise<void> {
+      closing = true;
+      await consumer?.disconnect().catch((e: Error) => log.warn(`kafka consumer disconnect: ${e.message}`));
+      await producer?.disconnect().catch(() => {});
+      await admin?.disconnect().catch(() => {});
+    },
+  };
+}
