@@ -38,7 +38,8 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   });
   if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
   const fingerprint = sha256(JSON.stringify({ schema, model: cfg.model })).slice(0, 16);
-  const ckptDir = !cfg.checkpoint.enabled ? null : resolve(cfg.checkpoint.dir || join(cfg.export.dir, 'checkpoints'));
+  // checkpoints live beside the exports unless configured; no exports and no dir = none
+  const ckptDir = !cfg.checkpoint.enabled ? null : cfg.checkpoint.dir ? resolve(cfg.checkpoint.dir) : opts.exportDir ? join(opts.exportDir, 'checkpoints') : null;
   const ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
   if (ckpt) {
     if (ckpt.meta.modelFingerprint !== fingerprint) {
