@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { LionctrConfig } from '../../config/schema.ts';
 import { LionctrError } from '../../errors.ts';
 
+const TRANSIENT = /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
+
 /** Options of createKafka: the `kafka` section of the config. */
 export type KafkaSection = LionctrConfig['kafka'];
 
@@ -27,7 +29,8 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
       if (!logger) return;
       const { message, ...extra } = log;
       const line = `kafkajs ${namespace}: ${message}`;
-      if (level <= logLevel.ERROR) logger.error(extra, line);
+      // transients kafkajs retries by itself (a coordinator still loading, a fresh topic) stay at debug
+      if (TRANSIENT.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)) logger.debug(extra, line);
       else logger.warn(extra, line);
     },
   };

@@ -16,7 +16,7 @@
  * `kafka.queueMaxRows` queued rows the consumer pauses fetching, below half it resumes;
  * kafkajs heartbeats on its own timer, so long steps keep the membership.
  */
-import type { Consumer, EachBatchPayload, Producer, Admin, IHeaders } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Producer, type Admin, type IHeaders } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../../errors.ts';
@@ -204,7 +204,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     if (!existing.has(topic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${topic}" does not exist on ${k.brokers.join(',')}`, { where: 'kafka.topic' });
     if (k.deadLetterTopic && !existing.has(k.deadLetterTopic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `dead-letter topic "${k.deadLetterTopic}" does not exist on ${k.brokers.join(',')} (create it, or set kafka.deadLetterTopic to "" to only count bad messages)`, { where: 'kafka.deadLetterTopic' });
     if (k.deadLetterTopic) {
-      producer = client.producer({ allowAutoTopicCreation: false });
+      producer = client.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
     }
     consumer = client.consumer({

@@ -1,0 +1,64 @@
+/**
+ * Shared pieces of the Kafka training tests: a Criteo file with planted bad lines, the
+ * trainer config for a topic, and reading an audit log (train.auditLog) into the lineage
+ * of trained rows (a restart truncates what the crashed run trained after its checkpoint).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+/** Writes `n` Criteo lines (from `src`) with bad lines planted; returns the path and which line indexes are bad, by reason. */
+export function criteoWithBadLines(src: string, out: string, n: number): { path: string; lines: string[]; bad: Map<number, string> } {
+  const good = readFileSync(src, 'utf8').split('\n').filter((l) => l.length > 0).slice(0, n);
+  const lines: string[] = [];
+  const bad = new Map<number, string>();
+  const plant = [
+    ['this is not a criteo line', 'wrong_field_count'],
+    [good[0].replace(/^\d/, '2'), 'bad_label'],
+    [good[1].replace(/^(\d)\t[^\t]*/, '$1\tabc'), 'bad_number'],
+    [good[2] + '\t' + 'x'.repeat(70_000), 'oversized'],
+  ];
+  good.forEach((l, i) => {
+    lines.push(l);
+    if (i % 250 === 100) { const [text, reason] = plant[(i / 250 | 0) % plant.length]; bad.set(lines.length, reason); lines.push(text); }
+  });
+  writeFileSync(out, lines.join('\n') + '\n');
+  return { path: out, lines, bad };
+}
+
+/** `--set` overrides for a trainer on `topic` (tiny model, small batches, no exports between). */
+export function kafkaTrainerSets(brokers: string[], topic: string, dir: string, extra: Record<string, unknown> = {}): string[] {
+  const o: Record<string, unknown> = {
+    'source.kind': 'kafka', 'kafka.brokers': brokers, 'kafka.topic': topic, 'kafka.deadLetterTopic': `${topic}.dlq`, 'kafka.groupId': `${topic}-trainers`,
+    'kafka.format': 'criteo', 'kafka.sessionTimeoutMs': 6000, 'kafka.heartbeatIntervalMs': 500,
+    'train.batchSize': 256, 'model.hidden': [16], 'schema.embeddingDim': 4, 'train.progressSeconds': 0, 'train.metricsWindow': 2000,
+    'export.dir': `${dir}/exports`, 'export.intervalSeconds': 0, 'checkpoint.dir': `${dir}/checkpoints`, 'checkpoint.intervalSeconds': 1,
+    'train.auditLog': `${dir}/audit.jsonl`, 'log.level': 'warn', ...extra,
+  };
+  return Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+}
+
+/** One step of the lineage: its number and trained rows as [position key, offset]. */
+export interface AuditStep { step: number; rows: [string, number][] }
+
+/**
+ * The lineage of an audit log: entries in file order; a restart marker with restoredStep s
+ * drops the steps after s (trained by a run that died before checkpointing them). A torn
+ * last line (SIGKILL mid-write) is ignored.
+ */
+export function lineage(path: string): AuditStep[] {
+  const out: AuditStep[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    let e: { restoredStep?: number; step?: number; rows?: [string, number][] };
+    try { e = JSON.parse(line); } catch { continue; }
+    if (e.restoredStep !== undefined) { while (out.length && out[out.length - 1].step > e.restoredStep) out.pop(); continue; }
+    out.push({ step: e.step!, rows: e.rows! });
+  }
+  return out;
+}
+
+/** Count of each trained position `key@offset` over the lineage(s). */
+export function trainedCounts(steps: AuditStep[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of steps) for (const [k, o] of s.rows) m.set(`${k}@${o}`, (m.get(`${k}@${o}`) ?? 0) + 1);
+  return m;
+}
