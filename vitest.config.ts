@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Kafka broker for the broker tests (test/helpers/kafka.ts): reuses or starts one, or marks them skipped.
+    globalSetup: ['test/helpers/kafka-global-setup.ts'],
     reporters: ['default'],
   },
 });

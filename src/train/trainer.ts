@@ -157,8 +157,9 @@ export class Trainer extends EventEmitter {
             await this.export(); lastExport = performance.now();
           }
           const interval = o.checkpointIntervalSeconds ?? 0;
-          if (source.checkpointWanted?.() || (interval > 0 && now - lastCheckpoint >= interval * 1000)) {
-            await this.checkpoint(source); lastCheckpoint = performance.now();
+          const wanted = source.checkpointWanted?.() ?? false;
+          if (wanted || (interval > 0 && now - lastCheckpoint >= interval * 1000)) {
+            await this.checkpoint(source, true); lastCheckpoint = performance.now();
           }
           if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
           await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
@@ -185,8 +186,9 @@ export class Trainer extends EventEmitter {
   }
 
   /**
-   * Writes a checkpoint (unless `onlyIfNew` and nothing was trained since the last one)
-   * and then tells the source, which commits its offsets. Emits `checkpoint`.
+   * Writes a checkpoint (unless `onlyIfNew` and nothing was trained since the last one,
+   * which is then still durable) and then tells the source, which commits its offsets.
+   * Emits `checkpoint`.
    */
   private async checkpoint(source: Source, onlyIfNew = false): Promise<void> {
     const o = this.opts;

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, expect, it } from 'vitest';
+import { createTrainer } from '../src/cli/train-session.ts';
+import { produceFile } from '../src/cli/produce.ts';
+import { loadConfig } from '../src/config/schema.ts';
+import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
+import { RecordBatchBuilder } from '../src/ingest/source.ts';
+import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
+import { captureState, type TrainState } from '../src/train/train-state.ts';
+import { createTopic, describeKafka, kafkaBrokers, uniqueTopic } from './helpers/kafka.ts';
+import { criteoWithBadLines, kafkaTrainerSets, lineage, trainedCounts } from './helpers/kafka-train.ts';
+import { CRITEO_TSV, haveShared } from './helpers/shared.ts';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
+
+/** sha256 over every word of a state: equal digests = bit-for-bit equal models and optimizer state. */
+const digest = (s: TrainState) => {
+  const h = createHash('sha256');
+  for (const a of [...s.tower, ...s.towerMomentum, ...s.tables.flatMap((t) => [t.rowHi, t.rowLo, t.blocks])]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+};
+
+describeKafka('crash safety', () => {
+  it.runIf(haveShared(CRITEO_TSV))('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, final model = an uninterrupted run on the same batches', async () => {
+    const brokers = kafkaBrokers()!;
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-crash-')); dirs.push(dir);
+    const topic = uniqueTopic('crash');
+    await createTopic(brokers, topic, 2);
+    await createTopic(brokers, `${topic}.dlq`, 1);
+    const { path, lines, bad } = criteoWithBadLines(CRITEO_TSV, join(dir, 'clicks.tsv'), 9000);
+    const sets = kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': lines.length - bad.size, 'checkpoint.intervalSeconds': 0.4, 'kafka.lingerMs': 2000 });
+    // the stream arrives while the trainer runs (about 40 s), so kills land mid-stream
+    const producing = produceFile({ kafka: loadConfig([], sets).kafka, topic, input: path, format: 'criteo', rate: 225, batchSize: 50 });
+    let produced = false;
+    void producing.then(() => { produced = true; });
+    const audit = join(dir, 'audit.jsonl');
+    const start = () => {
+      const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      c.stderr!.on('data', (d) => { err += d; });
+      children.push(c);
+      return { c, exited: new Promise<{ code: number | null; err: string }>((res) => c.on('exit', (code) => res({ code, err }))) };
+    };
+    const steps = () => (existsSync(audit) ? lineage(audit).length : 0);
+
+    const kills: string[] = [];
+    let midStream = 0;
+    for (let kill = 0; kill < 5; kill++) {
+      const before = steps();
+      const { c, exited } = start();
+      const t0 = Date.now();
+      while (steps() <= before && c.exitCode === null && Date.now() - t0 < 60_000) await sleep(20);
+      await sleep(Math.random() * 2500);
+      const wasProducing = !produced;
+      c.kill('SIGKILL');
+      const r = await exited;
+      expect(r.code === null || r.code === 0, r.err).toBe(true); // killed (or, rarely, already done)
+      if (wasProducing) midStream++;
+      kills.push(`${steps()}${wasProducing ? '' : '(after the stream ended)'}`);
+    }
+    await producing;
+    expect(midStream).toBeGreaterThanOrEqual(3);
+    const { exited } = start();
+    const last = await exited;
+    expect(last.code, last.err).toBe(0);
+
+    // exactly once, per partition and offset
+    const trained = lineage(audit);
+    const counts = trainedCounts(trained);
+    const pos = (i: number) => `kafka:${topic}/${i % 2}@${Math.floor(i / 2)}`;
+    const want = new Set(lines.map((_, i) => i).filter((i) => !bad.has(i)).map(pos));
+    const dup = [...counts].filter(([, n]) => n !== 1);
+    const missing = [...want].filter((k) => !counts.has(k));
+    expect({ dup: dup.slice(0, 5), missing: missing.slice(0, 5), extra: [...counts.keys()].filter((k) => !want.has(k)).slice(0, 5) }).toEqual({ dup: [], missing: [], extra: [] });
+
+    // the same batches through one uninterrupted trainer give the same model, bit for bit
+    const cfg = loadConfig([], [...sets, 'checkpoint.enabled=false']);
+    const ref = await createTrainer(cfg, pino({ level: 'silent' }), { exportDir: null });
+    const slots = { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical };
+    for (const s of trained) {
+      const b = new RecordBatchBuilder(slots, s.rows.length);
+      for (const [k, o] of s.rows) { const p = Number(k.slice(k.lastIndexOf('/') + 1)); b.pushRow(decodeCriteoLine(lines[o * 2 + p], k), p, o); }
+      ref.opts.step.run(ref.featurizer.fromRecordBatch(b.finish()));
+    }
+    const final = await readLatestCheckpoint(join(dir, 'checkpoints'));
+    expect(final!.step).toBe(trained.length);
+    expect(digest(final!.state)).toBe(digest(await captureState(ref.opts.step)));
+    console.log(`crash test: ${trained.length} steps in the final lineage; lineage length after each kill: ${kills.join(', ')}`);
+  }, 300_000);
+});
