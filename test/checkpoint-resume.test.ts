@@ -18,9 +18,13 @@ const silent = pino({ level: 'silent' });
 const base = ['source.kind="synthetic"', 'source.limit=3000', 'train.batchSize=500', 'model.hidden=[8]', 'schema.embeddingDim=4',
   'train.progressSeconds=0', 'export.intervalSeconds=0', 'checkpoint.intervalSeconds=0'];
 
-async function train(dir: string | null, extra: string[] = []): Promise<{ state: TrainState; examples: number }> {
+async function train(dir: string | null, extra: string[] = [], abortAfterSteps = 0): Promise<{ state: TrainState; examples: number }> {
   const cfg = loadConfig([], [...base, ...extra, ...(dir ? [`checkpoint.dir=${JSON.stringify(dir)}`] : ['checkpoint.enabled=false'])]);
-  const t = await createTrainer(cfg, silent, { exportDir: null });
+  const ac = new AbortController();
+  const t = await createTrainer(cfg, silent, { exportDir: null, signal: ac.signal });
+  let steps = 0;
+  // abort while the trainer waits for the source, as a SIGTERM usually comes
+  if (abortAfterSteps) t.on('step', () => { if (++steps === abortAfterSteps) setImmediate(() => ac.abort()); });
   const s = await t.run();
   return { state: await captureState(t.opts.step), examples: s.progress.examples };
 }
@@ -65,6 +69,18 @@ describe('checkpoints', () => {
     expect(ck?.meta.passExamples).toBe(500);
     const second = await train(dir, src);
     expect(second.examples).toBe(1800);
+    expect(words(second.state)).toBe(words(whole.state));
+  }, 60_000);
+
+  it('a stop signal mid-pass (SIGTERM) checkpoints the pass as unfinished; the restart completes it', async () => {
+    const d = tmp();
+    const whole = await train(null, ['source.limit=2500']);
+    await train(d, ['source.limit=2500'], 2);
+    const ck = await readLatestCheckpoint(d);
+    expect(ck?.meta.pass).toBe(0);
+    expect(ck?.step).toBe(2);
+    const second = await train(d, ['source.limit=2500']);
+    expect(second.examples).toBe(2500);
     expect(words(second.state)).toBe(words(whole.state));
   }, 60_000);
 

@@ -164,6 +164,7 @@ export class Trainer extends EventEmitter {
           if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
           await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
         }
+        if (o.signal?.aborted) done = true; // a source that ends its batches on abort did not finish the pass
         if (!done) {
           // the pass is complete: a checkpoint from here on resumes at the next pass (its
           // positions start over; after the last pass they are kept for the record)

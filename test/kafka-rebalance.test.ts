@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { produceFile } from '../src/cli/produce.ts';
+import { loadConfig } from '../src/config/schema.ts';
+import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
+import { criteoWithBadLines, kafkaTrainerSets, lineage, trainedCounts } from './helpers/kafka-train.ts';
+import { CRITEO_TSV, haveShared } from './helpers/shared.ts';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
+
+describeKafka('two trainers in one group', () => {
+  it.runIf(haveShared(CRITEO_TSV))('split the partitions; joins and a graceful leave move partitions without losing or duplicating a record', async () => {
+    const brokers = kafkaBrokers()!;
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-rebalance-')); dirs.push(dir);
+    const topic = uniqueTopic('rebalance');
+    await createTopic(brokers, topic, 4);
+    await createTopic(brokers, `${topic}.dlq`, 1);
+    const { path, lines, bad } = criteoWithBadLines(CRITEO_TSV, join(dir, 'clicks.tsv'), 6000);
+    const setsOf = (name: string) => { mkdirSync(join(dir, name), { recursive: true }); return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' }); };
+    const setsA = setsOf('a'), setsB = setsOf('b');
+    const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50 });
+
+    const start = (sets: string[]) => {
+      const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '', out = '';
+      c.stderr!.on('data', (d) => { err += d; });
+      c.stdout!.on('data', (d) => { out += d; });
+      children.push(c);
+      return { c, exited: new Promise<{ code: number | null; err: string; out: string }>((res) => c.on('exit', (code) => res({ code, err, out }))) };
+    };
+    const auditA = join(dir, 'a', 'audit.jsonl'), auditB = join(dir, 'b', 'audit.jsonl');
+    const steps = (f: string) => (existsSync(f) ? lineage(f) : []);
+    const until = async (what: string, ok: () => boolean, ms = 90_000) => {
+      const t0 = Date.now();
+      while (!ok()) { if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`); await sleep(100); }
+    };
+
+    let a = start(setsA);
+    await until('A to train', () => steps(auditA).length >= 2);
+    const b = start(setsB);                                           // join: A gives up partitions
+    await until('B to train', () => steps(auditB).length >= 2);
+    a.c.kill('SIGTERM');                                              // graceful leave: B takes all
+    const ra = await a.exited;
+    expect(ra.code, ra.err).toBe(0);
+    // A released what it gave up to B after a checkpoint, and again everything when it left
+    expect(ra.err).toMatch(/released partitions \[/);
+    const bBefore = steps(auditB).length;
+    await until('B to train after A left', () => steps(auditB).length >= bBefore + 2);
+    const aBefore = steps(auditA).length;
+    a = start(setsA);                                                 // A comes back (resumes its checkpoint)
+    await until('A to train again', () => steps(auditA).length >= aBefore + 1);
+    await producing;
+    const good = lines.length - bad.size;
+    const all = () => trainedCounts([...steps(auditA), ...steps(auditB)]);
+    await until('every good message to be trained', () => [...all().values()].reduce((x, y) => x + y, 0) >= good, 120_000);
+    await sleep(1500); // anything trained twice would show up now
+    a.c.kill('SIGTERM'); b.c.kill('SIGTERM');
+    const [fa, fb] = await Promise.all([a.exited, b.exited]);
+    expect(fa.code, fa.err).toBe(0);
+    expect(fb.code, fb.err).toBe(0);
+    // A came back, got partitions from B, and B released them after a checkpoint
+    expect(fa.err).toMatch(/assigned partitions \[\d/);
+    expect(fb.err).toMatch(/released partitions \[/);
+    const logs = [ra.err, fa.err, fb.err].join('\n');
+    console.log(`rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`);
+    const counts = all();
+    const pos = (i: number) => `kafka:${topic}/${i % 4}@${Math.floor(i / 4)}`;
+    const want = new Set(lines.map((_, i) => i).filter((i) => !bad.has(i)).map(pos));
+    const dup = [...counts].filter(([, n]) => n !== 1);
+    const missing = [...want].filter((k) => !counts.has(k));
+    expect({ dup: dup.slice(0, 5), missing: missing.slice(0, 5), extra: [...counts.keys()].filter((k) => !want.has(k)).slice(0, 5) }).toEqual({ dup: [], missing: [], extra: [] });
+    // both trained, and some partition was trained by both (it moved)
+    const parts = (f: string) => new Set(steps(f).flatMap((s) => s.rows.map(([k]) => k)));
+    const pa = parts(auditA), pb = parts(auditB);
+    expect(pa.size).toBeGreaterThan(0);
+    expect(pb.size).toBeGreaterThan(0);
+    expect([...pa].some((k) => pb.has(k))).toBe(true);
+    // every bad message reached the dead-letter topic (a re-read after a move may add a copy)
+    const dead = new Set((await readAll(brokers, `${topic}.dlq`)).map((m) => `kafka:${topic}/${m.headers['lionctr-partition']}@${m.headers['lionctr-offset']}`));
+    for (const i of bad.keys()) expect(dead.has(pos(i)), pos(i)).toBe(true);
+  }, 300_000);
+});
