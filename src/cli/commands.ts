@@ -12,6 +12,7 @@ import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
 import { produceCommand } from './produce.ts';
+import { topicsCommand } from './topics.ts';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { observeTrainer } from '../metrics/train-observer.ts';
@@ -201,5 +202,6 @@ export function buildProgram(): Command {
       } catch (e) { fatal(e); }
     });
   program.addCommand(produceCommand());
+  program.addCommand(topicsCommand());
   return program;
 }

@@ -149,7 +149,8 @@ export class Trainer extends EventEmitter {
           if (source.lag) this.emit('lag', source.lag());
           const now = performance.now();
           if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
-            this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000));
+            // while idle (a caught-up stream) the metrics still update but the log stays quiet
+            this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000), this.examples === lastLineExamples);
             lastLine = now; lastLineExamples = this.examples;
           }
           const firstExport = this.exportsWritten.length === 0;
@@ -236,7 +237,7 @@ export class Trainer extends EventEmitter {
     return p;
   }
 
-  private reportProgress(rate: number): Progress {
+  private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
     const fx = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
@@ -245,7 +246,7 @@ export class Trainer extends EventEmitter {
       slots: this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes })),
       watermarkMs: this.watermarkMs,
     });
-    this.opts.logger.info({ progress: p },
+    if (!quiet) this.opts.logger.info({ progress: p },
       `step ${p.step} | ${p.examples} ex | ${Math.round(rate)} ex/s | progressive(${p.window}) AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`);
     this.emit('progress', p);
     return p;

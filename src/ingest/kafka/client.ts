@@ -23,7 +23,7 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
     brokers: k.brokers,
     ssl: k.ssl,
     connectionTimeout: 3000,
-    retry: { retries: 8, initialRetryTime: 200 },
+    retry: { retries: 6, initialRetryTime: 300 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log }) => {
       if (!logger) return;

@@ -199,8 +199,13 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
 
   async function connect(): Promise<void> {
     admin = client.admin();
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
+    let existing: Set<string>;
+    try {
+      await admin.connect();
+      existing = new Set(await admin.listTopics());
+    } catch (e) {
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka at ${k.brokers.join(',')}: ${(e as Error).message}`, { where: 'kafka.brokers', cause: e });
+    }
     if (!existing.has(topic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${topic}" does not exist on ${k.brokers.join(',')}`, { where: 'kafka.topic' });
     if (k.deadLetterTopic && !existing.has(k.deadLetterTopic)) throw new LionctrError('LIONCTR_BAD_CONFIG', `dead-letter topic "${k.deadLetterTopic}" does not exist on ${k.brokers.join(',')} (create it, or set kafka.deadLetterTopic to "" to only count bad messages)`, { where: 'kafka.deadLetterTopic' });
     if (k.deadLetterTopic) {

@@ -1,0 +1,46 @@
+/**
+ * `lionctr topics`: create the topics the Kafka source needs (the training topic and its
+ * dead-letter topic) with the kafkajs admin API, waiting until every partition has a leader.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { LionctrError } from '../errors.ts';
+import { createKafka } from '../ingest/kafka/client.ts';
+import { configFrom, fatal, withConfigOptions } from './common.ts';
+
+const positive = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be an integer >= 1.'); return n; };
+
+/** The `topics` subcommand: `lionctr topics create [--partitions N] [--topic T]`. */
+export function topicsCommand(): Command {
+  const cmd = new Command('topics').description('Kafka topics of the kafka source');
+  withConfigOptions(cmd.command('create')
+    .description('create kafka.topic and kafka.deadLetterTopic (existing ones are left alone); prints what it did as JSON')
+    .option('--topic <topic>', 'training topic (kafka.topic)')
+    .option('--partitions <n>', 'partitions of the training topic', positive, 4)
+    .option('--brokers <host:port,...>', 'bootstrap brokers (kafka.brokers)'))
+    .action(async (o) => {
+      try {
+        const extra = [
+          ...(o.brokers ? [`kafka.brokers=${JSON.stringify(String(o.brokers).split(','))}`] : []),
+          ...(o.topic ? [`kafka.topic=${JSON.stringify(o.topic)}`] : []),
+        ];
+        const cfg = configFrom(o, extra);
+        const admin = createKafka(cfg.kafka).admin();
+        try {
+          await admin.connect();
+        } catch (e) {
+          throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka: ${(e as Error).message}`, { where: 'kafka.brokers' });
+        }
+        try {
+          const wanted = [{ topic: cfg.kafka.topic, numPartitions: o.partitions }];
+          if (cfg.kafka.deadLetterTopic) wanted.push({ topic: cfg.kafka.deadLetterTopic, numPartitions: 1 });
+          const existing = new Set(await admin.listTopics());
+          const create = wanted.filter((t) => !existing.has(t.topic));
+          if (create.length) await admin.createTopics({ topics: create, waitForLeaders: true });
+          process.stdout.write(JSON.stringify({ created: create.map((t) => t.topic), existing: wanted.filter((t) => existing.has(t.topic)).map((t) => t.topic) }) + '\n');
+        } finally {
+          await admin.disconnect();
+        }
+      } catch (e) { fatal(e); }
+    });
+  return cmd;
+}
