@@ -5,9 +5,29 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** Writes `n` Criteo lines (from `src`) with bad lines planted; returns the path and which line indexes are bad, by reason. */
-export function criteoWithBadLines(src: string, out: string, n: number): { path: string; lines: string[]; bad: Map<number, string> } {
-  const good = readFileSync(src, 'utf8').split('\n').filter((l) => l.length > 0).slice(0, n);
+/**
+ * `n` Criteo-format lines (label, 13 integer cells, 26 hex categorical cells; some empty),
+ * deterministic, with a label that depends on two of the slots so that a model can learn.
+ */
+export function syntheticCriteoLines(n: number, seed = 7): string[] {
+  let s = seed >>> 0;
+  const rnd = () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ints = Array.from({ length: 13 }, () => (rnd() < 0.2 ? '' : String(Math.floor(-Math.log(rnd() + 1e-9) * 20))));
+    const cats = Array.from({ length: 26 }, (_, j) => (rnd() < 0.1 ? '' : (Math.floor(rnd() * (20 + j * 40)) * 2654435761 >>> 0).toString(16).padStart(8, '0')));
+    const p = 0.05 + 0.4 * (parseInt(cats[0] || '0', 16) % 3 === 0 ? 1 : 0) + 0.2 * (Number(ints[0] || 0) > 20 ? 1 : 0);
+    out.push([rnd() < p ? 1 : 0, ...ints, ...cats].join('\t'));
+  }
+  return out;
+}
+
+/**
+ * Writes `n` Criteo lines (`src`, a Criteo TSV file, or synthetic ones when null) with bad
+ * lines planted; returns the path, all lines and which line indexes are bad, by reason.
+ */
+export function criteoWithBadLines(src: string | null, out: string, n: number): { path: string; lines: string[]; bad: Map<number, string> } {
+  const good = src ? readFileSync(src, 'utf8').split('\n').filter((l) => l.length > 0).slice(0, n) : syntheticCriteoLines(n);
   const lines: string[] = [];
   const bad = new Map<number, string>();
   const plant = [
