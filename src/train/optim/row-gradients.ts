@@ -14,6 +14,8 @@ export class RowGradients {
   /** [capacity, 2]: generation stamp and position of each row, adjacent (one cache miss per id). */
   private mark: Int32Array = new Int32Array(0);
   private gen = 0;
+  /** Sink of the prefetch loads. */
+  private touch = 0;
 
   constructor(readonly width: number, maxRows = 4096) {
     this.rowIds = new Int32Array(maxRows);
@@ -37,6 +39,13 @@ export class RowGradients {
     let n = 0;
     const g = this.grads, mark = this.mark;
     for (let b = 0; b < B; b++) {
+      // group prefetch of the marks (random reads into a [capacity, 2] array), see sparse-lion.ts
+      if ((b & 31) === 0) {
+        let t = 0;
+        const e = Math.min(B, b + 32);
+        for (let q = b; q < e; q++) t += mark[2 * rowIdx[q * F + f]];
+        this.touch = t;
+      }
       const r = rowIdx[b * F + f];
       const xo = b * I + col;
       if (mark[2 * r] !== gen) {
