@@ -1,6 +1,7 @@
 import type { RowStore } from '../../model/row-store.ts';
 import { fromBf16, toBf16 } from './bf16.ts';
 import type { LionParams } from './lion-config.ts';
+import { scheduleSumsFor } from './schedule-sums.ts';
 
 /**
  * Sparse-aware Lion for embedding rows (DESIGN.md "Lion, sparse-aware"). Gradients of
@@ -42,8 +43,9 @@ export type SparseRows = RowStore;
  * @param grads   [n, W] summed gradients, row i for rowIds[i].
  * @param step    global step number (0-based), stored as the rows' lastStep.
  * @param lrAt    lr multiplier of a step (the lr schedule); default 1 for every step. The
- *                catch-up uses a closed form when `constantLr` is true, else visits each
- *                idle step (exact for any schedule, O(k) scalar work per row).
+ *                catch-up uses a closed form when `constantLr` is true, else the schedule's
+ *                partial products and sums (schedule-sums.ts; keep `lrAt` the same function
+ *                from step to step, its sums are cached per function and group).
  */
 export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number,
   lrAt: (s: number) => number = () => 1, constantLr = true): void {
@@ -124,11 +126,8 @@ function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionPar
     A = a ** k;
     D = p.weightDecay === 0 ? k * lr : (lr * (1 - A)) / (1 - a);
   } else {
-    A = 1; D = 0;
-    for (let s = first; s < first + k; s++) {
-      const lr = p.lr * lrAt(s), a = 1 - lr * p.weightDecay;
-      A *= a; D = D * a + lr;
-    }
+    // partial products and sums of the schedule: O(1) per row (O(k/1024) past segments)
+    [A, D] = scheduleSumsFor(lrAt, p).range(first, k);
   }
   for (let j = j0; j < j1; j++) {
     const m = bf ? fromBf16(h[hm + j]) : d[om + j];
