@@ -113,17 +113,46 @@ function updateBf16(rows: SparseRows, o: number, go: number, j0: number, j1: num
   }
 }
 
+/**
+ * beta2^k and a^k (a = 1 - lr wd) of a group at a fixed lr, from tables filled by repeated
+ * multiplication up to k = 65535 (two Math.pow per row and group cost more than the row's
+ * update), Math.pow beyond.
+ */
+class Powers {
+  readonly a: number;
+  private readonly b2: Float64Array = new Float64Array(1 << 16);
+  private readonly ak: Float64Array = new Float64Array(1 << 16);
+  private filled = 1;
+  constructor(readonly beta: number, readonly lr: number, wd: number) {
+    this.a = 1 - lr * wd;
+    this.b2[0] = 1; this.ak[0] = 1;
+  }
+  private fill(k: number): void {
+    for (let i = this.filled; i <= k; i++) { this.b2[i] = this.b2[i - 1] * this.beta; this.ak[i] = this.ak[i - 1] * this.a; }
+    this.filled = k + 1;
+  }
+  beta2(k: number): number { if (k >= this.b2.length) return this.beta ** k; if (k >= this.filled) this.fill(k); return this.b2[k]; }
+  decay(k: number): number { if (k >= this.ak.length) return this.a ** k; if (k >= this.filled) this.fill(k); return this.ak[k]; }
+}
+const powers = new WeakMap<LionParams, Powers>();
+function powersFor(p: LionParams, lr: number): Powers {
+  let w = powers.get(p);
+  if (!w || w.lr !== lr || w.beta !== p.beta2) powers.set(p, (w = new Powers(p.beta2, lr, p.weightDecay)));
+  return w;
+}
+
 /** Catch-up of k idle steps first..first+k-1 on columns [j0, j1) of the block at word o (see the module doc). */
 function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionParams, mode: SparseMode, first: number, k: number,
   lrAt: (s: number) => number, constantLr: boolean): void {
   const d = rows.data, h = rows.half, bf = rows.dtype === 'bfloat16';
   const om = o + rows.momOff, hm = 2 * om;
-  const mk = p.beta2 ** k;
+  const pw = powersFor(p, constantLr ? p.lr * lrAt(first) : p.lr);
+  const mk = pw.beta2(k);
   // decay product A = prod(1 - lr_s wd) and drift D = sum_s lr_s prod_{s' > s}(1 - lr_s' wd)
   let A: number, D: number;
   if (constantLr) {
-    const lr = p.lr * lrAt(first), a = 1 - lr * p.weightDecay;
-    A = a ** k;
+    const lr = pw.lr, a = pw.a;
+    A = pw.decay(k);
     D = p.weightDecay === 0 ? k * lr : (lr * (1 - A)) / (1 - a);
   } else {
     // partial products and sums of the schedule: O(1) per row (O(k/1024) past segments)
