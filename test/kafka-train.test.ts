@@ -48,6 +48,22 @@ describeKafka('training from Kafka', () => {
       expect(m.value.toString()).toBe(lines[i]);
     }
 
+    // the Arrow batches: topic in the schema metadata, each row's partition and offset, its cells
+    const { createKafkaSource } = await import('../src/ingest/kafka/source.ts');
+    const peek = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-peek` }, schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical }, resume: null, logger: pino({ level: 'warn' }) });
+    for await (const rb of peek.batches({ batchSize: 64 })) {
+      if (rb.numRows === 0) continue;
+      expect(rb.schema.metadata.get('lionctr.source')).toBe(`kafka:${topic}`);
+      for (let r = 0; r < rb.numRows; r++) {
+        const p = rb.getChild('source_partition')!.get(r) as number, o = rb.getChild('source_offset')!.get(r) as number;
+        const line = lines[o * 3 + p].split('\t');
+        expect(rb.getChild('label')!.get(r), `label at ${p}@${o}`).toBe(Number(line[0]));
+        expect(rb.getChild('C1')!.get(r) ?? '', `C1 at ${p}@${o}`).toBe(line[14]);
+      }
+      break;
+    }
+    await peek.close!();
+
     // the final checkpoint holds the next offsets, and the group committed them after it
     const ck = await readLatestCheckpoint(join(dir, 'checkpoints'));
     expect(ck!.meta.examples).toBe(good);

@@ -8,6 +8,8 @@
  *   label Int8 (0|1, never null), event_time_ms Float64 (null = unknown),
  *   <numeric slots> Float64 (null = missing), <categorical slots> Utf8 (null = missing),
  *   source_partition Int32, source_offset Float64, [bayes_p Float64: synthetic only].
+ * A builder given a source name puts it in the schema metadata `lionctr.source` (e.g.
+ * `kafka:clicks`), so every row's topic, partition and offset are known from the batch.
  */
 import {
   Field,
@@ -80,6 +82,8 @@ export const EVENT_TIME_COLUMN = 'event_time_ms';
 export const PARTITION_COLUMN = 'source_partition';
 export const OFFSET_COLUMN = 'source_offset';
 export const BAYES_P_COLUMN = 'bayes_p';
+/** Schema metadata key holding the source name (e.g. `kafka:<topic>`). */
+export const SOURCE_METADATA_KEY = 'lionctr.source';
 
 const schemaCache = new WeakMap<SlotSchema, Map<boolean, Schema>>();
 
@@ -295,8 +299,9 @@ export class RecordBatchBuilder {
   constructor(
     readonly slots: SlotSchema,
     readonly capacity: number,
-    opts: { bayesP?: boolean; categoricalBytesHint?: number } = {},
+    opts: { bayesP?: boolean; categoricalBytesHint?: number; source?: string } = {},
   ) {
+    this.source = opts.source;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`batch capacity must be a positive integer, got ${capacity}`);
     this.label = new Int8Array(capacity);
     this.eventTime = new Float64ColumnBuilder(capacity);
@@ -306,6 +311,9 @@ export class RecordBatchBuilder {
     this.offset = new Float64Array(capacity);
     this.bayesP = opts.bayesP ? new Float64Array(capacity) : null;
   }
+
+  /** Source name for the schema metadata `lionctr.source`, if any. */
+  private readonly source?: string;
 
   /** True when `capacity` rows have been added. */
   get full(): boolean {
@@ -349,7 +357,8 @@ export class RecordBatchBuilder {
     for (const c of children) {
       if (c.length !== n) throw new RangeError(`column length ${c.length} != batch length ${n}`);
     }
-    const schema = arrowSchemaFor(this.slots, { bayesP: !!this.bayesP });
+    let schema = arrowSchemaFor(this.slots, { bayesP: !!this.bayesP });
+    if (this.source) schema = new Schema(schema.fields, new Map([[SOURCE_METADATA_KEY, this.source]]));
     const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
     return new RecordBatch(schema, data);
   }

@@ -226,7 +226,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   }
 
   function take(n: number, schema: SlotSchema): RecordBatch {
-    const b = new RecordBatchBuilder(schema, n);
+    const b = new RecordBatchBuilder(schema, n, { source: name });
     for (let i = 0; i < n; i++) {
       const q = queue[head++];
       b.pushRow(q.row, q.p, q.o);
