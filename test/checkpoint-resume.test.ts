@@ -72,6 +72,30 @@ describe('checkpoints', () => {
     expect(words(second.state)).toBe(words(whole.state));
   }, 60_000);
 
+  it('a finished run resumed with more passes trains the new pass from the file start (= a fresh run with that many passes)', async () => {
+    const d = tmp();
+    const lines: string[] = [];
+    for (let i = 0; i < 700; i++) lines.push(JSON.stringify({ label: i % 5 === 0 ? 1 : 0, features: { C1: `u${i % 40}`, C2: `a${i % 9}` } }));
+    const file = join(d, 'clicks.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const src = (epochs: number) => ['source.kind="file"', `source.path=${JSON.stringify(file)}`, 'source.format="jsonl"', `source.epochs=${epochs}`];
+    const whole = await train(null, src(3));
+    const dir = join(d, 'ck');
+    await train(dir, src(2));
+    const more = await train(dir, src(3));
+    expect(more.examples).toBe(2100);
+    expect(words(more.state)).toBe(words(whole.state));
+  }, 60_000);
+
+  it('refuses a second trainer on a checkpoint directory in use, and says so', async () => {
+    const dir = tmp();
+    const cfg = loadConfig([], [...base, `checkpoint.dir=${JSON.stringify(dir)}`]);
+    const first = await createTrainer(cfg, silent, { exportDir: null });
+    await expect(createTrainer(cfg, silent, { exportDir: null })).rejects.toThrow(new RegExp(`in use by process ${process.pid}.*checkpoint\\.dir`));
+    await first.run(); // releases it
+    await (await createTrainer(cfg, silent, { exportDir: null })).run();
+  }, 60_000);
+
   it('a stop signal mid-pass (SIGTERM) checkpoints the pass as unfinished; the restart completes it', async () => {
     const d = tmp();
     const whole = await train(null, ['source.limit=2500']);

@@ -11,7 +11,8 @@ import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
 import { LionctrError } from '../errors.ts';
-import { readLatestCheckpoint } from '../train/checkpoint.ts';
+import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { lockCheckpointDir } from '../train/dir-lock.ts';
 import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
 import { join, resolve } from 'node:path';
@@ -40,12 +41,16 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   const fingerprint = sha256(JSON.stringify({ schema, model: cfg.model })).slice(0, 16);
   // checkpoints live beside the exports unless configured; no exports and no dir = none
   const ckptDir = !cfg.checkpoint.enabled ? null : cfg.checkpoint.dir ? resolve(cfg.checkpoint.dir) : opts.exportDir ? join(opts.exportDir, 'checkpoints') : null;
-  const ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
-  if (ckpt) {
-    if (ckpt.meta.modelFingerprint !== fingerprint) {
+  const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
+  let ckpt: Checkpoint | null;
+  try {
+    ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
+    if (ckpt && ckpt.meta.modelFingerprint !== fingerprint) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `checkpoint ${ckpt.dir} is of a model with another schema or model.* settings; point checkpoint.dir elsewhere or delete it to start afresh`, { where: 'checkpoint.dir' });
     }
-    restoreState(step, ckpt.state);
+    if (ckpt) restoreState(step, ckpt.state);
+  } catch (e) { unlock(); throw e; }
+  if (ckpt) {
     logger.info({ checkpoint: ckpt.dir, step: ckpt.step, examples: ckpt.meta.examples, offsets: ckpt.meta.sourceOffsets },
       `resuming from checkpoint step ${ckpt.step} (${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`);
   }
@@ -64,6 +69,7 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     checkpointKeep: cfg.checkpoint.keep,
     modelFingerprint: fingerprint,
     resumeFrom: ckpt,
+    onClose: unlock,
     auditPath: cfg.train.auditLog || null,
     epochs: cfg.source.kind === 'file' ? cfg.source.epochs : 1,
     batchSize: cfg.train.batchSize,

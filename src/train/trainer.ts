@@ -44,6 +44,8 @@ export interface TrainerOptions {
    * `{"run","step","rows":[[key,offset],...]}` after every step (each trained row's position).
    */
   auditPath?: string | null;
+  /** Called once when run() ends, also on an error (releases the checkpoint directory lock). */
+  onClose?: () => void;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -74,6 +76,8 @@ export interface TrainSummary {
   seconds: number;
   /** Bad rows skipped by the source(s), by reason, summed over passes. */
   badRows: Record<string, number>;
+  /** Examples trained by this run (progress.examples includes those of a restored checkpoint). */
+  examplesThisRun: number;
 }
 
 /**
@@ -117,13 +121,23 @@ export class Trainer extends EventEmitter {
 
   /** Runs until the end (see class doc); resolves with the last progress figures. */
   async run(): Promise<TrainSummary> {
+    try { return await this.runPasses(); } finally { this.opts.onClose?.(); }
+  }
+
+  private async runPasses(): Promise<TrainSummary> {
     const o = this.opts, log = o.logger;
     const t0 = performance.now();
     let lastLine = t0, lastLineExamples = this.examples, lastExport = t0, lastCheckpoint = t0;
     let done = !!(o.maxExamples && this.examples >= o.maxExamples);
     const startPass = this.pass;
+    if (o.resumeFrom && (done || startPass >= o.epochs)) {
+      log.warn(`nothing left to train: the checkpoint (step ${o.resumeFrom.step}, ${this.examples} examples) already finished ${done ? `train.maxExamples=${o.maxExamples}` : `${startPass} of ${o.epochs} pass(es)`}; delete ${o.checkpointDir} or raise the limit to train more`);
+    }
+    const examplesAtStart = this.examples;
     for (let epoch = startPass; epoch < o.epochs && !done; epoch++) {
-      const resume = epoch === startPass && o.resumeFrom ? { nextOffsets: { ...this.nextOffsets }, passExamples: this.passExamples } : null;
+      // resume inside the pass the checkpoint stopped in; a pass it had not started (or
+      // finished: then the offsets are the previous pass's) starts from the beginning
+      const resume = epoch === startPass && o.resumeFrom && this.passExamples > 0 ? { nextOffsets: { ...this.nextOffsets }, passExamples: this.passExamples } : null;
       const source = await o.openSource(epoch, resume);
       if (!resume) {
         // a new pass: its positions start over
@@ -131,6 +145,9 @@ export class Trainer extends EventEmitter {
         this.passExamples = 0;
       }
       this.pass = epoch;
+      if (resume && !Object.keys(resume.nextOffsets).some((k) => k.startsWith(`${source.name}/`))) {
+        log.warn({ checkpointOffsets: resume.nextOffsets }, `the checkpoint's positions are of another source (${Object.keys(resume.nextOffsets).join(', ')}); ${source.name} starts from its beginning`);
+      }
       log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}${resume ? ` from checkpoint step ${o.resumeFrom!.step}` : ''}`);
       let badSeen: Record<string, number> = {};
       try {
@@ -154,7 +171,7 @@ export class Trainer extends EventEmitter {
             lastLine = now; lastLineExamples = this.examples;
           }
           const firstExport = this.exportsWritten.length === 0;
-          if (o.exportDir && this.examples > 0 && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
+          if (o.exportDir && this.examples > examplesAtStart && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
             await this.export(); lastExport = performance.now();
           }
           const interval = o.checkpointIntervalSeconds ?? 0;
@@ -182,9 +199,10 @@ export class Trainer extends EventEmitter {
       if (Object.keys(st.bad).length) log.warn({ bad: st.bad }, `${source.name}: skipped bad rows ${JSON.stringify(st.bad)}`);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const progress = this.reportProgress(this.examples / Math.max(seconds, 1e-9));
-    if (o.exportDir && this.examples > 0) await this.export();
-    return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows };
+    const trainedNow = this.examples - examplesAtStart;
+    const progress = this.reportProgress(trainedNow / Math.max(seconds, 1e-9));
+    if (o.exportDir && trainedNow > 0) await this.export();
+    return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows, examplesThisRun: trainedNow };
   }
 
   /**
