@@ -76,12 +76,24 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   let queue: Queued[] = [];
   let head = 0;
   let paused = false, closing = false, releaseRetryAt = 0;
-  let failure: Error | null = null;
   let rows = 0;
   const bad: Record<string, number> = {};
   let wake: () => void = () => {};
 
   const queued = () => queue.length - head;
+  /** Per partition, the offset of its oldest queued (untrained) row. */
+  function firstQueued(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (let i = head; i < queue.length; i++) if (!m.has(queue[i].p)) m.set(queue[i].p, queue[i].o);
+    return m;
+  }
+  /**
+   * Where partition p may be committed after a checkpoint: every message below is trained
+   * (in the checkpoint) or dead-lettered, so trailing bad messages are not read again.
+   */
+  const committable = (p: number, fq: Map<number, number>) => fq.get(p) ?? position.get(p);
+  /** Committable offset of a revoked partition at the moment it was revoked. */
+  const releaseAt = new Map<number, number>();
   const mark = (state: 'held' | 'released') => encodeMark({ owner: memberId, state });
 
   function dropQueued(p: number): number {
@@ -120,7 +132,17 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
           const o = offs.find((x) => x.partition === p);
           durableStart = Number(k.fromBeginning ? o?.low ?? 0 : o?.high ?? 0);
         }
-        const start = startOffset(durableStart, handed.get(p))!;
+        let start = startOffset(durableStart, handed.get(p))!;
+        const range = (await admin!.fetchTopicOffsets(topic)).find((x) => x.partition === p);
+        const low = Number(range?.low ?? 0), high = Number(range?.high ?? 0);
+        if (start > high || start < low) {
+          // like Kafka's auto.offset.reset for an out-of-range position: the topic was
+          // recreated or truncated (start > high), or retention deleted the records (start < low)
+          const reset = start < low ? low : k.fromBeginning ? low : high;
+          log.error({ partition: p, start, low, high, reset }, `${topic}/${p}: position ${start} is outside the partition's offsets [${low}, ${high}] (topic recreated or truncated, or records expired); continuing at ${reset}`);
+          start = reset;
+          durableStart = Math.min(durableStart, reset);
+        }
         // mark the partition as ours at a durable position, so a later owner waits for our release
         await consumer!.commitOffsets([{ topic, partition: p, offset: String(durableStart), metadata: mark('held') }]);
         position.set(p, start);
@@ -156,6 +178,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       if (d.ok) good.push({ p, o: off, row: d.row, at: now });
       else {
         bad[d.reason] = (bad[d.reason] ?? 0) + 1;
+        if (bad[d.reason] <= 5) log.warn({ reason: d.reason, where }, `bad message [${d.reason}] sent to ${k.deadLetterTopic || 'nowhere (no dead-letter topic)'}: ${d.error}${bad[d.reason] === 5 ? ' (further ones with this reason are only counted)' : ''}`);
         dead.push({ key: msg.key, value: msg.value, headers: {
           'lionctr-reason': d.reason, 'lionctr-error': d.error.slice(0, 1000), 'lionctr-topic': topic, 'lionctr-partition': String(p), 'lionctr-offset': String(off),
         } });
@@ -176,8 +199,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     memberId = payload.memberId;
     generation++;
     const now = new Set(payload.memberAssignment[topic] ?? []);
+    const fq = firstQueued();
     for (const p of assigned) {
       if (now.has(p)) continue;
+      const at = committable(p, fq);
+      if (at !== undefined) releaseAt.set(p, at);
       const dropped = dropQueued(p);
       position.delete(p); floor.delete(p);
       released.add(p);
@@ -212,17 +238,46 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       producer = client.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
     }
-    consumer = client.consumer({
+    await startConsumer();
+  }
+
+  async function startConsumer(): Promise<void> {
+    const c = client.consumer({
       groupId: k.groupId, sessionTimeout: k.sessionTimeoutMs, heartbeatInterval: k.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(60_000, 2 * k.releaseWaitMs), allowAutoTopicCreation: false, maxWaitTimeInMs: 250,
     });
-    consumer.on(consumer.events.GROUP_JOIN, (e) => onAssignment(e.payload as never));
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) { failure = e.payload.error; wake(); }
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => onAssignment(e.payload as never));
+    c.on(c.events.CRASH, (e) => {
+      // kafkajs restarts itself after retriable errors; after the others (broker gone past
+      // its retries) we start a new consumer, so that training and serving live on
+      if (!e.payload.restart && !closing) void restartConsumer(e.payload.error);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: k.fromBeginning });
-    await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await c.connect();
+    await c.subscribe({ topics: [topic], fromBeginning: k.fromBeginning });
+    await c.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachBatch });
+  }
+
+  let restarting = false;
+  async function restartConsumer(err: Error): Promise<void> {
+    if (restarting) return;
+    restarting = true;
+    let wait = 1000;
+    log.error({ err: err.message }, `${topic}: the Kafka consumer stopped (${err.message}); reconnecting to ${k.brokers.join(',')}`);
+    while (!closing) {
+      await consumer?.disconnect().catch(() => {});
+      await new Promise((r) => setTimeout(r, wait));
+      if (closing) break;
+      try {
+        await startConsumer();
+        log.info(`${topic}: Kafka consumer reconnected`);
+        break;
+      } catch (e) {
+        wait = Math.min(30_000, wait * 2);
+        log.error({ err: (e as Error).message }, `${topic}: reconnecting failed (${(e as Error).message}); next try in ${wait / 1000} s`);
+      }
+    }
+    restarting = false;
   }
 
   function take(n: number, schema: SlotSchema): RecordBatch {
@@ -243,26 +298,30 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     name,
     stats: () => ({ rows, bad: { ...bad } }),
     checkpointWanted: wantsCheckpoint,
-    lag: () => [...assigned].filter((p) => highWater.has(p)).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - (handed.get(p) ?? position.get(p) ?? 0)) })),
+    lag: () => {
+      const fq = firstQueued();
+      return [...assigned].filter((p) => highWater.has(p)).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - (committable(p, fq) ?? 0)) }));
+    },
 
     async checkpointed(next: Record<string, number>): Promise<void> {
       for (const [kk, v] of Object.entries(next)) if (kk.startsWith(`${name}/`)) durable[kk] = v;
       if (!consumer || !memberId) return;
       const commits: { topic: string; partition: number; offset: string; metadata: string }[] = [];
-      const at = (p: number) => startOffset(next[key(p)], floor.get(p), durable[key(p)]);
+      const fq = firstQueued();
+      const at = (p: number) => startOffset(next[key(p)], floor.get(p), durable[key(p)], committable(p, fq));
       for (const p of assigned) {
         const o = at(p);
         if (o !== null && position.has(p)) commits.push({ topic, partition: p, offset: String(o), metadata: mark(closing ? 'released' : 'held') });
       }
       const releasing = [...released];
       for (const p of releasing) {
-        const o = startOffset(next[key(p)], durable[key(p)]);
+        const o = startOffset(next[key(p)], durable[key(p)], releaseAt.get(p));
         if (o !== null) commits.push({ topic, partition: p, offset: String(o), metadata: mark('released') });
       }
       if (!commits.length) { releasing.forEach((p) => released.delete(p)); return; }
       try {
         await consumer.commitOffsets(commits);
-        releasing.forEach((p) => released.delete(p));
+        releasing.forEach((p) => { released.delete(p); releaseAt.delete(p); });
         if (releasing.length) log.info({ partitions: releasing }, `${topic}: released partitions [${releasing.join(', ')}] after a checkpoint`);
       } catch (e) {
         releaseRetryAt = Date.now() + 1000;
@@ -277,7 +336,6 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       let idleSince = Date.now();
       try {
         while (!signal?.aborted) {
-          if (failure) throw failure;
           const n = queued();
           const age = n > 0 ? Date.now() - queue[head].at : 0;
           if (n >= batchSize || (n > 0 && age >= k.lingerMs)) {
