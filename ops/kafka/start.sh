@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka 3.9 broker+controller (KRaft) on 127.0.0.1 for tests and
 # local tries, waits until it answers, prints its bootstrap address. Stop it with stop.sh.
-#   ops/kafka/start.sh [PORT]        (default 19092; data in ops/kafka/data, logs in ops/kafka/data/broker.log)
+#   ops/kafka/start.sh [PORT] [--keep]   (default 19092; data in ops/kafka/data, logs in ops/kafka/data/broker.log)
+# Without --keep the data directory is wiped first (a fresh, empty broker: topics are gone).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-port=${1:-19092}
+keep=0
+args=()
+for a in "$@"; do if [ "$a" = "--keep" ]; then keep=1; else args+=("$a"); fi; done
+port=${args[0]:-19092}
 cport=$((port + 1))
 command -v java >/dev/null || { echo "kafka: java not found" >&2; exit 3; }
 if [ ! -d "$here/target/libs" ] || [ -z "$(ls "$here/target/libs" 2>/dev/null)" ]; then
@@ -13,7 +17,8 @@ if [ ! -d "$here/target/libs" ] || [ -z "$(ls "$here/target/libs" 2>/dev/null)" 
   (cd "$here" && mvn -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/libs)
 fi
 data="$here/data"
-rm -rf "$data" && mkdir -p "$data/logs"
+fresh=1
+if [ "$keep" = 1 ] && [ -f "$data/logs/meta.properties" ]; then fresh=0; else rm -rf "$data" && mkdir -p "$data/logs"; fi
 cat > "$data/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -40,7 +45,7 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 L4J
 cp="$here/target/libs/*"
 jopts=(-Xmx512m -Dkafka.logs.dir="$data" -Dlog4j.configuration="file:$data/log4j.properties")
-java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" -c "$data/server.properties" >/dev/null
+[ "$fresh" = 1 ] && java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" -c "$data/server.properties" >/dev/null
 nohup java "${jopts[@]}" -cp "$cp" kafka.Kafka "$data/server.properties" >"$data/stdout.log" 2>&1 &
 echo $! > "$data/broker.pid"
 for i in $(seq 60); do

@@ -75,11 +75,15 @@ function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: Return
 }
 
 /** `--port` / `--export-dir` of run and serve as config overrides. */
-const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: string }): string[] => [
+const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: string; brokers?: string }): string[] => [
   ...(o.port ? [`serve.port=${o.port}`] : []),
+  ...brokerFlag(o),
   ...(o.checkpointDir ? [`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`] : []),
   ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : []),
 ];
+
+/** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
+const brokerFlag = (o: { brokers?: string }): string[] => (o.brokers ? [`kafka.brokers=${JSON.stringify(o.brokers.split(',').map((x) => x.trim()).filter(Boolean))}`] : []);
 
 /** Resolves when the shutdown signal fires. */
 const untilAborted = (signal: AbortSignal) => new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
@@ -102,7 +106,8 @@ export function buildProgram(): Command {
     .description('trainer + prediction endpoint in one process (the configured source; synthetic click stream by default); resumes from the newest checkpoint')
     .option('--port <port>', 'port of the prediction endpoint (serve.port)')
     .option('--export-dir <dir>', 'exports root (export.dir)')
-    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)'))
+    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)')
+    .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'))
     .action(async (o) => {
       try {
         const cfg = configFrom(o, serveFlags(o));
@@ -132,7 +137,8 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'passes over the file', intArg('--epochs'))
     .option('--max-examples <n>', 'stop after this many examples (train.maxExamples)', intArg('--max-examples'))
     .option('--export-dir <dir>', 'exports root (export.dir)')
-    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there'))
+    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there')
+    .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'))
     .action(async (o) => {
       try {
         const extra: string[] = [];
@@ -143,6 +149,7 @@ export function buildProgram(): Command {
         if (o.maxExamples !== undefined) extra.push(`train.maxExamples=${o.maxExamples}`);
         if (o.exportDir) extra.push(`export.dir=${JSON.stringify(o.exportDir)}`);
         if (o.checkpointDir) extra.push(`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`);
+        extra.push(...brokerFlag(o));
         const cfg = configFrom(o, extra);
         if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) throw Object.assign(new Error('the synthetic source never ends: give --input or --max-examples'), { code: 'LIONCTR_BAD_CONFIG' });
         const logger = createLogger(cfg.log.level);

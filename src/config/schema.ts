@@ -33,8 +33,9 @@ convict.addFormat({
 });
 convict.addFormat({
   name: 'string-list',
-  validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error('must be a list of non-empty strings'); },
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+  validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error('must be a list of non-empty strings: a JSON array or a comma-separated list, e.g. host1:9092,host2:9092'); },
+  // a JSON array, or a comma-separated list (env vars: LIONCTR_KAFKA_BROKERS=h1:9092,h2:9092)
+  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim().startsWith('[') ? JSON.parse(v) : v.split(',').map((x) => x.trim()).filter(Boolean)) : v),
 });
 
 convict.addFormat({

@@ -229,7 +229,7 @@ export class Trainer extends EventEmitter {
     const r = await writeCheckpoint(o.checkpointDir, await captureState(o.step), meta, o.checkpointKeep ?? 2);
     this.lastCheckpointStep = step;
     const seconds = (performance.now() - t) / 1000;
-    o.logger.debug({ dir: r.dir, seconds, bytes: r.bytes }, `checkpoint step ${step} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+    o.logger.info({ dir: r.dir, seconds, bytes: r.bytes }, `checkpoint step ${step} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
     this.emit('checkpoint', { step, seconds, bytes: r.bytes });
     if (source.checkpointed) await source.checkpointed(meta.sourceOffsets);
   }
