@@ -24,8 +24,10 @@ import type { LrSchedule } from '../src/train/optim/schedule.ts';
 import type { SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 
-const { values } = parseArgs({ options: { examples: { type: 'string', default: '2000000' }, only: { type: 'string' }, help: { type: 'boolean' } } });
-if (values.help) { console.log('usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic]'); process.exit(0); }
+const { values } = parseArgs({ options: { examples: { type: 'string', default: '2000000' }, only: { type: 'string' }, 'adamw-factors': { type: 'string', default: '3' }, 'adamw-only': { type: 'boolean' }, help: { type: 'boolean' } } });
+if (values.help) { console.log('usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic] [--adamw-factors 1,3,10] [--adamw-only]'); process.exit(0); }
+/** AdamW lr = Lion lr x f and wd = Lion wd / f for each f (the paper's mapping read backwards, sec. 5): a sweep over f. */
+const adamFactors = values['adamw-factors']!.split(',').map(Number);
 await selectBackend('auto');
 
 /** Variants: extra `--set`s on top of the dataset's config. AdamW takes lr x3 and wd / 3 of Lion's (the paper's advice read backwards, sec. 5). */
@@ -35,8 +37,12 @@ const variants: [string, string[]][] = [
   ['lion exact f32', ['optim.sparseMode="exact"']],
   ['lion lazy bf16', ['model.momentumDtype="bfloat16"']],
 ];
-const adamSets = (c: LionctrConfig) => [
-  ...(['dense', 'embedding', 'linear', 'bias'] as const).flatMap((g) => [`optim.${g}.lr=${c.optim[g].lr * 3}`, `optim.${g}.weightDecay=${c.optim[g].weightDecay / 3}`, `optim.${g}.beta2=0.999`]),
+const adamSets = (c: LionctrConfig, f: number) => [
+  ...(['dense', 'embedding', 'linear', 'bias'] as const).flatMap((g) => [`optim.${g}.lr=${c.optim[g].lr * f}`, `optim.${g}.weightDecay=${c.optim[g].weightDecay / f}`, `optim.${g}.beta2=0.999`]),
+];
+const withAdam = (base: LionctrConfig): [string, string[]][] => [
+  ...(values['adamw-only'] ? [] : variants),
+  ...adamFactors.map((f) => [`adamw lazy x${f}`, adamSets(base, f)] as [string, string[]]),
 ];
 
 function build(cfg: LionctrConfig, adam: boolean) {
@@ -60,7 +66,7 @@ if (values.only !== 'synthetic') {
     console.log('\nCriteo sample (config/criteo.json): train rows 1-8000 x2 passes, holdout rows 8001-9999');
     console.log('variant            prog AUC  prog LL   hold AUC  hold LL');
     const base = loadConfig(['config/criteo.json']);
-    for (const [name, sets] of [...variants, ['adamw lazy f32', adamSets(base)] as [string, string[]]]) {
+    for (const [name, sets] of withAdam(base)) {
       const cfg = loadConfig(['config/criteo.json'], sets);
       const { model, step, fz } = build(cfg, name.startsWith('adam'));
       const load = async (skip: number, limit: number | undefined, bs: number) => { const out: FeatureBatch[] = []; for await (const rb of createFileSource({ path: criteo, format: 'criteo', schema: featureSchemaOf(cfg), skip, limit }).batches({ batchSize: bs })) out.push(fz.fromRecordBatch(rb)); return out; };
@@ -80,7 +86,7 @@ if (values.only !== 'criteo') {
   const holdBatches: FeatureBatch[] = [];
   const fz0 = new Featurizer(featureSchemaOf(base));
   for await (const rb of createSyntheticSource({ seed: 1, startOffset: N, limit: 100_000 }).batches({ batchSize: 4096 })) holdBatches.push(fz0.fromRecordBatch(rb));
-  for (const [name, sets] of [...variants, ['adamw lazy f32', adamSets(base)] as [string, string[]]]) {
+  for (const [name, sets] of withAdam(base)) {
     const cfg = loadConfig([], sets);
     const { model, step, fz } = build(cfg, name.startsWith('adam'));
     const pm = new ProgressiveMetrics(100_000);
