@@ -58,10 +58,10 @@ describeKafka('lionctr produce (broker)', () => {
     }
   });
 
-  it('exits 1 with a clear message when the topic does not exist', () => {
+  it('exits 2 with a clear message naming --topic when the topic does not exist', () => {
     const topic = uniqueTopic('produce-missing');
     const r = cli('produce', '--input', 'package.json', '--format', 'jsonl', '--topic', topic, '--brokers', kafkaBrokers()!.join(','));
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`topic "${topic}" does not exist`));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`topic "${topic}" does not exist.*--topic`));
   });
 });

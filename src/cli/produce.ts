@@ -87,7 +87,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * idempotent producer (acks=-1, one request in flight, so retries neither duplicate nor
  * reorder messages).
  * @throws LionctrError LIONCTR_BAD_INPUT when the input is not a readable file;
- *   LIONCTR_NOT_FOUND when the topic does not exist (topics are never auto-created);
+ *   LIONCTR_BAD_CONFIG when the topic does not exist (topics are never auto-created);
  *   Error "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
  *   errors (message too large...) as they come.
  */
@@ -104,7 +104,7 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   try {
     try { await admin.connect(); } catch (e) { throw new Error(`cannot reach Kafka at ${opts.kafka.brokers.join(',')}: ${(e as Error).message}`, { cause: e }); }
     if (!(await admin.listTopics()).includes(topic)) {
-      throw new LionctrError('LIONCTR_NOT_FOUND', `topic "${topic}" does not exist; lionctr produce does not create topics (see README "Kafka (local try)")`, { where: opts.kafka.brokers.join(',') });
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; lionctr produce does not create topics (lionctr topics create)`, { where: '--topic' });
     }
     partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length;
   } finally { await admin.disconnect(); }

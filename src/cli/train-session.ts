@@ -38,7 +38,8 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
   });
   if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
-  const fingerprint = sha256(JSON.stringify({ schema, model: cfg.model })).slice(0, 16);
+  const modelConfig = { schema, model: cfg.model };
+  const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);
   // checkpoints live beside the exports unless configured; no exports and no dir = none
   const ckptDir = !cfg.checkpoint.enabled ? null : cfg.checkpoint.dir ? resolve(cfg.checkpoint.dir) : opts.exportDir ? join(opts.exportDir, 'checkpoints') : null;
   const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
@@ -46,7 +47,8 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   try {
     ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
     if (ckpt && ckpt.meta.modelFingerprint !== fingerprint) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `checkpoint ${ckpt.dir} is of a model with another schema or model.* settings; point checkpoint.dir elsewhere or delete it to start afresh`, { where: 'checkpoint.dir' });
+      const diff = ckpt.meta.modelConfig ? configDiff(ckpt.meta.modelConfig, modelConfig) : [];
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `checkpoint ${ckpt.dir} is of a model with other settings${diff.length ? ` (${diff.slice(0, 5).join('; ')})` : ' (schema or model.*)'}; point checkpoint.dir elsewhere or delete it to start afresh`, { where: 'checkpoint.dir' });
     }
     if (ckpt) restoreState(step, ckpt.state);
   } catch (e) { unlock(); throw e; }
@@ -68,6 +70,7 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     checkpointIntervalSeconds: cfg.checkpoint.intervalSeconds,
     checkpointKeep: cfg.checkpoint.keep,
     modelFingerprint: fingerprint,
+    modelConfig,
     resumeFrom: ckpt,
     onClose: unlock,
     auditPath: cfg.train.auditLog || null,
@@ -84,4 +87,13 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   });
   if (opts.metrics) observeTrainer(trainer, opts.metrics);
   return trainer;
+}
+
+/** The leaf keys whose values differ between two config objects, as "key: was -> now". */
+function configDiff(was: unknown, now: unknown, path = ''): string[] {
+  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (isObj(was) && isObj(now)) {
+    return [...new Set([...Object.keys(was), ...Object.keys(now)])].flatMap((k) => configDiff(was[k], now[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(was) === JSON.stringify(now) ? [] : [`${path}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`];
 }

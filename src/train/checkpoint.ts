@@ -32,6 +32,8 @@ export interface CheckpointMeta {
   watermarkMs: number | null;
   /** A fingerprint of the model config; a checkpoint of another model is refused. */
   modelFingerprint: string;
+  /** The model config behind the fingerprint (schema + model.*), to say what differs. */
+  modelConfig?: unknown;
 }
 
 /** A checkpoint read back. */
@@ -139,7 +141,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     })),
   };
   const meta: CheckpointMeta = {
-    examples: m.examples, sourceOffsets: m.sourceOffsets, pass: m.pass, passExamples: m.passExamples, watermarkMs: m.watermarkMs, modelFingerprint: m.modelFingerprint,
+    examples: m.examples, sourceOffsets: m.sourceOffsets, pass: m.pass, passExamples: m.passExamples, watermarkMs: m.watermarkMs, modelFingerprint: m.modelFingerprint, modelConfig: m.modelConfig,
   };
   return { step: m.step, dir, meta, state };
 }

@@ -37,6 +37,8 @@ export interface TrainerOptions {
   checkpointKeep?: number;
   /** Fingerprint of the model config, stored in checkpoints. */
   modelFingerprint?: string;
+  /** The model config behind the fingerprint, stored in checkpoints. */
+  modelConfig?: unknown;
   /** The checkpoint the model was restored from (its state is already in model/step). */
   resumeFrom?: { step: number; meta: CheckpointMeta } | null;
   /**
@@ -224,7 +226,7 @@ export class Trainer extends EventEmitter {
     const t = performance.now();
     const meta: CheckpointMeta = {
       examples: this.examples, sourceOffsets: { ...this.nextOffsets }, pass: this.pass, passExamples: this.passExamples,
-      watermarkMs: this.watermarkMs, modelFingerprint: o.modelFingerprint ?? '',
+      watermarkMs: this.watermarkMs, modelFingerprint: o.modelFingerprint ?? '', modelConfig: o.modelConfig,
     };
     const r = await writeCheckpoint(o.checkpointDir, await captureState(o.step), meta, o.checkpointKeep ?? 2);
     this.lastCheckpointStep = step;
