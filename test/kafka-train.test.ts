@@ -27,8 +27,8 @@ describeKafka('training from Kafka', () => {
     expect(sent.messages).toBe(lines.length);
     const good = lines.length - bad.size;
 
-    const cfg = loadConfig([], kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': good, 'kafka.lingerMs': 100 }));
-    const trainer = await createTrainer(cfg, pino({ level: 'warn' }), { exportDir: join(dir, 'exports') });
+    const cfg = loadConfig([], kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': good, 'kafka.lingerMs': 100, 'kafka.queueMaxRows': 300 }));
+    const trainer = await createTrainer(cfg, pino({ level: 'error' }), { exportDir: join(dir, 'exports') });
     const s = await trainer.run();
     expect(s.progress.examples).toBe(good);
     expect(Object.values(s.badRows).reduce((a, b) => a + b, 0)).toBe(bad.size);
@@ -48,21 +48,33 @@ describeKafka('training from Kafka', () => {
       expect(m.value.toString()).toBe(lines[i]);
     }
 
-    // the Arrow batches: topic in the schema metadata, each row's partition and offset, its cells
+    // the Arrow batches: topic in the schema metadata, each row's partition, offset and cells;
+    // a slow reader with a small queue makes the consumer pause and resume (backpressure)
     const { createKafkaSource } = await import('../src/ingest/kafka/source.ts');
-    const peek = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-peek`, deadLetterTopic: '' }, schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical }, resume: null, logger: pino({ level: 'warn' }) });
+    const peek = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-peek`, deadLetterTopic: '', queueMaxRows: 100 }, schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical }, resume: null, logger: pino({ level: 'error' }) });
+    const seen: string[] = [];
     for await (const rb of peek.batches({ batchSize: 64 })) {
-      if (rb.numRows === 0) continue;
       expect(rb.schema.metadata.get('lionctr.source')).toBe(`kafka:${topic}`);
       for (let r = 0; r < rb.numRows; r++) {
         const p = rb.getChild('source_partition')!.get(r) as number, o = rb.getChild('source_offset')!.get(r) as number;
         const line = lines[o * 3 + p].split('\t');
         expect(rb.getChild('label')!.get(r), `label at ${p}@${o}`).toBe(Number(line[0]));
         expect(rb.getChild('C1')!.get(r) ?? '', `C1 at ${p}@${o}`).toBe(line[14]);
+        seen.push(pos(o * 3 + p));
       }
-      break;
+      if (seen.length >= 1000) break;
+      await new Promise((r) => setTimeout(r, 10));
     }
     await peek.close!();
+    expect(peek.backpressurePauses()).toBeGreaterThan(0);
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const k of seen) expect(want.has(k), k).toBe(true);
+    // per partition, the rows seen are the first good ones, in order, none skipped
+    for (const part of [0, 1, 2]) {
+      const got = seen.filter((k) => k.includes(`/${part}@`));
+      const expected = [...want].filter((k) => k.includes(`/${part}@`)).sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1])).slice(0, got.length);
+      expect(got).toEqual(expected);
+    }
 
     // the final checkpoint holds the next offsets, and the group committed them after it
     const ck = await readLatestCheckpoint(join(dir, 'checkpoints'));

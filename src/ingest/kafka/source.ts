@@ -41,6 +41,8 @@ export interface PartitionLag { topic: string; partition: number; lag: number }
 export interface KafkaSource extends Source {
   /** Per assigned partition, the lag behind the high watermark (messages). */
   lag(): PartitionLag[];
+  /** How often fetching was paused because kafka.queueMaxRows rows were waiting. */
+  backpressurePauses(): number;
 }
 
 interface Queued { p: number; o: number; row: DecodedRow; at: number }
@@ -77,6 +79,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   let head = 0;
   let paused = false, closing = false, releaseRetryAt = 0;
   let rows = 0;
+  /** Times the consumer paused fetching for backpressure. */
+  let pauses = 0;
   const bad: Record<string, number> = {};
   let wake: () => void = () => {};
 
@@ -191,7 +195,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     for (const g of good) queue.push(g);
     rows += good.length;
     position.set(p, pos);
-    if (!paused && queued() > k.queueMaxRows) { consumer!.pause([{ topic }]); paused = true; }
+    if (!paused && queued() > k.queueMaxRows) { consumer!.pause([{ topic }]); paused = true; pauses++; }
     wake();
   }
 
@@ -297,6 +301,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   return {
     name,
     stats: () => ({ rows, bad: { ...bad } }),
+    backpressurePauses: () => pauses,
     checkpointWanted: wantsCheckpoint,
     lag: () => {
       const fq = firstQueued();
