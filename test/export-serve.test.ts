@@ -62,6 +62,27 @@ describe('export + HTTP prediction endpoint', () => {
     expect(metrics).toMatch(/lionctr_serve_requests_total\{route="predict",code="200"\} 1/);
   });
 
+  it('while draining for a shutdown, /readyz answers 503 and predictions are still served', async () => {
+    let draining = false;
+    const app2 = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr', isDraining: () => draining });
+    expect((await app2.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    draining = true;
+    const ready = await app2.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'draining' });
+    const pred = await app2.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: JSON.stringify({ instances: sampleInstances(2, trained.schema) }) });
+    expect(pred.statusCode).toBe(200);
+    await app2.close();
+  });
+
+  it('scores a request larger than one chunk (3000 instances) exactly like one model call', async () => {
+    const instances = sampleInstances(3000, trained.schema);
+    const res = await app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: JSON.stringify({ instances }) });
+    expect(res.statusCode).toBe(200);
+    const want = Array.from(registry.current()!.model.predict(trained.featurizer.fromInstances(instances)));
+    expect((res.json() as { predictions: number[] }).predictions).toEqual(want);
+  });
+
   it('answers malformed requests with a 4xx JSON error naming the problem, and keeps serving', async () => {
     const post = (body: string, path = '/v1/models/ctr:predict') => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const cases: [string, number, RegExp, string?][] = [

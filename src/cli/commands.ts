@@ -42,11 +42,11 @@ function shutdownSignal(logger: Logger, what: string): AbortController {
   return ac;
 }
 
-async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>) {
+async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>, draining?: AbortSignal) {
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);
   registry.onLoaded((m) => metrics.servedVersion.set(Number(m.version) || 0));
   registry.onLoadFailed(() => metrics.serveLoadFailures.inc());
-  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName });
+  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining: () => !!draining?.aborted });
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
   logger.info(`prediction endpoint: http://${cfg.serve.host}:${cfg.serve.port}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
   registry.start();
@@ -85,6 +85,13 @@ const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: stri
 /** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
 const brokerFlag = (o: { brokers?: string }): string[] => (o.brokers ? [`kafka.brokers=${JSON.stringify(o.brokers.split(',').map((x) => x.trim()).filter(Boolean))}`] : []);
 
+/** The drain period of a shutdown: /readyz already answers 503, predictions are still served. */
+async function drain(cfg: LionctrConfig, logger: Logger): Promise<void> {
+  if (cfg.serve.drainSeconds <= 0) return;
+  logger.info(`draining for ${cfg.serve.drainSeconds} s (/readyz answers 503, predictions still served)`);
+  await new Promise((r) => setTimeout(r, cfg.serve.drainSeconds * 1000));
+}
+
 /** Resolves when the shutdown signal fires. */
 const untilAborted = (signal: AbortSignal) => new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
 
@@ -116,13 +123,14 @@ export function buildProgram(): Command {
         const metrics = createMetrics();
         const exportDir = resolve(cfg.export.dir);
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(`serving: ${m}`));
-        const { registry, app } = await startServer(cfg, logger, exportDir, metrics);
+        const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal);
         const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
         logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
         if (!ac.signal.aborted) {
           logger.info('source ended; still serving the last export (SIGTERM to stop)');
           await untilAborted(ac.signal);
         }
+        await drain(cfg, logger);
         await app.close();
         registry.stop();
       } catch (e) { fatal(e); }
@@ -171,8 +179,9 @@ export function buildProgram(): Command {
         const logger = createLogger(cfg.log.level);
         const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(m));
-        const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics());
+        const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics(), ac.signal);
         await untilAborted(ac.signal);
+        await drain(cfg, logger);
         await app.close();
         registry.stop();
       } catch (e) { fatal(e); }

@@ -144,6 +144,7 @@ export const configSchema = {
     port: { doc: 'Port of the prediction endpoint and /metrics', format: 'port', default: 8080, env: 'LIONCTR_SERVE_PORT' },
     modelName: { doc: 'Model name in /v1/models/<name>', format: String, default: 'ctr' },
     pollSeconds: { doc: 'Seconds between checks of LATEST for a new export', format: 'nonneg-number', default: 1 },
+    drainSeconds: { doc: 'On SIGTERM, seconds during which /readyz answers 503 but predictions are still served, before the server closes (lets a load balancer stop sending first)', format: 'nonneg-number', default: 2, env: 'LIONCTR_SERVE_DRAIN_SECONDS' },
   },
   backend: { doc: 'tfjs backend: auto (tensorflow, then wasm, then cpu) or one of them', format: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', env: 'LIONCTR_BACKEND' },
   log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info', env: 'LIONCTR_LOG_LEVEL' } },

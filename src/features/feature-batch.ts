@@ -24,3 +24,20 @@ export interface FeatureBatch {
   /** [B] true click probability, synthetic source only. */
   bayesP?: Float64Array;
 }
+
+/**
+ * Examples [start, end) of a batch as views (no copy): every typed array is cut by its
+ * per-example width (length / size).
+ * @throws RangeError when the range is outside [0, size].
+ */
+export function sliceBatch<T extends { size: number }>(batch: T, start: number, end: number): T {
+  if (!(start >= 0 && start <= end && end <= batch.size)) throw new RangeError(`slice [${start}, ${end}) outside a batch of ${batch.size}`);
+  const out: Record<string, unknown> = { ...batch, size: end - start };
+  for (const [k, v] of Object.entries(batch)) {
+    if (ArrayBuffer.isView(v) && batch.size > 0) {
+      const per = (v as unknown as { length: number }).length / batch.size;
+      out[k] = (v as unknown as Float32Array).subarray(start * per, end * per);
+    }
+  }
+  return out as T;
+}

@@ -1,7 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { LionctrError } from '../errors.ts';
+import { sliceBatch } from '../features/feature-batch.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
+
+/** Instances scored per turn of the event loop. */
+const PREDICT_CHUNK = 1024;
 
 /** Largest request body accepted, bytes. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -22,12 +26,12 @@ const STATUS: Record<string, number> = {
  *   POST /v1/models/<name>:predict  {"instances": [{slot: value}, ...]}
  *                                   -> {"predictions": [p, ...], "model_version": "..."}
  *   GET  /v1/models/<name>          model status (TF Serving's model_version_status shape)
- *   GET  /healthz (process up), /readyz (a model is loaded), /metrics (Prometheus text)
+ *   GET  /healthz (process up), /readyz (a model is loaded and not draining), /metrics (Prometheus text)
  *
  * Bad requests get a 4xx JSON body {"error", "code", "where"}; they never change state.
  * Bodies are parsed as JSON whatever their content type (curl -d sends form encoding).
  */
-export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string }): FastifyInstance {
+export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string; isDraining?: () => boolean }): FastifyInstance {
   const { registry, metrics, modelName } = opts;
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
@@ -66,6 +70,8 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
+    // shutting down: tell load balancers to stop sending while requests still get answers
+    if (opts.isDraining?.()) return reply.code(503).send({ status: 'draining', error: 'shutting down; requests are still answered until the drain period ends' });
     const m = registry.current();
     const err = registry.lastError;
     if (m) return { status: 'ready', model_version: m.version, ...(err && Number(err.version) > Number(m.version) ? { newer_version_failed: err } : {}) };
@@ -105,9 +111,16 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     const m = registry.current();
     if (!m) throw new LionctrError('LIONCTR_NOT_READY', 'no model loaded yet');
     const batch = m.featurizer.fromInstances(body.instances);
-    const p = m.model.predict(batch);
+    // a large request is scored in chunks with a turn of the event loop between them, so
+    // that /readyz, /metrics and small requests are answered meanwhile
+    const predictions = new Array<number>(batch.size);
+    for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
+      if (s > 0) await new Promise<void>((r) => setImmediate(r));
+      const p = m.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
+      for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
+    }
     metrics.serveInstances.observe(batch.size);
-    return send(reply, 'predict', 200, { predictions: Array.from(p), model_version: m.version }, t0);
+    return send(reply, 'predict', 200, { predictions, model_version: m.version }, t0);
   });
   return app;
 }

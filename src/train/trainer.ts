@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Featurizer } from '../features/featurizer.ts';
+import { sliceBatch } from '../features/feature-batch.ts';
 import { appendFileSync } from 'node:fs';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
@@ -158,7 +159,7 @@ export class Trainer extends EventEmitter {
           if (rb.numRows > 0) {
             const stepStart = performance.now();
             let batch = this.featurizer.fromRecordBatch(rb);
-            if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = truncate(batch, o.maxExamples - this.examples);
+            if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = sliceBatch(batch, 0, o.maxExamples - this.examples);
             const r = o.step.run(batch);
             this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
             this.account(batch, source.name);
@@ -313,16 +314,4 @@ export class Trainer extends EventEmitter {
 
   /** Event time of the newest trained example (ms), null if none. */
   get watermark(): number | null { return this.watermarkMs; }
-}
-
-/** The first n examples of a batch (views, no copy). */
-function truncate<T extends { size: number }>(batch: T, n: number): T {
-  const out: Record<string, unknown> = { ...batch, size: n };
-  for (const [k, v] of Object.entries(batch)) {
-    if (ArrayBuffer.isView(v)) {
-      const per = (v as unknown as { length: number }).length / batch.size;
-      out[k] = (v as unknown as Float32Array).subarray(0, n * per);
-    }
-  }
-  return out as T;
 }
