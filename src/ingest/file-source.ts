@@ -90,7 +90,8 @@ export function createFileSource(opts: FileSourceOptions): Source {
       let builder = new RecordBatchBuilder(schema, batchSize);
       let seen = 0; // data rows met so far (good or bad)
       let yielded = 0;
-      const records = format === 'csv' ? csvRecords(path, schema, onBad) : lineRecords(path, format === 'criteo' ? decodeCriteoLine : createJsonlDecoder(schema));
+      const records = format === 'csv' ? csvRecords(path, schema, onBad) : lineRecords(path, format === 'criteo' ? decodeCriteoLine
+        : createJsonlDecoder(schema, (slot, where) => console.warn(`lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`)));
       for await (const chunk of records) {
         if (signal?.aborted) return;
         for (const rec of chunk) {

@@ -2,7 +2,8 @@
  * Decoder of JSON lines: `{"label":0|1,"ts":<ms>,"features":{slot: value, ...}}`.
  * Numeric slot values: numbers or numeric strings (null/"" = missing). Categorical values:
  * strings or finite numbers (numbers become their decimal string; null = missing). Slots
- * not in the schema are ignored; `ts` is optional (missing/null -> eventTimeMs null).
+ * not in the schema are ignored (`onUnknownSlot` hears of each name once, e.g. to log it);
+ * `ts` is optional (missing/null -> eventTimeMs null).
  */
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
@@ -17,7 +18,8 @@ export type LineDecoder = (line: string, where: string) => DecodedRow;
  * (a numeric slot or ts that is a non-numeric string or non-finite), or `wrong_type`
  * (features not an object, ts or a slot value of the wrong JSON type).
  */
-export function createJsonlDecoder(schema: SlotSchema): LineDecoder {
+export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: string, where: string) => void): LineDecoder {
+  const unknown = new Set<string>();
   const numIndex = new Map<string, number>();
   schema.numeric.forEach((s, i) => numIndex.set(s, i));
   const catIndex = new Map<string, number>();
@@ -66,6 +68,7 @@ export function createJsonlDecoder(schema: SlotSchema): LineDecoder {
         }
         const ci = catIndex.get(key);
         if (ci !== undefined) categorical[ci] = categoricalValue(v, key, where);
+        else if (onUnknownSlot && !unknown.has(key)) { unknown.add(key); onUnknownSlot(key, where); }
       }
     }
     return { label: lab, eventTimeMs, numeric, categorical };

@@ -20,8 +20,8 @@ export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: strin
  * `wrong_type`, `wrong_field_count`). Never throws for bad input.
  * @param maxBytes largest acceptable value, bytes.
  */
-export function createMessageDecoder(format: MessageFormat, schema: SlotSchema, maxBytes: number): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
-  const line = format === 'jsonl' ? createJsonlDecoder(schema) : decodeCriteoLine;
+export function createMessageDecoder(format: MessageFormat, schema: SlotSchema, maxBytes: number, onUnknownSlot?: (slot: string, where: string) => void): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
+  const line = format === 'jsonl' ? createJsonlDecoder(schema, onUnknownSlot) : decodeCriteoLine;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (value, timestampMs, where) => {
     if (!value || value.length === 0) return { ok: false, reason: 'empty', error: `empty message (at ${where})` };

@@ -57,7 +57,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const k = opts.kafka, log = opts.logger, topic = k.topic;
   const name = `kafka:${topic}`;
   const key = (p: number) => `${name}/${p}`;
-  const decode = createMessageDecoder(k.format as MessageFormat, opts.schema, k.maxMessageBytes);
+  const decode = createMessageDecoder(k.format as MessageFormat, opts.schema, k.maxMessageBytes,
+    (slot, where) => log.warn({ slot, where }, `messages carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`));
   const client = createKafka(k, log);
   let consumer: Consumer | null = null;
   let producer: Producer | null = null;
