@@ -119,7 +119,14 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   let batch: Message[] = [];
   const flush = async () => {
     if (rate > 0) await sleep(t0 + (sent / rate) * 1000 - performance.now());
-    await producer.send({ topic, messages: batch, acks: -1 });
+    try {
+      await producer.send({ topic, messages: batch, acks: -1 });
+    } catch (e) {
+      // name the lines: Kafka's own message ("[10] The request included a message larger than...") does not
+      const first = skip + sent + 1, last = first + batch.length - 1;
+      const big = batch.map((m, j) => [first + j, (m.value as Buffer).length] as const).filter(([, n]) => n > 900_000);
+      throw new LionctrError('LIONCTR_BAD_INPUT', `sending lines ${first}-${last} (non-empty lines) failed: ${(e as Error).message}${big.length ? `; too large for the broker's message.max.bytes (1 MB by default): line ${big.map(([l, n]) => `${l} (${n} bytes)`).join(', ')}` : ''}; ${sent} messages were sent before`, { where: input, cause: e });
+    }
     sent += batch.length;
     batch = [];
     opts.onProgress?.(sent, seconds());
