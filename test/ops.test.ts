@@ -13,4 +13,14 @@ describe('ops/grafana dashboard', () => {
     expect(used.size).toBeGreaterThan(8);
     for (const n of used) expect(names.has(n), n).toBe(true);
   });
+
+  it('the Prometheus alert rules query only metrics of the catalogue', async () => {
+    const rules = readFileSync('ops/prometheus/alerts.yml', 'utf8');
+    const exprs = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1]);
+    expect(exprs.length).toBeGreaterThan(4);
+    const used = new Set(exprs.flatMap((e) => e.match(/lionctr_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    const names = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    for (const n of used) expect(names.has(n), n).toBe(true);
+    expect(readFileSync('ops/prometheus/prometheus.yml', 'utf8')).toMatch(/rule_files:\s*\n\s*- alerts\.yml/);
+  });
 });
