@@ -22,10 +22,11 @@ describeKafka('two trainers in one group', () => {
     const topic = uniqueTopic('rebalance');
     await createTopic(brokers, topic, 4);
     await createTopic(brokers, `${topic}.dlq`, 1);
-    const { path, lines, bad } = criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), 6000);
+    const { path, lines, bad } = criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), 7000);
+    const phase1 = (lines.length - 1000) & ~3; // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
     const setsOf = (name: string) => { mkdirSync(join(dir, name), { recursive: true }); return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' }); };
-    const setsA = setsOf('a'), setsB = setsOf('b');
-    const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50 });
+    const setsA = setsOf('a'), setsB = setsOf('b'), setsC = setsOf('c');
+    const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, limit: phase1 });
 
     const start = (sets: string[]) => {
       const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,18 +58,30 @@ describeKafka('two trainers in one group', () => {
     a = start(setsA);                                                 // A comes back (resumes its checkpoint)
     await until('A to train again', () => steps(auditA).length >= aBefore + 1);
     await producing;
+    const auditC = join(dir, 'c', 'audit.jsonl');
+    const all = () => trainedCounts([...steps(auditA), ...steps(auditB), ...steps(auditC)]);
+    const goodUpTo = (n: number) => n - [...bad.keys()].filter((i) => i < n).length;
+    const total = () => [...all().values()].reduce((x, y) => x + y, 0);
+    await until('every good message of phase 1 to be trained', () => total() >= goodUpTo(phase1), 120_000);
+    // phase 2: a third trainer joins (partitions move again, some to a trainer that had
+    // regained them without new messages), then more messages arrive
+    let cErr = '';
+    const c = start(setsC);
+    c.c.stderr!.on('data', (d) => { cErr += d; });
+    await until('C to get partitions', () => /assigned partitions \[\d/.test(cErr), 60_000);
+    await produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, skip: phase1 });
     const good = lines.length - bad.size;
-    const all = () => trainedCounts([...steps(auditA), ...steps(auditB)]);
-    await until('every good message to be trained', () => [...all().values()].reduce((x, y) => x + y, 0) >= good, 120_000);
+    await until('every good message to be trained', () => total() >= good, 120_000);
     await sleep(1500); // anything trained twice would show up now
-    a.c.kill('SIGTERM'); b.c.kill('SIGTERM');
-    const [fa, fb] = await Promise.all([a.exited, b.exited]);
+    a.c.kill('SIGTERM'); b.c.kill('SIGTERM'); c.c.kill('SIGTERM');
+    const [fa, fb, fc] = await Promise.all([a.exited, b.exited, c.exited]);
     expect(fa.code, fa.err).toBe(0);
     expect(fb.code, fb.err).toBe(0);
+    expect(fc.code, fc.err).toBe(0);
     // A came back, got partitions from B, and B released them after a checkpoint
     expect(fa.err).toMatch(/assigned partitions \[\d/);
     expect(fb.err).toMatch(/released partitions \[/);
-    const logs = [ra.err, fa.err, fb.err].join('\n');
+    const logs = [ra.err, fa.err, fb.err, fc.err].join('\n');
     console.log(`rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`);
     const counts = all();
     const pos = (i: number) => `kafka:${topic}/${i % 4}@${Math.floor(i / 4)}`;

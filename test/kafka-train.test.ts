@@ -95,6 +95,27 @@ describeKafka('training from Kafka', () => {
     }
   });
 
+  it('rows cut from the last batch by train.maxExamples are not committed: the next run trains them', async () => {
+    const brokers = kafkaBrokers()!;
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-cut-')); dirs.push(dir);
+    const topic = uniqueTopic('cut');
+    await createTopic(brokers, topic, 1);
+    await createTopic(brokers, `${topic}.dlq`, 1);
+    const { writeFileSync } = await import('node:fs');
+    const { syntheticCriteoLines } = await import('./helpers/kafka-train.ts');
+    const file = join(dir, 'cut.tsv');
+    writeFileSync(file, syntheticCriteoLines(1000).join('\n') + '\n');
+    const sets = (max: number) => kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 500, 'train.maxExamples': max });
+    await produceFile({ kafka: loadConfig([], sets(0)).kafka, topic, input: file, format: 'criteo' });
+    for (const max of [300, 1000]) {
+      const t = await createTrainer(loadConfig([], sets(max)), pino({ level: 'silent' }), { exportDir: join(dir, 'exports') });
+      expect((await t.run()).progress.examples).toBe(max);
+    }
+    const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
+    expect(counts.size).toBe(1000);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('bad messages at the end of a partition are committed past after the checkpoint: a restart does not dead-letter them again, lag goes to 0', async () => {
     const brokers = kafkaBrokers()!;
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-tail-')); dirs.push(dir);

@@ -50,6 +50,11 @@ export interface Source {
    * (`<source name>/<partition>`); a Kafka source commits them to the group here.
    */
   checkpointed?(nextOffsets: Record<string, number>): Promise<void>;
+  /**
+   * The last `n` rows of the batch just yielded were not trained (a `train.maxExamples` cut):
+   * a source whose positions are committed must not count them as done.
+   */
+  untrained?(n: number): void;
   /** Consumer lag per partition (messages behind the high watermark), for sources that have one. */
   lag?(): { topic: string; partition: number; lag: number }[];
   /** Releases connections; called once when the trainer is done with the source. */

@@ -159,7 +159,11 @@ export class Trainer extends EventEmitter {
           if (rb.numRows > 0) {
             const stepStart = performance.now();
             let batch = this.featurizer.fromRecordBatch(rb);
-            if (o.maxExamples && this.examples + batch.size > o.maxExamples) batch = sliceBatch(batch, 0, o.maxExamples - this.examples);
+            if (o.maxExamples && this.examples + batch.size > o.maxExamples) {
+              const keep = o.maxExamples - this.examples;
+              source.untrained?.(batch.size - keep); // not trained: a source with positions takes them back
+              batch = sliceBatch(batch, 0, keep);
+            }
             const r = o.step.run(batch);
             this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
             this.account(batch, source.name);
@@ -280,8 +284,9 @@ export class Trainer extends EventEmitter {
       const t = batch.eventTimeMs[b];
       if (!Number.isNaN(t) && (this.watermarkMs === null || t > this.watermarkMs)) this.watermarkMs = t;
       const key = `${sourceName}/${batch.partitions[b]}`;
-      const next = batch.offsets[b] + 1;
-      if (!(key in this.nextOffsets) || next > this.nextOffsets[key]) this.nextOffsets[key] = next;
+      // the last row of a partition sets its position (offsets rise within a partition; a
+      // source that starts a partition over, e.g. a recreated Kafka topic, may lower it)
+      this.nextOffsets[key] = batch.offsets[b] + 1;
     }
   }
 

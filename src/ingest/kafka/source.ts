@@ -170,8 +170,20 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       await resolveStart(p, heartbeat);
       if (gen !== generation) return;
     }
-    highWater.set(p, Number(batch.highWatermark));
+    const hw = Number(batch.highWatermark);
+    highWater.set(p, hw);
     let pos = position.get(p)!;
+    if (pos > hw) {
+      // the partition ends before our position: the topic was deleted and recreated (or
+      // truncated) while we ran; kafkajs reset its fetch position, we must too
+      const first = batch.messages.length ? Number(batch.messages[0].offset) : 0;
+      log.error({ partition: p, position: pos, highWatermark: hw, reset: first }, `${topic}/${p}: position ${pos} is past the end of the partition (${hw}): topic recreated or truncated; continuing at ${first}`);
+      const dropped = dropQueued(p);
+      if (dropped) log.warn({ partition: p, dropped }, `${topic}/${p}: ${dropped} queued rows of the old topic dropped`);
+      pos = first;
+      position.set(p, pos); floor.set(p, pos); handed.delete(p); delete durable[key(p)];
+      staleNext.add(p); // the trainer's position for p is of the old topic until it trains a new row
+    }
     const good: Queued[] = [];
     const dead: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[] = [];
     const now = Date.now();
@@ -207,11 +219,14 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     const fq = firstQueued();
     for (const p of assigned) {
       if (now.has(p)) continue;
+      const started = position.has(p);
       const at = committable(p, fq);
       if (at !== undefined) releaseAt.set(p, at);
       const dropped = dropQueued(p);
       position.delete(p); floor.delete(p);
-      released.add(p);
+      // a partition we never started in this assignment has no mark of ours to release,
+      // and our old positions for it may be stale (another trainer went further since)
+      if (started) released.add(p);
       log.info({ partition: p, dropped }, `${topic}/${p}: revoked (${dropped} queued rows dropped untrained); releasing it at the next checkpoint`);
     }
     for (const p of now) {
@@ -285,12 +300,17 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     restarting = false;
   }
 
+  let lastTaken: Queued[] = [];
+  /** Partitions reset (topic recreated) whose trainer positions are still the old topic's. */
+  const staleNext = new Set<number>();
   function take(n: number, schema: SlotSchema): RecordBatch {
     const b = new RecordBatchBuilder(schema, n, { source: name });
+    lastTaken = queue.slice(head, head + n);
     for (let i = 0; i < n; i++) {
       const q = queue[head++];
       b.pushRow(q.row, q.p, q.o);
       handed.set(q.p, q.o + 1);
+      if (staleNext.size) staleNext.delete(q.p);
     }
     if (head > 65536 && head * 2 > queue.length) { queue = queue.slice(head); head = 0; }
     if (paused && queued() <= k.queueMaxRows / 2) { consumer!.resume([{ topic }]); paused = false; }
@@ -304,13 +324,24 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     stats: () => ({ rows, bad: { ...bad } }),
     backpressurePauses: () => pauses,
     checkpointWanted: wantsCheckpoint,
+    untrained(n: number): void {
+      // back to the head of the queue, in order: they are not trained, nor committable
+      const back = lastTaken.slice(lastTaken.length - n);
+      queue = [...back, ...queue.slice(head)]; head = 0;
+      const firstBack = new Map<number, number>();
+      for (const q of back) if (!firstBack.has(q.p)) firstBack.set(q.p, q.o);
+      for (const [p, o] of firstBack) handed.set(p, o);
+      lastTaken = [];
+    },
     lag: () => {
       const fq = firstQueued();
       return [...assigned].filter((p) => highWater.has(p)).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - (committable(p, fq) ?? 0)) }));
     },
 
     async checkpointed(next: Record<string, number>): Promise<void> {
-      for (const [kk, v] of Object.entries(next)) if (kk.startsWith(`${name}/`)) durable[kk] = v;
+      const fresh = (kk: string) => !staleNext.has(Number(kk.slice(kk.lastIndexOf('/') + 1)));
+      for (const [kk, v] of Object.entries(next)) if (kk.startsWith(`${name}/`) && fresh(kk)) durable[kk] = v;
+      next = Object.fromEntries(Object.entries(next).filter(([kk]) => fresh(kk)));
       if (!consumer || !memberId) return;
       const commits: { topic: string; partition: number; offset: string; metadata: string }[] = [];
       const fq = firstQueued();
@@ -321,7 +352,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       }
       const releasing = [...released];
       for (const p of releasing) {
-        const o = startOffset(next[key(p)], durable[key(p)], releaseAt.get(p));
+        const o = releaseAt.get(p) === undefined ? null : startOffset(next[key(p)], durable[key(p)], releaseAt.get(p));
         if (o !== null) commits.push({ topic, partition: p, offset: String(o), metadata: mark('released') });
       }
       if (!commits.length) { releasing.forEach((p) => released.delete(p)); return; }
