@@ -96,6 +96,22 @@ describe('checkpoints', () => {
     await (await createTrainer(cfg, silent, { exportDir: null })).run();
   }, 60_000);
 
+  it('takes over a lock whose process is gone: dead pid, own pid of an earlier process (restarted container), garbled old file', async () => {
+    const { hostname } = await import('node:os');
+    const { utimesSync } = await import('node:fs');
+    for (const content of ['999999 HOST 1', `${process.pid} HOST 0`, '\u0000garbled']) {
+      const dir = tmp();
+      const file = join(dir, 'LOCK');
+      writeFileSync(file, content.replace('HOST', hostname()));
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(file, old, old);
+      const cfg = loadConfig([], [...base, `checkpoint.dir=${JSON.stringify(dir)}`]);
+      const t = await createTrainer(cfg, silent, { exportDir: null });
+      expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+      await t.run();
+    }
+  }, 60_000);
+
   it('a stop signal mid-pass (SIGTERM) checkpoints the pass as unfinished; the restart completes it', async () => {
     const d = tmp();
     const whole = await train(null, ['source.limit=2500']);

@@ -185,6 +185,8 @@ describe('jsonl file source', () => {
       JSON.stringify({ label: 0, features: { n1: 'abc' } }),
       JSON.stringify({ label: 0, features: { c1: { a: 1 } } }),
       JSON.stringify({ label: 0 }),
+      JSON.stringify({ label: 0, ts: 1.7e15 }), // microseconds
+      '{"label":0,"features":{"n1":1e400}}', // Infinity after JSON.parse
     ];
     const p = tmpFile('a.jsonl', lines.join('\n') + '\n');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
@@ -197,7 +199,7 @@ describe('jsonl file source', () => {
       { label: 1, event_time_ms: 1700000000000, n1: 3, n2: 4.5, c1: 'a', c2: '17', source_partition: 0, source_offset: 1 },
       { label: 0, event_time_ms: null, n1: null, n2: null, c1: null, c2: null, source_partition: 0, source_offset: 7 },
     ]);
-    expect(src.stats()).toEqual({ rows: 2, bad: { bad_json: 1, missing_label: 1, bad_label: 1, bad_number: 1, wrong_type: 1 } });
+    expect(src.stats()).toEqual({ rows: 2, bad: { bad_json: 1, missing_label: 1, bad_label: 1, bad_number: 2, wrong_type: 1, bad_timestamp: 1 } });
   });
 
   it('decoder rejects labels other than 0/1', () => {

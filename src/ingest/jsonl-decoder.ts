@@ -8,6 +8,9 @@
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
 
+/** Accepted range of `ts`, ms since the epoch: 2001-09-09 to 2500-01-01. */
+const MIN_TS_MS = 1e12, MAX_TS_MS = 16725225600000;
+
 /** Decodes one JSON line into a row; see createJsonlDecoder. */
 export type LineDecoder = (line: string, where: string) => DecodedRow;
 
@@ -15,7 +18,8 @@ export type LineDecoder = (line: string, where: string) => DecodedRow;
  * Returns a decoder of JSON lines for `schema` (slot lookups precomputed). The decoder
  * throws LIONCTR_BAD_INPUT with reason `bad_json` (not JSON / not an object),
  * `missing_label`, `bad_label` (not the number 0 or 1; true/false rejected), `bad_number`
- * (a numeric slot or ts that is a non-numeric string or non-finite), or `wrong_type`
+ * (a numeric slot or ts that is a non-numeric string or non-finite), `bad_timestamp` (ts
+ * not in ms since the epoch between 2001 and 2500), or `wrong_type`
  * (features not an object, ts or a slot value of the wrong JSON type).
  */
 export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: string, where: string) => void): LineDecoder {
@@ -52,6 +56,10 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
       } else {
         throw badInput('wrong_type', `ts must be a number (ms since epoch), got ${typeof ts}`, where);
       }
+      // seconds, microseconds or nanoseconds would wreck the event-time watermark for good
+      if (eventTimeMs !== null && !(eventTimeMs >= MIN_TS_MS && eventTimeMs <= MAX_TS_MS)) {
+        throw badInput('bad_timestamp', `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}${eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'}`, where);
+      }
     }
 
     const numeric = new Array<number | null>(nNum).fill(null);
@@ -77,7 +85,11 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
 
 function numericValue(v: unknown, slot: string, where: string): number | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return v; // JSON numbers are always finite
+  if (typeof v === 'number') {
+    // JSON.parse turns 1e400 into Infinity; serving rejects it too
+    if (!Number.isFinite(v)) throw badInput('bad_number', `${slot}: numeric slot value must be finite, got ${v}`, `${where} features.${slot}`);
+    return v;
+  }
   if (typeof v === 'string') return parseNumericCell(v, slot, where);
   throw badInput('wrong_type', `${slot}: numeric slot value must be a number, got ${Array.isArray(v) ? 'array' : typeof v}`, `${where} features.${slot}`);
 }

@@ -96,7 +96,8 @@ export async function writeCheckpoint(root: string, state: TrainState, meta: Che
   };
   const name = String(state.step);
   const tmp = join(root, `.tmp-${name}`);
-  await rm(tmp, { recursive: true, force: true });
+  // leftovers of writes cut short by a crash (the directory lock makes us the only writer)
+  for (const n of await readdir(root)) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
   await mkdir(tmp);
   await writeDurable(join(tmp, 'state.bin'), bin);
   await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));

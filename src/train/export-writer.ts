@@ -78,6 +78,9 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
 }
 
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
-  const versions = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  const names = await readdir(root);
+  // half-written versions of a writer that crashed (old enough not to be another's in progress)
+  for (const n of names.filter((x) => x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000)) await rm(join(root, n), { recursive: true, force: true });
+  const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   for (const v of versions.slice(Math.max(keep, 1))) if (v !== current) await rm(join(root, v), { recursive: true, force: true });
 }

@@ -99,6 +99,8 @@ export class Trainer extends EventEmitter {
   private nextOffsets: Record<string, number> = {};
   private readonly exportsWritten: string[] = [];
   private passExamples = 0;
+  /** Examples trained when the last export was written (-1: none yet). */
+  private examplesAtExport = -1;
   private pass = 0;
   private lastCheckpointStep = -1;
   private readonly runId = `${process.pid}-${Date.now()}`;
@@ -178,7 +180,9 @@ export class Trainer extends EventEmitter {
             lastLine = now; lastLineExamples = this.examples;
           }
           const firstExport = this.exportsWritten.length === 0;
-          if (o.exportDir && this.examples > examplesAtStart && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
+          // exports only when something was trained since the last one (an idle stream or an
+          // outage does not mint new versions of the same model)
+          if (o.exportDir && this.examples > examplesAtStart && this.examples !== this.examplesAtExport && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
             await this.export(); lastExport = performance.now();
           }
           const interval = o.checkpointIntervalSeconds ?? 0;
@@ -208,7 +212,7 @@ export class Trainer extends EventEmitter {
     const seconds = (performance.now() - t0) / 1000;
     const trainedNow = this.examples - examplesAtStart;
     const progress = this.reportProgress(trainedNow / Math.max(seconds, 1e-9));
-    if (o.exportDir && trainedNow > 0) await this.export();
+    if (o.exportDir && trainedNow > 0 && this.examples !== this.examplesAtExport) await this.export();
     return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows, examplesThisRun: trainedNow };
   }
 
@@ -311,6 +315,7 @@ export class Trainer extends EventEmitter {
       step: this.opts.step.step, examples: this.examples, sourceOffsets: { ...this.nextOffsets }, watermarkMs: this.watermarkMs, metrics,
     }, this.opts.exportKeep);
     this.exportsWritten.push(r.version);
+    this.examplesAtExport = this.examples;
     const seconds = (performance.now() - t) / 1000;
     this.opts.logger.info({ version: r.version, seconds, bytes: r.bytes }, `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
     this.emit('export', { version: r.version, seconds, bytes: r.bytes, watermarkMs: this.watermarkMs });
