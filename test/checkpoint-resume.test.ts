@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { createTrainer } from '../src/cli/train-session.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
 import { captureState, type TrainState } from '../src/train/train-state.ts';
+import { stateDigest } from './helpers/state-digest.ts';
 
 const dirs: string[] = [];
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'lionctr-ckpt-')); dirs.push(d); return d; };
@@ -29,12 +29,7 @@ async function train(dir: string | null, extra: string[] = [], abortAfterSteps =
   return { state: await captureState(t.opts.step), examples: s.progress.examples };
 }
 
-/** sha256 over every word of the state (towers, momentum, row blocks): equal digests = bit-for-bit equal. */
-const words = (s: TrainState) => {
-  const h = createHash('sha256');
-  for (const a of [...s.tower, ...s.towerMomentum, ...s.tables.flatMap((t) => [t.rowHi, t.rowLo, t.blocks])]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
-};
+const words = stateDigest;
 
 describe('checkpoints', () => {
   it('stop after 3 steps + restart = one uninterrupted run, bit for bit (synthetic source resumes at its offset)', async () => {

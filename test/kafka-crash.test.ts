@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,45 +10,31 @@ import { loadConfig } from '../src/config/schema.ts';
 import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
 import { RecordBatchBuilder } from '../src/ingest/source.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
-import { captureState, type TrainState } from '../src/train/train-state.ts';
-import { createTopic, describeKafka, kafkaBrokers, uniqueTopic } from './helpers/kafka.ts';
-import { criteoWithBadLines, kafkaTrainerSets, lineage, trainedCounts } from './helpers/kafka-train.ts';
-import { CRITEO_TSV } from './helpers/shared.ts';
+import { captureState } from '../src/train/train-state.ts';
+import { describeKafka, kafkaBrokers } from './helpers/kafka.ts';
+import { kafkaTrainerSets, lineage, spawnTrainer, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+import { stateDigest } from './helpers/state-digest.ts';
+
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 
-/** sha256 over every word of a state: equal digests = bit-for-bit equal models and optimizer state. */
-const digest = (s: TrainState) => {
-  const h = createHash('sha256');
-  for (const a of [...s.tower, ...s.towerMomentum, ...s.tables.flatMap((t) => [t.rowHi, t.rowLo, t.blocks])]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
-};
+const digest = stateDigest;
 
 describeKafka('crash safety', () => {
   it('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, final model = an uninterrupted run on the same batches', async () => {
     const brokers = kafkaBrokers()!;
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-crash-')); dirs.push(dir);
-    const topic = uniqueTopic('crash');
-    await createTopic(brokers, topic, 2);
-    await createTopic(brokers, `${topic}.dlq`, 1);
-    const { path, lines, bad } = criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), 9000);
+    const { topic, path, lines, bad } = await topicWithLines(brokers, 'crash', 2, dir, 9000);
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': lines.length - bad.size, 'checkpoint.intervalSeconds': 0.4, 'kafka.lingerMs': 2000 });
     // the stream arrives while the trainer runs (about 40 s), so kills land mid-stream
     const producing = produceFile({ kafka: loadConfig([], sets).kafka, topic, input: path, format: 'criteo', rate: 225, batchSize: 50 });
     let produced = false;
     void producing.then(() => { produced = true; });
     const audit = join(dir, 'audit.jsonl');
-    const start = () => {
-      const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      c.stderr!.on('data', (d) => { err += d; });
-      children.push(c);
-      return { c, exited: new Promise<{ code: number | null; err: string }>((res) => c.on('exit', (code) => res({ code, err }))) };
-    };
+    const start = () => spawnTrainer(sets, children);
     const steps = () => (existsSync(audit) ? lineage(audit).length : 0);
 
     const kills: string[] = [];

@@ -1,41 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
-import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
-import { criteoWithBadLines, kafkaTrainerSets, lineage, trainedCounts } from './helpers/kafka-train.ts';
-import { CRITEO_TSV } from './helpers/shared.ts';
+import { describeKafka, kafkaBrokers, readAll } from './helpers/kafka.ts';
+import { kafkaTrainerSets, lineage, spawnTrainer, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 
 describeKafka('two trainers in one group', () => {
   it('split the partitions; joins and a graceful leave move partitions without losing or duplicating a record', async () => {
     const brokers = kafkaBrokers()!;
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-rebalance-')); dirs.push(dir);
-    const topic = uniqueTopic('rebalance');
-    await createTopic(brokers, topic, 4);
-    await createTopic(brokers, `${topic}.dlq`, 1);
-    const { path, lines, bad } = criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), 7000);
+    const { topic, path, lines, bad } = await topicWithLines(brokers, 'rebalance', 4, dir, 7000);
     const phase1 = (lines.length - 1000) & ~3; // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
     const setsOf = (name: string) => { mkdirSync(join(dir, name), { recursive: true }); return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' }); };
     const setsA = setsOf('a'), setsB = setsOf('b'), setsC = setsOf('c');
     const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, limit: phase1 });
 
-    const start = (sets: string[]) => {
-      const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '', out = '';
-      c.stderr!.on('data', (d) => { err += d; });
-      c.stdout!.on('data', (d) => { out += d; });
-      children.push(c);
-      return { c, exited: new Promise<{ code: number | null; err: string; out: string }>((res) => c.on('exit', (code) => res({ code, err, out }))) };
-    };
+    const start = (sets: string[]) => spawnTrainer(sets, children);
     const auditA = join(dir, 'a', 'audit.jsonl'), auditB = join(dir, 'b', 'audit.jsonl');
     const steps = (f: string) => (existsSync(f) ? lineage(f) : []);
     const until = async (what: string, ok: () => boolean, ms = 90_000) => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -8,8 +8,8 @@ import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
 import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
-import { criteoWithBadLines, kafkaTrainerSets, lineage, trainedCounts } from './helpers/kafka-train.ts';
-import { CRITEO_TSV } from './helpers/shared.ts';
+import { kafkaTrainerSets, lineage, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -18,10 +18,7 @@ describeKafka('training from Kafka', () => {
   it('trains every good message once, sends every bad one to the dead-letter topic, commits after the checkpoint', async () => {
     const brokers = kafkaBrokers()!;
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-')); dirs.push(dir);
-    const topic = uniqueTopic('clicks');
-    await createTopic(brokers, topic, 3);
-    await createTopic(brokers, `${topic}.dlq`, 1);
-    const { path, lines, bad } = criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), 2000);
+    const { topic, path, lines, bad } = await topicWithLines(brokers, 'clicks', 3, dir, 2000);
     const cfg0 = loadConfig([], kafkaTrainerSets(brokers, topic, dir));
     const sent = await produceFile({ kafka: cfg0.kafka, topic, input: path, format: 'criteo' });
     expect(sent.messages).toBe(lines.length);

@@ -85,11 +85,17 @@ const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: stri
 /** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
 const brokerFlag = (o: { brokers?: string }): string[] => (o.brokers ? [`kafka.brokers=${JSON.stringify(o.brokers.split(',').map((x) => x.trim()).filter(Boolean))}`] : []);
 
-/** The drain period of a shutdown: /readyz already answers 503, predictions are still served. */
-async function drain(cfg: LionctrConfig, logger: Logger): Promise<void> {
-  if (cfg.serve.drainSeconds <= 0) return;
-  logger.info(`draining for ${cfg.serve.drainSeconds} s (/readyz answers 503, predictions still served)`);
-  await new Promise((r) => setTimeout(r, cfg.serve.drainSeconds * 1000));
+/**
+ * Stops a server started by startServer: the drain period (its /readyz already answers 503
+ * since the shutdown signal; predictions are still served), then close, then stop polling.
+ */
+async function stopServer(cfg: LionctrConfig, logger: Logger, s: Awaited<ReturnType<typeof startServer>>): Promise<void> {
+  if (cfg.serve.drainSeconds > 0) {
+    logger.info(`draining for ${cfg.serve.drainSeconds} s (/readyz answers 503, predictions still served)`);
+    await new Promise((r) => setTimeout(r, cfg.serve.drainSeconds * 1000));
+  }
+  await s.app.close();
+  s.registry.stop();
 }
 
 /** Resolves when the shutdown signal fires. */
@@ -130,9 +136,7 @@ export function buildProgram(): Command {
           logger.info('source ended; still serving the last export (SIGTERM to stop)');
           await untilAborted(ac.signal);
         }
-        await drain(cfg, logger);
-        await app.close();
-        registry.stop();
+        await stopServer(cfg, logger, { app, registry });
       } catch (e) { fatal(e); }
     });
 
@@ -181,9 +185,7 @@ export function buildProgram(): Command {
         await selectBackend(cfg.backend as 'auto', (m) => logger.info(m));
         const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics(), ac.signal);
         await untilAborted(ac.signal);
-        await drain(cfg, logger);
-        await app.close();
-        registry.stop();
+        await stopServer(cfg, logger, { app, registry });
       } catch (e) { fatal(e); }
     });
 

@@ -3,6 +3,7 @@
  * trainer config for a topic, and reading an audit log (train.auditLog) into the lineage
  * of trained rows (a restart truncates what the crashed run trained after its checkpoint).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
@@ -81,4 +82,27 @@ export function trainedCounts(steps: AuditStep[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of steps) for (const [k, o] of s.rows) m.set(`${k}@${o}`, (m.get(`${k}@${o}`) ?? 0) + 1);
   return m;
+}
+
+/** A fresh topic `<prefix>-...` with `partitions` partitions and its `.dlq`, plus `n` Criteo lines (bad ones planted) in `dir`. */
+export async function topicWithLines(brokers: string[], prefix: string, partitions: number, dir: string, n: number) {
+  const { createTopic, uniqueTopic } = await import('./kafka.ts');
+  const { CRITEO_TSV } = await import('./shared.ts');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const topic = uniqueTopic(prefix);
+  await createTopic(brokers, topic, partitions);
+  await createTopic(brokers, `${topic}.dlq`, 1);
+  return { topic, ...criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), n) };
+}
+
+/** A `lionctr train` child process with these `--set`s; `exited` resolves with its code and stderr/stdout. */
+export function spawnTrainer(sets: string[], children: ChildProcess[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
+  const c = spawn('node', ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '', out = '';
+  c.stderr!.on('data', (d) => { err += d; });
+  c.stdout!.on('data', (d) => { out += d; });
+  children.push(c);
+  return { c, exited: new Promise<{ code: number | null; err: string; out: string }>((res) => c.on('exit', (code) => res({ code, err, out }))) };
 }
