@@ -63,7 +63,7 @@ describeKafka('training from Kafka', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await peek.close!();
-    expect(peek.backpressurePauses()).toBeGreaterThan(0);
+    expect(peek.backpressurePauses!()).toBeGreaterThan(0);
     expect(new Set(seen).size).toBe(seen.length);
     for (const k of seen) expect(want.has(k), k).toBe(true);
     // per partition, the rows seen are the first good ones, in order, none skipped

@@ -14,7 +14,7 @@ const logger = createLogger(cfg.log.level);
 const ac = new AbortController();
 parentPort!.on('message', (msg: { type: string }) => { if (msg.type === 'stop') ac.abort(); });
 const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir });
-for (const type of ['ingest', 'step', 'progress', 'tables', 'export', 'checkpoint', 'lag']) trainer.on(type, (payload) => parentPort!.postMessage({ type, payload }));
+for (const type of ['ingest', 'step', 'progress', 'tables', 'export', 'checkpoint', 'lag', 'backpressure']) trainer.on(type, (payload) => parentPort!.postMessage({ type, payload }));
 const summary = await trainer.run();
 parentPort!.postMessage({ type: 'done', payload: summary });
 parentPort!.close(); // the 'message' listener would keep the worker alive

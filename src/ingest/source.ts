@@ -55,6 +55,8 @@ export interface Source {
    * a source whose positions are committed must not count them as done.
    */
   untrained?(n: number): void;
+  /** Times fetching paused because too many rows waited for training (backpressure), cumulative. */
+  backpressurePauses?(): number;
   /** Consumer lag per partition (messages behind the high watermark), for sources that have one. */
   lag?(): { topic: string; partition: number; lag: number }[];
   /** Releases connections; called once when the trainer is done with the source. */

@@ -12,6 +12,7 @@ export function createMetrics(registry = new client.Registry()) {
     // ingest
     ingestMessages: new client.Counter({ name: 'lionctr_ingest_messages_total', help: 'Messages/rows read by the source, by status (ok|bad)', labelNames: ['status'], registers: [registry] }),
     ingestBad: new client.Counter({ name: 'lionctr_ingest_bad_messages_total', help: 'Bad messages/rows skipped, by reason', labelNames: ['reason'], registers: [registry] }),
+    kafkaPauses: new client.Counter({ name: 'lionctr_kafka_backpressure_pauses_total', help: 'Times the consumer paused fetching because kafka.queueMaxRows rows waited for training', registers: [registry] }),
     kafkaLag: new client.Gauge({ name: 'lionctr_kafka_consumer_lag', help: 'Messages between the partition high watermark and the next offset handed to training', labelNames: ['topic', 'partition'], registers: [registry] }),
     // train
     trainExamples: new client.Counter({ name: 'lionctr_train_examples_total', help: 'Examples trained', registers: [registry] }),

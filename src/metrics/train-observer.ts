@@ -32,6 +32,10 @@ export function observeTrainer(events: EventEmitter, m: Metrics): void {
     m.checkpointBytes.set(e.bytes);
     m.checkpointTimestamp.set(Date.now() / 1000);
   });
+  let pausesSeen = 0;
+  events.on('backpressure', (e: { pauses: number }) => {
+    if (e.pauses > pausesSeen) { m.kafkaPauses.inc(e.pauses - pausesSeen); pausesSeen = e.pauses; }
+  });
   events.on('lag', (lags: { topic: string; partition: number; lag: number }[]) => {
     for (const l of lags) m.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
   });

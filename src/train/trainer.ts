@@ -86,7 +86,7 @@ export interface TrainSummary {
 /**
  * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
  * scoring + update), account, export. Everything observable is emitted as an event
- * (`ingest`, `step`, `progress`, `tables`, `export`, `checkpoint`, `lag`) that metrics subscribe to (kafkajs-style instrumentation).
+ * (`ingest`, `step`, `progress`, `tables`, `export`, `checkpoint`, `lag`, `backpressure`) that metrics subscribe to (kafkajs-style instrumentation).
  * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
  * flight, with a final export).
  */
@@ -173,6 +173,7 @@ export class Trainer extends EventEmitter {
             this.emit('step', { examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss, watermarkMs: this.watermarkMs });
           }
           if (source.lag) this.emit('lag', source.lag());
+          if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
           const now = performance.now();
           if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
             // while idle (a caught-up stream) the metrics still update but the log stays quiet

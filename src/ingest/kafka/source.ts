@@ -41,8 +41,6 @@ export interface PartitionLag { topic: string; partition: number; lag: number }
 export interface KafkaSource extends Source {
   /** Per assigned partition, the lag behind the high watermark (messages). */
   lag(): PartitionLag[];
-  /** How often fetching was paused because kafka.queueMaxRows rows were waiting. */
-  backpressurePauses(): number;
 }
 
 interface Queued { p: number; o: number; row: DecodedRow; at: number }
