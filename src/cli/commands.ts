@@ -168,7 +168,7 @@ export function buildProgram(): Command {
         const ac = shutdownSignal(logger, 'finishing the current step, exporting, exiting');
         const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir: resolve(cfg.export.dir) });
         const s = await trainer.run();
-        if (s.progress.examples === 0) throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows: nothing was trained (bad rows: ${JSON.stringify(s.badRows)})`, { where: cfg.source.kind === 'file' ? cfg.source.path : cfg.source.kind });
+        if (s.progress.examples === 0 && !ac.signal.aborted) throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows: nothing was trained (bad rows: ${JSON.stringify(s.badRows)})`, { where: cfg.source.kind === 'file' ? cfg.source.path : cfg.source.kind });
         process.stdout.write(JSON.stringify({ examples: s.progress.examples, examples_this_run: s.examplesThisRun, steps: s.progress.step, seconds: s.seconds, examples_per_second: s.examplesThisRun / Math.max(s.seconds, 1e-9), progressive: s.progress, exports: s.exports, export_dir: resolve(cfg.export.dir) }) + '\n');
       } catch (e) { fatal(e); }
     });

@@ -229,7 +229,7 @@ export class Trainer extends EventEmitter {
       if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
       return;
     }
-    if (onlyIfNew && step === this.lastCheckpointStep) {
+    if (onlyIfNew && (step === this.lastCheckpointStep || step === 0)) { // nothing (new) trained
       if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
       return;
     }

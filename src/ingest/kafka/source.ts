@@ -366,7 +366,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
 
     async *batches({ batchSize, signal }) {
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
-      await connect();
+      // a stop signal during start-up (a broker that does not answer) need not wait out the retries
+      const connecting = connect();
+      connecting.catch(() => {}); // observed by the race below, or abandoned after a stop
+      const stopped = new Promise<'stopped'>((res) => { if (signal?.aborted) res('stopped'); else signal?.addEventListener('abort', () => res('stopped'), { once: true }); });
+      if ((await Promise.race([connecting.then(() => 'connected' as const), stopped])) === 'stopped') return;
       const empty = () => new RecordBatchBuilder(opts.schema, 1).finish();
       let idleSince = Date.now();
       try {
