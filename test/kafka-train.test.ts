@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -7,12 +7,24 @@ import { createTrainer } from '../src/cli/train-session.ts';
 import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
-import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
-import { kafkaTrainerSets, lineage, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+import { createTopic, describeKafka, kafkaBrokers, readAll, testKafka, uniqueTopic } from './helpers/kafka.ts';
+import { kafkaTrainerSets, lineage, syntheticCriteoLines, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
 
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A fresh 1-partition topic (and its .dlq) and a file of `lines` to produce into it, in a temp dir. */
+async function onePartitionTopic(prefix: string, lines: string[]) {
+  const brokers = kafkaBrokers()!;
+  const dir = mkdtempSync(join(tmpdir(), `lionctr-kafka-${prefix}-`)); dirs.push(dir);
+  const topic = uniqueTopic(prefix);
+  await createTopic(brokers, topic, 1);
+  await createTopic(brokers, `${topic}.dlq`, 1);
+  const file = join(dir, `${prefix}.tsv`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return { brokers, dir, topic, file };
+}
 
 describeKafka('training from Kafka', () => {
   it('trains every good message once, sends every bad one to the dead-letter topic, commits after the checkpoint', async () => {
@@ -76,7 +88,6 @@ describeKafka('training from Kafka', () => {
     // the final checkpoint holds the next offsets, and the group committed them after it
     const ck = await readLatestCheckpoint(join(dir, 'checkpoints'));
     expect(ck!.meta.examples).toBe(good);
-    const { testKafka } = await import('./helpers/kafka.ts');
     const admin = testKafka(brokers).admin();
     await admin.connect();
     const committed = (await admin.fetchOffsets({ groupId: `${topic}-trainers`, topics: [topic] }))[0].partitions;
@@ -93,15 +104,7 @@ describeKafka('training from Kafka', () => {
   });
 
   it('rows cut from the last batch by train.maxExamples are not committed: the next run trains them', async () => {
-    const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-cut-')); dirs.push(dir);
-    const topic = uniqueTopic('cut');
-    await createTopic(brokers, topic, 1);
-    await createTopic(brokers, `${topic}.dlq`, 1);
-    const { writeFileSync } = await import('node:fs');
-    const { syntheticCriteoLines } = await import('./helpers/kafka-train.ts');
-    const file = join(dir, 'cut.tsv');
-    writeFileSync(file, syntheticCriteoLines(1000).join('\n') + '\n');
+    const { brokers, dir, topic, file } = await onePartitionTopic('cut', syntheticCriteoLines(1000));
     const sets = (max: number) => kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 500, 'train.maxExamples': max });
     await produceFile({ kafka: loadConfig([], sets(0)).kafka, topic, input: file, format: 'criteo' });
     for (const max of [300, 1000]) {
@@ -114,15 +117,7 @@ describeKafka('training from Kafka', () => {
   });
 
   it('bad messages at the end of a partition are committed past after the checkpoint: a restart does not dead-letter them again, lag goes to 0', async () => {
-    const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-tail-')); dirs.push(dir);
-    const topic = uniqueTopic('tail');
-    await createTopic(brokers, topic, 1);
-    await createTopic(brokers, `${topic}.dlq`, 1);
-    const { writeFileSync } = await import('node:fs');
-    const { syntheticCriteoLines } = await import('./helpers/kafka-train.ts');
-    const file = join(dir, 'tail.tsv');
-    writeFileSync(file, [...syntheticCriteoLines(40), 'bad one', 'bad two', 'bad three'].join('\n') + '\n');
+    const { brokers, dir, topic, file } = await onePartitionTopic('tail', [...syntheticCriteoLines(40), 'bad one', 'bad two', 'bad three']);
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50 });
     await produceFile({ kafka: loadConfig([], sets).kafka, topic, input: file, format: 'criteo' });
     const runUntilCaughtUp = async () => {
@@ -139,7 +134,6 @@ describeKafka('training from Kafka', () => {
     const first = await runUntilCaughtUp();
     expect(first.lag).toBe(0);
     expect(first.summary.examplesThisRun).toBe(40);
-    const { testKafka } = await import('./helpers/kafka.ts');
     const admin = testKafka(brokers).admin();
     await admin.connect();
     const committed = (await admin.fetchOffsets({ groupId: `${topic}-trainers`, topics: [topic] }))[0].partitions[0];

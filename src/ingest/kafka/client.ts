@@ -25,7 +25,7 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
     connectionTimeout: 3000,
     retry: { retries: 6, initialRetryTime: 300 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log }) => {
+    logCreator: () => ({ namespace, log }) => {
       if (!logger) return;
       const { message, ...extra } = log;
       const line = `kafkajs ${namespace}: ${message}`;
