@@ -6,6 +6,7 @@ import { DenseLion } from '../src/train/optim/dense-lion.ts';
 import { RowGradients } from '../src/train/optim/row-gradients.ts';
 import { sparseLionStep, type SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { RowStore } from '../src/model/row-store.ts';
+import { WasmSparseLion } from '../src/train/optim/wasm/sparse-kernel.ts';
 import { LION_GOLDEN, haveShared } from './helpers/shared.ts';
 
 // Golden trajectories from optax 0.2.8 (optax.lion, float32); tolerance 1e-6 absolute as
@@ -17,6 +18,7 @@ const golden = have ? JSON.parse(readFileSync(LION_GOLDEN, 'utf8')) : {};
 interface DenseCase { lr: number; beta1: number; beta2: number; weight_decay: number; shape: number[]; init: number[]; grads: number[][]; expected_params_after_each_step: number[][] }
 interface TableCase { rows: number; dim: number; lr: number; beta1: number; beta2: number; weight_decay: number; init: number[][]; steps: { ids: number[]; grads: number[][] }[]; expected_lazy_semantics: number[][][]; expected_dense_semantics: number[][][] }
 
+type Kernel = 'js' | 'wasm';
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
 
@@ -39,35 +41,42 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
     });
   }
 
-  /** Runs a table case through the real dedupe + sparse step; calls check(t, weights) after each step. */
-  const runTable = (c: TableCase, mode: SparseMode, dtype: 'float32' | 'bfloat16', check: (t: number, w: Float32Array) => void) => {
+  /**
+   * Runs a table case through the real dedupe + sparse step of a kernel (the JS one, or the
+   * WebAssembly SIMD one); calls check(t, weights) after each step.
+   */
+  const runTable = (c: TableCase, mode: SparseMode, dtype: 'float32' | 'bfloat16', check: (t: number, w: Float32Array) => void, kernel: Kernel = 'js') => {
     const W = c.dim;
     const rows = new RowStore(W, c.rows, dtype);
     const init = flat(c.init);
     for (let r = 0; r < c.rows; r++) { rows.setWeights(r, init.slice(r * W, (r + 1) * W)); rows.setLastStep(r, -1); }
     const params = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay };
     const rg = new RowGradients(W);
+    const wasm = kernel === 'wasm' ? new WasmSparseLion(rows) : null;
     c.steps.forEach((s, t) => {
       const n = s.ids.length;
       // RowGradients reads column 0 from dlogit and columns 1..W-1 from the tower-input gradient
       const dlogit = new Float32Array(s.grads.map((g) => g[0]));
       const gx = new Float32Array(s.grads.flatMap((g) => g.slice(1)));
-      rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
-      sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params, mode }, t);
+      if (wasm) expect(wasm.step(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, { embedding: params, mode }, t)).toBe(true);
+      else {
+        rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
+        sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params, mode }, t);
+      }
       check(t, rows.packedWeights(c.rows));
     });
     return rows;
   };
 
   for (const name of ['table_nowd', 'table_wd']) {
-    for (const dtype of ['float32', 'bfloat16'] as const) {
-      it(`${name}, ${dtype} momentum: lazy mode matches expected_lazy_semantics at every step`, () => {
+    for (const [dtype, kernel] of [['float32', 'js'], ['bfloat16', 'js'], ['float32', 'wasm'], ['bfloat16', 'wasm']] as const) {
+      it(`${name}, ${dtype} momentum, ${kernel} kernel: lazy mode matches expected_lazy_semantics at every step`, () => {
         const c = golden[name] as TableCase;
         expect(c.steps.some((s) => new Set(s.ids).size < s.ids.length)).toBe(true); // exercises duplicate-id summing
-        runTable(c, 'lazy', dtype, (t, w) => expect(maxAbsDiff(w, flat(c.expected_lazy_semantics[t])), `step ${t}`).toBeLessThan(TOL));
+        runTable(c, 'lazy', dtype, (t, w) => expect(maxAbsDiff(w, flat(c.expected_lazy_semantics[t])), `step ${t}`).toBeLessThan(TOL), kernel);
       });
 
-      it(`${name}, ${dtype} momentum: exact mode matches expected_dense_semantics at every touched row`, () => {
+      it(`${name}, ${dtype} momentum, ${kernel} kernel: exact mode matches expected_dense_semantics at every touched row`, () => {
         const c = golden[name] as TableCase;
         // exact mode brings a row up to date when it is touched (idle rows catch up later),
         // so each step compares the rows it touched
@@ -76,11 +85,11 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
           for (const r of new Set(c.steps[t].ids)) {
             expect(maxAbsDiff(w.subarray(r * c.dim, (r + 1) * c.dim), want.slice(r * c.dim, (r + 1) * c.dim)), `step ${t} row ${r}`).toBeLessThan(TOL);
           }
-        });
+        }, kernel);
       });
     }
 
-    it(`${name}: decayed mode matches a float64 re-derivation`, () => {
+    for (const kernel of ['js', 'wasm'] as const) it(`${name}, ${kernel} kernel: decayed mode matches a float64 re-derivation`, () => {
       const c = golden[name] as TableCase;
       const { lr, beta1: b1, beta2: b2, weight_decay: wd, dim: D } = c;
       const th = flat(c.init), m = new Array(th.length).fill(0);
@@ -96,7 +105,7 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
           else { th[q] *= 1 - lr * wd; m[q] *= b2; }
         }
         for (const r of new Set(c.steps[t].ids)) expect(maxAbsDiff(w.subarray(r * D, (r + 1) * D), th.slice(r * D, (r + 1) * D)), `step ${t} row ${r}`).toBeLessThan(TOL);
-      });
+      }, kernel);
     });
   }
 });

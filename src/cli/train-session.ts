@@ -34,7 +34,7 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
   const conv = (p: LionParams) => (cfg.optim.fromAdamW.enabled ? lionFromAdamW(p, cfg.optim.fromAdamW.factor) : p);
   const step = new TrainStep(model, {
     dense: conv(cfg.optim.dense), embedding: conv(cfg.optim.embedding), linear: conv(cfg.optim.linear), bias: conv(cfg.optim.bias),
-    schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, clipGlobalNorm: cfg.optim.clipGlobalNorm,
+    schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, sparseKernel: cfg.optim.sparseKernel as 'wasm' | 'js', clipGlobalNorm: cfg.optim.clipGlobalNorm,
     tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
   });
   if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);

@@ -119,6 +119,7 @@ export const configSchema = {
       enabled: { doc: 'Read every group\'s lr and weightDecay as AdamW settings and convert them (Lion paper sec. 5: lr / factor, wd * factor)', format: Boolean, default: false },
       factor: { doc: 'The 3..10 factor of the AdamW conversion', format: 'nonneg-number', default: 3 },
     },
+    sparseKernel: { doc: 'Sparse step kernel: wasm (WebAssembly SIMD, the default) or js; the JS one also runs where wasm cannot (decayed/exact under a non-constant schedule, tables over 4 GiB)', format: ['wasm', 'js'], default: 'wasm' },
     sparseMode: { doc: 'Catch-up of idle embedding rows: lazy (frozen), decayed (momentum and weight decay caught up), exact (identical to dense Lion)', format: ['lazy', 'decayed', 'exact'], default: 'lazy' },
     schedule: {
       kind: { doc: 'lr schedule of every group: constant, inverse-sqrt (max(floor, 1/sqrt(1+t/timescale))) or cosine (to floor over timescale steps)', format: ['constant', 'inverse-sqrt', 'cosine'], default: 'inverse-sqrt' },

@@ -7,6 +7,7 @@ import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
 import { CONSTANT_LR, lrMultiplier, type LrSchedule } from './optim/schedule.ts';
+import { kernelModule, WasmSparseLion } from './optim/wasm/sparse-kernel.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
 export interface OptimConfig {
@@ -24,6 +25,12 @@ export interface OptimConfig {
   tables?: Record<string, Partial<LionParams> & { mode?: SparseMode }>;
   /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
   sparseMode?: SparseMode;
+  /**
+   * Sparse step kernel: `wasm` (default; WebAssembly SIMD, wasm/sparse-kernel.ts) or `js`
+   * (sparse-lion.ts). The JS kernel also runs where the wasm one cannot: no WebAssembly
+   * SIMD, a table over 4 GiB, or a decayed/exact catch-up under a non-constant lr schedule.
+   */
+  sparseKernel?: 'wasm' | 'js';
   /**
    * Use AdamW instead of Lion, for comparisons only (same groups, schedule, lazy rows):
    * the groups' lr / betas / weight decay are taken as AdamW's, eps 1e-8.
@@ -56,6 +63,9 @@ export class TrainStep {
   private readonly lrAt: (s: number) => number;
   private readonly constantLr: boolean;
   private readonly rowGrads: RowGradients[];
+  /** Per table: its wasm kernel (made on first use), or null for the JS kernel. */
+  private readonly kernels: (WasmSparseLion | null)[];
+  private readonly wasm: boolean;
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
 
@@ -74,6 +84,8 @@ export class TrainStep {
     this.lrAt = (s: number) => lrMultiplier(schedule, s);
     this.constantLr = schedule.kind === 'constant' && schedule.warmupSteps === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
+    this.kernels = model.tables.map(() => null);
+    this.wasm = (optim.sparseKernel ?? 'wasm') === 'wasm' && kernelModule() !== null;
     if (optim.adam) {
       const ap = (p: LionParams): AdamParams => ({ ...p, eps: 1e-8 });
       this.adam = {
@@ -125,14 +137,20 @@ export class TrainStep {
     // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
     const dlogit = new Float32Array(B);
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
+    const mult = this.lrAt(this.step);
     for (let f = 0; f < F; f++) {
-      const t = m.tables[f], rg = this.rowGrads[f];
+      const t = m.tables[f], rg = this.rowGrads[f], group = this.sparseGroups[f];
+      if (!this.adam && this.wasm && t.rows.memory) {
+        let k = this.kernels[f];
+        if (!k || k.memory !== t.rows.memory) k = this.kernels[f] = new WasmSparseLion(t.rows);
+        if (k.usable(group, this.constantLr) && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, mult, mult)) continue;
+      }
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
       if (this.adam) {
         const a = this.adam;
         if (a.second[f].length < t.capacity * t.width) { const v = new Float32Array(t.capacity * t.width); v.set(a.second[f]); a.second[f] = v; }
         sparseAdamStep(t.rows, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
-      } else sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, this.sparseGroups[f], this.step, this.lrAt, this.constantLr);
+      } else sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, group, this.step, this.lrAt, this.constantLr);
     }
     this.step++;
     return { predictions, loss };

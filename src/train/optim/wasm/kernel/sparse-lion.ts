@@ -1,0 +1,230 @@
+// AssemblyScript source of the WebAssembly SIMD sparse Lion kernel (sparse-lion.wasm next
+// to ../sparse-kernel.ts). Not TypeScript for Node: build with `npm run build:wasm`; the
+// test wasm-kernel.test.ts checks that the committed .wasm is this file compiled.
+//
+// Same mathematics as sparse-lion.ts (the JS kernel; its module doc gives the formulas and
+// the paper section), on 4 float32 lanes at a time. All pointers are byte offsets into the
+// table's own memory (imported), which holds the row blocks at 0 (RowStore layout) and the
+// scratch after them.
+
+/** Math.pow of the host, for catch-ups longer than the power tables (k >= 65536: rare). */
+@external("env", "pow")
+declare function hostPow(x: f64, k: f64): f64;
+
+/** Sink of the group-prefetch loads, so that the optimizer cannot drop them. */
+let sink: i32 = 0;
+
+/** Entries of each power table (beta2^k, then a^k), f64. */
+const TABLE: i32 = 65536;
+
+/**
+ * Dedupe + segment-sum of one slot's gradients over a batch (RowGradients.accumulate).
+ * idx [B] i32 rows; gx [B, D] f32 embedding gradients; dl [B] f32 dLoss/dlogit (column 0);
+ * mark [capacity, 2] i32 (generation, position), gen the generation of this call;
+ * out: rowIds [n] i32 unique rows in first-seen order, grads [n, D + 1] f32 sums. Returns n.
+ */
+export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, rowIds: usize, grads: usize): i32 {
+  const W = D + 1;
+  let n: i32 = 0, t: i32 = 0;
+  for (let b: i32 = 0; b < B; b++) {
+    if ((b & 31) == 0) {
+      // group prefetch of the marks (random reads): their misses overlap
+      const e = min(B, b + 32);
+      for (let q = b; q < e; q++) t += load<i32>(mark + ((<usize>load<i32>(idx + (<usize>q << 2))) << 3));
+    }
+    const r = load<i32>(idx + (<usize>b << 2));
+    const mp = mark + (<usize>r << 3);
+    const src = gx + (<usize>(b * D) << 2);
+    const g = load<f32>(dl + (<usize>b << 2));
+    if (load<i32>(mp) != gen) {
+      store<i32>(mp, gen);
+      store<i32>(mp, n, 4);
+      store<i32>(rowIds + (<usize>n << 2), r);
+      const go = grads + (<usize>(n * W) << 2);
+      n++;
+      store<f32>(go, g);
+      let j: i32 = 0;
+      for (; j + 4 <= D; j += 4) v128.store(go + 4 + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+      for (; j < D; j++) store<f32>(go + 4 + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+    } else {
+      const go = grads + (<usize>(load<i32>(mp, 4) * W) << 2);
+      store<f32>(go, load<f32>(go) + g);
+      let j: i32 = 0;
+      for (; j + 4 <= D; j += 4) {
+        const p = go + 4 + (<usize>j << 2);
+        v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>j << 2))));
+      }
+      for (; j < D; j++) {
+        const p = go + 4 + (<usize>j << 2);
+        store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>j << 2)));
+      }
+    }
+  }
+  sink = t;
+  return n;
+}
+
+// Parameters block (f64 words at `par`), group L = column 0 (linear), E = columns 1..W-1:
+//   0..3  lr, beta1, beta2, dec = 1 - lr wd of L at this step (lr schedule applied)
+//   4..7  the same of E
+//   8..12 catch-up of L at a constant lr: a = 1 - lr wd, lr, wd, beta1, beta2
+//   13..17 the same of E
+// Power tables (tabL, tabE): [TABLE] beta2^k then [TABLE] a^k, f64.
+
+/** beta2^k (which = 0) or a^k (which = 1) from a group's tables, Math.pow beyond them. */
+@inline function power(tab: usize, which: i32, base: f64, k: i32): f64 {
+  return k < TABLE ? load<f64>(tab + (<usize>(which * TABLE + k) << 3)) : hostPow(base, <f64>k);
+}
+
+/** Lane-wise sign: +1, -1 or 0 (float32x4). */
+@inline function sign4(x: v128): v128 {
+  const z = f32x4.splat(0);
+  return f32x4.convert_i32x4_s(i32x4.sub(f32x4.lt(x, z), f32x4.gt(x, z)));
+}
+
+/** bf16 bits (4 halves at p) widened to float32x4. */
+@inline function loadBf16(p: usize): v128 {
+  return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), 16);
+}
+
+/** float32x4 to bf16 bits, round to nearest even, NaN kept quiet (bf16.ts), stored as 4 halves at p. */
+@inline function storeBf16(p: usize, x: v128): void {
+  const hi = i32x4.shr_u(x, 16);
+  const rounded = i32x4.shr_u(i32x4.add(i32x4.add(x, i32x4.splat(0x7fff)), v128.and(hi, i32x4.splat(1))), 16);
+  const quiet = v128.or(hi, i32x4.splat(0x40));
+  const h = v128.bitselect(quiet, rounded, f32x4.ne(x, x));
+  v128.store64_lane(p, i16x8.narrow_i32x4_u(h, h), 0);
+}
+
+@inline function toBf16(x: f32): i32 {
+  const b = reinterpret<i32>(x);
+  if ((b & 0x7f800000) == 0x7f800000 && (b & 0x7fffff) != 0) return (<i32>(<u32>b >>> 16)) | 0x40;
+  return <i32>((<u32>(b + 0x7fff + ((b >>> 16) & 1))) >>> 16) & 0xffff;
+}
+
+/** Rows per group prefetch (a power of two). */
+const GROUP: i32 = 64;
+
+/**
+ * One sparse Lion step over n unique rows (sparseLionStep of sparse-lion.ts).
+ * rowIds [n] i32; grads [n, W] f32; block of row r at r * stride bytes: weights [W] f32 at
+ * 0, momentum at momOff bytes ([W] f32, or [W] bf16 when bf != 0), lastStep and update
+ * count (i32) at metaOff bytes. mode 0 lazy, 1 decayed, 2 exact (catch-up at a constant lr).
+ */
+export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32, bf: i32,
+  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
+  // one specialised loop per (momentum dtype, catch-up or not): the flags fold away when inlined
+  if (bf) {
+    if (mode == 0) rowLoop(true, false, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+    else rowLoop(true, true, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+  } else {
+    if (mode == 0) rowLoop(false, false, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+    else rowLoop(false, true, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+  }
+}
+
+@inline function rowLoop(bf: bool, cu: bool, rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32,
+  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
+  const lrL = load<f64>(par, 0), b1L = load<f64>(par, 8), b2L = load<f64>(par, 16), decL = load<f64>(par, 24);
+  const lrE = load<f64>(par, 32), b1E = load<f64>(par, 40), b2E = load<f64>(par, 48), decE = load<f64>(par, 56);
+  const aL = load<f64>(par, 64), lrCL = load<f64>(par, 72), wdL = load<f64>(par, 80), cb1L = load<f64>(par, 88), cb2L = load<f64>(par, 96);
+  const aE = load<f64>(par, 104), lrCE = load<f64>(par, 112), wdE = load<f64>(par, 120), cb1E = load<f64>(par, 128), cb2E = load<f64>(par, 136);
+  // chunk 0 carries column 0 (linear settings) in lane 0; the other chunks are all E
+  const vLrE = f32x4.splat(<f32>lrE), vB1E = f32x4.splat(<f32>b1E), vC1E = f32x4.splat(<f32>(1 - b1E));
+  const vB2E = f32x4.splat(<f32>b2E), vC2E = f32x4.splat(<f32>(1 - b2E)), vDecE = f32x4.splat(<f32>decE);
+  const vLr0 = f32x4.replace_lane(vLrE, 0, <f32>lrL), vB10 = f32x4.replace_lane(vB1E, 0, <f32>b1L);
+  const vC10 = f32x4.replace_lane(vC1E, 0, <f32>(1 - b1L)), vB20 = f32x4.replace_lane(vB2E, 0, <f32>b2L);
+  const vC20 = f32x4.replace_lane(vC2E, 0, <f32>(1 - b2L)), vDec0 = f32x4.replace_lane(vDecE, 0, <f32>decL);
+  const full = W >= 4 ? W & ~3 : 0;
+  let t: i32 = 0;
+  for (let i: i32 = 0; i < n; i++) {
+    if ((i & (GROUP - 1)) == 0) {
+      // group prefetch: touch every cache line of the next GROUP blocks (see sparse-lion.ts)
+      const e = min(n, i + GROUP);
+      for (let q = i; q < e; q++) {
+        const ob = <usize>load<i32>(rowIds + (<usize>q << 2)) * <usize>stride;
+        for (let w: i32 = 0; w < stride; w += 64) t += load<i32>(ob + <usize>w);
+        t += load<i32>(ob + <usize>(stride - 4));
+      }
+    }
+    const o = <usize>load<i32>(rowIds + (<usize>i << 2)) * <usize>stride;
+    const om = o + <usize>momOff;
+    const g = grads + (<usize>(i * W) << 2);
+    // catch-up factors: weights *= A, minus Dr * sign(m) (exact), momentum *= M
+    let AL: f64 = 1, DL: f64 = 0, ML: f64 = 1, AE: f64 = 1, DE: f64 = 0, ME: f64 = 1;
+    let idle = false;
+    if (cu) {
+      const k = step - load<i32>(o + <usize>metaOff) - 1;
+      if (k > 0) {
+        idle = true;
+        ML = power(tabL, 0, cb2L, k); AL = power(tabL, 1, aL, k);
+        ME = power(tabE, 0, cb2E, k); AE = power(tabE, 1, aE, k);
+        if (mode == 2) {
+          if (cb1L > 0) DL = wdL == 0 ? <f64>k * lrCL : (lrCL * (1 - AL)) / (1 - aL);
+          if (cb1E > 0) DE = wdE == 0 ? <f64>k * lrCE : (lrCE * (1 - AE)) / (1 - aE);
+        }
+      }
+    }
+    const vAE = f32x4.splat(<f32>AE), vDE = f32x4.splat(<f32>DE), vME = f32x4.splat(<f32>ME);
+    if (full > 0) {
+      chunk(bf, cu && idle, o, bf ? om : om, g, f32x4.replace_lane(vAE, 0, <f32>AL), f32x4.replace_lane(vDE, 0, <f32>DL),
+        f32x4.replace_lane(vME, 0, <f32>ML), vB10, vC10, vB20, vC20, vDec0, vLr0);
+      for (let j: i32 = 4; j < full; j += 4) {
+        chunk(bf, cu && idle, o + (<usize>j << 2), bf ? om + (<usize>j << 1) : om + (<usize>j << 2), g + (<usize>j << 2),
+          vAE, vDE, vME, vB1E, vC1E, vB2E, vC2E, vDecE, vLrE);
+      }
+    }
+    for (let j = full; j < W; j++) {
+      const lin = j == 0;
+      const pw = o + (<usize>j << 2);
+      const pm = bf ? om + (<usize>j << 1) : om + (<usize>j << 2);
+      let w = load<f32>(pw);
+      let m: f32 = bf ? reinterpret<f32>(<i32>load<u16>(pm) << 16) : load<f32>(pm);
+      if (cu && idle) {
+        const A = <f32>(lin ? AL : AE), Dr = <f32>(lin ? DL : DE), M = <f32>(lin ? ML : ME);
+        w = A * w - Dr * (m > 0 ? <f32>1 : m < 0 ? <f32>-1 : <f32>0);
+        m = M * m;
+        if (bf) m = reinterpret<f32>(toBf16(m) << 16);
+      }
+      const gj = load<f32>(g + (<usize>j << 2));
+      const b1 = <f32>(lin ? b1L : b1E), b2 = <f32>(lin ? b2L : b2E), lr = <f32>(lin ? lrL : lrE), dec = <f32>(lin ? decL : decE);
+      const c = b1 * m + (<f32>1 - b1) * gj;
+      w = dec * w - lr * (c > 0 ? <f32>1 : c < 0 ? <f32>-1 : <f32>0);
+      m = b2 * m + (<f32>1 - b2) * gj;
+      store<f32>(pw, w);
+      if (bf) store<u16>(pm, <u16>toBf16(m)); else store<f32>(pm, m);
+    }
+    store<i32>(o + <usize>metaOff, step);
+    store<i32>(o + <usize>metaOff, load<i32>(o + <usize>metaOff, 4) + 1, 4);
+  }
+  sink = t;
+}
+
+/** The catch-up (when idle) and the Lion update of 4 columns: weights at pw, momentum at pm, gradients at pg. */
+@inline function chunk(bf: bool, idle: bool, pw: usize, pm: usize, pg: usize, vA: v128, vD: v128, vM: v128,
+  vB1: v128, vC1: v128, vB2: v128, vC2: v128, vDec: v128, vLr: v128): void {
+  let w = v128.load(pw);
+  let m = bf ? loadBf16(pm) : v128.load(pm);
+  if (idle) {
+    w = f32x4.sub(f32x4.mul(vA, w), f32x4.mul(vD, sign4(m)));
+    m = f32x4.mul(vM, m);
+    // the caught-up momentum is rounded to its storage, as the JS kernel stores it
+    if (bf) m = roundBf16(m);
+  }
+  const gv = v128.load(pg);
+  const c = f32x4.add(f32x4.mul(vB1, m), f32x4.mul(vC1, gv));
+  v128.store(pw, f32x4.sub(f32x4.mul(vDec, w), f32x4.mul(vLr, sign4(c))));
+  m = f32x4.add(f32x4.mul(vB2, m), f32x4.mul(vC2, gv));
+  if (bf) storeBf16(pm, m); else v128.store(pm, m);
+}
+
+/** float32x4 rounded to bf16 precision (round to nearest even), as float32x4. */
+@inline function roundBf16(x: v128): v128 {
+  const hi = i32x4.shr_u(x, 16);
+  const rounded = i32x4.shr_u(i32x4.add(i32x4.add(x, i32x4.splat(0x7fff)), v128.and(hi, i32x4.splat(1))), 16);
+  const quiet = v128.or(hi, i32x4.splat(0x40));
+  return i32x4.shl(v128.bitselect(quiet, rounded, f32x4.ne(x, x)), 16);
+}
+
+/** The prefetch sink (exported so that the touch loads stay in the binary). */
+export function touchSink(): i32 { return sink; }

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import type { RowStore } from '../../../model/row-store.ts';
+import type { LionParams } from '../lion-config.ts';
+import type { SparseLionGroup } from '../sparse-lion.ts';
+
+/**
+ * The WebAssembly SIMD sparse Lion kernel (source: kernel/sparse-lion.ts, AssemblyScript;
+ * binary: sparse-lion.wasm). One instance per table, over the table's own memory (RowStore
+ * with `memory`), doing in 4-lane float32 what RowGradients.accumulate + sparseLionStep
+ * do in JS: dedupe + segment-sum of a slot's gradients, then one Lion step (with the lazy,
+ * decayed or exact catch-up at a constant lr) on the touched rows. Same formulas as
+ * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
+ * float32 rounding (the JS kernel computes in float64 and rounds on store).
+ *
+ * Scratch after the rows (RowStore.scratchBase): marks [capacity, 2] i32, parameters
+ * [18] f64, two power tables of 2 x 65536 f64 (catch-up modes only), then the batch's
+ * row indices [B] i32, dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and
+ * summed gradients [B, W] f32.
+ */
+export class WasmSparseLion {
+  /** The memory this instance is bound to (rows.memory when it was made). */
+  readonly memory: WebAssembly.Memory;
+  /** Unique rows of the last step. */
+  n = 0;
+  private readonly k: KernelExports;
+  private gen = 0;
+  private layoutKey = '';
+  private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, rowIds: 0, grads: 0 };
+  private tableKeys = ['', ''];
+
+  /** @throws Error when the rows are not in a WebAssembly memory, or this runtime lacks WebAssembly SIMD. */
+  constructor(readonly rows: RowStore) {
+    const mod = kernelModule();
+    if (!mod || !rows.memory) throw new Error('WasmSparseLion: needs WebAssembly SIMD and rows in a WebAssembly memory');
+    this.memory = rows.memory;
+    this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow } }).exports as unknown as KernelExports;
+  }
+
+  /** True when this kernel can run the step: the rows are still in its memory, and a catch-up mode has a constant lr. */
+  usable(group: SparseLionGroup, constantLr: boolean): boolean {
+    return this.rows.memory === this.memory && ((group.mode ?? 'lazy') === 'lazy' || constantLr);
+  }
+
+  /**
+   * Dedupe + segment-sum + one sparse Lion step for slot f of a batch.
+   * @param rowIdx [B, F] row per (example, slot); column f is this table's.
+   * @param gx     [B, I] gradient of the tower input; this slot's D = W - 1 columns start at `col`.
+   * @param dlogit [B] dLoss/dlogit (gradient of column 0, the linear weight).
+   * @param step   global step (stored as the rows' lastStep).
+   * @param mult   lr multiplier of this step (the schedule); the catch-up uses `catchUpMult`.
+   * @param catchUpMult lr multiplier of the idle steps (constant lr only).
+   * @returns false (nothing done) when the scratch does not fit in the 4 GiB memory.
+   */
+  step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
+    group: SparseLionGroup, step: number, mult = 1, catchUpMult = 1): boolean {
+    const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy';
+    if (!this.layout(B, mode !== 'lazy')) return false;
+    const buf = this.memory.buffer, L = this.lay;
+    const idx = new Int32Array(buf, L.idx, B);
+    if (F === 1) idx.set(rowIdx.subarray(0, B)); else for (let b = 0; b < B; b++) idx[b] = rowIdx[b * F + f];
+    new Float32Array(buf, L.dl, B).set(dlogit.subarray(0, B));
+    const g = new Float32Array(buf, L.gx, B * D);
+    if (I === D && col === 0) g.set(gx.subarray(0, B * D));
+    else for (let b = 0; b < B; b++) { const s = b * I + col, d = b * D; for (let j = 0; j < D; j++) g[d + j] = gx[s + j]; }
+    if (++this.gen > 0x7ffffff0) { new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0); this.gen = 1; }
+    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.rowIds, L.grads);
+    const e = group.embedding, l = group.linear ?? group.embedding;
+    const par = new Float64Array(buf, L.par, 18);
+    const put = (o: number, p: LionParams) => {
+      const lr = p.lr * mult, lrC = p.lr * catchUpMult;
+      par[o] = lr; par[o + 1] = p.beta1; par[o + 2] = p.beta2; par[o + 3] = 1 - lr * p.weightDecay;
+      const c = 8 + (o / 4) * 5;
+      par[c] = 1 - lrC * p.weightDecay; par[c + 1] = lrC; par[c + 2] = p.weightDecay; par[c + 3] = p.beta1; par[c + 4] = p.beta2;
+    };
+    put(0, l); put(4, e);
+    if (mode !== 'lazy') { this.fillTable(0, L.tabL, l, catchUpMult); this.fillTable(1, L.tabE, e, catchUpMult); }
+    this.k.lionStep(L.rowIds, this.n, L.grads, W, rows.stride * 4, rows.momOff * 4, rows.metaOff * 4, rows.dtype === 'bfloat16' ? 1 : 0,
+      step, mode === 'lazy' ? 0 : mode === 'decayed' ? 1 : 2, L.par, L.tabL, L.tabE);
+    return true;
+  }
+
+  /** [n] unique rows of the last step (a view into the memory: copy to keep). */
+  get rowIds(): Int32Array { return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n); }
+
+  /** [n, W] summed gradients of the last step (a view into the memory). */
+  get grads(): Float32Array { return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width); }
+
+  /** Places the scratch for a batch of B; false when it does not fit. */
+  private layout(B: number, tables: boolean): boolean {
+    const rows = this.rows, W = rows.width, cap = rows.capacity, base = rows.scratchBase;
+    const key = `${base}/${cap}/${B}/${tables}`;
+    if (key === this.layoutKey) return true;
+    const a = (x: number) => Math.ceil(x / 64) * 64;
+    const L = this.lay;
+    let o = base;
+    L.mark = o; o += a(8 * cap);
+    L.par = o; o += a(18 * 8);
+    L.tabL = o; L.tabE = o; if (tables) { L.tabE = o + TABLE_BYTES; o += 2 * TABLE_BYTES; }
+    L.idx = o; o += a(4 * B);
+    L.dl = o; o += a(4 * B);
+    L.gx = o; o += a(4 * B * (W - 1));
+    L.rowIds = o; o += a(4 * B);
+    L.grads = o; o += a(4 * B * W);
+    if (!rows.reserve(o)) return false;
+    new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
+    this.gen = 0;
+    this.tableKeys = ['', ''];
+    this.layoutKey = key;
+    return true;
+  }
+
+  /** beta2^k and a^k (a = 1 - lr wd) for k < 65536 at `ptr`, refilled when the group's settings change. */
+  private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number): void {
+    const lr = p.lr * catchUpMult, key = `${lr}/${p.beta2}/${p.weightDecay}`;
+    if (this.tableKeys[which] === key) return;
+    const t = new Float64Array(this.memory.buffer, ptr, 2 * TABLE), a = 1 - lr * p.weightDecay;
+    t[0] = 1; t[TABLE] = 1;
+    for (let k = 1; k < TABLE; k++) { t[k] = t[k - 1] * p.beta2; t[TABLE + k] = t[TABLE + k - 1] * a; }
+    this.tableKeys[which] = key;
+  }
+}
+
+/** Entries per power table (the kernel's TABLE). */
+const TABLE = 65536;
+const TABLE_BYTES = 2 * TABLE * 8;
+
+interface KernelExports {
+  accumulate(idx: number, B: number, gx: number, D: number, dl: number, mark: number, gen: number, rowIds: number, grads: number): number;
+  lionStep(rowIds: number, n: number, grads: number, W: number, stride: number, momOff: number, metaOff: number, bf: number,
+    step: number, mode: number, par: number, tabL: number, tabE: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel module, or null when this runtime cannot compile it (no WebAssembly SIMD). */
+export function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try { compiled = new WebAssembly.Module(readFileSync(new URL('./sparse-lion.wasm', import.meta.url))); } catch { compiled = null; }
+  }
+  return compiled;
+}

@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RowStore } from '../src/model/row-store.ts';
+import { RowGradients } from '../src/train/optim/row-gradients.ts';
+import { sparseLionStep, type SparseLionGroup, type SparseMode } from '../src/train/optim/sparse-lion.ts';
+import { WasmSparseLion } from '../src/train/optim/wasm/sparse-kernel.ts';
+
+// The WebAssembly SIMD kernel against the JS kernel (itself checked against optax and
+// float64 in lion-golden.test.ts): same steps, same rows. The JS kernel computes in float64
+// and rounds on store, the wasm one in float32, so weights and momentum agree to float32
+// rounding: 2e-6 absolute here (values ~0.5, 20 steps). A flipped sign(c) would move a
+// weight by 2 lr = 2e-2, far outside it.
+const TOL = 2e-6;
+
+/** Deterministic uniform [0, 1) (LCG), so a failure reproduces. */
+const rng = (seed: number) => () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 4294967296; };
+
+/** Two row stores with the same random rows, lastStep -1. */
+function twin(W: number, R: number, dtype: 'float32' | 'bfloat16', rand: () => number): [RowStore, RowStore] {
+  const a = new RowStore(W, R, dtype), b = new RowStore(W, R, dtype);
+  for (let r = 0; r < R; r++) {
+    for (let j = 0; j < W; j++) { const v = rand() - 0.5; a.data[r * a.stride + j] = v; b.data[r * b.stride + j] = v; }
+    a.setLastStep(r, -1); b.setLastStep(r, -1);
+  }
+  return [a, b];
+}
+
+/** Largest difference of weights and of momentum (widened), and the rows whose lastStep/updates differ. */
+function compare(a: RowStore, b: RowStore, R: number): { w: number; m: number; meta: number } {
+  const W = a.width;
+  let w = 0, m = 0, meta = 0;
+  const mom = (s: RowStore, r: number, j: number) => {
+    if (s.dtype === 'float32') return s.data[r * s.stride + s.momOff + j];
+    return new Float32Array(new Uint32Array([s.half[2 * (r * s.stride + s.momOff) + j] << 16]).buffer)[0];
+  };
+  for (let r = 0; r < R; r++) {
+    for (let j = 0; j < W; j++) {
+      w = Math.max(w, Math.abs(a.data[r * a.stride + j] - b.data[r * b.stride + j]));
+      m = Math.max(m, Math.abs(mom(a, r, j) - mom(b, r, j)));
+    }
+    for (const k of [0, 1]) if (a.words[r * a.stride + a.metaOff + k] !== b.words[r * b.stride + b.metaOff + k]) meta++;
+  }
+  return { w, m, meta };
+}
+
+describe('WebAssembly SIMD sparse Lion kernel', () => {
+  it('the committed sparse-lion.wasm is kernel/sparse-lion.ts compiled (npm run build:wasm)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-asc-'));
+    try {
+      const out = join(dir, 'k.wasm');
+      const script = JSON.parse(readFileSync('package.json', 'utf8')).scripts['build:wasm'] as string;
+      const args = script.split(/\s+/).slice(1);
+      args[args.indexOf('-o') + 1] = out;
+      execFileSync(process.execPath, ['node_modules/assemblyscript/bin/asc.js', ...args], { stdio: 'pipe' });
+      expect(readFileSync(out).equals(readFileSync('src/train/optim/wasm/sparse-lion.wasm'))).toBe(true);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    for (const mode of ['lazy', 'decayed', 'exact'] as SparseMode[]) {
+      it(`${dtype} momentum, ${mode}: equals the JS kernel (widths 16, 9, 3; own linear settings; duplicates; idle gaps)`, () => {
+        const rand = rng(dtype === 'float32' ? 7 : 11);
+        for (const W of [16, 9, 3]) {
+          const R = 400, B = 1500, F = 2, D = W - 1, I = 2 * D + 3, col = D + 1;
+          const [a, b] = twin(W, R, dtype, rand);
+          const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 }, linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 }, mode };
+          const rg = new RowGradients(W, B), k = new WasmSparseLion(b);
+          let step = 0;
+          for (let it = 0; it < 20; it++) {
+            // skewed ids (many duplicates, some rows idle for many steps), gaps between steps
+            const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 3 * R));
+            const gx = new Float32Array(B * I).map(() => rand() - 0.5), dl = new Float32Array(B).map(() => rand() - 0.5);
+            step += 1 + Math.floor(rand() * 3);
+            rg.accumulate(rowIdx, B, F, 1, gx, I, col, dl, R);
+            sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
+            expect(k.step(rowIdx, B, F, 1, gx, I, col, dl, group, step)).toBe(true);
+            expect(k.n).toBe(rg.n);
+            expect(Array.from(k.rowIds)).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
+          }
+          const d = compare(a, b, R);
+          expect(d.meta, `W ${W}`).toBe(0);
+          expect(d.w, `W ${W} weights`).toBeLessThan(TOL);
+          // bf16 momentum: the same bf16 value, or one bf16 ulp (2^-8 relative) apart at a rounding tie
+          expect(d.m, `W ${W} momentum`).toBeLessThan(dtype === 'float32' ? TOL : 2e-3);
+        }
+      });
+    }
+  }
+
+  it('exact catch-up past the power tables (a row idle 70,000 steps) equals the JS kernel', () => {
+    const rand = rng(3);
+    const [a, b] = twin(16, 8, 'float32', rand);
+    const group: SparseLionGroup = { embedding: { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 }, linear: { lr: 2e-4, beta1: 0.9, beta2: 0.999, weightDecay: 0 }, mode: 'exact' };
+    const rg = new RowGradients(16), k = new WasmSparseLion(b);
+    const before = b.getWeights(2);
+    for (const step of [0, 70_000, 70_001]) {
+      const ids = new Int32Array([1, 2, 1, 5]), gx = new Float32Array(4 * 15).map(() => rand() - 0.5), dl = new Float32Array(4).map(() => rand() - 0.5);
+      rg.accumulate(ids, 4, 1, 0, gx, 15, 0, dl, 8);
+      sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
+      k.step(ids, 4, 1, 0, gx, 15, 0, dl, group, step);
+    }
+    const d = compare(a, b, 8);
+    expect(d.meta).toBe(0);
+    expect(d.w).toBeLessThan(TOL);
+    // the catch-up did act: 70,000 idle steps of decay (a^k = e^-3.5) and sign drift
+    // lr (1 - a^k) / (1 - a) = 1.94 moved every embedding weight of row 2 by over 1
+    const after = b.getWeights(2);
+    for (let j = 1; j < 16; j++) expect(Math.abs(after[j] - before[j]), `column ${j}`).toBeGreaterThan(1);
+  });
+
+  it('rows keep their values and new rows are zero when the table grows past the scratch', () => {
+    const rand = rng(5);
+    const [a, b] = twin(16, 64, 'float32', rand);
+    const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } };
+    const rg = new RowGradients(16), k = new WasmSparseLion(b);
+    let R = 64;
+    for (let step = 0; step < 6; step++) {
+      const B = 3000, ids = new Int32Array(B).map(() => Math.floor(rand() * R));
+      const gx = new Float32Array(B * 15).map(() => rand() - 0.5), dl = new Float32Array(B).map(() => rand() - 0.5);
+      rg.accumulate(ids, B, 1, 0, gx, 15, 0, dl, R);
+      sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
+      expect(k.step(ids, B, 1, 0, gx, 15, 0, dl, group, step)).toBe(true);
+      // double the rows: the new ones take the place of the old scratch, and must read as zero
+      a.grow(2 * R); b.grow(2 * R);
+      let nonZero = 0;
+      for (let r = R; r < 2 * R; r++) {
+        for (let j = 0; j < b.stride; j++) if (b.words[r * b.stride + j] !== 0) nonZero++;
+        a.setLastStep(r, step); b.setLastStep(r, step);
+      }
+      expect(nonZero, `words of new rows ${R}..${2 * R - 1} not zero`).toBe(0);
+      R *= 2;
+    }
+    expect(b.memory).not.toBeNull();
+    const d = compare(a, b, R);
+    expect(d.meta).toBe(0);
+    expect(d.w).toBeLessThan(TOL);
+  });
+});
