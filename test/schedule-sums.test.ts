@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RowStore } from '../src/model/row-store.ts';
-import { lrMultiplier, type LrSchedule } from '../src/train/optim/schedule.ts';
+import { constantFrom, lrFunction, lrMultiplier, type LrSchedule } from '../src/train/optim/schedule.ts';
 import { ScheduleSums } from '../src/train/optim/schedule-sums.ts';
 import { sparseLionStep } from '../src/train/optim/sparse-lion.ts';
 
@@ -51,5 +51,39 @@ describe('schedule partial products and sums (exact catch-up under a schedule)',
       }
     }
     for (let r = 0; r < R; r++) for (let j = 0; j < W; j++) expect(Math.abs(rows.getWeights(r)[j] - th[r][j]), `row ${r} col ${j}`).toBeLessThan(2e-6);
+  });
+});
+
+describe('schedule constant tail (bounded ScheduleSums)', () => {
+  const cases: LrSchedule[] = [
+    { kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0.1 },
+    { kind: 'inverse-sqrt', timescaleSteps: 40, warmupSteps: 300, floor: 0.3 },
+    { kind: 'cosine', timescaleSteps: 700, warmupSteps: 20, floor: 0.05 },
+    { kind: 'constant', timescaleSteps: 1, warmupSteps: 60, floor: 0 },
+  ];
+  for (const s of cases) {
+    it(`${s.kind} (timescale ${s.timescaleSteps}, warm-up ${s.warmupSteps}, floor ${s.floor}): constantFrom is the first step of the flat tail, and ranges across it equal the walk`, () => {
+      const at = lrFunction(s), c = at.constantFrom!;
+      expect(c).toBeLessThan(Infinity);
+      // the multiplier is flat from c on, and c - 1 differs (the tail starts exactly there)
+      for (const t of [c, c + 1, c + 1000, c + 10 ** 6]) expect(at(t)).toBe(at(c));
+      if (c > 0) expect(at(c - 1)).not.toBe(at(c));
+      // lr wd <= 2e-3 per step: A over 100k steps stays above float64's underflow
+      const p = { lr: 0.01, weightDecay: 0.2 };
+      const ss = new ScheduleSums(at, p);
+      for (const [first, k] of [[0, c + 5000], [Math.max(0, c - 3), 10], [c + 17, 100_000], [1, 3], [c, 1]]) {
+        let A = 1, D = 0;
+        for (let t = first; t < first + k; t++) { const lr = p.lr * at(t), a = 1 - lr * p.weightDecay; A *= a; D = D * a + lr; }
+        const [a2, d2] = ss.range(first, k);
+        expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(1e-9);
+        expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(1e-9);
+      }
+      // memory: prefixes only up to the tail, not up to the 100k-step ranges asked for
+      expect(ss.stepsStored).toBeLessThanOrEqual(c);
+    });
+  }
+
+  it('inverse-sqrt with floor 0 has no tail', () => {
+    expect(constantFrom({ kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0 })).toBe(Infinity);
   });
 });

@@ -6,7 +6,7 @@ import { DenseAdam, sparseAdamStep, type AdamParams } from './optim/adam.ts';
 import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
-import { CONSTANT_LR, lrMultiplier, type LrSchedule } from './optim/schedule.ts';
+import { CONSTANT_LR, lrFunction, lrMultiplier, type LrFunction, type LrSchedule } from './optim/schedule.ts';
 import { kernelModule, WasmSparseLion } from './optim/wasm/sparse-kernel.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
@@ -60,7 +60,7 @@ export class TrainStep {
   readonly sparseGroups: SparseLionGroup[];
   readonly schedule: LrSchedule;
   private readonly adam?: { dense: DenseAdam; emb: AdamParams; lin: AdamParams; second: Float32Array[] };
-  private readonly lrAt: (s: number) => number;
+  private readonly lrAt: LrFunction;
   private readonly constantLr: boolean;
   private readonly rowGrads: RowGradients[];
   /** Per table: its wasm kernel (made on first use), or null for the JS kernel. */
@@ -80,9 +80,8 @@ export class TrainStep {
     });
     this.sparse = this.sparseGroups[0];
     this.schedule = optim.schedule ?? CONSTANT_LR;
-    const schedule = this.schedule;
-    this.lrAt = (s: number) => lrMultiplier(schedule, s);
-    this.constantLr = schedule.kind === 'constant' && schedule.warmupSteps === 0;
+    this.lrAt = lrFunction(this.schedule);
+    this.constantLr = this.schedule.kind === 'constant' && this.schedule.warmupSteps === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
     this.kernels = model.tables.map(() => null);
     this.wasm = (optim.sparseKernel ?? 'wasm') === 'wasm' && kernelModule() !== null;

@@ -12,9 +12,16 @@
  * float64's range even for lr wd = 0.3), and a range spanning segments folds the pieces with
  * (A1, D1) then (A2, D2) = (A1 A2, D1 A2 + D2), O(k / Z). Float64 throughout: the result
  * equals walking the idle steps one by one to about 1e-15 relative.
- * Memory: 16 bytes per step trained (two float64), per parameter group.
+ *
+ * Memory: 16 bytes per step (two float64) per parameter group, up to the step where the
+ * schedule turns constant (`lrAt.constantFrom`, see schedule.ts; e.g. 495 steps for
+ * inverse-sqrt with timescale 5 and floor 0.1). Steps from there on use the constant-lr
+ * closed form A = a^k, D = lr (1 - a^k) / (1 - a) (k lr when wd = 0), so a long-running
+ * trainer keeps a bounded table. A schedule that never turns constant (inverse-sqrt with
+ * floor 0) keeps growing.
  */
 import type { LionParams } from './lion-config.ts';
+import type { LrFunction } from './schedule.ts';
 
 const Z = 1024;
 
@@ -25,8 +32,16 @@ export class ScheduleSums {
   /** Steps covered so far (prefixes are exact for steps < this). */
   private covered = 0;
 
+  /** First step of the schedule's constant tail (Infinity: none). */
+  private readonly tail: number;
+
   /** @param lrAt lr multiplier of step s (the schedule); @param p the group's lr and weight decay. */
-  constructor(private readonly lrAt: (s: number) => number, private readonly p: Pick<LionParams, 'lr' | 'weightDecay'>) {}
+  constructor(private readonly lrAt: LrFunction, private readonly p: Pick<LionParams, 'lr' | 'weightDecay'>) {
+    this.tail = lrAt.constantFrom ?? Infinity;
+  }
+
+  /** Steps whose prefixes are stored (16 bytes each). */
+  get stepsStored(): number { return this.covered; }
 
   private extend(upTo: number): void {
     while (this.covered < upTo) {
@@ -46,8 +61,9 @@ export class ScheduleSums {
    */
   range(first: number, k: number): [number, number] {
     if (k <= 0) return [1, 0];
-    const e = first + k;
-    this.extend(e);
+    // [first, e) from the prefixes, [e, end) in the constant tail
+    const end = first + k, e = Math.max(first, Math.min(end, this.tail));
+    if (e > first) this.extend(e);
     let A = 1, D = 0;
     for (let s = first; s < e;) {
       const g = Math.floor(s / Z), base = g * Z;
@@ -58,14 +74,21 @@ export class ScheduleSums {
       A *= a2;
       s = base + t;
     }
+    if (end > e) {
+      // the constant tail: closed form, folded on as one more piece
+      const n = end - e, lr = this.p.lr * this.lrAt(e), a = 1 - lr * this.p.weightDecay;
+      const a2 = a ** n, d2 = this.p.weightDecay === 0 ? n * lr : (lr * (1 - a2)) / (1 - a);
+      D = D * a2 + d2;
+      A *= a2;
+    }
     return [A, D];
   }
 }
 
-const cache = new WeakMap<(s: number) => number, WeakMap<object, ScheduleSums>>();
+const cache = new WeakMap<LrFunction, WeakMap<object, ScheduleSums>>();
 
 /** The ScheduleSums of a (schedule function, parameter group) pair, made once and kept. */
-export function scheduleSumsFor(lrAt: (s: number) => number, p: LionParams): ScheduleSums {
+export function scheduleSumsFor(lrAt: LrFunction, p: LionParams): ScheduleSums {
   let byGroup = cache.get(lrAt);
   if (!byGroup) cache.set(lrAt, (byGroup = new WeakMap()));
   let s = byGroup.get(p);

@@ -32,3 +32,34 @@ export function lrMultiplier(s: LrSchedule, t: number): number {
     }
   }
 }
+
+/**
+ * An lr multiplier as a function of the step, with the first step of its constant tail
+ * when it has one (ScheduleSums stores prefixes only up to there).
+ */
+export type LrFunction = ((s: number) => number) & { constantFrom?: number };
+
+/**
+ * The first step from which the multiplier no longer changes: the end of warm-up, and
+ * for inverse-sqrt the step where 1/sqrt(1 + t/timescale) reaches the floor, for cosine
+ * the timescale. Infinity for inverse-sqrt with floor 0.
+ */
+export function constantFrom(s: LrSchedule): number {
+  const warm = s.warmupSteps;
+  switch (s.kind) {
+    case 'constant': return Math.max(0, warm - 1); // (t + 1) / warm-up is 1 at t = warm-up - 1
+    case 'inverse-sqrt': {
+      if (!(s.floor > 0)) return Infinity;
+      // first t with 1/sqrt(1 + t/T) <= floor, checked against lrMultiplier itself
+      let t = Math.max(0, Math.ceil(s.timescaleSteps * (1 / (s.floor * s.floor) - 1)) - 2);
+      while (Math.max(s.floor, 1 / Math.sqrt(1 + t / s.timescaleSteps)) !== s.floor) t++;
+      return Math.max(warm, t);
+    }
+    case 'cosine': return Math.max(warm, s.timescaleSteps);
+  }
+}
+
+/** lrMultiplier of a schedule as an LrFunction (with its constant tail). */
+export function lrFunction(s: LrSchedule): LrFunction {
+  return Object.assign((t: number) => lrMultiplier(s, t), { constantFrom: constantFrom(s) });
+}

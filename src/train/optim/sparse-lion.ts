@@ -2,6 +2,7 @@ import type { RowStore } from '../../model/row-store.ts';
 import { fromBf16, toBf16 } from './bf16.ts';
 import type { LionParams } from './lion-config.ts';
 import { scheduleSumsFor } from './schedule-sums.ts';
+import type { LrFunction } from './schedule.ts';
 
 /**
  * Sparse-aware Lion for embedding rows (DESIGN.md "Lion, sparse-aware"). Gradients of
@@ -48,7 +49,7 @@ export type SparseRows = RowStore;
  *                from step to step, its sums are cached per function and group).
  */
 export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number,
-  lrAt: (s: number) => number = () => 1, constantLr = true): void {
+  lrAt: LrFunction = () => 1, constantLr = true): void {
   const W = rows.width, S = rows.stride, meta = rows.metaOff, words = rows.words, mode = group.mode ?? 'lazy';
   const e = group.embedding, l = group.linear ?? group.embedding;
   const mult = lrAt(step);
@@ -143,7 +144,7 @@ function powersFor(p: LionParams, lr: number): Powers {
 
 /** Catch-up of k idle steps first..first+k-1 on columns [j0, j1) of the block at word o (see the module doc). */
 function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionParams, mode: SparseMode, first: number, k: number,
-  lrAt: (s: number) => number, constantLr: boolean): void {
+  lrAt: LrFunction, constantLr: boolean): void {
   const d = rows.data, h = rows.half, bf = rows.dtype === 'bfloat16';
   const om = o + rows.momOff, hm = 2 * om;
   const pw = powersFor(p, constantLr ? p.lr * lrAt(first) : p.lr);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
-import type { SparseLionGroup } from '../sparse-lion.ts';
+import type { SparseLionGroup, SparseMode } from '../sparse-lion.ts';
 
 /**
  * The WebAssembly SIMD sparse Lion kernel (source: kernel/sparse-lion.ts, AssemblyScript;
@@ -13,7 +13,7 @@ import type { SparseLionGroup } from '../sparse-lion.ts';
  * float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
  * Scratch after the rows (RowStore.scratchBase): marks [capacity, 2] i32, parameters
- * [18] f64, two power tables of 2 x 65536 f64 (catch-up modes only), then the batch's
+ * [18] f64, two catch-up tables of [65536, 4] f32 (catch-up modes only), then the batch's
  * row indices [B] i32, dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and
  * summed gradients [B, W] f32.
  */
@@ -24,6 +24,8 @@ export class WasmSparseLion {
   n = 0;
   private readonly k: KernelExports;
   private gen = 0;
+  /** Examples staged (-1: none yet). */
+  private B = -1;
   private layoutKey = '';
   private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, rowIds: 0, grads: 0 };
   private tableKeys = ['', ''];
@@ -42,19 +44,30 @@ export class WasmSparseLion {
   }
 
   /**
-   * Dedupe + segment-sum + one sparse Lion step for slot f of a batch.
+   * Dedupe + segment-sum + one sparse Lion step for slot f of a batch: stage() then run().
    * @param rowIdx [B, F] row per (example, slot); column f is this table's.
    * @param gx     [B, I] gradient of the tower input; this slot's D = W - 1 columns start at `col`.
    * @param dlogit [B] dLoss/dlogit (gradient of column 0, the linear weight).
    * @param step   global step (stored as the rows' lastStep).
-   * @param mult   lr multiplier of this step (the schedule); the catch-up uses `catchUpMult`.
+   * @param mult   lr multiplier of this step (the schedule).
    * @param catchUpMult lr multiplier of the idle steps (constant lr only).
    * @returns false (nothing done) when the scratch does not fit in the 4 GiB memory.
    */
   step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
     group: SparseLionGroup, step: number, mult = 1, catchUpMult = 1): boolean {
-    const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy';
-    if (!this.layout(B, mode !== 'lazy')) return false;
+    if (!this.stage(rowIdx, B, F, f, gx, I, col, dlogit, (group.mode ?? 'lazy') !== 'lazy')) return false;
+    this.run(group, step, mult, catchUpMult);
+    return true;
+  }
+
+  /**
+   * Copies slot f's rows [B] i32, dLoss/dlogit [B] f32 and gradient columns [B, D] f32 of a
+   * batch into the table's memory (arguments as step()); `catchUp` reserves the catch-up
+   * tables. Returns false when the scratch does not fit in the 4 GiB memory.
+   */
+  stage(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array, catchUp: boolean): boolean {
+    const D = this.rows.width - 1;
+    if (!this.layout(B, catchUp)) return false;
     const buf = this.memory.buffer, L = this.lay;
     const idx = new Int32Array(buf, L.idx, B);
     if (F === 1) idx.set(rowIdx.subarray(0, B)); else for (let b = 0; b < B; b++) idx[b] = rowIdx[b * F + f];
@@ -62,6 +75,18 @@ export class WasmSparseLion {
     const g = new Float32Array(buf, L.gx, B * D);
     if (I === D && col === 0) g.set(gx.subarray(0, B * D));
     else for (let b = 0; b < B; b++) { const s = b * I + col, d = b * D; for (let j = 0; j < D; j++) g[d + j] = gx[s + j]; }
+    this.B = B;
+    return true;
+  }
+
+  /**
+   * Dedupe + segment-sum + the Lion step on the staged batch (see step()).
+   * @throws Error when nothing is staged, or a catch-up mode was not staged for.
+   */
+  run(group: SparseLionGroup, step: number, mult = 1, catchUpMult = 1): void {
+    const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
+    if (B < 0 || (mode !== 'lazy' && !this.layoutKey.endsWith('/true'))) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+    const buf = this.memory.buffer;
     if (++this.gen > 0x7ffffff0) { new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0); this.gen = 1; }
     this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.rowIds, L.grads);
     const e = group.embedding, l = group.linear ?? group.embedding;
@@ -73,10 +98,9 @@ export class WasmSparseLion {
       par[c] = 1 - lrC * p.weightDecay; par[c + 1] = lrC; par[c + 2] = p.weightDecay; par[c + 3] = p.beta1; par[c + 4] = p.beta2;
     };
     put(0, l); put(4, e);
-    if (mode !== 'lazy') { this.fillTable(0, L.tabL, l, catchUpMult); this.fillTable(1, L.tabE, e, catchUpMult); }
+    if (mode !== 'lazy') { this.fillTable(0, L.tabL, l, catchUpMult, mode); this.fillTable(1, L.tabE, e, catchUpMult, mode); }
     this.k.lionStep(L.rowIds, this.n, L.grads, W, rows.stride * 4, rows.momOff * 4, rows.metaOff * 4, rows.dtype === 'bfloat16' ? 1 : 0,
       step, mode === 'lazy' ? 0 : mode === 'decayed' ? 1 : 2, L.par, L.tabL, L.tabE);
-    return true;
   }
 
   /** [n] unique rows of the last step (a view into the memory: copy to keep). */
@@ -104,25 +128,36 @@ export class WasmSparseLion {
     if (!rows.reserve(o)) return false;
     new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
     this.gen = 0;
+    this.B = -1;
     this.tableKeys = ['', ''];
     this.layoutKey = key;
     return true;
   }
 
-  /** beta2^k and a^k (a = 1 - lr wd) for k < 65536 at `ptr`, refilled when the group's settings change. */
-  private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number): void {
-    const lr = p.lr * catchUpMult, key = `${lr}/${p.beta2}/${p.weightDecay}`;
+  /**
+   * The catch-up table of a group at `ptr`: for k < 65536 idle steps, float32 (M, A, Dr, 0)
+   * with M = beta2^k, A = a^k (a = 1 - lr wd) and the exact-mode drift
+   * Dr = lr (1 - a^k) / (1 - a) (k lr when wd = 0; 0 when beta1 = 0 or mode is decayed), the
+   * closed form of sparse-lion.ts; refilled when the group's settings change.
+   */
+  private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number, mode: SparseMode): void {
+    const lr = p.lr * catchUpMult, key = `${lr}/${p.beta1}/${p.beta2}/${p.weightDecay}/${mode}`;
     if (this.tableKeys[which] === key) return;
-    const t = new Float64Array(this.memory.buffer, ptr, 2 * TABLE), a = 1 - lr * p.weightDecay;
-    t[0] = 1; t[TABLE] = 1;
-    for (let k = 1; k < TABLE; k++) { t[k] = t[k - 1] * p.beta2; t[TABLE + k] = t[TABLE + k - 1] * a; }
+    const t = new Float32Array(this.memory.buffer, ptr, 4 * TABLE), a = 1 - lr * p.weightDecay;
+    const drift = mode === 'exact' && p.beta1 > 0;
+    let M = 1, A = 1;
+    for (let k = 0; k < TABLE; k++) {
+      t[4 * k] = M; t[4 * k + 1] = A;
+      t[4 * k + 2] = drift ? (p.weightDecay === 0 ? k * lr : (lr * (1 - A)) / (1 - a)) : 0;
+      M *= p.beta2; A *= a;
+    }
     this.tableKeys[which] = key;
   }
 }
 
-/** Entries per power table (the kernel's TABLE). */
+/** Entries per catch-up table (the kernel's TABLE). */
 const TABLE = 65536;
-const TABLE_BYTES = 2 * TABLE * 8;
+const TABLE_BYTES = TABLE * 16;
 
 interface KernelExports {
   accumulate(idx: number, B: number, gx: number, D: number, dl: number, mark: number, gen: number, rowIds: number, grads: number): number;

@@ -14,7 +14,7 @@ declare function hostPow(x: f64, k: f64): f64;
 /** Sink of the group-prefetch loads, so that the optimizer cannot drop them. */
 let sink: i32 = 0;
 
-/** Entries of each power table (beta2^k, then a^k), f64. */
+/** Entries k = 0..TABLE-1 of each catch-up table. */
 const TABLE: i32 = 65536;
 
 /**
@@ -69,11 +69,15 @@ export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mar
 //   4..7  the same of E
 //   8..12 catch-up of L at a constant lr: a = 1 - lr wd, lr, wd, beta1, beta2
 //   13..17 the same of E
-// Power tables (tabL, tabE): [TABLE] beta2^k then [TABLE] a^k, f64.
+// Catch-up tables (tabL, tabE): [TABLE] float32x4 (M, A, Dr, 0) of k idle steps:
+// M = beta2^k, A = a^k, Dr = the exact-mode sign drift (0 in decayed mode), filled by the host.
 
-/** beta2^k (which = 0) or a^k (which = 1) from a group's tables, Math.pow beyond them. */
-@inline function power(tab: usize, which: i32, base: f64, k: i32): f64 {
-  return k < TABLE ? load<f64>(tab + (<usize>(which * TABLE + k) << 3)) : hostPow(base, <f64>k);
+/** The catch-up factors (M, A, Dr, 0) of k idle steps of a group: from its table, computed beyond it. */
+@inline function factors(tab: usize, k: i32, exact: bool, a: f64, lr: f64, wd: f64, b1: f64, b2: f64): v128 {
+  if (k < TABLE) return v128.load(tab + (<usize>k << 4));
+  const A = hostPow(a, <f64>k);
+  const Dr = exact && b1 > 0 ? (wd == 0 ? <f64>k * lr : (lr * (1 - A)) / (1 - a)) : 0;
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(0), 0, <f32>hostPow(b2, <f64>k)), 1, <f32>A), 2, <f32>Dr);
 }
 
 /** Lane-wise sign: +1, -1 or 0 (float32x4). */
@@ -101,6 +105,9 @@ export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mar
   if ((b & 0x7f800000) == 0x7f800000 && (b & 0x7fffff) != 0) return (<i32>(<u32>b >>> 16)) | 0x40;
   return <i32>((<u32>(b + 0x7fff + ((b >>> 16) & 1))) >>> 16) & 0xffff;
 }
+
+/** Factors of no catch-up: M = 1, A = 1, Dr = 0. */
+const ONE: v128 = f32x4(1, 1, 0, 0);
 
 /** Rows per group prefetch (a power of two). */
 const GROUP: i32 = 64;
@@ -150,28 +157,25 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
     const o = <usize>load<i32>(rowIds + (<usize>i << 2)) * <usize>stride;
     const om = o + <usize>momOff;
     const g = grads + (<usize>(i * W) << 2);
-    // catch-up factors: weights *= A, minus Dr * sign(m) (exact), momentum *= M
-    let AL: f64 = 1, DL: f64 = 0, ML: f64 = 1, AE: f64 = 1, DE: f64 = 0, ME: f64 = 1;
+    // catch-up factors: weights *= A, minus Dr * sign(m) (exact), momentum *= M; lanes
+    // (M, A, Dr, 0) of L and of E, and the chunk vectors made from them
+    let fL = ONE, fE = ONE;
     let idle = false;
     if (cu) {
       const k = step - load<i32>(o + <usize>metaOff) - 1;
       if (k > 0) {
         idle = true;
-        ML = power(tabL, 0, cb2L, k); AL = power(tabL, 1, aL, k);
-        ME = power(tabE, 0, cb2E, k); AE = power(tabE, 1, aE, k);
-        if (mode == 2) {
-          if (cb1L > 0) DL = wdL == 0 ? <f64>k * lrCL : (lrCL * (1 - AL)) / (1 - aL);
-          if (cb1E > 0) DE = wdE == 0 ? <f64>k * lrCE : (lrCE * (1 - AE)) / (1 - aE);
-        }
+        fL = factors(tabL, k, mode == 2, aL, lrCL, wdL, cb1L, cb2L);
+        fE = factors(tabE, k, mode == 2, aE, lrCE, wdE, cb1E, cb2E);
       }
     }
-    const vAE = f32x4.splat(<f32>AE), vDE = f32x4.splat(<f32>DE), vME = f32x4.splat(<f32>ME);
     if (full > 0) {
-      chunk(bf, cu && idle, o, bf ? om : om, g, f32x4.replace_lane(vAE, 0, <f32>AL), f32x4.replace_lane(vDE, 0, <f32>DL),
-        f32x4.replace_lane(vME, 0, <f32>ML), vB10, vC10, vB20, vC20, vDec0, vLr0);
+      chunk(bf, cu && idle, o, om, g, v128.shuffle<f32>(fL, fE, 1, 5, 5, 5), v128.shuffle<f32>(fL, fE, 2, 6, 6, 6),
+        v128.shuffle<f32>(fL, fE, 0, 4, 4, 4), vB10, vC10, vB20, vC20, vDec0, vLr0);
+      const vA = v128.shuffle<f32>(fE, fE, 1, 1, 1, 1), vD = v128.shuffle<f32>(fE, fE, 2, 2, 2, 2), vM = v128.shuffle<f32>(fE, fE, 0, 0, 0, 0);
       for (let j: i32 = 4; j < full; j += 4) {
         chunk(bf, cu && idle, o + (<usize>j << 2), bf ? om + (<usize>j << 1) : om + (<usize>j << 2), g + (<usize>j << 2),
-          vAE, vDE, vME, vB1E, vC1E, vB2E, vC2E, vDecE, vLrE);
+          vA, vD, vM, vB1E, vC1E, vB2E, vC2E, vDecE, vLrE);
       }
     }
     for (let j = full; j < W; j++) {
@@ -181,7 +185,8 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
       let w = load<f32>(pw);
       let m: f32 = bf ? reinterpret<f32>(<i32>load<u16>(pm) << 16) : load<f32>(pm);
       if (cu && idle) {
-        const A = <f32>(lin ? AL : AE), Dr = <f32>(lin ? DL : DE), M = <f32>(lin ? ML : ME);
+        const f = lin ? fL : fE;
+        const A = f32x4.extract_lane(f, 1), Dr = f32x4.extract_lane(f, 2), M = f32x4.extract_lane(f, 0);
         w = A * w - Dr * (m > 0 ? <f32>1 : m < 0 ? <f32>-1 : <f32>0);
         m = M * m;
         if (bf) m = reinterpret<f32>(toBf16(m) << 16);
