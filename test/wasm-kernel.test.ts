@@ -7,6 +7,7 @@ import { RowStore } from '../src/model/row-store.ts';
 import { RowGradients } from '../src/train/optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { WasmSparseLion } from '../src/train/optim/wasm/sparse-kernel.ts';
+import { lrFunction, type LrSchedule } from '../src/train/optim/schedule.ts';
 
 // The WebAssembly SIMD kernel against the JS kernel (itself checked against optax and
 // float64 in lion-golden.test.ts): same steps, same rows. The JS kernel computes in float64
@@ -89,6 +90,41 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
       });
     }
   }
+
+  for (const mode of ['decayed', 'exact'] as SparseMode[]) {
+    it(`${mode} under warm-up + cosine: equals the JS kernel, idle ranges before, across and inside the constant tail`, () => {
+      const rand = rng(mode === 'exact' ? 21 : 23);
+      const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 40, warmupSteps: 10, floor: 0.2 };
+      const lrAt = lrFunction(sched);
+      expect(lrAt.constantFrom).toBe(40);
+      const W = 16, R = 60, B = 40;
+      const [a, b] = twin(W, R, 'float32', rand);
+      const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 }, linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 }, mode };
+      const rg = new RowGradients(W, B), k = new WasmSparseLion(b);
+      expect(k.usable(group, lrAt, false)).toBe(true);
+      for (let step = 0; step < 120; step++) {
+        // few rows per step: most idle ranges are long, many start before step 40 and end after it
+        const ids = new Int32Array(B).map(() => Math.floor(rand() * R));
+        const n = step % 7 === 0 ? B : 3;
+        const gx = new Float32Array(n * 15).map(() => rand() - 0.5), dl = new Float32Array(n).map(() => rand() - 0.5);
+        rg.accumulate(ids, n, 1, 0, gx, 15, 0, dl, R);
+        sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step, lrAt, false);
+        expect(k.step(ids, n, 1, 0, gx, 15, 0, dl, group, step, lrAt)).toBe(true);
+      }
+      const d = compare(a, b, R);
+      expect(d.meta).toBe(0);
+      expect(d.w).toBeLessThan(TOL);
+      expect(d.m).toBeLessThan(TOL);
+    });
+  }
+
+  it('a catch-up mode under a schedule that never turns constant is left to the JS kernel', () => {
+    const [, b] = twin(4, 4, 'float32', rng(1));
+    const lrAt = lrFunction({ kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0 });
+    const k = new WasmSparseLion(b);
+    expect(k.usable({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' }, lrAt, false)).toBe(false);
+    expect(k.usable({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' }, lrAt, false)).toBe(true);
+  });
 
   it('exact catch-up past the power tables (a row idle 70,000 steps) equals the JS kernel', () => {
     const rand = rng(3);

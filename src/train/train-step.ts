@@ -136,13 +136,12 @@ export class TrainStep {
     // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
     const dlogit = new Float32Array(B);
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
-    const mult = this.lrAt(this.step);
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f], group = this.sparseGroups[f];
       if (!this.adam && this.wasm && t.rows.memory) {
         let k = this.kernels[f];
         if (!k || k.memory !== t.rows.memory) k = this.kernels[f] = new WasmSparseLion(t.rows);
-        if (k.usable(group, this.constantLr) && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, mult, mult)) continue;
+        if (k.usable(group, this.lrAt, this.constantLr) && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, this.lrAt)) continue;
       }
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
       if (this.adam) {

@@ -2,18 +2,22 @@ import { readFileSync } from 'node:fs';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
 import type { SparseLionGroup, SparseMode } from '../sparse-lion.ts';
+import { scheduleSumsFor } from '../schedule-sums.ts';
+import type { LrFunction } from '../schedule.ts';
 
 /**
  * The WebAssembly SIMD sparse Lion kernel (source: kernel/sparse-lion.ts, AssemblyScript;
  * binary: sparse-lion.wasm). One instance per table, over the table's own memory (RowStore
  * with `memory`), doing in 4-lane float32 what RowGradients.accumulate + sparseLionStep
  * do in JS: dedupe + segment-sum of a slot's gradients, then one Lion step (with the lazy,
- * decayed or exact catch-up at a constant lr) on the touched rows. Same formulas as
+ * decayed or exact catch-up) on the touched rows. The catch-up of idle steps in the lr
+ * schedule's constant tail comes from tables of the closed form; idle ranges that begin
+ * before the tail ask the host (ScheduleSums, rare once the schedule is flat). Same formulas as
  * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
  * float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
  * Scratch after the rows (RowStore.scratchBase): marks [capacity, 2] i32, parameters
- * [18] f64, two catch-up tables of [65536, 4] f32 (catch-up modes only), then the batch's
+ * [19] f64 and the host's factors [4] f32, two catch-up tables of [65536, 4] f32 (catch-up modes only), then the batch's
  * row indices [B] i32, dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and
  * summed gradients [B, W] f32.
  */
@@ -35,12 +39,26 @@ export class WasmSparseLion {
     const mod = kernelModule();
     if (!mod || !rows.memory) throw new Error('WasmSparseLion: needs WebAssembly SIMD and rows in a WebAssembly memory');
     this.memory = rows.memory;
-    this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow } }).exports as unknown as KernelExports;
+    this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow, head: (which: number, first: number, k: number) => this.head(which, first, k) } }).exports as unknown as KernelExports;
   }
 
-  /** True when this kernel can run the step: the rows are still in its memory, and a catch-up mode has a constant lr. */
-  usable(group: SparseLionGroup, constantLr: boolean): boolean {
-    return this.rows.memory === this.memory && ((group.mode ?? 'lazy') === 'lazy' || constantLr);
+  /**
+   * True when this kernel can run the step: the rows are still in its memory, and the lr
+   * schedule is constant or turns constant (a catch-up mode needs its tail).
+   */
+  usable(group: SparseLionGroup, lrAt: LrFunction, constantLr: boolean): boolean {
+    return this.rows.memory === this.memory && ((group.mode ?? 'lazy') === 'lazy' || constantLr || Number.isFinite(lrAt.constantFrom ?? Infinity));
+  }
+
+  /** The group and schedule of the run in progress (for head()). */
+  private current: { group: SparseLionGroup; lrAt: LrFunction; exact: boolean } | null = null;
+
+  /** The kernel's hostHead: catch-up factors of an idle range that begins before the schedule's tail. */
+  private head(which: number, first: number, k: number): void {
+    const c = this.current!, p = which === 0 ? c.group.linear ?? c.group.embedding : c.group.embedding;
+    const [A, D] = scheduleSumsFor(c.lrAt, p).range(first, k);
+    const out = new Float32Array(this.memory.buffer, this.lay.par + 160, 4);
+    out[0] = p.beta2 ** k; out[1] = A; out[2] = c.exact && p.beta1 > 0 ? D : 0; out[3] = 0;
   }
 
   /**
@@ -49,14 +67,15 @@ export class WasmSparseLion {
    * @param gx     [B, I] gradient of the tower input; this slot's D = W - 1 columns start at `col`.
    * @param dlogit [B] dLoss/dlogit (gradient of column 0, the linear weight).
    * @param step   global step (stored as the rows' lastStep).
-   * @param mult   lr multiplier of this step (the schedule).
-   * @param catchUpMult lr multiplier of the idle steps (constant lr only).
+   * @param lrAt   lr multiplier of a step (the schedule; default constant 1). Keep it the
+   *               same function from step to step (its ScheduleSums are cached per function).
    * @returns false (nothing done) when the scratch does not fit in the 4 GiB memory.
+   * @throws Error when a catch-up mode runs under a schedule without a constant tail (see usable()).
    */
   step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
-    group: SparseLionGroup, step: number, mult = 1, catchUpMult = 1): boolean {
+    group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): boolean {
     if (!this.stage(rowIdx, B, F, f, gx, I, col, dlogit, (group.mode ?? 'lazy') !== 'lazy')) return false;
-    this.run(group, step, mult, catchUpMult);
+    this.run(group, step, lrAt);
     return true;
   }
 
@@ -83,14 +102,19 @@ export class WasmSparseLion {
    * Dedupe + segment-sum + the Lion step on the staged batch (see step()).
    * @throws Error when nothing is staged, or a catch-up mode was not staged for.
    */
-  run(group: SparseLionGroup, step: number, mult = 1, catchUpMult = 1): void {
+  run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
     const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
     if (B < 0 || (mode !== 'lazy' && !this.layoutKey.endsWith('/true'))) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+    const tailFrom = lrAt === ONE ? 0 : lrAt.constantFrom ?? Infinity;
+    if (mode !== 'lazy' && !Number.isFinite(tailFrom)) throw new Error('WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
+    const mult = lrAt(step), catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
+    this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
     if (++this.gen > 0x7ffffff0) { new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0); this.gen = 1; }
     this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.rowIds, L.grads);
     const e = group.embedding, l = group.linear ?? group.embedding;
-    const par = new Float64Array(buf, L.par, 18);
+    const par = new Float64Array(buf, L.par, 19);
+    par[18] = Math.min(tailFrom, 2 ** 31 - 1);
     const put = (o: number, p: LionParams) => {
       const lr = p.lr * mult, lrC = p.lr * catchUpMult;
       par[o] = lr; par[o + 1] = p.beta1; par[o + 2] = p.beta2; par[o + 3] = 1 - lr * p.weightDecay;
@@ -118,7 +142,7 @@ export class WasmSparseLion {
     const L = this.lay;
     let o = base;
     L.mark = o; o += a(8 * cap);
-    L.par = o; o += a(18 * 8);
+    L.par = o; o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
     L.tabL = o; L.tabE = o; if (tables) { L.tabE = o + TABLE_BYTES; o += 2 * TABLE_BYTES; }
     L.idx = o; o += a(4 * B);
     L.dl = o; o += a(4 * B);
@@ -154,6 +178,9 @@ export class WasmSparseLion {
     this.tableKeys[which] = key;
   }
 }
+
+/** Constant multiplier 1 (no schedule). */
+const ONE: LrFunction = Object.assign(() => 1, { constantFrom: 0 });
 
 /** Entries per catch-up table (the kernel's TABLE). */
 const TABLE = 65536;

@@ -11,6 +11,14 @@
 @external("env", "pow")
 declare function hostPow(x: f64, k: f64): f64;
 
+/**
+ * The host's catch-up factors of a group (0 = L, 1 = E) for k idle steps from `first`, for
+ * ranges before the lr schedule's constant tail (schedule-sums.ts): it writes float32x4
+ * (M, A, Dr, 0) at par + 160.
+ */
+@external("env", "head")
+declare function hostHead(which: i32, first: i32, k: i32): void;
+
 /** Sink of the group-prefetch loads, so that the optimizer cannot drop them. */
 let sink: i32 = 0;
 
@@ -69,6 +77,8 @@ export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mar
 //   4..7  the same of E
 //   8..12 catch-up of L at a constant lr: a = 1 - lr wd, lr, wd, beta1, beta2
 //   13..17 the same of E
+//   18    tailFrom: the first step of the schedule's constant tail (the tables hold that lr);
+//         idle ranges starting before it come from the host (hostHead)
 // Catch-up tables (tabL, tabE): [TABLE] float32x4 (M, A, Dr, 0) of k idle steps:
 // M = beta2^k, A = a^k, Dr = the exact-mode sign drift (0 in decayed mode), filled by the host.
 
@@ -136,6 +146,7 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
   const lrE = load<f64>(par, 32), b1E = load<f64>(par, 40), b2E = load<f64>(par, 48), decE = load<f64>(par, 56);
   const aL = load<f64>(par, 64), lrCL = load<f64>(par, 72), wdL = load<f64>(par, 80), cb1L = load<f64>(par, 88), cb2L = load<f64>(par, 96);
   const aE = load<f64>(par, 104), lrCE = load<f64>(par, 112), wdE = load<f64>(par, 120), cb1E = load<f64>(par, 128), cb2E = load<f64>(par, 136);
+  const tailFrom = <i32>load<f64>(par, 144);
   // chunk 0 carries column 0 (linear settings) in lane 0; the other chunks are all E
   const vLrE = f32x4.splat(<f32>lrE), vB1E = f32x4.splat(<f32>b1E), vC1E = f32x4.splat(<f32>(1 - b1E));
   const vB2E = f32x4.splat(<f32>b2E), vC2E = f32x4.splat(<f32>(1 - b2E)), vDecE = f32x4.splat(<f32>decE);
@@ -162,11 +173,16 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
     let fL = ONE, fE = ONE;
     let idle = false;
     if (cu) {
-      const k = step - load<i32>(o + <usize>metaOff) - 1;
+      const first = load<i32>(o + <usize>metaOff) + 1, k = step - first;
       if (k > 0) {
         idle = true;
-        fL = factors(tabL, k, mode == 2, aL, lrCL, wdL, cb1L, cb2L);
-        fE = factors(tabE, k, mode == 2, aE, lrCE, wdE, cb1E, cb2E);
+        if (first >= tailFrom) {
+          fL = factors(tabL, k, mode == 2, aL, lrCL, wdL, cb1L, cb2L);
+          fE = factors(tabE, k, mode == 2, aE, lrCE, wdE, cb1E, cb2E);
+        } else {
+          hostHead(0, first, k); fL = v128.load(par, 160);
+          hostHead(1, first, k); fE = v128.load(par, 160);
+        }
       }
     }
     if (full > 0) {
