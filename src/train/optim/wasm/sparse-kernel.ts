@@ -12,14 +12,15 @@ import type { LrFunction } from '../schedule.ts';
  * do in JS: dedupe + segment-sum of a slot's gradients, then one Lion step (with the lazy,
  * decayed or exact catch-up) on the touched rows. The catch-up of idle steps in the lr
  * schedule's constant tail comes from tables of the closed form; idle ranges that begin
- * before the tail ask the host (ScheduleSums, rare once the schedule is flat). Same formulas as
- * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
- * float32 rounding (the JS kernel computes in float64 and rounds on store).
+ * before the tail ask the host (ScheduleSums, rare once the schedule is flat). Same
+ * formulas as sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS
+ * kernel by float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
- * Scratch after the rows (RowStore.scratchBase): marks [capacity, 2] i32, parameters
- * [19] f64 and the host's factors [4] f32, two catch-up tables of [65536, 4] f32 (catch-up modes only), then the batch's
- * row indices [B] i32, dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and
- * summed gradients [B, W] f32.
+ * Scratch after the rows (RowStore.scratchBase), 64-byte aligned pieces: marks
+ * [capacity, 2] i32, parameters [19] f64 and the host's factors [4] f32, two catch-up
+ * tables of [65536, 4] f32 (catch-up modes only), then the batch's row indices [B] i32,
+ * dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and summed gradients
+ * [B, W] f32.
  */
 export class WasmSparseLion {
   /** The memory this instance is bound to (rows.memory when it was made). */
