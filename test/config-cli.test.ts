@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_FILE, loadConfig, schemaDefaults } from '../src/config/schema.ts';
 
@@ -26,6 +28,19 @@ describe('configuration', () => {
     expect(() => loadConfig([], ['model.hidden=[0]'])).toThrow(/model\.hidden/);
     expect(() => loadConfig([], ['trian.batchSize=5'])).toThrow(/unknown config key "trian\.batchSize"/);
     expect(() => loadConfig(['/nonexistent/x.json'])).toThrow(/\/nonexistent\/x\.json/);
+  });
+
+  it('takes object-valued keys (optim.tables, schema.dims) from a config file, and checks them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-cfg-'));
+    try {
+      const file = (name: string, o: unknown) => { const f = join(dir, name); writeFileSync(f, JSON.stringify(o)); return f; };
+      const cfg = loadConfig([file('ok.json', { optim: { tables: { C3: { lr: 0.01, mode: 'exact' } }, sparseKernel: 'js' }, schema: { dims: { C3: 8 } } })]);
+      expect(cfg.optim.tables).toEqual({ C3: { lr: 0.01, mode: 'exact' } });
+      expect(cfg.optim.sparseKernel).toBe('js');
+      expect(cfg.schema.dims).toEqual({ C3: 8 });
+      expect(cfg.optim.embedding.lr).toBe(loadConfig().optim.embedding.lr); // the rest of optim is kept
+      expect(() => loadConfig([file('bad.json', { optim: { tables: { C3: { lr: -1 } } } })])).toThrow(/optim\.tables: C3\.lr must be a number >= 0/);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 });
 

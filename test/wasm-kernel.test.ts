@@ -126,6 +126,13 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
     expect(k.usable({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' }, lrAt, false)).toBe(true);
   });
 
+  it('under an address-space limit (ulimit -v) a table keeps its ArrayBuffer and says why (each WebAssembly memory reserves ~10 GiB)', () => {
+    const code = 'import { RowStore } from "./src/model/row-store.ts"; const r = new RowStore(16, 100); console.log(JSON.stringify({ why: r.useWasmMemory(), memory: r.memory !== null }));';
+    const run = (limit: string) => JSON.parse(execFileSync('sh', ['-c', `ulimit -v ${limit} && exec "$0" --import tsx --input-type=module -e "$1"`, process.execPath, code], { encoding: 'utf8' }));
+    expect(run('80000000')).toEqual({ why: 'the process has an address-space limit (ulimit -v, 81920000000 bytes)', memory: false });
+    expect(run('unlimited')).toEqual({ why: null, memory: true });
+  });
+
   it('exact catch-up past the power tables (a row idle 70,000 steps) equals the JS kernel', () => {
     const rand = rng(3);
     const [a, b] = twin(16, 8, 'float32', rand);

@@ -36,7 +36,8 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     dense: conv(cfg.optim.dense), embedding: conv(cfg.optim.embedding), linear: conv(cfg.optim.linear), bias: conv(cfg.optim.bias),
     schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, sparseKernel: cfg.optim.sparseKernel as 'wasm' | 'js', clipGlobalNorm: cfg.optim.clipGlobalNorm,
     tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
-  });
+  }, (msg) => logger.warn(msg));
+  logger.info(step.kernelNote);
   if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
   const modelConfig = { schema, model: cfg.model };
   const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);

@@ -57,6 +57,16 @@ convict.addFormat({
 
 const slots = criteoSlots();
 
+/** Moves the object values of `obj` that sit at schema leaves (keys with a default) into `out` as [dotted key, value]. */
+function takeObjectLeaves(schema: object, obj: Record<string, unknown>, prefix: string, out: [string, unknown][]): void {
+  for (const [k, v] of Object.entries(obj)) {
+    const node = (schema as Record<string, unknown>)[k];
+    if (node === null || typeof node !== 'object' || v === null || typeof v !== 'object' || Array.isArray(v)) continue;
+    if ('default' in node) { out.push([prefix + k, v]); delete obj[k]; }
+    else takeObjectLeaves(node, v as Record<string, unknown>, `${prefix}${k}.`, out);
+  }
+}
+
 /** The configuration schema (convict): every key, its doc, default, format and env var. */
 export const configSchema = {
   source: {
@@ -175,7 +185,14 @@ export function loadConfig(files: string[] = [], sets: string[] = []): LionctrCo
   for (const f of existsSync(DEFAULT_CONFIG_FILE) ? [DEFAULT_CONFIG_FILE, ...files] : files) {
     let obj: unknown;
     try { obj = JSON.parse(readFileSync(f, 'utf8')); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot read config file: ${(e as Error).message}`, { where: f }); }
-    try { c.load(obj as object); } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f }); }
+    try {
+      // convict descends into object values of a file even where the schema has a leaf
+      // (optim.tables, schema.dims) and fails: set those whole, after the rest
+      const leaves: [string, unknown][] = [];
+      if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) takeObjectLeaves(configSchema, obj as Record<string, unknown>, '', leaves);
+      c.load(obj as object);
+      for (const [key, v] of leaves) c.set(key as never, v as never);
+    } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f }); }
   }
   for (const s of sets) {
     const eq = s.indexOf('=');

@@ -38,9 +38,12 @@ export function validateSchema(s: FeatureSchema): void {
     }
     seen.add(slot);
   }
-  for (const [slot, d] of [['embeddingDim', s.embeddingDim] as const, ...Object.entries(s.dims ?? {})]) {
+  if (!Number.isInteger(s.embeddingDim) || s.embeddingDim < 1 || s.embeddingDim > 1024) {
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `the embedding dim must be an integer in 1..1024, got ${s.embeddingDim}`, { where: 'schema.embeddingDim' });
+  }
+  for (const [slot, d] of Object.entries(s.dims ?? {})) {
     if (!Number.isInteger(d) || d < 1 || d > 1024) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`, { where: 'schema.dims' });
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`, { where: `schema.dims.${slot}` });
     }
   }
 }

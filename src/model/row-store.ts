@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Row storage of one embedding table, one contiguous block per row so that a sparse
  * optimizer step touches one place in memory per row (random row access is bound by
@@ -12,9 +14,13 @@
  * word r * stride. lastStep = the last step whose update the row has had; updates = how
  * many optimizer updates it has had.
  *
- * The buffer is a WebAssembly.Memory of the table's own (rows at byte 0, then scratch that
- * the SIMD kernel uses, see reserve()) while the rows fit in 4 GiB less `SCRATCH_SLACK`,
- * else a plain ArrayBuffer (and the JS kernel).
+ * The buffer is a plain ArrayBuffer until the WebAssembly SIMD kernel asks for the table
+ * (useWasmMemory()): from then on a WebAssembly.Memory of the table's own (rows at byte 0,
+ * then the kernel's scratch, see reserve()) while the rows fit in 4 GiB less
+ * `SCRATCH_SLACK`, else an ArrayBuffer again (and the JS kernel). Each WebAssembly memory
+ * reserves about 10 GiB of address space in V8 (guard regions), so tables that no kernel
+ * asks for (serving, the JS kernel) never take one, and at most `MAX_WASM_TABLES` live
+ * ones are made per process.
  */
 export class RowStore {
   /** W, floats of weights per row. */
@@ -30,6 +36,8 @@ export class RowStore {
   words: Int32Array;
   half: Uint16Array;
   capacity: number;
+  /** Most bytes of a table's WebAssembly memory: 4 GiB (wasm32); tests lower it to try the fall-back. */
+  static wasmMaxBytes = 4 * 2 ** 30;
   /** The table's WebAssembly memory (rows at byte 0), or null when the rows live in an ArrayBuffer. */
   memory: WebAssembly.Memory | null = null;
 
@@ -47,38 +55,60 @@ export class RowStore {
   /**
    * Reallocates to `capacity` rows, keeping the first min(old, new) rows; new rows are
    * zero. In a WebAssembly memory growing keeps the rows in place (scratch after them is
-   * overwritten).
+   * overwritten); rows that no longer fit in one go back to an ArrayBuffer.
    */
   grow(capacity: number): void {
     const oldWords = this.capacity * this.stride, newWords = capacity * this.stride, bytes = newWords * 4;
-    if (this.memory && capacity >= this.capacity && bytes + SCRATCH_SLACK <= WASM_MAX_BYTES) {
-      this.reserve(bytes);
+    if (this.memory && capacity >= this.capacity && bytes + SCRATCH_SLACK <= RowStore.wasmMaxBytes && this.reserve(bytes)) {
       this.capacity = capacity;
       this.views();
       this.data.fill(0, oldWords, newWords);
       return;
     }
     const old = this.data.subarray(0, Math.min(oldWords, newWords));
-    if (bytes + SCRATCH_SLACK <= WASM_MAX_BYTES) {
-      this.memory = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 1) / PAGE) });
-    } else {
-      this.memory = null;
-      this.buffer = new ArrayBuffer(bytes);
-    }
+    const memory = this.memory && bytes + SCRATCH_SLACK <= RowStore.wasmMaxBytes ? newWasmMemory(bytes) : null;
+    this.memory = memory;
+    this.buffer = memory ? new ArrayBuffer(0) : new ArrayBuffer(bytes);
     this.capacity = capacity;
     this.views();
     this.data.set(old);
   }
 
   /**
+   * Moves the rows into a WebAssembly memory of their own (for the SIMD kernel).
+   * @returns null when done (or already there), else why not: the rows are over the 4 GiB
+   *   of a WebAssembly memory, `MAX_WASM_TABLES` are live, the process has an address-space
+   *   limit (ulimit -v), or V8 could not reserve the memory.
+   */
+  useWasmMemory(): string | null {
+    if (this.memory) return null;
+    const bytes = this.capacity * this.stride * 4;
+    if (bytes + SCRATCH_SLACK > RowStore.wasmMaxBytes) return `its rows (${(bytes / 2 ** 30).toFixed(1)} GiB) do not fit in a WebAssembly memory (${(RowStore.wasmMaxBytes / 2 ** 30).toFixed(1)} GiB)`;
+    const refused = wasmRefusal();
+    if (refused) return refused;
+    const memory = newWasmMemory(bytes);
+    if (!memory) return 'V8 could not reserve a WebAssembly memory';
+    const old = this.data;
+    this.memory = memory;
+    this.buffer = new ArrayBuffer(0);
+    this.views();
+    this.data.set(old);
+    return null;
+  }
+
+  /**
    * Makes the table's memory at least `bytes` long (rows and scratch), for the SIMD kernel.
    * Refreshes the views (growing a memory detaches the old ones). Returns false when the
-   * rows are in an ArrayBuffer or `bytes` is over the 4 GiB of a WebAssembly memory.
+   * rows are in an ArrayBuffer, `bytes` is over the 4 GiB of a WebAssembly memory, or the
+   * memory cannot grow.
    */
   reserve(bytes: number): boolean {
     const m = this.memory;
-    if (!m || bytes > WASM_MAX_BYTES) return false;
-    if (m.buffer.byteLength < bytes) { m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE)); this.views(); }
+    if (!m || bytes > RowStore.wasmMaxBytes) return false;
+    if (m.buffer.byteLength < bytes) {
+      try { m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE)); } catch { return false; }
+      this.views();
+    }
     return true;
   }
 
@@ -120,7 +150,38 @@ export class RowStore {
 
 /** WebAssembly page size (bytes). */
 const PAGE = 65536;
-/** Most bytes of a WebAssembly (32-bit) memory. */
-const WASM_MAX_BYTES = 4 * 2 ** 30;
 /** Room kept for the kernel's scratch when choosing a WebAssembly memory (bytes). */
 const SCRATCH_SLACK = 256 * 2 ** 20;
+/** Most live WebAssembly table memories per process (V8 allows about 13,000 of ~10 GiB reservations). */
+export const MAX_WASM_TABLES = 4096;
+let liveWasmTables = 0;
+const released = new FinalizationRegistry<null>(() => { liveWasmTables--; });
+
+/** A new memory of at least `bytes` (counted until collected), or null when V8 refuses. */
+function newWasmMemory(bytes: number): WebAssembly.Memory | null {
+  if (wasmRefusal()) return null;
+  try {
+    const m = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 1) / PAGE) });
+    liveWasmTables++;
+    released.register(m, null);
+    return m;
+  } catch { return null; }
+}
+
+let addressLimit: string | null | undefined;
+/** Why no new WebAssembly table memory may be made now, or null. */
+function wasmRefusal(): string | null {
+  if (addressLimit === undefined) {
+    // ulimit -v: each memory reserves ~10 GiB of address space; a limited process would
+    // run out of it for everything else
+    addressLimit = null;
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
+      const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
+      if (soft && soft !== 'unlimited') addressLimit = `the process has an address-space limit (ulimit -v, ${soft} bytes)`;
+    } catch { /* not Linux: no such limit to read */ }
+  }
+  if (addressLimit) return addressLimit;
+  if (liveWasmTables >= MAX_WASM_TABLES) return `${MAX_WASM_TABLES} tables already have a WebAssembly memory`;
+  return null;
+}

@@ -7,7 +7,7 @@ import type { LionParams } from './optim/lion-config.ts';
 import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
 import { CONSTANT_LR, lrFunction, lrMultiplier, type LrFunction, type LrSchedule } from './optim/schedule.ts';
-import { kernelModule, WasmSparseLion } from './optim/wasm/sparse-kernel.ts';
+import { kernelModule, WasmSparseLion, wasmKernelCovers } from './optim/wasm/sparse-kernel.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
 export interface OptimConfig {
@@ -65,12 +65,22 @@ export class TrainStep {
   private readonly rowGrads: RowGradients[];
   /** Per table: its wasm kernel (made on first use), or null for the JS kernel. */
   private readonly kernels: (WasmSparseLion | null)[];
+  /** Per table: why the JS kernel runs it although wasm was asked for (null: it does not). */
+  private readonly refused: (string | null)[];
   private readonly wasm: boolean;
+  private readonly note: (msg: string) => void;
+  /** Which kernel runs the sparse steps and why, for the start-up log. */
+  readonly kernelNote: string;
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
 
-  constructor(model: CtrModel, optim: OptimConfig) {
+  /**
+   * @param note called with a line when a table falls back from the wasm kernel to the JS
+   *   one (its rows outgrew a WebAssembly memory, or none could be made), for the log.
+   */
+  constructor(model: CtrModel, optim: OptimConfig, note: (msg: string) => void = () => {}) {
     this.model = model;
+    this.note = note;
     // the tower's output bias is the model's global bias, with its own settings
     const vars = model.tower.vars;
     this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)), { clipGlobalNorm: optim.clipGlobalNorm });
@@ -84,7 +94,15 @@ export class TrainStep {
     this.constantLr = this.schedule.kind === 'constant' && this.schedule.warmupSteps === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
     this.kernels = model.tables.map(() => null);
-    this.wasm = (optim.sparseKernel ?? 'wasm') === 'wasm' && kernelModule() !== null;
+    this.refused = model.tables.map(() => null);
+    const want = optim.sparseKernel ?? 'wasm';
+    this.wasm = want === 'wasm' && kernelModule() !== null && !optim.adam;
+    const uncovered = this.sparseGroups.filter((g) => !wasmKernelCovers(g, this.lrAt, this.constantLr)).length;
+    this.kernelNote = optim.adam ? 'sparse step: AdamW (JS) for comparison'
+      : want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
+      : !this.wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
+      : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length} tables (decayed/exact under an lr schedule that never turns constant)`
+      : 'sparse step kernel: wasm (WebAssembly SIMD)';
     if (optim.adam) {
       const ap = (p: LionParams): AdamParams => ({ ...p, eps: 1e-8 });
       this.adam = {
@@ -138,10 +156,16 @@ export class TrainStep {
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f], group = this.sparseGroups[f];
-      if (!this.adam && this.wasm && t.rows.memory) {
+      if (this.wasm && wasmKernelCovers(group, this.lrAt, this.constantLr)) {
         let k = this.kernels[f];
-        if (!k || k.memory !== t.rows.memory) k = this.kernels[f] = new WasmSparseLion(t.rows);
-        if (k.usable(group, this.lrAt, this.constantLr) && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, this.lrAt)) continue;
+        // rows that outgrew their WebAssembly memory went back to an ArrayBuffer: let go of it
+        if (k && k.memory !== t.rows.memory) k = this.kernels[f] = null;
+        if (!k && this.refused[f] === null) {
+          const why = t.rows.useWasmMemory();
+          if (why) { this.refused[f] = why; this.note(`sparse step of slot ${t.slot}: js kernel from step ${this.step} on, ${why}`); }
+          else k = this.kernels[f] = new WasmSparseLion(t.rows);
+        }
+        if (k && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, this.lrAt)) continue;
       }
       rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
       if (this.adam) {

@@ -31,14 +31,24 @@ export class WasmSparseLion {
   private gen = 0;
   /** Examples staged (-1: none yet). */
   private B = -1;
-  private layoutKey = '';
+  /** Layout of the marks, parameters and tables (rows' scratch base, capacity, tables or not). */
+  private fixedKey = '';
+  private hasTables = false;
+  /** Where the batch part of the scratch starts, and the batch size it holds. */
+  private batchBase = 0;
+  private Bcap = 0;
   private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, rowIds: 0, grads: 0 };
   private tableKeys = ['', ''];
 
-  /** @throws Error when the rows are not in a WebAssembly memory, or this runtime lacks WebAssembly SIMD. */
+  /**
+   * Moves the rows into a WebAssembly memory (RowStore.useWasmMemory) and binds to it.
+   * @throws Error when this runtime lacks WebAssembly SIMD, or the rows cannot have a memory (the reason).
+   */
   constructor(readonly rows: RowStore) {
     const mod = kernelModule();
-    if (!mod || !rows.memory) throw new Error('WasmSparseLion: needs WebAssembly SIMD and rows in a WebAssembly memory');
+    if (!mod) throw new Error('WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
+    const why = rows.useWasmMemory();
+    if (why || !rows.memory) throw new Error(`WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
     this.memory = rows.memory;
     this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow, head: (which: number, first: number, k: number) => this.head(which, first, k) } }).exports as unknown as KernelExports;
   }
@@ -48,7 +58,7 @@ export class WasmSparseLion {
    * schedule is constant or turns constant (a catch-up mode needs its tail).
    */
   usable(group: SparseLionGroup, lrAt: LrFunction, constantLr: boolean): boolean {
-    return this.rows.memory === this.memory && ((group.mode ?? 'lazy') === 'lazy' || constantLr || Number.isFinite(lrAt.constantFrom ?? Infinity));
+    return this.rows.memory === this.memory && wasmKernelCovers(group, lrAt, constantLr);
   }
 
   /** The group and schedule of the run in progress (for head()). */
@@ -105,7 +115,7 @@ export class WasmSparseLion {
    */
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
     const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
-    if (B < 0 || (mode !== 'lazy' && !this.layoutKey.endsWith('/true'))) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+    if (B < 0 || (mode !== 'lazy' && !this.hasTables)) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
     const tailFrom = lrAt === ONE ? 0 : lrAt.constantFrom ?? Infinity;
     if (mode !== 'lazy' && !Number.isFinite(tailFrom)) throw new Error('WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
     const mult = lrAt(step), catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
@@ -134,28 +144,41 @@ export class WasmSparseLion {
   /** [n, W] summed gradients of the last step (a view into the memory). */
   get grads(): Float32Array { return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width); }
 
-  /** Places the scratch for a batch of B; false when it does not fit. */
+  /**
+   * Places the scratch for a batch of B; false when it does not fit. The marks, parameters
+   * and tables move (and the marks are cleared) only when the rows grow or the tables are
+   * first needed; the batch part grows to the largest batch seen, so batches of varying
+   * size (Kafka's partial batches) cost no clearing.
+   */
   private layout(B: number, tables: boolean): boolean {
     const rows = this.rows, W = rows.width, cap = rows.capacity, base = rows.scratchBase;
-    const key = `${base}/${cap}/${B}/${tables}`;
-    if (key === this.layoutKey) return true;
     const a = (x: number) => Math.ceil(x / 64) * 64;
     const L = this.lay;
-    let o = base;
-    L.mark = o; o += a(8 * cap);
-    L.par = o; o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
-    L.tabL = o; L.tabE = o; if (tables) { L.tabE = o + TABLE_BYTES; o += 2 * TABLE_BYTES; }
-    L.idx = o; o += a(4 * B);
-    L.dl = o; o += a(4 * B);
-    L.gx = o; o += a(4 * B * (W - 1));
-    L.rowIds = o; o += a(4 * B);
-    L.grads = o; o += a(4 * B * W);
-    if (!rows.reserve(o)) return false;
-    new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
-    this.gen = 0;
-    this.B = -1;
-    this.tableKeys = ['', ''];
-    this.layoutKey = key;
+    const fixed = `${base}/${cap}/${tables || this.hasTables}`;
+    if (fixed !== this.fixedKey) {
+      let o = base;
+      L.mark = o; o += a(8 * cap);
+      L.par = o; o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
+      this.hasTables ||= tables;
+      L.tabL = o; L.tabE = o; if (this.hasTables) { L.tabE = o + TABLE_BYTES; o += 2 * TABLE_BYTES; }
+      if (!rows.reserve(o)) return false;
+      new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
+      this.gen = 0;
+      this.tableKeys = ['', ''];
+      this.fixedKey = fixed;
+      this.batchBase = o;
+      this.Bcap = 0;
+    }
+    if (B > this.Bcap) {
+      let o = this.batchBase;
+      L.idx = o; o += a(4 * B);
+      L.dl = o; o += a(4 * B);
+      L.gx = o; o += a(4 * B * (W - 1));
+      L.rowIds = o; o += a(4 * B);
+      L.grads = o; o += a(4 * B * W);
+      if (!rows.reserve(o)) return false;
+      this.Bcap = B;
+    }
     return true;
   }
 
@@ -178,6 +201,14 @@ export class WasmSparseLion {
     }
     this.tableKeys[which] = key;
   }
+}
+
+/**
+ * Whether the wasm kernel runs a group's steps: lazy always; decayed and exact when the lr
+ * is constant or turns constant (the catch-up tables hold the tail's closed form).
+ */
+export function wasmKernelCovers(group: SparseLionGroup, lrAt: LrFunction, constantLr: boolean): boolean {
+  return (group.mode ?? 'lazy') === 'lazy' || constantLr || Number.isFinite(lrAt.constantFrom ?? Infinity);
 }
 
 /** Constant multiplier 1 (no schedule). */
