@@ -162,7 +162,12 @@ export class TrainStep {
         if (k && k.memory !== t.rows.memory) k = this.kernels[f] = null;
         if (!k && this.refused[f] === null) {
           const why = t.rows.useWasmMemory();
-          if (why) { this.refused[f] = why; this.note(`sparse step of slot ${t.slot}: js kernel from step ${this.step} on, ${why}`); }
+          if (why) {
+            this.refused[f] = why;
+            // one line per reason: a process-wide one (ulimit -v) would otherwise repeat per table
+            const same = this.refused.filter((r) => r === why).length;
+            if (same === 1) this.note(`sparse step of slot ${t.slot}: js kernel from step ${this.step} on, ${why} (other tables falling back for this reason are not logged)`);
+          }
           else k = this.kernels[f] = new WasmSparseLion(t.rows);
         }
         if (k && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, this.lrAt)) continue;
