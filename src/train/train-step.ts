@@ -91,13 +91,13 @@ export class TrainStep {
     this.sparse = this.sparseGroups[0];
     this.schedule = optim.schedule ?? CONSTANT_LR;
     this.lrAt = lrFunction(this.schedule);
-    this.constantLr = this.schedule.kind === 'constant' && this.schedule.warmupSteps === 0;
+    this.constantLr = this.lrAt.constantFrom === 0;
     this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
     this.kernels = model.tables.map(() => null);
     this.refused = model.tables.map(() => null);
     const want = optim.sparseKernel ?? 'wasm';
     this.wasm = want === 'wasm' && kernelModule() !== null && !optim.adam;
-    const uncovered = this.sparseGroups.filter((g) => !wasmKernelCovers(g, this.lrAt, this.constantLr)).length;
+    const uncovered = this.sparseGroups.filter((g) => !wasmKernelCovers(g, this.lrAt)).length;
     this.kernelNote = optim.adam ? 'sparse step: AdamW (JS) for comparison'
       : want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
       : !this.wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
@@ -156,7 +156,7 @@ export class TrainStep {
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
     for (let f = 0; f < F; f++) {
       const t = m.tables[f], rg = this.rowGrads[f], group = this.sparseGroups[f];
-      if (this.wasm && wasmKernelCovers(group, this.lrAt, this.constantLr)) {
+      if (this.wasm && wasmKernelCovers(group, this.lrAt)) {
         let k = this.kernels[f];
         // rows that outgrew their WebAssembly memory went back to an ArrayBuffer: let go of it
         if (k && k.memory !== t.rows.memory) k = this.kernels[f] = null;

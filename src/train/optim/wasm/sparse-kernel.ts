@@ -53,14 +53,6 @@ export class WasmSparseLion {
     this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow, head: (which: number, first: number, k: number) => this.head(which, first, k) } }).exports as unknown as KernelExports;
   }
 
-  /**
-   * True when this kernel can run the step: the rows are still in its memory, and the lr
-   * schedule is constant or turns constant (a catch-up mode needs its tail).
-   */
-  usable(group: SparseLionGroup, lrAt: LrFunction, constantLr: boolean): boolean {
-    return this.rows.memory === this.memory && wasmKernelCovers(group, lrAt, constantLr);
-  }
-
   /** The group and schedule of the run in progress (for head()). */
   private current: { group: SparseLionGroup; lrAt: LrFunction; exact: boolean } | null = null;
 
@@ -81,7 +73,7 @@ export class WasmSparseLion {
    * @param lrAt   lr multiplier of a step (the schedule; default constant 1). Keep it the
    *               same function from step to step (its ScheduleSums are cached per function).
    * @returns false (nothing done) when the scratch does not fit in the 4 GiB memory.
-   * @throws Error when a catch-up mode runs under a schedule without a constant tail (see usable()).
+   * @throws Error when a catch-up mode runs under a schedule without a constant tail (see wasmKernelCovers()).
    */
   step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
     group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): boolean {
@@ -207,8 +199,8 @@ export class WasmSparseLion {
  * Whether the wasm kernel runs a group's steps: lazy always; decayed and exact when the lr
  * is constant or turns constant (the catch-up tables hold the tail's closed form).
  */
-export function wasmKernelCovers(group: SparseLionGroup, lrAt: LrFunction, constantLr: boolean): boolean {
-  return (group.mode ?? 'lazy') === 'lazy' || constantLr || Number.isFinite(lrAt.constantFrom ?? Infinity);
+export function wasmKernelCovers(group: SparseLionGroup, lrAt: LrFunction): boolean {
+  return (group.mode ?? 'lazy') === 'lazy' || Number.isFinite(lrAt.constantFrom ?? Infinity);
 }
 
 /** Constant multiplier 1 (no schedule). */
