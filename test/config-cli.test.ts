@@ -40,6 +40,9 @@ describe('configuration', () => {
       expect(cfg.schema.dims).toEqual({ C3: 8 });
       expect(cfg.optim.embedding.lr).toBe(loadConfig().optim.embedding.lr); // the rest of optim is kept
       expect(() => loadConfig([file('bad.json', { optim: { tables: { C3: { lr: -1 } } } })])).toThrow(/optim\.tables: C3\.lr must be a number >= 0/);
+      expect(() => loadConfig([file('str.json', { optim: { tables: 'x' } })])).toThrow(/optim\.tables: must be an object/);
+      expect(() => loadConfig([file('dims.json', { schema: { dims: { C3: '4' } } })])).toThrow(/schema\.dims: C3: must be an integer in 1\.\.1024, got "4"/);
+      expect(() => loadConfig([], ['schema.dims=x'])).toThrow(/schema\.dims: must be an object/);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 });

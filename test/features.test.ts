@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Featurizer } from '../src/features/featurizer.ts';
 import { featureId64, SlotHasher } from '../src/features/hash.ts';
 import { numericBucket, numericDense } from '../src/features/numeric.ts';
-import { criteoSlots } from '../src/features/schema.ts';
+import { criteoSlots, validateSchema } from '../src/features/schema.ts';
 import { rowsToRecordBatch } from '../src/ingest/source.ts';
 
 // Expected ids computed independently with the Python `xxhash` package (XXH64):
@@ -82,5 +82,16 @@ describe('Featurizer', () => {
     expect(bad([{ I1: 'abc' }])).toMatch(/instances\[0\]\.I1/);
     expect(bad([{ C1: { x: 1 } }])).toMatch(/instances\[0\]\.C1/);
     expect(bad([{ I1: '12', C1: 7 }])).toBe('no error');
+  });
+});
+
+describe('schema validation', () => {
+  const base = { numeric: ['I1'], categorical: ['C1', 'C2'], embeddingDim: 8 };
+  it('names the key of a bad embedding dim, and a dims entry for a slot the schema lacks', () => {
+    expect(() => validateSchema({ ...base, dims: { C2: 4, I1: 2 } })).not.toThrow();
+    expect(() => validateSchema({ ...base, embeddingDim: 8192 })).toThrow(/the embedding dim must be an integer in 1\.\.1024, got 8192/);
+    expect(() => validateSchema({ ...base, dims: { C9: 4 } })).toThrow(/schema\.dims names slot "C9", which the schema does not have/);
+    expect(() => validateSchema({ ...base, dims: { C1: 0 } })).toThrow(/embedding dim of "C1" must be an integer in 1\.\.1024, got 0/);
+    expect(() => validateSchema({ ...base, embeddingDim: 0 })).toThrow(/\(at schema\.embeddingDim\)$/);
   });
 });

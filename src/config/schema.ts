@@ -29,13 +29,24 @@ convict.addFormat({
 convict.addFormat({
   name: 'int-list',
   validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 1)) throw new Error('must be a list of integers >= 1, e.g. [256,128]'); },
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+  coerce: parseJsonOrKeep,
+});
+
+convict.addFormat({
+  name: 'slot-dims',
+  validate: (v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('must be an object {slot: D}');
+    for (const [slot, d] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 1024) throw new Error(`${slot}: must be an integer in 1..1024, got ${JSON.stringify(d)}`);
+    }
+  },
+  coerce: parseJsonOrKeep,
 });
 convict.addFormat({
   name: 'string-list',
   validate: (v: unknown) => { if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new Error('must be a list of non-empty strings: a JSON array or a comma-separated list, e.g. host1:9092,host2:9092'); },
   // a JSON array, or a comma-separated list (env vars: LIONCTR_KAFKA_BROKERS=h1:9092,h2:9092)
-  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim().startsWith('[') ? JSON.parse(v) : v.split(',').map((x) => x.trim()).filter(Boolean)) : v),
+  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim().startsWith('[') ? parseJsonOrKeep(v) : v.split(',').map((x) => x.trim()).filter(Boolean)) : v),
 });
 
 convict.addFormat({
@@ -52,8 +63,14 @@ convict.addFormat({
       }
     }
   },
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+  coerce: parseJsonOrKeep,
 });
+
+/** A --set / env string parsed as JSON when it is JSON, else kept, so that validate names the key. */
+function parseJsonOrKeep(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try { return JSON.parse(v); } catch { return v; }
+}
 
 const slots = criteoSlots();
 
@@ -109,7 +126,7 @@ export const configSchema = {
     numeric: { doc: 'Numeric slots (also embedded through their Criteo bucket)', format: 'string-list', default: slots.numeric },
     categorical: { doc: 'Categorical slots', format: 'string-list', default: slots.categorical },
     embeddingDim: { doc: 'Embedding dim D of every slot', format: 'positive-int', default: 16, env: 'LIONCTR_EMBEDDING_DIM' },
-    dims: { doc: 'Per-slot embedding dim overrides {slot: D}', format: Object, default: {} as Record<string, number> },
+    dims: { doc: 'Per-slot embedding dim overrides {slot: D}', format: 'slot-dims', default: {} as Record<string, number> },
   },
   model: {
     hidden: { doc: 'Hidden layer sizes of the dense tower', format: 'int-list', default: [256, 128] },

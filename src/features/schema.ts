@@ -42,6 +42,7 @@ export function validateSchema(s: FeatureSchema): void {
     throw new LionctrError('LIONCTR_BAD_CONFIG', `the embedding dim must be an integer in 1..1024, got ${s.embeddingDim}`, { where: 'schema.embeddingDim' });
   }
   for (const [slot, d] of Object.entries(s.dims ?? {})) {
+    if (!seen.has(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `schema.dims names slot "${slot}", which the schema does not have`, { where: `schema.dims.${slot}` });
     if (!Number.isInteger(d) || d < 1 || d > 1024) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`, { where: `schema.dims.${slot}` });
     }

@@ -83,8 +83,10 @@ export class RowStore {
   useWasmMemory(): string | null {
     if (this.memory) return null;
     const bytes = this.capacity * this.stride * 4;
-    if (bytes + SCRATCH_SLACK > RowStore.wasmMaxBytes) return `its rows (${(bytes / 2 ** 30).toFixed(1)} GiB) do not fit in a WebAssembly memory (${(RowStore.wasmMaxBytes / 2 ** 30).toFixed(1)} GiB)`;
-    const refused = wasmRefusal();
+    if (bytes + SCRATCH_SLACK > RowStore.wasmMaxBytes) {
+      return `its rows (${(bytes / 2 ** 30).toFixed(2)} GiB) are over the ${((RowStore.wasmMaxBytes - SCRATCH_SLACK) / 2 ** 30).toFixed(2)} GiB a WebAssembly memory holds for rows (${(RowStore.wasmMaxBytes / 2 ** 30).toFixed(2)} GiB less the kernel's scratch)`;
+    }
+    const refused = wasmMemoryRefusal();
     if (refused) return refused;
     const memory = newWasmMemory(bytes);
     if (!memory) return 'V8 could not reserve a WebAssembly memory';
@@ -159,7 +161,7 @@ const released = new FinalizationRegistry<null>(() => { liveWasmTables--; });
 
 /** A new memory of at least `bytes` (counted until collected), or null when V8 refuses. */
 function newWasmMemory(bytes: number): WebAssembly.Memory | null {
-  if (wasmRefusal()) return null;
+  if (wasmMemoryRefusal()) return null;
   try {
     const m = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 1) / PAGE) });
     liveWasmTables++;
@@ -169,8 +171,8 @@ function newWasmMemory(bytes: number): WebAssembly.Memory | null {
 }
 
 let addressLimit: string | null | undefined;
-/** Why no new WebAssembly table memory may be made now, or null. */
-function wasmRefusal(): string | null {
+/** Why no new WebAssembly table memory may be made now (ulimit -v, too many), or null. */
+export function wasmMemoryRefusal(): string | null {
   if (addressLimit === undefined) {
     // ulimit -v: each memory reserves ~10 GiB of address space; a limited process would
     // run out of it for everything else

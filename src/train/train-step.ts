@@ -8,6 +8,7 @@ import { RowGradients } from './optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
 import { CONSTANT_LR, lrFunction, lrMultiplier, type LrFunction, type LrSchedule } from './optim/schedule.ts';
 import { kernelModule, WasmSparseLion, wasmKernelCovers } from './optim/wasm/sparse-kernel.ts';
+import { wasmMemoryRefusal } from '../model/row-store.ts';
 
 /** Optimizer settings of the two groups (config `optim.*`). */
 export interface OptimConfig {
@@ -98,9 +99,11 @@ export class TrainStep {
     const want = optim.sparseKernel ?? 'wasm';
     this.wasm = want === 'wasm' && kernelModule() !== null && !optim.adam;
     const uncovered = this.sparseGroups.filter((g) => !wasmKernelCovers(g, this.lrAt)).length;
+    const refusal = this.wasm ? wasmMemoryRefusal() : null;
     this.kernelNote = optim.adam ? 'sparse step: AdamW (JS) for comparison'
       : want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
       : !this.wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
+      : refusal ? `sparse step kernel: js, although optim.sparseKernel=wasm: ${refusal}`
       : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length} tables (decayed/exact under an lr schedule that never turns constant)`
       : 'sparse step kernel: wasm (WebAssembly SIMD)';
     if (optim.adam) {
