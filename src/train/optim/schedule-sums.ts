@@ -25,6 +25,16 @@ import type { LrFunction } from './schedule.ts';
 
 const Z = 1024;
 
+/**
+ * The exact-mode sign drift of k idle steps at a constant lr: sum_{i<k} lr a^i with
+ * a = 1 - lr wd, i.e. lr (1 - a^k) / (1 - a), or k lr when wd = 0 (sparse-lion.ts module doc).
+ * @param ak a^k, which the caller has at hand.
+ */
+export function constantLrDrift(lr: number, wd: number, k: number, ak: number): number {
+  // 1 - a as the callers' a = 1 - lr wd rounds it (not lr wd), so results stay bit for bit
+  return wd === 0 ? k * lr : (lr * (1 - ak)) / (1 - (1 - lr * wd));
+}
+
 export class ScheduleSums {
   /** Per segment: P and Q prefixes, Z + 1 entries each (P[0] = 1, Q[0] = 0). */
   private readonly P: Float64Array[] = [];
@@ -77,7 +87,7 @@ export class ScheduleSums {
     if (end > e) {
       // the constant tail: closed form, folded on as one more piece
       const n = end - e, lr = this.p.lr * this.lrAt(e), a = 1 - lr * this.p.weightDecay;
-      const a2 = a ** n, d2 = this.p.weightDecay === 0 ? n * lr : (lr * (1 - a2)) / (1 - a);
+      const a2 = a ** n, d2 = constantLrDrift(lr, this.p.weightDecay, n, a2);
       D = D * a2 + d2;
       A *= a2;
     }

@@ -1,7 +1,7 @@
 import type { RowStore } from '../../model/row-store.ts';
 import { fromBf16, toBf16 } from './bf16.ts';
 import type { LionParams } from './lion-config.ts';
-import { scheduleSumsFor } from './schedule-sums.ts';
+import { constantLrDrift, scheduleSumsFor } from './schedule-sums.ts';
 import type { LrFunction } from './schedule.ts';
 
 /**
@@ -152,9 +152,8 @@ function catchUp(rows: SparseRows, o: number, j0: number, j1: number, p: LionPar
   // decay product A = prod(1 - lr_s wd) and drift D = sum_s lr_s prod_{s' > s}(1 - lr_s' wd)
   let A: number, D: number;
   if (constantLr) {
-    const lr = pw.lr, a = pw.a;
     A = pw.decay(k);
-    D = p.weightDecay === 0 ? k * lr : (lr * (1 - A)) / (1 - a);
+    D = constantLrDrift(pw.lr, p.weightDecay, k, A);
   } else {
     // partial products and sums of the schedule: O(1) per row (O(k/1024) past segments)
     [A, D] = scheduleSumsFor(lrAt, p).range(first, k);

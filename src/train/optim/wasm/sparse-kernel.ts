@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
 import type { SparseLionGroup, SparseMode } from '../sparse-lion.ts';
-import { scheduleSumsFor } from '../schedule-sums.ts';
+import { constantLrDrift, scheduleSumsFor } from '../schedule-sums.ts';
 import type { LrFunction } from '../schedule.ts';
 
 /**
@@ -108,7 +108,7 @@ export class WasmSparseLion {
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
     const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
     if (B < 0 || (mode !== 'lazy' && !this.hasTables)) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
-    const tailFrom = lrAt === ONE ? 0 : lrAt.constantFrom ?? Infinity;
+    const tailFrom = lrAt.constantFrom ?? Infinity;
     if (mode !== 'lazy' && !Number.isFinite(tailFrom)) throw new Error('WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
     const mult = lrAt(step), catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
     this.current = { group, lrAt, exact: mode === 'exact' };
@@ -132,9 +132,6 @@ export class WasmSparseLion {
 
   /** [n] unique rows of the last step (a view into the memory: copy to keep). */
   get rowIds(): Int32Array { return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n); }
-
-  /** [n, W] summed gradients of the last step (a view into the memory). */
-  get grads(): Float32Array { return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width); }
 
   /**
    * Places the scratch for a batch of B; false when it does not fit. The marks, parameters
@@ -188,7 +185,7 @@ export class WasmSparseLion {
     let M = 1, A = 1;
     for (let k = 0; k < TABLE; k++) {
       t[4 * k] = M; t[4 * k + 1] = A;
-      t[4 * k + 2] = drift ? (p.weightDecay === 0 ? k * lr : (lr * (1 - A)) / (1 - a)) : 0;
+      t[4 * k + 2] = drift ? constantLrDrift(lr, p.weightDecay, k, A) : 0;
       M *= p.beta2; A *= a;
     }
     this.tableKeys[which] = key;
