@@ -108,4 +108,4 @@ for (const R of values.sizes.split(',').map(Number)) {
 const f32 = new RowStore(W, 1, 'float32'), b16 = new RowStore(W, 1, 'bfloat16');
 console.log(`memory per row (dim ${W}, one block: weights + momentum + lastStep + update count): ${f32.stride * 4} B with float32 momentum, ${b16.stride * 4} B with bfloat16;`);
 console.log('  plus the wasm kernel\'s dedupe mark (8 B per row of capacity) and, in EmbeddingTable, the id (8 B) and ~2 map slots (12 B each)');
-console.log('  per table and batch: the staged batch and summed gradients (B x (W + D + 3) x 4 B), and 2 MiB of catch-up tables in decayed/exact mode');
+console.log('  per table and batch: the staged batch, positions and summed gradients (B x (W + D + 4) x 4 B), and 2 MiB of catch-up tables in decayed/exact mode');

@@ -19,8 +19,8 @@ import type { LrFunction } from '../schedule.ts';
  * Scratch after the rows (RowStore.scratchBase), 64-byte aligned pieces: marks
  * [capacity, 2] i32, parameters [19] f64 and the host's factors [4] f32, two catch-up
  * tables of [65536, 4] f32 (catch-up modes only), then the batch's row indices [B] i32,
- * dLoss/dlogit [B] f32, gradients [B, D] f32, unique rows [B] i32 and summed gradients
- * [B, W] f32.
+ * dLoss/dlogit [B] f32, gradients [B, D] f32, each example's unique-row position [B] i32,
+ * unique rows [B] i32 and summed gradients [B, W] f32.
  */
 export class WasmSparseLion {
   /** The memory this instance is bound to (rows.memory when it was made). */
@@ -37,7 +37,7 @@ export class WasmSparseLion {
   /** Where the batch part of the scratch starts, and the batch size it holds. */
   private batchBase = 0;
   private Bcap = 0;
-  private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, rowIds: 0, grads: 0 };
+  private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, pos: 0, rowIds: 0, grads: 0 };
   private tableKeys = ['', ''];
 
   /**
@@ -114,7 +114,7 @@ export class WasmSparseLion {
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
     if (++this.gen > 0x7ffffff0) { new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0); this.gen = 1; }
-    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.rowIds, L.grads);
+    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.pos, L.rowIds, L.grads);
     const e = group.embedding, l = group.linear ?? group.embedding;
     const par = new Float64Array(buf, L.par, 19);
     par[18] = Math.min(tailFrom, 2 ** 31 - 1);
@@ -163,6 +163,7 @@ export class WasmSparseLion {
       L.idx = o; o += a(4 * B);
       L.dl = o; o += a(4 * B);
       L.gx = o; o += a(4 * B * (W - 1));
+      L.pos = o; o += a(4 * B);
       L.rowIds = o; o += a(4 * B);
       L.grads = o; o += a(4 * B * W);
       if (!rows.reserve(o)) return false;
@@ -208,7 +209,7 @@ const TABLE = 65536;
 const TABLE_BYTES = TABLE * 16;
 
 interface KernelExports {
-  accumulate(idx: number, B: number, gx: number, D: number, dl: number, mark: number, gen: number, rowIds: number, grads: number): number;
+  accumulate(idx: number, B: number, gx: number, D: number, dl: number, mark: number, gen: number, pos: number, rowIds: number, grads: number): number;
   lionStep(rowIds: number, n: number, grads: number, W: number, stride: number, momOff: number, metaOff: number, bf: number,
     step: number, mode: number, par: number, tabL: number, tabE: number): void;
 }

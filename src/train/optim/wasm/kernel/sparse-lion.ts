@@ -29,9 +29,17 @@ const TABLE: i32 = 65536;
  * Dedupe + segment-sum of one slot's gradients over a batch (RowGradients.accumulate).
  * idx [B] i32 rows; gx [B, D] f32 embedding gradients; dl [B] f32 dLoss/dlogit (column 0);
  * mark [capacity, 2] i32 (generation, position), gen the generation of this call;
- * out: rowIds [n] i32 unique rows in first-seen order, grads [n, D + 1] f32 sums. Returns n.
+ * pos [B] i32 scratch; out: rowIds [n] i32 unique rows in first-seen order, grads [n, D + 1]
+ * f32 sums (in batch order, as the JS kernel adds them). Returns n.
+ *
+ * Two passes. The first touches only ids and marks: each example's position among the
+ * unique rows, with bit 31 set on a row's first occurrence (branch-free: whether an id was
+ * seen before is a coin toss the branch predictor loses). The second adds each gradient
+ * row into its sum, the first occurrence onto zero (the old contents masked off, so that
+ * no separate clearing pass runs): its read-modify-writes have addresses known up front,
+ * so their cache misses overlap, where one pass would wait on each mark before its sum.
  */
-export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, rowIds: usize, grads: usize): i32 {
+export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, pos: usize, rowIds: usize, grads: usize): i32 {
   const W = D + 1;
   let n: i32 = 0, t: i32 = 0;
   for (let b: i32 = 0; b < B; b++) {
@@ -42,30 +50,36 @@ export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mar
     }
     const r = load<i32>(idx + (<usize>b << 2));
     const mp = mark + (<usize>r << 3);
+    const seen = load<i32>(mp) == gen;
+    const p = select<i32>(load<i32>(mp, 4), n, seen);
+    store<i32>(rowIds + (<usize>n << 2), r); // kept only when new (n moves on)
+    store<i32>(mp, gen);
+    store<i32>(mp, p, 4);
+    n += <i32>!seen;
+    store<i32>(pos + (<usize>b << 2), p | (<i32>!seen << 31));
+  }
+  for (let b: i32 = 0; b < B; b++) {
+    const pp = load<i32>(pos + (<usize>b << 2));
+    const keep = pp >= 0; // seen before: add to the sum; first: start it from 0
+    const go = grads + (<usize>((pp & 0x7fffffff) * W) << 2);
     const src = gx + (<usize>(b * D) << 2);
     const g = load<f32>(dl + (<usize>b << 2));
-    if (load<i32>(mp) != gen) {
-      store<i32>(mp, gen);
-      store<i32>(mp, n, 4);
-      store<i32>(rowIds + (<usize>n << 2), r);
-      const go = grads + (<usize>(n * W) << 2);
-      n++;
-      store<f32>(go, g);
-      let j: i32 = 0;
-      for (; j + 4 <= D; j += 4) v128.store(go + 4 + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
-      for (; j < D; j++) store<f32>(go + 4 + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+    let j: i32 = 0;
+    if (D >= 3) {
+      // columns 0..3 in one vector: dLoss/dlogit in lane 0, gx[0..2] in lanes 1..3 (the
+      // 4 bytes before src are read and replaced; they lie inside the memory: dl precedes gx)
+      const mask = i32x4.splat(-(<i32>keep));
+      v128.store(go, f32x4.add(v128.and(v128.load(go), mask), f32x4.replace_lane(v128.load(src - 4), 0, g)));
+      for (j = 3; j + 4 <= D; j += 4) {
+        const q = go + 4 + (<usize>j << 2);
+        v128.store(q, f32x4.add(v128.and(v128.load(q), mask), v128.load(src + (<usize>j << 2))));
+      }
     } else {
-      const go = grads + (<usize>(load<i32>(mp, 4) * W) << 2);
-      store<f32>(go, load<f32>(go) + g);
-      let j: i32 = 0;
-      for (; j + 4 <= D; j += 4) {
-        const p = go + 4 + (<usize>j << 2);
-        v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>j << 2))));
-      }
-      for (; j < D; j++) {
-        const p = go + 4 + (<usize>j << 2);
-        store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>j << 2)));
-      }
+      store<f32>(go, select<f32>(load<f32>(go), 0, keep) + g);
+    }
+    for (; j < D; j++) {
+      const q = go + 4 + (<usize>j << 2);
+      store<f32>(q, select<f32>(load<f32>(q), 0, keep) + load<f32>(src + (<usize>j << 2)));
     }
   }
   sink = t;
