@@ -7,7 +7,8 @@
  *     momentum dtype: `wasm` (WebAssembly SIMD, the default) and `js` (sparse-lion.ts);
  *     for wasm both without and with (`+ staging`) the copy of the batch's ids and
  *     gradients into the table's memory (the JS kernel reads them in place),
- * on the same ids in the same run, and prints rows/s and two ratios to the floor, each the
+ * on the same ids in the same run, and prints rows/s (touched ids per second, duplicates
+ * included, as the floor counts them) and two ratios to the floor, each the
  * median over rounds of floor time / step time, the floor timed in the same round as the
  * step (this VM shares its L3 with other tenants: runs minutes apart differ by up to 1.7x):
  *   - `paired`: the floor run once on the round's ids, right before the step (as the
@@ -30,6 +31,10 @@ import { RowStore } from '../src/model/row-store.ts';
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '100000,1000000,10000000' }, touched: { type: 'string', default: '200000' }, reps: { type: 'string', default: '15' }, help: { type: 'boolean' } } });
 if (values.help) { console.log('usage: npx tsx bench/sparse-step.ts [--sizes 100000,1000000,10000000] [--touched 200000] [--reps 15]'); process.exit(0); }
 const W = 16, T = Number(values.touched), reps = Number(values.reps);
+const sizes = values.sizes.split(',').map(Number);
+for (const [flag, v] of [['--touched', T], ['--reps', reps], ...sizes.map((x) => ['--sizes', x] as const)] as const) {
+  if (!Number.isInteger(v) || v < 1) { console.error(`bench/sparse-step: ${flag} takes whole numbers >= 1 (got ${String(v)})`); process.exit(2); }
+}
 let seed = 12345;
 const rand = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296; };
 const params = { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.01 };
@@ -39,12 +44,13 @@ const variants: { kernel: 'wasm' | 'js'; mode: SparseMode; dtype: 'float32' | 'b
   { kernel: 'js', mode: 'lazy', dtype: 'float32' }, { kernel: 'js', mode: 'exact', dtype: 'float32' },
 ];
 
-console.log(`sparse Lion step, dim ${W}, ${T} touched ids per step, ${reps} rounds; rows/s: the best round`);
+console.log(`sparse Lion step, dim ${W}, ${T} touched ids per step, ${reps} rounds; rows/s: touched ids (duplicates included) per second, the best round`);
+console.log('ratios: floor time / step time, so above 1 the step is faster than the floor (the goal: at least 0.70)');
 console.log('paired: median over rounds of floor time / step time, the floor run once on the round\'s ids right before the step');
 console.log('vs warm: the same with the floor run a second time on those ids (the rows it reads are cached: its best case)');
 console.log('best/best: best step rows/s / best warm floor rows/s of the whole run (re-reads and the floor loop run alone)');
 console.log('rows        table MB  step                          rows/s    paired   vs warm  best/best');
-for (const R of values.sizes.split(',').map(Number)) {
+for (const R of sizes) {
   const make = (dtype: 'float32' | 'bfloat16'): RowStore => {
     const rows = new RowStore(W, R, dtype);
     for (let r = 0; r < R; r++) { for (let j = 0; j < W; j++) rows.data[r * rows.stride + j] = rand() - 0.5; rows.setLastStep(r, -1); }
@@ -74,7 +80,7 @@ for (const R of values.sizes.split(',').map(Number)) {
       ms = Math.min(ms, t); floorMs = Math.min(floorMs, f); warmMs = Math.min(warmMs, fw);
       ratios.push(f / t); warmRatios.push(fw / t);
     }
-    const median = (x: number[]) => x.sort((a, b) => a - b)[Math.floor(x.length / 2)];
+    const median = (x: number[]) => { x.sort((a, b) => a - b); const h = x.length >> 1; return x.length % 2 ? x[h] : (x[h - 1] + x[h]) / 2; };
     return { ms, floorMs, warmMs, ratio: median(ratios), warmRatio: median(warmRatios) };
   };
   const out: [string, number, number, number, number | undefined][] = []; // what, rows/s, paired ratio, warm ratio, MB
@@ -108,6 +114,8 @@ for (const R of values.sizes.split(',').map(Number)) {
     rows = null; // let the table go before the next one
   }
   alone();
+  const unique = new Set(ids).size;
+  console.log(`${String(R).padEnd(11)} ${''.padStart(8)}  (${unique} unique rows among the ${T} ids of the last round)`);
   const bestWarm = T / (Math.min(warmFloorMs, aloneMs) / 1000);
   const print = (what: string, x: number, ratio: string, vsWarm: string, best: string, mb?: number) => console.log(`${String(R).padEnd(11)} ${(mb === undefined ? '' : mb.toFixed(0)).padStart(8)}  ${what.padEnd(26)}  ${(x / 1e6).toFixed(2).padStart(6)}M  ${ratio.padStart(8)}  ${vsWarm.padStart(8)}  ${best.padStart(9)}`);
   print('floor (best)', T / (floorMs / 1000), '1.00', '', '', (R * W * 4) / 2 ** 20);

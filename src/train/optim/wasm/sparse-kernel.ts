@@ -133,6 +133,9 @@ export class WasmSparseLion {
   /** [n] unique rows of the last step (a view into the memory: copy to keep). */
   get rowIds(): Int32Array { return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n); }
 
+  /** [n, W] float32 summed gradients of the last step's unique rows, column 0 the linear one (a view: copy to keep). */
+  get sums(): Float32Array { return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width); }
+
   /**
    * Places the scratch for a batch of B; false when it does not fit. The marks, parameters
    * and tables move (and the marks are cleared) only when the rows grow or the tables are

@@ -30,7 +30,9 @@ const TABLE: i32 = 65536;
  * idx [B] i32 rows; gx [B, D] f32 embedding gradients; dl [B] f32 dLoss/dlogit (column 0);
  * mark [capacity, 2] i32 (generation, position), gen the generation of this call;
  * pos [B] i32 scratch; out: rowIds [n] i32 unique rows in first-seen order, grads [n, D + 1]
- * f32 sums (in batch order, as the JS kernel adds them). Returns n.
+ * f32 sums, added in batch order as the JS kernel adds them, so the same values (a sum the
+ * JS kernel gives as -0 is +0 here: each sum starts from +0; sign(-0) = sign(+0) = 0, so
+ * the step does not see it). Returns n.
  *
  * Two passes. The first touches only ids and marks: each example's position among the
  * unique rows, with bit 31 set on a row's first occurrence (branch-free: whether an id was
