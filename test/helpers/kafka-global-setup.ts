@@ -1,9 +1,10 @@
 /**
  * vitest globalSetup: makes a Kafka broker available to the broker tests (see kafka.ts).
  *
- * 1. A broker that answers at LIONCTR_TEST_KAFKA_BROKERS (comma list, default 127.0.0.1:19092)
- *    is used as it is (and never stopped).
- * 2. Else, with `java` on PATH and `mvn` on PATH (or the jars already in ops/kafka/target/libs),
+ * 1. LIONCTR_TEST_KAFKA_BROKERS set (comma list) to other than the local 127.0.0.1:19092:
+ *    that broker is used as it is (and never stopped); when it does not answer, the broker
+ *    tests are skipped saying so (under CI=true setup throws), nothing is started.
+ * 2. Else, the local broker at 127.0.0.1:19092 when it answers; else, with `java` on PATH and `mvn` on PATH (or the jars already in ops/kafka/target/libs),
  *    `ops/kafka/start.sh 19092` starts one (the first time mvn fetches the jars, about a minute);
  *    teardown stops it with ops/kafka/stop.sh once no other vitest run on this machine uses it.
  * 3. Else the broker tests are skipped, except under CI=true, where setup throws (the run fails).
@@ -84,7 +85,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   if (process.env.LIONCTR_TEST_KAFKA === 'off') { give(null, 'LIONCTR_TEST_KAFKA=off'); return noTeardown; }
   const local = [`127.0.0.1:${PORT}`];
-  if (wanted.join(',') !== local[0] && await brokerAnswers(wanted)) { give(wanted); return noTeardown; }
+  if (wanted.join(',') !== local[0]) {
+    // a broker the user named: use it or say it is not there; starting the local one
+    // instead would test against something the user did not ask for
+    if (await brokerAnswers(wanted)) { give(wanted); return noTeardown; }
+    const failure = `no broker answers at LIONCTR_TEST_KAFKA_BROKERS=${wanted.join(',')}`;
+    if (ci) throw new Error(`CI=true but no Kafka broker: ${failure}`);
+    give(null, `${failure} (unset it to use or start the local broker at ${local[0]}; set CI=true to make this fail)`);
+    return noTeardown;
+  }
 
   // The local broker: use it when it answers (registering as a user, so that a run that
   // started it does not stop it under us), else start it when java/mvn allow.
