@@ -74,6 +74,12 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const floor = new Map<number, number>();
   const durable: Record<string, number> = { ...(opts.resume?.nextOffsets ?? {}) };
   const highWater = new Map<number, number>();
+  /**
+   * Where an assigned partition whose start is not resolved yet (that happens at its first
+   * fetched batch, and kafkajs hands over no empty ones) will start, as far as known: for
+   * its lag while it is caught up.
+   */
+  const expectedStart = new Map<number, number>();
   let queue: Queued[] = [];
   let head = 0;
   let paused = false, closing = false, releaseRetryAt = 0;
@@ -233,12 +239,37 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         const pos = position.get(p);
         if (pos !== undefined) consumer!.seek({ topic, partition: p, offset: String(pos) });
       } else {
-        released.delete(p); position.delete(p); floor.delete(p);
+        released.delete(p); position.delete(p); floor.delete(p); highWater.delete(p); expectedStart.delete(p);
       }
     }
+    const fresh = [...now].filter((p) => !assigned.has(p));
     assigned = now;
     log.info({ memberId, partitions: [...now] }, `${topic}: assigned partitions [${[...now].join(', ')}]`);
+    if (fresh.length) void estimateStarts(fresh);
     wake();
+  }
+
+  /**
+   * The high watermarks of newly assigned partitions and where each will start (committed
+   * offset or checkpoint, else the reset policy's end), so that lag() reports them before
+   * their first message: a caught-up partition fetches no batch. Best effort: on a broker
+   * error the lag of those partitions appears with their first batch, as before.
+   */
+  async function estimateStarts(ps: number[]): Promise<void> {
+    try {
+      const [offs, committed] = await Promise.all([admin!.fetchTopicOffsets(topic), admin!.fetchOffsets({ groupId: k.groupId, topics: [topic] })]);
+      for (const p of ps) {
+        const range = offs.find((x) => x.partition === p);
+        if (!range || !assigned.has(p) || position.has(p)) continue;
+        const c = committed.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === p);
+        const high = Number(range.high), low = Number(range.low);
+        const start = startOffset(c ? Number(c.offset) : null, durable[key(p)]) ?? (k.fromBeginning ? low : high);
+        if (!highWater.has(p)) highWater.set(p, high);
+        expectedStart.set(p, Math.min(Math.max(start, low), high));
+      }
+    } catch (e) {
+      log.debug({ err: (e as Error).message }, `${topic}: high watermarks of newly assigned partitions not read (${(e as Error).message})`);
+    }
   }
 
   async function connect(): Promise<void> {
@@ -333,7 +364,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     },
     lag: () => {
       const fq = firstQueued();
-      return [...assigned].filter((p) => highWater.has(p)).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - (committable(p, fq) ?? 0)) }));
+      const at = (p: number) => committable(p, fq) ?? expectedStart.get(p);
+      return [...assigned].filter((p) => highWater.has(p) && at(p) !== undefined).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - at(p)!) }));
     },
 
     async checkpointed(next: Record<string, number>): Promise<void> {
