@@ -116,6 +116,32 @@ describeKafka('training from Kafka', () => {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it('kafka.fromBeginning=false and no committed offset: starts at the end as of joining, and trains every message produced after that', async () => {
+    const { brokers, dir, topic, file } = await onePartitionTopic('latest', syntheticCriteoLines(50));
+    const later = join(dir, 'later.tsv');
+    writeFileSync(later, syntheticCriteoLines(10).join('\n') + '\n');
+    const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50, 'kafka.fromBeginning': false, 'train.maxExamples': 10 });
+    const kafka = loadConfig([], sets).kafka;
+    await produceFile({ kafka, topic, input: file, format: 'criteo' });
+    const ac = new AbortController();
+    const t = await createTrainer(loadConfig([], sets), pino({ level: 'silent' }), { exportDir: join(dir, 'exports'), signal: ac.signal });
+    let joined = false;
+    t.on('lag', (l: { lag: number }[]) => { if (l.length) joined = true; });
+    const done = t.run();
+    const t0 = Date.now();
+    while (!joined && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+    expect(joined).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500)); // the consumer has its fetch position (the end) by now
+    await produceFile({ kafka, topic, input: later, format: 'criteo' });
+    const stop = setTimeout(() => ac.abort(), 20_000);
+    const summary = await done;
+    clearTimeout(stop);
+    // the batch that brought offsets 50-59 must not be skipped as "already at the end"
+    expect(summary.examplesThisRun).toBe(10);
+    const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
+    expect([...counts.keys()].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `kafka:${topic}/0@${50 + i}`).sort());
+  });
+
   it('bad messages at the end of a partition are committed past after the checkpoint: a restart does not dead-letter them again, lag goes to 0 (after the restart too, with no new message)', async () => {
     const { brokers, dir, topic, file } = await onePartitionTopic('tail', [...syntheticCriteoLines(40), 'bad one', 'bad two', 'bad three']);
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50 });

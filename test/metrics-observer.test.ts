@@ -4,7 +4,7 @@ import { createMetrics } from '../src/metrics/catalogue.ts';
 import { observeTrainer } from '../src/metrics/train-observer.ts';
 
 describe('trainer events -> metrics', () => {
-  it('counts bad messages by reason, backpressure pauses (cumulative in, deltas out), lag per partition, checkpoints', async () => {
+  it('counts bad messages by reason, backpressure pauses (cumulative in, deltas out), lag per held partition, checkpoints', async () => {
     const m = createMetrics();
     const ev = new EventEmitter();
     observeTrainer(ev, m);
@@ -22,5 +22,10 @@ describe('trainer events -> metrics', () => {
     expect(text).toMatch(/lionctr_kafka_consumer_lag\{topic="t",partition="1"\} 42/);
     expect(text).toMatch(/lionctr_checkpoint_bytes 1234/);
     expect(text).toMatch(/lionctr_checkpoint_seconds_count 1/);
+    // partition 1 revoked, 2 gained: only the partitions held now have a series
+    ev.emit('lag', [{ topic: 't', partition: 2, lag: 7 }]);
+    const after = await m.registry.metrics();
+    expect(after).toMatch(/lionctr_kafka_consumer_lag\{topic="t",partition="2"\} 7/);
+    expect(after).not.toMatch(/lionctr_kafka_consumer_lag\{topic="t",partition="1"\}/);
   });
 });

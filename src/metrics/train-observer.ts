@@ -37,6 +37,8 @@ export function observeTrainer(events: EventEmitter, m: Metrics): void {
     if (e.pauses > pausesSeen) { m.kafkaPauses.inc(e.pauses - pausesSeen); pausesSeen = e.pauses; }
   });
   events.on('lag', (lags: { topic: string; partition: number; lag: number }[]) => {
+    // the partitions held now: a revoked one's series goes (another trainer reports it)
+    m.kafkaLag.reset();
     for (const l of lags) m.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
   });
   events.on('export', (e: { seconds: number }) => {

@@ -125,7 +125,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   }
 
   /** Resolves where partition p starts, waiting for a live previous owner to release it. */
-  async function resolveStart(p: number, heartbeat: () => Promise<void>): Promise<void> {
+  async function resolveStart(p: number, heartbeat: () => Promise<void>, firstFetched: number | null): Promise<void> {
     const deadline = Date.now() + k.releaseWaitMs;
     let waited = false;
     for (;;) {
@@ -139,7 +139,9 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         if (durableStart === null) {
           const offs = await admin!.fetchTopicOffsets(topic);
           const o = offs.find((x) => x.partition === p);
-          durableStart = Number(k.fromBeginning ? o?.low ?? 0 : o?.high ?? 0);
+          // the latest end is where the consumer began fetching at its join: the first
+          // fetched message (the end now already counts the batch in hand, which would be skipped)
+          durableStart = Number(k.fromBeginning ? o?.low ?? 0 : firstFetched ?? o?.high ?? 0);
         }
         let start = startOffset(durableStart, handed.get(p))!;
         const range = (await admin!.fetchTopicOffsets(topic)).find((x) => x.partition === p);
@@ -171,7 +173,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     const gen = generation;
     if (!assigned.has(p) || closing) return;
     if (!position.has(p)) {
-      await resolveStart(p, heartbeat);
+      await resolveStart(p, heartbeat, batch.messages.length ? Number(batch.messages[0].offset) : null);
       if (gen !== generation) return;
     }
     const hw = Number(batch.highWatermark);
@@ -242,18 +244,30 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         released.delete(p); position.delete(p); floor.delete(p); highWater.delete(p); expectedStart.delete(p);
       }
     }
-    const fresh = [...now].filter((p) => !assigned.has(p));
     assigned = now;
     log.info({ memberId, partitions: [...now] }, `${topic}: assigned partitions [${[...now].join(', ')}]`);
-    if (fresh.length) void estimateStarts(fresh);
+    estimateMissing(true);
     wake();
   }
 
+  let estimating = false, estimatedAt = 0;
   /**
-   * The high watermarks of newly assigned partitions and where each will start (committed
-   * offset or checkpoint, else the reset policy's end), so that lag() reports them before
-   * their first message: a caught-up partition fetches no batch. Best effort: on a broker
-   * error the lag of those partitions appears with their first batch, as before.
+   * Runs estimateStarts for the assigned partitions that have neither a resolved start nor
+   * an estimate: at an assignment (`now`), and from lag() at most every 5 s after one that
+   * failed (a broker outage). One at a time.
+   */
+  function estimateMissing(now = false): void {
+    const ps = [...assigned].filter((p) => !position.has(p) && !expectedStart.has(p));
+    if (!ps.length || estimating || (!now && Date.now() - estimatedAt < 5000)) return;
+    estimating = true; estimatedAt = Date.now();
+    void estimateStarts(ps).finally(() => { estimating = false; });
+  }
+
+  /**
+   * The high watermarks of assigned partitions not started yet and where each will start
+   * (committed offset or checkpoint, else the reset policy's end), so that lag() reports
+   * them before their first message: a caught-up partition fetches no batch. On a broker
+   * error estimateMissing() tries again (or their first batch tells).
    */
   async function estimateStarts(ps: number[]): Promise<void> {
     try {
@@ -268,7 +282,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         expectedStart.set(p, Math.min(Math.max(start, low), high));
       }
     } catch (e) {
-      log.debug({ err: (e as Error).message }, `${topic}: high watermarks of newly assigned partitions not read (${(e as Error).message})`);
+      log.debug({ err: (e as Error).message }, `${topic}: high watermarks of assigned partitions not read (${(e as Error).message}); trying again in 5 s`);
     }
   }
 
@@ -363,6 +377,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       lastTaken = [];
     },
     lag: () => {
+      estimateMissing();
       const fq = firstQueued();
       const at = (p: number) => committable(p, fq) ?? expectedStart.get(p);
       return [...assigned].filter((p) => highWater.has(p) && at(p) !== undefined).map((p) => ({ topic, partition: p, lag: Math.max(0, highWater.get(p)! - at(p)!) }));
