@@ -124,6 +124,13 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     return new Set((groups[0]?.members ?? []).map((m) => m.memberId));
   }
 
+  /**
+   * A start offset moved into a partition's offsets [low, high] like Kafka's
+   * auto.offset.reset: below low (records expired) to low; past high (topic recreated or
+   * truncated) to the reset policy's end.
+   */
+  const inRange = (start: number, low: number, high: number) => (start < low ? low : start > high ? (k.fromBeginning ? low : high) : start);
+
   /** Resolves where partition p starts, waiting for a live previous owner to release it. */
   async function resolveStart(p: number, heartbeat: () => Promise<void>, firstFetched: number | null): Promise<void> {
     const deadline = Date.now() + k.releaseWaitMs;
@@ -149,7 +156,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         if (start > high || start < low) {
           // like Kafka's auto.offset.reset for an out-of-range position: the topic was
           // recreated or truncated (start > high), or retention deleted the records (start < low)
-          const reset = start < low ? low : k.fromBeginning ? low : high;
+          const reset = inRange(start, low, high);
           log.error({ partition: p, start, low, high, reset }, `${topic}/${p}: position ${start} is outside the partition's offsets [${low}, ${high}] (topic recreated or truncated, or records expired); continuing at ${reset}`);
           start = reset;
           durableStart = Math.min(durableStart, reset);
@@ -277,9 +284,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         if (!range || !assigned.has(p) || position.has(p)) continue;
         const c = committed.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === p);
         const high = Number(range.high), low = Number(range.low);
-        const start = startOffset(c ? Number(c.offset) : null, durable[key(p)]) ?? (k.fromBeginning ? low : high);
+        // as resolveStart will: committed offset or checkpoint (else the reset policy's end),
+        // the offset this process already reached, moved into range
+        const start = startOffset(startOffset(c ? Number(c.offset) : null, durable[key(p)]) ?? (k.fromBeginning ? low : high), handed.get(p))!;
         if (!highWater.has(p)) highWater.set(p, high);
-        expectedStart.set(p, Math.min(Math.max(start, low), high));
+        expectedStart.set(p, inRange(start, low, high));
       }
     } catch (e) {
       log.debug({ err: (e as Error).message }, `${topic}: high watermarks of assigned partitions not read (${(e as Error).message}); trying again in 5 s`);
