@@ -1,18 +1,48 @@
 /**
- * The one error type of lionctr (after fastify's FST_ERR_* codes): a stable `code` that
- * callers switch on (HTTP status, dead-letter reason, exit status) and a message that
- * says what is wrong and where (slot, offset, config key).
+ * The one error type of lionctr and its catalogue (after fastify's `lib/errors.js`): each
+ * code is declared once here with its HTTP status (what the prediction endpoint answers)
+ * and its CLI exit status (what `lionctr` exits with). The server and the CLI read this
+ * table; nothing else maps codes. A message says what is wrong and where (slot, offset,
+ * config key).
  */
-export type LionctrErrorCode =
-  | 'LIONCTR_BAD_CONFIG'
-  | 'LIONCTR_BAD_REQUEST'
-  | 'LIONCTR_BAD_MESSAGE'
-  | 'LIONCTR_BAD_INPUT'
-  | 'LIONCTR_BAD_EXPORT'
-  | 'LIONCTR_NOT_READY'
-  | 'LIONCTR_NOT_FOUND'
-  | 'LIONCTR_METHOD_NOT_ALLOWED';
 
+/** One entry of the catalogue. */
+export interface ErrorSpec {
+  /** HTTP status the endpoint answers with (4xx: the caller's fault; 5xx: ours). */
+  status: number;
+  /** Exit status of the `lionctr` command (2: usage, config or input; 1: anything else). */
+  exit: 1 | 2;
+  /** What the code means, for readers of logs and of this table. */
+  description: string;
+}
+
+/** Every error code with its HTTP status and exit status. */
+export const ERRORS = {
+  LIONCTR_BAD_CONFIG: { status: 400, exit: 2, description: 'a config key, flag or schema is invalid' },
+  LIONCTR_BAD_INPUT: { status: 400, exit: 2, description: 'an input file is missing or malformed' },
+  LIONCTR_BAD_REQUEST: { status: 400, exit: 2, description: 'an HTTP request is malformed (body, instance, slot)' },
+  LIONCTR_BAD_MESSAGE: { status: 400, exit: 1, description: 'a Kafka message or input row cannot be decoded' },
+  LIONCTR_NOT_FOUND: { status: 404, exit: 1, description: 'no such route, model or version' },
+  LIONCTR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, description: 'the route exists for another HTTP method' },
+  LIONCTR_BAD_EXPORT: { status: 500, exit: 1, description: 'an export is corrupt, inconsistent or outside the export root' },
+  LIONCTR_BAD_CHECKPOINT: {
+    status: 500,
+    exit: 1,
+    description: 'a checkpoint or training state is corrupt or does not match the model',
+  },
+  LIONCTR_UNAVAILABLE: { status: 503, exit: 1, description: 'a dependency (Kafka, a backend) cannot be reached or loaded' },
+  LIONCTR_NOT_READY: { status: 503, exit: 1, description: 'no model is loaded yet, or the server is draining' },
+  LIONCTR_INTERNAL: { status: 500, exit: 1, description: 'a bug: an internal invariant does not hold' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A stable error code that callers switch on (HTTP status, dead-letter reason, exit status). */
+export type LionctrErrorCode = keyof typeof ERRORS;
+
+/** True when `code` is a code of the catalogue. */
+export const isErrorCode = (code: unknown): code is LionctrErrorCode =>
+  typeof code === 'string' && Object.hasOwn(ERRORS, code);
+
+/** The error of lionctr: a catalogued `code`, an optional `where` and machine-readable `reason`. */
 export class LionctrError extends Error {
   readonly code: LionctrErrorCode;
   /** Where the problem is: a config key, slot name, `file:line`, `topic/partition@offset`, JSON path. */
@@ -20,11 +50,25 @@ export class LionctrError extends Error {
   /** Short machine-readable reason (e.g. dead-letter reason `bad_json`, `missing_label`). */
   readonly reason?: string;
 
-  constructor(code: LionctrErrorCode, message: string, opts: { where?: string; reason?: string; cause?: unknown } = {}) {
+  constructor(
+    code: LionctrErrorCode,
+    message: string,
+    opts: { where?: string; reason?: string; cause?: unknown } = {},
+  ) {
     super(opts.where ? `${message} (at ${opts.where})` : message, { cause: opts.cause });
     this.name = 'LionctrError';
     this.code = code;
     this.where = opts.where;
     this.reason = opts.reason;
+  }
+
+  /** HTTP status of this error (from ERRORS). */
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  /** CLI exit status of this error (from ERRORS). */
+  get exitCode(): 1 | 2 {
+    return ERRORS[this.code].exit;
   }
 }
