@@ -1,0 +1,41 @@
+/**
+ * The benchmark runner behind `npm run bench`: lists the benchmarks of this folder (each a
+ * script with its own flags and `--help`) or runs one by name in a child process, passing the
+ * remaining arguments on. Exit status: the benchmark's.
+ *
+ *   npm run bench                              # the list, with each benchmark's first doc line
+ *   npm run bench -- throughput --steps 10     # runs bench/throughput.ts --steps 10
+ *   npm run bench -- sparse-step --help
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Benchmark names (file names without `.ts`) with the first line of each one's doc comment. */
+function benchmarks(): { name: string; summary: string }[] {
+  return readdirSync(here)
+    .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.startsWith('_'))
+    .sort()
+    .map((f) => {
+      const doc = /\/\*\*\s*\n?\s*\*?\s*([^\n]*)/.exec(readFileSync(join(here, f), 'utf8'));
+      return { name: f.slice(0, -3), summary: doc?.[1].trim() ?? '' };
+    });
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const all = benchmarks();
+if (!name || name === '--help' || name === '-h') {
+  console.log('usage: npm run bench -- <name> [flags]   (each benchmark takes --help)\n');
+  for (const b of all) console.log(`  ${b.name.padEnd(20)} ${b.summary}`);
+  process.exit(0);
+}
+if (!all.some((b) => b.name === name)) {
+  console.error(`lionctr bench: no benchmark "${name}" in bench/ (one of: ${all.map((b) => b.name).join(', ')})`);
+  process.exit(2);
+}
+const tsx = join(here, '..', 'node_modules', '.bin', 'tsx');
+const r = spawnSync(tsx, [join(here, `${name}.ts`), ...rest], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
