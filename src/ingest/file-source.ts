@@ -12,12 +12,13 @@ import { stat } from 'node:fs/promises';
 import { parse as csvParse } from 'csv-parse';
 import type { RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
-import { RecordBatchBuilder, type DecodedRow, type SlotSchema, type Source } from './source.ts';
-import { CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteoSchema, decodeCriteoLine } from './criteo-decoder.ts';
+import { CRITEO_CATEGORICAL, CRITEO_NUMERIC } from '../features/schema.ts';
+import type { DecodedRow, SlotSchema, Source } from './source.ts';
+import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
+import { badReasonOf, type BadReason } from './bad-reasons.ts';
+import { decodeCriteoLine } from './criteo-decoder.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
 import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
-
-export { criteoSchema };
 
 /** File formats understood by createFileSource. */
 export type FileFormat = 'criteo' | 'csv' | 'jsonl';
@@ -39,6 +40,9 @@ export interface FileSourceOptions {
 
 /** At most this many warning lines per source. */
 const MAX_WARN_LINES = 5;
+
+/** The name of the file source of `path` (`file:<path>`): its Source.name and the source part of its position key. */
+export const fileSourceName = (path: string): string => `file:${path}`;
 
 /**
  * A Source reading `opts.path` in `opts.format`. `stats().rows` counts the good rows
@@ -69,7 +73,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   let warnLines = 0;
   const warnedReasons = new Set<string>();
 
-  const onBad = (reason: string, message: string): void => {
+  const onBad = (reason: BadReason, message: string): void => {
     bad[reason] = (bad[reason] ?? 0) + 1;
     if (warnedReasons.has(reason) || warnLines >= MAX_WARN_LINES) return;
     warnedReasons.add(reason);
@@ -79,7 +83,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   };
 
   const source: Source = {
-    name: `file:${path}`,
+    name: fileSourceName(path),
     stats: () => ({ rows, bad: { ...bad } }),
     async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
@@ -101,7 +105,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
             row = rec.decode();
           } catch (e) {
             if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') {
-              onBad(e.reason ?? 'bad_input', e.message);
+              onBad(badReasonOf(e), e.message);
               continue;
             }
             throw e;
@@ -189,7 +193,11 @@ async function* lineRecords(path: string, decode: (line: string, where: string) 
  * each with the line number the record ends on. Records csv-parse cannot parse (bad
  * quoting) go to `onBad` as `bad_csv`. Throws LIONCTR_BAD_INPUT when the header is unusable.
  */
-async function* csvRecords(path: string, schema: SlotSchema, onBad: (reason: string, message: string) => void): AsyncGenerator<PendingRecord[]> {
+async function* csvRecords(
+  path: string,
+  schema: SlotSchema,
+  onBad: (reason: BadReason, message: string) => void,
+): AsyncGenerator<PendingRecord[]> {
   const stream = createReadStream(path);
   const parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true, bom: true, skip_records_with_error: true });
   stream.on('error', (e) => parser.destroy(e));
