@@ -1,16 +1,27 @@
 /**
  * Hand-written Arrow column builders: values written straight into typed arrays plus a
- * validity bitmap, then wrapped with makeData (no per-value boxing, no builder chunking).
- * BENCH_FIGURE
+ * validity bitmap (ASCII strings byte by byte), then wrapped with makeData; no per-value
+ * dispatch or chunk bookkeeping as in apache-arrow's builders. Kept for speed: on the same
+ * rows (columns of 4096, 10% nulls, Criteo-like 8-hex-digit strings and counts),
+ *   Utf8:    22-32 M rows/s here against 0.9-1.1 M rows/s for makeBuilder (23-29x, ~25x)
+ *            and 0.9-1.1 M rows/s for vectorFromArray (21-34x);
+ *   Float64: 150-170 M rows/s against 23-41 M rows/s for makeBuilder (4-7x) and
+ *            13-20 M rows/s for vectorFromArray (9-12x);
+ * three runs of `npx tsx bench/arrow-builders.ts --rounds 21` (node 20.20.2, apache-arrow
+ * 21.2.0, 2026-12-02, a shared 2-core machine under load).
  */
 import { Float64, makeData, Utf8, type Data } from 'apache-arrow';
 
-/** Validity bitmap helper: returns [bitmap or undefined when no nulls, nullCount]. */
+/** The validity bitmap of `length` rows, or undefined when there are no nulls (Arrow's all-valid). */
 function finishBitmap(valid: Uint8Array, length: number, nulls: number): Uint8Array | undefined {
   return nulls === 0 ? undefined : valid.slice(0, (length + 7) >> 3);
 }
 
-/** Column builder for a nullable Float64 column of fixed capacity (rows). */
+/**
+ * Column builder for a nullable Float64 column of fixed capacity (rows); 4-7x the rows/s of
+ * apache-arrow's makeBuilder (bench/arrow-builders.ts, see the module doc).
+ * @throws RangeError from pushValues past the capacity.
+ */
 export class Float64ColumnBuilder {
   values: Float64Array;
   private valid: Uint8Array;
@@ -64,7 +75,12 @@ export class Float64ColumnBuilder {
 
 const utf8Encoder = new TextEncoder();
 
-/** Column builder for a nullable Utf8 column: bytes written straight into one growing buffer. */
+/**
+ * Column builder for a nullable Utf8 column of fixed capacity (rows): UTF-8 bytes written
+ * straight into one growing buffer; ~25x (23-29x) the rows/s of apache-arrow's makeBuilder
+ * (bench/arrow-builders.ts, see the module doc). `bytesHint`: initial byte buffer size.
+ * @throws RangeError from pushUints past the capacity.
+ */
 export class Utf8ColumnBuilder {
   private offsets: Int32Array;
   private bytes: Uint8Array;
