@@ -17,6 +17,7 @@ import type { DecodedRow, SlotSchema, Source } from './source.ts';
 import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
 import { badReasonOf, type BadReason } from './bad-reasons.ts';
 import { decodeCriteoLine } from './criteo-decoder.ts';
+import { badInput } from './decode-util.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
 import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
 
@@ -41,7 +42,7 @@ export interface FileSourceOptions {
 /** At most this many warning lines per source. */
 const MAX_WARN_LINES = 5;
 
-/** The name of the file source of `path` (`file:<path>`): its Source.name and the source part of its position key. */
+/** The name of the file source of `path` (`file:<path>`): its Source.name, the source part of its position keys. */
 export const fileSourceName = (path: string): string => `file:${path}`;
 
 /**
@@ -138,9 +139,9 @@ function checkFile(path: string, statFn: (p: string) => Stats | NodeJS.ErrnoExce
   }
   if (st instanceof Error) {
     const why = st.code === 'ENOENT' ? 'no such file' : st.message;
-    throw new LionctrError('LIONCTR_BAD_INPUT', `cannot read input file ${path}: ${why}`, { where: path, reason: 'missing_file', cause: st });
+    throw badInput('missing_file', `cannot read input file ${path}: ${why}`, path, st);
   }
-  if (!st.isFile()) throw new LionctrError('LIONCTR_BAD_INPUT', `input ${path} is not a regular file`, { where: path, reason: 'missing_file' });
+  if (!st.isFile()) throw badInput('missing_file', `input ${path} is not a regular file`, path);
 }
 
 /** One data row before decoding: its 1-based line number and a lazy decoder (skipped rows are never decoded). */

@@ -43,7 +43,7 @@ export interface SyntheticSourceOptions {
   startOffset?: number;
 }
 
-/** The name of the synthetic source of `seed` (`synthetic(seed=<seed>)`): its Source.name and position-key source. */
+/** The name of the synthetic source of `seed`, `synthetic(seed=<seed>)`: its Source.name, the source of its keys. */
 export const syntheticSourceName = (seed: number): string => `synthetic(seed=${seed})`;
 
 /**
