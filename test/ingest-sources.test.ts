@@ -5,8 +5,10 @@ import path from 'node:path';
 import { Float64, Int32, Int8, Utf8, type RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../src/errors.ts';
 import { numericBucket } from '../src/features/numeric.ts';
-import { rowsToRecordBatch, type SlotSchema, type Source } from '../src/ingest/source.ts';
-import { createFileSource, criteoSchema } from '../src/ingest/file-source.ts';
+import { rowsToRecordBatch } from '../src/ingest/arrow/record-batch-builder.ts';
+import type { SlotSchema, Source } from '../src/ingest/source.ts';
+import { criteoSlots } from '../src/features/schema.ts';
+import { createFileSource } from '../src/ingest/file-source.ts';
 import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
 import { createJsonlDecoder } from '../src/ingest/jsonl-decoder.ts';
 import { createSyntheticSource, SYNTHETIC_START_MS } from '../src/ingest/synthetic-source.ts';
@@ -90,7 +92,7 @@ describe('criteo file source', () => {
     ];
     const p = tmpFile('a.tsv', lines.join('\n'));
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const src = createFileSource({ path: p, format: 'criteo', schema: criteoSchema() });
+    const src = createFileSource({ path: p, format: 'criteo', schema: criteoSlots() });
     const batches = await collect(src, 2);
     const warned = warn.mock.calls.map((c) => String(c[0]));
     warn.mockRestore();
@@ -108,7 +110,7 @@ describe('criteo file source', () => {
 
   it('applies skip (data lines) and limit (good rows)', async () => {
     const p = tmpFile('b.tsv', Array.from({ length: 10 }, (_, k) => fields(String(k % 2), I(String(k)), C('v'))).join('\n') + '\n');
-    const src = createFileSource({ path: p, format: 'criteo', schema: criteoSchema(), skip: 3, limit: 4 });
+    const src = createFileSource({ path: p, format: 'criteo', schema: criteoSlots(), skip: 3, limit: 4 });
     const rows = rowsOf(await collect(src, 3));
     expect(rows.map((r) => r.source_offset)).toEqual([4, 5, 6, 7]);
     expect(rows.map((r) => r.I2)).toEqual([3, 4, 5, 6]);
@@ -119,7 +121,7 @@ describe('criteo file source', () => {
     const missing = path.join(dir, 'nope.tsv');
     let err: unknown;
     try {
-      createFileSource({ path: missing, format: 'criteo', schema: criteoSchema() });
+      createFileSource({ path: missing, format: 'criteo', schema: criteoSlots() });
     } catch (e) {
       err = e;
     }
@@ -136,7 +138,7 @@ describe('criteo file source', () => {
   const exists = existsSync(real);
   if (!exists) console.warn(`skipping the real Criteo test: ${real} is absent`);
   it.skipIf(!exists)('reads the real Criteo 10k sample: 9,999 rows, 2,181 positives', async () => {
-    const src = createFileSource({ path: real, format: 'criteo', schema: criteoSchema() });
+    const src = createFileSource({ path: real, format: 'criteo', schema: criteoSlots() });
     let n = 0;
     let pos = 0;
     let last = 0;

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig, type LionctrConfig } from '../config/schema.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
-import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
+import { createFileSource, fileSourceName, type FileFormat } from '../ingest/file-source.ts';
+import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
-import { createSyntheticSource } from '../ingest/synthetic-source.ts';
+import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
 
 /** Adds the options every command shares: --config FILE (repeatable) and --set key=value (repeatable). */
 export function withConfigOptions(cmd: Command): Command {
@@ -33,10 +34,10 @@ export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
 export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema, resume: ResumePoint | null = null): Source {
   const left = (limit: number) => (limit ? Math.max(0, limit - (resume?.passExamples ?? 0)) : undefined);
   if (cfg.source.kind === 'synthetic') {
-    const key = `synthetic(seed=${cfg.source.seed})/0`;
+    const key = positionKey(syntheticSourceName(cfg.source.seed), 0);
     return createSyntheticSource({ seed: cfg.source.seed, limit: left(cfg.source.limit), startOffset: resume?.nextOffsets[key] ?? 0 });
   }
-  const key = `file:${cfg.source.path}/0`;
+  const key = positionKey(fileSourceName(cfg.source.path), 0);
   return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
 }
 

@@ -1,5 +1,6 @@
 import type { RecordBatch, Vector } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
+import { BAYES_P_COLUMN, EVENT_TIME_COLUMN, LABEL_COLUMN, OFFSET_COLUMN, PARTITION_COLUMN } from './columns.ts';
 import type { FeatureBatch } from './feature-batch.ts';
 import { SlotHasher } from './hash.ts';
 import { numericBucket, numericDense } from './numeric.ts';
@@ -35,7 +36,7 @@ export class Featurizer {
 
   /**
    * Featurizes one Arrow batch with columns label (Int8), event_time_ms, one column per
-   * slot, source_partition, source_offset and optionally bayes_p (see src/ingest/source.ts).
+   * slot, source_partition, source_offset and optionally bayes_p (names: ./columns.ts).
    * @throws LionctrError LIONCTR_BAD_INPUT when a slot column is absent.
    */
   fromRecordBatch(rb: RecordBatch): FeatureBatch {
@@ -46,18 +47,18 @@ export class Featurizer {
       if (!v) throw new LionctrError('LIONCTR_BAD_INPUT', `record batch has no column "${name}"`, { where: name });
       return v;
     };
-    const label = col('label');
+    const label = col(LABEL_COLUMN);
     for (let b = 0; b < B; b++) { out.labels[b] = Number(label.get(b)); out.weights[b] = 1; }
-    const ts = rb.getChild('event_time_ms');
+    const ts = rb.getChild(EVENT_TIME_COLUMN);
     if (ts) for (let b = 0; b < B; b++) { const t = ts.get(b); out.eventTimeMs[b] = t === null ? NaN : Number(t); }
     else out.eventTimeMs.fill(NaN);
-    const part = rb.getChild('source_partition');
-    const off = rb.getChild('source_offset');
+    const part = rb.getChild(PARTITION_COLUMN);
+    const off = rb.getChild(OFFSET_COLUMN);
     for (let b = 0; b < B; b++) {
       out.partitions[b] = part ? Number(part.get(b) ?? 0) : 0;
       out.offsets[b] = off ? Number(off.get(b) ?? b) : b;
     }
-    const bayes = rb.getChild('bayes_p');
+    const bayes = rb.getChild(BAYES_P_COLUMN);
     if (bayes) { out.bayesP = new Float64Array(B); for (let b = 0; b < B; b++) out.bayesP[b] = Number(bayes.get(b)); }
     const { categorical, numeric } = this.schema;
     const F = this.numSlots, N = this.numNumeric;

@@ -1,4 +1,5 @@
 import { LionctrError } from '../errors.ts';
+import { RESERVED_SLOT_NAMES } from './columns.ts';
 
 /**
  * The feature schema: which slots exist and how wide their embedding rows are.
@@ -26,14 +27,14 @@ export function slotDims(s: FeatureSchema): number[] {
 }
 
 /**
- * Checks names are unique and dims positive integers.
+ * Checks names are unique, not reserved (RESERVED_SLOT_NAMES of columns.ts) and dims positive integers.
  * @throws LionctrError LIONCTR_BAD_CONFIG naming the offending slot.
  */
 export function validateSchema(s: FeatureSchema): void {
   const seen = new Set<string>();
   for (const slot of [...s.numeric, ...s.categorical]) {
     if (seen.has(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `slot "${slot}" is declared twice`, { where: 'schema' });
-    if (['label', 'ts', 'event_time_ms', 'source_partition', 'source_offset', 'bayes_p'].includes(slot)) {
+    if (RESERVED_SLOT_NAMES.includes(slot)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `slot name "${slot}" is reserved`, { where: 'schema' });
     }
     seen.add(slot);
@@ -49,10 +50,18 @@ export function validateSchema(s: FeatureSchema): void {
   }
 }
 
-/** Criteo's slots: I1..I13 numeric, C1..C26 categorical. */
+/** Number of numeric slots of Criteo (I1..I13). */
+export const CRITEO_NUMERIC = 13;
+/** Number of categorical slots of Criteo (C1..C26). */
+export const CRITEO_CATEGORICAL = 26;
+
+/**
+ * Criteo's slots, owned here (the config default, the Criteo decoder and the synthetic
+ * source use this list): I1..I13 numeric, C1..C26 categorical; a fresh object each call.
+ */
 export function criteoSlots(): { numeric: string[]; categorical: string[] } {
   return {
-    numeric: Array.from({ length: 13 }, (_, i) => `I${i + 1}`),
-    categorical: Array.from({ length: 26 }, (_, i) => `C${i + 1}`),
+    numeric: Array.from({ length: CRITEO_NUMERIC }, (_, i) => `I${i + 1}`),
+    categorical: Array.from({ length: CRITEO_CATEGORICAL }, (_, i) => `C${i + 1}`),
   };
 }

@@ -3,7 +3,7 @@
  * and one column per slot name of the schema; a missing column or an empty cell is a
  * missing value; other columns are ignored. Records come from csv-parse (see file-source).
  */
-import { LionctrError } from '../errors.ts';
+import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseLabelCell, parseNumericCell } from './decode-util.ts';
 
@@ -25,15 +25,15 @@ export function csvColumnMap(header: string[], schema: SlotSchema, where: string
   const pos = new Map<string, number>();
   header.forEach((h, i) => {
     const name = h.trim();
-    if (pos.has(name)) throw new LionctrError('LIONCTR_BAD_INPUT', `duplicate CSV column ${JSON.stringify(name)}`, { where, reason: 'bad_header' });
+    if (pos.has(name)) throw badInput('bad_header', `duplicate CSV column ${JSON.stringify(name)}`, where);
     pos.set(name, i);
   });
-  const label = pos.get('label');
-  if (label === undefined) throw new LionctrError('LIONCTR_BAD_INPUT', 'CSV header has no "label" column', { where, reason: 'missing_label' });
+  const label = pos.get(LABEL_COLUMN);
+  if (label === undefined) throw badInput('missing_label', `CSV header has no "${LABEL_COLUMN}" column`, where);
   return {
     header,
     label,
-    ts: pos.get('ts') ?? -1,
+    ts: pos.get(TS_INPUT_FIELD) ?? -1,
     numeric: schema.numeric.map((s) => pos.get(s) ?? -1),
     categorical: schema.categorical.map((s) => pos.get(s) ?? -1),
   };
@@ -49,7 +49,7 @@ export function decodeCsvRecord(record: string[], map: CsvColumnMap, where: stri
     throw badInput('wrong_field_count', `expected ${map.header.length} fields (as the header), got ${record.length}`, where);
   }
   const label = parseLabelCell(record[map.label], where);
-  const eventTimeMs = map.ts >= 0 ? parseNumericCell(record[map.ts], 'ts', where) : null;
+  const eventTimeMs = map.ts >= 0 ? parseNumericCell(record[map.ts], TS_INPUT_FIELD, where) : null;
   const numeric = map.numeric.map((c) => (c >= 0 ? parseNumericCell(record[c], map.header[c].trim(), where) : null));
   const categorical = map.categorical.map((c) => {
     if (c < 0) return null;

@@ -1,13 +1,14 @@
 /** Shared helpers of the line decoders: typed LIONCTR_BAD_INPUT errors and number parsing. */
 import { LionctrError } from '../errors.ts';
+import type { BadReason } from './bad-reasons.ts';
 
 /**
- * A LionctrError('LIONCTR_BAD_INPUT') for a bad record at `where` (e.g. `file:line`), with a
- * machine-readable `reason` (bad_json, missing_label, bad_label, bad_number,
- * wrong_field_count, wrong_type).
+ * A LionctrError('LIONCTR_BAD_INPUT') for a bad record or input at `where` (e.g. `file:line`),
+ * with a machine-readable `reason` from bad-reasons.ts (e.g. bad_json, missing_label,
+ * bad_number) and the underlying error as `cause` when there is one.
  */
-export function badInput(reason: string, message: string, where: string): LionctrError {
-  return new LionctrError('LIONCTR_BAD_INPUT', message, { where, reason });
+export function badInput(reason: BadReason, message: string, where: string, cause?: unknown): LionctrError {
+  return new LionctrError('LIONCTR_BAD_INPUT', message, { where, reason, cause });
 }
 
 /**

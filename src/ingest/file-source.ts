@@ -12,12 +12,14 @@ import { stat } from 'node:fs/promises';
 import { parse as csvParse } from 'csv-parse';
 import type { RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
-import { RecordBatchBuilder, type DecodedRow, type SlotSchema, type Source } from './source.ts';
-import { CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteoSchema, decodeCriteoLine } from './criteo-decoder.ts';
+import { CRITEO_CATEGORICAL, CRITEO_NUMERIC } from '../features/schema.ts';
+import type { DecodedRow, SlotSchema, Source } from './source.ts';
+import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
+import { badReasonOf, type BadReason } from './bad-reasons.ts';
+import { decodeCriteoLine } from './criteo-decoder.ts';
+import { badInput } from './decode-util.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
 import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
-
-export { criteoSchema };
 
 /** File formats understood by createFileSource. */
 export type FileFormat = 'criteo' | 'csv' | 'jsonl';
@@ -39,6 +41,9 @@ export interface FileSourceOptions {
 
 /** At most this many warning lines per source. */
 const MAX_WARN_LINES = 5;
+
+/** The name of the file source of `path` (`file:<path>`): its Source.name, the source part of its position keys. */
+export const fileSourceName = (path: string): string => `file:${path}`;
 
 /**
  * A Source reading `opts.path` in `opts.format`. `stats().rows` counts the good rows
@@ -69,7 +74,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   let warnLines = 0;
   const warnedReasons = new Set<string>();
 
-  const onBad = (reason: string, message: string): void => {
+  const onBad = (reason: BadReason, message: string): void => {
     bad[reason] = (bad[reason] ?? 0) + 1;
     if (warnedReasons.has(reason) || warnLines >= MAX_WARN_LINES) return;
     warnedReasons.add(reason);
@@ -79,7 +84,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   };
 
   const source: Source = {
-    name: `file:${path}`,
+    name: fileSourceName(path),
     stats: () => ({ rows, bad: { ...bad } }),
     async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
@@ -101,7 +106,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
             row = rec.decode();
           } catch (e) {
             if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') {
-              onBad(e.reason ?? 'bad_input', e.message);
+              onBad(badReasonOf(e), e.message);
               continue;
             }
             throw e;
@@ -134,9 +139,9 @@ function checkFile(path: string, statFn: (p: string) => Stats | NodeJS.ErrnoExce
   }
   if (st instanceof Error) {
     const why = st.code === 'ENOENT' ? 'no such file' : st.message;
-    throw new LionctrError('LIONCTR_BAD_INPUT', `cannot read input file ${path}: ${why}`, { where: path, reason: 'missing_file', cause: st });
+    throw badInput('missing_file', `cannot read input file ${path}: ${why}`, path, st);
   }
-  if (!st.isFile()) throw new LionctrError('LIONCTR_BAD_INPUT', `input ${path} is not a regular file`, { where: path, reason: 'missing_file' });
+  if (!st.isFile()) throw badInput('missing_file', `input ${path} is not a regular file`, path);
 }
 
 /** One data row before decoding: its 1-based line number and a lazy decoder (skipped rows are never decoded). */
@@ -189,7 +194,11 @@ async function* lineRecords(path: string, decode: (line: string, where: string) 
  * each with the line number the record ends on. Records csv-parse cannot parse (bad
  * quoting) go to `onBad` as `bad_csv`. Throws LIONCTR_BAD_INPUT when the header is unusable.
  */
-async function* csvRecords(path: string, schema: SlotSchema, onBad: (reason: string, message: string) => void): AsyncGenerator<PendingRecord[]> {
+async function* csvRecords(
+  path: string,
+  schema: SlotSchema,
+  onBad: (reason: BadReason, message: string) => void,
+): AsyncGenerator<PendingRecord[]> {
   const stream = createReadStream(path);
   const parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true, bom: true, skip_records_with_error: true });
   stream.on('error', (e) => parser.destroy(e));

@@ -5,6 +5,7 @@
  * not in the schema are ignored (`onUnknownSlot` hears of each name once, e.g. to log it);
  * `ts` is optional (missing/null -> eventTimeMs null).
  */
+import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
 
@@ -41,18 +42,18 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw badInput('bad_json', 'a line must be a JSON object', where);
     const o = obj as Record<string, unknown>;
 
-    const lab = o.label;
+    const lab = o[LABEL_COLUMN];
     if (lab === undefined || lab === null) throw badInput('missing_label', 'label is missing', where);
     if (lab !== 0 && lab !== 1) throw badInput('bad_label', `label must be 0 or 1, got ${JSON.stringify(lab)}`, where);
 
     let eventTimeMs: number | null = null;
-    const ts = o.ts;
+    const ts = o[TS_INPUT_FIELD];
     if (ts !== undefined && ts !== null) {
       if (typeof ts === 'number') {
         if (!Number.isFinite(ts)) throw badInput('bad_number', 'ts must be finite', where);
         eventTimeMs = ts;
       } else if (typeof ts === 'string') {
-        eventTimeMs = parseNumericCell(ts, 'ts', where);
+        eventTimeMs = parseNumericCell(ts, TS_INPUT_FIELD, where);
       } else {
         throw badInput('wrong_type', `ts must be a number (ms since epoch), got ${typeof ts}`, where);
       }

@@ -12,10 +12,13 @@
  * pair tables (row-major, a-rank outer).
  */
 import { numericBucket } from '../features/numeric.ts';
+import { CRITEO_CATEGORICAL, CRITEO_NUMERIC } from '../features/schema.ts';
 import { fmix32, Xoshiro128 } from './synthetic-prng.ts';
 
-export const SYN_NUMERIC = 13;
-export const SYN_CATEGORICAL = 26;
+/** Numeric slots of the synthetic stream: Criteo's I1..I13 (criteoSlots() of features/schema.ts). */
+export const SYN_NUMERIC = CRITEO_NUMERIC;
+/** Categorical slots of the synthetic stream: Criteo's C1..C26. */
+export const SYN_CATEGORICAL = CRITEO_CATEGORICAL;
 export const ZIPF_S = 1.1;
 export const NUMERIC_MU = 1.5;
 export const NUMERIC_SIGMA = 1.2;

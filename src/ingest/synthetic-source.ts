@@ -11,7 +11,9 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
-import { RecordBatchBuilder, type SlotSchema, type Source } from './source.ts';
+import { criteoSlots } from '../features/schema.ts';
+import type { SlotSchema, Source } from './source.ts';
+import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
 import { Xoshiro128 } from './synthetic-prng.ts';
 import {
   BIAS,
@@ -41,13 +43,8 @@ export interface SyntheticSourceOptions {
   startOffset?: number;
 }
 
-/** The slot schema of the synthetic source: numeric I1..I13, categorical C1..C26. */
-export function syntheticSchema(): SlotSchema {
-  return {
-    numeric: Array.from({ length: SYN_NUMERIC }, (_, i) => `I${i + 1}`),
-    categorical: Array.from({ length: SYN_CATEGORICAL }, (_, i) => `C${i + 1}`),
-  };
-}
+/** The name of the synthetic source of `seed`, `synthetic(seed=<seed>)`: its Source.name, the source of its keys. */
+export const syntheticSourceName = (seed: number): string => `synthetic(seed=${seed})`;
 
 /**
  * A Source of planted-model examples; batches carry the extra `bayes_p` column. Each
@@ -65,10 +62,10 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
   if (!Number.isSafeInteger(seed)) throw new LionctrError('LIONCTR_BAD_CONFIG', `seed must be a safe integer, got ${seed}`, { where: 'seed' });
   if (!Number.isSafeInteger(start) || start < 0) throw new LionctrError('LIONCTR_BAD_CONFIG', `startOffset must be a non-negative integer, got ${start}`, { where: 'startOffset' });
   if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 0))) throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, { where: 'limit' });
-  const schema = syntheticSchema();
+  const schema: SlotSchema = criteoSlots();
   let rows = 0;
   return {
-    name: `synthetic(seed=${seed})`,
+    name: syntheticSourceName(seed),
     schema,
     stats: () => ({ rows, bad: {} }),
     async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
@@ -89,7 +86,7 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
 
 /**
  * Examples first .. first+count-1 of `seed` as one RecordBatch with `schema`'s columns
- * plus bayes_p (schema must be syntheticSchema()-shaped: 13 numeric, 26 categorical).
+ * plus bayes_p (schema must be criteoSlots()-shaped: 13 numeric, 26 categorical).
  */
 export function generateBatch(schema: SlotSchema, seed: number, first: number, count: number): RecordBatch {
   const m = plantedModel(seed);

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 
 /**
  * The metric catalogue (DESIGN.md "Metrics"): prefix `lionctr_`, units in names, `_total`
@@ -41,7 +42,7 @@ export function createMetrics(registry = new client.Registry()) {
     serveLoadFailures: new client.Counter({ name: 'lionctr_serve_model_load_failures_total', help: 'Exports that failed to load or verify (old version kept)', registers: [registry] }),
   };
   // known bad-message reasons start at 0, so that rate() and alerts see them from the start
-  for (const reason of ['empty', 'oversized', 'bad_utf8', 'bad_json', 'missing_label', 'bad_label', 'bad_number', 'wrong_type', 'wrong_field_count', 'bad_timestamp']) m.ingestBad.labels({ reason }).inc(0);
+  for (const reason of BAD_REASONS) m.ingestBad.labels({ reason }).inc(0);
   return m;
 }
 

@@ -1,0 +1,48 @@
+/**
+ * The bad-message reasons, owned here: the `reason` of a LIONCTR_BAD_INPUT raised for one
+ * record (a line, CSV record or Kafka message), the key of `Source.stats().bad`, the
+ * `lionctr-reason` dead-letter header and the `reason` label of
+ * `lionctr_ingest_bad_messages_total` (src/metrics/catalogue.ts starts each at 0).
+ */
+
+/**
+ * Every reason a decoder or source can give, by origin:
+ *   Kafka message (kafka/message-decoder.ts): `empty` (null/empty value), `oversized` (over
+ *     kafka.maxMessageBytes), `bad_utf8`;
+ *   line/record decoders (criteo, csv, jsonl, decode-util): `bad_json`, `missing_label`,
+ *     `bad_label`, `bad_number`, `wrong_type`, `wrong_field_count`, `bad_timestamp`;
+ *   CSV files: `bad_csv` (a record csv-parse cannot parse), `bad_header` (duplicate column);
+ *   file sources: `missing_file` (no such file / not a regular file);
+ *   `bad_input`: a LIONCTR_BAD_INPUT that carries no catalogued reason.
+ */
+export const BAD_REASONS = [
+  'empty',
+  'oversized',
+  'bad_utf8',
+  'bad_json',
+  'missing_label',
+  'bad_label',
+  'bad_number',
+  'wrong_type',
+  'wrong_field_count',
+  'bad_timestamp',
+  'bad_csv',
+  'bad_header',
+  'missing_file',
+  'bad_input',
+] as const;
+
+/** One bad-message reason (see BAD_REASONS). */
+export type BadReason = (typeof BAD_REASONS)[number];
+
+const known: ReadonlySet<string> = new Set(BAD_REASONS);
+
+/** True when `s` is one of BAD_REASONS (e.g. the `reason` of a caught LionctrError). */
+export function isBadReason(s: string | undefined): s is BadReason {
+  return s !== undefined && known.has(s);
+}
+
+/** The reason to count a caught LIONCTR_BAD_INPUT under: its own when catalogued, else `bad_input`. */
+export function badReasonOf(err: { reason?: string }): BadReason {
+  return isBadReason(err.reason) ? err.reason : 'bad_input';
+}
