@@ -7,7 +7,7 @@ import { selectBackend } from '../model/backend.ts';
 import { loadExport, resolveExportDir } from '../model/export-reader.ts';
 import { createHttpServer } from '../serve/http-server.ts';
 import { ModelRegistry } from '../serve/model-registry.ts';
-import { evalFigures } from '../train/metrics/binary-metrics.ts';
+import { evalFigures } from '../train/evaluation/binary-metrics.ts';
 import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';

@@ -8,7 +8,7 @@ import type { CtrModel } from '../model/ctr-model.ts';
 import { writeExport } from './export-writer.ts';
 import { writeCheckpoint, type CheckpointMeta } from './checkpoint.ts';
 import { captureState } from './train-state.ts';
-import { ProgressiveMetrics } from './metrics/progressive.ts';
+import { ProgressiveMetrics } from './evaluation/progressive.ts';
 import type { TrainStep } from './train-step.ts';
 
 export interface TrainerOptions {
