@@ -11,10 +11,9 @@ describe('model registry events -> serving metrics', () => {
     observeRegistry(registry, m);
     registry.emit('loaded', { version: '1700000000001', step: 10, previous: null });
     registry.emit('loadFailed', { version: '1700000000002', message: 'checksum mismatch' });
-    registry.emit('loadFailed', { version: '1700000000003', message: 'checksum mismatch' });
     registry.emit('loaded', { version: '1700000000004', step: 30, previous: '1700000000001' });
     const text = await m.registry.metrics();
     expect(text).toMatch(/lionctr_serve_model_version 1700000000004\n/);
-    expect(text).toMatch(/lionctr_serve_model_load_failures_total 2\n/);
+    expect(text).toMatch(/lionctr_serve_model_load_failures_total 1\n/);
   });
 });
