@@ -33,7 +33,8 @@ const fx = (x: number | undefined, d = 4): string => (x === undefined || Number.
 
 /** The progress line of `p` (see the module doc). */
 export function formatProgressLine(p: Progress): string {
-  const bayes = p.bayesLogloss !== undefined ? ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}` : '';
+  const bayes = p.bayesLogloss === undefined ? ''
+    : ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}`;
   return `step ${p.step} | ${p.examples} ex | ${Math.round(p.examplesPerSecond)} ex/s | progressive(${p.window}) `
     + `AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`;
 }

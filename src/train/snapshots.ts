@@ -22,7 +22,8 @@ export async function saveCheckpoint(dir: string, step: TrainStep, meta: Checkpo
   const at = step.step;
   const r = await writeCheckpoint(dir, await captureState(step), meta, keep);
   const seconds = (performance.now() - t) / 1000;
-  logger.info({ dir: r.dir, seconds, bytes: r.bytes }, `checkpoint step ${at} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+  logger.info({ dir: r.dir, seconds, bytes: r.bytes },
+    `checkpoint step ${at} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
   return { step: at, seconds, bytes: r.bytes };
 }
 
@@ -36,6 +37,7 @@ export async function saveExport(dir: string, model: CtrModel, meta: ExportMeta,
   const t = performance.now();
   const r = await writeExport(dir, model, meta, keep);
   const seconds = (performance.now() - t) / 1000;
-  logger.info({ version: r.version, seconds, bytes: r.bytes }, `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+  logger.info({ version: r.version, seconds, bytes: r.bytes },
+    `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
   return { version: r.version, seconds, bytes: r.bytes, watermarkMs: meta.watermarkMs };
 }

@@ -15,6 +15,7 @@ import { sliceBatch } from '../features/feature-batch.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import type { Source } from '../ingest/source.ts';
 import { attachAuditLog } from './audit-log.ts';
+import { addBadRows, badRowsSince } from './bad-rows.ts';
 import { Cadence } from './cadence.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
@@ -24,7 +25,7 @@ import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { logBadRows, logPassStart, warnNothingLeft } from './trainer-log.ts';
 import type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
-export type { Progress, TablesEvent } from '../events/train-events.ts';
+export type { Progress } from '../events/train-events.ts';
 export type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
 /** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
@@ -63,9 +64,6 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   /** Examples trained so far (a restored checkpoint's included). */
   get examples(): number { return this.position.examples; }
 
-  /** Event time of the newest trained example (ms), null if none. */
-  get watermark(): number | null { return this.position.watermarkMs; }
-
   /** Runs until the end (see class doc); resolves with the last progress figures. */
   async run(): Promise<TrainSummary> {
     try { return await this.runPasses(); } finally { this.opts.onClose?.(); }
@@ -84,7 +82,9 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       export: new Cadence(o.exportIntervalSeconds, t0),
       checkpoint: new Cadence(o.checkpointIntervalSeconds ?? 0, t0),
     };
-    for (let epoch = startPass; epoch < o.epochs && !done; epoch++) done = await this.runPass(epoch, epoch === startPass, clocks);
+    for (let epoch = startPass; epoch < o.epochs && !done; epoch++) {
+      done = await this.runPass(epoch, epoch === startPass, clocks);
+    }
     const seconds = (performance.now() - t0) / 1000;
     const trainedNow = this.examples - this.examplesAtStart;
     const progress = this.reportProgress(trainedNow / Math.max(seconds, 1e-9));
@@ -109,7 +109,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       await source.close?.();
     }
     const bad = source.stats().bad;
-    for (const [k, v] of Object.entries(bad)) this.badRows[k] = (this.badRows[k] ?? 0) + v;
+    addBadRows(this.badRows, bad);
     logBadRows(o.logger, source.name, bad);
     return done;
   }
@@ -119,7 +119,9 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const o = this.opts;
     let badSeen: Record<string, number> = {};
     for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
-      badSeen = this.emitIngest(rb.numRows, source.stats().bad, badSeen);
+      const bad = source.stats().bad;
+      this.emit('ingest', { ok: rb.numRows, bad: badRowsSince(bad, badSeen) });
+      badSeen = { ...bad };
       if (rb.numRows > 0) this.trainBatch(rb, source);
       if (source.lag) this.emit('lag', source.lag());
       if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
@@ -212,14 +214,6 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
     this.emit('progress', p);
     return p;
-  }
-
-  /** Emits `ingest` {ok, bad: {reason: new count}} for rows read since the last call; returns the new snapshot. */
-  private emitIngest(ok: number, bad: Record<string, number>, seen: Record<string, number>): Record<string, number> {
-    const delta: Record<string, number> = {};
-    for (const [k, v] of Object.entries(bad)) if (v > (seen[k] ?? 0)) delta[k] = v - (seen[k] ?? 0);
-    this.emit('ingest', { ok, bad: delta });
-    return { ...bad };
   }
 
   private limitReached(): boolean {
