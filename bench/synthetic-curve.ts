@@ -15,7 +15,7 @@ import { Featurizer } from '../src/features/featurizer.ts';
 import { createSyntheticSource } from '../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
-import { ProgressiveMetrics } from '../src/train/metrics/progressive.ts';
+import { ProgressiveMetrics } from '../src/train/evaluation/progressive.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 import type { LrSchedule } from '../src/train/optim/schedule.ts';
 import type { SparseMode } from '../src/train/optim/sparse-lion.ts';

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import type { TrainEmitter } from '../src/events/train-events.ts';
 import { createMetrics } from '../src/metrics/catalogue.ts';
 import { observeTrainer } from '../src/metrics/train-observer.ts';
 
 describe('trainer events -> metrics', () => {
   it('counts bad messages by reason, backpressure pauses (cumulative in, deltas out), lag per held partition, checkpoints', async () => {
     const m = createMetrics();
-    const ev = new EventEmitter();
+    const ev: TrainEmitter = new EventEmitter();
     observeTrainer(ev, m);
     ev.emit('ingest', { ok: 10, bad: { bad_json: 2 } });
     ev.emit('backpressure', { pauses: 3 });

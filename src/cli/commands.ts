@@ -7,7 +7,7 @@ import { selectBackend } from '../model/backend.ts';
 import { loadExport, resolveExportDir } from '../model/export-reader.ts';
 import { createHttpServer } from '../serve/http-server.ts';
 import { ModelRegistry } from '../serve/model-registry.ts';
-import { evalFigures } from '../train/metrics/binary-metrics.ts';
+import { evalFigures } from '../train/evaluation/binary-metrics.ts';
 import { createFileSource, type FileFormat } from '../ingest/file-source.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
@@ -16,6 +16,8 @@ import { topicsCommand } from './topics.ts';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { observeTrainer } from '../metrics/train-observer.ts';
+import { observeRegistry } from '../metrics/serve-observer.ts';
+import { emitTrainEventMessage, type TrainEmitter, type TrainEventMessage } from '../events/train-events.ts';
 import type { TrainSummary } from '../train/trainer.ts';
 import { createTrainer } from './train-session.ts';
 import type { LionctrConfig } from '../config/schema.ts';
@@ -44,8 +46,7 @@ function shutdownSignal(logger: Logger, what: string): AbortController {
 
 async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>, draining?: AbortSignal) {
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);
-  registry.onLoaded((m) => metrics.servedVersion.set(Number(m.version) || 0));
-  registry.onLoadFailed(() => metrics.serveLoadFailures.inc());
+  observeRegistry(registry, metrics);
   const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining: () => !!draining?.aborted });
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
   logger.info(`prediction endpoint: http://${cfg.serve.host}:${cfg.serve.port}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
@@ -60,14 +61,14 @@ async function startServer(cfg: LionctrConfig, logger: Logger, exportDir: string
  */
 function runTrainerWorker(cfg: LionctrConfig, exportDir: string, metrics: ReturnType<typeof createMetrics>, signal: AbortSignal): Promise<TrainSummary> {
   const worker = new Worker(new URL('./train-worker-boot.mjs', import.meta.url), { workerData: { cfg, exportDir } });
-  const events = new EventEmitter();
+  const events: TrainEmitter = new EventEmitter();
   observeTrainer(events, metrics);
   signal.addEventListener('abort', () => worker.postMessage({ type: 'stop' }));
   return new Promise((resolveRun, reject) => {
     let summary: TrainSummary | undefined;
-    worker.on('message', (msg: { type: string; payload: unknown }) => {
-      if (msg.type === 'done') summary = msg.payload as TrainSummary;
-      else events.emit(msg.type, msg.payload);
+    worker.on('message', (msg: TrainEventMessage | { type: 'done'; payload: TrainSummary }) => {
+      if (msg.type === 'done') summary = msg.payload;
+      else emitTrainEventMessage(events, msg);
     });
     worker.on('error', reject);
     worker.on('exit', (code) => (summary ? resolveRun(summary) : reject(new Error(`trainer worker exited with code ${code} before finishing`))));

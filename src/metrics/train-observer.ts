@@ -1,47 +1,47 @@
-import type { EventEmitter } from 'node:events';
-import type { Progress, TablesEvent } from '../train/trainer.ts';
+import type { TrainEmitter } from '../events/train-events.ts';
 import type { Metrics } from './catalogue.ts';
 
 /**
- * Subscribes the metric catalogue to a trainer's events: a Trainer itself, or an emitter
- * that re-emits the events a trainer worker posts (see src/cli/train-worker.ts).
+ * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
+ * Trainer itself, or an emitter that re-emits the events a trainer worker posts (see
+ * src/cli/train-worker.ts).
  */
-export function observeTrainer(events: EventEmitter, m: Metrics): void {
-  events.on('ingest', (e: { ok: number; bad: Record<string, number> }) => {
+export function observeTrainer(events: TrainEmitter, m: Metrics): void {
+  events.on('ingest', (e) => {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
     for (const [reason, n] of Object.entries(e.bad)) { m.ingestMessages.inc({ status: 'bad' }, n); m.ingestBad.inc({ reason }, n); }
   });
-  events.on('step', (e: { examples: number; seconds: number; loss: number; watermarkMs?: number | null }) => {
+  events.on('step', (e) => {
     m.trainExamples.inc(e.examples);
     if (e.watermarkMs !== null && e.watermarkMs !== undefined) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
     m.trainSteps.inc();
     m.stepSeconds.observe(e.seconds);
     if (Number.isFinite(e.loss)) m.batchLoss.set(e.loss);
   });
-  events.on('progress', (p: Progress) => {
+  events.on('progress', (p) => {
     const set = (g: { set(v: number): void }, v: number) => { if (Number.isFinite(v)) g.set(v); };
     set(m.progAuc, p.auc); set(m.progLogloss, p.logloss); set(m.progNe, p.ne); set(m.progCalibration, p.calibration);
     set(m.throughput, p.examplesPerSecond);
   });
-  events.on('tables', (e: TablesEvent) => {
+  events.on('tables', (e) => {
     for (const t of e.slots) { m.embeddingRows.set({ slot: t.slot }, t.rows); m.embeddingBytes.set({ slot: t.slot }, t.bytes); }
     if (e.watermarkMs !== null) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
   });
-  events.on('checkpoint', (e: { seconds: number; bytes: number }) => {
+  events.on('checkpoint', (e) => {
     m.checkpointSeconds.observe(e.seconds);
     m.checkpointBytes.set(e.bytes);
     m.checkpointTimestamp.set(Date.now() / 1000);
   });
   let pausesSeen = 0;
-  events.on('backpressure', (e: { pauses: number }) => {
+  events.on('backpressure', (e) => {
     if (e.pauses > pausesSeen) { m.kafkaPauses.inc(e.pauses - pausesSeen); pausesSeen = e.pauses; }
   });
-  events.on('lag', (lags: { topic: string; partition: number; lag: number }[]) => {
+  events.on('lag', (lags) => {
     // the partitions held now: a revoked one's series goes (another trainer reports it)
     m.kafkaLag.reset();
     for (const l of lags) m.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
   });
-  events.on('export', (e: { seconds: number }) => {
+  events.on('export', (e) => {
     m.exportSeconds.observe(e.seconds);
     m.exportTimestamp.set(Date.now() / 1000);
   });

@@ -1,6 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { ServeEvents } from '../events/serve-events.ts';
+import type { EventArgs } from '../events/typed-emitter.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { ExportManifest } from '../model/export-format.ts';
@@ -20,25 +23,22 @@ export interface ServedModel {
  * served, then swaps atomically (one assignment; predictions are synchronous, so no
  * request ever sees a half-swapped model). A version that fails to load is logged and
  * skipped; the old one keeps serving. At start-up, when LATEST names a bad version, the
- * newest older version that loads is served instead. Listeners: onLoaded, onLoadFailed.
+ * newest older version that loads is served instead. Events (src/events/serve-events.ts):
+ * `loaded` after each swap, `loadFailed` for each version that failed to load.
  */
-export class ModelRegistry {
+export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private currentModel: ServedModel | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failedVersion: string | undefined;
   private checking = false;
   /** The last load failure, for /readyz and the status API. */
   lastError: { version: string; message: string } | undefined;
-  private listeners: { loaded: ((m: ServedModel) => void)[]; failed: ((version: string, err: Error) => void)[] } = { loaded: [], failed: [] };
 
   /** @param pollSeconds seconds between LATEST checks (0 = check only when asked). */
-  constructor(readonly root: string, private readonly logger: Logger, private readonly pollSeconds = 1) {}
+  constructor(readonly root: string, private readonly logger: Logger, private readonly pollSeconds = 1) { super(); }
 
   /** The model being served, or undefined before the first successful load. */
   current(): ServedModel | undefined { return this.currentModel; }
-
-  onLoaded(f: (m: ServedModel) => void): void { this.listeners.loaded.push(f); }
-  onLoadFailed(f: (version: string, err: Error) => void): void { this.listeners.failed.push(f); }
 
   /** Checks LATEST now and loads a new version if there is one. Never throws. */
   async check(): Promise<void> {
@@ -73,12 +73,12 @@ export class ModelRegistry {
       this.currentModel = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
       old?.model.dispose();
       this.logger.info({ version, step: manifest.step }, `serving model version ${version} (step ${manifest.step})`);
-      for (const f of this.listeners.loaded) f(this.currentModel);
+      this.emit('loaded', { version, step: manifest.step, previous: old?.version ?? null });
       return true;
     } catch (err) {
       this.lastError = { version, message: (err as Error).message };
       this.logger.error({ version, err: (err as Error).message }, `export ${version} failed to load: ${(err as Error).message}; serving ${this.currentModel?.version ?? 'nothing'}`);
-      for (const f of this.listeners.failed) f(version, err as Error);
+      this.emit('loadFailed', { version, message: (err as Error).message });
       return false;
     }
   }

@@ -1,109 +1,52 @@
+/**
+ * The trainer loop, read top to bottom: passes over a source (resuming inside the pass a
+ * checkpoint stopped in), per batch: featurize, step (progressive scoring + update), move
+ * the run position on, then the work whose time has come (progress line, export,
+ * checkpoint). Everything observable is an event of src/events/train-events.ts that the
+ * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators:
+ * RunPosition (where the run stands), Cadence (when), progress-line.ts (what the line says),
+ * snapshots.ts (checkpoint and export writes), audit-log.ts.
+ */
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
-import { Featurizer } from '../features/featurizer.ts';
+import type { RecordBatch } from 'apache-arrow';
+import type { Progress, TrainEvents } from '../events/train-events.ts';
+import type { EventArgs } from '../events/typed-emitter.ts';
 import { sliceBatch } from '../features/feature-batch.ts';
-import { appendFileSync } from 'node:fs';
-import type { ResumePoint, Source } from '../ingest/source.ts';
-import type { CtrModel } from '../model/ctr-model.ts';
-import { writeExport } from './export-writer.ts';
-import { writeCheckpoint, type CheckpointMeta } from './checkpoint.ts';
-import { captureState } from './train-state.ts';
-import { ProgressiveMetrics } from './metrics/progressive.ts';
-import type { TrainStep } from './train-step.ts';
+import { Featurizer } from '../features/featurizer.ts';
+import type { Source } from '../ingest/source.ts';
+import { attachAuditLog } from './audit-log.ts';
+import { addBadRows, badRowsSince } from './bad-rows.ts';
+import { Cadence } from './cadence.ts';
+import type { CheckpointMeta } from './checkpoint.ts';
+import { ProgressiveMetrics } from './evaluation/progressive.ts';
+import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
+import { RunPosition } from './run-position.ts';
+import { saveCheckpoint, saveExport } from './snapshots.ts';
+import { logBadRows, logPassStart, warnNothingLeft } from './trainer-log.ts';
+import type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
-export interface TrainerOptions {
-  model: CtrModel;
-  step: TrainStep;
-  /**
-   * Opens the source for pass `epoch` (0-based); called `epochs` times. `resume` is set for
-   * the pass a checkpoint stopped in: the source starts at its offsets.
-   */
-  openSource: (epoch: number, resume: ResumePoint | null) => Source | Promise<Source>;
-  epochs: number;
-  batchSize: number;
-  /** Stop after this many examples (0 = no limit). */
-  maxExamples: number;
-  metricsWindow: number;
-  /** Seconds between progress lines (0 = none). */
-  progressSeconds: number;
-  /** Exports root; null = never export. */
-  exportDir: string | null;
-  /** Seconds between periodic exports (0 = only the first and the last). */
-  exportIntervalSeconds: number;
-  exportKeep: number;
-  /** Checkpoints root; null = never checkpoint. */
-  checkpointDir?: string | null;
-  /** Seconds between checkpoints (0 = only at the end and when the source asks). */
-  checkpointIntervalSeconds?: number;
-  checkpointKeep?: number;
-  /** Fingerprint of the model config, stored in checkpoints. */
-  modelFingerprint?: string;
-  /** The model config behind the fingerprint, stored in checkpoints. */
-  modelConfig?: unknown;
-  /** The checkpoint the model was restored from (its state is already in model/step). */
-  resumeFrom?: { step: number; meta: CheckpointMeta } | null;
-  /**
-   * Test/debug aid: a JSON-lines file that gets `{"run","restoredStep"}` at start and
-   * `{"run","step","rows":[[key,offset],...]}` after every step (each trained row's position).
-   */
-  auditPath?: string | null;
-  /** Called once when run() ends, also on an error (releases the checkpoint directory lock). */
-  onClose?: () => void;
-  logger: Logger;
-  signal?: AbortSignal;
-}
+export type { Progress } from '../events/train-events.ts';
+export type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
-/** Progress figures (also the `progress` event payload). */
-export interface Progress {
-  step: number;
-  examples: number;
-  /** Examples per second since the previous progress line. */
-  examplesPerSecond: number;
-  auc: number;
-  logloss: number;
-  ne: number;
-  calibration: number;
-  /** Logloss of the true probabilities over the same window (synthetic source only). */
-  bayesLogloss?: number;
-  /** (LL_base - LL_model) / (LL_base - LL_bayes) over the window (synthetic only). */
-  gainCaptured?: number;
-  window: number;
-}
-
-/** The `tables` event payload, emitted with every progress line. */
-export interface TablesEvent { slots: { slot: string; rows: number; bytes: number }[]; watermarkMs: number | null }
-
-export interface TrainSummary {
-  progress: Progress;
-  exports: string[];
-  seconds: number;
-  /** Bad rows skipped by the source(s), by reason, summed over passes. */
-  badRows: Record<string, number>;
-  /** Examples trained by this run (progress.examples includes those of a restored checkpoint). */
-  examplesThisRun: number;
-}
+/** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
+interface Clocks { progress: Cadence; export: Cadence; checkpoint: Cadence }
 
 /**
- * The trainer loop, read top to bottom: poll a batch, featurize, step (progressive
- * scoring + update), account, export. Everything observable is emitted as an event
- * (`ingest`, `step`, `progress`, `tables`, `export`, `checkpoint`, `lag`, `backpressure`) that metrics subscribe to (kafkajs-style instrumentation).
- * Stops at the source's end, at maxExamples, or when `signal` aborts (after the step in
- * flight, with a final export).
+ * Trains `opts.model` from the sources `opts.openSource` opens, one per pass. Stops at the
+ * last pass's end, at maxExamples, or when `signal` aborts (after the step in flight), then
+ * checkpoints and exports what is new. Events: see TrainEvents.
  */
-export class Trainer extends EventEmitter {
+export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   readonly opts: TrainerOptions;
   readonly featurizer: Featurizer;
   readonly progressive: ProgressiveMetrics;
-  examples = 0;
-  private watermarkMs: number | null = null;
-  private nextOffsets: Record<string, number> = {};
+  private readonly position: RunPosition;
   private readonly exportsWritten: string[] = [];
-  private passExamples = 0;
   /** Examples trained when the last export was written (-1: none yet). */
   private examplesAtExport = -1;
-  private pass = 0;
-  private lastCheckpointStep = -1;
-  private readonly runId = `${process.pid}-${Date.now()}`;
+  private lastCheckpointStep: number;
+  /** Examples trained when run() started (those of a restored checkpoint). */
+  private examplesAtStart = 0;
   private readonly badRows: Record<string, number> = {};
   private lastProgress?: Progress;
 
@@ -113,16 +56,13 @@ export class Trainer extends EventEmitter {
     this.featurizer = new Featurizer(opts.model.schema);
     this.progressive = new ProgressiveMetrics(opts.metricsWindow);
     const r = opts.resumeFrom;
-    if (r) {
-      this.examples = r.meta.examples;
-      this.nextOffsets = { ...r.meta.sourceOffsets };
-      this.watermarkMs = r.meta.watermarkMs;
-      this.pass = r.meta.pass;
-      this.passExamples = r.meta.passExamples;
-      this.lastCheckpointStep = r.step;
-    }
-    if (opts.auditPath) appendFileSync(opts.auditPath, JSON.stringify({ run: this.runId, restoredStep: r ? r.step : 0 }) + '\n');
+    this.position = r ? RunPosition.fromCheckpoint(r.meta) : new RunPosition();
+    this.lastCheckpointStep = r ? r.step : -1;
+    if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
   }
+
+  /** Examples trained so far (a restored checkpoint's included). */
+  get examples(): number { return this.position.examples; }
 
   /** Runs until the end (see class doc); resolves with the last progress figures. */
   async run(): Promise<TrainSummary> {
@@ -130,199 +70,153 @@ export class Trainer extends EventEmitter {
   }
 
   private async runPasses(): Promise<TrainSummary> {
-    const o = this.opts, log = o.logger;
-    const t0 = performance.now();
-    let lastLine = t0, lastLineExamples = this.examples, lastExport = t0, lastCheckpoint = t0;
-    let done = !!(o.maxExamples && this.examples >= o.maxExamples);
-    const startPass = this.pass;
+    const o = this.opts, t0 = performance.now(), startPass = this.position.pass;
+    this.examplesAtStart = this.examples;
+    let done = this.limitReached();
     if (o.resumeFrom && (done || startPass >= o.epochs)) {
-      log.warn(`nothing left to train: the checkpoint (step ${o.resumeFrom.step}, ${this.examples} examples) already finished ${done ? `train.maxExamples=${o.maxExamples}` : `${startPass} of ${o.epochs} pass(es)`}; delete ${o.checkpointDir} or raise the limit to train more`);
+      const finished = done ? `train.maxExamples=${o.maxExamples}` : `${startPass} of ${o.epochs} pass(es)`;
+      warnNothingLeft(o.logger, o.resumeFrom.step, this.examples, finished, o.checkpointDir);
     }
-    const examplesAtStart = this.examples;
+    const clocks: Clocks = {
+      progress: new Cadence(o.progressSeconds, t0, this.examples),
+      export: new Cadence(o.exportIntervalSeconds, t0),
+      checkpoint: new Cadence(o.checkpointIntervalSeconds ?? 0, t0),
+    };
     for (let epoch = startPass; epoch < o.epochs && !done; epoch++) {
-      // resume inside the pass the checkpoint stopped in; a pass it had not started (or
-      // finished: then the offsets are the previous pass's) starts from the beginning
-      const resume = epoch === startPass && o.resumeFrom && this.passExamples > 0 ? { nextOffsets: { ...this.nextOffsets }, passExamples: this.passExamples } : null;
-      const source = await o.openSource(epoch, resume);
-      if (!resume) {
-        // a new pass: its positions start over
-        for (const k of Object.keys(this.nextOffsets)) if (k.startsWith(`${source.name}/`)) delete this.nextOffsets[k];
-        this.passExamples = 0;
-      }
-      this.pass = epoch;
-      if (resume && !Object.keys(resume.nextOffsets).some((k) => k.startsWith(`${source.name}/`))) {
-        log.warn({ checkpointOffsets: resume.nextOffsets }, `the checkpoint's positions are of another source (${Object.keys(resume.nextOffsets).join(', ')}); ${source.name} starts from its beginning`);
-      }
-      log.info({ source: source.name, epoch }, `training from ${source.name}${o.epochs > 1 ? ` (pass ${epoch + 1}/${o.epochs})` : ''}${resume ? ` from checkpoint step ${o.resumeFrom!.step}` : ''}`);
-      let badSeen: Record<string, number> = {};
-      try {
-        for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
-          badSeen = this.emitIngest(rb.numRows, source.stats().bad, badSeen);
-          if (rb.numRows > 0) {
-            const stepStart = performance.now();
-            let batch = this.featurizer.fromRecordBatch(rb);
-            if (o.maxExamples && this.examples + batch.size > o.maxExamples) {
-              const keep = o.maxExamples - this.examples;
-              source.untrained?.(batch.size - keep); // not trained: a source with positions takes them back
-              batch = sliceBatch(batch, 0, keep);
-            }
-            const r = o.step.run(batch);
-            this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
-            this.account(batch, source.name);
-            if (o.auditPath) this.audit(batch, source.name);
-            this.emit('step', { examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss, watermarkMs: this.watermarkMs });
-          }
-          if (source.lag) this.emit('lag', source.lag());
-          if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
-          const now = performance.now();
-          if (o.progressSeconds > 0 && now - lastLine >= o.progressSeconds * 1000) {
-            // while idle (a caught-up stream) the metrics still update but the log stays quiet
-            this.reportProgress((this.examples - lastLineExamples) / ((now - lastLine) / 1000), this.examples === lastLineExamples);
-            lastLine = now; lastLineExamples = this.examples;
-          }
-          const firstExport = this.exportsWritten.length === 0;
-          // exports only when something was trained since the last one (an idle stream or an
-          // outage does not mint new versions of the same model)
-          if (o.exportDir && this.examples > examplesAtStart && this.examples !== this.examplesAtExport && (firstExport || (o.exportIntervalSeconds > 0 && now - lastExport >= o.exportIntervalSeconds * 1000))) {
-            await this.export(); lastExport = performance.now();
-          }
-          const interval = o.checkpointIntervalSeconds ?? 0;
-          const wanted = source.checkpointWanted?.() ?? false;
-          if (wanted || (interval > 0 && now - lastCheckpoint >= interval * 1000)) {
-            await this.checkpoint(source, true); lastCheckpoint = performance.now();
-          }
-          if ((o.maxExamples && this.examples >= o.maxExamples) || o.signal?.aborted) { done = true; break; }
-          await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
-        }
-        if (o.signal?.aborted) done = true; // a source that ends its batches on abort did not finish the pass
-        if (!done) {
-          // the pass is complete: a checkpoint from here on resumes at the next pass (its
-          // positions start over; after the last pass they are kept for the record)
-          this.pass = epoch + 1;
-          this.passExamples = 0;
-          if (epoch + 1 < o.epochs) for (const k of Object.keys(this.nextOffsets)) if (k.startsWith(`${source.name}/`)) delete this.nextOffsets[k];
-        }
-        await this.checkpoint(source, true);
-      } finally {
-        await source.close?.();
-      }
-      const st = source.stats();
-      for (const [k, v] of Object.entries(st.bad)) this.badRows[k] = (this.badRows[k] ?? 0) + v;
-      if (Object.keys(st.bad).length) log.warn({ bad: st.bad }, `${source.name}: skipped bad rows ${JSON.stringify(st.bad)}`);
+      done = await this.runPass(epoch, epoch === startPass, clocks);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const trainedNow = this.examples - examplesAtStart;
+    const trainedNow = this.examples - this.examplesAtStart;
     const progress = this.reportProgress(trainedNow / Math.max(seconds, 1e-9));
     if (o.exportDir && trainedNow > 0 && this.examples !== this.examplesAtExport) await this.export();
     return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows, examplesThisRun: trainedNow };
   }
 
-  /**
-   * Writes a checkpoint (unless `onlyIfNew` and nothing was trained since the last one,
-   * which is then still durable) and then tells the source, which commits its offsets.
-   * Emits `checkpoint`.
-   */
-  private async checkpoint(source: Source, onlyIfNew = false): Promise<void> {
+  /** One pass (`first`: the run's first, which may resume); true when the run is done (limit or stop). */
+  private async runPass(epoch: number, first: boolean, clocks: Clocks): Promise<boolean> {
     const o = this.opts;
-    const step = o.step.step;
-    if (!o.checkpointDir) {
-      if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
-      return;
+    const resume = first && o.resumeFrom ? this.position.resumePoint() : null;
+    const source = await o.openSource(epoch, resume);
+    this.position.beginPass(epoch, source.name, resume !== null);
+    logPassStart(o.logger, source.name, epoch, o.epochs, resume, o.resumeFrom?.step ?? 0);
+    let done: boolean;
+    try {
+      // a source that ends its batches on abort did not finish the pass
+      done = (await this.trainBatches(source, clocks)) || !!o.signal?.aborted;
+      if (!done) this.position.endPass(epoch, o.epochs, source.name);
+      await this.checkpoint(source);
+    } finally {
+      await source.close?.();
     }
-    if (onlyIfNew && (step === this.lastCheckpointStep || step === 0)) { // nothing (new) trained
-      if (source.checkpointed) await source.checkpointed({ ...this.nextOffsets });
-      return;
+    const bad = source.stats().bad;
+    addBadRows(this.badRows, bad);
+    logBadRows(o.logger, source.name, bad);
+    return done;
+  }
+
+  /** Trains the batches of `source`, with the work due in between; true when the limit or a stop ended it. */
+  private async trainBatches(source: Source, clocks: Clocks): Promise<boolean> {
+    const o = this.opts;
+    let badSeen: Record<string, number> = {};
+    for await (const rb of source.batches({ batchSize: o.batchSize, signal: o.signal })) {
+      const bad = source.stats().bad;
+      this.emit('ingest', { ok: rb.numRows, bad: badRowsSince(bad, badSeen) });
+      badSeen = { ...bad };
+      if (rb.numRows > 0) this.trainBatch(rb, source);
+      if (source.lag) this.emit('lag', source.lag());
+      if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
+      await this.doWhatIsDue(source, clocks, performance.now());
+      if (this.limitReached() || o.signal?.aborted) return true;
+      await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
     }
-    const t = performance.now();
+    return false;
+  }
+
+  /** Featurize, cut at maxExamples (the source takes the cut rows back), step, account; emits `step`. */
+  private trainBatch(rb: RecordBatch, source: Source): void {
+    const o = this.opts, stepStart = performance.now();
+    let batch = this.featurizer.fromRecordBatch(rb);
+    if (o.maxExamples && this.examples + batch.size > o.maxExamples) {
+      const keep = o.maxExamples - this.examples;
+      source.untrained?.(batch.size - keep); // not trained: a source with positions takes them back
+      batch = sliceBatch(batch, 0, keep);
+    }
+    const r = o.step.run(batch);
+    this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
+    this.position.account(source.name, batch);
+    this.emit('step', {
+      step: o.step.step, examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss,
+      watermarkMs: this.position.watermarkMs,
+      positions: { source: source.name, partitions: batch.partitions, offsets: batch.offsets },
+    });
+  }
+
+  /** The work whose time has come at `now` (ms): a progress line, an export, a checkpoint. */
+  private async doWhatIsDue(source: Source, c: Clocks, now: number): Promise<void> {
+    if (c.progress.due(now)) {
+      // while idle (a caught-up stream) the metrics still update but the log stays quiet
+      this.reportProgress(c.progress.rate(now, this.examples), this.examples === c.progress.lastCount);
+      c.progress.mark(now, this.examples);
+    }
+    // exports only when something was trained since the last one (an idle stream or an
+    // outage does not mint new versions of the same model): the first at once, then periodic
+    const trainedSinceExport = this.examples > this.examplesAtStart && this.examples !== this.examplesAtExport;
+    if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
+      await this.export(); c.export.mark(performance.now());
+    }
+    // a source that gave up partitions asks for a checkpoint (their offsets are committed by it)
+    if (c.checkpoint.due(now, source.checkpointWanted?.() ?? false)) {
+      await this.checkpoint(source); c.checkpoint.mark(performance.now());
+    }
+  }
+
+  /**
+   * Writes a checkpoint unless nothing was trained since the last one (which is then still
+   * durable), then tells the source, which commits its offsets. Emits `checkpoint`.
+   */
+  private async checkpoint(source: Source): Promise<void> {
+    const o = this.opts, step = o.step.step;
     const meta: CheckpointMeta = {
-      examples: this.examples, sourceOffsets: { ...this.nextOffsets }, pass: this.pass, passExamples: this.passExamples,
-      watermarkMs: this.watermarkMs, modelFingerprint: o.modelFingerprint ?? '', modelConfig: o.modelConfig,
+      ...this.position.toMeta(), modelFingerprint: o.modelFingerprint ?? '', modelConfig: o.modelConfig,
     };
-    const r = await writeCheckpoint(o.checkpointDir, await captureState(o.step), meta, o.checkpointKeep ?? 2);
-    this.lastCheckpointStep = step;
-    const seconds = (performance.now() - t) / 1000;
-    o.logger.info({ dir: r.dir, seconds, bytes: r.bytes }, `checkpoint step ${step} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
-    this.emit('checkpoint', { step, seconds, bytes: r.bytes });
+    if (o.checkpointDir && step !== 0 && step !== this.lastCheckpointStep) {
+      const e = await saveCheckpoint(o.checkpointDir, o.step, meta, o.checkpointKeep ?? 2, o.logger);
+      this.lastCheckpointStep = step;
+      this.emit('checkpoint', e);
+    }
     if (source.checkpointed) await source.checkpointed(meta.sourceOffsets);
   }
 
-  private audit(batch: { size: number; partitions: Int32Array; offsets: Float64Array }, sourceName: string): void {
-    const rows: [string, number][] = [];
-    for (let b = 0; b < batch.size; b++) rows.push([`${sourceName}/${batch.partitions[b]}`, batch.offsets[b]]);
-    appendFileSync(this.opts.auditPath!, JSON.stringify({ run: this.runId, step: this.opts.step.step, rows }) + '\n');
+  /** Writes an export now (with the last progress figures) and emits `export`. @returns its version. */
+  async export(): Promise<string> {
+    const o = this.opts, pos = this.position;
+    const e = await saveExport(o.exportDir!, o.model, {
+      step: o.step.step, examples: pos.examples, sourceOffsets: pos.offsets(), watermarkMs: pos.watermarkMs,
+      metrics: exportFigures(this.lastProgress ?? this.figures()),
+    }, o.exportKeep, o.logger);
+    this.exportsWritten.push(e.version);
+    this.examplesAtExport = pos.examples;
+    this.emit('export', e);
+    return e.version;
   }
 
-  /** Current progressive figures. */
-  figures(examplesPerSecond = 0): Progress {
-    const f = this.progressive.figures();
-    const p: Progress = {
-      step: this.opts.step.step, examples: this.examples, examplesPerSecond,
-      auc: f.auc, logloss: f.logloss, ne: f.ne, calibration: f.calibration, window: f.window,
-    };
-    if (f.bayesLogloss !== undefined) {
-      const base = f.logloss / f.ne; // entropy of the window's CTR
-      p.bayesLogloss = f.bayesLogloss;
-      p.gainCaptured = (base - f.logloss) / (base - f.bayesLogloss);
-    }
-    return p;
+  /** Current progressive figures at `examplesPerSecond`. */
+  private figures(examplesPerSecond = 0): Progress {
+    return progressOf(this.progressive.figures(), this.opts.step.step, this.examples, examplesPerSecond);
   }
 
+  /** Emits `tables` and `progress`; logs the progress line unless `quiet`. */
   private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
-    const fx = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
-    const bayes = p.bayesLogloss !== undefined ? ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}` : '';
-    this.emit('tables', {
-      slots: this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes })),
-      watermarkMs: this.watermarkMs,
-    });
-    if (!quiet) this.opts.logger.info({ progress: p },
-      `step ${p.step} | ${p.examples} ex | ${Math.round(rate)} ex/s | progressive(${p.window}) AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`);
+    const slots = this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes }));
+    this.emit('tables', { slots, watermarkMs: this.position.watermarkMs });
+    if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
     this.emit('progress', p);
     return p;
   }
 
-  private account(batch: { size: number; eventTimeMs: Float64Array; partitions: Int32Array; offsets: Float64Array }, sourceName: string): void {
-    this.examples += batch.size;
-    this.passExamples += batch.size;
-    for (let b = 0; b < batch.size; b++) {
-      const t = batch.eventTimeMs[b];
-      if (!Number.isNaN(t) && (this.watermarkMs === null || t > this.watermarkMs)) this.watermarkMs = t;
-      const key = `${sourceName}/${batch.partitions[b]}`;
-      // the last row of a partition sets its position (offsets rise within a partition; a
-      // source that starts a partition over, e.g. a recreated Kafka topic, may lower it)
-      this.nextOffsets[key] = batch.offsets[b] + 1;
-    }
+  private limitReached(): boolean {
+    return !!(this.opts.maxExamples && this.examples >= this.opts.maxExamples);
   }
-
-  /** Emits `ingest` {ok, bad: {reason: new count}} for rows read since the last call; returns the new snapshot. */
-  private emitIngest(ok: number, bad: Record<string, number>, seen: Record<string, number>): Record<string, number> {
-    const delta: Record<string, number> = {};
-    for (const [k, v] of Object.entries(bad)) if (v > (seen[k] ?? 0)) delta[k] = v - (seen[k] ?? 0);
-    this.emit('ingest', { ok, bad: delta });
-    return { ...bad };
-  }
-
-  /** Writes an export now and emits `export`. */
-  async export(): Promise<string> {
-    const t = performance.now();
-    const p = this.lastProgress ?? this.figures();
-    const metrics: Record<string, number | null> = {};
-    for (const k of ['auc', 'logloss', 'ne', 'calibration', 'bayesLogloss', 'gainCaptured'] as const) {
-      const v = p[k];
-      metrics[k] = v === undefined || Number.isNaN(v) ? null : v;
-    }
-    const r = await writeExport(this.opts.exportDir!, this.opts.model, {
-      step: this.opts.step.step, examples: this.examples, sourceOffsets: { ...this.nextOffsets }, watermarkMs: this.watermarkMs, metrics,
-    }, this.opts.exportKeep);
-    this.exportsWritten.push(r.version);
-    this.examplesAtExport = this.examples;
-    const seconds = (performance.now() - t) / 1000;
-    this.opts.logger.info({ version: r.version, seconds, bytes: r.bytes }, `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
-    this.emit('export', { version: r.version, seconds, bytes: r.bytes, watermarkMs: this.watermarkMs });
-    return r.version;
-  }
-
-  /** Event time of the newest trained example (ms), null if none. */
-  get watermark(): number | null { return this.watermarkMs; }
 }

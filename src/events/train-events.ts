@@ -1,0 +1,121 @@
+/**
+ * The trainer's events, in one table (`TrainEvents`: name -> payload). The trainer
+ * (src/train/trainer.ts) emits them, the audit log (src/train/audit-log.ts) and the metric
+ * catalogue (src/metrics/train-observer.ts) subscribe, and `lionctr run` relays them from
+ * the trainer's worker thread (src/cli/train-worker.ts) with `relayTrainEvents` /
+ * `emitTrainEventMessage`. This module imports nothing of src/train, so that metrics may
+ * import it.
+ */
+import type { EventEmitter } from 'node:events';
+import type { EventArgs, TypedEmitter } from './typed-emitter.ts';
+
+/** Rows read since the previous `ingest` event: trained ok, and new bad rows by reason. */
+export interface IngestEvent { ok: number; bad: Record<string, number> }
+
+/** Where the rows of a trained batch came from: row b is `offsets[b]` of `partitions[b]` of `source`. */
+export interface BatchPositions {
+  /** Source name; a row's position key is positionKey(source, partitions[b]). */
+  source: string;
+  /** [examples] int32. */
+  partitions: Int32Array;
+  /** [examples] float64, the row's offset in its partition. */
+  offsets: Float64Array;
+}
+
+/** One training step (a mini-batch scored, then trained on). */
+export interface StepEvent {
+  /** The optimizer step counter after this step. */
+  step: number;
+  examples: number;
+  /** Wall time of the step (featurize excluded), seconds. */
+  seconds: number;
+  /** Logloss of the batch before its update, nats. */
+  loss: number;
+  /** Event time of the newest trained example (ms since the epoch), null if none. */
+  watermarkMs: number | null;
+  /** The trained rows' positions; in the trainer's thread only (not relayed by the worker). */
+  positions?: BatchPositions;
+}
+
+/** Progress figures (the `progress` event; also in TrainSummary). */
+export interface Progress {
+  step: number;
+  examples: number;
+  /** Examples per second since the previous progress line. */
+  examplesPerSecond: number;
+  auc: number;
+  logloss: number;
+  ne: number;
+  calibration: number;
+  /** Logloss of the true probabilities over the same window (synthetic source only). */
+  bayesLogloss?: number;
+  /** (LL_base - LL_model) / (LL_base - LL_bayes) over the window (synthetic only). */
+  gainCaptured?: number;
+  window: number;
+}
+
+/** Embedding table sizes, emitted with every progress line. */
+export interface TablesEvent { slots: { slot: string; rows: number; bytes: number }[]; watermarkMs: number | null }
+
+/** An export written: its version, wall time (s), size (bytes) and event-time watermark (ms). */
+export interface ExportEvent { version: string; seconds: number; bytes: number; watermarkMs: number | null }
+
+/** A durable checkpoint written: its step, wall time (s) and size (bytes). */
+export interface CheckpointEvent { step: number; seconds: number; bytes: number }
+
+/** Consumer lag per partition held now (messages behind the high watermark). */
+export type LagEvent = { topic: string; partition: number; lag: number }[];
+
+/** Times the source paused fetching for backpressure, cumulative. */
+export interface BackpressureEvent { pauses: number }
+
+/** The events table: event name -> payload. */
+export interface TrainEvents {
+  ingest: IngestEvent;
+  step: StepEvent;
+  progress: Progress;
+  tables: TablesEvent;
+  export: ExportEvent;
+  checkpoint: CheckpointEvent;
+  lag: LagEvent;
+  backpressure: BackpressureEvent;
+}
+
+/** A trainer event name. */
+export type TrainEventName = keyof TrainEvents;
+
+/** Every trainer event name (the compiler checks that the list is the table's keys). */
+export const TRAIN_EVENT_NAMES = Object.keys({
+  ingest: 0, step: 0, progress: 0, tables: 0, export: 0, checkpoint: 0, lag: 0, backpressure: 0,
+} satisfies Record<TrainEventName, 0>) as TrainEventName[];
+
+/** An emitter of the trainer's events (a Trainer, or the relay of a worker's messages). */
+export type TrainEmitter = TypedEmitter<TrainEvents>;
+
+/** A trainer event as posted across a worker thread. */
+export type TrainEventMessage = { [K in TrainEventName]: { type: K; payload: TrainEvents[K] } }[TrainEventName];
+
+/**
+ * A trainer event as a worker message. The step event goes without its `positions` (the
+ * batch's typed arrays: their whole buffers would be copied, and nothing across needs them).
+ */
+export function toTrainEventMessage<K extends TrainEventName>(type: K, payload: TrainEvents[K]): TrainEventMessage {
+  if (type === 'step') {
+    const { positions: _, ...rest } = payload as StepEvent;
+    return { type: 'step', payload: rest };
+  }
+  return { type, payload } as TrainEventMessage;
+}
+
+/** Every event of `events` from now on, as a message to `post` (the worker's side of the relay). */
+export function relayTrainEvents(events: TrainEmitter, post: (msg: TrainEventMessage) => void): void {
+  const untyped = events as EventEmitter<EventArgs<Record<TrainEventName, unknown>>>;
+  for (const type of TRAIN_EVENT_NAMES) {
+    untyped.on(type, (payload) => post(toTrainEventMessage(type, payload as TrainEvents[typeof type])));
+  }
+}
+
+/** Re-emits a worker's event message on `events` (the main thread's side). @returns false when nothing listened. */
+export function emitTrainEventMessage(events: TrainEmitter, msg: TrainEventMessage): boolean {
+  return (events as EventEmitter<EventArgs<Record<TrainEventName, unknown>>>).emit(msg.type, msg.payload);
+}

@@ -1,0 +1,63 @@
+/**
+ * What a Trainer (src/train/trainer.ts) is given, and what its run resolves with.
+ */
+import type { Logger } from 'pino';
+import type { Progress } from '../events/train-events.ts';
+import type { ResumePoint, Source } from '../ingest/source.ts';
+import type { CtrModel } from '../model/ctr-model.ts';
+import type { CheckpointMeta } from './checkpoint.ts';
+import type { TrainStep } from './train-step.ts';
+
+/** A Trainer's settings and collaborators. */
+export interface TrainerOptions {
+  model: CtrModel;
+  step: TrainStep;
+  /**
+   * Opens the source for pass `epoch` (0-based); called `epochs` times. `resume` is set for
+   * the pass a checkpoint stopped in: the source starts at its offsets.
+   */
+  openSource: (epoch: number, resume: ResumePoint | null) => Source | Promise<Source>;
+  epochs: number;
+  batchSize: number;
+  /** Stop after this many examples (0 = no limit). */
+  maxExamples: number;
+  metricsWindow: number;
+  /** Seconds between progress lines (0 = none). */
+  progressSeconds: number;
+  /** Exports root; null = never export. */
+  exportDir: string | null;
+  /** Seconds between periodic exports (0 = only the first and the last). */
+  exportIntervalSeconds: number;
+  exportKeep: number;
+  /** Checkpoints root; null = never checkpoint. */
+  checkpointDir?: string | null;
+  /** Seconds between checkpoints (0 = only at the end and when the source asks). */
+  checkpointIntervalSeconds?: number;
+  checkpointKeep?: number;
+  /** Fingerprint of the model config, stored in checkpoints. */
+  modelFingerprint?: string;
+  /** The model config behind the fingerprint, stored in checkpoints. */
+  modelConfig?: unknown;
+  /** The checkpoint the model was restored from (its state is already in model/step). */
+  resumeFrom?: { step: number; meta: CheckpointMeta } | null;
+  /**
+   * Test/debug aid: a JSON-lines file that gets `{"run","restoredStep"}` at start and
+   * `{"run","step","rows":[[key,offset],...]}` after every step (src/train/audit-log.ts).
+   */
+  auditPath?: string | null;
+  /** Called once when run() ends, also on an error (releases the checkpoint directory lock). */
+  onClose?: () => void;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** What Trainer.run resolves with. */
+export interface TrainSummary {
+  progress: Progress;
+  exports: string[];
+  seconds: number;
+  /** Bad rows skipped by the source(s), by reason, summed over passes. */
+  badRows: Record<string, number>;
+  /** Examples trained by this run (progress.examples includes those of a restored checkpoint). */
+  examplesThisRun: number;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { auc, baseEntropy, evalFigures, logloss } from '../../../src/train/evaluation/binary-metrics.ts';
+
+/** AUC by its definition, O(n^2) in float64: P(p_pos > p_neg) + 0.5 P(p_pos = p_neg) over all pairs. */
+function pairwiseAuc(p: number[], y: number[]): number {
+  let wins = 0, pairs = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (y[i] !== 1) continue;
+    for (let j = 0; j < p.length; j++) {
+      if (y[j] !== 0) continue;
+      pairs++;
+      wins += p[i] > p[j] ? 1 : p[i] === p[j] ? 0.5 : 0;
+    }
+  }
+  return wins / pairs;
+}
+
+/** A small deterministic PRNG (mulberry32) for test data. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('binary metrics against a float64 re-derivation', () => {
+  it('AUC equals the pairwise definition, with many ties (scores on a 0.05 grid)', () => {
+    for (const seed of [1, 2, 3]) {
+      const r = rng(seed);
+      const n = 400;
+      const y = Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
+      const p = y.map((yi) => Math.round(Math.min(0.99, Math.max(0.01, 0.4 * yi + 0.6 * r())) * 20) / 20);
+      expect(auc(Float64Array.from(p), y)).toBeCloseTo(pairwiseAuc(p, y), 12);
+    }
+  });
+
+  it('AUC: 1 for a perfect ranking, 0 for a reversed one, 0.5 when all scores tie, NaN for one class', () => {
+    expect(auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])).toBe(1);
+    expect(auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1])).toBe(0);
+    expect(auc([0.5, 0.5, 0.5], [0, 1, 1])).toBe(0.5);
+    expect(auc([0.1, 0.2], [1, 1])).toBeNaN();
+  });
+
+  it('AUC over the first n of longer arrays (ring buffers)', () => {
+    expect(auc([0.1, 0.9, 0.2, 0.05], [0, 1, 1, 1], 3)).toBeCloseTo(pairwiseAuc([0.1, 0.9, 0.2], [0, 1, 1]), 12);
+  });
+
+  it('logloss, base entropy, NE and calibration by their formulas', () => {
+    const p = [0.9, 0.2, 0.6, 0.1, 1];
+    const y = [1, 0, 1, 0, 0];
+    const clip = (q: number) => Math.min(1 - 1e-7, Math.max(1e-7, q));
+    const ll = -p.reduce((s, q, i) => s + (y[i] ? Math.log(clip(q)) : Math.log(1 - clip(q))), 0) / p.length;
+    expect(logloss(p, y)).toBeCloseTo(ll, 12);
+    const ctr = 2 / 5;
+    const h = -(ctr * Math.log(ctr) + (1 - ctr) * Math.log(1 - ctr));
+    expect(baseEntropy(ctr)).toBeCloseTo(h, 12);
+    expect(baseEntropy(0)).toBe(0);
+    const f = evalFigures(p, y);
+    expect(f.examples).toBe(5);
+    expect(f.logloss).toBeCloseTo(ll, 12);
+    expect(f.ne).toBeCloseTo(ll / h, 12);
+    expect(f.calibration).toBeCloseTo((0.9 + 0.2 + 0.6 + 0.1 + 1) / 2, 12);
+    expect(f.auc).toBeCloseTo(pairwiseAuc(p, y), 12);
+  });
+});
