@@ -88,7 +88,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * reorder messages).
  * @throws LionctrError LIONCTR_BAD_INPUT when the input is not a readable file;
  *   LIONCTR_BAD_CONFIG when the topic does not exist (topics are never auto-created);
- *   Error "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
+ *   LIONCTR_UNAVAILABLE "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
  *   errors (message too large...) as they come.
  */
 export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary> {
@@ -102,7 +102,10 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   const admin = kafka.admin();
   let partitions: number;
   try {
-    try { await admin.connect(); } catch (e) { throw new Error(`cannot reach Kafka at ${opts.kafka.brokers.join(',')}: ${(e as Error).message}`, { cause: e }); }
+    try { await admin.connect(); } catch (e) {
+      const brokers = opts.kafka.brokers.join(',');
+      throw new LionctrError('LIONCTR_UNAVAILABLE', `cannot reach Kafka at ${brokers}: ${(e as Error).message}`, { cause: e });
+    }
     if (!(await admin.listTopics()).includes(topic)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; lionctr produce does not create topics (lionctr topics create)`, { where: '--topic' });
     }
