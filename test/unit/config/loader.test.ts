@@ -88,7 +88,7 @@ describe('config layout', () => {
     const composed = src('config/schema.ts');
     for (const s of sections) {
       const imports = [...src(s).matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-      const composes = (i: string) => i.endsWith('config/schema.ts') || (i === './schema.ts' && s.startsWith('config/'));
+      const composes = (i: string) => i.endsWith('config/schema.ts') || (i === './schema.ts' && s.startsWith('config'));
       const composing = imports.filter(composes);
       expect(composing, s).toEqual([]);
       if (!s.startsWith('config/')) expect(composed, s).toContain(`from '../${s}'`);
