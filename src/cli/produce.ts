@@ -105,7 +105,8 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   try {
     try { await admin.connect(); } catch (e) {
       const brokers = opts.kafka.brokers.join(',');
-      throw new LionctrError('LIONCTR_UNAVAILABLE', `cannot reach Kafka at ${brokers}: ${(e as Error).message}`, { cause: e });
+      const msg = `cannot reach Kafka at ${brokers}: ${(e as Error).message}`;
+      throw new LionctrError('LIONCTR_UNAVAILABLE', msg, { cause: e });
     }
     if (!(await admin.listTopics()).includes(topic)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; lionctr produce does not create topics (lionctr topics create)`, { where: '--topic' });

@@ -67,7 +67,9 @@ export function patchWasmTransposedMatMul(): void {
   if (wasmPatched) return;
   const orig = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !transpose) throw new LionctrError('LIONCTR_UNAVAILABLE', 'wasm BatchMatMul/Transpose kernels not registered');
+  if (!orig || !transpose) {
+    throw new LionctrError('LIONCTR_UNAVAILABLE', 'wasm BatchMatMul/Transpose kernels not registered');
+  }
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     kernelName: 'BatchMatMul',

@@ -71,7 +71,9 @@ export function embeddingsToArrow(hi: Uint32Array, lo: Uint32Array, values: Floa
 export function embeddingsFromArrow(table: arrow.Table, width: number): { hi: Uint32Array; lo: Uint32Array; values: Float32Array; n: number } {
   const n = table.numRows;
   const idCol = table.getChild('id'), vecCol = table.getChild('vector');
-  if (!idCol || !vecCol) throw new LionctrError('LIONCTR_BAD_EXPORT', 'embedding table needs columns "id" and "vector"');
+  if (!idCol || !vecCol) {
+    throw new LionctrError('LIONCTR_BAD_EXPORT', 'embedding table needs columns "id" and "vector"');
+  }
   const hi = new Uint32Array(n), lo = new Uint32Array(n), values = new Float32Array(n * width);
   let r = 0;
   for (const chunk of idCol.data) {

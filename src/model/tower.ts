@@ -24,7 +24,8 @@ export class DenseTower {
     const shapes: number[][] = [];
     for (let l = 0; l + 1 < sizes.length; l++) shapes.push([sizes[l], sizes[l + 1]], [sizes[l + 1]]);
     if (opts.values && opts.values.length !== shapes.length) {
-      throw new LionctrError('LIONCTR_BAD_EXPORT', `DenseTower: ${opts.values.length} weight arrays for ${shapes.length} variables`);
+      const msg = `DenseTower: ${opts.values.length} weight arrays for ${shapes.length} variables`;
+      throw new LionctrError('LIONCTR_BAD_EXPORT', msg);
     }
     const seed = opts.seed ?? 1;
     const id = towers++; // tfjs variable names are process-global: old and new models coexist during a hot swap
@@ -34,7 +35,8 @@ export class DenseTower {
       if (opts.values) {
         const size = shape.reduce((a, b) => a * b, 1);
         if (opts.values[i].length !== size) {
-          throw new LionctrError('LIONCTR_BAD_EXPORT', `DenseTower: ${name} has ${opts.values[i].length} values, expected ${size}`);
+          const msg = `DenseTower: ${name} has ${opts.values[i].length} values, expected ${size}`;
+          throw new LionctrError('LIONCTR_BAD_EXPORT', msg);
         }
         return tf.variable(tf.tensor(opts.values[i], shape), trainable, name);
       }

@@ -35,7 +35,8 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
       const status = ERRORS.LIONCTR_BAD_REQUEST.status;
       metrics.serveRequests.inc({ route: 'unknown', code: String(status) });
       const raw = reply as unknown as { code(c: number): { header(k: string, v: string): { send(b: string): void } } };
-      raw.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' }));
+      const body = { error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' };
+      raw.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
     },
   });
   app.removeAllContentTypeParsers();
