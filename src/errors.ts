@@ -10,7 +10,7 @@
 export interface ErrorSpec {
   /** HTTP status the endpoint answers with (4xx: the caller's fault; 5xx: ours). */
   status: number;
-  /** Exit status of the `lionctr` command (2: usage, config or input; 1: anything else). */
+  /** Exit status of the `lionctr` command (2: config or input file; 1: anything else). */
   exit: 1 | 2;
   /** What the code means, for readers of logs and of this table. */
   description: string;
@@ -20,7 +20,7 @@ export interface ErrorSpec {
 export const ERRORS = {
   LIONCTR_BAD_CONFIG: { status: 400, exit: 2, description: 'a config key, flag or schema is invalid' },
   LIONCTR_BAD_INPUT: { status: 400, exit: 2, description: 'an input file is missing or malformed' },
-  LIONCTR_BAD_REQUEST: { status: 400, exit: 2, description: 'an HTTP request is malformed (body, instance, slot)' },
+  LIONCTR_BAD_REQUEST: { status: 400, exit: 1, description: 'an HTTP request is malformed (body, instance, slot)' },
   LIONCTR_BAD_MESSAGE: { status: 400, exit: 1, description: 'a Kafka message or input row cannot be decoded' },
   LIONCTR_NOT_FOUND: { status: 404, exit: 1, description: 'no such route, model or version' },
   LIONCTR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, description: 'the route exists for another HTTP method' },
@@ -71,4 +71,25 @@ export class LionctrError extends Error {
   get exitCode(): 1 | 2 {
     return ERRORS[this.code].exit;
   }
+}
+
+/**
+ * HTTP status the prediction endpoint answers for an error: a LionctrError's from ERRORS; an
+ * error that carries a 4xx `statusCode` (fastify's own: 413 body too large, 415, ...) keeps it;
+ * anything else is 500 (its body then says LIONCTR_INTERNAL unless the error has a code).
+ */
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof LionctrError) return err.status;
+  const statusCode = (err as { statusCode?: number } | null)?.statusCode;
+  return statusCode && statusCode < 500 ? statusCode : 500;
+}
+
+/**
+ * Exit status of the `lionctr` command for an error: from ERRORS when its `code` is catalogued
+ * (read from the code, not the class: an error thrown in the trainer's worker thread reaches
+ * the main thread as a plain Error that kept its `code`), else 1.
+ */
+export function exitStatusOf(err: unknown): 1 | 2 {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? ERRORS[code].exit : 1;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type LionctrConfig } from '../config/schema.ts';
+import { exitStatusOf } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
 import { createFileSource, fileSourceName, type FileFormat } from '../ingest/file-source.ts';
@@ -41,9 +42,12 @@ export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema, 
   return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
 }
 
-/** Prints a LionctrError (or any error) as one line and exits with status 2 (config/usage) or 1. */
+/**
+ * Prints a LionctrError (or any error) as one line `lionctr: [CODE] message` and exits with its
+ * code's exit status from src/errors.ts (2 for LIONCTR_BAD_CONFIG and LIONCTR_BAD_INPUT, else 1).
+ */
 export function fatal(err: unknown): never {
   const e = err as Error & { code?: string };
   process.stderr.write(`lionctr: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
-  process.exit(e.code === 'LIONCTR_BAD_CONFIG' || e.code === 'LIONCTR_BAD_INPUT' ? 2 : 1);
+  process.exit(exitStatusOf(err));
 }

@@ -11,7 +11,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Partitioners, type Message } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createKafka, type KafkaSection } from '../ingest/kafka/client.ts';
+import { createKafka } from '../ingest/kafka/client.ts';
+import type { KafkaSection } from '../ingest/kafka/config.ts';
 import { createLogger } from '../log.ts';
 import { LionctrError } from '../errors.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
@@ -88,7 +89,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * reorder messages).
  * @throws LionctrError LIONCTR_BAD_INPUT when the input is not a readable file;
  *   LIONCTR_BAD_CONFIG when the topic does not exist (topics are never auto-created);
- *   Error "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
+ *   LIONCTR_UNAVAILABLE "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
  *   errors (message too large...) as they come.
  */
 export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary> {
@@ -102,7 +103,11 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   const admin = kafka.admin();
   let partitions: number;
   try {
-    try { await admin.connect(); } catch (e) { throw new Error(`cannot reach Kafka at ${opts.kafka.brokers.join(',')}: ${(e as Error).message}`, { cause: e }); }
+    try { await admin.connect(); } catch (e) {
+      const brokers = opts.kafka.brokers.join(',');
+      const msg = `cannot reach Kafka at ${brokers}: ${(e as Error).message}`;
+      throw new LionctrError('LIONCTR_UNAVAILABLE', msg, { cause: e });
+    }
     if (!(await admin.listTopics()).includes(topic)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; lionctr produce does not create topics (lionctr topics create)`, { where: '--topic' });
     }

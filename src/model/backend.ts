@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { LionctrError } from '../errors.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs';
@@ -17,8 +18,9 @@ let chosen: BackendChoice | undefined;
 
 /**
  * Selects and initialises the backend once per process.
- * @param prefer 'auto' (the order above) or one backend to force; a forced backend that
- *   cannot load throws an Error saying why.
+ * @param prefer 'auto' (the order above) or one backend to force.
+ * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
+ *   (saying why for each).
  */
 export async function selectBackend(prefer: 'auto' | BackendName = 'auto', log: (msg: string) => void = () => {}): Promise<BackendChoice> {
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
@@ -28,18 +30,19 @@ export async function selectBackend(prefer: 'auto' | BackendName = 'auto', log: 
     try {
       if (name === 'tensorflow') loadNative();
       if (name === 'wasm') patchWasmTransposedMatMul();
-      if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
+      if (!(await tf.setBackend(name))) throw new LionctrError('LIONCTR_UNAVAILABLE', 'setBackend returned false');
       await tf.ready();
       chosen = { backend: name, tried };
       log(`tfjs backend: ${name}${tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : ''}`);
       return chosen;
     } catch (err) {
       const why = (err as Error).message.split('\n')[0];
-      if (prefer !== 'auto') throw new Error(`backend ${name} cannot load: ${why}`);
+      if (prefer !== 'auto') throw new LionctrError('LIONCTR_UNAVAILABLE', `backend ${name} cannot load: ${why}`);
       tried.push({ backend: name, why });
     }
   }
-  throw new Error(`no tfjs backend could load: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')}`);
+  const whys = tried.map((t) => `${t.backend}: ${t.why}`).join('; ');
+  throw new LionctrError('LIONCTR_UNAVAILABLE', `no tfjs backend could load: ${whys}`);
 }
 
 /** Loads the native binding (GPU build first); throws with the reason when neither loads. */
@@ -49,7 +52,7 @@ function loadNative(): void {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try { require(pkg); return; } catch (err) { errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`); }
   }
-  throw new Error(errors.join('; '));
+  throw new LionctrError('LIONCTR_UNAVAILABLE', errors.join('; '));
 }
 
 let wasmPatched = false;
@@ -64,7 +67,9 @@ export function patchWasmTransposedMatMul(): void {
   if (wasmPatched) return;
   const orig = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !transpose) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
+  if (!orig || !transpose) {
+    throw new LionctrError('LIONCTR_UNAVAILABLE', 'wasm BatchMatMul/Transpose kernels not registered');
+  }
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     kernelName: 'BatchMatMul',

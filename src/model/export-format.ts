@@ -1,5 +1,7 @@
+
 import { createHash } from 'node:crypto';
 import * as arrow from 'apache-arrow';
+import { LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import type { ModelConfig } from './ctr-model.ts';
 
@@ -64,12 +66,14 @@ export function embeddingsToArrow(hi: Uint32Array, lo: Uint32Array, values: Floa
 
 /**
  * Reads one slot's Arrow table back into flat arrays.
- * @throws Error when the columns are absent or of the wrong width.
+ * @throws LionctrError LIONCTR_BAD_EXPORT when the columns are absent or of the wrong width.
  */
 export function embeddingsFromArrow(table: arrow.Table, width: number): { hi: Uint32Array; lo: Uint32Array; values: Float32Array; n: number } {
   const n = table.numRows;
   const idCol = table.getChild('id'), vecCol = table.getChild('vector');
-  if (!idCol || !vecCol) throw new Error('embedding table needs columns "id" and "vector"');
+  if (!idCol || !vecCol) {
+    throw new LionctrError('LIONCTR_BAD_EXPORT', 'embedding table needs columns "id" and "vector"');
+  }
   const hi = new Uint32Array(n), lo = new Uint32Array(n), values = new Float32Array(n * width);
   let r = 0;
   for (const chunk of idCol.data) {
@@ -82,7 +86,9 @@ export function embeddingsFromArrow(table: arrow.Table, width: number): { hi: Ui
   let o = 0;
   for (const chunk of vecCol.data) {
     const t = chunk.type as arrow.FixedSizeList;
-    if (t.listSize !== width) throw new Error(`embedding vectors have width ${t.listSize}, expected ${width}`);
+    if (t.listSize !== width) {
+      throw new LionctrError('LIONCTR_BAD_EXPORT', `embedding vectors have width ${t.listSize}, expected ${width}`);
+    }
     const child = chunk.children[0];
     const vals = (child.values as Float32Array).subarray((child.offset + chunk.offset * width), (child.offset + (chunk.offset + chunk.length) * width));
     values.set(vals, o); o += vals.length;

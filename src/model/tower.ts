@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LionctrError } from '../errors.ts';
 
 /**
  * The dense tower: an MLP on the concatenated embeddings and numeric inputs,
@@ -12,14 +13,20 @@ export class DenseTower {
   readonly hidden: number[];
   readonly vars: tf.Variable[];
 
-  /** @param values optional initial values (from an export), one per variable in order. */
+  /**
+   * @param values optional initial values (from an export), one per variable in order.
+   * @throws LionctrError LIONCTR_BAD_EXPORT when `values` do not match the shapes (a corrupt export).
+   */
   constructor(inputDim: number, hidden: number[], opts: { seed?: number; values?: Float32Array[]; trainable?: boolean } = {}) {
     this.inputDim = inputDim;
     this.hidden = hidden;
     const sizes = [inputDim, ...hidden, 1];
     const shapes: number[][] = [];
     for (let l = 0; l + 1 < sizes.length; l++) shapes.push([sizes[l], sizes[l + 1]], [sizes[l + 1]]);
-    if (opts.values && opts.values.length !== shapes.length) throw new Error(`DenseTower: ${opts.values.length} weight arrays for ${shapes.length} variables`);
+    if (opts.values && opts.values.length !== shapes.length) {
+      const msg = `DenseTower: ${opts.values.length} weight arrays for ${shapes.length} variables`;
+      throw new LionctrError('LIONCTR_BAD_EXPORT', msg);
+    }
     const seed = opts.seed ?? 1;
     const id = towers++; // tfjs variable names are process-global: old and new models coexist during a hot swap
     this.vars = shapes.map((shape, i) => {
@@ -27,7 +34,10 @@ export class DenseTower {
       const trainable = opts.trainable ?? true;
       if (opts.values) {
         const size = shape.reduce((a, b) => a * b, 1);
-        if (opts.values[i].length !== size) throw new Error(`DenseTower: ${name} has ${opts.values[i].length} values, expected ${size}`);
+        if (opts.values[i].length !== size) {
+          const msg = `DenseTower: ${name} has ${opts.values[i].length} values, expected ${size}`;
+          throw new LionctrError('LIONCTR_BAD_EXPORT', msg);
+        }
         return tf.variable(tf.tensor(opts.values[i], shape), trainable, name);
       }
       if (shape.length === 1) return tf.variable(tf.zeros(shape), trainable, name);

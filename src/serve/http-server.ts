@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { LionctrError } from '../errors.ts';
+import { ERRORS, LionctrError, httpStatusOf } from '../errors.ts';
 import { sliceBatch } from '../features/feature-batch.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -13,13 +13,6 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Route label of the request metrics, by fastify route url. */
 const ROUTES: Record<string, string> = { '/v1/models/*': 'predict', '/v1/models/:name': 'status' };
 
-const STATUS: Record<string, number> = {
-  LIONCTR_BAD_REQUEST: 400,
-  LIONCTR_NOT_FOUND: 404,
-  LIONCTR_NOT_READY: 503,
-  LIONCTR_METHOD_NOT_ALLOWED: 405,
-};
-
 /**
  * The prediction endpoint, shaped like TF Serving's REST API (DESIGN.md):
  *
@@ -28,7 +21,8 @@ const STATUS: Record<string, number> = {
  *   GET  /v1/models/<name>          model status (TF Serving's model_version_status shape)
  *   GET  /healthz (process up), /readyz (a model is loaded and not draining), /metrics (Prometheus text)
  *
- * Bad requests get a 4xx JSON body {"error", "code", "where"}; they never change state.
+ * Bad requests get a 4xx JSON body {"error", "code", "where"}; they never change state. The
+ * status of an error is its code's in src/errors.ts (httpStatusOf).
  * Bodies are parsed as JSON whatever their content type (curl -d sends form encoding).
  */
 export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string; isDraining?: () => boolean }): FastifyInstance {
@@ -38,9 +32,11 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     logger: false,
     // errors fastify raises before routing (bad URL encoding, ...) in the same JSON shape
     frameworkErrors: (err, _req, reply) => {
-      metrics.serveRequests.inc({ route: 'unknown', code: '400' });
+      const status = ERRORS.LIONCTR_BAD_REQUEST.status;
+      metrics.serveRequests.inc({ route: 'unknown', code: String(status) });
       const raw = reply as unknown as { code(c: number): { header(k: string, v: string): { send(b: string): void } } };
-      raw.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' }));
+      const body = { error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' };
+      raw.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
     },
   });
   app.removeAllContentTypeParsers();
@@ -58,15 +54,19 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     return reply.code(code).header('content-type', 'application/json').send(body);
   };
 
+  // every error a route, hook or parser raises: status from the catalogue (errors.ts)
   app.setErrorHandler((err, req, reply) => {
     const e = err as Error & { statusCode?: number; code?: string; where?: string };
-    const code = e instanceof LionctrError ? STATUS[e.code] ?? 400 : e.statusCode && e.statusCode < 500 ? e.statusCode : 500;
+    const code = httpStatusOf(e);
     const route = ROUTES[req.routeOptions?.url ?? ''] ?? 'unknown';
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
     const message = code === 413 ? `${e.message} (limit ${MAX_BODY_BYTES} bytes)` : e.message;
     return send(reply, route, code, { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) }, performance.now());
   });
-  app.setNotFoundHandler((req, reply) => send(reply, 'unknown', 404, { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' }, performance.now()));
+  app.setNotFoundHandler((req, reply) => {
+    const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };
+    return send(reply, 'unknown', ERRORS.LIONCTR_NOT_FOUND.status, body, performance.now());
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

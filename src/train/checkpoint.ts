@@ -14,6 +14,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LionctrError } from '../errors.ts';
 import { sha256 } from '../model/export-format.ts';
 import type { TrainState } from './train-state.ts';
 
@@ -115,22 +116,31 @@ export async function writeCheckpoint(root: string, state: TrainState, meta: Che
 
 /**
  * Reads one checkpoint directory and verifies it (format, sha256, array bounds).
- * @throws Error saying what is wrong and where.
+ * @throws LionctrError LIONCTR_BAD_CHECKPOINT saying what is wrong and where; filesystem errors
+ *   (ENOENT) and the SyntaxError of an unparsable manifest.json as they come.
  */
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  if (m.format !== CHECKPOINT_FORMAT) throw new Error(`${dir}: format "${m.format}", expected "${CHECKPOINT_FORMAT}"`);
+  const bad = (msg: string) => new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
+  if (m.format !== CHECKPOINT_FORMAT) throw bad(`${dir}: format "${m.format}", expected "${CHECKPOINT_FORMAT}"`);
   const buf = await readFile(join(dir, 'state.bin'));
-  if (buf.byteLength !== m.bytes || sha256(buf) !== m.sha256) throw new Error(`${dir}/state.bin: checksum mismatch (truncated or corrupt)`);
+  if (buf.byteLength !== m.bytes || sha256(buf) !== m.sha256) {
+    throw bad(`${dir}/state.bin: checksum mismatch (truncated or corrupt)`);
+  }
   const bin = new Uint8Array(buf.byteLength);
   bin.set(buf); // aligned copy
   const arr = new Map<string, Float32Array | Uint32Array>();
   for (const a of m.arrays) {
     const C = a.dtype === 'float32' ? Float32Array : Uint32Array;
-    if (a.byteOffset + a.length * 4 > bin.byteLength || a.byteOffset % 4) throw new Error(`${dir}: array ${a.name} out of bounds`);
+    const outside = a.byteOffset + a.length * 4 > bin.byteLength || a.byteOffset % 4;
+    if (outside) throw bad(`${dir}: array ${a.name} out of bounds`);
     arr.set(a.name, new C(bin.buffer, a.byteOffset, a.length));
   }
-  const get = <T>(name: string): T => { const a = arr.get(name); if (!a) throw new Error(`${dir}: array ${name} missing`); return a as T; };
+  const get = <T>(name: string): T => {
+    const a = arr.get(name);
+    if (!a) throw bad(`${dir}: array ${name} missing`);
+    return a as T;
+  };
   const nTower = m.arrays.filter((a) => a.name.startsWith('tower/')).length;
   const state: TrainState = {
     step: m.step,

@@ -5,13 +5,13 @@
  */
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { LionctrConfig } from '../../config/schema.ts';
+import type { KafkaSection } from './config.ts';
 import { LionctrError } from '../../errors.ts';
 
 const TRANSIENT = /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
 
-/** Options of createKafka: the `kafka` section of the config. */
-export type KafkaSection = LionctrConfig['kafka'];
+/** Options of createKafka: the `kafka` section of the config (declared in ./config.ts). */
+export type { KafkaSection };
 
 /**
  * Builds a kafkajs client.

@@ -1,0 +1,28 @@
+/**
+ * Flags shared by several commands, and the config overrides (`key=value`, as --set takes
+ * them) that they stand for.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+
+/** `--port` / `--brokers` / `--checkpoint-dir` / `--export-dir` of run and serve as config overrides. */
+export const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: string; brokers?: string }) => [
+  ...(o.port ? [`serve.port=${o.port}`] : []),
+  ...brokerFlag(o),
+  ...(o.checkpointDir ? [`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`] : []),
+  ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : []),
+];
+
+/** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
+export const brokerFlag = (o: { brokers?: string }): string[] =>
+  (o.brokers ? [`kafka.brokers=${JSON.stringify(o.brokers.split(',').map((x) => x.trim()).filter(Boolean))}`] : []);
+
+/** `--format criteo|csv|jsonl` of an input file (default criteo). */
+export const fileFormat = () =>
+  new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
+
+/** Parser of a non-negative integer flag; commander reports `<name> must be a non-negative integer.` */
+export const intArg = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
+  return n;
+};

@@ -1,0 +1,73 @@
+/**
+ * Process lifecycle of the long-running commands (run, train, serve): the shutdown signal
+ * (SIGTERM/SIGINT, or the parent process going away) and the prediction endpoint's start and
+ * drained stop.
+ */
+import type { Logger } from 'pino';
+import type { LionctrConfig } from '../../config/schema.ts';
+import type { createMetrics } from '../../metrics/catalogue.ts';
+import { observeRegistry } from '../../metrics/serve-observer.ts';
+import { createHttpServer } from '../../serve/http-server.ts';
+import { ModelRegistry } from '../../serve/model-registry.ts';
+
+/**
+ * Aborts on the first SIGTERM/SIGINT, or when the parent process goes away (a wrapper such
+ * as `npm start`'s shell that was killed without passing the signal on); a second signal
+ * exits at once (status 130). @param what what a graceful stop does, for the log line.
+ */
+export function shutdownSignal(logger: Logger, what: string): AbortController {
+  const ac = new AbortController();
+  const onSignal = (sig: string) => {
+    if (ac.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    logger.info(`${sig}: ${what}`);
+    ac.abort();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent && !ac.signal.aborted) onSignal(`parent process ${parent} exited`);
+  }, 1000);
+  watch.unref();
+  return ac;
+}
+
+/** Resolves when the shutdown signal fires. */
+export const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+
+/** A started prediction endpoint: the export registry (polling LATEST) and the fastify app. */
+export type RunningServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * Starts the prediction endpoint on serve.host:serve.port over the exports root `exportDir`
+ * (absolute) and starts polling its LATEST; `draining` aborted makes /readyz answer 503.
+ */
+export async function startServer(
+  cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>,
+  draining?: AbortSignal,
+) {
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);
+  observeRegistry(registry, metrics);
+  const isDraining = () => !!draining?.aborted;
+  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining });
+  await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
+  const base = `http://${cfg.serve.host}:${cfg.serve.port}`;
+  logger.info(`prediction endpoint: ${base}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
+  registry.start();
+  return { registry, app };
+}
+
+/**
+ * Stops a server started by startServer: the drain period (serve.drainSeconds; its /readyz
+ * already answers 503 since the shutdown signal, predictions are still served), then close,
+ * then stop polling.
+ */
+export async function stopServer(cfg: LionctrConfig, logger: Logger, s: RunningServer): Promise<void> {
+  if (cfg.serve.drainSeconds > 0) {
+    logger.info(`draining for ${cfg.serve.drainSeconds} s (/readyz answers 503, predictions still served)`);
+    await new Promise((r) => setTimeout(r, cfg.serve.drainSeconds * 1000));
+  }
+  await s.app.close();
+  s.registry.stop();
+}

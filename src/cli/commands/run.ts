@@ -1,0 +1,74 @@
+/**
+ * `lionctr run`: the trainer (in a worker thread, src/cli/train-worker.ts) and the prediction
+ * endpoint in one process; the endpoint hot-swaps the exports the trainer writes.
+ */
+import type { Command } from 'commander';
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LionctrConfig } from '../../config/schema.ts';
+import { LionctrError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import { createMetrics } from '../../metrics/catalogue.ts';
+import { emitTrainEventMessage, type TrainEmitter, type TrainEventMessage } from '../../events/train-events.ts';
+import { observeTrainer } from '../../metrics/train-observer.ts';
+import { selectBackend } from '../../model/backend.ts';
+import type { TrainSummary } from '../../train/trainer.ts';
+import { configFrom, fatal, withConfigOptions } from '../common.ts';
+import { serveFlags } from './flags.ts';
+import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
+
+/**
+ * Runs the trainer in a worker thread (src/cli/train-worker.ts), feeding its events to the
+ * metrics; `signal` asks it to stop gracefully. Resolves with its summary.
+ * @throws the worker's error when it fails; LionctrError LIONCTR_INTERNAL when it exits
+ *   without a summary.
+ */
+function runTrainerWorker(
+  cfg: LionctrConfig, exportDir: string, metrics: ReturnType<typeof createMetrics>, signal: AbortSignal,
+): Promise<TrainSummary> {
+  const worker = new Worker(new URL('../train-worker-boot.mjs', import.meta.url), { workerData: { cfg, exportDir } });
+  const events: TrainEmitter = new EventEmitter();
+  observeTrainer(events, metrics);
+  signal.addEventListener('abort', () => worker.postMessage({ type: 'stop' }));
+  return new Promise((resolveRun, reject) => {
+    let summary: TrainSummary | undefined;
+    worker.on('message', (msg: TrainEventMessage | { type: 'done'; payload: TrainSummary }) => {
+      if (msg.type === 'done') summary = msg.payload;
+      else emitTrainEventMessage(events, msg);
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (summary
+      ? resolveRun(summary)
+      : reject(new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`))));
+  });
+}
+
+/** Adds `run` to the program. */
+export function addRunCommand(program: Command): void {
+  withConfigOptions(program.command('run')
+    .description('trainer + prediction endpoint in one process '
+      + '(the configured source; synthetic click stream by default); resumes from the newest checkpoint')
+    .option('--port <port>', 'port of the prediction endpoint (serve.port)')
+    .option('--export-dir <dir>', 'exports root (export.dir)')
+    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)')
+    .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'))
+    .action(async (o) => {
+      try {
+        const cfg = configFrom(o, serveFlags(o));
+        const logger = createLogger(cfg.log.level);
+        const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
+        const metrics = createMetrics();
+        const exportDir = resolve(cfg.export.dir);
+        await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`));
+        const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal);
+        const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
+        logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
+        if (!ac.signal.aborted) {
+          logger.info('source ended; still serving the last export (SIGTERM to stop)');
+          await untilAborted(ac.signal);
+        }
+        await stopServer(cfg, logger, { app, registry });
+      } catch (e) { fatal(e); }
+    });
+}
