@@ -3,7 +3,7 @@ import { loadConfig, type LionctrConfig } from '../config/schema.ts';
 import { exitStatusOf } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
-import { createFileSource, fileSourceName, type FileFormat } from '../ingest/file-source.ts';
+import { createFileSource, fileSourceName } from '../ingest/file-source.ts';
 import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
@@ -39,7 +39,7 @@ export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema, 
     return createSyntheticSource({ seed: cfg.source.seed, limit: left(cfg.source.limit), startOffset: resume?.nextOffsets[key] ?? 0 });
   }
   const key = positionKey(fileSourceName(cfg.source.path), 0);
-  return createFileSource({ path: cfg.source.path, format: cfg.source.format as FileFormat, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
+  return createFileSource({ path: cfg.source.path, format: cfg.source.format, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
 }
 
 /**

@@ -1,7 +1,10 @@
 /**
  * What the model consumes: one mini-batch of B examples, F embedding slots, N numeric slots.
  * All arrays are example-major ([B, F] means index b * F + f).
+ * @module
  */
+
+/** One mini-batch of B examples as the model consumes it (shapes below; example-major). */
 export interface FeatureBatch {
   /** B, examples in the batch. */
   size: number;

@@ -1,8 +1,10 @@
 /**
  * Binary-classification metrics of CTR models over arrays of predictions p in (0,1) and
  * labels y in {0,1}. Float64 accumulation throughout.
+ * @module
  */
 
+/** Predictions are clipped to [EPS, 1 - EPS] before a log. */
 const EPS = 1e-7;
 
 /** Mean logloss in nats: -mean(y ln p + (1-y) ln(1-p)), p clipped to [1e-7, 1-1e-7]. */
