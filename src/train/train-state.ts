@@ -67,15 +67,19 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
   s.tables.forEach((st, f) => {
     const t = m.tables[f];
     if (st.slot !== t.slot) {
-      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table ${f} is "${st.slot}" in the state, "${t.slot}" in the model`);
+      const msg = `table ${f} is "${st.slot}" in the state, "${t.slot}" in the model`;
+      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
     }
     if (t.size !== 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${t.slot}" is not empty`);
     if (st.dtype !== t.rows.dtype || st.stride !== t.rows.stride) {
-      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": row layout differs (momentum dtype or width)`);
+      const msg = `table "${t.slot}": row layout differs (momentum dtype or width)`;
+      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
     }
     for (let r = 0; r < st.size; r++) {
       const row = t.findOrAdmit(st.rowHi[r], st.rowLo[r]);
-      if (row !== r) throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": duplicate id in the state at row ${r}`);
+      if (row !== r) {
+        throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": duplicate id in the state at row ${r}`);
+      }
     }
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
   });

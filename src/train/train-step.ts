@@ -64,7 +64,8 @@ export class TrainStep {
     this.schedule = o.schedule;
     this.kernelNote = o.kernelNote;
     const none = new Float32Array(0);
-    this.batchGrads = { rowIdx: new Int32Array(0), B: 0, F: model.slots.length, gx: none, I: model.inputDim, dlogit: none };
+    const F = model.slots.length, I = model.inputDim;
+    this.batchGrads = { rowIdx: new Int32Array(0), B: 0, F, gx: none, I, dlogit: none };
   }
 
   /** Trains on one batch; returns the progressive predictions and the batch loss. */

@@ -53,7 +53,8 @@ export class DenseLion implements DenseTransform {
     this.vars = vars;
     this.params = Array.isArray(params) ? params : vars.map(() => params);
     if (this.params.length !== vars.length) {
-      throw new LionctrError('LIONCTR_INTERNAL', `DenseLion: ${this.params.length} settings for ${vars.length} variables`);
+      const msg = `DenseLion: ${this.params.length} settings for ${vars.length} variables`;
+      throw new LionctrError('LIONCTR_INTERNAL', msg);
     }
     this.momentum = vars.map((v) => tf.variable(tf.zerosLike(v), false, `${v.name}/lion_m`));
   }
@@ -65,7 +66,8 @@ export class DenseLion implements DenseTransform {
    */
   update(grads: tf.Tensor[]): tf.Tensor[] {
     if (grads.length !== this.vars.length) {
-      throw new LionctrError('LIONCTR_INTERNAL', `DenseLion: ${grads.length} gradients for ${this.vars.length} variables`);
+      const msg = `DenseLion: ${grads.length} gradients for ${this.vars.length} variables`;
+      throw new LionctrError('LIONCTR_INTERNAL', msg);
     }
     const out = this.vars.map((v, i) => lionDirection(v, this.momentum[i], grads[i], this.params[i]));
     this.step++;

@@ -99,11 +99,22 @@ class Powers {
     this.b2[0] = 1; this.ak[0] = 1;
   }
   private fill(k: number): void {
-    for (let i = this.filled; i <= k; i++) { this.b2[i] = this.b2[i - 1] * this.beta; this.ak[i] = this.ak[i - 1] * this.a; }
+    for (let i = this.filled; i <= k; i++) {
+      this.b2[i] = this.b2[i - 1] * this.beta;
+      this.ak[i] = this.ak[i - 1] * this.a;
+    }
     this.filled = k + 1;
   }
-  beta2(k: number): number { if (k >= this.b2.length) return this.beta ** k; if (k >= this.filled) this.fill(k); return this.b2[k]; }
-  decay(k: number): number { if (k >= this.ak.length) return this.a ** k; if (k >= this.filled) this.fill(k); return this.ak[k]; }
+  beta2(k: number): number {
+    if (k >= this.b2.length) return this.beta ** k;
+    if (k >= this.filled) this.fill(k);
+    return this.b2[k];
+  }
+  decay(k: number): number {
+    if (k >= this.ak.length) return this.a ** k;
+    if (k >= this.filled) this.fill(k);
+    return this.ak[k];
+  }
 }
 const powers = new WeakMap<LionParams, Powers>();
 function powersFor(p: LionParams, lr: number): Powers {

@@ -47,7 +47,8 @@ export function setupOptimizer(model: CtrModel, optim: OptimConfig, note: (msg: 
   const denseLion = new DenseLion(vars, towerParams);
   const sparseGroups: SparseLionGroup[] = model.tables.map((t) => {
     const { mode, ...over } = optim.tables?.[t.slot] ?? {};
-    return { embedding: { ...optim.embedding, ...over }, linear: optim.linear, mode: mode ?? optim.sparseMode ?? 'lazy' };
+    const embedding = { ...optim.embedding, ...over };
+    return { embedding, linear: optim.linear, mode: mode ?? optim.sparseMode ?? 'lazy' };
   });
   const schedule = optim.schedule ?? CONSTANT_LR;
   const lrAt = lrFunction(schedule);
@@ -80,8 +81,8 @@ export function setupOptimizer(model: CtrModel, optim: OptimConfig, note: (msg: 
   const kernelNote = want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
     : !wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
     : refusal ? `sparse step kernel: js, although optim.sparseKernel=wasm: ${refusal}`
-    : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length} tables`
-      + ' (decayed/exact under an lr schedule that never turns constant)'
+    : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length}`
+      + ' tables (decayed/exact under an lr schedule that never turns constant)'
     : 'sparse step kernel: wasm (WebAssembly SIMD)';
   return { dense, denseLion, sparseGroups, sparse, schedule, kernelNote };
 }

@@ -52,7 +52,8 @@ export class JsLionUpdate implements SparseUpdate {
   private readonly rg: RowGradients;
   private readonly constantLr: boolean;
   /** @param lrAt the schedule; its sums are cached per function, so pass the same one every step. */
-  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup, private readonly lrAt: LrFunction) {
+  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup,
+    private readonly lrAt: LrFunction) {
     this.rg = new RowGradients(at.table.width);
     this.constantLr = lrAt.constantFrom === 0;
   }

@@ -50,7 +50,10 @@ export class WasmSparseLion {
    */
   constructor(readonly rows: RowStore) {
     const mod = kernelModule();
-    if (!mod) throw new LionctrError('LIONCTR_INTERNAL', 'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
+    if (!mod) {
+      throw new LionctrError('LIONCTR_INTERNAL',
+        'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
+    }
     const why = useWasmMemory(rows);
     if (why || !rows.memory) {
       throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
@@ -116,7 +119,8 @@ export class WasmSparseLion {
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
     const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
     if (B < 0 || (mode !== 'lazy' && !this.hasTables)) {
-      throw new LionctrError('LIONCTR_INTERNAL', 'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+      throw new LionctrError('LIONCTR_INTERNAL',
+        'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
     }
     const tailFrom = lrAt.constantFrom ?? Infinity;
     if (mode !== 'lazy' && !Number.isFinite(tailFrom)) {

@@ -57,8 +57,9 @@ export function useWasmMemory(rows: RowStore): string | null {
   if (rows.memory) return null;
   const bytes = rows.capacity * rows.stride * 4, max = wasmLimits.maxBytes;
   if (!kernelHost.holds(bytes)) {
-    return `its rows (${(bytes / 2 ** 30).toFixed(2)} GiB) are over the ${((max - SCRATCH_SLACK) / 2 ** 30).toFixed(2)} GiB`
-      + ` a WebAssembly memory holds for rows (${(max / 2 ** 30).toFixed(2)} GiB less the kernel's scratch)`;
+    const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+    return `its rows (${gib(bytes)} GiB) are over the ${gib(max - SCRATCH_SLACK)} GiB a WebAssembly memory holds`
+      + ` for rows (${gib(max)} GiB less the kernel's scratch)`;
   }
   const refused = wasmMemoryRefusal();
   if (refused) return refused;
@@ -78,7 +79,9 @@ export function wasmMemoryRefusal(): string | null {
     try {
       const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
       const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
-      if (soft && soft !== 'unlimited') addressLimit = `the process has an address-space limit (ulimit -v, ${soft} bytes)`;
+      if (soft && soft !== 'unlimited') {
+        addressLimit = `the process has an address-space limit (ulimit -v, ${soft} bytes)`;
+      }
     } catch { /* not Linux: no such limit to read */ }
   }
   if (addressLimit) return addressLimit;

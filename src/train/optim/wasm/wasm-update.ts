@@ -19,7 +19,8 @@ export class WasmLionUpdate {
   refused: string | null = null;
 
   /** @param lrAt the schedule; must turn constant for decayed/exact (wasmKernelCovers()). */
-  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup, private readonly lrAt: LrFunction) {}
+  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup,
+    private readonly lrAt: LrFunction) {}
 
   /**
    * One step on the wasm kernel. Lets go of a kernel whose memory the rows left (they
@@ -61,7 +62,8 @@ export class WasmFallback implements SparseUpdate {
       const why = this.wasm.refused;
       if (why !== null && !this.log.said.has(why)) {
         this.log.said.add(why);
-        this.log.note(`sparse step of slot ${this.slot}: js kernel from step ${step} on, ${why} (other tables falling back for this reason are not logged)`);
+        this.log.note(`sparse step of slot ${this.slot}: js kernel from step ${step} on, ${why}`
+          + ' (other tables falling back for this reason are not logged)');
       }
     }
     this.js.apply(g, step);

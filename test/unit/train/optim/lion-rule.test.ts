@@ -9,10 +9,11 @@ import { lrFunction } from '../../../../src/train/optim/schedule.ts';
 describe('lion-rule: row update and catch-up', () => {
   const p = { lr: 0.01, beta1: 0.9, beta2: 0.99, weightDecay: 0.3 };
   const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-  const mom = (r: RowStore, j: number) => (r.dtype === 'float32' ? r.data[r.momentumAt(0) + j] : fromBf16(r.half[2 * r.momOff + j]));
+  const mom = (r: RowStore, j: number) =>
+    (r.dtype === 'float32' ? r.data[r.momentumAt(0) + j] : fromBf16(r.half[2 * r.momOff + j]));
 
   for (const dtype of ['float32', 'bfloat16'] as const) {
-    it(`${dtype} momentum: three updates equal the formula in float64, rounded on store (sign(0) = 0, lr multiplier applied)`, () => {
+    it(`${dtype} momentum: three updates equal the float64 formula rounded on store (sign(0) = 0, lr scaled)`, () => {
       const W = 4, rows = new RowStore(W, 1, dtype);
       const round = dtype === 'float32' ? Math.fround : (x: number) => fromBf16(toBf16(x));
       rows.setWeights(0, [0.5, -0.5, 0.25, 0]);

@@ -53,7 +53,7 @@ describe('setupOptimizer: the update objects chosen per table', () => {
     o.denseLion.dispose();
   });
 
-  it('adam: AdamW for every table and the chain AdamW -> lr (no clipping), the Lion link kept for the checkpoint', () => {
+  it('adam: AdamW for every table, the chain AdamW -> lr (no clipping), the Lion link kept for checkpoints', () => {
     const o = setupOptimizer(model, { ...base, adam: true, clipGlobalNorm: 1 }, () => {});
     expect(o.sparse.every((u) => u instanceof AdamWUpdate)).toBe(true);
     expect(o.dense.links).toHaveLength(2);

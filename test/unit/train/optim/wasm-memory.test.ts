@@ -8,8 +8,16 @@ import { useWasmMemory, wasmLimits } from '../../../../src/train/optim/wasm/wasm
 describe('wasm memory policy and RowStore', () => {
   const limit = wasmLimits.maxBytes;
   afterEach(() => { wasmLimits.maxBytes = limit; });
-  const fill = (r: RowStore, n: number) => { for (let i = 0; i < n; i++) r.setWeights(i, Array.from({ length: r.width }, (_, j) => i + j / 16)); };
-  const same = (r: RowStore, n: number) => { for (let i = 0; i < n; i++) for (let j = 0; j < r.width; j++) if (r.data[r.weightsAt(i) + j] !== i + j / 16) return false; return true; };
+  const value = (i: number, j: number) => i + j / 16;
+  const fill = (r: RowStore, n: number) => {
+    for (let i = 0; i < n; i++) r.setWeights(i, Array.from({ length: r.width }, (_, j) => value(i, j)));
+  };
+  const same = (r: RowStore, n: number) => {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < r.width; j++) if (r.data[r.weightsAt(i) + j] !== value(i, j)) return false;
+    }
+    return true;
+  };
 
   it('useWasmMemory moves the rows (values kept) and binds them; growing keeps them in place, new rows zero', () => {
     const r = new RowStore(16, 100);
@@ -35,7 +43,8 @@ describe('wasm memory policy and RowStore', () => {
     // 257 MiB: 1 MiB for rows after the 256 MiB of scratch room; 10,000 rows of 136 B are 1.3 MiB
     wasmLimits.maxBytes = 257 * 2 ** 20;
     const big = new RowStore(16, 10_000);
-    expect(useWasmMemory(big)).toBe('its rows (0.00 GiB) are over the 0.00 GiB a WebAssembly memory holds for rows (0.25 GiB less the kernel\'s scratch)');
+    expect(useWasmMemory(big)).toBe('its rows (0.00 GiB) are over the 0.00 GiB a WebAssembly memory holds for rows'
+      + ' (0.25 GiB less the kernel\'s scratch)');
     expect(big.memory).toBeNull();
     expect(big.reserve(64)).toBe(false); // no memory to reserve in
     const r = new RowStore(16, 4000);
