@@ -5,6 +5,8 @@ import { sparseAdamStep } from '../src/train/optim/adam.ts';
 import { RowStore } from '../src/model/row-store.ts';
 import { fromBf16, toBf16 } from '../src/train/optim/bf16.ts';
 import { DenseLion } from '../src/train/optim/dense-lion.ts';
+import { clipByGlobalNorm, DenseChain, scaleByLearningRate } from '../src/train/optim/dense-chain.ts';
+import { CONSTANT_LR, lrFunction } from '../src/train/optim/schedule.ts';
 
 describe('bfloat16 conversion', () => {
   it('rounds to nearest, ties to even, and keeps NaN/Inf', () => {
@@ -45,10 +47,12 @@ describe('dense Lion gradient clipping', () => {
   beforeAll(async () => { await selectBackend('auto'); });
   it('scales gradients to the global norm before the momentum update', () => {
     const v = tf.variable(tf.tensor([0, 0])), u = tf.variable(tf.tensor([0, 0]));
-    const opt = new DenseLion([v], { lr: 0.1, beta1: 0.9, beta2: 0.5, weightDecay: 0 }, { clipGlobalNorm: 1 });
+    // clipping is a link of the dense chain before Lion (dense-chain.ts)
+    const opt = new DenseLion([v], { lr: 0.1, beta1: 0.9, beta2: 0.5, weightDecay: 0 });
+    const chain = new DenseChain([v], [clipByGlobalNorm(1), opt, scaleByLearningRate([0.1], lrFunction(CONSTANT_LR))]);
     const ref = new DenseLion([u], { lr: 0.1, beta1: 0.9, beta2: 0.5, weightDecay: 0 });
     const g = tf.tensor([30, -40]); // norm 50 -> clipped to [0.6, -0.8]
-    opt.apply([g]); ref.apply([tf.tensor([0.6, -0.8])]);
+    chain.apply([g], 0); ref.apply([tf.tensor([0.6, -0.8])]);
     expect(Array.from(v.dataSync())).toEqual(Array.from(u.dataSync()));
     return opt.getState().then((s) => { expect(s.momentum[0][0]).toBeCloseTo(0.3, 6); expect(s.momentum[0][1]).toBeCloseTo(-0.4, 6); });
   });

@@ -2,16 +2,17 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Featurizer } from '../src/features/featurizer.ts';
 import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
-import { RowStore } from '../src/model/row-store.ts';
 import { TrainStep } from '../src/train/train-step.ts';
+import { WasmFallback } from '../src/train/optim/wasm/wasm-update.ts';
+import { wasmLimits } from '../src/train/optim/wasm/wasm-memory.ts';
 
 // The train step's choice of sparse kernel, per table: WebAssembly memories only for the
 // tables the wasm kernel runs, and a table that outgrows its memory goes on with the JS
-// kernel (RowStore.wasmMaxBytes is lowered here so that a small table does that).
+// kernel (wasmLimits.maxBytes is lowered here so that a small table does that).
 describe('TrainStep sparse kernels', () => {
   beforeAll(async () => { await selectBackend('auto'); });
-  const limit = RowStore.wasmMaxBytes;
-  afterEach(() => { RowStore.wasmMaxBytes = limit; });
+  const limit = wasmLimits.maxBytes;
+  afterEach(() => { wasmLimits.maxBytes = limit; });
 
   const schema = { numeric: [], categorical: ['C1', 'C2'], embeddingDim: 15 };
   const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0.01 });
@@ -32,15 +33,18 @@ describe('TrainStep sparse kernels', () => {
 
   it('a table that outgrows its WebAssembly memory lets it go and goes on with the JS kernel, and says so; training equals a JS-kernel run', () => {
     // rows may use 1 MiB: C1 passes it when it doubles to 8,192 rows of 136 B
-    RowStore.wasmMaxBytes = 257 * 2 ** 20;
+    wasmLimits.maxBytes = 257 * 2 ** 20;
     const w = train('wasm');
     const [c1, c2] = w.model.tables;
     expect(c1.size).toBe(12_000);
     expect(c1.rows.memory).toBeNull();
     expect(c2.rows.memory).not.toBeNull();
-    const kernels = (w.step as unknown as { kernels: unknown[] }).kernels;
-    expect(kernels[0]).toBeNull(); // the old memory is not held
-    expect(kernels[1]).not.toBeNull();
+    const [u1, u2] = w.step.sparseUpdates as WasmFallback[];
+    expect(u1).toBeInstanceOf(WasmFallback);
+    expect(u1.wasm.kernel).toBeNull(); // the old memory is not held
+    expect(u1.fellBack).toBe(true);
+    expect(u2.wasm.kernel).not.toBeNull();
+    expect(u2.fellBack).toBe(false);
     expect(w.notes).toHaveLength(1);
     expect(w.notes[0]).toMatch(/slot C1: js kernel from step \d+ on, its rows \(\d+\.\d\d GiB\) are over the \d+\.\d\d GiB a WebAssembly memory holds for rows/);
     expect(w.step.kernelNote).toBe('sparse step kernel: wasm (WebAssembly SIMD)');

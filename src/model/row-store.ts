@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /**
  * Row storage of one embedding table, one contiguous block per row so that a sparse
  * optimizer step touches one place in memory per row (random row access is bound by
@@ -14,14 +12,27 @@ import { readFileSync } from 'node:fs';
  * word r * stride. lastStep = the last step whose update the row has had; updates = how
  * many optimizer updates it has had.
  *
- * The buffer is a plain ArrayBuffer until the WebAssembly SIMD kernel asks for the table
- * (useWasmMemory()): from then on a WebAssembly.Memory of the table's own (rows at byte 0,
- * then the kernel's scratch, see reserve()) while the rows fit in 4 GiB less
- * `SCRATCH_SLACK`, else an ArrayBuffer again (and the JS kernel). Each WebAssembly memory
- * reserves about 10 GiB of address space in V8 (guard regions), so tables that no kernel
- * asks for (serving, the JS kernel) never take one, and at most `MAX_WASM_TABLES` live
- * ones are made per process.
+ * The buffer is a plain ArrayBuffer until an owner moves the rows into a WebAssembly.Memory
+ * of their own (moveToMemory(); the training kernel does, src/train/optim/wasm/wasm-memory.ts):
+ * from then on the rows are at byte 0 of it, the owner may use the bytes after them
+ * (reserve()), and its MemoryHost decides whether grown rows stay in a memory or go back to
+ * an ArrayBuffer. Tables that no owner asks for (serving) never take one.
  */
+
+/**
+ * The owner of a table's WebAssembly memory: how large it may be and whether rows of a size
+ * may live in one (what the owner keeps after the rows is its own business).
+ */
+export interface MemoryHost {
+  /** Most bytes the memory may have (rows and what the owner keeps after them). */
+  readonly maxBytes: number;
+  /** Whether rows of `bytes` may be (or stay) in a memory of this host. */
+  holds(bytes: number): boolean;
+  /** A new memory of at least `bytes`, or null when none can be made now. */
+  create(bytes: number): WebAssembly.Memory | null;
+}
+
+/** One embedding table's row blocks (see the module doc for the layout). */
 export class RowStore {
   /** W, floats of weights per row. */
   readonly width: number;
@@ -36,10 +47,10 @@ export class RowStore {
   words: Int32Array;
   half: Uint16Array;
   capacity: number;
-  /** Most bytes of a table's WebAssembly memory: 4 GiB (wasm32); tests lower it to try the fall-back. */
-  static wasmMaxBytes = 4 * 2 ** 30;
   /** The table's WebAssembly memory (rows at byte 0), or null when the rows live in an ArrayBuffer. */
   memory: WebAssembly.Memory | null = null;
+  /** The owner of `memory` (null with it). */
+  private host: MemoryHost | null = null;
 
   constructor(width: number, capacity: number, dtype: 'float32' | 'bfloat16' = 'float32') {
     this.width = width;
@@ -54,20 +65,22 @@ export class RowStore {
 
   /**
    * Reallocates to `capacity` rows, keeping the first min(old, new) rows; new rows are
-   * zero. In a WebAssembly memory growing keeps the rows in place (scratch after them is
-   * overwritten); rows that no longer fit in one go back to an ArrayBuffer.
+   * zero. In a WebAssembly memory growing keeps the rows in place (what the host kept after
+   * them is overwritten); rows that its host no longer holds go back to an ArrayBuffer.
    */
   grow(capacity: number): void {
     const oldWords = this.capacity * this.stride, newWords = capacity * this.stride, bytes = newWords * 4;
-    if (this.memory && capacity >= this.capacity && bytes + SCRATCH_SLACK <= RowStore.wasmMaxBytes && this.reserve(bytes)) {
+    const host = this.memory ? this.host : null;
+    if (host && capacity >= this.capacity && host.holds(bytes) && this.reserve(bytes)) {
       this.capacity = capacity;
       this.views();
       this.data.fill(0, oldWords, newWords);
       return;
     }
     const old = this.data.subarray(0, Math.min(oldWords, newWords));
-    const memory = this.memory && bytes + SCRATCH_SLACK <= RowStore.wasmMaxBytes ? newWasmMemory(bytes) : null;
+    const memory = host && host.holds(bytes) ? host.create(bytes) : null;
     this.memory = memory;
+    if (!memory) this.host = null;
     this.buffer = memory ? new ArrayBuffer(0) : new ArrayBuffer(bytes);
     this.capacity = capacity;
     this.views();
@@ -75,47 +88,33 @@ export class RowStore {
   }
 
   /**
-   * Moves the rows into a WebAssembly memory of their own (for the SIMD kernel).
-   * @returns null when done (or already there), else why not: the rows are over the 4 GiB
-   *   of a WebAssembly memory, `MAX_WASM_TABLES` are live, the process has an address-space
-   *   limit (ulimit -v), or V8 could not reserve the memory.
+   * Moves the rows into `memory` (made by `host`, at least `bytes` long), rows at byte 0;
+   * from then on `host` decides where grown rows live (grow()).
    */
-  useWasmMemory(): string | null {
-    if (this.memory) return null;
-    const bytes = this.capacity * this.stride * 4;
-    if (bytes + SCRATCH_SLACK > RowStore.wasmMaxBytes) {
-      return `its rows (${(bytes / 2 ** 30).toFixed(2)} GiB) are over the ${((RowStore.wasmMaxBytes - SCRATCH_SLACK) / 2 ** 30).toFixed(2)} GiB a WebAssembly memory holds for rows (${(RowStore.wasmMaxBytes / 2 ** 30).toFixed(2)} GiB less the kernel's scratch)`;
-    }
-    const refused = wasmMemoryRefusal();
-    if (refused) return refused;
-    const memory = newWasmMemory(bytes);
-    if (!memory) return 'V8 could not reserve a WebAssembly memory';
+  moveToMemory(memory: WebAssembly.Memory, host: MemoryHost): void {
     const old = this.data;
     this.memory = memory;
+    this.host = host;
     this.buffer = new ArrayBuffer(0);
     this.views();
     this.data.set(old);
-    return null;
   }
 
   /**
-   * Makes the table's memory at least `bytes` long (rows and scratch), for the SIMD kernel.
-   * Refreshes the views (growing a memory detaches the old ones). Returns false when the
-   * rows are in an ArrayBuffer, `bytes` is over the 4 GiB of a WebAssembly memory, or the
-   * memory cannot grow.
+   * Makes the table's memory at least `bytes` long (rows and what the host keeps after
+   * them). Refreshes the views (growing a memory detaches the old ones). Returns false when
+   * the rows are in an ArrayBuffer, `bytes` is over the host's maxBytes, or the memory
+   * cannot grow.
    */
   reserve(bytes: number): boolean {
     const m = this.memory;
-    if (!m || bytes > RowStore.wasmMaxBytes) return false;
+    if (!m || !this.host || bytes > this.host.maxBytes) return false;
     if (m.buffer.byteLength < bytes) {
       try { m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE)); } catch { return false; }
       this.views();
     }
     return true;
   }
-
-  /** Byte offset where the scratch after the rows starts (64-byte aligned). */
-  get scratchBase(): number { return Math.ceil((this.capacity * this.stride * 4) / 64) * 64; }
 
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private views(): void {
@@ -142,6 +141,19 @@ export class RowStore {
   /** Sets row r's last updated step. */
   setLastStep(r: number, s: number): void { this.words[r * this.stride + this.metaOff] = s; }
 
+  /** Index in `data` of row r's weight 0 (weight j at + j). */
+  weightsAt(r: number): number { return r * this.stride; }
+
+  /** Index in `data` of row r's float32 momentum of column 0 (column j at + j; float32 momentum only). */
+  momentumAt(r: number): number { return r * this.stride + this.momOff; }
+
+  /** Records an optimizer update of row r at step s: lastStep = s, updates + 1. */
+  markUpdated(r: number, s: number): void {
+    const o = r * this.stride + this.metaOff;
+    this.words[o] = s;
+    this.words[o + 1]++;
+  }
+
   /** [n, W] weights of rows 0..n-1, packed (for exports). */
   packedWeights(n: number): Float32Array {
     const out = new Float32Array(n * this.width);
@@ -152,38 +164,3 @@ export class RowStore {
 
 /** WebAssembly page size (bytes). */
 const PAGE = 65536;
-/** Room kept for the kernel's scratch when choosing a WebAssembly memory (bytes). */
-const SCRATCH_SLACK = 256 * 2 ** 20;
-/** Most live WebAssembly table memories per process (V8 allows about 13,000 of ~10 GiB reservations). */
-export const MAX_WASM_TABLES = 4096;
-let liveWasmTables = 0;
-const released = new FinalizationRegistry<null>(() => { liveWasmTables--; });
-
-/** A new memory of at least `bytes` (counted until collected), or null when V8 refuses. */
-function newWasmMemory(bytes: number): WebAssembly.Memory | null {
-  if (wasmMemoryRefusal()) return null;
-  try {
-    const m = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 1) / PAGE) });
-    liveWasmTables++;
-    released.register(m, null);
-    return m;
-  } catch { return null; }
-}
-
-let addressLimit: string | null | undefined;
-/** Why no new WebAssembly table memory may be made now (ulimit -v, too many), or null. */
-export function wasmMemoryRefusal(): string | null {
-  if (addressLimit === undefined) {
-    // ulimit -v: each memory reserves ~10 GiB of address space; a limited process would
-    // run out of it for everything else
-    addressLimit = null;
-    try {
-      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
-      const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
-      if (soft && soft !== 'unlimited') addressLimit = `the process has an address-space limit (ulimit -v, ${soft} bytes)`;
-    } catch { /* not Linux: no such limit to read */ }
-  }
-  if (addressLimit) return addressLimit;
-  if (liveWasmTables >= MAX_WASM_TABLES) return `${MAX_WASM_TABLES} tables already have a WebAssembly memory`;
-  return null;
-}

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { TrainStep } from './train-step.ts';
-
 /**
  * Everything a training step depends on, as plain typed arrays (copies): the tower
  * variables and their Lion momentum, the step counter, and per table the rows in use
@@ -8,6 +5,11 @@ import type { TrainStep } from './train-step.ts';
  * this as is; restoring it into a fresh model with the same config and continuing gives
  * the same weights bit for bit as an uninterrupted run.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import { LionctrError } from '../errors.ts';
+import type { TrainStep } from './train-step.ts';
+
+/** A TrainStep's state as plain typed arrays (see the module doc). */
 export interface TrainState {
   step: number;
   tower: Float32Array[];
@@ -46,22 +48,38 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
 /**
  * Restores a captured state into a TrainStep whose model is freshly built with the same
  * schema and config (tables empty).
- * @throws Error when slots, widths or momentum dtypes do not match, or a table is not empty.
+ * @throws LionctrError LIONCTR_BAD_CHECKPOINT when tables, slots, widths, momentum dtypes or tower
+ *   sizes do not match, or the state repeats an id; LIONCTR_INTERNAL when a table is not empty.
  */
 export function restoreState(ts: TrainStep, s: TrainState): void {
   const m = ts.model;
-  if (s.tables.length !== m.tables.length) throw new Error(`state has ${s.tables.length} tables, model ${m.tables.length}`);
+  if (s.tables.length !== m.tables.length) {
+    throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `state has ${s.tables.length} tables, model ${m.tables.length}`);
+  }
+  const vars = m.tower.vars;
+  if (s.tower.length !== vars.length || s.tower.some((v, i) => v.length !== vars[i].size)) {
+    throw new LionctrError('LIONCTR_BAD_CHECKPOINT',
+      `state has tower variables of sizes [${s.tower.map((v) => v.length)}], model [${vars.map((v) => v.size)}]`);
+  }
   s.tower.forEach((v, i) => tf.tidy(() => m.tower.vars[i].assign(tf.tensor(v, m.tower.vars[i].shape))));
   ts.denseLion.setState({ step: s.denseLionStep, momentum: s.towerMomentum });
   ts.step = s.step;
   s.tables.forEach((st, f) => {
     const t = m.tables[f];
-    if (st.slot !== t.slot) throw new Error(`table ${f} is "${st.slot}" in the state, "${t.slot}" in the model`);
-    if (t.size !== 0) throw new Error(`table "${t.slot}" is not empty`);
-    if (st.dtype !== t.rows.dtype || st.stride !== t.rows.stride) throw new Error(`table "${t.slot}": row layout differs (momentum dtype or width)`);
+    if (st.slot !== t.slot) {
+      const msg = `table ${f} is "${st.slot}" in the state, "${t.slot}" in the model`;
+      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
+    }
+    if (t.size !== 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${t.slot}" is not empty`);
+    if (st.dtype !== t.rows.dtype || st.stride !== t.rows.stride) {
+      const msg = `table "${t.slot}": row layout differs (momentum dtype or width)`;
+      throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
+    }
     for (let r = 0; r < st.size; r++) {
       const row = t.findOrAdmit(st.rowHi[r], st.rowLo[r]);
-      if (row !== r) throw new Error(`table "${t.slot}": duplicate id in the state at row ${r}`);
+      if (row !== r) {
+        throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": duplicate id in the state at row ${r}`);
+      }
     }
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
   });

@@ -1,43 +1,20 @@
+/**
+ * One training step of the CTR model (DESIGN.md "Lion, sparse-aware"), with the optimizer
+ * built once at construction (optim/optim-setup.ts): the step itself never branches on the
+ * optimizer or the sparse kernel.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
-import { DenseLion } from './optim/dense-lion.ts';
-import { DenseAdam, sparseAdamStep, type AdamParams } from './optim/adam.ts';
-import type { LionParams } from './optim/lion-config.ts';
-import { RowGradients } from './optim/row-gradients.ts';
-import { sparseLionStep, type SparseLionGroup, type SparseMode } from './optim/sparse-lion.ts';
-import { CONSTANT_LR, lrFunction, lrMultiplier, type LrFunction, type LrSchedule } from './optim/schedule.ts';
-import { kernelModule, WasmSparseLion, wasmKernelCovers } from './optim/wasm/sparse-kernel.ts';
-import { wasmMemoryRefusal } from '../model/row-store.ts';
+import type { DenseChain } from './optim/dense-chain.ts';
+import type { DenseLion } from './optim/dense-lion.ts';
+import type { OptimConfig } from './optim/optim-config.ts';
+import { setupOptimizer } from './optim/optim-setup.ts';
+import type { LrSchedule } from './optim/schedule.ts';
+import type { SparseLionGroup } from './optim/sparse-lion.ts';
+import type { BatchGrads, SparseUpdate } from './optim/sparse-update.ts';
 
-/** Optimizer settings of the two groups (config `optim.*`). */
-export interface OptimConfig {
-  dense: LionParams;
-  embedding: LionParams;
-  /** Settings of the linear (wide) weights, column 0 of every row. */
-  linear: LionParams;
-  /** Settings of the global bias (the tower's output bias); defaults to `linear`. */
-  bias?: LionParams;
-  /** lr schedule applied to every group (default constant). */
-  schedule?: LrSchedule;
-  /** Clip the dense gradients to this global L2 norm (0 = off). */
-  clipGlobalNorm?: number;
-  /** Per-slot overrides of the embedding group (lr, betas, weight decay) and the sparse mode. */
-  tables?: Record<string, Partial<LionParams> & { mode?: SparseMode }>;
-  /** Catch-up of idle embedding rows (see sparse-lion.ts); default lazy. */
-  sparseMode?: SparseMode;
-  /**
-   * Sparse step kernel: `wasm` (default; WebAssembly SIMD, wasm/sparse-kernel.ts) or `js`
-   * (sparse-lion.ts). The JS kernel also runs where the wasm one cannot: no WebAssembly
-   * SIMD, a table over 4 GiB, or a decayed/exact catch-up under a non-constant lr schedule.
-   */
-  sparseKernel?: 'wasm' | 'js';
-  /**
-   * Use AdamW instead of Lion, for comparisons only (same groups, schedule, lazy rows):
-   * the groups' lr / betas / weight decay are taken as AdamW's, eps 1e-8.
-   */
-  adam?: boolean;
-}
+export type { OptimConfig } from './optim/optim-config.ts';
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
 export interface StepResult {
@@ -54,24 +31,21 @@ export interface StepResult {
  */
 export class TrainStep {
   readonly model: CtrModel;
+  /** The tower's Lion link (its momentum and step are checkpointed). */
   readonly denseLion: DenseLion;
   /** The sparse group of the first table (all tables share it unless `tables` overrides). */
   readonly sparse: SparseLionGroup;
   /** One sparse group per table, in model order. */
   readonly sparseGroups: SparseLionGroup[];
   readonly schedule: LrSchedule;
-  private readonly adam?: { dense: DenseAdam; emb: AdamParams; lin: AdamParams; second: Float32Array[] };
-  private readonly lrAt: LrFunction;
-  private readonly constantLr: boolean;
-  private readonly rowGrads: RowGradients[];
-  /** Per table: its wasm kernel (made on first use), or null for the JS kernel. */
-  private readonly kernels: (WasmSparseLion | null)[];
-  /** Per table: why the JS kernel runs it although wasm was asked for (null: it does not). */
-  private readonly refused: (string | null)[];
-  private readonly wasm: boolean;
-  private readonly note: (msg: string) => void;
   /** Which kernel runs the sparse steps and why, for the start-up log. */
   readonly kernelNote: string;
+  /** The tower's optimizer: clip -> Lion -> lr schedule (or AdamW -> lr schedule). */
+  readonly dense: DenseChain;
+  /** One sparse step per table, in model order, chosen at construction. */
+  readonly sparseUpdates: SparseUpdate[];
+  /** The batch's gradients as the sparse steps read them (one object, refilled each step). */
+  private readonly batchGrads: BatchGrads;
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
 
@@ -81,44 +55,22 @@ export class TrainStep {
    */
   constructor(model: CtrModel, optim: OptimConfig, note: (msg: string) => void = () => {}) {
     this.model = model;
-    this.note = note;
-    // the tower's output bias is the model's global bias, with its own settings
-    const vars = model.tower.vars;
-    this.denseLion = new DenseLion(vars, vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense)), { clipGlobalNorm: optim.clipGlobalNorm });
-    this.sparseGroups = model.tables.map((t) => {
-      const { mode, ...over } = optim.tables?.[t.slot] ?? {};
-      return { embedding: { ...optim.embedding, ...over }, linear: optim.linear, mode: mode ?? optim.sparseMode ?? 'lazy' };
-    });
+    const o = setupOptimizer(model, optim, note);
+    this.denseLion = o.denseLion;
+    this.dense = o.dense;
+    this.sparseGroups = o.sparseGroups;
     this.sparse = this.sparseGroups[0];
-    this.schedule = optim.schedule ?? CONSTANT_LR;
-    this.lrAt = lrFunction(this.schedule);
-    this.constantLr = this.lrAt.constantFrom === 0;
-    this.rowGrads = model.tables.map((t) => new RowGradients(t.width));
-    this.kernels = model.tables.map(() => null);
-    this.refused = model.tables.map(() => null);
-    const want = optim.sparseKernel ?? 'wasm';
-    this.wasm = want === 'wasm' && kernelModule() !== null && !optim.adam;
-    const uncovered = this.sparseGroups.filter((g) => !wasmKernelCovers(g, this.lrAt)).length;
-    const refusal = this.wasm ? wasmMemoryRefusal() : null;
-    this.kernelNote = optim.adam ? 'sparse step: AdamW (JS) for comparison'
-      : want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
-      : !this.wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
-      : refusal ? `sparse step kernel: js, although optim.sparseKernel=wasm: ${refusal}`
-      : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length} tables (decayed/exact under an lr schedule that never turns constant)`
-      : 'sparse step kernel: wasm (WebAssembly SIMD)';
-    if (optim.adam) {
-      const ap = (p: LionParams): AdamParams => ({ ...p, eps: 1e-8 });
-      this.adam = {
-        dense: new DenseAdam(vars, vars.map((_, i) => ap(i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense))),
-        emb: ap(optim.embedding), lin: ap(optim.linear), second: model.tables.map(() => new Float32Array(0)),
-      };
-    }
+    this.sparseUpdates = o.sparse;
+    this.schedule = o.schedule;
+    this.kernelNote = o.kernelNote;
+    const none = new Float32Array(0);
+    const F = model.slots.length, I = model.inputDim;
+    this.batchGrads = { rowIdx: new Int32Array(0), B: 0, F, gx: none, I, dlogit: none };
   }
 
   /** Trains on one batch; returns the progressive predictions and the batch loss. */
   run(batch: FeatureBatch): StepResult {
-    const m = this.model, B = batch.size, I = m.inputDim, F = m.slots.length;
-    const lrScale = lrMultiplier(this.schedule, this.step);
+    const m = this.model, B = batch.size, I = m.inputDim;
     for (const t of m.tables) t.clock = this.step;
     const g = m.gather(batch, true);
     let sumW = 0, sumWY = 0;
@@ -147,8 +99,7 @@ export class TrainStep {
         return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-      if (this.adam) this.adam.dense.apply(grads.slice(1), lrScale);
-      else this.denseLion.apply(grads.slice(1), lrScale);
+      this.dense.apply(grads.slice(1), this.step);
       predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
       gx = grads[0].dataSync() as Float32Array;
       loss = value.dataSync()[0];
@@ -157,31 +108,9 @@ export class TrainStep {
     // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
     const dlogit = new Float32Array(B);
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
-    for (let f = 0; f < F; f++) {
-      const t = m.tables[f], rg = this.rowGrads[f], group = this.sparseGroups[f];
-      if (this.wasm && wasmKernelCovers(group, this.lrAt)) {
-        let k = this.kernels[f];
-        // rows that outgrew their WebAssembly memory went back to an ArrayBuffer: let go of it
-        if (k && k.memory !== t.rows.memory) k = this.kernels[f] = null;
-        if (!k && this.refused[f] === null) {
-          const why = t.rows.useWasmMemory();
-          if (why) {
-            this.refused[f] = why;
-            // one line per reason: a process-wide one (ulimit -v) would otherwise repeat per table
-            const same = this.refused.filter((r) => r === why).length;
-            if (same === 1) this.note(`sparse step of slot ${t.slot}: js kernel from step ${this.step} on, ${why} (other tables falling back for this reason are not logged)`);
-          }
-          else k = this.kernels[f] = new WasmSparseLion(t.rows);
-        }
-        if (k && k.step(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, group, this.step, this.lrAt)) continue;
-      }
-      rg.accumulate(g.rowIdx, B, F, f, gx, I, m.columnOffset(f), dlogit, t.capacity);
-      if (this.adam) {
-        const a = this.adam;
-        if (a.second[f].length < t.capacity * t.width) { const v = new Float32Array(t.capacity * t.width); v.set(a.second[f]); a.second[f] = v; }
-        sparseAdamStep(t.rows, a.second[f], rg.rowIds, rg.n, rg.grads, a.emb, a.lin, this.step + 1, lrScale);
-      } else sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, group, this.step, this.lrAt, this.constantLr);
-    }
+    const bg = this.batchGrads;
+    bg.rowIdx = g.rowIdx; bg.B = B; bg.gx = gx; bg.dlogit = dlogit;
+    for (const u of this.sparseUpdates) u.apply(bg, this.step);
     this.step++;
     return { predictions, loss };
   }

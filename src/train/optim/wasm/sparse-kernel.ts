@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { LionctrError } from '../../../errors.ts';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
+import { constantCatchUp, scheduledCatchUp } from '../lion-rule.ts';
 import type { SparseLionGroup, SparseMode } from '../sparse-lion.ts';
-import { constantLrDrift, scheduleSumsFor } from '../schedule-sums.ts';
 import type { LrFunction } from '../schedule.ts';
+import { useWasmMemory } from './wasm-memory.ts';
 
 /**
  * The WebAssembly SIMD sparse Lion kernel (source: kernel/sparse-lion.ts, AssemblyScript;
@@ -12,11 +14,12 @@ import type { LrFunction } from '../schedule.ts';
  * do in JS: dedupe + segment-sum of a slot's gradients, then one Lion step (with the lazy,
  * decayed or exact catch-up) on the touched rows. The catch-up of idle steps in the lr
  * schedule's constant tail comes from tables of the closed form; idle ranges that begin
- * before the tail ask the host (ScheduleSums, rare once the schedule is flat). Same
- * formulas as sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS
- * kernel by float32 rounding (the JS kernel computes in float64 and rounds on store).
+ * before the tail ask the host (ScheduleSums, rare once the schedule is flat); both come
+ * from lion-rule.ts, the JS kernel's source of the catch-up. Same formulas as
+ * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
+ * float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
- * Scratch after the rows (RowStore.scratchBase), 64-byte aligned pieces: marks
+ * Scratch after the rows (from the rows' bytes rounded up to 64), 64-byte aligned pieces: marks
  * [capacity, 2] i32, parameters [19] f64 and the host's factors [4] f32, two catch-up
  * tables of [65536, 4] f32 (catch-up modes only), then the batch's row indices [B] i32,
  * dLoss/dlogit [B] f32, gradients [B, D] f32, each example's unique-row position [B] i32,
@@ -41,14 +44,20 @@ export class WasmSparseLion {
   private tableKeys = ['', ''];
 
   /**
-   * Moves the rows into a WebAssembly memory (RowStore.useWasmMemory) and binds to it.
-   * @throws Error when this runtime lacks WebAssembly SIMD, or the rows cannot have a memory (the reason).
+   * Moves the rows into a WebAssembly memory (wasm-memory.ts, useWasmMemory) and binds to it.
+   * @throws LionctrError LIONCTR_INTERNAL when this runtime lacks WebAssembly SIMD, or the rows
+   *   cannot have a memory (the reason): callers check kernelModule() and useWasmMemory() first.
    */
   constructor(readonly rows: RowStore) {
     const mod = kernelModule();
-    if (!mod) throw new Error('WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
-    const why = rows.useWasmMemory();
-    if (why || !rows.memory) throw new Error(`WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
+    if (!mod) {
+      throw new LionctrError('LIONCTR_INTERNAL',
+        'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
+    }
+    const why = useWasmMemory(rows);
+    if (why || !rows.memory) {
+      throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
+    }
     this.memory = rows.memory;
     this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow, head: (which: number, first: number, k: number) => this.head(which, first, k) } }).exports as unknown as KernelExports;
   }
@@ -59,9 +68,9 @@ export class WasmSparseLion {
   /** The kernel's hostHead: catch-up factors of an idle range that begins before the schedule's tail. */
   private head(which: number, first: number, k: number): void {
     const c = this.current!, p = which === 0 ? c.group.linear ?? c.group.embedding : c.group.embedding;
-    const [A, D] = scheduleSumsFor(c.lrAt, p).range(first, k);
+    const f = scheduledCatchUp(p, first, k, c.lrAt);
     const out = new Float32Array(this.memory.buffer, this.lay.par + 160, 4);
-    out[0] = p.beta2 ** k; out[1] = A; out[2] = c.exact && p.beta1 > 0 ? D : 0; out[3] = 0;
+    out[0] = f[0]; out[1] = f[1]; out[2] = c.exact && p.beta1 > 0 ? f[2] : 0; out[3] = 0;
   }
 
   /**
@@ -73,7 +82,8 @@ export class WasmSparseLion {
    * @param lrAt   lr multiplier of a step (the schedule; default constant 1). Keep it the
    *               same function from step to step (its ScheduleSums are cached per function).
    * @returns false (nothing done) when the scratch does not fit in the 4 GiB memory.
-   * @throws Error when a catch-up mode runs under a schedule without a constant tail (see wasmKernelCovers()).
+   * @throws LionctrError LIONCTR_INTERNAL when a catch-up mode runs under a schedule without a
+   *   constant tail (see wasmKernelCovers()).
    */
   step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
     group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): boolean {
@@ -103,13 +113,20 @@ export class WasmSparseLion {
 
   /**
    * Dedupe + segment-sum + the Lion step on the staged batch (see step()).
-   * @throws Error when nothing is staged, or a catch-up mode was not staged for.
+   * @throws LionctrError LIONCTR_INTERNAL when nothing is staged, a catch-up mode was not
+   *   staged for, or a catch-up mode runs under a schedule without a constant tail.
    */
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
     const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
-    if (B < 0 || (mode !== 'lazy' && !this.hasTables)) throw new Error('WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+    if (B < 0 || (mode !== 'lazy' && !this.hasTables)) {
+      throw new LionctrError('LIONCTR_INTERNAL',
+        'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+    }
     const tailFrom = lrAt.constantFrom ?? Infinity;
-    if (mode !== 'lazy' && !Number.isFinite(tailFrom)) throw new Error('WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
+    if (mode !== 'lazy' && !Number.isFinite(tailFrom)) {
+      throw new LionctrError('LIONCTR_INTERNAL',
+        'WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
+    }
     const mult = lrAt(step), catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
@@ -143,8 +160,8 @@ export class WasmSparseLion {
    * size (Kafka's partial batches) cost no clearing.
    */
   private layout(B: number, tables: boolean): boolean {
-    const rows = this.rows, W = rows.width, cap = rows.capacity, base = rows.scratchBase;
     const a = (x: number) => Math.ceil(x / 64) * 64;
+    const rows = this.rows, W = rows.width, cap = rows.capacity, base = a(rows.capacity * rows.stride * 4);
     const L = this.lay;
     const fixed = `${base}/${cap}/${tables || this.hasTables}`;
     if (fixed !== this.fixedKey) {
@@ -179,18 +196,17 @@ export class WasmSparseLion {
    * The catch-up table of a group at `ptr`: for k < 65536 idle steps, float32 (M, A, Dr, 0)
    * with M = beta2^k, A = a^k (a = 1 - lr wd) and the exact-mode drift
    * Dr = lr (1 - a^k) / (1 - a) (k lr when wd = 0; 0 when beta1 = 0 or mode is decayed), the
-   * closed form of sparse-lion.ts; refilled when the group's settings change.
+   * closed form of lion-rule.ts; refilled when the group's settings change.
    */
   private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number, mode: SparseMode): void {
     const lr = p.lr * catchUpMult, key = `${lr}/${p.beta1}/${p.beta2}/${p.weightDecay}/${mode}`;
     if (this.tableKeys[which] === key) return;
-    const t = new Float32Array(this.memory.buffer, ptr, 4 * TABLE), a = 1 - lr * p.weightDecay;
+    const t = new Float32Array(this.memory.buffer, ptr, 4 * TABLE);
     const drift = mode === 'exact' && p.beta1 > 0;
-    let M = 1, A = 1;
     for (let k = 0; k < TABLE; k++) {
-      t[4 * k] = M; t[4 * k + 1] = A;
-      t[4 * k + 2] = drift ? constantLrDrift(lr, p.weightDecay, k, A) : 0;
-      M *= p.beta2; A *= a;
+      const f = constantCatchUp(p, lr, k);
+      t[4 * k] = f[0]; t[4 * k + 1] = f[1];
+      t[4 * k + 2] = drift ? f[2] : 0;
     }
     this.tableKeys[which] = key;
   }
