@@ -2,7 +2,10 @@
  * bfloat16 storage: the top 16 bits of an IEEE float32. f32 -> bf16 rounds to nearest,
  * ties to even (NaN stays NaN); bf16 -> f32 is exact. Used for Lion momentum, where only
  * sign(beta1 * m + (1 - beta1) * g) matters (DESIGN.md "Lion, sparse-aware").
+ * @module
  */
+
+/** Scratch for reinterpreting a float32 as its bits (one element, shared). */
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

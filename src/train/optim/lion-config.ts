@@ -1,3 +1,5 @@
+/** Lion's settings per parameter group and their conversion from AdamW settings. @module */
+
 /**
  * Lion hyper-parameters of one parameter group (Chen et al. 2023, "Symbolic Discovery of
  * Optimization Algorithms", Algorithm 2). Defaults beta1 = 0.9, beta2 = 0.99 as in the paper.

@@ -1,3 +1,5 @@
+/** Per-batch gradient sums of the touched embedding rows, duplicates summed. @module */
+
 /**
  * Dedupe + segment-sum of per-example row gradients of one table: the gradients of
  * duplicate ids in a batch are summed before the sparse step (sign() is non-linear,

@@ -1,3 +1,5 @@
+/** Learning-rate schedules: the multiplier of every group's lr at a step. @module */
+
 /**
  * Learning-rate schedules as a multiplier of the configured lr, a function of the global
  * step t (0-based):
