@@ -71,6 +71,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     wake: () => wake() });
   const wantsCheckpoint = () => positions.releaseWanted(Date.now());
 
+  /** The `n` oldest queued rows (n <= queued) as one batch; they count as handed to training. */
   function take(n: number) {
     const b = new RecordBatchBuilder(opts.schema, n, { source: name });
     for (const q of queue.take(n)) { b.pushRow(q.row, q.p, q.o); positions.handedTo(q.p, q.o + 1); }
