@@ -1,24 +1,23 @@
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createTrainer } from '../src/cli/train-session.ts';
 import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
+import { partitionOf } from '../src/ingest/position-key.ts';
 import { RecordBatchBuilder } from '../src/ingest/source.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
 import { captureState } from '../src/train/train-state.ts';
+import { useFixture } from './helpers/fixture.ts';
 import { describeKafka, kafkaBrokers } from './helpers/kafka.ts';
-import { kafkaTrainerSets, lineage, spawnTrainer, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from './helpers/kafka-audit.ts';
+import { topicWithLines } from './helpers/kafka-data.ts';
+import { kafkaTrainerSets, spawnTrainer } from './helpers/kafka-process.ts';
 import { stateDigest } from './helpers/state-digest.ts';
 
-
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
+const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const digest = stateDigest;
@@ -26,7 +25,7 @@ const digest = stateDigest;
 describeKafka('crash safety', () => {
   it('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, final model = an uninterrupted run on the same batches', async () => {
     const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-crash-')); dirs.push(dir);
+    const dir = fx.tempDir('crash');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'crash', 2, dir, 9000);
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': lines.length - bad.size, 'checkpoint.intervalSeconds': 0.4, 'kafka.lingerMs': 2000 });
     // the stream arrives while the trainer runs (about 40 s), so kills land mid-stream
@@ -34,7 +33,7 @@ describeKafka('crash safety', () => {
     let produced = false;
     void producing.then(() => { produced = true; });
     const audit = join(dir, 'audit.jsonl');
-    const start = () => spawnTrainer(sets, children);
+    const start = () => spawnTrainer(sets, fx);
     const steps = () => (existsSync(audit) ? lineage(audit).length : 0);
 
     const kills: string[] = [];
@@ -60,12 +59,8 @@ describeKafka('crash safety', () => {
 
     // exactly once, per partition and offset
     const trained = lineage(audit);
-    const counts = trainedCounts(trained);
-    const pos = (i: number) => `kafka:${topic}/${i % 2}@${Math.floor(i / 2)}`;
-    const want = new Set(lines.map((_, i) => i).filter((i) => !bad.has(i)).map(pos));
-    const dup = [...counts].filter(([, n]) => n !== 1);
-    const missing = [...want].filter((k) => !counts.has(k));
-    expect({ dup: dup.slice(0, 5), missing: missing.slice(0, 5), extra: [...counts.keys()].filter((k) => !want.has(k)).slice(0, 5) }).toEqual({ dup: [], missing: [], extra: [] });
+    const want = goodPositions(lines, bad, linePosition(topic, 2));
+    expect(exactlyOnce(trainedCounts(trained), want)).toEqual({ dup: [], missing: [], extra: [] });
 
     // the same batches through one uninterrupted trainer give the same model, bit for bit
     const cfg = loadConfig([], [...sets, 'checkpoint.enabled=false']);
@@ -73,7 +68,7 @@ describeKafka('crash safety', () => {
     const slots = { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical };
     for (const s of trained) {
       const b = new RecordBatchBuilder(slots, s.rows.length);
-      for (const [k, o] of s.rows) { const p = Number(k.slice(k.lastIndexOf('/') + 1)); b.pushRow(decodeCriteoLine(lines[o * 2 + p], k), p, o); }
+      for (const [k, o] of s.rows) { const p = partitionOf(k); b.pushRow(decodeCriteoLine(lines[o * 2 + p], k), p, o); }
       ref.opts.step.run(ref.featurizer.fromRecordBatch(b.finish()));
     }
     const final = await readLatestCheckpoint(join(dir, 'checkpoints'));

@@ -1,15 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadConfig } from '../src/config/schema.ts';
 import { createKafkaSource, type KafkaSource } from '../src/ingest/kafka/source.ts';
-import { createTopic, describeKafka, kafkaBrokers, testKafka, uniqueTopic } from './helpers/kafka.ts';
-import { kafkaTrainerSets, syntheticCriteoLines } from './helpers/kafka-train.ts';
+import { positionKey } from '../src/ingest/position-key.ts';
+import { useFixture } from './helpers/fixture.ts';
+import { committedOffsets, createTopic, describeKafka, kafkaBrokers, testKafka, uniqueTopic } from './helpers/kafka.ts';
+import { syntheticCriteoLines } from './helpers/kafka-data.ts';
+import { kafkaTrainerSets } from './helpers/kafka-process.ts';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -24,7 +23,7 @@ function drive(src: KafkaSource, topic: string) {
     for await (const rb of src.batches({ batchSize: 64, signal: ac.signal })) {
       for (let r = 0; r < rb.numRows; r++) {
         const p = rb.getChild('source_partition')!.get(r) as number, o = rb.getChild('source_offset')!.get(r) as number;
-        next[`kafka:${topic}/${p}`] = o + 1;
+        next[positionKey(`kafka:${topic}`, p)] = o + 1;
         seen.push([p, o]);
       }
       if (rb.numRows > 0 || src.checkpointWanted!()) await src.checkpointed!({ ...next });
@@ -38,7 +37,7 @@ function drive(src: KafkaSource, topic: string) {
 describeKafka('partition hand-over', () => {
   it('a partition regained without new messages and lost again is not released at a stale offset', async () => {
     const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-handover-')); dirs.push(dir);
+    const dir = fx.tempDir('handover');
     const topic = uniqueTopic('handover');
     await createTopic(brokers, topic, 2);
     const base = loadConfig([], kafkaTrainerSets(brokers, topic, dir, { 'kafka.deadLetterTopic': '', 'kafka.lingerMs': 20 })).kafka;
@@ -66,10 +65,8 @@ describeKafka('partition hand-over', () => {
     const c = drive(source('c'), topic);                 // ordered like B: C gets X, which A loses without having started it
     await sleep(3000);
     // the group's position of X never goes back below what B trained and committed
-    const admin = testKafka(brokers).admin();
-    await admin.connect();
-    const committedX = Number((await admin.fetchOffsets({ groupId: base.groupId, topics: [topic] }))[0].partitions.find((q) => q.partition === x)!.offset);
-    await admin.disconnect();
+    const committed = await committedOffsets(brokers, base.groupId, topic);
+    const committedX = Number(committed.find((q) => q.partition === x)!.offset);
     expect(committedX).toBe(20); // A releasing X at its stale 10 would set it back
     await send(x, 5);
     await until('C to train X', () => on(c, x).length >= 5);

@@ -1,30 +1,28 @@
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
+import { useFixture } from './helpers/fixture.ts';
 import { describeKafka, kafkaBrokers, readAll } from './helpers/kafka.ts';
-import { kafkaTrainerSets, lineage, spawnTrainer, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from './helpers/kafka-audit.ts';
+import { topicWithLines } from './helpers/kafka-data.ts';
+import { kafkaTrainerSets, spawnTrainer } from './helpers/kafka-process.ts';
 
-
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterAll(() => { children.forEach((c) => c.kill('SIGKILL')); dirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
+const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeKafka('two trainers in one group', () => {
   it('split the partitions; joins and a graceful leave move partitions without losing or duplicating a record', async () => {
     const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-rebalance-')); dirs.push(dir);
+    const dir = fx.tempDir('rebalance');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'rebalance', 4, dir, 7000);
     const phase1 = (lines.length - 1000) & ~3; // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
     const setsOf = (name: string) => { mkdirSync(join(dir, name), { recursive: true }); return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' }); };
     const setsA = setsOf('a'), setsB = setsOf('b'), setsC = setsOf('c');
     const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, limit: phase1 });
 
-    const start = (sets: string[]) => spawnTrainer(sets, children);
+    const start = (sets: string[]) => spawnTrainer(sets, fx);
     const auditA = join(dir, 'a', 'audit.jsonl'), auditB = join(dir, 'b', 'audit.jsonl');
     const steps = (f: string) => (existsSync(f) ? lineage(f) : []);
     const until = async (what: string, ok: () => boolean, ms = 90_000) => {
@@ -72,12 +70,8 @@ describeKafka('two trainers in one group', () => {
     expect(fb.err).toMatch(/released partitions \[/);
     const logs = [ra.err, fa.err, fb.err, fc.err].join('\n');
     console.log(`rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`);
-    const counts = all();
-    const pos = (i: number) => `kafka:${topic}/${i % 4}@${Math.floor(i / 4)}`;
-    const want = new Set(lines.map((_, i) => i).filter((i) => !bad.has(i)).map(pos));
-    const dup = [...counts].filter(([, n]) => n !== 1);
-    const missing = [...want].filter((k) => !counts.has(k));
-    expect({ dup: dup.slice(0, 5), missing: missing.slice(0, 5), extra: [...counts.keys()].filter((k) => !want.has(k)).slice(0, 5) }).toEqual({ dup: [], missing: [], extra: [] });
+    const pos = linePosition(topic, 4);
+    expect(exactlyOnce(all(), goodPositions(lines, bad, pos))).toEqual({ dup: [], missing: [], extra: [] });
     // both trained, and some partition was trained by both (it moved)
     const parts = (f: string) => new Set(steps(f).flatMap((s) => s.rows.map(([k]) => k)));
     const pa = parts(auditA), pb = parts(auditB);

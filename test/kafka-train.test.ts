@@ -1,35 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createTrainer } from '../src/cli/train-session.ts';
 import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
-import { createTopic, describeKafka, kafkaBrokers, readAll, testKafka, uniqueTopic } from './helpers/kafka.ts';
-import { kafkaTrainerSets, lineage, syntheticCriteoLines, topicWithLines, trainedCounts } from './helpers/kafka-train.ts';
+import { useFixture } from './helpers/fixture.ts';
+import { committedOffsets, describeKafka, kafkaBrokers, readAll } from './helpers/kafka.ts';
+import { goodPositions, lineage, linePosition, trainedCounts } from './helpers/kafka-audit.ts';
+import { onePartitionTopic, syntheticCriteoLines, topicWithLines, writeLines } from './helpers/kafka-data.ts';
+import { kafkaTrainerSets } from './helpers/kafka-process.ts';
 
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** A fresh 1-partition topic (and its .dlq) and a file of `lines` to produce into it, in a temp dir. */
-async function onePartitionTopic(prefix: string, lines: string[]) {
-  const brokers = kafkaBrokers()!;
-  const dir = mkdtempSync(join(tmpdir(), `lionctr-kafka-${prefix}-`)); dirs.push(dir);
-  const topic = uniqueTopic(prefix);
-  await createTopic(brokers, topic, 1);
-  await createTopic(brokers, `${topic}.dlq`, 1);
-  const file = join(dir, `${prefix}.tsv`);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return { brokers, dir, topic, file };
-}
+const fx = useFixture();
+const tempTopic = (prefix: string, lines: string[]) => onePartitionTopic(prefix, lines, fx.tempDir(`kafka-${prefix}`));
 
 describeKafka('training from Kafka', () => {
   it('trains every good message once, sends every bad one to the dead-letter topic, commits after the checkpoint', async () => {
     const brokers = kafkaBrokers()!;
-    const dir = mkdtempSync(join(tmpdir(), 'lionctr-kafka-')); dirs.push(dir);
+    const dir = fx.tempDir('kafka');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'clicks', 3, dir, 2000);
     const cfg0 = loadConfig([], kafkaTrainerSets(brokers, topic, dir));
     const sent = await produceFile({ kafka: cfg0.kafka, topic, input: path, format: 'criteo' });
@@ -43,9 +31,9 @@ describeKafka('training from Kafka', () => {
     expect(Object.values(s.badRows).reduce((a, b) => a + b, 0)).toBe(bad.size);
 
     // line i went to partition i % 3 at offset floor(i / 3)
-    const pos = (i: number) => `kafka:${topic}/${i % 3}@${Math.floor(i / 3)}`;
+    const pos = linePosition(topic, 3);
     const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
-    const want = new Set(lines.map((_, i) => i).filter((i) => !bad.has(i)).map(pos));
+    const want = goodPositions(lines, bad, pos);
     expect(counts.size).toBe(want.size);
     for (const [k, n] of counts) { expect(want.has(k), k).toBe(true); expect(n, k).toBe(1); }
 
@@ -88,11 +76,7 @@ describeKafka('training from Kafka', () => {
     // the final checkpoint holds the next offsets, and the group committed them after it
     const ck = await readLatestCheckpoint(join(dir, 'checkpoints'));
     expect(ck!.meta.examples).toBe(good);
-    const admin = testKafka(brokers).admin();
-    await admin.connect();
-    const committed = (await admin.fetchOffsets({ groupId: `${topic}-trainers`, topics: [topic] }))[0].partitions;
-    await admin.disconnect();
-    for (const c of committed) {
+    for (const c of await committedOffsets(brokers, `${topic}-trainers`, topic)) {
       const key = `kafka:${topic}/${c.partition}`;
       // at the checkpoint's position, or past it over bad messages already dead-lettered
       expect(Number(c.offset), key).toBeGreaterThanOrEqual(ck!.meta.sourceOffsets[key]);
@@ -104,7 +88,7 @@ describeKafka('training from Kafka', () => {
   });
 
   it('rows cut from the last batch by train.maxExamples are not committed: the next run trains them', async () => {
-    const { brokers, dir, topic, file } = await onePartitionTopic('cut', syntheticCriteoLines(1000));
+    const { brokers, dir, topic, file } = await tempTopic('cut', syntheticCriteoLines(1000));
     const sets = (max: number) => kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 500, 'train.maxExamples': max });
     await produceFile({ kafka: loadConfig([], sets(0)).kafka, topic, input: file, format: 'criteo' });
     for (const max of [300, 1000]) {
@@ -117,9 +101,8 @@ describeKafka('training from Kafka', () => {
   });
 
   it('kafka.fromBeginning=false and no committed offset: starts at the end as of joining, and trains every message produced after that', async () => {
-    const { brokers, dir, topic, file } = await onePartitionTopic('latest', syntheticCriteoLines(50));
-    const later = join(dir, 'later.tsv');
-    writeFileSync(later, syntheticCriteoLines(10).join('\n') + '\n');
+    const { brokers, dir, topic, file } = await tempTopic('latest', syntheticCriteoLines(50));
+    const later = writeLines(join(dir, 'later.tsv'), syntheticCriteoLines(10));
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50, 'kafka.fromBeginning': false, 'train.maxExamples': 10 });
     const kafka = loadConfig([], sets).kafka;
     await produceFile({ kafka, topic, input: file, format: 'criteo' });
@@ -143,7 +126,8 @@ describeKafka('training from Kafka', () => {
   });
 
   it('bad messages at the end of a partition are committed past after the checkpoint: a restart does not dead-letter them again, lag goes to 0 (after the restart too, with no new message)', async () => {
-    const { brokers, dir, topic, file } = await onePartitionTopic('tail', [...syntheticCriteoLines(40), 'bad one', 'bad two', 'bad three']);
+    const tail = [...syntheticCriteoLines(40), 'bad one', 'bad two', 'bad three'];
+    const { brokers, dir, topic, file } = await tempTopic('tail', tail);
     const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50 });
     await produceFile({ kafka: loadConfig([], sets).kafka, topic, input: file, format: 'criteo' });
     const runUntilCaughtUp = async () => {
@@ -160,10 +144,7 @@ describeKafka('training from Kafka', () => {
     const first = await runUntilCaughtUp();
     expect(first.lag).toBe(0);
     expect(first.summary.examplesThisRun).toBe(40);
-    const admin = testKafka(brokers).admin();
-    await admin.connect();
-    const committed = (await admin.fetchOffsets({ groupId: `${topic}-trainers`, topics: [topic] }))[0].partitions[0];
-    await admin.disconnect();
+    const [committed] = await committedOffsets(brokers, `${topic}-trainers`, topic);
     expect(Number(committed.offset)).toBe(43);
     const second = await runUntilCaughtUp();
     expect(second.lag).toBe(0); // from the partition's high watermark at assignment: no message arrives

@@ -1,16 +1,15 @@
 // `lionctr produce`: the real CLI replays Criteo lines into a 3-partition topic of a real
 // broker; line i must be at partition i % 3, offset floor(i / 3), with exactly its bytes.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { useFixture } from './helpers/fixture.ts';
 import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
+import { syntheticCriteoLines, writeLines } from './helpers/kafka-data.ts';
+import { cli } from './helpers/kafka-process.ts';
 import { CRITEO_TSV } from './helpers/shared.ts';
-import { syntheticCriteoLines } from './helpers/kafka-train.ts';
 
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
-const cli = (...args: string[]) => spawnSync('node', ['bin/lionctr.mjs', ...args], { encoding: 'utf8', env: cleanEnv, timeout: 90_000 });
+const fx = useFixture();
 
 describe('lionctr produce (no broker needed)', () => {
   it('has --help', () => {
@@ -35,8 +34,8 @@ describeKafka('lionctr produce (broker)', () => {
     const topic = uniqueTopic('produce');
     await createTopic(brokers, topic, 3);
     // the real sample when ../shared is there, else synthetic lines of the same shape
-    let input = CRITEO_TSV;
-    if (!existsSync(input)) { input = join(mkdtempSync(join(tmpdir(), 'lionctr-produce-')), 'clicks.tsv'); writeFileSync(input, syntheticCriteoLines(N).join('\n') + '\n'); }
+    const input = existsSync(CRITEO_TSV) ? CRITEO_TSV
+      : writeLines(join(fx.tempDir('produce'), 'clicks.tsv'), syntheticCriteoLines(N));
     const lines = readFileSync(input).toString('latin1').split('\n').filter((l) => l.length > 0).slice(0, N).map((l) => Buffer.from(l, 'latin1'));
 
     const r = cli('produce', '--input', input, '--format', 'criteo', '--topic', topic, '--brokers', brokers.join(','), '--limit', String(N), '--batch-size', '64');

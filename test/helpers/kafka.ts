@@ -1,7 +1,9 @@
 /**
- * Kafka helpers for broker tests. The broker comes from the vitest globalSetup
- * (kafka-global-setup.ts): a running one, or ops/kafka/start.sh's, or none (tests skipped
- * locally; under CI=true the run fails instead).
+ * The broker of the Kafka tests and its topics: availability (describeKafka), a quiet
+ * client, creating topics, reading a topic back and a group's committed offsets. The broker
+ * comes from the vitest globalSetup (kafka-global-setup.ts): a running one, or
+ * ops/kafka/start.sh's, or none (tests skipped locally; under CI=true the run fails instead).
+ * Test data is in kafka-data.ts, audit logs in kafka-audit.ts, trainer processes in kafka-process.ts.
  *
  *   describeKafka('produce', () => { it(..., async () => {
  *     const brokers = kafkaBrokers()!; const topic = uniqueTopic('produce');
@@ -126,4 +128,12 @@ export async function readAll(brokers: string[], topic: string, opts: { timeoutM
     await withAdmin(brokers, (a) => a.deleteGroups([groupId])).catch(() => {});
   }
   return out.filter((m) => m.offset < high.get(m.partition)!).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/**
+ * The committed offsets of group `groupId` on `topic`, per partition as kafkajs' admin
+ * gives them (`offset` a string, '-1' when none; `metadata` the commit's metadata).
+ */
+export async function committedOffsets(brokers: string[], groupId: string, topic: string) {
+  return withAdmin(brokers, async (a) => (await a.fetchOffsets({ groupId, topics: [topic] }))[0].partitions);
 }

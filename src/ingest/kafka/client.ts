@@ -42,6 +42,3 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
   }
   return new Kafka(cfg);
 }
-
-/** `topic/partition` key of source positions (DESIGN.md "Ids, offsets and exactly-once"). */
-export const tpKey = (topic: string, partition: number): string => `${topic}/${partition}`;

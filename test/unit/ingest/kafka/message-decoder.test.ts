@@ -1,0 +1,46 @@
+// Kafka message values -> rows (message-decoder.ts): bad messages by reason, never thrown;
+// the message timestamp stands in for a missing event time.
+import { describe, expect, it } from 'vitest';
+import { createMessageDecoder } from '../../../../src/ingest/kafka/message-decoder.ts';
+
+const schema = { numeric: ['I1'], categorical: ['C1'] };
+const criteoLine = ['1', '5', ...Array(12).fill(''), 'abc', ...Array(25).fill('')].join('\t');
+
+describe('message decoder', () => {
+  it('decodes JSON lines, with the message timestamp when the row has no ts', () => {
+    const unknown: string[] = [];
+    const d = createMessageDecoder('jsonl', schema, 1000, (slot, where) => unknown.push(`${slot} ${where}`));
+    const r = d(Buffer.from('{"label":1,"features":{"I1":3,"C1":"x","Z":1}}'), 1.7e12, 't/0@4');
+    expect(r).toEqual({ ok: true, row: { label: 1, eventTimeMs: 1.7e12, numeric: [3], categorical: ['x'] } });
+    expect(unknown).toEqual(['Z t/0@4']);
+    const own = d(Buffer.from('{"label":0,"ts":1600000000000,"features":{}}'), 1.7e12, 't/0@5');
+    expect(own.ok && own.row.eventTimeMs).toBe(1.6e12);
+    const noTime = d(Buffer.from('{"label":0,"features":{}}'), Number.NaN, 't/0@6');
+    expect(noTime.ok && noTime.row.eventTimeMs).toBeNull();
+  });
+
+  it('decodes Criteo lines', () => {
+    const r = createMessageDecoder('criteo', schema, 1000)(Buffer.from(criteoLine), 5, 'w');
+    expect(r.ok).toBe(true);
+    expect(r.ok && [r.row.label, r.row.numeric[0], r.row.categorical[0]]).toEqual([1, 5, 'abc']);
+  });
+
+  it('gives the reason of each bad message and names where it is', () => {
+    const d = createMessageDecoder('jsonl', schema, 20);
+    const bad = (v: Buffer | null) => {
+      const r = d(v, 0, 'clicks/2@9');
+      return r.ok ? 'ok' : `${r.reason}: ${r.error}`;
+    };
+    expect(bad(null)).toBe('empty: empty message (at clicks/2@9)');
+    expect(bad(Buffer.alloc(0))).toMatch(/^empty: /);
+    expect(bad(Buffer.alloc(21, 32)))
+      .toBe('oversized: message of 21 bytes is over kafka.maxMessageBytes=20 (at clicks/2@9)');
+    expect(bad(Buffer.alloc(20, 32))).not.toMatch(/^oversized/);
+    expect(bad(Buffer.from([0x7b, 0xff, 0x7d]))).toBe('bad_utf8: message is not valid UTF-8 (at clicks/2@9)');
+    expect(bad(Buffer.from('{"label":'))).toMatch(/^bad_json: .*clicks\/2@9/);
+    expect(bad(Buffer.from('{"label":2}'))).toMatch(/^bad_label: /);
+    expect(bad(Buffer.from('{"x":1}'))).toMatch(/^missing_label: /);
+    const criteo = createMessageDecoder('criteo', schema, 1000);
+    expect(criteo(Buffer.from('a\tb'), 0, 'w')).toMatchObject({ ok: false, reason: 'wrong_field_count' });
+  });
+});
