@@ -48,7 +48,7 @@ const withAdam = (base: LionctrConfig): [string, string[]][] => [
 function build(cfg: LionctrConfig, adam: boolean) {
   const schema = featureSchemaOf(cfg);
   const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, adam });
+  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode, adam });
   return { model, step, fz: new Featurizer(schema) };
 }
 const score = (model: CtrModel, batches: FeatureBatch[]) => {

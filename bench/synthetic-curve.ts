@@ -24,10 +24,10 @@ const { values } = parseArgs({ options: { examples: { type: 'string', default: '
 if (values.help) { console.log('usage: npx tsx bench/synthetic-curve.ts [--examples 2000000] [--config F] [--set key=value ...]'); process.exit(0); }
 const N = Number(values.examples);
 const cfg = loadConfig(values.config, values.set);
-const backend = await selectBackend(cfg.backend as 'auto');
+const backend = await selectBackend(cfg.backend);
 const schema = featureSchemaOf(cfg);
-const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' | 'bfloat16' });
-const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode });
+const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype });
+const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode });
 const fz = new Featurizer(schema);
 const pm = new ProgressiveMetrics(100_000);
 const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000].filter((m) => m < N).concat([N]);

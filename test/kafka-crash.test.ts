@@ -7,7 +7,7 @@ import { produceFile } from '../src/cli/produce.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
 import { partitionOf } from '../src/ingest/position-key.ts';
-import { RecordBatchBuilder } from '../src/ingest/source.ts';
+import { RecordBatchBuilder } from '../src/ingest/arrow/record-batch-builder.ts';
 import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
 import { captureState } from '../src/train/train-state.ts';
 import { useFixture } from './helpers/fixture.ts';

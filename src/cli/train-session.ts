@@ -25,16 +25,16 @@ import type { ResumePoint, Source } from '../ingest/source.ts';
  *   belongs to a model of another shape (its fingerprint differs).
  */
 export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
-  await selectBackend(cfg.backend as 'auto', (msg) => logger.info(msg));
+  await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' | 'bfloat16' });
+  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype });
   for (const slot of Object.keys(cfg.optim.tables)) {
     if (!model.slots.includes(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `optim.tables names slot "${slot}", which the schema does not have`, { where: `optim.tables.${slot}` });
   }
   const conv = (p: LionParams) => (cfg.optim.fromAdamW.enabled ? lionFromAdamW(p, cfg.optim.fromAdamW.factor) : p);
   const step = new TrainStep(model, {
     dense: conv(cfg.optim.dense), embedding: conv(cfg.optim.embedding), linear: conv(cfg.optim.linear), bias: conv(cfg.optim.bias),
-    schedule: cfg.optim.schedule as LrSchedule, sparseMode: cfg.optim.sparseMode as SparseMode, sparseKernel: cfg.optim.sparseKernel as 'wasm' | 'js', clipGlobalNorm: cfg.optim.clipGlobalNorm,
+    schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode, sparseKernel: cfg.optim.sparseKernel, clipGlobalNorm: cfg.optim.clipGlobalNorm,
     tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
   }, (msg) => logger.warn(msg));
   logger.info(step.kernelNote);

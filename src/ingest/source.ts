@@ -63,7 +63,3 @@ export interface DecodedRow {
   numeric: (number | null)[];
   categorical: (string | null)[];
 }
-
-// Compatibility re-export for src/ingest/kafka/source.ts and test/kafka-crash.test.ts, which import the builder from
-// here; remove once they import ./arrow/record-batch-builder.ts.
-export { RecordBatchBuilder } from './arrow/record-batch-builder.ts';

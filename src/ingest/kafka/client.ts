@@ -11,7 +11,6 @@ import { LionctrError } from '../../errors.ts';
 const TRANSIENT = /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
 
 /** Options of createKafka: the `kafka` section of the config (declared in ./config.ts). */
-export type { KafkaSection };
 
 /**
  * Builds a kafkajs client.

@@ -7,7 +7,8 @@
 import { Partitioners, type Admin, type Kafka, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
-import { createKafka, type KafkaSection } from './client.ts';
+import { createKafka } from './client.ts';
+import type { KafkaSection } from './config.ts';
 import type { OffsetRange } from './positions.ts';
 
 /** What the consumer calls: a group join (new assignment) and each fetched batch. */

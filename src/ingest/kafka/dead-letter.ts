@@ -7,6 +7,7 @@
  */
 import type { IHeaders, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { BadReason } from '../bad-reasons.ts';
 
 /** A message for the dead-letter topic. */
 export interface DeadLetter { key: Buffer | null; value: Buffer | null; headers: IHeaders }
@@ -17,7 +18,7 @@ export interface BadMessage {
   value: Buffer | null;
   partition: number;
   offset: number;
-  reason: string;
+  reason: BadReason;
   error: string;
 }
 

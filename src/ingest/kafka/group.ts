@@ -6,7 +6,7 @@
  * the commits after each checkpoint, every one with an ownership mark.
  */
 import type { Logger } from 'pino';
-import type { KafkaSection } from './client.ts';
+import type { KafkaSection } from './config.ts';
 import type { KafkaConnection } from './connection.ts';
 import type { LagEstimator } from './lag.ts';
 import { decodeMark, encodeMark, handOver, type OwnerMark } from './ownership.ts';

@@ -3,6 +3,7 @@
  * JSON-lines shape of src/ingest/jsonl-decoder.ts) or `criteo` (one Criteo TSV line). A
  * message without event time of its own gets the message timestamp (ms).
  */
+import { badReasonOf, type BadReason } from '../bad-reasons.ts';
 import { LionctrError } from '../../errors.ts';
 import { decodeCriteoLine } from '../criteo-decoder.ts';
 import { createJsonlDecoder } from '../jsonl-decoder.ts';
@@ -11,7 +12,7 @@ import type { DecodedRow, SlotSchema } from '../source.ts';
 export type MessageFormat = 'jsonl' | 'criteo';
 
 /** Outcome of decoding one message: a row, or the reason and message of a bad one. */
-export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: string; error: string };
+export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: BadReason; error: string };
 
 /**
  * Returns a decoder of message values for `format`.
@@ -33,7 +34,7 @@ export function createMessageDecoder(format: MessageFormat, schema: SlotSchema, 
       if (row.eventTimeMs === null && Number.isFinite(timestampMs)) row.eventTimeMs = timestampMs;
       return { ok: true, row };
     } catch (e) {
-      if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') return { ok: false, reason: e.reason ?? 'bad_input', error: e.message };
+      if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') return { ok: false, reason: badReasonOf(e), error: e.message };
       throw e;
     }
   };

@@ -19,14 +19,15 @@
  */
 import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
-import { RecordBatchBuilder, type ResumePoint, type SlotSchema, type Source } from '../source.ts';
-import type { KafkaSection } from './client.ts';
+import { RecordBatchBuilder } from '../arrow/record-batch-builder.ts';
+import type { ResumePoint, SlotSchema, Source } from '../source.ts';
+import type { KafkaSection } from './config.ts';
 import { KafkaConnection } from './connection.ts';
 import { DeadLetters } from './dead-letter.ts';
 import { GroupMember } from './group.ts';
 import { createBatchIntake } from './intake.ts';
 import { LagEstimator, type PartitionLag } from './lag.ts';
-import { createMessageDecoder, type MessageFormat } from './message-decoder.ts';
+import { createMessageDecoder } from './message-decoder.ts';
 import { PartitionPositions } from './positions.ts';
 import { RowQueue } from './row-queue.ts';
 
@@ -56,7 +57,7 @@ export interface KafkaSource extends Source {
 export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const k = opts.kafka, log = opts.logger, topic = k.topic;
   const name = `kafka:${topic}`;
-  const decode = createMessageDecoder(k.format as MessageFormat, opts.schema, k.maxMessageBytes,
+  const decode = createMessageDecoder(k.format, opts.schema, k.maxMessageBytes,
     (slot, where) => log.warn({ slot, where },
       `messages carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`));
   const conn = new KafkaConnection(k, log, { onJoin: (e) => group.onAssignment(e), eachBatch: (b) => intake(b) });

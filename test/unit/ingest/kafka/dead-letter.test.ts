@@ -6,7 +6,7 @@ import { DeadLetters, deadLetterOf } from '../../../../src/ingest/kafka/dead-let
 
 describe('dead-lettering', () => {
   it('keeps the key and bytes, and puts reason, error (cut to 1000 characters) and position in headers', () => {
-    const bad = { partition: 2, offset: 41, reason: 'bad_json', error: 'e'.repeat(1500) };
+    const bad = { partition: 2, offset: 41, reason: 'bad_json' as const, error: 'e'.repeat(1500) };
     const m = deadLetterOf('clicks', { key: Buffer.from('k'), value: Buffer.from('v'), ...bad });
     expect(m.key!.toString()).toBe('k');
     expect(m.value!.toString()).toBe('v');
