@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { produceFile } from '../src/cli/produce.ts';
-import { loadConfig } from '../src/config/schema.ts';
-import { useFixture } from './helpers/fixture.ts';
-import { describeKafka, kafkaBrokers, readAll } from './helpers/kafka.ts';
-import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from './helpers/kafka-audit.ts';
-import { topicWithLines } from './helpers/kafka-data.ts';
-import { kafkaTrainerSets, spawnTrainer } from './helpers/kafka-process.ts';
+import { produceFile } from '../../src/cli/produce.ts';
+import { loadConfig } from '../../src/config/schema.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import { describeKafka, kafkaBrokers, readAll } from '../helpers/kafka.ts';
+import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from '../helpers/kafka-audit.ts';
+import { topicWithLines } from '../helpers/kafka-data.ts';
+import { kafkaTrainerSets, spawnTrainer } from '../helpers/kafka-process.ts';
 
 const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Featurizer } from '../src/features/featurizer.ts';
-import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
-import { TrainStep } from '../src/train/train-step.ts';
-import { WasmFallback } from '../src/train/optim/wasm/wasm-update.ts';
-import { wasmLimits } from '../src/train/optim/wasm/wasm-memory.ts';
+import { Featurizer } from '../../../../src/features/featurizer.ts';
+import { selectBackend } from '../../../../src/model/backend.ts';
+import { CtrModel } from '../../../../src/model/ctr-model.ts';
+import { TrainStep } from '../../../../src/train/train-step.ts';
+import { WasmFallback } from '../../../../src/train/optim/wasm/wasm-update.ts';
+import { wasmLimits } from '../../../../src/train/optim/wasm/wasm-memory.ts';
 
 // The train step's choice of sparse kernel, per table: WebAssembly memories only for the
 // tables the wasm kernel runs, and a table that outgrows its memory goes on with the JS

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Featurizer } from '../src/features/featurizer.ts';
-import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
+import { Featurizer } from '../../../src/features/featurizer.ts';
+import { selectBackend } from '../../../src/model/backend.ts';
+import { CtrModel } from '../../../src/model/ctr-model.ts';
 
 // The model's forward pass against a float64 re-derivation from its own parameters:
 // logit = sum of linear weights + MLP(x) (+ sum_{i<j} <e_i, e_j> with fm).

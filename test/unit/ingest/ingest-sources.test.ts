@@ -3,16 +3,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Float64, Int32, Int8, Utf8, type RecordBatch } from 'apache-arrow';
-import { LionctrError } from '../src/errors.ts';
-import { numericBucket } from '../src/features/numeric.ts';
-import { rowsToRecordBatch } from '../src/ingest/arrow/record-batch-builder.ts';
-import type { SlotSchema, Source } from '../src/ingest/source.ts';
-import { criteoSlots } from '../src/features/schema.ts';
-import { createFileSource } from '../src/ingest/file-source.ts';
-import { decodeCriteoLine } from '../src/ingest/criteo-decoder.ts';
-import { createJsonlDecoder } from '../src/ingest/jsonl-decoder.ts';
-import { createSyntheticSource, SYNTHETIC_START_MS } from '../src/ingest/synthetic-source.ts';
-import { bucketIndex, bucketTokenIndex, VOCAB_SIZES, zipfRank, zipfTable } from '../src/ingest/synthetic-model.ts';
+import { LionctrError } from '../../../src/errors.ts';
+import { numericBucket } from '../../../src/features/numeric.ts';
+import { rowsToRecordBatch } from '../../../src/ingest/arrow/record-batch-builder.ts';
+import type { SlotSchema, Source } from '../../../src/ingest/source.ts';
+import { criteoSlots } from '../../../src/features/schema.ts';
+import { createFileSource } from '../../../src/ingest/file-source.ts';
+import { decodeCriteoLine } from '../../../src/ingest/criteo-decoder.ts';
+import { createJsonlDecoder } from '../../../src/ingest/jsonl-decoder.ts';
+import { createSyntheticSource, SYNTHETIC_START_MS } from '../../../src/ingest/synthetic-source.ts';
+import { bucketIndex, bucketTokenIndex, VOCAB_SIZES, zipfRank, zipfTable } from '../../../src/ingest/synthetic-model.ts';
 
 const SMALL: SlotSchema = { numeric: ['n1', 'n2'], categorical: ['c1', 'c2'] };
 

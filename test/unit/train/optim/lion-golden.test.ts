@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/model/backend.ts';
-import { DenseLion } from '../src/train/optim/dense-lion.ts';
-import { RowGradients } from '../src/train/optim/row-gradients.ts';
-import { sparseLionStep, type SparseMode } from '../src/train/optim/sparse-lion.ts';
-import { RowStore } from '../src/model/row-store.ts';
-import { WasmSparseLion } from '../src/train/optim/wasm/sparse-kernel.ts';
-import { LION_GOLDEN, haveShared } from './helpers/shared.ts';
+import { selectBackend } from '../../../../src/model/backend.ts';
+import { DenseLion } from '../../../../src/train/optim/dense-lion.ts';
+import { RowGradients } from '../../../../src/train/optim/row-gradients.ts';
+import { sparseLionStep, type SparseMode } from '../../../../src/train/optim/sparse-lion.ts';
+import { RowStore } from '../../../../src/model/row-store.ts';
+import { WasmSparseLion } from '../../../../src/train/optim/wasm/sparse-kernel.ts';
+import { LION_GOLDEN, haveShared } from '../../../helpers/shared.ts';
 
 // Golden trajectories from optax 0.2.8 (optax.lion, float32); tolerance 1e-6 absolute as
 // the golden README advises for float32.
@@ -113,7 +113,7 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
 describe.skipIf(!have)('LionOptimizer (tf.train-style, serializable)', () => {
   it('minimizes through applyGradients like optax, and round-trips config and weights', async () => {
     await selectBackend('auto');
-    const { LionOptimizer } = await import('../src/train/optim/lion-optimizer.ts');
+    const { LionOptimizer } = await import('../../../../src/train/optim/lion-optimizer.ts');
     const c = golden.dense_wd as DenseCase;
     const v = tf.variable(tf.tensor(flat(c.init), c.shape), true, 'golden_dense_wd');
     const opt = new LionOptimizer(c.lr, c.beta1, c.beta2, c.weight_decay);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { criteoSlots } from '../src/features/schema.ts';
-import { createFileSource } from '../src/ingest/file-source.ts';
-import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
-import { TrainStep } from '../src/train/train-step.ts';
-import { Trainer } from '../src/train/trainer.ts';
+import { criteoSlots } from '../../src/features/schema.ts';
+import { createFileSource } from '../../src/ingest/file-source.ts';
+import { selectBackend } from '../../src/model/backend.ts';
+import { CtrModel } from '../../src/model/ctr-model.ts';
+import { TrainStep } from '../../src/train/train-step.ts';
+import { Trainer } from '../../src/train/trainer.ts';
 
 // The trainer loop on a real JSON-lines file with bad rows: every good row is trained
 // once per pass, bad rows are counted and skipped, and the export records the next line

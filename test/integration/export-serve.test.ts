@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../src/metrics/catalogue.ts';
-import { loadExport } from '../src/model/export-reader.ts';
-import { createHttpServer } from '../src/serve/http-server.ts';
-import { ModelRegistry } from '../src/serve/model-registry.ts';
-import { writeExport } from '../src/train/export-writer.ts';
-import { sampleInstances, tinyTrainedModel } from './helpers/tiny-model.ts';
+import { createMetrics } from '../../src/metrics/catalogue.ts';
+import { loadExport } from '../../src/model/export-reader.ts';
+import { createHttpServer } from '../../src/serve/http-server.ts';
+import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import { writeExport } from '../../src/train/export-writer.ts';
+import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const meta = (step: number) => ({ step, examples: step * 512, sourceOffsets: { 'synthetic/0': step * 512 }, watermarkMs: 123, metrics: { auc: 0.7 } });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONSTANT_LR, lrMultiplier } from '../src/train/optim/schedule.ts';
+import { CONSTANT_LR, lrMultiplier } from '../../../../src/train/optim/schedule.ts';
 
 describe('lr schedules', () => {
   it('constant, inverse-sqrt and cosine match their formulas', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CRITEO_TSV, haveShared } from './helpers/shared.ts';
+import { CRITEO_TSV, haveShared } from '../helpers/shared.ts';
 
 // The README's commands, run as a user would: train on the first 8,000 rows of the Criteo
 // sample (2 passes, config/criteo.json), evaluate on the last 1,999. Bar: holdout AUC >= 0.74

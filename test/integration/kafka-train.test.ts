@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { expect, it } from 'vitest';
-import { createTrainer } from '../src/cli/train-session.ts';
-import { produceFile } from '../src/cli/produce.ts';
-import { loadConfig } from '../src/config/schema.ts';
-import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
-import { useFixture } from './helpers/fixture.ts';
-import { committedOffsets, describeKafka, kafkaBrokers, readAll } from './helpers/kafka.ts';
-import { goodPositions, lineage, linePosition, trainedCounts } from './helpers/kafka-audit.ts';
-import { onePartitionTopic, syntheticCriteoLines, topicWithLines, writeLines } from './helpers/kafka-data.ts';
-import { kafkaTrainerSets } from './helpers/kafka-process.ts';
+import { createTrainer } from '../../src/cli/train-session.ts';
+import { produceFile } from '../../src/cli/produce.ts';
+import { loadConfig } from '../../src/config/schema.ts';
+import { readLatestCheckpoint } from '../../src/train/checkpoint.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import { committedOffsets, describeKafka, kafkaBrokers, readAll } from '../helpers/kafka.ts';
+import { goodPositions, lineage, linePosition, trainedCounts } from '../helpers/kafka-audit.ts';
+import { onePartitionTopic, syntheticCriteoLines, topicWithLines, writeLines } from '../helpers/kafka-data.ts';
+import { kafkaTrainerSets } from '../helpers/kafka-process.ts';
 
 const fx = useFixture();
 const tempTopic = (prefix: string, lines: string[]) => onePartitionTopic(prefix, lines, fx.tempDir(`kafka-${prefix}`));
@@ -47,7 +47,7 @@ describeKafka('training from Kafka', () => {
 
     // the Arrow batches: topic in the schema metadata, each row's partition, offset and cells;
     // a slow reader with a small queue makes the consumer pause and resume (backpressure)
-    const { createKafkaSource } = await import('../src/ingest/kafka/source.ts');
+    const { createKafkaSource } = await import('../../src/ingest/kafka/source.ts');
     const peek = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-peek`, deadLetterTopic: '', queueMaxRows: 100 }, schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical }, resume: null, logger: pino({ level: 'error' }) });
     const seen: string[] = [];
     for await (const rb of peek.batches({ batchSize: 64 })) {

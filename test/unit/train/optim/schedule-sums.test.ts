@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RowStore } from '../src/model/row-store.ts';
-import { constantFrom, lrFunction, lrMultiplier, type LrSchedule } from '../src/train/optim/schedule.ts';
-import { ScheduleSums } from '../src/train/optim/schedule-sums.ts';
-import { sparseLionStep } from '../src/train/optim/sparse-lion.ts';
+import { RowStore } from '../../../../src/model/row-store.ts';
+import { constantFrom, lrFunction, lrMultiplier, type LrSchedule } from '../../../../src/train/optim/schedule.ts';
+import { ScheduleSums } from '../../../../src/train/optim/schedule-sums.ts';
+import { sparseLionStep } from '../../../../src/train/optim/sparse-lion.ts';
 
 const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 3000, warmupSteps: 50, floor: 0.1 };
 const lrAt = (s: number) => lrMultiplier(sched, s);

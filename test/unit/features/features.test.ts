@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Featurizer } from '../src/features/featurizer.ts';
-import { featureId64, SlotHasher } from '../src/features/hash.ts';
-import { numericBucket, numericDense } from '../src/features/numeric.ts';
-import { criteoSlots, validateSchema } from '../src/features/schema.ts';
-import { rowsToRecordBatch } from '../src/ingest/arrow/record-batch-builder.ts';
+import { Featurizer } from '../../../src/features/featurizer.ts';
+import { featureId64, SlotHasher } from '../../../src/features/hash.ts';
+import { numericBucket, numericDense } from '../../../src/features/numeric.ts';
+import { criteoSlots, validateSchema } from '../../../src/features/schema.ts';
+import { rowsToRecordBatch } from '../../../src/ingest/arrow/record-batch-builder.ts';
 
 // Expected ids computed independently with the Python `xxhash` package (XXH64):
 //   seed = xxh64_intdigest(slot, 0); id = xxh64_intdigest(value, seed)

@@ -1,12 +1,12 @@
 import pino from 'pino';
 import { expect, it } from 'vitest';
-import { loadConfig } from '../src/config/schema.ts';
-import { createKafkaSource, type KafkaSource } from '../src/ingest/kafka/source.ts';
-import { positionKey } from '../src/ingest/position-key.ts';
-import { useFixture } from './helpers/fixture.ts';
-import { committedOffsets, createTopic, describeKafka, kafkaBrokers, testKafka, uniqueTopic } from './helpers/kafka.ts';
-import { syntheticCriteoLines } from './helpers/kafka-data.ts';
-import { kafkaTrainerSets } from './helpers/kafka-process.ts';
+import { loadConfig } from '../../src/config/schema.ts';
+import { createKafkaSource, type KafkaSource } from '../../src/ingest/kafka/source.ts';
+import { positionKey } from '../../src/ingest/position-key.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import { committedOffsets, createTopic, describeKafka, kafkaBrokers, testKafka, uniqueTopic } from '../helpers/kafka.ts';
+import { syntheticCriteoLines } from '../helpers/kafka-data.ts';
+import { kafkaTrainerSets } from '../helpers/kafka-process.ts';
 
 const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_FILE, loadConfig, schemaDefaults } from '../src/config/schema.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig, schemaDefaults } from '../../src/config/schema.ts';
 
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 const cli = (...args: string[]) => spawnSync('node', ['bin/lionctr.mjs', ...args], { encoding: 'utf8', env: cleanEnv });
@@ -72,7 +72,7 @@ describe('lionctr command line', () => {
 
 describe('per-table optimizer settings', () => {
   it('override the embedding group of one slot, and reject unknown slots and keys', async () => {
-    const { createTrainer } = await import('../src/cli/train-session.ts');
+    const { createTrainer } = await import('../../src/cli/train-session.ts');
     const pino = (await import('pino')).default;
     const cfg = loadConfig([], ['optim.tables={"C3":{"lr":0.05,"mode":"exact"}}', 'model.hidden=[4]', 'schema.embeddingDim=2']);
     const trainer = await createTrainer(cfg, pino({ level: 'silent' }), { exportDir: null });

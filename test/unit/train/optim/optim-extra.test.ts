@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/model/backend.ts';
-import { sparseAdamStep } from '../src/train/optim/adam.ts';
-import { RowStore } from '../src/model/row-store.ts';
-import { fromBf16, toBf16 } from '../src/train/optim/bf16.ts';
-import { DenseLion } from '../src/train/optim/dense-lion.ts';
-import { clipByGlobalNorm, DenseChain, scaleByLearningRate } from '../src/train/optim/dense-chain.ts';
-import { CONSTANT_LR, lrFunction } from '../src/train/optim/schedule.ts';
+import { selectBackend } from '../../../../src/model/backend.ts';
+import { sparseAdamStep } from '../../../../src/train/optim/adam.ts';
+import { RowStore } from '../../../../src/model/row-store.ts';
+import { fromBf16, toBf16 } from '../../../../src/train/optim/bf16.ts';
+import { DenseLion } from '../../../../src/train/optim/dense-lion.ts';
+import { clipByGlobalNorm, DenseChain, scaleByLearningRate } from '../../../../src/train/optim/dense-chain.ts';
+import { CONSTANT_LR, lrFunction } from '../../../../src/train/optim/schedule.ts';
 
 describe('bfloat16 conversion', () => {
   it('rounds to nearest, ties to even, and keeps NaN/Inf', () => {
@@ -60,7 +60,7 @@ describe('dense Lion gradient clipping', () => {
 
 describe('Lion settings from AdamW (paper sec. 5)', () => {
   it('divides lr and multiplies wd by the factor, keeping lr * wd', async () => {
-    const { lionFromAdamW } = await import('../src/train/optim/lion-config.ts');
+    const { lionFromAdamW } = await import('../../../../src/train/optim/lion-config.ts');
     const l = lionFromAdamW({ lr: 3e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 }, 10);
     expect(l.lr).toBeCloseTo(3e-4, 12);
     expect(l.weightDecay).toBeCloseTo(1, 12);

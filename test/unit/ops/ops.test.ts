@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../src/metrics/catalogue.ts';
+import { createMetrics } from '../../../src/metrics/catalogue.ts';
 
 // Every metric the Grafana dashboard queries must exist in the catalogue (a renamed
 // metric would otherwise leave a silently empty panel).

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTrainer } from '../src/cli/train-session.ts';
-import { loadConfig } from '../src/config/schema.ts';
-import { readLatestCheckpoint } from '../src/train/checkpoint.ts';
-import { captureState, type TrainState } from '../src/train/train-state.ts';
-import { stateDigest } from './helpers/state-digest.ts';
+import { createTrainer } from '../../src/cli/train-session.ts';
+import { loadConfig } from '../../src/config/schema.ts';
+import { readLatestCheckpoint } from '../../src/train/checkpoint.ts';
+import { captureState, type TrainState } from '../../src/train/train-state.ts';
+import { stateDigest } from '../helpers/state-digest.ts';
 
 const dirs: string[] = [];
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'lionctr-ckpt-')); dirs.push(d); return d; };

@@ -3,11 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useFixture } from './helpers/fixture.ts';
-import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from './helpers/kafka.ts';
-import { syntheticCriteoLines, writeLines } from './helpers/kafka-data.ts';
-import { cli } from './helpers/kafka-process.ts';
-import { CRITEO_TSV } from './helpers/shared.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import { createTopic, describeKafka, kafkaBrokers, readAll, uniqueTopic } from '../helpers/kafka.ts';
+import { syntheticCriteoLines, writeLines } from '../helpers/kafka-data.ts';
+import { cli } from '../helpers/kafka-process.ts';
+import { CRITEO_TSV } from '../helpers/shared.ts';
 
 const fx = useFixture();
 

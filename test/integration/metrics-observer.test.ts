@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { TrainEmitter } from '../src/events/train-events.ts';
-import { createMetrics } from '../src/metrics/catalogue.ts';
-import { observeTrainer } from '../src/metrics/train-observer.ts';
+import type { TrainEmitter } from '../../src/events/train-events.ts';
+import { createMetrics } from '../../src/metrics/catalogue.ts';
+import { observeTrainer } from '../../src/metrics/train-observer.ts';
 
 describe('trainer events -> metrics', () => {
   it('counts bad messages by reason, backpressure pauses (cumulative in, deltas out), lag per held partition, checkpoints', async () => {

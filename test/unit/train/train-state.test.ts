@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FeatureBatch } from '../src/features/feature-batch.ts';
-import { Featurizer } from '../src/features/featurizer.ts';
-import { criteoSlots } from '../src/features/schema.ts';
-import { createSyntheticSource } from '../src/ingest/synthetic-source.ts';
-import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
-import type { SparseMode } from '../src/train/optim/sparse-lion.ts';
-import { captureState, restoreState } from '../src/train/train-state.ts';
-import { TrainStep } from '../src/train/train-step.ts';
+import type { FeatureBatch } from '../../../src/features/feature-batch.ts';
+import { Featurizer } from '../../../src/features/featurizer.ts';
+import { criteoSlots } from '../../../src/features/schema.ts';
+import { createSyntheticSource } from '../../../src/ingest/synthetic-source.ts';
+import { selectBackend } from '../../../src/model/backend.ts';
+import { CtrModel } from '../../../src/model/ctr-model.ts';
+import type { SparseMode } from '../../../src/train/optim/sparse-lion.ts';
+import { captureState, restoreState } from '../../../src/train/train-state.ts';
+import { TrainStep } from '../../../src/train/train-step.ts';
 
 // Save, restore into a fresh model, continue == an uninterrupted run, bit for bit.
 describe('training state round trip', () => {
