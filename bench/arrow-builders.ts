@@ -26,15 +26,23 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const rows = Number(values.rows), batch = Number(values.batch), rounds = Number(values.rounds);
+const rows = Number(values.rows),
+  batch = Number(values.batch),
+  rounds = Number(values.rounds);
 
 // Same rows for every method: a deterministic LCG so runs compare.
 let state = 12345;
-const rand = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+const rand = (): number => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
 const strings: (string | null)[] = Array.from({ length: rows }, () =>
-  rand() < 0.1 ? null : Math.floor(rand() * 0xffffffff).toString(16).padStart(8, '0'));
+  rand() < 0.1
+    ? null
+    : Math.floor(rand() * 0xffffffff)
+        .toString(16)
+        .padStart(8, '0'),
+);
 const numbers: (number | null)[] = Array.from({ length: rows }, () =>
-  rand() < 0.1 ? null : Math.floor(Math.exp(1.5 + 1.2 * 3 * (rand() - 0.5))));
+  rand() < 0.1 ? null : Math.floor(Math.exp(1.5 + 1.2 * 3 * (rand() - 0.5))),
+);
 
 /** One column builder under test: builds rows [from, from+n) of its column. */
 type Build = (from: number, n: number) => Data | Vector;

@@ -26,43 +26,93 @@ import { CtrModel } from '../src/model/ctr-model.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 import type { RecordBatch } from 'apache-arrow';
 
-const { values: v } = parseArgs({ options: {
-  brokers: { type: 'string', default: '127.0.0.1:19092' }, messages: { type: 'string', default: '200000' },
-  partitions: { type: 'string', default: '4' }, batch: { type: 'string', default: '4096' }, 'train-steps': { type: 'string', default: '8' },
-  input: { type: 'string', default: '../shared/data/criteo-10k/criteo_10k.tsv' }, help: { type: 'boolean' },
-} });
-if (v.help) { console.log('usage: npx tsx bench/kafka-ingest.ts [--brokers H:P] [--messages N] [--partitions P] [--batch B] [--train-steps S] [--input criteo.tsv]'); process.exit(0); }
-const brokers = v.brokers!.split(','), N = Number(v.messages), P = Number(v.partitions), B = Number(v.batch), S = Number(v['train-steps']);
-const kafka = new Kafka({ brokers, clientId: 'lionctr-bench', logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 2 } });
+const { values: v } = parseArgs({
+  options: {
+    brokers: { type: 'string', default: '127.0.0.1:19092' },
+    messages: { type: 'string', default: '200000' },
+    partitions: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '4096' },
+    'train-steps': { type: 'string', default: '8' },
+    input: { type: 'string', default: '../shared/data/criteo-10k/criteo_10k.tsv' },
+    help: { type: 'boolean' },
+  },
+});
+if (v.help) {
+  console.log(
+    'usage: npx tsx bench/kafka-ingest.ts [--brokers H:P] [--messages N] [--partitions P] [--batch B] [--train-steps S] [--input criteo.tsv]',
+  );
+  process.exit(0);
+}
+const brokers = v.brokers!.split(','),
+  N = Number(v.messages),
+  P = Number(v.partitions),
+  B = Number(v.batch),
+  S = Number(v['train-steps']);
+const kafka = new Kafka({
+  brokers,
+  clientId: 'lionctr-bench',
+  logLevel: logLevel.NOTHING,
+  connectionTimeout: 3000,
+  retry: { retries: 2 },
+});
 const admin = kafka.admin();
-try { await admin.connect(); } catch (e) {
+try {
+  await admin.connect();
+} catch (e) {
   console.error(`no Kafka broker at ${brokers.join(',')} (${(e as Error).message}); start one with ops/kafka/start.sh`);
   process.exit(2);
 }
 const topic = `bench-ingest-${Date.now().toString(36)}`;
-await admin.createTopics({ topics: [{ topic, numPartitions: P }, { topic: `${topic}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+await admin.createTopics({
+  topics: [
+    { topic, numPartitions: P },
+    { topic: `${topic}.dlq`, numPartitions: 1 },
+  ],
+  waitForLeaders: true,
+});
 const dir = mkdtempSync(join(tmpdir(), 'lionctr-bench-'));
 try {
-  const lines = readFileSync(resolve(v.input!), 'utf8').split('\n').filter((l) => l);
+  const lines = readFileSync(resolve(v.input!), 'utf8')
+    .split('\n')
+    .filter((l) => l);
   const file = join(dir, 'clicks.tsv');
   const out: string[] = [];
   for (let i = 0; i < N; i++) out.push(lines[i % lines.length]);
-  writeFileSync(file, out.join('\n') + '\n');
-  const cfg = loadConfig([], [`kafka.brokers=${JSON.stringify(brokers)}`, `kafka.topic="${topic}"`, `kafka.deadLetterTopic="${topic}.dlq"`, 'kafka.format="criteo"', `kafka.queueMaxRows=${4 * B}`]);
+  writeFileSync(file, `${out.join('\n')}\n`);
+  const cfg = loadConfig(
+    [],
+    [
+      `kafka.brokers=${JSON.stringify(brokers)}`,
+      `kafka.topic="${topic}"`,
+      `kafka.deadLetterTopic="${topic}.dlq"`,
+      'kafka.format="criteo"',
+      `kafka.queueMaxRows=${4 * B}`,
+    ],
+  );
   const sent = await produceFile({ kafka: cfg.kafka, topic, input: file, format: 'criteo', batchSize: 2000 });
-  console.log(`topic ${topic}: ${sent.messages} messages in ${P} partitions (produced at ${Math.round(sent.messages_per_second)} msg/s); bad lines in the sample: none expected`);
+  console.log(
+    `topic ${topic}: ${sent.messages} messages in ${P} partitions (produced at ${Math.round(sent.messages_per_second)} msg/s); bad lines in the sample: none expected`,
+  );
 
   // 1. read-only peer
   const consumer = kafka.consumer({ groupId: `${topic}-read`, maxWaitTimeInMs: 250 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let seen = 0, tFirst = 0, tLast = 0;
+  let seen = 0,
+    tFirst = 0,
+    tLast = 0;
   const allRead = new Promise<void>((res) => {
-    void consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => {
-      if (!tFirst) tFirst = performance.now();
-      seen += batch.messages.length;
-      if (seen >= N) { tLast = performance.now(); res(); }
-    } });
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (!tFirst) tFirst = performance.now();
+        seen += batch.messages.length;
+        if (seen >= N) {
+          tLast = performance.now();
+          res();
+        }
+      },
+    });
   });
   await allRead;
   await consumer.disconnect();
@@ -70,9 +120,15 @@ try {
 
   // 2. ingest: the lionctr source into Arrow batches (kept for step 3)
   const logger = pino({ level: 'warn' });
-  const source = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-ingest` }, schema: criteoSlots(), resume: null, logger });
+  const source = createKafkaSource({
+    kafka: { ...cfg.kafka, groupId: `${topic}-ingest` },
+    schema: criteoSlots(),
+    resume: null,
+    logger,
+  });
   const ac = new AbortController();
-  let rows = 0, t0 = 0;
+  let rows = 0,
+    t0 = 0;
   const keep: RecordBatch[] = [];
   for await (const rb of source.batches({ batchSize: B, signal: ac.signal })) {
     if (rb.numRows === 0) continue;
@@ -91,7 +147,8 @@ try {
   const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0 });
   const step = new TrainStep(model, { dense: lp(3e-4), embedding: lp(3e-3), linear: lp(3e-3) });
   const fz = new Featurizer(schema);
-  let trained = 0, tt = 0;
+  let trained = 0,
+    tt = 0;
   keep.forEach((rb, i) => {
     if (i === 2) tt = performance.now();
     step.run(fz.fromRecordBatch(rb));
@@ -102,9 +159,15 @@ try {
   const f = (x: number) => Math.round(x).toLocaleString('en-US');
   console.log(`\n| stage | messages/s | vs read-only | vs training |\n|---|---|---|---|`);
   console.log(`| read-only kafkajs consumer (peer) | ${f(readRate)} | 1.00 | ${(readRate / trainRate).toFixed(2)} |`);
-  console.log(`| lionctr ingest (decode + Arrow batches of ${B}) | ${f(ingestRate)} | ${(ingestRate / readRate).toFixed(2)} | ${(ingestRate / trainRate).toFixed(2)} |`);
-  console.log(`| training (featurize + step, batch ${B}, ${S} steps) | ${f(trainRate)} | ${(trainRate / readRate).toFixed(2)} | 1.00 |`);
-  console.log(`\ngoal: ingest >= 3x training: ${ingestRate >= 3 * trainRate ? 'met' : 'NOT met'} (${(ingestRate / trainRate).toFixed(2)}x)`);
+  console.log(
+    `| lionctr ingest (decode + Arrow batches of ${B}) | ${f(ingestRate)} | ${(ingestRate / readRate).toFixed(2)} | ${(ingestRate / trainRate).toFixed(2)} |`,
+  );
+  console.log(
+    `| training (featurize + step, batch ${B}, ${S} steps) | ${f(trainRate)} | ${(trainRate / readRate).toFixed(2)} | 1.00 |`,
+  );
+  console.log(
+    `\ngoal: ingest >= 3x training: ${ingestRate >= 3 * trainRate ? 'met' : 'NOT met'} (${(ingestRate / trainRate).toFixed(2)}x)`,
+  );
 } finally {
   await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
   await admin.disconnect();

@@ -20,12 +20,23 @@ import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
 import { evalFigures } from '../src/train/evaluation/binary-metrics.ts';
 import { ProgressiveMetrics } from '../src/train/evaluation/progressive.ts';
-import type { LrSchedule } from '../src/train/optim/schedule.ts';
-import type { SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 
-const { values } = parseArgs({ options: { examples: { type: 'string', default: '2000000' }, only: { type: 'string' }, 'adamw-factors': { type: 'string', default: '3' }, 'adamw-only': { type: 'boolean' }, help: { type: 'boolean' } } });
-if (values.help) { console.log('usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic] [--adamw-factors 1,3,10] [--adamw-only]'); process.exit(0); }
+const { values } = parseArgs({
+  options: {
+    examples: { type: 'string', default: '2000000' },
+    only: { type: 'string' },
+    'adamw-factors': { type: 'string', default: '3' },
+    'adamw-only': { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log(
+    'usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic] [--adamw-factors 1,3,10] [--adamw-only]',
+  );
+  process.exit(0);
+}
 /** AdamW lr = Lion lr x f and wd = Lion wd / f for each f (the paper's mapping read backwards, sec. 5): a sweep over f. */
 const adamFactors = values['adamw-factors']!.split(',').map(Number);
 await selectBackend('auto');
@@ -38,7 +49,11 @@ const variants: [string, string[]][] = [
   ['lion lazy bf16', ['model.momentumDtype="bfloat16"']],
 ];
 const adamSets = (c: LionctrConfig, f: number) => [
-  ...(['dense', 'embedding', 'linear', 'bias'] as const).flatMap((g) => [`optim.${g}.lr=${c.optim[g].lr * f}`, `optim.${g}.weightDecay=${c.optim[g].weightDecay / f}`, `optim.${g}.beta2=0.999`]),
+  ...(['dense', 'embedding', 'linear', 'bias'] as const).flatMap((g) => [
+    `optim.${g}.lr=${c.optim[g].lr * f}`,
+    `optim.${g}.weightDecay=${c.optim[g].weightDecay / f}`,
+    `optim.${g}.beta2=0.999`,
+  ]),
 ];
 const withAdam = (base: LionctrConfig): [string, string[]][] => [
   ...(values['adamw-only'] ? [] : variants),
@@ -47,17 +62,45 @@ const withAdam = (base: LionctrConfig): [string, string[]][] => [
 
 function build(cfg: LionctrConfig, adam: boolean) {
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype as 'float32' });
-  const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode, adam });
+  const model = new CtrModel(schema, {
+    hidden: cfg.model.hidden,
+    initStd: cfg.model.initStd,
+    seed: cfg.model.seed,
+    fm: cfg.model.fm,
+    momentumDtype: cfg.model.momentumDtype as 'float32',
+  });
+  const step = new TrainStep(model, {
+    dense: cfg.optim.dense,
+    embedding: cfg.optim.embedding,
+    linear: cfg.optim.linear,
+    bias: cfg.optim.bias,
+    schedule: cfg.optim.schedule,
+    sparseMode: cfg.optim.sparseMode,
+    adam,
+  });
   return { model, step, fz: new Featurizer(schema) };
 }
 const score = (model: CtrModel, batches: FeatureBatch[]) => {
-  const p: number[] = [], y: number[] = [];
-  for (const b of batches) { const q = model.predict(b); for (let i = 0; i < b.size; i++) { p.push(q[i]); y.push(b.labels[i]); } }
+  const p: number[] = [],
+    y: number[] = [];
+  for (const b of batches) {
+    const q = model.predict(b);
+    for (let i = 0; i < b.size; i++) {
+      p.push(q[i]);
+      y.push(b.labels[i]);
+    }
+  }
   return evalFigures(p, y);
 };
-const row = (name: string, prog: { auc: number; logloss: number }, hold: { auc: number; logloss: number }, extra = '') =>
-  console.log(`${name.padEnd(18)} ${prog.auc.toFixed(4)}  ${prog.logloss.toFixed(4)}   ${hold.auc.toFixed(4)}  ${hold.logloss.toFixed(4)}  ${extra}`);
+const row = (
+  name: string,
+  prog: { auc: number; logloss: number },
+  hold: { auc: number; logloss: number },
+  extra = '',
+) =>
+  console.log(
+    `${name.padEnd(18)} ${prog.auc.toFixed(4)}  ${prog.logloss.toFixed(4)}   ${hold.auc.toFixed(4)}  ${hold.logloss.toFixed(4)}  ${extra}`,
+  );
 
 const criteo = resolve(process.cwd(), '../shared/data/criteo-10k/criteo_10k.tsv');
 if (values.only !== 'synthetic') {
@@ -69,10 +112,26 @@ if (values.only !== 'synthetic') {
     for (const [name, sets] of withAdam(base)) {
       const cfg = loadConfig(['config/criteo.json'], sets);
       const { model, step, fz } = build(cfg, name.startsWith('adam'));
-      const load = async (skip: number, limit: number | undefined, bs: number) => { const out: FeatureBatch[] = []; for await (const rb of createFileSource({ path: criteo, format: 'criteo', schema: featureSchemaOf(cfg), skip, limit }).batches({ batchSize: bs })) out.push(fz.fromRecordBatch(rb)); return out; };
-      const train = await load(0, 8000, cfg.train.batchSize), hold = await load(8000, undefined, 4096);
+      const load = async (skip: number, limit: number | undefined, bs: number) => {
+        const out: FeatureBatch[] = [];
+        for await (const rb of createFileSource({
+          path: criteo,
+          format: 'criteo',
+          schema: featureSchemaOf(cfg),
+          skip,
+          limit,
+        }).batches({ batchSize: bs }))
+          out.push(fz.fromRecordBatch(rb));
+        return out;
+      };
+      const train = await load(0, 8000, cfg.train.batchSize),
+        hold = await load(8000, undefined, 4096);
       const pm = new ProgressiveMetrics(16_000);
-      for (let e = 0; e < 2; e++) for (const b of train) { const r = step.run(b); pm.add(r.predictions, b.labels, undefined, b.size); }
+      for (let e = 0; e < 2; e++)
+        for (const b of train) {
+          const r = step.run(b);
+          pm.add(r.predictions, b.labels, undefined, b.size);
+        }
       row(name, pm.figures(), score(model, hold));
       model.dispose();
     }
@@ -80,22 +139,35 @@ if (values.only !== 'synthetic') {
 }
 if (values.only !== 'criteo') {
   const N = Number(values.examples);
-  console.log(`\nSynthetic stream (config/default.json), seed 1: progressive over the last 100k of ${N}, holdout = the next 100k`);
+  console.log(
+    `\nSynthetic stream (config/default.json), seed 1: progressive over the last 100k of ${N}, holdout = the next 100k`,
+  );
   console.log('variant            prog AUC  prog LL   hold AUC  hold LL  gain(prog)  ex/s');
   const base = loadConfig();
   const holdBatches: FeatureBatch[] = [];
   const fz0 = new Featurizer(featureSchemaOf(base));
-  for await (const rb of createSyntheticSource({ seed: 1, startOffset: N, limit: 100_000 }).batches({ batchSize: 4096 })) holdBatches.push(fz0.fromRecordBatch(rb));
+  for await (const rb of createSyntheticSource({ seed: 1, startOffset: N, limit: 100_000 }).batches({
+    batchSize: 4096,
+  }))
+    holdBatches.push(fz0.fromRecordBatch(rb));
   for (const [name, sets] of withAdam(base)) {
     const cfg = loadConfig([], sets);
     const { model, step, fz } = build(cfg, name.startsWith('adam'));
     const pm = new ProgressiveMetrics(100_000);
     const t0 = performance.now();
     for await (const rb of createSyntheticSource({ seed: 1, limit: N }).batches({ batchSize: cfg.train.batchSize })) {
-      const b = fz.fromRecordBatch(rb); const r = step.run(b); pm.add(r.predictions, b.labels, b.bayesP, b.size);
+      const b = fz.fromRecordBatch(rb);
+      const r = step.run(b);
+      pm.add(r.predictions, b.labels, b.bayesP, b.size);
     }
-    const f = pm.figures(); const baseLL = f.logloss / f.ne;
-    row(name, f, score(model, holdBatches), `${((baseLL - f.logloss) / (baseLL - f.bayesLogloss!)).toFixed(3)}       ${(N / ((performance.now() - t0) / 1000)).toFixed(0)}`);
+    const f = pm.figures();
+    const baseLL = f.logloss / f.ne;
+    row(
+      name,
+      f,
+      score(model, holdBatches),
+      `${((baseLL - f.logloss) / (baseLL - f.bayesLogloss!)).toFixed(3)}       ${(N / ((performance.now() - t0) / 1000)).toFixed(0)}`,
+    );
     model.dispose();
   }
 }

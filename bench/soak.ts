@@ -9,7 +9,23 @@
 import { parseArgs } from 'node:util';
 import { soak } from '../test/helpers/soak.ts';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '10000' }, predictions: { type: 'string', default: '100000' }, batch: { type: 'string', default: '256' }, 'rss-slack-mb': { type: 'string', default: '64' }, help: { type: 'boolean' } } });
-if (values.help) { console.log('usage: npx tsx bench/soak.ts [--steps 10000] [--predictions 100000] [--batch 256] [--rss-slack-mb 64]'); process.exit(0); }
-const r = await soak({ steps: Number(values.steps), predictions: Number(values.predictions), batch: Number(values.batch), rssSlackMb: Number(values['rss-slack-mb']) });
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10000' },
+    predictions: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '256' },
+    'rss-slack-mb': { type: 'string', default: '64' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log('usage: npx tsx bench/soak.ts [--steps 10000] [--predictions 100000] [--batch 256] [--rss-slack-mb 64]');
+  process.exit(0);
+}
+const r = await soak({
+  steps: Number(values.steps),
+  predictions: Number(values.predictions),
+  batch: Number(values.batch),
+  rssSlackMb: Number(values['rss-slack-mb']),
+});
 process.exit(r.ok ? 0 : 1);

@@ -17,25 +17,52 @@ import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
 import { ProgressiveMetrics } from '../src/train/evaluation/progressive.ts';
 import { TrainStep } from '../src/train/train-step.ts';
-import type { LrSchedule } from '../src/train/optim/schedule.ts';
-import type { SparseMode } from '../src/train/optim/sparse-lion.ts';
 
-const { values } = parseArgs({ options: { examples: { type: 'string', default: '2000000' }, set: { type: 'string', multiple: true, default: [] }, config: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean' } } });
-if (values.help) { console.log('usage: npx tsx bench/synthetic-curve.ts [--examples 2000000] [--config F] [--set key=value ...]'); process.exit(0); }
+const { values } = parseArgs({
+  options: {
+    examples: { type: 'string', default: '2000000' },
+    set: { type: 'string', multiple: true, default: [] },
+    config: { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log('usage: npx tsx bench/synthetic-curve.ts [--examples 2000000] [--config F] [--set key=value ...]');
+  process.exit(0);
+}
 const N = Number(values.examples);
 const cfg = loadConfig(values.config, values.set);
 const backend = await selectBackend(cfg.backend);
 const schema = featureSchemaOf(cfg);
-const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype });
-const step = new TrainStep(model, { dense: cfg.optim.dense, embedding: cfg.optim.embedding, linear: cfg.optim.linear, bias: cfg.optim.bias, schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode });
+const model = new CtrModel(schema, {
+  hidden: cfg.model.hidden,
+  initStd: cfg.model.initStd,
+  seed: cfg.model.seed,
+  fm: cfg.model.fm,
+  momentumDtype: cfg.model.momentumDtype,
+});
+const step = new TrainStep(model, {
+  dense: cfg.optim.dense,
+  embedding: cfg.optim.embedding,
+  linear: cfg.optim.linear,
+  bias: cfg.optim.bias,
+  schedule: cfg.optim.schedule,
+  sparseMode: cfg.optim.sparseMode,
+});
 const fz = new Featurizer(schema);
 const pm = new ProgressiveMetrics(100_000);
-const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000].filter((m) => m < N).concat([N]);
-console.log(`synthetic stream seed ${cfg.source.seed}, ${N} examples, batch ${cfg.train.batchSize}, backend ${backend.backend}`);
+const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000]
+  .filter((m) => m < N)
+  .concat([N]);
+console.log(
+  `synthetic stream seed ${cfg.source.seed}, ${N} examples, batch ${cfg.train.batchSize}, backend ${backend.backend}`,
+);
 console.log('examples   logloss  bayes    base     gain   AUC     calib  ex/s');
 let n = 0;
 const t0 = performance.now();
-for await (const rb of createSyntheticSource({ seed: cfg.source.seed, limit: N }).batches({ batchSize: cfg.train.batchSize })) {
+for await (const rb of createSyntheticSource({ seed: cfg.source.seed, limit: N }).batches({
+  batchSize: cfg.train.batchSize,
+})) {
   const b = fz.fromRecordBatch(rb);
   const r = step.run(b);
   pm.add(r.predictions, b.labels, b.bayesP, b.size);
@@ -45,6 +72,8 @@ for await (const rb of createSyntheticSource({ seed: cfg.source.seed, limit: N }
     const f = pm.figures();
     const base = f.logloss / f.ne;
     const gain = (base - f.logloss) / (base - f.bayesLogloss!);
-    console.log(`${String(n).padEnd(10)} ${f.logloss.toFixed(4)}   ${f.bayesLogloss!.toFixed(4)}   ${base.toFixed(4)}   ${gain.toFixed(3)}  ${f.auc.toFixed(4)}  ${f.calibration.toFixed(3)}  ${(n / ((performance.now() - t0) / 1000)).toFixed(0)}`);
+    console.log(
+      `${String(n).padEnd(10)} ${f.logloss.toFixed(4)}   ${f.bayesLogloss!.toFixed(4)}   ${base.toFixed(4)}   ${gain.toFixed(3)}  ${f.auc.toFixed(4)}  ${f.calibration.toFixed(3)}  ${(n / ((performance.now() - t0) / 1000)).toFixed(0)}`,
+    );
   }
 }

@@ -24,13 +24,21 @@ export const ERRORS = {
   LIONCTR_BAD_MESSAGE: { status: 400, exit: 1, description: 'a Kafka message or input row cannot be decoded' },
   LIONCTR_NOT_FOUND: { status: 404, exit: 1, description: 'no such route, model or version' },
   LIONCTR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, description: 'the route exists for another HTTP method' },
-  LIONCTR_BAD_EXPORT: { status: 500, exit: 1, description: 'an export is corrupt, inconsistent or outside the export root' },
+  LIONCTR_BAD_EXPORT: {
+    status: 500,
+    exit: 1,
+    description: 'an export is corrupt, inconsistent or outside the export root',
+  },
   LIONCTR_BAD_CHECKPOINT: {
     status: 500,
     exit: 1,
     description: 'a checkpoint or training state is corrupt or does not match the model',
   },
-  LIONCTR_UNAVAILABLE: { status: 503, exit: 1, description: 'a dependency (Kafka, a backend) cannot be reached or loaded' },
+  LIONCTR_UNAVAILABLE: {
+    status: 503,
+    exit: 1,
+    description: 'a dependency (Kafka, a backend) cannot be reached or loaded',
+  },
   LIONCTR_NOT_READY: { status: 503, exit: 1, description: 'no model is loaded yet, or the server is draining' },
   LIONCTR_INTERNAL: { status: 500, exit: 1, description: 'a bug: an internal invariant does not hold' },
 } as const satisfies Record<string, ErrorSpec>;

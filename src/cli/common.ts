@@ -12,7 +12,12 @@ import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-
 export function withConfigOptions(cmd: Command): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   return cmd
-    .option('-c, --config <file>', 'JSON config file (repeatable; later files win); defaults: config/default.json keys', collect, [])
+    .option(
+      '-c, --config <file>',
+      'JSON config file (repeatable; later files win); defaults: config/default.json keys',
+      collect,
+      [],
+    )
     .option('--set <key=value>', 'override one config key, e.g. --set train.batchSize=1024 (repeatable)', collect, []);
 }
 
@@ -23,7 +28,12 @@ export function configFrom(opts: { config: string[]; set: string[] }, extra: str
 
 /** The feature schema of a config. @throws LionctrError LIONCTR_BAD_CONFIG. */
 export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
-  const s: FeatureSchema = { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical, embeddingDim: cfg.schema.embeddingDim, dims: cfg.schema.dims };
+  const s: FeatureSchema = {
+    numeric: cfg.schema.numeric,
+    categorical: cfg.schema.categorical,
+    embeddingDim: cfg.schema.embeddingDim,
+    dims: cfg.schema.dims,
+  };
   validateSchema(s);
   return s;
 }
@@ -32,14 +42,29 @@ export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
  * Opens the configured file or synthetic source for one pass, at `resume`'s position when
  * given (the pass a checkpoint stopped in). The kafka source is opened by train-session.
  */
-export function openConfiguredSource(cfg: LionctrConfig, schema: FeatureSchema, resume: ResumePoint | null = null): Source {
+export function openConfiguredSource(
+  cfg: LionctrConfig,
+  schema: FeatureSchema,
+  resume: ResumePoint | null = null,
+): Source {
   const left = (limit: number) => (limit ? Math.max(0, limit - (resume?.passExamples ?? 0)) : undefined);
   if (cfg.source.kind === 'synthetic') {
     const key = positionKey(syntheticSourceName(cfg.source.seed), 0);
-    return createSyntheticSource({ seed: cfg.source.seed, limit: left(cfg.source.limit), startOffset: resume?.nextOffsets[key] ?? 0 });
+    return createSyntheticSource({
+      seed: cfg.source.seed,
+      limit: left(cfg.source.limit),
+      startOffset: resume?.nextOffsets[key] ?? 0,
+    });
   }
   const key = positionKey(fileSourceName(cfg.source.path), 0);
-  return createFileSource({ path: cfg.source.path, format: cfg.source.format, schema, skip: cfg.source.skip, limit: left(cfg.source.limit), fromLine: resume?.nextOffsets[key] ?? 1 });
+  return createFileSource({
+    path: cfg.source.path,
+    format: cfg.source.format,
+    schema,
+    skip: cfg.source.skip,
+    limit: left(cfg.source.limit),
+    fromLine: resume?.nextOffsets[key] ?? 1,
+  });
 }
 
 /**

@@ -5,7 +5,6 @@ import { CtrModel } from '../model/ctr-model.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
-import type { LrSchedule } from '../train/optim/schedule.ts';
 import type { SparseMode } from '../train/optim/sparse-lion.ts';
 import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -24,38 +23,91 @@ import type { ResumePoint, Source } from '../ingest/source.ts';
  * @throws LionctrError LIONCTR_BAD_CONFIG on a bad setting, or when the newest checkpoint
  *   belongs to a model of another shape (its fingerprint differs).
  */
-export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null }): Promise<Trainer> {
+export async function createTrainer(
+  cfg: LionctrConfig,
+  logger: Logger,
+  opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null },
+): Promise<Trainer> {
   await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, { hidden: cfg.model.hidden, initStd: cfg.model.initStd, seed: cfg.model.seed, fm: cfg.model.fm, momentumDtype: cfg.model.momentumDtype });
+  const model = new CtrModel(schema, {
+    hidden: cfg.model.hidden,
+    initStd: cfg.model.initStd,
+    seed: cfg.model.seed,
+    fm: cfg.model.fm,
+    momentumDtype: cfg.model.momentumDtype,
+  });
   for (const slot of Object.keys(cfg.optim.tables)) {
-    if (!model.slots.includes(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `optim.tables names slot "${slot}", which the schema does not have`, { where: `optim.tables.${slot}` });
+    if (!model.slots.includes(slot))
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        `optim.tables names slot "${slot}", which the schema does not have`,
+        { where: `optim.tables.${slot}` },
+      );
   }
   const conv = (p: LionParams) => (cfg.optim.fromAdamW.enabled ? lionFromAdamW(p, cfg.optim.fromAdamW.factor) : p);
-  const step = new TrainStep(model, {
-    dense: conv(cfg.optim.dense), embedding: conv(cfg.optim.embedding), linear: conv(cfg.optim.linear), bias: conv(cfg.optim.bias),
-    schedule: cfg.optim.schedule, sparseMode: cfg.optim.sparseMode, sparseKernel: cfg.optim.sparseKernel, clipGlobalNorm: cfg.optim.clipGlobalNorm,
-    tables: Object.fromEntries(Object.entries(cfg.optim.tables).map(([slot, o]) => [slot, conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode }])),
-  }, (msg) => logger.warn(msg));
+  const step = new TrainStep(
+    model,
+    {
+      dense: conv(cfg.optim.dense),
+      embedding: conv(cfg.optim.embedding),
+      linear: conv(cfg.optim.linear),
+      bias: conv(cfg.optim.bias),
+      schedule: cfg.optim.schedule,
+      sparseMode: cfg.optim.sparseMode,
+      sparseKernel: cfg.optim.sparseKernel,
+      clipGlobalNorm: cfg.optim.clipGlobalNorm,
+      tables: Object.fromEntries(
+        Object.entries(cfg.optim.tables).map(([slot, o]) => [
+          slot,
+          conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode },
+        ]),
+      ),
+    },
+    (msg) => logger.warn(msg),
+  );
   logger.info(step.kernelNote);
-  if (cfg.optim.fromAdamW.enabled) logger.info({ dense: step.denseLion.params[0], embedding: step.sparse.embedding }, `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`);
+  if (cfg.optim.fromAdamW.enabled)
+    logger.info(
+      { dense: step.denseLion.params[0], embedding: step.sparse.embedding },
+      `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`,
+    );
   const modelConfig = { schema, model: cfg.model };
   const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);
   // checkpoints live beside the exports unless configured; no exports and no dir = none
-  const ckptDir = !cfg.checkpoint.enabled ? null : cfg.checkpoint.dir ? resolve(cfg.checkpoint.dir) : opts.exportDir ? join(opts.exportDir, 'checkpoints') : null;
+  const ckptDir = !cfg.checkpoint.enabled
+    ? null
+    : cfg.checkpoint.dir
+      ? resolve(cfg.checkpoint.dir)
+      : opts.exportDir
+        ? join(opts.exportDir, 'checkpoints')
+        : null;
   const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
   let ckpt: Checkpoint | null;
   try {
-    ckpt = ckptDir ? await readLatestCheckpoint(ckptDir, (dir, e) => logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`)) : null;
+    ckpt = ckptDir
+      ? await readLatestCheckpoint(ckptDir, (dir, e) =>
+          logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`),
+        )
+      : null;
     if (ckpt && ckpt.meta.modelFingerprint !== fingerprint) {
       const diff = ckpt.meta.modelConfig ? configDiff(ckpt.meta.modelConfig, modelConfig) : [];
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `checkpoint ${ckpt.dir} is of a model with other settings${diff.length ? ` (${diff.slice(0, 5).join('; ')})` : ' (schema or model.*)'}; point checkpoint.dir elsewhere or delete it to start afresh`, { where: 'checkpoint.dir' });
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        `checkpoint ${ckpt.dir} is of a model with other settings${diff.length ? ` (${diff.slice(0, 5).join('; ')})` : ' (schema or model.*)'}; point checkpoint.dir elsewhere or delete it to start afresh`,
+        { where: 'checkpoint.dir' },
+      );
     }
     if (ckpt) restoreState(step, ckpt.state);
-  } catch (e) { unlock(); throw e; }
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   if (ckpt) {
-    logger.info({ checkpoint: ckpt.dir, step: ckpt.step, examples: ckpt.meta.examples, offsets: ckpt.meta.sourceOffsets },
-      `resuming from checkpoint step ${ckpt.step} (${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`);
+    logger.info(
+      { checkpoint: ckpt.dir, step: ckpt.step, examples: ckpt.meta.examples, offsets: ckpt.meta.sourceOffsets },
+      `resuming from checkpoint step ${ckpt.step} (${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`,
+    );
   }
   const openSource = async (epoch: number, resume: ResumePoint | null): Promise<Source> => {
     if (cfg.source.kind === 'kafka') {
@@ -65,7 +117,8 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
     return openConfiguredSource(cfg, schema, resume);
   };
   const trainer = new Trainer({
-    model, step,
+    model,
+    step,
     openSource,
     checkpointDir: ckptDir,
     checkpointIntervalSeconds: cfg.checkpoint.intervalSeconds,
@@ -94,7 +147,11 @@ export async function createTrainer(cfg: LionctrConfig, logger: Logger, opts: { 
 function configDiff(was: unknown, now: unknown, path = ''): string[] {
   const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
   if (isObj(was) && isObj(now)) {
-    return [...new Set([...Object.keys(was), ...Object.keys(now)])].flatMap((k) => configDiff(was[k], now[k], path ? `${path}.${k}` : k));
+    return [...new Set([...Object.keys(was), ...Object.keys(now)])].flatMap((k) =>
+      configDiff(was[k], now[k], path ? `${path}.${k}` : k),
+    );
   }
-  return JSON.stringify(was) === JSON.stringify(now) ? [] : [`${path}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`];
+  return JSON.stringify(was) === JSON.stringify(now)
+    ? []
+    : [`${path}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`];
 }

@@ -14,7 +14,9 @@ import { createTrainer } from './train-session.ts';
 const { cfg, exportDir } = workerData as { cfg: LionctrConfig; exportDir: string };
 const logger = createLogger(cfg.log.level);
 const ac = new AbortController();
-parentPort!.on('message', (msg: { type: string }) => { if (msg.type === 'stop') ac.abort(); });
+parentPort!.on('message', (msg: { type: string }) => {
+  if (msg.type === 'stop') ac.abort();
+});
 const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir });
 relayTrainEvents(trainer, (msg) => parentPort!.postMessage(msg));
 const summary = await trainer.run();

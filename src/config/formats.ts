@@ -16,13 +16,22 @@ export interface ConfigFormat {
 /** A --set / env string parsed as JSON when it is JSON, else kept, so that validate names the key. */
 export function parseJsonOrKeep(v: unknown): unknown {
   if (typeof v !== 'string') return v;
-  try { return JSON.parse(v); } catch { return v; }
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 /** A comma-separated list (`h1:9092, h2:9092`) or a JSON array as a list; other values as they are. */
 function parseList(v: unknown): unknown {
   if (typeof v !== 'string') return v;
-  return v.trim().startsWith('[') ? parseJsonOrKeep(v) : v.split(',').map((x) => x.trim()).filter(Boolean);
+  return v.trim().startsWith('[')
+    ? parseJsonOrKeep(v)
+    : v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -60,7 +69,9 @@ export const FORMATS = {
   },
   /** An integer >= 1 (batch size, counts). */
   'positive-int': {
-    validate: (v) => { if (!Number.isInteger(v) || (v as number) < 1) throw new Error('must be an integer >= 1'); },
+    validate: (v) => {
+      if (!Number.isInteger(v) || (v as number) < 1) throw new Error('must be an integer >= 1');
+    },
     coerce: (v) => Number(v),
   },
   /** A list of integers >= 1 (model.hidden), JSON from env/--set. */
@@ -88,8 +99,10 @@ export const FORMATS = {
   'string-list': {
     validate: (v) => {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) {
-        throw new Error('must be a list of non-empty strings: a JSON array or a comma-separated list, '
-          + 'e.g. host1:9092,host2:9092');
+        throw new Error(
+          'must be a list of non-empty strings: a JSON array or a comma-separated list, ' +
+            'e.g. host1:9092,host2:9092',
+        );
       }
     },
     coerce: parseList,
@@ -111,7 +124,8 @@ for (const [name, f] of Object.entries(FORMATS)) convict.addFormat({ name, ...f 
  * resolved config has e.g. `'criteo' | 'csv' | 'jsonl'` rather than `string`.
  */
 export function oneOf<const V extends readonly string[]>(
-  values: V, def: V[number],
+  values: V,
+  def: V[number],
 ): { format: V[number][]; default: V[number] } {
   return { format: [...values], default: def };
 }

@@ -18,20 +18,27 @@ export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.j
  * as [dotted key, value].
  */
 function takeObjectLeaves(
-  schema: object, obj: Record<string, unknown>, prefix: string, out: [string, unknown][],
+  schema: object,
+  obj: Record<string, unknown>,
+  prefix: string,
+  out: [string, unknown][],
 ): void {
   for (const [k, v] of Object.entries(obj)) {
     const node = (schema as Record<string, unknown>)[k];
     if (node === null || typeof node !== 'object' || v === null || typeof v !== 'object' || Array.isArray(v)) continue;
-    if ('default' in node) { out.push([prefix + k, v]); delete obj[k]; }
-    else takeObjectLeaves(node, v as Record<string, unknown>, `${prefix}${k}.`, out);
+    if ('default' in node) {
+      out.push([prefix + k, v]);
+      delete obj[k];
+    } else takeObjectLeaves(node, v as Record<string, unknown>, `${prefix}${k}.`, out);
   }
 }
 
 /** Applies one JSON config file to `c`. @throws LionctrError LIONCTR_BAD_CONFIG naming the file. */
 function loadFile<T>(c: convict.Config<T>, schema: convict.Schema<T>, f: string): void {
   let obj: unknown;
-  try { obj = JSON.parse(readFileSync(f, 'utf8')); } catch (e) {
+  try {
+    obj = JSON.parse(readFileSync(f, 'utf8'));
+  } catch (e) {
     throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot read config file: ${(e as Error).message}`, { where: f });
   }
   try {
@@ -43,17 +50,24 @@ function loadFile<T>(c: convict.Config<T>, schema: convict.Schema<T>, f: string)
     }
     c.load(obj as object);
     for (const [key, v] of leaves) c.set(key as never, v as never);
-  } catch (e) { throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f }); }
+  } catch (e) {
+    throw new LionctrError('LIONCTR_BAD_CONFIG', (e as Error).message, { where: f });
+  }
 }
 
 /** Applies one `key=value` override; the value is parsed as JSON when it parses, else a string. */
 function applySet<T>(c: convict.Config<T>, s: string): void {
   const eq = s.indexOf('=');
   if (eq < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `--set expects key=value, got "${s}"`, { where: '--set' });
-  const key = s.slice(0, eq), raw = s.slice(eq + 1);
+  const key = s.slice(0, eq),
+    raw = s.slice(eq + 1);
   if (!c.has(key as never)) throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown config key "${key}"`, { where: key });
   let v: unknown = raw;
-  try { v = JSON.parse(raw); } catch { /* plain string */ }
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    /* plain string */
+  }
   c.set(key as never, v as never);
 }
 
@@ -66,7 +80,10 @@ function applySet<T>(c: convict.Config<T>, s: string): void {
  * @throws LionctrError LIONCTR_BAD_CONFIG naming the key that is wrong (or the file).
  */
 export function loadConfigOf<T>(
-  schema: convict.Schema<T>, files: string[] = [], sets: string[] = [], defaultsFile = DEFAULT_CONFIG_FILE,
+  schema: convict.Schema<T>,
+  files: string[] = [],
+  sets: string[] = [],
+  defaultsFile = DEFAULT_CONFIG_FILE,
 ): T {
   const c = convict(schema);
   for (const f of existsSync(defaultsFile) ? [defaultsFile, ...files] : files) loadFile(c, schema, f);

@@ -21,7 +21,8 @@ export { DEFAULT_CONFIG_FILE };
 const logConfig = {
   level: {
     doc: 'Log level',
-    ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'), env: 'LIONCTR_LOG_LEVEL',
+    ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'),
+    env: 'LIONCTR_LOG_LEVEL',
   },
 };
 

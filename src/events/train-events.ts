@@ -10,7 +10,10 @@ import type { EventEmitter } from 'node:events';
 import type { EventArgs, TypedEmitter } from './typed-emitter.ts';
 
 /** Rows read since the previous `ingest` event: trained ok, and new bad rows by reason. */
-export interface IngestEvent { ok: number; bad: Record<string, number> }
+export interface IngestEvent {
+  ok: number;
+  bad: Record<string, number>;
+}
 
 /** Where the rows of a trained batch came from: row b is `offsets[b]` of `partitions[b]` of `source`. */
 export interface BatchPositions {
@@ -55,19 +58,33 @@ export interface Progress {
 }
 
 /** Embedding table sizes, emitted with every progress line. */
-export interface TablesEvent { slots: { slot: string; rows: number; bytes: number }[]; watermarkMs: number | null }
+export interface TablesEvent {
+  slots: { slot: string; rows: number; bytes: number }[];
+  watermarkMs: number | null;
+}
 
 /** An export written: its version, wall time (s), size (bytes) and event-time watermark (ms). */
-export interface ExportEvent { version: string; seconds: number; bytes: number; watermarkMs: number | null }
+export interface ExportEvent {
+  version: string;
+  seconds: number;
+  bytes: number;
+  watermarkMs: number | null;
+}
 
 /** A durable checkpoint written: its step, wall time (s) and size (bytes). */
-export interface CheckpointEvent { step: number; seconds: number; bytes: number }
+export interface CheckpointEvent {
+  step: number;
+  seconds: number;
+  bytes: number;
+}
 
 /** Consumer lag per partition held now (messages behind the high watermark). */
 export type LagEvent = { topic: string; partition: number; lag: number }[];
 
 /** Times the source paused fetching for backpressure, cumulative. */
-export interface BackpressureEvent { pauses: number }
+export interface BackpressureEvent {
+  pauses: number;
+}
 
 /** The events table: event name -> payload. */
 export interface TrainEvents {
@@ -86,7 +103,14 @@ export type TrainEventName = keyof TrainEvents;
 
 /** Every trainer event name (the compiler checks that the list is the table's keys). */
 export const TRAIN_EVENT_NAMES = Object.keys({
-  ingest: 0, step: 0, progress: 0, tables: 0, export: 0, checkpoint: 0, lag: 0, backpressure: 0,
+  ingest: 0,
+  step: 0,
+  progress: 0,
+  tables: 0,
+  export: 0,
+  checkpoint: 0,
+  lag: 0,
+  backpressure: 0,
 } satisfies Record<TrainEventName, 0>) as TrainEventName[];
 
 /** An emitter of the trainer's events (a Trainer, or the relay of a worker's messages). */

@@ -11,16 +11,20 @@ const slots = criteoSlots();
 export const schemaConfig = {
   numeric: {
     doc: 'Numeric slots (also embedded through their Criteo bucket)',
-    format: 'string-list', default: slots.numeric,
+    format: 'string-list',
+    default: slots.numeric,
   },
   categorical: { doc: 'Categorical slots', format: 'string-list', default: slots.categorical },
   embeddingDim: {
     doc: 'Embedding dim D of every slot',
-    format: 'positive-int', default: 16, env: 'LIONCTR_EMBEDDING_DIM',
+    format: 'positive-int',
+    default: 16,
+    env: 'LIONCTR_EMBEDDING_DIM',
   },
   dims: {
     doc: 'Per-slot embedding dim overrides {slot: D}',
-    format: 'slot-dims', default: {} as Record<string, number>,
+    format: 'slot-dims',
+    default: {} as Record<string, number>,
   },
 };
 

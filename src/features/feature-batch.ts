@@ -34,7 +34,8 @@ export interface FeatureBatch {
  * @throws RangeError when the range is outside [0, size].
  */
 export function sliceBatch<T extends { size: number }>(batch: T, start: number, end: number): T {
-  if (!(start >= 0 && start <= end && end <= batch.size)) throw new RangeError(`slice [${start}, ${end}) outside a batch of ${batch.size}`);
+  if (!(start >= 0 && start <= end && end <= batch.size))
+    throw new RangeError(`slice [${start}, ${end}) outside a batch of ${batch.size}`);
   const out: Record<string, unknown> = { ...batch, size: end - start };
   for (const [k, v] of Object.entries(batch)) {
     if (ArrayBuffer.isView(v) && batch.size > 0) {

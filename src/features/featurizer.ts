@@ -48,9 +48,16 @@ export class Featurizer {
       return v;
     };
     const label = col(LABEL_COLUMN);
-    for (let b = 0; b < B; b++) { out.labels[b] = Number(label.get(b)); out.weights[b] = 1; }
+    for (let b = 0; b < B; b++) {
+      out.labels[b] = Number(label.get(b));
+      out.weights[b] = 1;
+    }
     const ts = rb.getChild(EVENT_TIME_COLUMN);
-    if (ts) for (let b = 0; b < B; b++) { const t = ts.get(b); out.eventTimeMs[b] = t === null ? NaN : Number(t); }
+    if (ts)
+      for (let b = 0; b < B; b++) {
+        const t = ts.get(b);
+        out.eventTimeMs[b] = t === null ? NaN : Number(t);
+      }
     else out.eventTimeMs.fill(NaN);
     const part = rb.getChild(PARTITION_COLUMN);
     const off = rb.getChild(OFFSET_COLUMN);
@@ -59,18 +66,25 @@ export class Featurizer {
       out.offsets[b] = off ? Number(off.get(b) ?? b) : b;
     }
     const bayes = rb.getChild(BAYES_P_COLUMN);
-    if (bayes) { out.bayesP = new Float64Array(B); for (let b = 0; b < B; b++) out.bayesP[b] = Number(bayes.get(b)); }
+    if (bayes) {
+      out.bayesP = new Float64Array(B);
+      for (let b = 0; b < B; b++) out.bayesP[b] = Number(bayes.get(b));
+    }
     const { categorical, numeric } = this.schema;
-    const F = this.numSlots, N = this.numNumeric;
+    const F = this.numSlots,
+      N = this.numNumeric;
     for (let c = 0; c < categorical.length; c++) {
-      const v = col(categorical[c]); const h = this.hashers[c];
+      const v = col(categorical[c]);
+      const h = this.hashers[c];
       for (let b = 0; b < B; b++) {
         const x = v.get(b);
         h.hashInto(x === null || x === '' ? null : String(x), out.idHi, out.idLo, b * F + c);
       }
     }
     for (let n = 0; n < N; n++) {
-      const v = col(numeric[n]); const f = categorical.length + n; const h = this.hashers[f];
+      const v = col(numeric[n]);
+      const f = categorical.length + n;
+      const h = this.hashers[f];
       for (let b = 0; b < B; b++) {
         const raw = v.get(b);
         const x = raw === null ? null : Number(raw);
@@ -90,10 +104,17 @@ export class Featurizer {
    *   than MAX_INSTANCES instances.
    */
   fromInstances(instances: unknown): FeatureBatch {
-    if (!Array.isArray(instances)) throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" must be an array of objects', { where: 'instances' });
-    if (instances.length === 0) throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" is empty', { where: 'instances' });
-    if (instances.length > MAX_INSTANCES) throw new LionctrError('LIONCTR_BAD_REQUEST', `too many instances: ${instances.length} > ${MAX_INSTANCES}`, { where: 'instances' });
-    const B = instances.length, F = this.numSlots, N = this.numNumeric;
+    if (!Array.isArray(instances))
+      throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" must be an array of objects', { where: 'instances' });
+    if (instances.length === 0)
+      throw new LionctrError('LIONCTR_BAD_REQUEST', '"instances" is empty', { where: 'instances' });
+    if (instances.length > MAX_INSTANCES)
+      throw new LionctrError('LIONCTR_BAD_REQUEST', `too many instances: ${instances.length} > ${MAX_INSTANCES}`, {
+        where: 'instances',
+      });
+    const B = instances.length,
+      F = this.numSlots,
+      N = this.numNumeric;
     const { categorical, numeric } = this.schema;
     const out = this.alloc(B);
     out.eventTimeMs.fill(NaN);
@@ -105,16 +126,23 @@ export class Featurizer {
       }
       const rec = inst as Record<string, unknown>;
       for (const key of Object.keys(rec)) {
-        if (!this.slotKinds.has(key)) throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `${where}.${key}` });
+        if (!this.slotKinds.has(key))
+          throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `${where}.${key}` });
       }
-      out.weights[b] = 1; out.offsets[b] = b;
+      out.weights[b] = 1;
+      out.offsets[b] = b;
       for (let c = 0; c < categorical.length; c++) {
         const x = rec[categorical[c]];
         let s: string | null;
         if (x === undefined || x === null || x === '') s = null;
         else if (typeof x === 'string') s = x;
         else if (typeof x === 'number' && Number.isFinite(x)) s = String(x);
-        else throw new LionctrError('LIONCTR_BAD_REQUEST', `categorical slot must be a string or number, got ${typeof x}`, { where: `${where}.${categorical[c]}` });
+        else
+          throw new LionctrError(
+            'LIONCTR_BAD_REQUEST',
+            `categorical slot must be a string or number, got ${typeof x}`,
+            { where: `${where}.${categorical[c]}` },
+          );
         this.hashers[c].hashInto(s, out.idHi, out.idLo, b * F + c);
       }
       for (let n = 0; n < N; n++) {
@@ -123,7 +151,12 @@ export class Featurizer {
         if (x === undefined || x === null || x === '') v = null;
         else if (typeof x === 'number' && Number.isFinite(x)) v = x;
         else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
-        else throw new LionctrError('LIONCTR_BAD_REQUEST', `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`, { where: `${where}.${numeric[n]}` });
+        else
+          throw new LionctrError(
+            'LIONCTR_BAD_REQUEST',
+            `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`,
+            { where: `${where}.${numeric[n]}` },
+          );
         const f = categorical.length + n;
         out.dense[b * N + n] = numericDense(v);
         this.hashers[f].hashInto(numericBucket(v), out.idHi, out.idLo, b * F + f);
@@ -133,7 +166,8 @@ export class Featurizer {
   }
 
   private alloc(B: number): FeatureBatch {
-    const F = this.numSlots, N = this.numNumeric;
+    const F = this.numSlots,
+      N = this.numNumeric;
     return {
       size: B,
       labels: new Float32Array(B),

@@ -16,7 +16,10 @@ const hasher = await xxhash();
 export const MISSING_TOKEN = '\u0000';
 
 /** A 64-bit id as two unsigned 32-bit halves. */
-export interface FeatureId { hi: number; lo: number }
+export interface FeatureId {
+  hi: number;
+  lo: number;
+}
 
 /** Per-slot seed: XXH64 of the slot name. */
 export function slotSeed(slot: string): bigint {
@@ -41,7 +44,10 @@ export class SlotHasher {
   private n = 0;
 
   /** @param maxCache maximum cached values (the cache is cleared when full), >= 1. */
-  constructor(slot: string, private readonly maxCache = 1 << 18) {
+  constructor(
+    slot: string,
+    private readonly maxCache = 1 << 18,
+  ) {
     this.slot = slot;
     this.seed = slotSeed(slot);
     this.hi = new Uint32Array(Math.min(maxCache, 1024));
@@ -53,7 +59,10 @@ export class SlotHasher {
     const key = value ?? MISSING_TOKEN;
     let k = this.cache.get(key);
     if (k === undefined) {
-      if (this.n >= this.maxCache) { this.cache.clear(); this.n = 0; }
+      if (this.n >= this.maxCache) {
+        this.cache.clear();
+        this.n = 0;
+      }
       if (this.n >= this.hi.length) this.grow();
       const h = hasher.h64(key, this.seed);
       k = this.n++;
@@ -67,7 +76,11 @@ export class SlotHasher {
 
   private grow(): void {
     const cap = Math.min(this.maxCache, this.hi.length * 2);
-    const hi = new Uint32Array(cap); hi.set(this.hi); this.hi = hi;
-    const lo = new Uint32Array(cap); lo.set(this.lo); this.lo = lo;
+    const hi = new Uint32Array(cap);
+    hi.set(this.hi);
+    this.hi = hi;
+    const lo = new Uint32Array(cap);
+    lo.set(this.lo);
+    this.lo = lo;
   }
 }

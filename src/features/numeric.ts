@@ -11,8 +11,8 @@
  */
 export function numericBucket(x: number | null | undefined): string | null {
   if (x === null || x === undefined || Number.isNaN(x)) return null;
-  if (x > 2) return 'b' + Math.floor(Math.log(x) ** 2);
-  return '=' + String(x);
+  if (x > 2) return `b${Math.floor(Math.log(x) ** 2)}`;
+  return `=${String(x)}`;
 }
 
 /**

@@ -33,19 +33,31 @@ export function slotDims(s: FeatureSchema): number[] {
 export function validateSchema(s: FeatureSchema): void {
   const seen = new Set<string>();
   for (const slot of [...s.numeric, ...s.categorical]) {
-    if (seen.has(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `slot "${slot}" is declared twice`, { where: 'schema' });
+    if (seen.has(slot))
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `slot "${slot}" is declared twice`, { where: 'schema' });
     if (RESERVED_SLOT_NAMES.includes(slot)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `slot name "${slot}" is reserved`, { where: 'schema' });
     }
     seen.add(slot);
   }
   if (!Number.isInteger(s.embeddingDim) || s.embeddingDim < 1 || s.embeddingDim > 1024) {
-    throw new LionctrError('LIONCTR_BAD_CONFIG', `the embedding dim must be an integer in 1..1024, got ${s.embeddingDim}`, { where: 'schema.embeddingDim' });
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      `the embedding dim must be an integer in 1..1024, got ${s.embeddingDim}`,
+      { where: 'schema.embeddingDim' },
+    );
   }
   for (const [slot, d] of Object.entries(s.dims ?? {})) {
-    if (!seen.has(slot)) throw new LionctrError('LIONCTR_BAD_CONFIG', `schema.dims names slot "${slot}", which the schema does not have`, { where: `schema.dims.${slot}` });
+    if (!seen.has(slot))
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `schema.dims names slot "${slot}", which the schema does not have`, {
+        where: `schema.dims.${slot}`,
+      });
     if (!Number.isInteger(d) || d < 1 || d > 1024) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`, { where: `schema.dims.${slot}` });
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        `embedding dim of "${slot}" must be an integer in 1..1024, got ${d}`,
+        { where: `schema.dims.${slot}` },
+      );
     }
   }
 }

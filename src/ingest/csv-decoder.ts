@@ -46,7 +46,11 @@ export function csvColumnMap(header: string[], schema: SlotSchema, where: string
  */
 export function decodeCsvRecord(record: string[], map: CsvColumnMap, where: string): DecodedRow {
   if (record.length !== map.header.length) {
-    throw badInput('wrong_field_count', `expected ${map.header.length} fields (as the header), got ${record.length}`, where);
+    throw badInput(
+      'wrong_field_count',
+      `expected ${map.header.length} fields (as the header), got ${record.length}`,
+      where,
+    );
   }
   const label = parseLabelCell(record[map.label], where);
   const eventTimeMs = map.ts >= 0 ? parseNumericCell(record[map.ts], TS_INPUT_FIELD, where) : null;

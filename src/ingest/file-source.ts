@@ -59,13 +59,26 @@ export function createFileSource(opts: FileSourceOptions): Source {
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? Infinity;
   const fromLine = opts.fromLine ?? 1;
-  if (!Number.isInteger(skip) || skip < 0) throw new LionctrError('LIONCTR_BAD_CONFIG', `skip must be a non-negative integer, got ${skip}`, { where: 'skip' });
-  if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, { where: 'limit' });
+  if (!Number.isInteger(skip) || skip < 0)
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `skip must be a non-negative integer, got ${skip}`, { where: 'skip' });
+  if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0)))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, {
+      where: 'limit',
+    });
   if (format !== 'criteo' && format !== 'csv' && format !== 'jsonl') {
-    throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown file format ${JSON.stringify(format)} (criteo, csv, jsonl)`, { where: 'format' });
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown file format ${JSON.stringify(format)} (criteo, csv, jsonl)`, {
+      where: 'format',
+    });
   }
-  if (format === 'criteo' && (schema.numeric.length !== CRITEO_NUMERIC || schema.categorical.length !== CRITEO_CATEGORICAL)) {
-    throw new LionctrError('LIONCTR_BAD_CONFIG', `the criteo format needs a schema of ${CRITEO_NUMERIC} numeric and ${CRITEO_CATEGORICAL} categorical slots, got ${schema.numeric.length} and ${schema.categorical.length}`, { where: 'schema' });
+  if (
+    format === 'criteo' &&
+    (schema.numeric.length !== CRITEO_NUMERIC || schema.categorical.length !== CRITEO_CATEGORICAL)
+  ) {
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      `the criteo format needs a schema of ${CRITEO_NUMERIC} numeric and ${CRITEO_CATEGORICAL} categorical slots, got ${schema.numeric.length} and ${schema.categorical.length}`,
+      { where: 'schema' },
+    );
   }
   checkFile(path, (p) => statSync(p));
 
@@ -79,7 +92,10 @@ export function createFileSource(opts: FileSourceOptions): Source {
     if (warnedReasons.has(reason) || warnLines >= MAX_WARN_LINES) return;
     warnedReasons.add(reason);
     warnLines++;
-    const tail = warnLines === MAX_WARN_LINES ? ' (no further ingest warnings for this file; see stats().bad)' : ' (further rows with this reason are counted silently)';
+    const tail =
+      warnLines === MAX_WARN_LINES
+        ? ' (no further ingest warnings for this file; see stats().bad)'
+        : ' (further rows with this reason are counted silently)';
     console.warn(`lionctr ingest: skipped bad row [${reason}]: ${message}${tail}`);
   };
 
@@ -87,7 +103,10 @@ export function createFileSource(opts: FileSourceOptions): Source {
     name: fileSourceName(path),
     stats: () => ({ rows, bad: { ...bad } }),
     async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, {
+          where: 'batchSize',
+        });
       const st = await stat(path).catch((e: unknown) => e as NodeJS.ErrnoException);
       checkFile(path, () => st);
       if (limit === 0) return;
@@ -95,8 +114,19 @@ export function createFileSource(opts: FileSourceOptions): Source {
       let builder = new RecordBatchBuilder(schema, batchSize);
       let seen = 0; // data rows met so far (good or bad)
       let yielded = 0;
-      const records = format === 'csv' ? csvRecords(path, schema, onBad) : lineRecords(path, format === 'criteo' ? decodeCriteoLine
-        : createJsonlDecoder(schema, (slot, where) => console.warn(`lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`)));
+      const records =
+        format === 'csv'
+          ? csvRecords(path, schema, onBad)
+          : lineRecords(
+              path,
+              format === 'criteo'
+                ? decodeCriteoLine
+                : createJsonlDecoder(schema, (slot, where) =>
+                    console.warn(
+                      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`,
+                    ),
+                  ),
+            );
       for await (const chunk of records) {
         if (signal?.aborted) return;
         for (const rec of chunk) {
@@ -155,7 +185,10 @@ interface PendingRecord {
  * per chunk not per line), each with its 1-based line number; '\r\n' endings and a
  * leading BOM are handled. The decoder gets `path:line` as `where`.
  */
-async function* lineRecords(path: string, decode: (line: string, where: string) => DecodedRow): AsyncGenerator<PendingRecord[]> {
+async function* lineRecords(
+  path: string,
+  decode: (line: string, where: string) => DecodedRow,
+): AsyncGenerator<PendingRecord[]> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
   let rest = '';
   let lineNo = 0;
@@ -200,7 +233,13 @@ async function* csvRecords(
   onBad: (reason: BadReason, message: string) => void,
 ): AsyncGenerator<PendingRecord[]> {
   const stream = createReadStream(path);
-  const parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true, bom: true, skip_records_with_error: true });
+  const parser = csvParse({
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    bom: true,
+    skip_records_with_error: true,
+  });
   stream.on('error', (e) => parser.destroy(e));
   parser.on('skip', (e: Error & { lines?: number }) => onBad('bad_csv', `${e.message} (at ${path}:${e.lines ?? '?'})`));
   stream.pipe(parser);

@@ -10,7 +10,8 @@ import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
 
 /** Accepted range of `ts`, ms since the epoch: 2001-09-09 to 2500-01-01. */
-const MIN_TS_MS = 1e12, MAX_TS_MS = 16725225600000;
+const MIN_TS_MS = 1e12,
+  MAX_TS_MS = 16725225600000;
 
 /** Decodes one JSON line into a row; see createJsonlDecoder. */
 export type LineDecoder = (line: string, where: string) => DecodedRow;
@@ -23,7 +24,10 @@ export type LineDecoder = (line: string, where: string) => DecodedRow;
  * not in ms since the epoch between 2001 and 2500), or `wrong_type`
  * (features not an object, ts or a slot value of the wrong JSON type).
  */
-export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: string, where: string) => void): LineDecoder {
+export function createJsonlDecoder(
+  schema: SlotSchema,
+  onUnknownSlot?: (slot: string, where: string) => void,
+): LineDecoder {
   const unknown = new Set<string>();
   const numIndex = new Map<string, number>();
   schema.numeric.forEach((s, i) => numIndex.set(s, i));
@@ -39,7 +43,8 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
     } catch (e) {
       throw badInput('bad_json', `not valid JSON: ${(e as Error).message}`, where);
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw badInput('bad_json', 'a line must be a JSON object', where);
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+      throw badInput('bad_json', 'a line must be a JSON object', where);
     const o = obj as Record<string, unknown>;
 
     const lab = o[LABEL_COLUMN];
@@ -59,7 +64,11 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
       }
       // seconds, microseconds or nanoseconds would wreck the event-time watermark for good
       if (eventTimeMs !== null && !(eventTimeMs >= MIN_TS_MS && eventTimeMs <= MAX_TS_MS)) {
-        throw badInput('bad_timestamp', `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}${eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'}`, where);
+        throw badInput(
+          'bad_timestamp',
+          `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}${eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'}`,
+          where,
+        );
       }
     }
 
@@ -67,7 +76,8 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
     const categorical = new Array<string | null>(nCat).fill(null);
     const feats = o.features;
     if (feats !== undefined && feats !== null) {
-      if (typeof feats !== 'object' || Array.isArray(feats)) throw badInput('wrong_type', 'features must be an object', where);
+      if (typeof feats !== 'object' || Array.isArray(feats))
+        throw badInput('wrong_type', 'features must be an object', where);
       for (const key in feats as Record<string, unknown>) {
         const v = (feats as Record<string, unknown>)[key];
         const ni = numIndex.get(key);
@@ -77,7 +87,10 @@ export function createJsonlDecoder(schema: SlotSchema, onUnknownSlot?: (slot: st
         }
         const ci = catIndex.get(key);
         if (ci !== undefined) categorical[ci] = categoricalValue(v, key, where);
-        else if (onUnknownSlot && !unknown.has(key)) { unknown.add(key); onUnknownSlot(key, where); }
+        else if (onUnknownSlot && !unknown.has(key)) {
+          unknown.add(key);
+          onUnknownSlot(key, where);
+        }
       }
     }
     return { label: lab, eventTimeMs, numeric, categorical };
@@ -88,16 +101,25 @@ function numericValue(v: unknown, slot: string, where: string): number | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number') {
     // JSON.parse turns 1e400 into Infinity; serving rejects it too
-    if (!Number.isFinite(v)) throw badInput('bad_number', `${slot}: numeric slot value must be finite, got ${v}`, `${where} features.${slot}`);
+    if (!Number.isFinite(v))
+      throw badInput('bad_number', `${slot}: numeric slot value must be finite, got ${v}`, `${where} features.${slot}`);
     return v;
   }
   if (typeof v === 'string') return parseNumericCell(v, slot, where);
-  throw badInput('wrong_type', `${slot}: numeric slot value must be a number, got ${Array.isArray(v) ? 'array' : typeof v}`, `${where} features.${slot}`);
+  throw badInput(
+    'wrong_type',
+    `${slot}: numeric slot value must be a number, got ${Array.isArray(v) ? 'array' : typeof v}`,
+    `${where} features.${slot}`,
+  );
 }
 
 function categoricalValue(v: unknown, slot: string, where: string): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
-  throw badInput('wrong_type', `${slot}: categorical slot value must be a string or number, got ${Array.isArray(v) ? 'array' : typeof v}`, `${where} features.${slot}`);
+  throw badInput(
+    'wrong_type',
+    `${slot}: categorical slot value must be a string or number, got ${Array.isArray(v) ? 'array' : typeof v}`,
+    `${where} features.${slot}`,
+  );
 }

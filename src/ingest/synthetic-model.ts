@@ -32,7 +32,9 @@ export const PAIRS: ReadonlyArray<readonly [number, number]> = [
   [2, 4],
 ];
 /** Vocabulary sizes V_i of C1..C26. */
-export const VOCAB_SIZES: readonly number[] = Array.from({ length: SYN_CATEGORICAL }, (_, i) => Math.round(10 ** (1 + (5 * i) / 25)));
+export const VOCAB_SIZES: readonly number[] = Array.from({ length: SYN_CATEGORICAL }, (_, i) =>
+  Math.round(10 ** (1 + (5 * i) / 25)),
+);
 
 /**
  * Numeric bucket tokens as dense indexes: '=0','=1','=2' -> 0,1,2 and 'b<k>' -> 3 + k

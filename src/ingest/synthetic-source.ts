@@ -59,9 +59,16 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
   const seed = opts.seed ?? 1;
   const start = opts.startOffset ?? 0;
   const limit = opts.limit ?? Infinity;
-  if (!Number.isSafeInteger(seed)) throw new LionctrError('LIONCTR_BAD_CONFIG', `seed must be a safe integer, got ${seed}`, { where: 'seed' });
-  if (!Number.isSafeInteger(start) || start < 0) throw new LionctrError('LIONCTR_BAD_CONFIG', `startOffset must be a non-negative integer, got ${start}`, { where: 'startOffset' });
-  if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 0))) throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, { where: 'limit' });
+  if (!Number.isSafeInteger(seed))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `seed must be a safe integer, got ${seed}`, { where: 'seed' });
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `startOffset must be a non-negative integer, got ${start}`, {
+      where: 'startOffset',
+    });
+  if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 0)))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, {
+      where: 'limit',
+    });
   const schema: SlotSchema = criteoSlots();
   let rows = 0;
   return {
@@ -69,7 +76,10 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
     schema,
     stats: () => ({ rows, bad: {} }),
     async *batches({ batchSize, signal }): AsyncIterable<RecordBatch> {
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, { where: 'batchSize' });
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, {
+          where: 'batchSize',
+        });
       const end = start + limit;
       for (let n = start; n < end; ) {
         if (signal?.aborted) return;

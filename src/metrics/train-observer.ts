@@ -9,7 +9,10 @@ import type { Metrics } from './catalogue.ts';
 export function observeTrainer(events: TrainEmitter, m: Metrics): void {
   events.on('ingest', (e) => {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
-    for (const [reason, n] of Object.entries(e.bad)) { m.ingestMessages.inc({ status: 'bad' }, n); m.ingestBad.inc({ reason }, n); }
+    for (const [reason, n] of Object.entries(e.bad)) {
+      m.ingestMessages.inc({ status: 'bad' }, n);
+      m.ingestBad.inc({ reason }, n);
+    }
   });
   events.on('step', (e) => {
     m.trainExamples.inc(e.examples);
@@ -19,12 +22,20 @@ export function observeTrainer(events: TrainEmitter, m: Metrics): void {
     if (Number.isFinite(e.loss)) m.batchLoss.set(e.loss);
   });
   events.on('progress', (p) => {
-    const set = (g: { set(v: number): void }, v: number) => { if (Number.isFinite(v)) g.set(v); };
-    set(m.progAuc, p.auc); set(m.progLogloss, p.logloss); set(m.progNe, p.ne); set(m.progCalibration, p.calibration);
+    const set = (g: { set(v: number): void }, v: number) => {
+      if (Number.isFinite(v)) g.set(v);
+    };
+    set(m.progAuc, p.auc);
+    set(m.progLogloss, p.logloss);
+    set(m.progNe, p.ne);
+    set(m.progCalibration, p.calibration);
     set(m.throughput, p.examplesPerSecond);
   });
   events.on('tables', (e) => {
-    for (const t of e.slots) { m.embeddingRows.set({ slot: t.slot }, t.rows); m.embeddingBytes.set({ slot: t.slot }, t.bytes); }
+    for (const t of e.slots) {
+      m.embeddingRows.set({ slot: t.slot }, t.rows);
+      m.embeddingBytes.set({ slot: t.slot }, t.bytes);
+    }
     if (e.watermarkMs !== null) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
   });
   events.on('checkpoint', (e) => {
@@ -34,7 +45,10 @@ export function observeTrainer(events: TrainEmitter, m: Metrics): void {
   });
   let pausesSeen = 0;
   events.on('backpressure', (e) => {
-    if (e.pauses > pausesSeen) { m.kafkaPauses.inc(e.pauses - pausesSeen); pausesSeen = e.pauses; }
+    if (e.pauses > pausesSeen) {
+      m.kafkaPauses.inc(e.pauses - pausesSeen);
+      pausesSeen = e.pauses;
+    }
   });
   events.on('lag', (lags) => {
     // the partitions held now: a revoked one's series goes (another trainer reports it)

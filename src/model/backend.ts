@@ -12,7 +12,10 @@ import '@tensorflow/tfjs';
  * and, for each one passed over, why.
  */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export interface BackendChoice { backend: BackendName; tried: { backend: string; why: string }[] }
+export interface BackendChoice {
+  backend: BackendName;
+  tried: { backend: string; why: string }[];
+}
 
 let chosen: BackendChoice | undefined;
 
@@ -22,7 +25,10 @@ let chosen: BackendChoice | undefined;
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
  *   (saying why for each).
  */
-export async function selectBackend(prefer: 'auto' | BackendName = 'auto', log: (msg: string) => void = () => {}): Promise<BackendChoice> {
+export async function selectBackend(
+  prefer: 'auto' | BackendName = 'auto',
+  log: (msg: string) => void = () => {},
+): Promise<BackendChoice> {
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
   const tried: { backend: string; why: string }[] = [];
   const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];
@@ -33,7 +39,9 @@ export async function selectBackend(prefer: 'auto' | BackendName = 'auto', log: 
       if (!(await tf.setBackend(name))) throw new LionctrError('LIONCTR_UNAVAILABLE', 'setBackend returned false');
       await tf.ready();
       chosen = { backend: name, tried };
-      log(`tfjs backend: ${name}${tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : ''}`);
+      log(
+        `tfjs backend: ${name}${tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : ''}`,
+      );
       return chosen;
     } catch (err) {
       const why = (err as Error).message.split('\n')[0];
@@ -50,7 +58,12 @@ function loadNative(): void {
   const require = createRequire(import.meta.url);
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try { require(pkg); return; } catch (err) { errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`); }
+    try {
+      require(pkg);
+      return;
+    } catch (err) {
+      errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   throw new LionctrError('LIONCTR_UNAVAILABLE', errors.join('; '));
 }
@@ -88,7 +101,11 @@ export function patchWasmTransposedMatMul(): void {
       };
       const a2 = transposeA ? swapLast(a) : a;
       const b2 = transposeB ? swapLast(b) : b;
-      const out = orig.kernelFunc({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      const out = orig.kernelFunc({
+        inputs: { a: a2, b: b2 },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
       const wasm = backend as { disposeData(id: object): void };
       if (a2 !== a) wasm.disposeData(a2.dataId);
       if (b2 !== b) wasm.disposeData(b2.dataId);

@@ -12,7 +12,8 @@ export const modelConfig = {
   seed: { doc: 'Seed of the tower init', format: 'int', default: 1 },
   fm: {
     doc: 'Add the factorization-machine pairwise term of the embeddings to the logit (DeepFM)',
-    format: Boolean, default: false,
+    format: Boolean,
+    default: false,
   },
   momentumDtype: {
     doc: 'Storage of embedding-row Lion momentum: float32 or bfloat16 (half the optimizer memory)',
@@ -23,7 +24,8 @@ export const modelConfig = {
 /** Convict schema of the key `backend`. */
 export const backendConfig = {
   doc: 'tfjs backend: auto (tensorflow, then wasm, then cpu) or one of them',
-  ...oneOf(['auto', 'tensorflow', 'wasm', 'cpu'], 'auto'), env: 'LIONCTR_BACKEND',
+  ...oneOf(['auto', 'tensorflow', 'wasm', 'cpu'], 'auto'),
+  env: 'LIONCTR_BACKEND',
 };
 
 /** The resolved `model` section. */

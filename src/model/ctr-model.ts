@@ -49,18 +49,34 @@ export class CtrModel {
   readonly inputDim: number;
   private readonly colOffset: number[];
 
-  constructor(schema: FeatureSchema, config: ModelConfig, init: { towerValues?: Float32Array[]; trainable?: boolean } = {}) {
+  constructor(
+    schema: FeatureSchema,
+    config: ModelConfig,
+    init: { towerValues?: Float32Array[]; trainable?: boolean } = {},
+  ) {
     this.schema = schema;
     this.config = config;
     this.slots = embeddingSlots(schema);
     this.dims = slotDims(schema);
-    if (config.fm && new Set(this.dims).size > 1) throw new LionctrError('LIONCTR_BAD_CONFIG', 'model.fm needs the same embedding dim for every slot', { where: 'schema.dims' });
-    this.tables = this.slots.map((s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }));
+    if (config.fm && new Set(this.dims).size > 1)
+      throw new LionctrError('LIONCTR_BAD_CONFIG', 'model.fm needs the same embedding dim for every slot', {
+        where: 'schema.dims',
+      });
+    this.tables = this.slots.map(
+      (s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }),
+    );
     this.colOffset = [];
     let o = 0;
-    for (const d of this.dims) { this.colOffset.push(o); o += d; }
+    for (const d of this.dims) {
+      this.colOffset.push(o);
+      o += d;
+    }
     this.inputDim = o + schema.numeric.length;
-    this.tower = new DenseTower(this.inputDim, config.hidden, { seed: config.seed, values: init.towerValues, trainable: init.trainable });
+    this.tower = new DenseTower(this.inputDim, config.hidden, {
+      seed: config.seed,
+      values: init.towerValues,
+      trainable: init.trainable,
+    });
   }
 
   /**
@@ -69,18 +85,26 @@ export class CtrModel {
    *   (unknown ids read as zero vectors, linear weight 0).
    */
   gather(batch: FeatureBatch, admit: boolean): Gathered {
-    const B = batch.size, F = this.slots.length, N = this.schema.numeric.length, I = this.inputDim;
+    const B = batch.size,
+      F = this.slots.length,
+      N = this.schema.numeric.length,
+      I = this.inputDim;
     const rowIdx = new Int32Array(B * F);
     const x = new Float32Array(B * I);
     const wide = new Float32Array(B);
     for (let f = 0; f < F; f++) {
-      const t = this.tables[f], S = t.rows.stride, D = t.dim, co = this.colOffset[f];
+      const t = this.tables[f],
+        S = t.rows.stride,
+        D = t.dim,
+        co = this.colOffset[f];
       for (let b = 0; b < B; b++) {
         const k = b * F + f;
         const r = admit ? t.findOrAdmit(batch.idHi[k], batch.idLo[k]) : t.find(batch.idHi[k], batch.idLo[k]);
         rowIdx[k] = r;
         if (r < 0) continue;
-        const w = t.rows.data, ro = r * S, xo = b * I + co;
+        const w = t.rows.data,
+          ro = r * S,
+          xo = b * I + co;
         wide[b] += w[ro];
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
@@ -98,7 +122,8 @@ export class CtrModel {
     const z = this.tower.logits(x, vars);
     if (!this.config.fm) return z;
     // FM: 0.5 * sum_d[(sum_f e_fd)^2 - sum_f e_fd^2]  (Rendle 2010, lemma 3.1)
-    const F = this.slots.length, D = this.dims[0];
+    const F = this.slots.length,
+      D = this.dims[0];
     const e = tf.reshape(tf.slice(x, [0, 0], [-1, F * D]), [-1, F, D]);
     const sq = tf.square(tf.sum(e, 1));
     const sumSq = tf.sum(tf.square(e), 1);
@@ -106,13 +131,16 @@ export class CtrModel {
   }
 
   /** Column offset of slot f's embedding inside the tower input. */
-  columnOffset(f: number): number { return this.colOffset[f]; }
+  columnOffset(f: number): number {
+    return this.colOffset[f];
+  }
 
   /** Click probabilities [B] for a batch (no admission, no training). */
   predict(batch: FeatureBatch): Float32Array {
     const g = this.gather(batch, false);
     let p: Float32Array = new Float32Array(0);
-    tf.tidy(() => { // result kept outside: tidy walks returned arrays element by element
+    tf.tidy(() => {
+      // result kept outside: tidy walks returned arrays element by element
       const x = tf.tensor2d(g.x, [batch.size, this.inputDim]);
       const logits = tf.add(this.deepLogits(x), tf.tensor1d(g.wide));
       p = tf.sigmoid(logits).dataSync() as Float32Array;
@@ -125,5 +153,7 @@ export class CtrModel {
     return Object.fromEntries(this.tables.map((t) => [t.slot, t.size]));
   }
 
-  dispose(): void { this.tower.dispose(); }
+  dispose(): void {
+    this.tower.dispose();
+  }
 }

@@ -34,7 +34,11 @@ export class EmbeddingTable {
 
   /** @param initialCapacity rows allocated up front (grows by doubling). */
   /** @param momentumDtype storage of the momentum: float32 (default) or bfloat16. */
-  constructor(slot: string, dim: number, opts: { initStd?: number; initialCapacity?: number; momentumDtype?: 'float32' | 'bfloat16' } = {}) {
+  constructor(
+    slot: string,
+    dim: number,
+    opts: { initStd?: number; initialCapacity?: number; momentumDtype?: 'float32' | 'bfloat16' } = {},
+  ) {
     this.slot = slot;
     this.dim = dim;
     this.width = dim + 1;
@@ -51,12 +55,20 @@ export class EmbeddingTable {
   }
 
   /** Row capacity before the next doubling. */
-  get capacity(): number { return this.rows.capacity; }
+  get capacity(): number {
+    return this.rows.capacity;
+  }
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    return this.rows.bytes
-      + this.rowHi.byteLength + this.rowLo.byteLength + this.keysHi.byteLength + this.keysLo.byteLength + this.slots.byteLength;
+    return (
+      this.rows.bytes +
+      this.rowHi.byteLength +
+      this.rowLo.byteLength +
+      this.keysHi.byteLength +
+      this.keysLo.byteLength +
+      this.slots.byteLength
+    );
   }
 
   /** Row index of id (hi, lo), or -1 when absent. */
@@ -79,10 +91,16 @@ export class EmbeddingTable {
       if (this.keysLo[p] === lo && this.keysHi[p] === hi) return r;
       p = (p + 1) & this.mask;
     }
-    if (this.size >= this.capacity) { this.growRows(); return this.findOrAdmit(hi, lo); }
+    if (this.size >= this.capacity) {
+      this.growRows();
+      return this.findOrAdmit(hi, lo);
+    }
     const row = this.size++;
-    this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = row;
-    this.rowHi[row] = hi; this.rowLo[row] = lo;
+    this.keysHi[p] = hi;
+    this.keysLo[p] = lo;
+    this.slots[p] = row;
+    this.rowHi[row] = hi;
+    this.rowLo[row] = lo;
     this.rows.setLastStep(row, this.clock - 1);
     this.initRow(row, hi, lo);
     return row;
@@ -100,20 +118,30 @@ export class EmbeddingTable {
 
   /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
   private initRow(row: number, hi: number, lo: number): void {
-    const o = row * this.rows.stride, w = this.rows.data;
+    const o = row * this.rows.stride,
+      w = this.rows.data;
     let s = (hi ^ Math.imul(lo, 0x85ebca6b) ^ 0x2545f491) >>> 0;
     w[o] = 0;
     for (let j = 1; j < this.width; j++) {
       // sum of 4 uniforms (Irwin-Hall) scaled to unit variance: cheap and smooth enough for init
       let u = 0;
-      for (let k = 0; k < 4; k++) { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), s | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); u += ((t ^ (t >>> 14)) >>> 0) / 4294967296; }
+      for (let k = 0; k < 4; k++) {
+        s = (s + 0x6d2b79f5) >>> 0;
+        let t = Math.imul(s ^ (s >>> 15), s | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        u += ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      }
       w[o + j] = (u - 2) * Math.sqrt(3) * this.initStd;
     }
   }
 
   private growRows(): void {
     const cap = this.capacity * 2;
-    const grow = (a: Uint32Array, n: number): Uint32Array => { const b = new Uint32Array(n); b.set(a); return b; };
+    const grow = (a: Uint32Array, n: number): Uint32Array => {
+      const b = new Uint32Array(n);
+      b.set(a);
+      return b;
+    };
     this.rows.grow(cap);
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
@@ -123,10 +151,13 @@ export class EmbeddingTable {
     this.slots = new Int32Array(mapCap).fill(-1);
     this.mask = mapCap - 1;
     for (let r = 0; r < this.size; r++) {
-      const hi = this.rowHi[r], lo = this.rowLo[r];
+      const hi = this.rowHi[r],
+        lo = this.rowLo[r];
       let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
       while (this.slots[p] !== -1) p = (p + 1) & this.mask;
-      this.keysHi[p] = hi; this.keysLo[p] = lo; this.slots[p] = r;
+      this.keysHi[p] = hi;
+      this.keysLo[p] = lo;
+      this.slots[p] = r;
     }
   }
 }

@@ -1,4 +1,3 @@
-
 import { createHash } from 'node:crypto';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
@@ -55,11 +54,22 @@ export function sha256(bytes: Uint8Array | string): string {
 /**
  * One slot's rows as an Arrow table: ids [n] uint64 from (hi, lo), vectors [n, W] float32.
  */
-export function embeddingsToArrow(hi: Uint32Array, lo: Uint32Array, values: Float32Array, n: number, width: number): arrow.Table {
+export function embeddingsToArrow(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  values: Float32Array,
+  n: number,
+  width: number,
+): arrow.Table {
   const ids = new BigUint64Array(n);
   for (let i = 0; i < n; i++) ids[i] = (BigInt(hi[i]) << 32n) | BigInt(lo[i]);
   const listType = new arrow.FixedSizeList(width, new arrow.Field('item', new arrow.Float32(), false));
-  const child = arrow.makeData({ type: new arrow.Float32(), length: n * width, nullCount: 0, data: values.subarray(0, n * width) });
+  const child = arrow.makeData({
+    type: new arrow.Float32(),
+    length: n * width,
+    nullCount: 0,
+    data: values.subarray(0, n * width),
+  });
   const vec = arrow.makeVector(arrow.makeData({ type: listType, length: n, nullCount: 0, child }));
   return new arrow.Table({ id: arrow.makeVector(ids), vector: vec });
 }
@@ -68,19 +78,26 @@ export function embeddingsToArrow(hi: Uint32Array, lo: Uint32Array, values: Floa
  * Reads one slot's Arrow table back into flat arrays.
  * @throws LionctrError LIONCTR_BAD_EXPORT when the columns are absent or of the wrong width.
  */
-export function embeddingsFromArrow(table: arrow.Table, width: number): { hi: Uint32Array; lo: Uint32Array; values: Float32Array; n: number } {
+export function embeddingsFromArrow(
+  table: arrow.Table,
+  width: number,
+): { hi: Uint32Array; lo: Uint32Array; values: Float32Array; n: number } {
   const n = table.numRows;
-  const idCol = table.getChild('id'), vecCol = table.getChild('vector');
+  const idCol = table.getChild('id'),
+    vecCol = table.getChild('vector');
   if (!idCol || !vecCol) {
     throw new LionctrError('LIONCTR_BAD_EXPORT', 'embedding table needs columns "id" and "vector"');
   }
-  const hi = new Uint32Array(n), lo = new Uint32Array(n), values = new Float32Array(n * width);
+  const hi = new Uint32Array(n),
+    lo = new Uint32Array(n),
+    values = new Float32Array(n * width);
   let r = 0;
   for (const chunk of idCol.data) {
     const ids = chunk.values as BigUint64Array;
     for (let i = 0; i < chunk.length; i++, r++) {
       const id = ids[chunk.offset + i];
-      hi[r] = Number(id >> 32n); lo[r] = Number(id & 0xffffffffn);
+      hi[r] = Number(id >> 32n);
+      lo[r] = Number(id & 0xffffffffn);
     }
   }
   let o = 0;
@@ -90,8 +107,12 @@ export function embeddingsFromArrow(table: arrow.Table, width: number): { hi: Ui
       throw new LionctrError('LIONCTR_BAD_EXPORT', `embedding vectors have width ${t.listSize}, expected ${width}`);
     }
     const child = chunk.children[0];
-    const vals = (child.values as Float32Array).subarray((child.offset + chunk.offset * width), (child.offset + (chunk.offset + chunk.length) * width));
-    values.set(vals, o); o += vals.length;
+    const vals = (child.values as Float32Array).subarray(
+      child.offset + chunk.offset * width,
+      child.offset + (chunk.offset + chunk.length) * width,
+    );
+    values.set(vals, o);
+    o += vals.length;
   }
   return { hi, lo, values, n };
 }

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { CtrModel } from './ctr-model.ts';
-import { EXPORT_FORMAT, embeddingsFromArrow, sha256, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import {
+  EXPORT_FORMAT,
+  embeddingsFromArrow,
+  sha256,
+  type DenseModelJson,
+  type ExportManifest,
+} from './export-format.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -13,7 +19,12 @@ import { EXPORT_FORMAT, embeddingsFromArrow, sha256, type DenseModelJson, type E
 export async function resolveExportDir(path: string): Promise<string> {
   if (await exists(join(path, 'manifest.json'))) return path;
   const latest = await readFile(join(path, 'LATEST'), 'utf8').catch(() => null);
-  if (latest === null) throw new LionctrError('LIONCTR_BAD_EXPORT', `no export found: neither ${path}/manifest.json nor ${path}/LATEST exists`, { where: path });
+  if (latest === null)
+    throw new LionctrError(
+      'LIONCTR_BAD_EXPORT',
+      `no export found: neither ${path}/manifest.json nor ${path}/LATEST exists`,
+      { where: path },
+    );
   return join(path, latest.trim());
 }
 
@@ -22,7 +33,12 @@ export async function readLatest(root: string): Promise<string | null> {
   const s = await readFile(join(root, 'LATEST'), 'utf8').catch(() => null);
   if (s === null) return null;
   const v = s.trim();
-  if (!/^\d+$/.test(v)) throw new LionctrError('LIONCTR_BAD_EXPORT', `LATEST must hold a version number, got ${JSON.stringify(v.slice(0, 40))}`, { where: join(root, 'LATEST') });
+  if (!/^\d+$/.test(v))
+    throw new LionctrError(
+      'LIONCTR_BAD_EXPORT',
+      `LATEST must hold a version number, got ${JSON.stringify(v.slice(0, 40))}`,
+      { where: join(root, 'LATEST') },
+    );
   return v;
 }
 
@@ -33,9 +49,14 @@ export async function readLatest(root: string): Promise<string | null> {
  *   inconsistent.
  */
 export async function loadExport(dir: string): Promise<{ model: CtrModel; manifest: ExportManifest }> {
-  const fail = (msg: string, where: string, cause?: unknown): never => { throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause }); };
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch((e) => fail('cannot read manifest', 'manifest.json', e))) as ExportManifest;
-  if (manifest.format !== EXPORT_FORMAT) fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
+  const fail = (msg: string, where: string, cause?: unknown): never => {
+    throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause });
+  };
+  const manifest = JSON.parse(
+    await readFile(join(dir, 'manifest.json'), 'utf8').catch((e) => fail('cannot read manifest', 'manifest.json', e)),
+  ) as ExportManifest;
+  if (manifest.format !== EXPORT_FORMAT)
+    fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
   // every file is read once, verified against the manifest's sha256, then parsed
   const files = new Map<string, Buffer>();
   for (const [rel, sum] of Object.entries(manifest.files ?? {})) {
@@ -52,15 +73,24 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   for (const w of dense.weightsManifest[0].weights) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (o + n > all.length) fail('weights.bin is shorter than model.json says', 'dense/weights.bin');
-    towerValues.push(all.subarray(o, o + n)); o += n;
+    towerValues.push(all.subarray(o, o + n));
+    o += n;
   }
   const { hidden, initStd, seed, fm } = manifest.model;
   const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
-  if (model.inputDim !== dense.modelTopology.input_dim) fail(`tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`, 'dense/model.json');
+  if (model.inputDim !== dense.modelTopology.input_dim)
+    fail(
+      `tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`,
+      'dense/model.json',
+    );
   for (const t of model.tables) {
     const rel = `embeddings/${t.slot}.arrow`;
     let parsed: ReturnType<typeof embeddingsFromArrow>;
-    try { parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width); } catch (e) { fail(`not a valid embedding table: ${(e as Error).message}`, rel, e); }
+    try {
+      parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width);
+    } catch (e) {
+      fail(`not a valid embedding table: ${(e as Error).message}`, rel, e);
+    }
     const { hi, lo, values, n } = parsed!;
     for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
   }
@@ -68,5 +98,8 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
 }
 
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -59,7 +59,9 @@ export class RowStore {
     this.metaOff = dtype === 'float32' ? 2 * width : width + Math.ceil(width / 2);
     this.stride = this.metaOff + 2;
     this.capacity = 0;
-    this.data = new Float32Array(0); this.words = new Int32Array(0); this.half = new Uint16Array(0);
+    this.data = new Float32Array(0);
+    this.words = new Int32Array(0);
+    this.half = new Uint16Array(0);
     this.grow(capacity);
   }
 
@@ -69,7 +71,9 @@ export class RowStore {
    * them is overwritten); rows that its host no longer holds go back to an ArrayBuffer.
    */
   grow(capacity: number): void {
-    const oldWords = this.capacity * this.stride, newWords = capacity * this.stride, bytes = newWords * 4;
+    const oldWords = this.capacity * this.stride,
+      newWords = capacity * this.stride,
+      bytes = newWords * 4;
     const host = this.memory ? this.host : null;
     if (host && capacity >= this.capacity && host.holds(bytes) && this.reserve(bytes)) {
       this.capacity = capacity;
@@ -110,7 +114,11 @@ export class RowStore {
     const m = this.memory;
     if (!m || !this.host || bytes > this.host.maxBytes) return false;
     if (m.buffer.byteLength < bytes) {
-      try { m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE)); } catch { return false; }
+      try {
+        m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE));
+      } catch {
+        return false;
+      }
       this.views();
     }
     return true;
@@ -118,14 +126,17 @@ export class RowStore {
 
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private views(): void {
-    const buf = this.memory ? this.memory.buffer : this.buffer, words = this.capacity * this.stride;
+    const buf = this.memory ? this.memory.buffer : this.buffer,
+      words = this.capacity * this.stride;
     this.data = new Float32Array(buf, 0, words);
     this.words = new Int32Array(buf, 0, words);
     this.half = new Uint16Array(buf, 0, 2 * words);
   }
 
   /** Bytes of the rows (allocated capacity, without the kernel's scratch). */
-  get bytes(): number { return this.data.byteLength; }
+  get bytes(): number {
+    return this.data.byteLength;
+  }
 
   /** Copies row r's W weights into out (or a new array). */
   getWeights(r: number, out = new Float32Array(this.width)): Float32Array {
@@ -139,13 +150,19 @@ export class RowStore {
   }
 
   /** Sets row r's last updated step. */
-  setLastStep(r: number, s: number): void { this.words[r * this.stride + this.metaOff] = s; }
+  setLastStep(r: number, s: number): void {
+    this.words[r * this.stride + this.metaOff] = s;
+  }
 
   /** Index in `data` of row r's weight 0 (weight j at + j). */
-  weightsAt(r: number): number { return r * this.stride; }
+  weightsAt(r: number): number {
+    return r * this.stride;
+  }
 
   /** Index in `data` of row r's float32 momentum of column 0 (column j at + j; float32 momentum only). */
-  momentumAt(r: number): number { return r * this.stride + this.momOff; }
+  momentumAt(r: number): number {
+    return r * this.stride + this.momOff;
+  }
 
   /** Records an optimizer update of row r at step s: lastStep = s, updates + 1. */
   markUpdated(r: number, s: number): void {
@@ -157,7 +174,8 @@ export class RowStore {
   /** [n, W] weights of rows 0..n-1, packed (for exports). */
   packedWeights(n: number): Float32Array {
     const out = new Float32Array(n * this.width);
-    for (let r = 0; r < n; r++) out.set(this.data.subarray(r * this.stride, r * this.stride + this.width), r * this.width);
+    for (let r = 0; r < n; r++)
+      out.set(this.data.subarray(r * this.stride, r * this.stride + this.width), r * this.width);
     return out;
   }
 }

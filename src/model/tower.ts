@@ -17,7 +17,11 @@ export class DenseTower {
    * @param values optional initial values (from an export), one per variable in order.
    * @throws LionctrError LIONCTR_BAD_EXPORT when `values` do not match the shapes (a corrupt export).
    */
-  constructor(inputDim: number, hidden: number[], opts: { seed?: number; values?: Float32Array[]; trainable?: boolean } = {}) {
+  constructor(
+    inputDim: number,
+    hidden: number[],
+    opts: { seed?: number; values?: Float32Array[]; trainable?: boolean } = {},
+  ) {
     this.inputDim = inputDim;
     this.hidden = hidden;
     const sizes = [inputDim, ...hidden, 1];
@@ -47,7 +51,9 @@ export class DenseTower {
   }
 
   /** Shapes of the variables, in order. */
-  get shapes(): number[][] { return this.vars.map((v) => v.shape); }
+  get shapes(): number[][] {
+    return this.vars.map((v) => v.shape);
+  }
 
   /**
    * Logits [B] for x [B, I]. Pass `vars` to differentiate with respect to them
@@ -63,5 +69,7 @@ export class DenseTower {
     return tf.reshape(h, [-1]) as tf.Tensor1D;
   }
 
-  dispose(): void { this.vars.forEach((v) => v.dispose()); }
+  dispose(): void {
+    this.vars.forEach((v) => v.dispose());
+  }
 }

@@ -25,7 +25,12 @@ const ROUTES: Record<string, string> = { '/v1/models/*': 'predict', '/v1/models/
  * status of an error is its code's in src/errors.ts (httpStatusOf).
  * Bodies are parsed as JSON whatever their content type (curl -d sends form encoding).
  */
-export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metrics; modelName: string; isDraining?: () => boolean }): FastifyInstance {
+export function createHttpServer(opts: {
+  registry: ModelRegistry;
+  metrics: Metrics;
+  modelName: string;
+  isDraining?: () => boolean;
+}): FastifyInstance {
   const { registry, metrics, modelName } = opts;
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
@@ -43,8 +48,15 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
-    try { done(null, JSON.parse(text)); } catch (e) {
-      done(new LionctrError('LIONCTR_BAD_REQUEST', `request body is not valid JSON: ${(e as Error).message}`, { where: 'body' }), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(
+        new LionctrError('LIONCTR_BAD_REQUEST', `request body is not valid JSON: ${(e as Error).message}`, {
+          where: 'body',
+        }),
+        undefined,
+      );
     }
   });
 
@@ -61,7 +73,13 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
     const route = ROUTES[req.routeOptions?.url ?? ''] ?? 'unknown';
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
     const message = code === 413 ? `${e.message} (limit ${MAX_BODY_BYTES} bytes)` : e.message;
-    return send(reply, route, code, { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) }, performance.now());
+    return send(
+      reply,
+      route,
+      code,
+      { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) },
+      performance.now(),
+    );
   });
   app.setNotFoundHandler((req, reply) => {
     const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };
@@ -71,11 +89,22 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     // shutting down: tell load balancers to stop sending while requests still get answers
-    if (opts.isDraining?.()) return reply.code(503).send({ status: 'draining', error: 'shutting down; requests are still answered until the drain period ends' });
+    if (opts.isDraining?.())
+      return reply
+        .code(503)
+        .send({ status: 'draining', error: 'shutting down; requests are still answered until the drain period ends' });
     const m = registry.current();
     const err = registry.lastError;
-    if (m) return { status: 'ready', model_version: m.version, ...(err && Number(err.version) > Number(m.version) ? { newer_version_failed: err } : {}) };
-    return reply.code(503).send({ status: 'not ready', error: err ? `no model loaded: ${err.version}: ${err.message}` : 'no export loaded yet (waiting for LATEST)' });
+    if (m)
+      return {
+        status: 'ready',
+        model_version: m.version,
+        ...(err && Number(err.version) > Number(m.version) ? { newer_version_failed: err } : {}),
+      };
+    return reply.code(503).send({
+      status: 'not ready',
+      error: err ? `no model loaded: ${err.version}: ${err.message}` : 'no export loaded yet (waiting for LATEST)',
+    });
   });
   app.get('/metrics', async (_req, reply) => {
     const m = registry.current();
@@ -86,28 +115,69 @@ export function createHttpServer(opts: { registry: ModelRegistry; metrics: Metri
   app.get('/v1/models/:name', async (req, reply) => {
     const t0 = performance.now();
     const { name } = req.params as { name: string };
-    if (name.includes(':')) throw new LionctrError('LIONCTR_METHOD_NOT_ALLOWED', `${name.slice(name.lastIndexOf(':') + 1)} needs POST, got GET`, { where: 'method' });
-    if (name !== modelName) throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, { where: 'url' });
+    if (name.includes(':'))
+      throw new LionctrError(
+        'LIONCTR_METHOD_NOT_ALLOWED',
+        `${name.slice(name.lastIndexOf(':') + 1)} needs POST, got GET`,
+        { where: 'method' },
+      );
+    if (name !== modelName)
+      throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, {
+        where: 'url',
+      });
     const m = registry.current();
-    return send(reply, 'status', 200, {
-      model_version_status: m
-        ? [{ version: m.version, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' }, step: m.manifest.step, created_at: m.manifest.created_at, metrics: m.manifest.metrics }]
-        : [{ version: '', state: 'LOADING', status: { error_code: 'UNAVAILABLE', error_message: 'no export loaded yet' } }],
-    }, t0);
+    return send(
+      reply,
+      'status',
+      200,
+      {
+        model_version_status: m
+          ? [
+              {
+                version: m.version,
+                state: 'AVAILABLE',
+                status: { error_code: 'OK', error_message: '' },
+                step: m.manifest.step,
+                created_at: m.manifest.created_at,
+                metrics: m.manifest.metrics,
+              },
+            ]
+          : [
+              {
+                version: '',
+                state: 'LOADING',
+                status: { error_code: 'UNAVAILABLE', error_message: 'no export loaded yet' },
+              },
+            ],
+      },
+      t0,
+    );
   });
 
   app.post('/v1/models/*', async (req, reply) => {
     const t0 = performance.now();
     const spec = (req.params as { '*': string })['*'];
     const colon = spec.lastIndexOf(':');
-    const name = colon >= 0 ? spec.slice(0, colon) : spec, verb = colon >= 0 ? spec.slice(colon + 1) : '';
-    if (verb !== 'predict') throw new LionctrError('LIONCTR_NOT_FOUND', `unknown method "${verb}"; use POST /v1/models/${modelName}:predict`, { where: 'url' });
-    if (name !== modelName) throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, { where: 'url' });
+    const name = colon >= 0 ? spec.slice(0, colon) : spec,
+      verb = colon >= 0 ? spec.slice(colon + 1) : '';
+    if (verb !== 'predict')
+      throw new LionctrError(
+        'LIONCTR_NOT_FOUND',
+        `unknown method "${verb}"; use POST /v1/models/${modelName}:predict`,
+        { where: 'url' },
+      );
+    if (name !== modelName)
+      throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, {
+        where: 'url',
+      });
     const body = req.body as { instances?: unknown } | undefined;
     if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body must be a JSON object {"instances": [...]}', { where: 'body' });
+      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body must be a JSON object {"instances": [...]}', {
+        where: 'body',
+      });
     }
-    if (!('instances' in body)) throw new LionctrError('LIONCTR_BAD_REQUEST', 'body has no "instances" key', { where: 'body' });
+    if (!('instances' in body))
+      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body has no "instances" key', { where: 'body' });
     const m = registry.current();
     if (!m) throw new LionctrError('LIONCTR_NOT_READY', 'no model loaded yet');
     const batch = m.featurizer.fromInstances(body.instances);

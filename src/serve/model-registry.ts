@@ -35,10 +35,18 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   lastError: { version: string; message: string } | undefined;
 
   /** @param pollSeconds seconds between LATEST checks (0 = check only when asked). */
-  constructor(readonly root: string, private readonly logger: Logger, private readonly pollSeconds = 1) { super(); }
+  constructor(
+    readonly root: string,
+    private readonly logger: Logger,
+    private readonly pollSeconds = 1,
+  ) {
+    super();
+  }
 
   /** The model being served, or undefined before the first successful load. */
-  current(): ServedModel | undefined { return this.currentModel; }
+  current(): ServedModel | undefined {
+    return this.currentModel;
+  }
 
   /** Checks LATEST now and loads a new version if there is one. Never throws. */
   async check(): Promise<void> {
@@ -46,7 +54,9 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     this.checking = true;
     try {
       let version: string | null;
-      try { version = await readLatest(this.root); } catch (err) {
+      try {
+        version = await readLatest(this.root);
+      } catch (err) {
         const message = (err as Error).message;
         if (this.lastError?.message !== message) this.logger.error(message);
         this.lastError = { version: 'LATEST', message };
@@ -57,7 +67,9 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       this.failedVersion = version;
       if (!this.currentModel) {
         // nothing served yet (a start-up on a bad LATEST): fall back to the newest older version that loads
-        const older = (await readdir(this.root).catch(() => [] as string[])).filter((v) => /^\d+$/.test(v) && Number(v) < Number(version)).sort((a, b) => Number(b) - Number(a));
+        const older = (await readdir(this.root).catch(() => [] as string[]))
+          .filter((v) => /^\d+$/.test(v) && Number(v) < Number(version))
+          .sort((a, b) => Number(b) - Number(a));
         for (const v of older) if (await this.load(v)) break;
       }
     } finally {
@@ -70,14 +82,23 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     try {
       const { model, manifest } = await loadExport(join(this.root, version));
       const old = this.currentModel;
-      this.currentModel = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
+      this.currentModel = {
+        version,
+        manifest,
+        model,
+        featurizer: new Featurizer(manifest.schema),
+        loadedAt: new Date(),
+      };
       old?.model.dispose();
       this.logger.info({ version, step: manifest.step }, `serving model version ${version} (step ${manifest.step})`);
       this.emit('loaded', { version, step: manifest.step, previous: old?.version ?? null });
       return true;
     } catch (err) {
       this.lastError = { version, message: (err as Error).message };
-      this.logger.error({ version, err: (err as Error).message }, `export ${version} failed to load: ${(err as Error).message}; serving ${this.currentModel?.version ?? 'nothing'}`);
+      this.logger.error(
+        { version, err: (err as Error).message },
+        `export ${version} failed to load: ${(err as Error).message}; serving ${this.currentModel?.version ?? 'nothing'}`,
+      );
       this.emit('loadFailed', { version, message: (err as Error).message });
       return false;
     }

@@ -16,11 +16,11 @@ import { positionKey } from '../ingest/position-key.ts';
  */
 export function attachAuditLog(trainer: TrainEmitter, path: string, restoredStep: number): void {
   const run = `${process.pid}-${Date.now()}`;
-  appendFileSync(path, JSON.stringify({ run, restoredStep }) + '\n');
+  appendFileSync(path, `${JSON.stringify({ run, restoredStep })}\n`);
   trainer.on('step', (e) => {
     const rows: [string, number][] = [];
     const p = e.positions;
     if (p) for (let b = 0; b < e.examples; b++) rows.push([positionKey(p.source, p.partitions[b]), p.offsets[b]]);
-    appendFileSync(path, JSON.stringify({ run, step: e.step, rows }) + '\n');
+    appendFileSync(path, `${JSON.stringify({ run, step: e.step, rows })}\n`);
   });
 }

@@ -11,7 +11,11 @@ export class Cadence {
   private lastCountValue: number;
 
   /** @param seconds the period (0 = never by time); @param nowMs start time, ms; @param count the counter then. */
-  constructor(readonly seconds: number, nowMs: number, count = 0) {
+  constructor(
+    readonly seconds: number,
+    nowMs: number,
+    count = 0,
+  ) {
     this.lastMs = nowMs;
     this.lastCountValue = count;
   }
@@ -28,7 +32,9 @@ export class Cadence {
   }
 
   /** The counter at the last mark. */
-  get lastCount(): number { return this.lastCountValue; }
+  get lastCount(): number {
+    return this.lastCountValue;
+  }
 
   /** Counter increase per second since the last mark: (count - lastCount) / elapsed s. */
   rate(nowMs: number, count: number): number {

@@ -38,10 +38,20 @@ export interface CheckpointMeta {
 }
 
 /** A checkpoint read back. */
-export interface Checkpoint { step: number; dir: string; meta: CheckpointMeta; state: TrainState }
+export interface Checkpoint {
+  step: number;
+  dir: string;
+  meta: CheckpointMeta;
+  state: TrainState;
+}
 
 type Dtype = 'float32' | 'uint32';
-interface ArrayEntry { name: string; dtype: Dtype; length: number; byteOffset: number }
+interface ArrayEntry {
+  name: string;
+  dtype: Dtype;
+  length: number;
+  byteOffset: number;
+}
 interface Manifest extends CheckpointMeta {
   format: string;
   step: number;
@@ -56,13 +66,22 @@ interface Manifest extends CheckpointMeta {
 /** Writes `data` to `path` and fsyncs it. */
 async function writeDurable(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, 'w');
-  try { await fh.writeFile(data); await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** fsyncs a directory so that renames in it are durable. */
 async function syncDir(path: string): Promise<void> {
   const fh = await open(path, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -71,7 +90,12 @@ async function syncDir(path: string): Promise<void> {
  * @returns its directory and size in bytes.
  * @throws filesystem errors (ENOSPC, EACCES) as they come; LATEST then still names the previous one.
  */
-export async function writeCheckpoint(root: string, state: TrainState, meta: CheckpointMeta, keep = 2): Promise<{ dir: string; bytes: number }> {
+export async function writeCheckpoint(
+  root: string,
+  state: TrainState,
+  meta: CheckpointMeta,
+  keep = 2,
+): Promise<{ dir: string; bytes: number }> {
   await mkdir(root, { recursive: true });
   const parts: { name: string; dtype: Dtype; a: Float32Array | Uint32Array }[] = [];
   state.tower.forEach((a, i) => parts.push({ name: `tower/${i}`, dtype: 'float32', a }));
@@ -91,14 +115,21 @@ export async function writeCheckpoint(root: string, state: TrainState, meta: Che
     off += p.a.byteLength;
   }
   const manifest: Manifest = {
-    format: CHECKPOINT_FORMAT, step: state.step, denseLionStep: state.denseLionStep, created_at: new Date().toISOString(), ...meta,
+    format: CHECKPOINT_FORMAT,
+    step: state.step,
+    denseLionStep: state.denseLionStep,
+    created_at: new Date().toISOString(),
+    ...meta,
     tables: state.tables.map((t) => ({ slot: t.slot, size: t.size, dtype: t.dtype, stride: t.stride })),
-    arrays, sha256: sha256(bin), bytes,
+    arrays,
+    sha256: sha256(bin),
+    bytes,
   };
   const name = String(state.step);
   const tmp = join(root, `.tmp-${name}`);
   // leftovers of writes cut short by a crash (the directory lock makes us the only writer)
-  for (const n of await readdir(root)) if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
+  for (const n of await readdir(root))
+    if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
   await mkdir(tmp);
   await writeDurable(join(tmp, 'state.bin'), bin);
   await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
@@ -106,11 +137,12 @@ export async function writeCheckpoint(root: string, state: TrainState, meta: Che
   const dir = join(root, name);
   await rm(dir, { recursive: true, force: true }); // a same-step leftover of a run that crashed after it
   await rename(tmp, dir);
-  await writeDurable(join(root, '.LATEST.tmp'), name + '\n');
+  await writeDurable(join(root, '.LATEST.tmp'), `${name}\n`);
   await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
   await syncDir(root);
   const steps = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
-  for (const s of steps.slice(Math.max(keep, 1))) if (s !== name) await rm(join(root, s), { recursive: true, force: true });
+  for (const s of steps.slice(Math.max(keep, 1)))
+    if (s !== name) await rm(join(root, s), { recursive: true, force: true });
   return { dir, bytes };
 }
 
@@ -148,11 +180,20 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     tower: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower/${i}`)),
     towerMomentum: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower_momentum/${i}`)),
     tables: m.tables.map((t) => ({
-      ...t, rowHi: get<Uint32Array>(`table/${t.slot}/id_hi`), rowLo: get<Uint32Array>(`table/${t.slot}/id_lo`), blocks: get<Uint32Array>(`table/${t.slot}/blocks`),
+      ...t,
+      rowHi: get<Uint32Array>(`table/${t.slot}/id_hi`),
+      rowLo: get<Uint32Array>(`table/${t.slot}/id_lo`),
+      blocks: get<Uint32Array>(`table/${t.slot}/blocks`),
     })),
   };
   const meta: CheckpointMeta = {
-    examples: m.examples, sourceOffsets: m.sourceOffsets, pass: m.pass, passExamples: m.passExamples, watermarkMs: m.watermarkMs, modelFingerprint: m.modelFingerprint, modelConfig: m.modelConfig,
+    examples: m.examples,
+    sourceOffsets: m.sourceOffsets,
+    pass: m.pass,
+    passExamples: m.passExamples,
+    watermarkMs: m.watermarkMs,
+    modelFingerprint: m.modelFingerprint,
+    modelConfig: m.modelConfig,
   };
   return { step: m.step, dir, meta, state };
 }
@@ -161,14 +202,28 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
  * The newest valid checkpoint under `root`: LATEST first, then the other step directories
  * newest first (a bad one is reported through `onBad` and passed over). Null when none.
  */
-export async function readLatestCheckpoint(root: string, onBad: (dir: string, err: Error) => void = () => {}): Promise<Checkpoint | null> {
+export async function readLatestCheckpoint(
+  root: string,
+  onBad: (dir: string, err: Error) => void = () => {},
+): Promise<Checkpoint | null> {
   let names: string[];
-  try { names = await readdir(root); } catch { return null; }
+  try {
+    names = await readdir(root);
+  } catch {
+    return null;
+  }
   const steps = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
-  const latest = await readFile(join(root, 'LATEST'), 'utf8').then((s) => s.trim(), () => '');
+  const latest = await readFile(join(root, 'LATEST'), 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
   const order = /^\d+$/.test(latest) && steps.includes(latest) ? [latest, ...steps.filter((s) => s !== latest)] : steps;
   for (const s of order) {
-    try { return await readCheckpoint(join(root, s)); } catch (e) { onBad(join(root, s), e as Error); }
+    try {
+      return await readCheckpoint(join(root, s));
+    } catch (e) {
+      onBad(join(root, s), e as Error);
+    }
   }
   return null;
 }

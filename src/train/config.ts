@@ -10,30 +10,40 @@ import type { ConfigValues } from '../config/formats.ts';
 export const trainConfig = {
   batchSize: { doc: 'Examples per step', format: 'positive-int', default: 4096, env: 'LIONCTR_BATCH_SIZE' },
   maxExamples: {
-    doc: 'Stop after this many examples (0 = run until the source ends or SIGTERM)', format: 'nat', default: 0,
+    doc: 'Stop after this many examples (0 = run until the source ends or SIGTERM)',
+    format: 'nat',
+    default: 0,
     env: 'LIONCTR_MAX_EXAMPLES',
   },
   metricsWindow: { doc: 'Examples in the progressive-validation window', format: 'positive-int', default: 100_000 },
   progressSeconds: { doc: 'Seconds between progress lines', format: 'nonneg-number', default: 5 },
   auditLog: {
-    doc: 'Test/debug aid: JSON-lines file receiving every trained row\'s source position per step (empty = off)',
-    format: String, default: '', env: 'LIONCTR_AUDIT_LOG',
+    doc: "Test/debug aid: JSON-lines file receiving every trained row's source position per step (empty = off)",
+    format: String,
+    default: '',
+    env: 'LIONCTR_AUDIT_LOG',
   },
 };
 
 /** Convict schema of `checkpoint.*`. */
 export const checkpointConfig = {
   enabled: {
-    doc: 'Write checkpoints and resume from the newest valid one at start', format: Boolean, default: true,
+    doc: 'Write checkpoints and resume from the newest valid one at start',
+    format: Boolean,
+    default: true,
     env: 'LIONCTR_CHECKPOINT_ENABLED',
   },
   dir: {
     doc: 'Checkpoints root (empty = <export.dir>/checkpoints)',
-    format: String, default: '', env: 'LIONCTR_CHECKPOINT_DIR',
+    format: String,
+    default: '',
+    env: 'LIONCTR_CHECKPOINT_DIR',
   },
   intervalSeconds: {
     doc: 'Seconds between checkpoints (one is also written at the end and when a Kafka partition is released)',
-    format: 'nonneg-number', default: 30, env: 'LIONCTR_CHECKPOINT_INTERVAL_SECONDS',
+    format: 'nonneg-number',
+    default: 30,
+    env: 'LIONCTR_CHECKPOINT_INTERVAL_SECONDS',
   },
   keep: { doc: 'Checkpoints kept on disk', format: 'positive-int', default: 2 },
 };
@@ -42,7 +52,9 @@ export const checkpointConfig = {
 export const exportConfig = {
   dir: { doc: 'Exports root (versions + LATEST)', format: String, default: 'exports', env: 'LIONCTR_EXPORT_DIR' },
   intervalSeconds: {
-    doc: 'Seconds between periodic exports (0 = only at the end)', format: 'nonneg-number', default: 60,
+    doc: 'Seconds between periodic exports (0 = only at the end)',
+    format: 'nonneg-number',
+    default: 60,
     env: 'LIONCTR_EXPORT_INTERVAL_SECONDS',
   },
   keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },

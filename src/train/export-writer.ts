@@ -2,7 +2,13 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
-import { EXPORT_FORMAT, embeddingsToArrow, sha256, type DenseModelJson, type ExportManifest } from '../model/export-format.ts';
+import {
+  EXPORT_FORMAT,
+  embeddingsToArrow,
+  sha256,
+  type DenseModelJson,
+  type ExportManifest,
+} from '../model/export-format.ts';
 
 /** What the trainer knows at export time besides the model. */
 export interface ExportMeta {
@@ -21,9 +27,17 @@ export interface ExportMeta {
  * @returns the version written and its directory.
  * @throws filesystem errors (ENOSPC, EACCES) as they come.
  */
-export async function writeExport(root: string, model: CtrModel, meta: ExportMeta, keep = 3): Promise<{ version: string; dir: string; bytes: number }> {
+export async function writeExport(
+  root: string,
+  model: CtrModel,
+  meta: ExportMeta,
+  keep = 3,
+): Promise<{ version: string; dir: string; bytes: number }> {
   await mkdir(root, { recursive: true });
-  const prev = await readFile(join(root, 'LATEST'), 'utf8').then((s) => Number(s.trim()), () => 0);
+  const prev = await readFile(join(root, 'LATEST'), 'utf8').then(
+    (s) => Number(s.trim()),
+    () => 0,
+  );
   const version = String(Math.max(Date.now(), (Number.isFinite(prev) ? prev : 0) + 1));
   const tmp = join(root, `.tmp-${version}`);
   await rm(tmp, { recursive: true, force: true });
@@ -41,17 +55,32 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
   const datas = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
   const weights = new Float32Array(datas.reduce((a, d) => a + d.length, 0));
   let o = 0;
-  for (const d of datas) { weights.set(d, o); o += d.length; }
+  for (const d of datas) {
+    weights.set(d, o);
+    o += d.length;
+  }
   const denseJson: DenseModelJson = {
     format: 'lionctr-dense-tower',
     modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
-    weightsManifest: [{ paths: ['weights.bin'], weights: vars.map((v) => ({ name: v.name.replace(/^tower\d+\//, 'tower/'), shape: v.shape, dtype: 'float32' as const })) }],
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: vars.map((v) => ({
+          name: v.name.replace(/^tower\d+\//, 'tower/'),
+          shape: v.shape,
+          dtype: 'float32' as const,
+        })),
+      },
+    ],
   };
   await put('dense/model.json', JSON.stringify(denseJson, null, 1));
   await put('dense/weights.bin', new Uint8Array(weights.buffer));
   bytes += weights.byteLength;
   for (const t of model.tables) {
-    const buf = arrow.tableToIPC(embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width), 'file');
+    const buf = arrow.tableToIPC(
+      embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width),
+      'file',
+    );
     await put(`embeddings/${t.slot}.arrow`, buf);
     bytes += buf.byteLength;
   }
@@ -71,7 +100,7 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
   await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
   const dir = join(root, version);
   await rename(tmp, dir);
-  await writeFile(join(root, '.LATEST.tmp'), version + '\n');
+  await writeFile(join(root, '.LATEST.tmp'), `${version}\n`);
   await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
   await pruneExports(root, keep, version);
   return { version, dir, bytes };
@@ -80,7 +109,9 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
   const names = await readdir(root);
   // half-written versions of a writer that crashed (old enough not to be another's in progress)
-  for (const n of names.filter((x) => x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000)) await rm(join(root, n), { recursive: true, force: true });
+  for (const n of names.filter((x) => x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000))
+    await rm(join(root, n), { recursive: true, force: true });
   const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
-  for (const v of versions.slice(Math.max(keep, 1))) if (v !== current) await rm(join(root, v), { recursive: true, force: true });
+  for (const v of versions.slice(Math.max(keep, 1)))
+    if (v !== current) await rm(join(root, v), { recursive: true, force: true });
 }

@@ -17,8 +17,14 @@ export type WindowFigures = ReturnType<ProgressiveMetrics['figures']>;
  */
 export function progressOf(f: WindowFigures, step: number, examples: number, examplesPerSecond: number): Progress {
   const p: Progress = {
-    step, examples, examplesPerSecond,
-    auc: f.auc, logloss: f.logloss, ne: f.ne, calibration: f.calibration, window: f.window,
+    step,
+    examples,
+    examplesPerSecond,
+    auc: f.auc,
+    logloss: f.logloss,
+    ne: f.ne,
+    calibration: f.calibration,
+    window: f.window,
   };
   if (f.bayesLogloss !== undefined) {
     const base = f.logloss / f.ne; // entropy of the window's CTR
@@ -33,10 +39,12 @@ const fx = (x: number | undefined, d = 4): string => (x === undefined || Number.
 
 /** The progress line of `p` (see the module doc). */
 export function formatProgressLine(p: Progress): string {
-  const bayes = p.bayesLogloss === undefined ? ''
-    : ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}`;
-  return `step ${p.step} | ${p.examples} ex | ${Math.round(p.examplesPerSecond)} ex/s | progressive(${p.window}) `
-    + `AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`;
+  const bayes =
+    p.bayesLogloss === undefined ? '' : ` | bayes logloss ${fx(p.bayesLogloss)} gain ${fx(p.gainCaptured, 3)}`;
+  return (
+    `step ${p.step} | ${p.examples} ex | ${Math.round(p.examplesPerSecond)} ex/s | progressive(${p.window}) ` +
+    `AUC ${fx(p.auc)} logloss ${fx(p.logloss)} NE ${fx(p.ne)} calib ${fx(p.calibration, 3)}${bayes}`
+  );
 }
 
 /** The figures an export's manifest records (`metrics`): NaN and absent ones as null. */

@@ -49,13 +49,18 @@ export class RunPosition {
   /** The position fields of a checkpoint (offsets copied). */
   toMeta(): PositionMeta {
     return {
-      examples: this.examples, sourceOffsets: this.offsets(), pass: this.pass, passExamples: this.passExamples,
+      examples: this.examples,
+      sourceOffsets: this.offsets(),
+      pass: this.pass,
+      passExamples: this.passExamples,
       watermarkMs: this.watermarkMs,
     };
   }
 
   /** Next offset per position key (a copy). */
-  offsets(): Record<string, number> { return { ...this.nextOffsets }; }
+  offsets(): Record<string, number> {
+    return { ...this.nextOffsets };
+  }
 
   /**
    * Where the pass a checkpoint stopped in resumes: null when that pass had not started (or
@@ -67,7 +72,10 @@ export class RunPosition {
 
   /** Pass `pass` starts; unless it resumes, its positions in `source` start over. */
   beginPass(pass: number, source: string, resumed: boolean): void {
-    if (!resumed) { this.clearOffsetsOf(source); this.passExamples = 0; }
+    if (!resumed) {
+      this.clearOffsetsOf(source);
+      this.passExamples = 0;
+    }
     this.pass = pass;
   }
 

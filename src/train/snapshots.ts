@@ -16,14 +16,21 @@ import type { TrainStep } from './train-step.ts';
  * logs `checkpoint step S (X MB in T s)`. Resolves once it is durable.
  * @throws filesystem errors of writeCheckpoint.
  */
-export async function saveCheckpoint(dir: string, step: TrainStep, meta: CheckpointMeta, keep: number,
-  logger: Logger): Promise<CheckpointEvent> {
+export async function saveCheckpoint(
+  dir: string,
+  step: TrainStep,
+  meta: CheckpointMeta,
+  keep: number,
+  logger: Logger,
+): Promise<CheckpointEvent> {
   const t = performance.now();
   const at = step.step;
   const r = await writeCheckpoint(dir, await captureState(step), meta, keep);
   const seconds = (performance.now() - t) / 1000;
-  logger.info({ dir: r.dir, seconds, bytes: r.bytes },
-    `checkpoint step ${at} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+  logger.info(
+    { dir: r.dir, seconds, bytes: r.bytes },
+    `checkpoint step ${at} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`,
+  );
   return { step: at, seconds, bytes: r.bytes };
 }
 
@@ -32,12 +39,19 @@ export async function saveCheckpoint(dir: string, step: TrainStep, meta: Checkpo
  * `exported version V (X MB in T s)`.
  * @throws filesystem errors of writeExport.
  */
-export async function saveExport(dir: string, model: CtrModel, meta: ExportMeta, keep: number,
-  logger: Logger): Promise<ExportEvent> {
+export async function saveExport(
+  dir: string,
+  model: CtrModel,
+  meta: ExportMeta,
+  keep: number,
+  logger: Logger,
+): Promise<ExportEvent> {
   const t = performance.now();
   const r = await writeExport(dir, model, meta, keep);
   const seconds = (performance.now() - t) / 1000;
-  logger.info({ version: r.version, seconds, bytes: r.bytes },
-    `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`);
+  logger.info(
+    { version: r.version, seconds, bytes: r.bytes },
+    `exported version ${r.version} (${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s)`,
+  );
   return { version: r.version, seconds, bytes: r.bytes, watermarkMs: meta.watermarkMs };
 }

@@ -32,13 +32,16 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
   const dense = await ts.denseLion.getState();
   return {
     step: ts.step,
-    tower: await Promise.all(ts.model.tower.vars.map(async (v) => (await v.data() as Float32Array).slice())),
+    tower: await Promise.all(ts.model.tower.vars.map(async (v) => ((await v.data()) as Float32Array).slice())),
     towerMomentum: dense.momentum.map((m) => m.slice()),
     denseLionStep: dense.step,
     tables: ts.model.tables.map((t) => ({
-      slot: t.slot, size: t.size,
-      rowHi: t.rowHi.slice(0, t.size), rowLo: t.rowLo.slice(0, t.size),
-      dtype: t.rows.dtype, stride: t.rows.stride,
+      slot: t.slot,
+      size: t.size,
+      rowHi: t.rowHi.slice(0, t.size),
+      rowLo: t.rowLo.slice(0, t.size),
+      dtype: t.rows.dtype,
+      stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
       blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
     })),
@@ -58,8 +61,10 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
   }
   const vars = m.tower.vars;
   if (s.tower.length !== vars.length || s.tower.some((v, i) => v.length !== vars[i].size)) {
-    throw new LionctrError('LIONCTR_BAD_CHECKPOINT',
-      `state has tower variables of sizes [${s.tower.map((v) => v.length)}], model [${vars.map((v) => v.size)}]`);
+    throw new LionctrError(
+      'LIONCTR_BAD_CHECKPOINT',
+      `state has tower variables of sizes [${s.tower.map((v) => v.length)}], model [${vars.map((v) => v.size)}]`,
+    );
   }
   s.tower.forEach((v, i) => tf.tidy(() => m.tower.vars[i].assign(tf.tensor(v, m.tower.vars[i].shape))));
   ts.denseLion.setState({ step: s.denseLionStep, momentum: s.towerMomentum });
@@ -84,4 +89,3 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
   });
 }
-

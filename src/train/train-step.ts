@@ -64,17 +64,24 @@ export class TrainStep {
     this.schedule = o.schedule;
     this.kernelNote = o.kernelNote;
     const none = new Float32Array(0);
-    const F = model.slots.length, I = model.inputDim;
+    const F = model.slots.length,
+      I = model.inputDim;
     this.batchGrads = { rowIdx: new Int32Array(0), B: 0, F, gx: none, I, dlogit: none };
   }
 
   /** Trains on one batch; returns the progressive predictions and the batch loss. */
   run(batch: FeatureBatch): StepResult {
-    const m = this.model, B = batch.size, I = m.inputDim;
+    const m = this.model,
+      B = batch.size,
+      I = m.inputDim;
     for (const t of m.tables) t.clock = this.step;
     const g = m.gather(batch, true);
-    let sumW = 0, sumWY = 0;
-    for (let b = 0; b < B; b++) { sumW += batch.weights[b]; sumWY += batch.weights[b] * batch.labels[b]; }
+    let sumW = 0,
+      sumWY = 0;
+    for (let b = 0; b < B; b++) {
+      sumW += batch.weights[b];
+      sumWY += batch.weights[b] * batch.labels[b];
+    }
     if (this.step === 0) {
       // start the global bias at the logit of the first batch's CTR: with sign updates of
       // size lr the bias alone could otherwise take thousands of steps to get there
@@ -83,7 +90,9 @@ export class TrainStep {
       tf.tidy(() => bias.assign(tf.fill(bias.shape, Math.log(ctr / (1 - ctr)))));
     }
     let logitsKept: tf.Tensor | undefined;
-    let predictions: Float32Array = new Float32Array(0), gx: Float32Array = new Float32Array(0), loss = NaN;
+    let predictions: Float32Array = new Float32Array(0),
+      gx: Float32Array = new Float32Array(0),
+      loss = NaN;
     // Typed arrays are written to outer variables, not returned: tf.tidy walks its
     // result element by element looking for tensors (seconds for a [B, I] array).
     tf.tidy(() => {
@@ -109,7 +118,10 @@ export class TrainStep {
     const dlogit = new Float32Array(B);
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
     const bg = this.batchGrads;
-    bg.rowIdx = g.rowIdx; bg.B = B; bg.gx = gx; bg.dlogit = dlogit;
+    bg.rowIdx = g.rowIdx;
+    bg.B = B;
+    bg.gx = gx;
+    bg.dlogit = dlogit;
     for (const u of this.sparseUpdates) u.apply(bg, this.step);
     this.step++;
     return { predictions, loss };

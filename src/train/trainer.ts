@@ -29,7 +29,11 @@ export type { Progress } from '../events/train-events.ts';
 export type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
 /** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
-interface Clocks { progress: Cadence; export: Cadence; checkpoint: Cadence }
+interface Clocks {
+  progress: Cadence;
+  export: Cadence;
+  checkpoint: Cadence;
+}
 
 /**
  * Trains `opts.model` from the sources `opts.openSource` opens, one per pass. Stops at the
@@ -62,15 +66,23 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
-  get examples(): number { return this.position.examples; }
+  get examples(): number {
+    return this.position.examples;
+  }
 
   /** Runs until the end (see class doc); resolves with the last progress figures. */
   async run(): Promise<TrainSummary> {
-    try { return await this.runPasses(); } finally { this.opts.onClose?.(); }
+    try {
+      return await this.runPasses();
+    } finally {
+      this.opts.onClose?.();
+    }
   }
 
   private async runPasses(): Promise<TrainSummary> {
-    const o = this.opts, t0 = performance.now(), startPass = this.position.pass;
+    const o = this.opts,
+      t0 = performance.now(),
+      startPass = this.position.pass;
     this.examplesAtStart = this.examples;
     let done = this.limitReached();
     if (o.resumeFrom && (done || startPass >= o.epochs)) {
@@ -134,7 +146,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
 
   /** Featurize, cut at maxExamples (the source takes the cut rows back), step, account; emits `step`. */
   private trainBatch(rb: RecordBatch, source: Source): void {
-    const o = this.opts, stepStart = performance.now();
+    const o = this.opts,
+      stepStart = performance.now();
     let batch = this.featurizer.fromRecordBatch(rb);
     if (o.maxExamples && this.examples + batch.size > o.maxExamples) {
       const keep = o.maxExamples - this.examples;
@@ -145,7 +158,10 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
     this.position.account(source.name, batch);
     this.emit('step', {
-      step: o.step.step, examples: batch.size, seconds: (performance.now() - stepStart) / 1000, loss: r.loss,
+      step: o.step.step,
+      examples: batch.size,
+      seconds: (performance.now() - stepStart) / 1000,
+      loss: r.loss,
       watermarkMs: this.position.watermarkMs,
       positions: { source: source.name, partitions: batch.partitions, offsets: batch.offsets },
     });
@@ -162,11 +178,13 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     // outage does not mint new versions of the same model): the first at once, then periodic
     const trainedSinceExport = this.examples > this.examplesAtStart && this.examples !== this.examplesAtExport;
     if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
-      await this.export(); c.export.mark(performance.now());
+      await this.export();
+      c.export.mark(performance.now());
     }
     // a source that gave up partitions asks for a checkpoint (their offsets are committed by it)
     if (c.checkpoint.due(now, source.checkpointWanted?.() ?? false)) {
-      await this.checkpoint(source); c.checkpoint.mark(performance.now());
+      await this.checkpoint(source);
+      c.checkpoint.mark(performance.now());
     }
   }
 
@@ -175,9 +193,12 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
    * durable), then tells the source, which commits its offsets. Emits `checkpoint`.
    */
   private async checkpoint(source: Source): Promise<void> {
-    const o = this.opts, step = o.step.step;
+    const o = this.opts,
+      step = o.step.step;
     const meta: CheckpointMeta = {
-      ...this.position.toMeta(), modelFingerprint: o.modelFingerprint ?? '', modelConfig: o.modelConfig,
+      ...this.position.toMeta(),
+      modelFingerprint: o.modelFingerprint ?? '',
+      modelConfig: o.modelConfig,
     };
     if (o.checkpointDir && step !== 0 && step !== this.lastCheckpointStep) {
       const e = await saveCheckpoint(o.checkpointDir, o.step, meta, o.checkpointKeep ?? 2, o.logger);
@@ -189,11 +210,21 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
 
   /** Writes an export now (with the last progress figures) and emits `export`. @returns its version. */
   async export(): Promise<string> {
-    const o = this.opts, pos = this.position;
-    const e = await saveExport(o.exportDir!, o.model, {
-      step: o.step.step, examples: pos.examples, sourceOffsets: pos.offsets(), watermarkMs: pos.watermarkMs,
-      metrics: exportFigures(this.lastProgress ?? this.figures()),
-    }, o.exportKeep, o.logger);
+    const o = this.opts,
+      pos = this.position;
+    const e = await saveExport(
+      o.exportDir!,
+      o.model,
+      {
+        step: o.step.step,
+        examples: pos.examples,
+        sourceOffsets: pos.offsets(),
+        watermarkMs: pos.watermarkMs,
+        metrics: exportFigures(this.lastProgress ?? this.figures()),
+      },
+      o.exportKeep,
+      o.logger,
+    );
     this.exportsWritten.push(e.version);
     this.examplesAtExport = pos.examples;
     this.emit('export', e);

@@ -14,11 +14,21 @@ import { CRITEO_TSV } from './shared.ts';
  */
 export function syntheticCriteoLines(n: number, seed = 7): string[] {
   let s = seed >>> 0;
-  const rnd = () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const ints = Array.from({ length: 13 }, () => (rnd() < 0.2 ? '' : String(Math.floor(-Math.log(rnd() + 1e-9) * 20))));
-    const cats = Array.from({ length: 26 }, (_, j) => (rnd() < 0.1 ? '' : (Math.floor(rnd() * (20 + j * 40)) * 2654435761 >>> 0).toString(16).padStart(8, '0')));
+    const ints = Array.from({ length: 13 }, () =>
+      rnd() < 0.2 ? '' : String(Math.floor(-Math.log(rnd() + 1e-9) * 20)),
+    );
+    const cats = Array.from({ length: 26 }, (_, j) =>
+      rnd() < 0.1 ? '' : ((Math.floor(rnd() * (20 + j * 40)) * 2654435761) >>> 0).toString(16).padStart(8, '0'),
+    );
     const p = 0.05 + 0.4 * (parseInt(cats[0] || '0', 16) % 3 === 0 ? 1 : 0) + 0.2 * (Number(ints[0] || 0) > 20 ? 1 : 0);
     out.push([rnd() < p ? 1 : 0, ...ints, ...cats].join('\t'));
   }
@@ -27,7 +37,7 @@ export function syntheticCriteoLines(n: number, seed = 7): string[] {
 
 /** Writes `lines` to `path`, one per line (with a final newline); returns the path. */
 export function writeLines(path: string, lines: string[]): string {
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 }
 
@@ -35,19 +45,32 @@ export function writeLines(path: string, lines: string[]): string {
  * Writes `n` Criteo lines (`src`, a Criteo TSV file, or synthetic ones when null) with bad
  * lines planted; returns the path, all lines and which line indexes are bad, by reason.
  */
-export function criteoWithBadLines(src: string | null, out: string, n: number): { path: string; lines: string[]; bad: Map<number, string> } {
-  const good = src ? readFileSync(src, 'utf8').split('\n').filter((l) => l.length > 0).slice(0, n) : syntheticCriteoLines(n);
+export function criteoWithBadLines(
+  src: string | null,
+  out: string,
+  n: number,
+): { path: string; lines: string[]; bad: Map<number, string> } {
+  const good = src
+    ? readFileSync(src, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .slice(0, n)
+    : syntheticCriteoLines(n);
   const lines: string[] = [];
   const bad = new Map<number, string>();
   const plant = [
     ['this is not a criteo line', 'wrong_field_count'],
     [good[0].replace(/^\d/, '2'), 'bad_label'],
     [good[1].replace(/^(\d)\t[^\t]*/, '$1\tabc'), 'bad_number'],
-    [good[2] + '\t' + 'x'.repeat(70_000), 'oversized'],
+    [`${good[2]}\t${'x'.repeat(70_000)}`, 'oversized'],
   ];
   good.forEach((l, i) => {
     lines.push(l);
-    if (i % 250 === 100) { const [text, reason] = plant[(i / 250 | 0) % plant.length]; bad.set(lines.length, reason); lines.push(text); }
+    if (i % 250 === 100) {
+      const [text, reason] = plant[((i / 250) | 0) % plant.length];
+      bad.set(lines.length, reason);
+      lines.push(text);
+    }
   });
   writeLines(out, lines);
   return { path: out, lines, bad };

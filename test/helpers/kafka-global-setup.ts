@@ -43,7 +43,14 @@ const LOCK = `${STATE}.lock`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const onPath = (cmd: string) => spawnSync('bash', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 /**
  * True when a Kafka broker at `brokers` answers a metadata request within about `timeoutMs`
@@ -52,12 +59,23 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catc
 export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   do {
-    const admin = new Kafka({ brokers, clientId: 'lionctr-test-probe', connectionTimeout: 1000, requestTimeout: 2000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers,
+      clientId: 'lionctr-test-probe',
+      connectionTimeout: 1000,
+      requestTimeout: 2000,
+      retry: { retries: 0 },
+      logLevel: logLevel.NOTHING,
+    }).admin();
     try {
       await admin.connect();
       await admin.describeCluster();
       return true;
-    } catch { /* not (yet) up */ } finally { await admin.disconnect().catch(() => {}); }
+    } catch {
+      /* not (yet) up */
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
     if (Date.now() + 500 >= deadline) return false;
     await sleep(500);
   } while (true);
@@ -66,29 +84,53 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
 /** Cross-process lock on STATE (mkdir is atomic); a lock older than 5 minutes is stale. */
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   for (;;) {
-    try { mkdirSync(LOCK); break; } catch {
-      try { if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmSync(LOCK, { recursive: true, force: true }); } catch { /* gone meanwhile */ }
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmSync(LOCK, { recursive: true, force: true });
+      } catch {
+        /* gone meanwhile */
+      }
       await sleep(200);
     }
   }
-  try { return await fn(); } finally { rmSync(LOCK, { recursive: true, force: true }); }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }
 
 /** Runs an ops/kafka script, its output on our stderr. @returns its exit status. */
-const ops = (script: string, ...args: string[]) => spawnSync('bash', [join(OPS, script), ...args], { stdio: ['ignore', 2, 2] }).status ?? 1;
+const ops = (script: string, ...args: string[]) =>
+  spawnSync('bash', [join(OPS, script), ...args], { stdio: ['ignore', 2, 2] }).status ?? 1;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const wanted = (process.env.LIONCTR_TEST_KAFKA_BROKERS ?? `127.0.0.1:${PORT}`).split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = (process.env.LIONCTR_TEST_KAFKA_BROKERS ?? `127.0.0.1:${PORT}`)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const ci = process.env.CI === 'true';
-  const give = (brokers: string[] | null, reason = '') => { project.provide('kafkaBrokers', brokers ? brokers.join(',') : null); project.provide('kafkaSkipReason', reason); };
+  const give = (brokers: string[] | null, reason = '') => {
+    project.provide('kafkaBrokers', brokers ? brokers.join(',') : null);
+    project.provide('kafkaSkipReason', reason);
+  };
   const noTeardown = async () => {};
 
-  if (process.env.LIONCTR_TEST_KAFKA === 'off') { give(null, 'LIONCTR_TEST_KAFKA=off'); return noTeardown; }
+  if (process.env.LIONCTR_TEST_KAFKA === 'off') {
+    give(null, 'LIONCTR_TEST_KAFKA=off');
+    return noTeardown;
+  }
   const local = [`127.0.0.1:${PORT}`];
   if (wanted.join(',') !== local[0]) {
     // a broker the user named: use it or say it is not there; starting the local one
     // instead would test against something the user did not ask for
-    if (await brokerAnswers(wanted)) { give(wanted); return noTeardown; }
+    if (await brokerAnswers(wanted)) {
+      give(wanted);
+      return noTeardown;
+    }
     const failure = `no broker answers at LIONCTR_TEST_KAFKA_BROKERS=${wanted.join(',')}`;
     if (ci) throw new Error(`CI=true but no Kafka broker: ${failure}`);
     give(null, `${failure} (unset it to use or start the local broker at ${local[0]}; set CI=true to make this fail)`);
@@ -104,10 +146,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (!canStart) return `no broker at ${wanted.join(',')} and java/mvn not found`;
       const t0 = Date.now();
       const rc = ops('start.sh', String(PORT));
-      if (rc !== 0 || !(await brokerAnswers(local, 30_000))) return `no broker at ${wanted.join(',')} and ops/kafka/start.sh ${PORT} failed (exit ${rc}; see ops/kafka/data/stdout.log)`;
+      if (rc !== 0 || !(await brokerAnswers(local, 30_000)))
+        return `no broker at ${wanted.join(',')} and ops/kafka/start.sh ${PORT} failed (exit ${rc}; see ops/kafka/data/stdout.log)`;
       mkdirSync(STATE, { recursive: true });
       writeFileSync(OWNED, String(process.pid));
-      process.stderr.write(`kafka (test): broker started at ${local[0]} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `kafka (test): broker started at ${local[0]} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
     }
     mkdirSync(USERS, { recursive: true });
     writeFileSync(join(USERS, String(process.pid)), '');
@@ -120,13 +165,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   give(local);
 
-  return () => withLock(async () => {
-    rmSync(join(USERS, String(process.pid)), { force: true });
-    const others = readdirSync(USERS).filter((f) => {
-      if (alive(Number(f))) return true;
-      rmSync(join(USERS, f), { force: true });
-      return false;
+  return () =>
+    withLock(async () => {
+      rmSync(join(USERS, String(process.pid)), { force: true });
+      const others = readdirSync(USERS).filter((f) => {
+        if (alive(Number(f))) return true;
+        rmSync(join(USERS, f), { force: true });
+        return false;
+      });
+      if (others.length === 0 && existsSync(OWNED) && ops('stop.sh') === 0) rmSync(OWNED, { force: true });
     });
-    if (others.length === 0 && existsSync(OWNED) && ops('stop.sh') === 0) rmSync(OWNED, { force: true });
-  });
 }

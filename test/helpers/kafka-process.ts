@@ -11,13 +11,33 @@ export const cleanEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 
 /** `--set` overrides for a trainer on `topic` (tiny model, small batches, no exports between). */
-export function kafkaTrainerSets(brokers: string[], topic: string, dir: string, extra: Record<string, unknown> = {}): string[] {
+export function kafkaTrainerSets(
+  brokers: string[],
+  topic: string,
+  dir: string,
+  extra: Record<string, unknown> = {},
+): string[] {
   const o: Record<string, unknown> = {
-    'source.kind': 'kafka', 'kafka.brokers': brokers, 'kafka.topic': topic, 'kafka.deadLetterTopic': `${topic}.dlq`, 'kafka.groupId': `${topic}-trainers`,
-    'kafka.format': 'criteo', 'kafka.sessionTimeoutMs': 6000, 'kafka.heartbeatIntervalMs': 500,
-    'train.batchSize': 256, 'model.hidden': [16], 'schema.embeddingDim': 4, 'train.progressSeconds': 0, 'train.metricsWindow': 2000,
-    'export.dir': `${dir}/exports`, 'export.intervalSeconds': 0, 'checkpoint.dir': `${dir}/checkpoints`, 'checkpoint.intervalSeconds': 1,
-    'train.auditLog': `${dir}/audit.jsonl`, 'log.level': 'warn', ...extra,
+    'source.kind': 'kafka',
+    'kafka.brokers': brokers,
+    'kafka.topic': topic,
+    'kafka.deadLetterTopic': `${topic}.dlq`,
+    'kafka.groupId': `${topic}-trainers`,
+    'kafka.format': 'criteo',
+    'kafka.sessionTimeoutMs': 6000,
+    'kafka.heartbeatIntervalMs': 500,
+    'train.batchSize': 256,
+    'model.hidden': [16],
+    'schema.embeddingDim': 4,
+    'train.progressSeconds': 0,
+    'train.metricsWindow': 2000,
+    'export.dir': `${dir}/exports`,
+    'export.intervalSeconds': 0,
+    'checkpoint.dir': `${dir}/checkpoints`,
+    'checkpoint.intervalSeconds': 1,
+    'train.auditLog': `${dir}/audit.jsonl`,
+    'log.level': 'warn',
+    ...extra,
   };
   return Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
 }
@@ -29,11 +49,17 @@ export function kafkaTrainerSets(brokers: string[], topic: string, dir: string, 
 export function spawnTrainer(sets: string[], fx: Fixture) {
   const args = ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])];
   const c = fx.track(spawn('node', args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
-  let err = '', out = '';
-  c.stderr!.on('data', (d) => { err += d; });
-  c.stdout!.on('data', (d) => { out += d; });
+  let err = '',
+    out = '';
+  c.stderr!.on('data', (d) => {
+    err += d;
+  });
+  c.stdout!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<{ code: number | null; err: string; out: string }>((res) =>
-    c.on('exit', (code) => res({ code, err, out })));
+    c.on('exit', (code) => res({ code, err, out })),
+  );
   return { c, exited };
 }
 

@@ -29,24 +29,42 @@ let warned = false;
  * name and one console.warn per test file.
  */
 export function describeKafka(name: string, fn: () => void): void {
-  if (kafkaBrokers()) { describe(name, fn); return; }
+  if (kafkaBrokers()) {
+    describe(name, fn);
+    return;
+  }
   const reason = kafkaSkipReason();
-  if (!warned) { warned = true; console.warn(`Kafka broker tests skipped: ${reason}`); }
+  if (!warned) {
+    warned = true;
+    console.warn(`Kafka broker tests skipped: ${reason}`);
+  }
   describe.skip(`${name} [skipped: ${reason}]`, fn);
 }
 
 /** A topic name not used before: `<prefix>-<base36 ms>-<hex>` (legal Kafka topic characters). */
-export const uniqueTopic = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+export const uniqueTopic = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A quiet kafkajs client for tests (its logs off; errors still throw). */
-export const testKafka = (brokers: string[]): Kafka => new Kafka({ brokers, clientId: 'lionctr-test', connectionTimeout: 3000, retry: { retries: 5, initialRetryTime: 100 }, logLevel: logLevel.NOTHING });
+export const testKafka = (brokers: string[]): Kafka =>
+  new Kafka({
+    brokers,
+    clientId: 'lionctr-test',
+    connectionTimeout: 3000,
+    retry: { retries: 5, initialRetryTime: 100 },
+    logLevel: logLevel.NOTHING,
+  });
 
 async function withAdmin<T>(brokers: string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = testKafka(brokers).admin();
   await admin.connect();
-  try { return await fn(admin); } finally { await admin.disconnect(); }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**
@@ -57,11 +75,20 @@ async function withAdmin<T>(brokers: string[], fn: (admin: Admin) => Promise<T>)
  * An existing topic is accepted as it is.
  * @throws Error naming the topic and the last failure when it is not usable in time.
  */
-export async function createTopic(brokers: string[], topic: string, partitions: number, timeoutMs = 15_000): Promise<void> {
+export async function createTopic(
+  brokers: string[],
+  topic: string,
+  partitions: number,
+  timeoutMs = 15_000,
+): Promise<void> {
   await withAdmin(brokers, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     const deadline = Date.now() + timeoutMs;
-    let wait = 100, last = '';
+    let wait = 100,
+      last = '';
     for (;;) {
       try {
         const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
@@ -69,7 +96,9 @@ export async function createTopic(brokers: string[], topic: string, partitions: 
         const offsets = led === partitions ? await admin.fetchTopicOffsets(topic) : [];
         if (offsets.length === partitions) return;
         last = `${led}/${partitions} partitions with a leader, offsets of ${offsets.length}`;
-      } catch (e) { last = (e as Error).message; }
+      } catch (e) {
+        last = (e as Error).message;
+      }
       if (Date.now() + wait > deadline) throw new Error(`topic ${topic} not usable within ${timeoutMs} ms: ${last}`);
       await sleep(wait);
       wait = Math.min(wait * 2, 1000);
@@ -95,10 +124,16 @@ export interface ReadMessage {
  * @param opts.timeoutMs give up after this long (default 30 s)
  * @throws Error with the partitions still short when the timeout passes.
  */
-export async function readAll(brokers: string[], topic: string, opts: { timeoutMs?: number } = {}): Promise<ReadMessage[]> {
+export async function readAll(
+  brokers: string[],
+  topic: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<ReadMessage[]> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const kafka = testKafka(brokers);
-  const high = new Map((await withAdmin(brokers, (a) => a.fetchTopicOffsets(topic))).map((o) => [o.partition, Number(o.high)]));
+  const high = new Map(
+    (await withAdmin(brokers, (a) => a.fetchTopicOffsets(topic))).map((o) => [o.partition, Number(o.high)]),
+  );
   const next = new Map([...high.keys()].map((p) => [p, 0]));
   const short = () => [...high].filter(([p, h]) => next.get(p)! < h);
   const out: ReadMessage[] = [];
@@ -107,27 +142,53 @@ export async function readAll(brokers: string[], topic: string, opts: { timeoutM
   const groupId = uniqueTopic('lionctr-test-readall');
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 3 } });
   let done!: () => void;
-  const finished = new Promise<void>((r) => { done = r; });
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key, value: m.value ?? Buffer.alloc(0), headers: m.headers ?? {} });
+          out.push({
+            partition: batch.partition,
+            offset: Number(m.offset),
+            key: m.key,
+            value: m.value ?? Buffer.alloc(0),
+            headers: m.headers ?? {},
+          });
         }
         if (!batch.isEmpty()) next.set(batch.partition, Number(batch.lastOffset()) + 1);
         if (short().length === 0) done();
       },
     });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`readAll ${topic}: after ${timeoutMs} ms still short of the high watermark on ${short().map(([p, h]) => `partition ${p} (${next.get(p)}/${h})`).join(', ')}`)), timeoutMs); });
-    try { await Promise.race([finished, timeout]); } finally { clearTimeout(timer); }
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `readAll ${topic}: after ${timeoutMs} ms still short of the high watermark on ${short()
+                .map(([p, h]) => `partition ${p} (${next.get(p)}/${h})`)
+                .join(', ')}`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([finished, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   } finally {
     await consumer.disconnect();
     await withAdmin(brokers, (a) => a.deleteGroups([groupId])).catch(() => {});
   }
-  return out.filter((m) => m.offset < high.get(m.partition)!).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  return out
+    .filter((m) => m.offset < high.get(m.partition)!)
+    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
 /**

@@ -10,21 +10,43 @@ import { captureState, type TrainState } from '../../src/train/train-state.ts';
 import { stateDigest } from '../helpers/state-digest.ts';
 
 const dirs: string[] = [];
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'lionctr-ckpt-')); dirs.push(d); return d; };
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'lionctr-ckpt-'));
+  dirs.push(d);
+  return d;
+};
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const silent = pino({ level: 'silent' });
 
 // a small model on the synthetic stream: 6 steps of 500, interrupted after 3
-const base = ['source.kind="synthetic"', 'source.limit=3000', 'train.batchSize=500', 'model.hidden=[8]', 'schema.embeddingDim=4',
-  'train.progressSeconds=0', 'export.intervalSeconds=0', 'checkpoint.intervalSeconds=0'];
+const base = [
+  'source.kind="synthetic"',
+  'source.limit=3000',
+  'train.batchSize=500',
+  'model.hidden=[8]',
+  'schema.embeddingDim=4',
+  'train.progressSeconds=0',
+  'export.intervalSeconds=0',
+  'checkpoint.intervalSeconds=0',
+];
 
-async function train(dir: string | null, extra: string[] = [], abortAfterSteps = 0): Promise<{ state: TrainState; examples: number }> {
-  const cfg = loadConfig([], [...base, ...extra, ...(dir ? [`checkpoint.dir=${JSON.stringify(dir)}`] : ['checkpoint.enabled=false'])]);
+async function train(
+  dir: string | null,
+  extra: string[] = [],
+  abortAfterSteps = 0,
+): Promise<{ state: TrainState; examples: number }> {
+  const cfg = loadConfig(
+    [],
+    [...base, ...extra, ...(dir ? [`checkpoint.dir=${JSON.stringify(dir)}`] : ['checkpoint.enabled=false'])],
+  );
   const ac = new AbortController();
   const t = await createTrainer(cfg, silent, { exportDir: null, signal: ac.signal });
   let steps = 0;
   // abort while the trainer waits for the source, as a SIGTERM usually comes
-  if (abortAfterSteps) t.on('step', () => { if (++steps === abortAfterSteps) setImmediate(() => ac.abort()); });
+  if (abortAfterSteps)
+    t.on('step', () => {
+      if (++steps === abortAfterSteps) setImmediate(() => ac.abort());
+    });
   const s = await t.run();
   return { state: await captureState(t.opts.step), examples: s.progress.examples };
 }
@@ -52,10 +74,23 @@ describe('checkpoints', () => {
   it('a file source resumes at the line after the last trained one, across passes', async () => {
     const d = tmp();
     const lines: string[] = [];
-    for (let i = 0; i < 900; i++) lines.push(JSON.stringify({ label: i % 7 === 0 ? 1 : 0, ts: 1e12 + i, features: { C1: `u${i % 50}`, C2: `a${i % 13}`, I1: i % 10 } }));
+    for (let i = 0; i < 900; i++)
+      lines.push(
+        JSON.stringify({
+          label: i % 7 === 0 ? 1 : 0,
+          ts: 1e12 + i,
+          features: { C1: `u${i % 50}`, C2: `a${i % 13}`, I1: i % 10 },
+        }),
+      );
     const file = join(d, 'clicks.jsonl');
-    writeFileSync(file, lines.join('\n') + '\n');
-    const src = ['source.kind="file"', `source.path=${JSON.stringify(file)}`, 'source.format="jsonl"', 'source.epochs=2', 'source.limit=0'];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const src = [
+      'source.kind="file"',
+      `source.path=${JSON.stringify(file)}`,
+      'source.format="jsonl"',
+      'source.epochs=2',
+      'source.limit=0',
+    ];
     const whole = await train(null, src);
     const dir = join(d, 'ck');
     await train(dir, [...src, 'train.maxExamples=1400']); // stops in the 2nd pass after its first batch
@@ -70,10 +105,16 @@ describe('checkpoints', () => {
   it('a finished run resumed with more passes trains the new pass from the file start (= a fresh run with that many passes)', async () => {
     const d = tmp();
     const lines: string[] = [];
-    for (let i = 0; i < 700; i++) lines.push(JSON.stringify({ label: i % 5 === 0 ? 1 : 0, features: { C1: `u${i % 40}`, C2: `a${i % 9}` } }));
+    for (let i = 0; i < 700; i++)
+      lines.push(JSON.stringify({ label: i % 5 === 0 ? 1 : 0, features: { C1: `u${i % 40}`, C2: `a${i % 9}` } }));
     const file = join(d, 'clicks.jsonl');
-    writeFileSync(file, lines.join('\n') + '\n');
-    const src = (epochs: number) => ['source.kind="file"', `source.path=${JSON.stringify(file)}`, 'source.format="jsonl"', `source.epochs=${epochs}`];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const src = (epochs: number) => [
+      'source.kind="file"',
+      `source.path=${JSON.stringify(file)}`,
+      'source.format="jsonl"',
+      `source.epochs=${epochs}`,
+    ];
     const whole = await train(null, src(3));
     const dir = join(d, 'ck');
     await train(dir, src(2));
@@ -86,7 +127,9 @@ describe('checkpoints', () => {
     const dir = tmp();
     const cfg = loadConfig([], [...base, `checkpoint.dir=${JSON.stringify(dir)}`]);
     const first = await createTrainer(cfg, silent, { exportDir: null });
-    await expect(createTrainer(cfg, silent, { exportDir: null })).rejects.toThrow(new RegExp(`in use by process ${process.pid}.*checkpoint\\.dir`));
+    await expect(createTrainer(cfg, silent, { exportDir: null })).rejects.toThrow(
+      new RegExp(`in use by process ${process.pid}.*checkpoint\\.dir`),
+    );
     await first.run(); // releases it
     await (await createTrainer(cfg, silent, { exportDir: null })).run();
   }, 60_000);
@@ -125,12 +168,16 @@ describe('checkpoints', () => {
     const latest = readFileSync(join(dir, 'LATEST'), 'utf8').trim();
     expect(latest).toBe('2');
     const bin = join(dir, latest, 'state.bin');
-    const b = readFileSync(bin); b[b.length - 1] ^= 1; writeFileSync(bin, b);
+    const b = readFileSync(bin);
+    b[b.length - 1] ^= 1;
+    writeFileSync(bin, b);
     const bad: string[] = [];
     const ck = await readLatestCheckpoint(dir, (d, e) => bad.push(`${d}: ${e.message}`));
     expect(ck?.step).toBe(1);
     expect(bad.join()).toMatch(/checksum mismatch/);
     const cfg = loadConfig([], [...base, 'model.hidden=[16]', `checkpoint.dir=${JSON.stringify(dir)}`]);
-    await expect(createTrainer(cfg, silent, { exportDir: null })).rejects.toThrow(/model\.hidden: \[8\] in the checkpoint, \[16\] now.*checkpoint\.dir/);
+    await expect(createTrainer(cfg, silent, { exportDir: null })).rejects.toThrow(
+      /model\.hidden: \[8\] in the checkpoint, \[16\] now.*checkpoint\.dir/,
+    );
   }, 60_000);
 });

@@ -19,7 +19,9 @@ describe('configuration', () => {
       expect(loadConfig().train.batchSize).toBe(512);
       expect(loadConfig([], ['train.batchSize=64']).train.batchSize).toBe(64);
       expect(loadConfig([], ['model.hidden=[32,16]']).model.hidden).toEqual([32, 16]);
-    } finally { delete process.env.LIONCTR_BATCH_SIZE; }
+    } finally {
+      delete process.env.LIONCTR_BATCH_SIZE;
+    }
   });
 
   it('names the wrong key', () => {
@@ -33,17 +35,34 @@ describe('configuration', () => {
   it('takes object-valued keys (optim.tables, schema.dims) from a config file, and checks them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-cfg-'));
     try {
-      const file = (name: string, o: unknown) => { const f = join(dir, name); writeFileSync(f, JSON.stringify(o)); return f; };
-      const cfg = loadConfig([file('ok.json', { optim: { tables: { C3: { lr: 0.01, mode: 'exact' } }, sparseKernel: 'js' }, schema: { dims: { C3: 8 } } })]);
+      const file = (name: string, o: unknown) => {
+        const f = join(dir, name);
+        writeFileSync(f, JSON.stringify(o));
+        return f;
+      };
+      const cfg = loadConfig([
+        file('ok.json', {
+          optim: { tables: { C3: { lr: 0.01, mode: 'exact' } }, sparseKernel: 'js' },
+          schema: { dims: { C3: 8 } },
+        }),
+      ]);
       expect(cfg.optim.tables).toEqual({ C3: { lr: 0.01, mode: 'exact' } });
       expect(cfg.optim.sparseKernel).toBe('js');
       expect(cfg.schema.dims).toEqual({ C3: 8 });
       expect(cfg.optim.embedding.lr).toBe(loadConfig().optim.embedding.lr); // the rest of optim is kept
-      expect(() => loadConfig([file('bad.json', { optim: { tables: { C3: { lr: -1 } } } })])).toThrow(/optim\.tables: C3\.lr must be a number >= 0/);
-      expect(() => loadConfig([file('str.json', { optim: { tables: 'x' } })])).toThrow(/optim\.tables: must be an object/);
-      expect(() => loadConfig([file('dims.json', { schema: { dims: { C3: '4' } } })])).toThrow(/schema\.dims: C3: must be an integer in 1\.\.1024, got "4"/);
+      expect(() => loadConfig([file('bad.json', { optim: { tables: { C3: { lr: -1 } } } })])).toThrow(
+        /optim\.tables: C3\.lr must be a number >= 0/,
+      );
+      expect(() => loadConfig([file('str.json', { optim: { tables: 'x' } })])).toThrow(
+        /optim\.tables: must be an object/,
+      );
+      expect(() => loadConfig([file('dims.json', { schema: { dims: { C3: '4' } } })])).toThrow(
+        /schema\.dims: C3: must be an integer in 1\.\.1024, got "4"/,
+      );
       expect(() => loadConfig([], ['schema.dims=x'])).toThrow(/schema\.dims: must be an object/);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -74,13 +93,18 @@ describe('per-table optimizer settings', () => {
   it('override the embedding group of one slot, and reject unknown slots and keys', async () => {
     const { createTrainer } = await import('../../src/cli/train-session.ts');
     const pino = (await import('pino')).default;
-    const cfg = loadConfig([], ['optim.tables={"C3":{"lr":0.05,"mode":"exact"}}', 'model.hidden=[4]', 'schema.embeddingDim=2']);
+    const cfg = loadConfig(
+      [],
+      ['optim.tables={"C3":{"lr":0.05,"mode":"exact"}}', 'model.hidden=[4]', 'schema.embeddingDim=2'],
+    );
     const trainer = await createTrainer(cfg, pino({ level: 'silent' }), { exportDir: null });
     const groups = trainer.opts.step.sparseGroups;
     expect(groups[2]).toMatchObject({ embedding: { lr: 0.05 }, mode: 'exact' });
     expect(groups[1]).toMatchObject({ embedding: { lr: cfg.optim.embedding.lr }, mode: 'lazy' });
     const bad = loadConfig([], ['optim.tables={"C99":{"lr":0.05}}']);
-    await expect(createTrainer(bad, pino({ level: 'silent' }), { exportDir: null })).rejects.toThrow(/optim\.tables\.C99/);
+    await expect(createTrainer(bad, pino({ level: 'silent' }), { exportDir: null })).rejects.toThrow(
+      /optim\.tables\.C99/,
+    );
     expect(() => loadConfig([], ['optim.tables={"C3":{"momentum":1}}'])).toThrow(/C3\.momentum is not a setting/);
     trainer.opts.model.dispose();
   });

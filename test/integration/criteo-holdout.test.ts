@@ -12,15 +12,34 @@ describe.skipIf(!haveShared(CRITEO_TSV))('Criteo sample holdout', () => {
   it('lionctr train + eval reaches holdout AUC >= 0.74', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lionctr-criteo-'));
     try {
-      const cli = (...args: string[]) => execFileSync('node', ['bin/lionctr.mjs', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      cli('train', '--config', 'config/criteo.json', '--input', CRITEO_TSV, '--format', 'criteo', '--limit', '8000', '--epochs', '2', '--export-dir', dir);
-      const out = JSON.parse(cli('eval', '--model', dir, '--input', CRITEO_TSV, '--format', 'criteo', '--skip', '8000', '--json'));
+      const cli = (...args: string[]) =>
+        execFileSync('node', ['bin/lionctr.mjs', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      cli(
+        'train',
+        '--config',
+        'config/criteo.json',
+        '--input',
+        CRITEO_TSV,
+        '--format',
+        'criteo',
+        '--limit',
+        '8000',
+        '--epochs',
+        '2',
+        '--export-dir',
+        dir,
+      );
+      const out = JSON.parse(
+        cli('eval', '--model', dir, '--input', CRITEO_TSV, '--format', 'criteo', '--skip', '8000', '--json'),
+      );
       console.log(`criteo holdout: ${JSON.stringify(out)}`);
       expect(out.examples).toBe(1999);
       expect(out.auc).toBeGreaterThanOrEqual(0.74);
       expect(out.logloss).toBeLessThan(0.48);
       expect(out.calibration).toBeGreaterThan(0.8);
       expect(out.calibration).toBeLessThan(1.25);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,13 @@ import { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
-const meta = (step: number) => ({ step, examples: step * 512, sourceOffsets: { 'synthetic/0': step * 512 }, watermarkMs: 123, metrics: { auc: 0.7 } });
+const meta = (step: number) => ({
+  step,
+  examples: step * 512,
+  sourceOffsets: { 'synthetic/0': step * 512 },
+  watermarkMs: 123,
+  metrics: { auc: 0.7 },
+});
 
 describe('export + HTTP prediction endpoint', () => {
   let dir: string;
@@ -31,31 +37,43 @@ describe('export + HTTP prediction endpoint', () => {
     const addr = app.server.address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;
   });
-  afterAll(async () => { await app?.close(); registry?.stop(); await rm(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await app?.close();
+    registry?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('writes the DESIGN.md layout and loads back to identical predictions', async () => {
     expect((await readFile(join(dir, 'LATEST'), 'utf8')).trim()).toBe(v1);
     const manifest = JSON.parse(await readFile(join(dir, v1, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ version: v1, step: 5, source_offsets: { 'synthetic/0': 2560 }, event_time_watermark_ms: 123 });
+    expect(manifest).toMatchObject({
+      version: v1,
+      step: 5,
+      source_offsets: { 'synthetic/0': 2560 },
+      event_time_watermark_ms: 123,
+    });
     expect(Object.keys(manifest.files)).toContain('embeddings/C1.arrow');
     const { model } = await loadExport(join(dir, v1));
     const batch = trained.featurizer.fromInstances(sampleInstances(20, trained.schema));
-    const a = trained.model.predict(batch), b = model.predict(batch);
+    const a = trained.model.predict(batch),
+      b = model.predict(batch);
     expect(Array.from(b)).toEqual(Array.from(a));
     expect(model.rowCounts()).toEqual(trained.model.rowCounts());
     model.dispose();
   });
 
-  it('serves predictions over HTTP equal to the model\'s, shaped like TF Serving', async () => {
+  it("serves predictions over HTTP equal to the model's, shaped like TF Serving", async () => {
     const instances = sampleInstances(3, trained.schema);
     const res = await fetch(`${base}/v1/models/ctr:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
     expect(res.status).toBe(200);
-    const body = await res.json() as { predictions: number[]; model_version: string };
+    const body = (await res.json()) as { predictions: number[]; model_version: string };
     expect(body.model_version).toBe(v1);
     const want = trained.model.predict(trained.featurizer.fromInstances(instances));
     body.predictions.forEach((p, i) => expect(p).toBeCloseTo(want[i], 6));
     expect(body.predictions.every((p) => p > 0 && p < 1)).toBe(true);
-    const status = await (await fetch(`${base}/v1/models/ctr`)).json() as { model_version_status: { version: string; state: string }[] };
+    const status = (await (await fetch(`${base}/v1/models/ctr`)).json()) as {
+      model_version_status: { version: string; state: string }[];
+    };
     expect(status.model_version_status[0]).toMatchObject({ version: v1, state: 'AVAILABLE' });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -70,21 +88,30 @@ describe('export + HTTP prediction endpoint', () => {
     const ready = await app2.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({ status: 'draining' });
-    const pred = await app2.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: JSON.stringify({ instances: sampleInstances(2, trained.schema) }) });
+    const pred = await app2.inject({
+      method: 'POST',
+      url: '/v1/models/ctr:predict',
+      payload: JSON.stringify({ instances: sampleInstances(2, trained.schema) }),
+    });
     expect(pred.statusCode).toBe(200);
     await app2.close();
   });
 
   it('scores a request larger than one chunk (3000 instances) exactly like one model call', async () => {
     const instances = sampleInstances(3000, trained.schema);
-    const res = await app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: JSON.stringify({ instances }) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/models/ctr:predict',
+      payload: JSON.stringify({ instances }),
+    });
     expect(res.statusCode).toBe(200);
     const want = Array.from(registry.current()!.model.predict(trained.featurizer.fromInstances(instances)));
     expect((res.json() as { predictions: number[] }).predictions).toEqual(want);
   });
 
   it('answers malformed requests with a 4xx JSON error naming the problem, and keeps serving', async () => {
-    const post = (body: string, path = '/v1/models/ctr:predict') => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const post = (body: string, path = '/v1/models/ctr:predict') =>
+      fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const cases: [string, number, RegExp, string?][] = [
       ['{"instances": [', 400, /not valid JSON/],
       ['{"inputs": []}', 400, /no "instances"/],
@@ -97,7 +124,7 @@ describe('export + HTTP prediction endpoint', () => {
     for (const [body, code, msg, path] of cases) {
       const res = await post(body, path);
       expect(res.status, body).toBe(code);
-      const j = await res.json() as { error: string };
+      const j = (await res.json()) as { error: string };
       expect(j.error, body).toMatch(msg);
     }
     const ok = await post(JSON.stringify({ instances: [{}] }));
@@ -110,8 +137,11 @@ describe('export + HTTP prediction endpoint', () => {
     const v2 = (await writeExport(dir, trained.model, meta(6))).version;
     await registry.check();
     expect(registry.current()?.version).toBe(v2);
-    const res = await fetch(`${base}/v1/models/ctr:predict`, { method: 'POST', body: JSON.stringify({ instances: [{}] }) });
-    expect((await res.json() as { model_version: string }).model_version).toBe(v2);
+    const res = await fetch(`${base}/v1/models/ctr:predict`, {
+      method: 'POST',
+      body: JSON.stringify({ instances: [{}] }),
+    });
+    expect(((await res.json()) as { model_version: string }).model_version).toBe(v2);
 
     const v3 = (await writeExport(dir, trained.model, meta(7))).version;
     await writeFile(join(dir, v3, 'embeddings', 'C1.arrow'), 'garbage'); // checksum now wrong
@@ -132,7 +162,10 @@ describe('serving start-up on a bad LATEST', () => {
       const registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
       await registry.check();
       expect(registry.current()?.version).toBe(good);
-      expect(registry.lastError).toMatchObject({ version: bad, message: expect.stringMatching(/checksum mismatch.*weights\.bin/) });
+      expect(registry.lastError).toMatchObject({
+        version: bad,
+        message: expect.stringMatching(/checksum mismatch.*weights\.bin/),
+      });
       registry.stop();
 
       await writeFile(join(dir, 'LATEST'), '../../etc\n');
@@ -148,6 +181,8 @@ describe('serving start-up on a bad LATEST', () => {
       expect(get.statusCode).toBe(405);
       await app.close();
       model.dispose();
-    } finally { await rm(dir, { recursive: true, force: true }); }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

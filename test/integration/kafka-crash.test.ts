@@ -27,11 +27,24 @@ describeKafka('crash safety', () => {
     const brokers = kafkaBrokers()!;
     const dir = fx.tempDir('crash');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'crash', 2, dir, 9000);
-    const sets = kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': lines.length - bad.size, 'checkpoint.intervalSeconds': 0.4, 'kafka.lingerMs': 2000 });
+    const sets = kafkaTrainerSets(brokers, topic, dir, {
+      'train.maxExamples': lines.length - bad.size,
+      'checkpoint.intervalSeconds': 0.4,
+      'kafka.lingerMs': 2000,
+    });
     // the stream arrives while the trainer runs (about 40 s), so kills land mid-stream
-    const producing = produceFile({ kafka: loadConfig([], sets).kafka, topic, input: path, format: 'criteo', rate: 225, batchSize: 50 });
+    const producing = produceFile({
+      kafka: loadConfig([], sets).kafka,
+      topic,
+      input: path,
+      format: 'criteo',
+      rate: 225,
+      batchSize: 50,
+    });
     let produced = false;
-    void producing.then(() => { produced = true; });
+    void producing.then(() => {
+      produced = true;
+    });
     const audit = join(dir, 'audit.jsonl');
     const start = () => spawnTrainer(sets, fx);
     const steps = () => (existsSync(audit) ? lineage(audit).length : 0);
@@ -68,12 +81,17 @@ describeKafka('crash safety', () => {
     const slots = { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical };
     for (const s of trained) {
       const b = new RecordBatchBuilder(slots, s.rows.length);
-      for (const [k, o] of s.rows) { const p = partitionOf(k); b.pushRow(decodeCriteoLine(lines[o * 2 + p], k), p, o); }
+      for (const [k, o] of s.rows) {
+        const p = partitionOf(k);
+        b.pushRow(decodeCriteoLine(lines[o * 2 + p], k), p, o);
+      }
       ref.opts.step.run(ref.featurizer.fromRecordBatch(b.finish()));
     }
     const final = await readLatestCheckpoint(join(dir, 'checkpoints'));
     expect(final!.step).toBe(trained.length);
     expect(digest(final!.state)).toBe(digest(await captureState(ref.opts.step)));
-    console.log(`crash test: ${trained.length} steps in the final lineage; lineage length after each kill: ${kills.join(', ')}`);
+    console.log(
+      `crash test: ${trained.length} steps in the final lineage; lineage length after each kill: ${kills.join(', ')}`,
+    );
   }, 300_000);
 });

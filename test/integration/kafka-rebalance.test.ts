@@ -18,23 +18,40 @@ describeKafka('two trainers in one group', () => {
     const dir = fx.tempDir('rebalance');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'rebalance', 4, dir, 7000);
     const phase1 = (lines.length - 1000) & ~3; // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
-    const setsOf = (name: string) => { mkdirSync(join(dir, name), { recursive: true }); return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' }); };
-    const setsA = setsOf('a'), setsB = setsOf('b'), setsC = setsOf('c');
-    const producing = produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, limit: phase1 });
+    const setsOf = (name: string) => {
+      mkdirSync(join(dir, name), { recursive: true });
+      return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' });
+    };
+    const setsA = setsOf('a'),
+      setsB = setsOf('b'),
+      setsC = setsOf('c');
+    const producing = produceFile({
+      kafka: loadConfig([], setsA).kafka,
+      topic,
+      input: path,
+      format: 'criteo',
+      rate: 300,
+      batchSize: 50,
+      limit: phase1,
+    });
 
     const start = (sets: string[]) => spawnTrainer(sets, fx);
-    const auditA = join(dir, 'a', 'audit.jsonl'), auditB = join(dir, 'b', 'audit.jsonl');
+    const auditA = join(dir, 'a', 'audit.jsonl'),
+      auditB = join(dir, 'b', 'audit.jsonl');
     const steps = (f: string) => (existsSync(f) ? lineage(f) : []);
     const until = async (what: string, ok: () => boolean, ms = 90_000) => {
       const t0 = Date.now();
-      while (!ok()) { if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`); await sleep(100); }
+      while (!ok()) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+        await sleep(100);
+      }
     };
 
     let a = start(setsA);
     await until('A to train', () => steps(auditA).length >= 2);
-    const b = start(setsB);                                           // join: A gives up partitions
+    const b = start(setsB); // join: A gives up partitions
     await until('B to train', () => steps(auditB).length >= 2);
-    a.c.kill('SIGTERM');                                              // graceful leave: B takes all
+    a.c.kill('SIGTERM'); // graceful leave: B takes all
     const ra = await a.exited;
     expect(ra.code, ra.err).toBe(0);
     // A released what it gave up to B after a checkpoint, and again everything when it left
@@ -42,7 +59,7 @@ describeKafka('two trainers in one group', () => {
     const bBefore = steps(auditB).length;
     await until('B to train after A left', () => steps(auditB).length >= bBefore + 2);
     const aBefore = steps(auditA).length;
-    a = start(setsA);                                                 // A comes back (resumes its checkpoint)
+    a = start(setsA); // A comes back (resumes its checkpoint)
     await until('A to train again', () => steps(auditA).length >= aBefore + 1);
     await producing;
     const auditC = join(dir, 'c', 'audit.jsonl');
@@ -54,13 +71,25 @@ describeKafka('two trainers in one group', () => {
     // regained them without new messages), then more messages arrive
     let cErr = '';
     const c = start(setsC);
-    c.c.stderr!.on('data', (d) => { cErr += d; });
+    c.c.stderr!.on('data', (d) => {
+      cErr += d;
+    });
     await until('C to get partitions', () => /assigned partitions \[\d/.test(cErr), 60_000);
-    await produceFile({ kafka: loadConfig([], setsA).kafka, topic, input: path, format: 'criteo', rate: 300, batchSize: 50, skip: phase1 });
+    await produceFile({
+      kafka: loadConfig([], setsA).kafka,
+      topic,
+      input: path,
+      format: 'criteo',
+      rate: 300,
+      batchSize: 50,
+      skip: phase1,
+    });
     const good = lines.length - bad.size;
     await until('every good message to be trained', () => total() >= good, 120_000);
     await sleep(1500); // anything trained twice would show up now
-    a.c.kill('SIGTERM'); b.c.kill('SIGTERM'); c.c.kill('SIGTERM');
+    a.c.kill('SIGTERM');
+    b.c.kill('SIGTERM');
+    c.c.kill('SIGTERM');
     const [fa, fb, fc] = await Promise.all([a.exited, b.exited, c.exited]);
     expect(fa.code, fa.err).toBe(0);
     expect(fb.code, fb.err).toBe(0);
@@ -69,17 +98,24 @@ describeKafka('two trainers in one group', () => {
     expect(fa.err).toMatch(/assigned partitions \[\d/);
     expect(fb.err).toMatch(/released partitions \[/);
     const logs = [ra.err, fa.err, fb.err, fc.err].join('\n');
-    console.log(`rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`);
+    console.log(
+      `rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`,
+    );
     const pos = linePosition(topic, 4);
     expect(exactlyOnce(all(), goodPositions(lines, bad, pos))).toEqual({ dup: [], missing: [], extra: [] });
     // both trained, and some partition was trained by both (it moved)
     const parts = (f: string) => new Set(steps(f).flatMap((s) => s.rows.map(([k]) => k)));
-    const pa = parts(auditA), pb = parts(auditB);
+    const pa = parts(auditA),
+      pb = parts(auditB);
     expect(pa.size).toBeGreaterThan(0);
     expect(pb.size).toBeGreaterThan(0);
     expect([...pa].some((k) => pb.has(k))).toBe(true);
     // every bad message reached the dead-letter topic (a re-read after a move may add a copy)
-    const dead = new Set((await readAll(brokers, `${topic}.dlq`)).map((m) => `kafka:${topic}/${m.headers['lionctr-partition']}@${m.headers['lionctr-offset']}`));
+    const dead = new Set(
+      (await readAll(brokers, `${topic}.dlq`)).map(
+        (m) => `kafka:${topic}/${m.headers['lionctr-partition']}@${m.headers['lionctr-offset']}`,
+      ),
+    );
     for (const i of bad.keys()) expect(dead.has(pos(i)), pos(i)).toBe(true);
   }, 300_000);
 });

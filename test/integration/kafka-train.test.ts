@@ -24,7 +24,14 @@ describeKafka('training from Kafka', () => {
     expect(sent.messages).toBe(lines.length);
     const good = lines.length - bad.size;
 
-    const cfg = loadConfig([], kafkaTrainerSets(brokers, topic, dir, { 'train.maxExamples': good, 'kafka.lingerMs': 100, 'kafka.queueMaxRows': 300 }));
+    const cfg = loadConfig(
+      [],
+      kafkaTrainerSets(brokers, topic, dir, {
+        'train.maxExamples': good,
+        'kafka.lingerMs': 100,
+        'kafka.queueMaxRows': 300,
+      }),
+    );
     const trainer = await createTrainer(cfg, pino({ level: 'error' }), { exportDir: join(dir, 'exports') });
     const s = await trainer.run();
     expect(s.progress.examples).toBe(good);
@@ -35,10 +42,15 @@ describeKafka('training from Kafka', () => {
     const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
     const want = goodPositions(lines, bad, pos);
     expect(counts.size).toBe(want.size);
-    for (const [k, n] of counts) { expect(want.has(k), k).toBe(true); expect(n, k).toBe(1); }
+    for (const [k, n] of counts) {
+      expect(want.has(k), k).toBe(true);
+      expect(n, k).toBe(1);
+    }
 
     const dead = await readAll(brokers, `${topic}.dlq`);
-    expect(dead.map((m) => `kafka:${topic}/${m.headers['lionctr-partition']}@${m.headers['lionctr-offset']}`).sort()).toEqual([...bad.keys()].map(pos).sort());
+    expect(
+      dead.map((m) => `kafka:${topic}/${m.headers['lionctr-partition']}@${m.headers['lionctr-offset']}`).sort(),
+    ).toEqual([...bad.keys()].map(pos).sort());
     for (const m of dead) {
       const i = Number(m.headers['lionctr-offset']) * 3 + Number(m.headers['lionctr-partition']);
       expect(String(m.headers['lionctr-reason'])).toBe(bad.get(i));
@@ -48,12 +60,18 @@ describeKafka('training from Kafka', () => {
     // the Arrow batches: topic in the schema metadata, each row's partition, offset and cells;
     // a slow reader with a small queue makes the consumer pause and resume (backpressure)
     const { createKafkaSource } = await import('../../src/ingest/kafka/source.ts');
-    const peek = createKafkaSource({ kafka: { ...cfg.kafka, groupId: `${topic}-peek`, deadLetterTopic: '', queueMaxRows: 100 }, schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical }, resume: null, logger: pino({ level: 'error' }) });
+    const peek = createKafkaSource({
+      kafka: { ...cfg.kafka, groupId: `${topic}-peek`, deadLetterTopic: '', queueMaxRows: 100 },
+      schema: { numeric: cfg.schema.numeric, categorical: cfg.schema.categorical },
+      resume: null,
+      logger: pino({ level: 'error' }),
+    });
     const seen: string[] = [];
     for await (const rb of peek.batches({ batchSize: 64 })) {
       expect(rb.schema.metadata.get('lionctr.source')).toBe(`kafka:${topic}`);
       for (let r = 0; r < rb.numRows; r++) {
-        const p = rb.getChild('source_partition')!.get(r) as number, o = rb.getChild('source_offset')!.get(r) as number;
+        const p = rb.getChild('source_partition')!.get(r) as number,
+          o = rb.getChild('source_offset')!.get(r) as number;
         const line = lines[o * 3 + p].split('\t');
         expect(rb.getChild('label')!.get(r), `label at ${p}@${o}`).toBe(Number(line[0]));
         expect(rb.getChild('C1')!.get(r) ?? '', `C1 at ${p}@${o}`).toBe(line[14]);
@@ -69,7 +87,10 @@ describeKafka('training from Kafka', () => {
     // per partition, the rows seen are the first good ones, in order, none skipped
     for (const part of [0, 1, 2]) {
       const got = seen.filter((k) => k.includes(`/${part}@`));
-      const expected = [...want].filter((k) => k.includes(`/${part}@`)).sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1])).slice(0, got.length);
+      const expected = [...want]
+        .filter((k) => k.includes(`/${part}@`))
+        .sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1]))
+        .slice(0, got.length);
       expect(got).toEqual(expected);
     }
 
@@ -81,7 +102,8 @@ describeKafka('training from Kafka', () => {
       // at the checkpoint's position, or past it over bad messages already dead-lettered
       expect(Number(c.offset), key).toBeGreaterThanOrEqual(ck!.meta.sourceOffsets[key]);
       const skipped = Number(c.offset) - ck!.meta.sourceOffsets[key];
-      for (let o = ck!.meta.sourceOffsets[key]; o < Number(c.offset); o++) expect(bad.has(o * 3 + c.partition), `${key}@${o} committed past untrained`).toBe(true);
+      for (let o = ck!.meta.sourceOffsets[key]; o < Number(c.offset); o++)
+        expect(bad.has(o * 3 + c.partition), `${key}@${o} committed past untrained`).toBe(true);
       expect(skipped).toBeLessThanOrEqual(bad.size);
       expect(JSON.parse(c.metadata!).state).toBe('released');
     }
@@ -89,10 +111,13 @@ describeKafka('training from Kafka', () => {
 
   it('rows cut from the last batch by train.maxExamples are not committed: the next run trains them', async () => {
     const { brokers, dir, topic, file } = await tempTopic('cut', syntheticCriteoLines(1000));
-    const sets = (max: number) => kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 500, 'train.maxExamples': max });
+    const sets = (max: number) =>
+      kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 500, 'train.maxExamples': max });
     await produceFile({ kafka: loadConfig([], sets(0)).kafka, topic, input: file, format: 'criteo' });
     for (const max of [300, 1000]) {
-      const t = await createTrainer(loadConfig([], sets(max)), pino({ level: 'silent' }), { exportDir: join(dir, 'exports') });
+      const t = await createTrainer(loadConfig([], sets(max)), pino({ level: 'silent' }), {
+        exportDir: join(dir, 'exports'),
+      });
       expect((await t.run()).progress.examples).toBe(max);
     }
     const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
@@ -103,13 +128,22 @@ describeKafka('training from Kafka', () => {
   it('kafka.fromBeginning=false and no committed offset: starts at the end as of joining, and trains every message produced after that', async () => {
     const { brokers, dir, topic, file } = await tempTopic('latest', syntheticCriteoLines(50));
     const later = writeLines(join(dir, 'later.tsv'), syntheticCriteoLines(10));
-    const sets = kafkaTrainerSets(brokers, topic, dir, { 'kafka.lingerMs': 50, 'kafka.fromBeginning': false, 'train.maxExamples': 10 });
+    const sets = kafkaTrainerSets(brokers, topic, dir, {
+      'kafka.lingerMs': 50,
+      'kafka.fromBeginning': false,
+      'train.maxExamples': 10,
+    });
     const kafka = loadConfig([], sets).kafka;
     await produceFile({ kafka, topic, input: file, format: 'criteo' });
     const ac = new AbortController();
-    const t = await createTrainer(loadConfig([], sets), pino({ level: 'silent' }), { exportDir: join(dir, 'exports'), signal: ac.signal });
+    const t = await createTrainer(loadConfig([], sets), pino({ level: 'silent' }), {
+      exportDir: join(dir, 'exports'),
+      signal: ac.signal,
+    });
     let joined = false;
-    t.on('lag', (l: { lag: number }[]) => { if (l.length) joined = true; });
+    t.on('lag', (l: { lag: number }[]) => {
+      if (l.length) joined = true;
+    });
     const done = t.run();
     const t0 = Date.now();
     while (!joined && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
@@ -122,7 +156,9 @@ describeKafka('training from Kafka', () => {
     // the batch that brought offsets 50-59 must not be skipped as "already at the end"
     expect(summary.examplesThisRun).toBe(10);
     const counts = trainedCounts(lineage(join(dir, 'audit.jsonl')));
-    expect([...counts.keys()].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `kafka:${topic}/0@${50 + i}`).sort());
+    expect([...counts.keys()].sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `kafka:${topic}/0@${50 + i}`).sort(),
+    );
   });
 
   it('bad messages at the end of a partition are committed past after the checkpoint: a restart does not dead-letter them again, lag goes to 0 (after the restart too, with no new message)', async () => {
@@ -132,9 +168,14 @@ describeKafka('training from Kafka', () => {
     await produceFile({ kafka: loadConfig([], sets).kafka, topic, input: file, format: 'criteo' });
     const runUntilCaughtUp = async () => {
       const ac = new AbortController();
-      const t = await createTrainer(loadConfig([], sets), pino({ level: 'silent' }), { exportDir: join(dir, 'exports'), signal: ac.signal });
+      const t = await createTrainer(loadConfig([], sets), pino({ level: 'silent' }), {
+        exportDir: join(dir, 'exports'),
+        signal: ac.signal,
+      });
       let lag = -1;
-      t.on('lag', (l: { lag: number }[]) => { if (l.length) lag = l[0].lag; });
+      t.on('lag', (l: { lag: number }[]) => {
+        if (l.length) lag = l[0].lag;
+      });
       const done = t.run();
       const t0 = Date.now();
       while (lag !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));

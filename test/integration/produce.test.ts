@@ -20,7 +20,17 @@ describe('lionctr produce (no broker needed)', () => {
   });
 
   it('exits 2 naming a missing input file', () => {
-    const r = cli('produce', '--input', '/nonexistent/clicks.tsv', '--format', 'criteo', '--topic', 'x', '--brokers', '127.0.0.1:1');
+    const r = cli(
+      'produce',
+      '--input',
+      '/nonexistent/clicks.tsv',
+      '--format',
+      'criteo',
+      '--topic',
+      'x',
+      '--brokers',
+      '127.0.0.1:1',
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\/nonexistent\/clicks\.tsv/);
   });
@@ -34,11 +44,31 @@ describeKafka('lionctr produce (broker)', () => {
     const topic = uniqueTopic('produce');
     await createTopic(brokers, topic, 3);
     // the real sample when ../shared is there, else synthetic lines of the same shape
-    const input = existsSync(CRITEO_TSV) ? CRITEO_TSV
+    const input = existsSync(CRITEO_TSV)
+      ? CRITEO_TSV
       : writeLines(join(fx.tempDir('produce'), 'clicks.tsv'), syntheticCriteoLines(N));
-    const lines = readFileSync(input).toString('latin1').split('\n').filter((l) => l.length > 0).slice(0, N).map((l) => Buffer.from(l, 'latin1'));
+    const lines = readFileSync(input)
+      .toString('latin1')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .slice(0, N)
+      .map((l) => Buffer.from(l, 'latin1'));
 
-    const r = cli('produce', '--input', input, '--format', 'criteo', '--topic', topic, '--brokers', brokers.join(','), '--limit', String(N), '--batch-size', '64');
+    const r = cli(
+      'produce',
+      '--input',
+      input,
+      '--format',
+      'criteo',
+      '--topic',
+      topic,
+      '--brokers',
+      brokers.join(','),
+      '--limit',
+      String(N),
+      '--batch-size',
+      '64',
+    );
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(summary).toMatchObject({ topic, messages: N, partitions: 3 });
@@ -59,7 +89,17 @@ describeKafka('lionctr produce (broker)', () => {
 
   it('exits 2 with a clear message naming --topic when the topic does not exist', () => {
     const topic = uniqueTopic('produce-missing');
-    const r = cli('produce', '--input', 'package.json', '--format', 'jsonl', '--topic', topic, '--brokers', kafkaBrokers()!.join(','));
+    const r = cli(
+      'produce',
+      '--input',
+      'package.json',
+      '--format',
+      'jsonl',
+      '--topic',
+      topic,
+      '--brokers',
+      kafkaBrokers()!.join(','),
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`topic "${topic}" does not exist.*--topic`));
   });

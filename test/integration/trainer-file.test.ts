@@ -15,16 +15,26 @@ import { Trainer } from '../../src/train/trainer.ts';
 // to read and the event-time watermark.
 describe('trainer on a file source', () => {
   const dirs: string[] = [];
-  afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
 
   it('trains every good row, skips bad ones, exports offsets and watermark', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'lionctr-trainer-')); dirs.push(dir);
+    const dir = await mkdtemp(join(tmpdir(), 'lionctr-trainer-'));
+    dirs.push(dir);
     const lines: string[] = [];
-    for (let i = 0; i < 300; i++) lines.push(JSON.stringify({ label: i % 4 === 0 ? 1 : 0, ts: 1_700_000_000_000 + i, features: { C1: String(i % 7), C2: `x${i % 3}`, I1: i % 11 } }));
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        JSON.stringify({
+          label: i % 4 === 0 ? 1 : 0,
+          ts: 1_700_000_000_000 + i,
+          features: { C1: String(i % 7), C2: `x${i % 3}`, I1: i % 11 },
+        }),
+      );
     lines.splice(50, 0, '{not json');
     lines.splice(120, 0, JSON.stringify({ label: 2, features: {} }));
     const file = join(dir, 'clicks.jsonl');
-    await writeFile(file, lines.join('\n') + '\n');
+    await writeFile(file, `${lines.join('\n')}\n`);
     await selectBackend('auto');
     const schema = { ...criteoSlots(), embeddingDim: 4 };
     const model = new CtrModel(schema, { hidden: [8], initStd: 0.01, seed: 1 });
@@ -32,8 +42,17 @@ describe('trainer on a file source', () => {
     const step = new TrainStep(model, { dense: lp(1e-3), embedding: lp(1e-2), linear: lp(1e-2) });
     const seen: number[] = [];
     const trainer = new Trainer({
-      model, step, openSource: () => createFileSource({ path: file, format: 'jsonl', schema }), epochs: 2, batchSize: 64,
-      maxExamples: 0, metricsWindow: 1000, progressSeconds: 0, exportDir: join(dir, 'exports'), exportIntervalSeconds: 0, exportKeep: 2,
+      model,
+      step,
+      openSource: () => createFileSource({ path: file, format: 'jsonl', schema }),
+      epochs: 2,
+      batchSize: 64,
+      maxExamples: 0,
+      metricsWindow: 1000,
+      progressSeconds: 0,
+      exportDir: join(dir, 'exports'),
+      exportIntervalSeconds: 0,
+      exportKeep: 2,
       logger: pino({ level: 'silent' }),
     });
     trainer.on('step', (e: { examples: number }) => seen.push(e.examples));

@@ -9,7 +9,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { fatal } from '../../src/cli/common.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import {
-  ERRORS, LionctrError, exitStatusOf, httpStatusOf, isErrorCode, type LionctrErrorCode,
+  ERRORS,
+  LionctrError,
+  exitStatusOf,
+  httpStatusOf,
+  isErrorCode,
+  type LionctrErrorCode,
 } from '../../src/errors.ts';
 import { createMetrics } from '../../src/metrics/catalogue.ts';
 import { createHttpServer } from '../../src/serve/http-server.ts';
@@ -84,7 +89,15 @@ describe('the prediction endpoint answers with the status of the table', () => {
   const serverRaising = (err: unknown) => {
     const registry = {
       lastError: undefined,
-      current: () => ({ version: '1', manifest: {}, featurizer: { fromInstances: () => { throw err; } } }),
+      current: () => ({
+        version: '1',
+        manifest: {},
+        featurizer: {
+          fromInstances: () => {
+            throw err;
+          },
+        },
+      }),
     } as unknown as ModelRegistry;
     return createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
   };
@@ -93,7 +106,9 @@ describe('the prediction endpoint answers with the status of the table', () => {
     try {
       const r = await app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: { instances: [{}] } });
       return { status: r.statusCode, body: r.json() as { code: string; error: string } };
-    } finally { await app.close(); }
+    } finally {
+      await app.close();
+    }
   };
 
   it.each(CODES)('%s', async (code) => {
@@ -124,22 +139,30 @@ describe('the CLI exits with the exit status of the table', () => {
   /** What fatal(err) writes to stderr and the status it exits with. */
   const runFatal = (err: unknown) => {
     let written = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { written += String(s); return true; });
-    const exitThrows = (c?: number) => { throw new Error(`exit ${c}`); };
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      written += String(s);
+      return true;
+    });
+    const exitThrows = (c?: number) => {
+      throw new Error(`exit ${c}`);
+    };
     const exit = vi.spyOn(process, 'exit').mockImplementation(exitThrows as never);
     try {
       expect(() => fatal(err)).toThrow(/^exit \d$/);
       return { status: exit.mock.calls[0][0], written };
-    } finally { vi.restoreAllMocks(); }
+    } finally {
+      vi.restoreAllMocks();
+    }
   };
 
   it.each(CODES)('%s', (code) => {
     expect(runFatal(new LionctrError(code, 'wrong', { where: 'k' }))).toEqual({
-      status: ERRORS[code].exit, written: `lionctr: [${code}] wrong (at k)\n`,
+      status: ERRORS[code].exit,
+      written: `lionctr: [${code}] wrong (at k)\n`,
     });
   });
 
-  it('reads the code, not the class (a worker thread\'s error), and exits 1 for anything else', () => {
+  it("reads the code, not the class (a worker thread's error), and exits 1 for anything else", () => {
     expect(runFatal(Object.assign(new Error('from the worker'), { code: 'LIONCTR_BAD_CONFIG' })).status).toBe(2);
     expect(runFatal(new Error('plain'))).toEqual({ status: 1, written: 'lionctr: plain\n' });
     expect(runFatal(Object.assign(new Error('fs'), { code: 'ENOENT' })).status).toBe(1);

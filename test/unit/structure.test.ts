@@ -53,7 +53,9 @@ function forbiddenEdges(files: Map<string, string>): string[] {
   const bad: string[] = [];
   for (const [path, text] of files) {
     for (const spec of importsOf(text)) {
-      const target = relative(ROOT, resolve(ROOT, dirname(path), spec)).split('\\').join('/');
+      const target = relative(ROOT, resolve(ROOT, dirname(path), spec))
+        .split('\\')
+        .join('/');
       if (!target.startsWith('src/')) continue;
       const [from, to] = [roomOf(path), roomOf(target)];
       for (const [f, t, why] of FORBIDDEN) if (from === f && to === t) bad.push(`${path} -> ${target} (${why})`);
@@ -90,7 +92,12 @@ function misattachedModuleDocs(files: Map<string, string>): string[] {
     if (!t.startsWith('/**')) continue;
     const end = t.indexOf('*/');
     const doc = t.slice(0, end);
-    const next = t.slice(end + 2).split('\n').slice(1).find((l) => l.trim() !== '') ?? '';
+    const next =
+      t
+        .slice(end + 2)
+        .split('\n')
+        .slice(1)
+        .find((l) => l.trim() !== '') ?? '';
     if (/^(import|\/\/|\/\*)/.test(next.trim()) || doc.includes('@module')) continue;
     bad.push(`${p}: its module doc comment attaches to "${next.trim().slice(0, 60)}"`);
   }

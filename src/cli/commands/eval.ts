@@ -16,45 +16,59 @@ import { fileFormat, intArg } from './flags.ts';
 
 /** Adds `eval` to the program. */
 export function addEvalCommand(program: Command): void {
-  withConfigOptions(program.command('eval')
-    .description('evaluate an export on a file: AUC, logloss, NE, calibration, examples')
-    .requiredOption('--model <dir>', 'export version dir, or exports root (uses LATEST)')
-    .requiredOption('--input <file>', 'evaluation file')
-    .addOption(fileFormat())
-    .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
-    .option('--limit <n>', 'max data rows after skipping', intArg('--limit'))
-    .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}'))
-    .action(async (o) => {
-      try {
-        const cfg = configFrom(o);
-        const logger = createLogger(cfg.log.level);
-        await selectBackend(cfg.backend, (m) => logger.debug(m));
-        const dir = await resolveExportDir(resolve(o.model));
-        const { model, manifest } = await loadExport(dir);
-        const fz = new Featurizer(manifest.schema);
-        const format: FileFormat = o.format;
-        const src = createFileSource({
-          path: resolve(o.input), format, schema: manifest.schema, skip: o.skip ?? 0, limit: o.limit || undefined,
-        });
-        const ps: number[] = [], ys: number[] = [];
-        for await (const rb of src.batches({ batchSize: 4096 })) {
-          const b = fz.fromRecordBatch(rb);
-          const p = model.predict(b);
-          for (let i = 0; i < b.size; i++) { ps.push(p[i]); ys.push(b.labels[i]); }
+  withConfigOptions(
+    program
+      .command('eval')
+      .description('evaluate an export on a file: AUC, logloss, NE, calibration, examples')
+      .requiredOption('--model <dir>', 'export version dir, or exports root (uses LATEST)')
+      .requiredOption('--input <file>', 'evaluation file')
+      .addOption(fileFormat())
+      .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
+      .option('--limit <n>', 'max data rows after skipping', intArg('--limit'))
+      .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}'),
+  ).action(async (o) => {
+    try {
+      const cfg = configFrom(o);
+      const logger = createLogger(cfg.log.level);
+      await selectBackend(cfg.backend, (m) => logger.debug(m));
+      const dir = await resolveExportDir(resolve(o.model));
+      const { model, manifest } = await loadExport(dir);
+      const fz = new Featurizer(manifest.schema);
+      const format: FileFormat = o.format;
+      const src = createFileSource({
+        path: resolve(o.input),
+        format,
+        schema: manifest.schema,
+        skip: o.skip ?? 0,
+        limit: o.limit || undefined,
+      });
+      const ps: number[] = [],
+        ys: number[] = [];
+      for await (const rb of src.batches({ batchSize: 4096 })) {
+        const b = fz.fromRecordBatch(rb);
+        const p = model.predict(b);
+        for (let i = 0; i < b.size; i++) {
+          ps.push(p[i]);
+          ys.push(b.labels[i]);
         }
-        if (ps.length === 0) {
-          const bad = JSON.stringify(src.stats().bad);
-          const where = o.input;
-          throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows to evaluate (bad rows: ${bad})`, { where });
-        }
-        const f = evalFigures(ps, ys);
-        if (o.json) process.stdout.write(JSON.stringify(f) + '\n');
-        else {
-          process.stdout.write(`model ${manifest.version} (step ${manifest.step}) on ${o.input}: `
-            + `AUC ${f.auc.toFixed(4)}  logloss ${f.logloss.toFixed(4)}  NE ${f.ne.toFixed(4)}  `
-            + `calibration ${f.calibration.toFixed(3)}  examples ${f.examples}\n`);
-        }
-        model.dispose();
-      } catch (e) { fatal(e); }
-    });
+      }
+      if (ps.length === 0) {
+        const bad = JSON.stringify(src.stats().bad);
+        const where = o.input;
+        throw new LionctrError('LIONCTR_BAD_INPUT', `no usable rows to evaluate (bad rows: ${bad})`, { where });
+      }
+      const f = evalFigures(ps, ys);
+      if (o.json) process.stdout.write(`${JSON.stringify(f)}\n`);
+      else {
+        process.stdout.write(
+          `model ${manifest.version} (step ${manifest.step}) on ${o.input}: ` +
+            `AUC ${f.auc.toFixed(4)}  logloss ${f.logloss.toFixed(4)}  NE ${f.ne.toFixed(4)}  ` +
+            `calibration ${f.calibration.toFixed(3)}  examples ${f.examples}\n`,
+        );
+      }
+      model.dispose();
+    } catch (e) {
+      fatal(e);
+    }
+  });
 }

@@ -14,7 +14,16 @@ export const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir
 
 /** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
 export const brokerFlag = (o: { brokers?: string }): string[] =>
-  (o.brokers ? [`kafka.brokers=${JSON.stringify(o.brokers.split(',').map((x) => x.trim()).filter(Boolean))}`] : []);
+  o.brokers
+    ? [
+        `kafka.brokers=${JSON.stringify(
+          o.brokers
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        )}`,
+      ]
+    : [];
 
 /** `--format criteo|csv|jsonl` of an input file (default criteo). */
 export const fileFormat = () =>

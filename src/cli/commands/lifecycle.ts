@@ -18,7 +18,10 @@ import { ModelRegistry } from '../../serve/model-registry.ts';
 export function shutdownSignal(logger: Logger, what: string): AbortController {
   const ac = new AbortController();
   const onSignal = (sig: string) => {
-    if (ac.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    if (ac.signal.aborted) {
+      logger.warn(`${sig} again: exiting now`);
+      process.exit(130);
+    }
     logger.info(`${sig}: ${what}`);
     ac.abort();
   };
@@ -44,7 +47,10 @@ export type RunningServer = Awaited<ReturnType<typeof startServer>>;
  * (absolute) and starts polling its LATEST; `draining` aborted makes /readyz answer 503.
  */
 export async function startServer(
-  cfg: LionctrConfig, logger: Logger, exportDir: string, metrics: ReturnType<typeof createMetrics>,
+  cfg: LionctrConfig,
+  logger: Logger,
+  exportDir: string,
+  metrics: ReturnType<typeof createMetrics>,
   draining?: AbortSignal,
 ) {
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);

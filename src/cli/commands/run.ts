@@ -25,7 +25,10 @@ import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecyc
  *   without a summary.
  */
 function runTrainerWorker(
-  cfg: LionctrConfig, exportDir: string, metrics: ReturnType<typeof createMetrics>, signal: AbortSignal,
+  cfg: LionctrConfig,
+  exportDir: string,
+  metrics: ReturnType<typeof createMetrics>,
+  signal: AbortSignal,
 ): Promise<TrainSummary> {
   const worker = new Worker(new URL('../train-worker-boot.mjs', import.meta.url), { workerData: { cfg, exportDir } });
   const events: TrainEmitter = new EventEmitter();
@@ -38,37 +41,45 @@ function runTrainerWorker(
       else emitTrainEventMessage(events, msg);
     });
     worker.on('error', reject);
-    worker.on('exit', (code) => (summary
-      ? resolveRun(summary)
-      : reject(new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`))));
+    worker.on('exit', (code) =>
+      summary
+        ? resolveRun(summary)
+        : reject(new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`)),
+    );
   });
 }
 
 /** Adds `run` to the program. */
 export function addRunCommand(program: Command): void {
-  withConfigOptions(program.command('run')
-    .description('trainer + prediction endpoint in one process '
-      + '(the configured source; synthetic click stream by default); resumes from the newest checkpoint')
-    .option('--port <port>', 'port of the prediction endpoint (serve.port)')
-    .option('--export-dir <dir>', 'exports root (export.dir)')
-    .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)')
-    .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'))
-    .action(async (o) => {
-      try {
-        const cfg = configFrom(o, serveFlags(o));
-        const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
-        const metrics = createMetrics();
-        const exportDir = resolve(cfg.export.dir);
-        await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`));
-        const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal);
-        const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
-        logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
-        if (!ac.signal.aborted) {
-          logger.info('source ended; still serving the last export (SIGTERM to stop)');
-          await untilAborted(ac.signal);
-        }
-        await stopServer(cfg, logger, { app, registry });
-      } catch (e) { fatal(e); }
-    });
+  withConfigOptions(
+    program
+      .command('run')
+      .description(
+        'trainer + prediction endpoint in one process ' +
+          '(the configured source; synthetic click stream by default); resumes from the newest checkpoint',
+      )
+      .option('--port <port>', 'port of the prediction endpoint (serve.port)')
+      .option('--export-dir <dir>', 'exports root (export.dir)')
+      .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)')
+      .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'),
+  ).action(async (o) => {
+    try {
+      const cfg = configFrom(o, serveFlags(o));
+      const logger = createLogger(cfg.log.level);
+      const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
+      const metrics = createMetrics();
+      const exportDir = resolve(cfg.export.dir);
+      await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`));
+      const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal);
+      const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
+      logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
+      if (!ac.signal.aborted) {
+        logger.info('source ended; still serving the last export (SIGTERM to stop)');
+        await untilAborted(ac.signal);
+      }
+      await stopServer(cfg, logger, { app, registry });
+    } catch (e) {
+      fatal(e);
+    }
+  });
 }

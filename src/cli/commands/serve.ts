@@ -10,19 +10,23 @@ import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecyc
 
 /** Adds `serve` to the program. */
 export function addServeCommand(program: Command): void {
-  withConfigOptions(program.command('serve')
-    .description('serve the latest export under an exports root, hot-swapping newer ones')
-    .option('--export-dir <dir>', 'exports root (export.dir)')
-    .option('--port <port>', 'port (serve.port)'))
-    .action(async (o) => {
-      try {
-        const cfg = configFrom(o, serveFlags(o));
-        const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
-        await selectBackend(cfg.backend, (m) => logger.info(m));
-        const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics(), ac.signal);
-        await untilAborted(ac.signal);
-        await stopServer(cfg, logger, { app, registry });
-      } catch (e) { fatal(e); }
-    });
+  withConfigOptions(
+    program
+      .command('serve')
+      .description('serve the latest export under an exports root, hot-swapping newer ones')
+      .option('--export-dir <dir>', 'exports root (export.dir)')
+      .option('--port <port>', 'port (serve.port)'),
+  ).action(async (o) => {
+    try {
+      const cfg = configFrom(o, serveFlags(o));
+      const logger = createLogger(cfg.log.level);
+      const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
+      await selectBackend(cfg.backend, (m) => logger.info(m));
+      const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics(), ac.signal);
+      await untilAborted(ac.signal);
+      await stopServer(cfg, logger, { app, registry });
+    } catch (e) {
+      fatal(e);
+    }
+  });
 }

@@ -13,8 +13,15 @@ import { shutdownSignal } from './lifecycle.ts';
 
 /** The flags of `train` as config overrides (`key=value`). */
 function trainFlags(o: {
-  input?: string; format: string; skip?: number; limit?: number; epochs?: number; maxExamples?: number;
-  exportDir?: string; checkpointDir?: string; brokers?: string;
+  input?: string;
+  format: string;
+  skip?: number;
+  limit?: number;
+  epochs?: number;
+  maxExamples?: number;
+  exportDir?: string;
+  checkpointDir?: string;
+  brokers?: string;
 }): string[] {
   const extra: string[] = [];
   if (o.input) {
@@ -32,40 +39,55 @@ function trainFlags(o: {
 
 /** Adds `train` to the program. */
 export function addTrainCommand(program: Command): void {
-  withConfigOptions(program.command('train')
-    .description('train from a file (or from the configured source when --input is absent); '
-      + 'export at the end and on the export interval')
-    .option('--input <file>', 'training file')
-    .addOption(fileFormat())
-    .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
-    .option('--limit <n>', 'max data rows per pass after skipping', intArg('--limit'))
-    .option('--epochs <n>', 'passes over the file', intArg('--epochs'))
-    .option('--max-examples <n>', 'stop after this many examples (train.maxExamples)', intArg('--max-examples'))
-    .option('--export-dir <dir>', 'exports root (export.dir)')
-    .option('--checkpoint-dir <dir>',
-      'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there')
-    .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'))
-    .action(async (o) => {
-      try {
-        const cfg = configFrom(o, trainFlags(o));
-        if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) {
-          const msg = 'the synthetic source never ends: give --input or --max-examples';
-          throw new LionctrError('LIONCTR_BAD_CONFIG', msg);
-        }
-        const logger = createLogger(cfg.log.level);
-        const ac = shutdownSignal(logger, 'finishing the current step, exporting, exiting');
-        const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir: resolve(cfg.export.dir) });
-        const s = await trainer.run();
-        if (s.progress.examples === 0 && !ac.signal.aborted) {
-          const where = cfg.source.kind === 'file' ? cfg.source.path : cfg.source.kind;
-          const msg = `no usable rows: nothing was trained (bad rows: ${JSON.stringify(s.badRows)})`;
-          throw new LionctrError('LIONCTR_BAD_INPUT', msg, { where });
-        }
-        process.stdout.write(JSON.stringify({
-          examples: s.progress.examples, examples_this_run: s.examplesThisRun, steps: s.progress.step,
-          seconds: s.seconds, examples_per_second: s.examplesThisRun / Math.max(s.seconds, 1e-9),
-          progressive: s.progress, exports: s.exports, export_dir: resolve(cfg.export.dir),
-        }) + '\n');
-      } catch (e) { fatal(e); }
-    });
+  withConfigOptions(
+    program
+      .command('train')
+      .description(
+        'train from a file (or from the configured source when --input is absent); ' +
+          'export at the end and on the export interval',
+      )
+      .option('--input <file>', 'training file')
+      .addOption(fileFormat())
+      .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
+      .option('--limit <n>', 'max data rows per pass after skipping', intArg('--limit'))
+      .option('--epochs <n>', 'passes over the file', intArg('--epochs'))
+      .option('--max-examples <n>', 'stop after this many examples (train.maxExamples)', intArg('--max-examples'))
+      .option('--export-dir <dir>', 'exports root (export.dir)')
+      .option(
+        '--checkpoint-dir <dir>',
+        'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there',
+      )
+      .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'),
+  ).action(async (o) => {
+    try {
+      const cfg = configFrom(o, trainFlags(o));
+      if (cfg.source.kind === 'synthetic' && !cfg.train.maxExamples) {
+        const msg = 'the synthetic source never ends: give --input or --max-examples';
+        throw new LionctrError('LIONCTR_BAD_CONFIG', msg);
+      }
+      const logger = createLogger(cfg.log.level);
+      const ac = shutdownSignal(logger, 'finishing the current step, exporting, exiting');
+      const trainer = await createTrainer(cfg, logger, { signal: ac.signal, exportDir: resolve(cfg.export.dir) });
+      const s = await trainer.run();
+      if (s.progress.examples === 0 && !ac.signal.aborted) {
+        const where = cfg.source.kind === 'file' ? cfg.source.path : cfg.source.kind;
+        const msg = `no usable rows: nothing was trained (bad rows: ${JSON.stringify(s.badRows)})`;
+        throw new LionctrError('LIONCTR_BAD_INPUT', msg, { where });
+      }
+      process.stdout.write(
+        `${JSON.stringify({
+          examples: s.progress.examples,
+          examples_this_run: s.examplesThisRun,
+          steps: s.progress.step,
+          seconds: s.seconds,
+          examples_per_second: s.examplesThisRun / Math.max(s.seconds, 1e-9),
+          progressive: s.progress,
+          exports: s.exports,
+          export_dir: resolve(cfg.export.dir),
+        })}\n`,
+      );
+    } catch (e) {
+      fatal(e);
+    }
+  });
 }

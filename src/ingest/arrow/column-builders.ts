@@ -88,7 +88,10 @@ export class Utf8ColumnBuilder {
   private nulls = 0;
   private pos = 0;
   length = 0;
-  constructor(readonly capacity: number, bytesHint = capacity * 8) {
+  constructor(
+    readonly capacity: number,
+    bytesHint = capacity * 8,
+  ) {
     this.offsets = new Int32Array(capacity + 1);
     this.bytes = new Uint8Array(Math.max(64, bytesHint));
     this.valid = new Uint8Array((capacity + 7) >> 3);
@@ -130,7 +133,26 @@ export class Utf8ColumnBuilder {
     let p = this.pos;
     if (p + 12 > this.bytes.length) this.grow(p + 12);
     const b = this.bytes;
-    const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+    const digits =
+      v < 10
+        ? 1
+        : v < 100
+          ? 2
+          : v < 1000
+            ? 3
+            : v < 10000
+              ? 4
+              : v < 100000
+                ? 5
+                : v < 1000000
+                  ? 6
+                  : v < 10000000
+                    ? 7
+                    : v < 100000000
+                      ? 8
+                      : v < 1000000000
+                        ? 9
+                        : 10;
     let q = p + digits;
     p = q;
     let t = v | 0;
@@ -155,7 +177,26 @@ export class Utf8ColumnBuilder {
     let i = this.length;
     for (let k = from, e = from + count; k < e; k++, i++) {
       let t = values[k];
-      const digits = t < 10 ? 1 : t < 100 ? 2 : t < 1000 ? 3 : t < 10000 ? 4 : t < 100000 ? 5 : t < 1000000 ? 6 : t < 10000000 ? 7 : t < 100000000 ? 8 : t < 1000000000 ? 9 : 10;
+      const digits =
+        t < 10
+          ? 1
+          : t < 100
+            ? 2
+            : t < 1000
+              ? 3
+              : t < 10000
+                ? 4
+                : t < 100000
+                  ? 5
+                  : t < 1000000
+                    ? 6
+                    : t < 10000000
+                      ? 7
+                      : t < 100000000
+                        ? 8
+                        : t < 1000000000
+                          ? 9
+                          : 10;
       let q = p + digits;
       p = q;
       do {

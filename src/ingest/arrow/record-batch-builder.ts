@@ -86,7 +86,8 @@ export class RecordBatchBuilder {
     opts: { bayesP?: boolean; categoricalBytesHint?: number; source?: string } = {},
   ) {
     this.source = opts.source;
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`batch capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`batch capacity must be a positive integer, got ${capacity}`);
     this.label = new Int8Array(capacity);
     this.eventTime = new Float64ColumnBuilder(capacity);
     this.numeric = slots.numeric.map(() => new Float64ColumnBuilder(capacity));
@@ -128,7 +129,8 @@ export class RecordBatchBuilder {
   /** The RecordBatch of the rows added (0 rows allowed). Throws RangeError when columns disagree on length. */
   finish(): RecordBatch {
     const n = this.length;
-    const cut = <T extends Int8Array | Int32Array | Float64Array>(a: T): T => (n === this.capacity ? a : (a.slice(0, n) as T));
+    const cut = <T extends Int8Array | Int32Array | Float64Array>(a: T): T =>
+      n === this.capacity ? a : (a.slice(0, n) as T);
     const children: Data<DataType>[] = [
       makeData({ type: new Int8(), length: n, nullCount: 0, data: cut(this.label) }),
       this.eventTime.finish(),

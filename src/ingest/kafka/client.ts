@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { KafkaSection } from './config.ts';
 import { LionctrError } from '../../errors.ts';
 
-const TRANSIENT = /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
+const TRANSIENT =
+  /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
 
 /** Options of createKafka: the `kafka` section of the config (declared in ./config.ts). */
 
@@ -24,18 +25,25 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
     connectionTimeout: 3000,
     retry: { retries: 6, initialRetryTime: 300 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, log }) => {
-      if (!logger) return;
-      const { message, ...extra } = log;
-      const line = `kafkajs ${namespace}: ${message}`;
-      // transients kafkajs retries by itself (a coordinator still loading, a fresh topic) stay at debug
-      if (TRANSIENT.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)) logger.debug(extra, line);
-      else logger.warn(extra, line);
-    },
+    logCreator:
+      () =>
+      ({ namespace, log }) => {
+        if (!logger) return;
+        const { message, ...extra } = log;
+        const line = `kafkajs ${namespace}: ${message}`;
+        // transients kafkajs retries by itself (a coordinator still loading, a fresh topic) stay at debug
+        if (TRANSIENT.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`))
+          logger.debug(extra, line);
+        else logger.warn(extra, line);
+      },
   };
   if (k.sasl.mechanism) {
     if (!k.sasl.username || !k.sasl.password) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', 'kafka.sasl.mechanism is set, so kafka.sasl.username and kafka.sasl.password (env LIONCTR_KAFKA_SASL_PASSWORD) are needed', { where: k.sasl.username ? 'kafka.sasl.password' : 'kafka.sasl.username' });
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        'kafka.sasl.mechanism is set, so kafka.sasl.username and kafka.sasl.password (env LIONCTR_KAFKA_SASL_PASSWORD) are needed',
+        { where: k.sasl.username ? 'kafka.sasl.password' : 'kafka.sasl.username' },
+      );
     }
     cfg.sasl = { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password } as SASLOptions;
   }

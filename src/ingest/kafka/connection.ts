@@ -18,7 +18,10 @@ export interface ConsumerHandlers {
 }
 
 /** A partition's committed offset (null when none) and commit metadata. */
-export interface Committed { offset: number | null; metadata: string | null }
+export interface Committed {
+  offset: number | null;
+  metadata: string | null;
+}
 
 /** Connections of one source (see the module doc). */
 export class KafkaConnection {
@@ -31,8 +34,11 @@ export class KafkaConnection {
   private readonly client: Kafka;
 
   /** @throws LionctrError LIONCTR_BAD_CONFIG for a bad SASL setting (see createKafka). */
-  constructor(private readonly k: KafkaSection, private readonly log: Logger,
-    private readonly handlers: ConsumerHandlers) {
+  constructor(
+    private readonly k: KafkaSection,
+    private readonly log: Logger,
+    private readonly handlers: ConsumerHandlers,
+  ) {
     this.client = createKafka(k, log);
   }
 
@@ -42,28 +48,36 @@ export class KafkaConnection {
    * @throws LionctrError LIONCTR_BAD_CONFIG when Kafka cannot be reached or a topic is missing.
    */
   async connect(): Promise<void> {
-    const k = this.k, brokers = k.brokers.join(',');
+    const k = this.k,
+      brokers = k.brokers.join(',');
     const admin = (this.admin = this.client.admin());
     let existing: Set<string>;
     try {
       await admin.connect();
       existing = new Set(await admin.listTopics());
     } catch (e) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka at ${brokers}: ${(e as Error).message}`,
-        { where: 'kafka.brokers', cause: e });
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka at ${brokers}: ${(e as Error).message}`, {
+        where: 'kafka.brokers',
+        cause: e,
+      });
     }
     if (!existing.has(k.topic)) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${k.topic}" does not exist on ${brokers}`,
-        { where: 'kafka.topic' });
+      throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${k.topic}" does not exist on ${brokers}`, {
+        where: 'kafka.topic',
+      });
     }
     if (k.deadLetterTopic && !existing.has(k.deadLetterTopic)) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `dead-letter topic "${k.deadLetterTopic}" does not exist on `
-        + `${brokers} (create it, or set kafka.deadLetterTopic to "" to only count bad messages)`,
-        { where: 'kafka.deadLetterTopic' });
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        `dead-letter topic "${k.deadLetterTopic}" does not exist on ` +
+          `${brokers} (create it, or set kafka.deadLetterTopic to "" to only count bad messages)`,
+        { where: 'kafka.deadLetterTopic' },
+      );
     }
     if (k.deadLetterTopic) {
       this.producer = this.client.producer({
-        allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
       await this.producer.connect();
     }
@@ -73,8 +87,12 @@ export class KafkaConnection {
   private async startConsumer(): Promise<void> {
     const k = this.k;
     const c = this.client.consumer({
-      groupId: k.groupId, sessionTimeout: k.sessionTimeoutMs, heartbeatInterval: k.heartbeatIntervalMs,
-      rebalanceTimeout: Math.max(60_000, 2 * k.releaseWaitMs), allowAutoTopicCreation: false, maxWaitTimeInMs: 250,
+      groupId: k.groupId,
+      sessionTimeout: k.sessionTimeoutMs,
+      heartbeatInterval: k.heartbeatIntervalMs,
+      rebalanceTimeout: Math.max(60_000, 2 * k.releaseWaitMs),
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
     });
     this.consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => this.handlers.onJoin(e.payload as never));
@@ -91,10 +109,13 @@ export class KafkaConnection {
   private async restart(err: Error): Promise<void> {
     if (this.restarting) return;
     this.restarting = true;
-    const topic = this.k.topic, log = this.log;
+    const topic = this.k.topic,
+      log = this.log;
     let wait = 1000;
-    log.error({ err: err.message },
-      `${topic}: the Kafka consumer stopped (${err.message}); reconnecting to ${this.k.brokers.join(',')}`);
+    log.error(
+      { err: err.message },
+      `${topic}: the Kafka consumer stopped (${err.message}); reconnecting to ${this.k.brokers.join(',')}`,
+    );
     while (!this.closing) {
       await this.consumer?.disconnect().catch(() => {});
       await new Promise((r) => setTimeout(r, wait));
@@ -116,10 +137,12 @@ export class KafkaConnection {
   async committed(): Promise<Map<number, Committed>> {
     const res = await this.admin!.fetchOffsets({ groupId: this.k.groupId, topics: [this.k.topic] });
     const parts = res.find((t) => t.topic === this.k.topic)?.partitions ?? [];
-    return new Map(parts.map((e) => {
-      const offset = Number(e.offset);
-      return [e.partition, { offset: offset >= 0 ? offset : null, metadata: e.metadata ?? null }];
-    }));
+    return new Map(
+      parts.map((e) => {
+        const offset = Number(e.offset);
+        return [e.partition, { offset: offset >= 0 ? offset : null, metadata: e.metadata ?? null }];
+      }),
+    );
   }
 
   /** The offset range of each partition of the topic. */

@@ -10,7 +10,11 @@ import type { Logger } from 'pino';
 import type { BadReason } from '../bad-reasons.ts';
 
 /** A message for the dead-letter topic. */
-export interface DeadLetter { key: Buffer | null; value: Buffer | null; headers: IHeaders }
+export interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
 
 /** Where a bad message came from and why it is bad (see message-decoder.ts for reasons). */
 export interface BadMessage {
@@ -25,9 +29,14 @@ export interface BadMessage {
 /** The dead-letter message of `m`, read from `topic`. */
 export function deadLetterOf(topic: string, m: BadMessage): DeadLetter {
   return {
-    key: m.key, value: m.value, headers: {
-      'lionctr-reason': m.reason, 'lionctr-error': m.error.slice(0, 1000), 'lionctr-topic': topic,
-      'lionctr-partition': String(m.partition), 'lionctr-offset': String(m.offset),
+    key: m.key,
+    value: m.value,
+    headers: {
+      'lionctr-reason': m.reason,
+      'lionctr-error': m.error.slice(0, 1000),
+      'lionctr-topic': topic,
+      'lionctr-partition': String(m.partition),
+      'lionctr-offset': String(m.offset),
     },
   };
 }
@@ -41,16 +50,23 @@ export class DeadLetters {
    * @param topic the source topic.
    * @param deadLetterTopic where bad messages go ('' = nowhere).
    */
-  constructor(private readonly topic: string, private readonly deadLetterTopic: string, private readonly log: Logger) {}
+  constructor(
+    private readonly topic: string,
+    private readonly deadLetterTopic: string,
+    private readonly log: Logger,
+  ) {}
 
   /** Counts `m` (warning for the first five of its reason) and returns its dead-letter message. */
   reject(m: BadMessage): DeadLetter {
     const n = (this.bad[m.reason] = (this.bad[m.reason] ?? 0) + 1);
     const where = `${this.topic}/${m.partition}@${m.offset}`;
     if (n <= 5) {
-      this.log.warn({ reason: m.reason, where }, `bad message [${m.reason}] sent to `
-        + `${this.deadLetterTopic || 'nowhere (no dead-letter topic)'}: ${m.error}`
-        + `${n === 5 ? ' (further ones with this reason are only counted)' : ''}`);
+      this.log.warn(
+        { reason: m.reason, where },
+        `bad message [${m.reason}] sent to ` +
+          `${this.deadLetterTopic || 'nowhere (no dead-letter topic)'}: ${m.error}` +
+          `${n === 5 ? ' (further ones with this reason are only counted)' : ''}`,
+      );
     }
     return deadLetterOf(this.topic, m);
   }

@@ -20,23 +20,34 @@ export class GroupMember {
   /** Counts assignments: a start resolved under an older one is not used. */
   generation = 0;
 
-  constructor(private readonly k: KafkaSection, private readonly log: Logger, private readonly conn: KafkaConnection,
-    private readonly positions: PartitionPositions, private readonly queue: RowQueue,
-    private readonly lag: LagEstimator, private readonly wake: () => void) {}
+  constructor(
+    private readonly k: KafkaSection,
+    private readonly log: Logger,
+    private readonly conn: KafkaConnection,
+    private readonly positions: PartitionPositions,
+    private readonly queue: RowQueue,
+    private readonly lag: LagEstimator,
+    private readonly wake: () => void,
+  ) {}
 
-  private mark(state: OwnerMark['state']): string { return encodeMark({ owner: this.memberId, state }); }
+  private mark(state: OwnerMark['state']): string {
+    return encodeMark({ owner: this.memberId, state });
+  }
 
   /** A group join with our new assignment (kafkajs GROUP_JOIN). */
   onAssignment(payload: { memberId: string; memberAssignment: Record<string, number[]> }): void {
-    const topic = this.k.topic, log = this.log;
+    const topic = this.k.topic,
+      log = this.log;
     this.memberId = payload.memberId;
     this.generation++;
     const now = payload.memberAssignment[topic] ?? [];
     const { revoked, seek } = this.positions.assign(now, this.queue.firstQueued());
     for (const p of revoked) {
       const dropped = this.queue.drop(p);
-      log.info({ partition: p, dropped },
-        `${topic}/${p}: revoked (${dropped} queued rows dropped untrained); releasing it at the next checkpoint`);
+      log.info(
+        { partition: p, dropped },
+        `${topic}/${p}: revoked (${dropped} queued rows dropped untrained); releasing it at the next checkpoint`,
+      );
     }
     // kept: kafkajs restarts it at the committed offset; continue where we are instead
     for (const s of seek) this.conn.consumer!.seek({ topic, partition: s.partition, offset: String(s.offset) });
@@ -54,7 +65,10 @@ export class GroupMember {
    * @param firstFetched offset of the first message of the batch in hand, or null.
    */
   async resolveStart(p: number, heartbeat: () => Promise<void>, firstFetched: number | null): Promise<void> {
-    const k = this.k, topic = k.topic, log = this.log, conn = this.conn;
+    const k = this.k,
+      topic = k.topic,
+      log = this.log,
+      conn = this.conn;
     const deadline = Date.now() + k.releaseWaitMs;
     let waited = false;
     for (;;) {
@@ -63,8 +77,11 @@ export class GroupMember {
       const timedOut = Date.now() > deadline;
       if (handOver(m, this.memberId, await conn.liveMembers()) === 'start' || timedOut) {
         if (timedOut) {
-          log.warn({ partition: p, owner: m?.owner }, `${topic}/${p}: previous owner did not release it within `
-            + `kafka.releaseWaitMs=${k.releaseWaitMs}; starting at its committed offset`);
+          log.warn(
+            { partition: p, owner: m?.owner },
+            `${topic}/${p}: previous owner did not release it within ` +
+              `kafka.releaseWaitMs=${k.releaseWaitMs}; starting at its committed offset`,
+          );
         } else if (waited) log.info({ partition: p }, `${topic}/${p}: released by its previous owner`);
         const known = { committed: c.offset, ...this.positions.known(p) };
         const range = (await conn.ranges()).get(p) ?? { low: 0, high: 0 };
@@ -73,20 +90,27 @@ export class GroupMember {
           // like Kafka's auto.offset.reset for an out-of-range position: the topic was
           // recreated or truncated (start > high), or retention deleted the records (start < low)
           const { low, high } = range;
-          log.error({ partition: p, start: requested, low, high, reset: start }, `${topic}/${p}: position ${requested} `
-            + `is outside the partition's offsets [${low}, ${high}] (topic recreated or truncated, or records `
-            + `expired); continuing at ${start}`);
+          log.error(
+            { partition: p, start: requested, low, high, reset: start },
+            `${topic}/${p}: position ${requested} ` +
+              `is outside the partition's offsets [${low}, ${high}] (topic recreated or truncated, or records ` +
+              `expired); continuing at ${start}`,
+          );
         }
         const held = { topic, partition: p, offset: String(durableStart), metadata: this.mark('held') };
         await conn.consumer!.commitOffsets([held]);
         this.positions.start(p, start);
-        log.info({ partition: p, start, committed: c.offset, checkpoint: this.positions.known(p).checkpoint ?? null },
-          `${topic}/${p}: assigned, starting at offset ${start}`);
+        log.info(
+          { partition: p, start, committed: c.offset, checkpoint: this.positions.known(p).checkpoint ?? null },
+          `${topic}/${p}: assigned, starting at offset ${start}`,
+        );
         return;
       }
       if (!waited) {
-        log.info({ partition: p, owner: m!.owner },
-          `${topic}/${p}: waiting for its previous owner to checkpoint and release it`);
+        log.info(
+          { partition: p, owner: m!.owner },
+          `${topic}/${p}: waiting for its previous owner to checkpoint and release it`,
+        );
       }
       waited = true;
       await new Promise((r) => setTimeout(r, 200));
@@ -105,14 +129,20 @@ export class GroupMember {
     if (!this.conn.consumer || !this.memberId) return;
     const fq = this.queue.firstQueued();
     const { commits, releasing } = this.positions.commitsAfterCheckpoint(fresh, fq, this.conn.closing);
-    if (!commits.length) { this.positions.releasesDone(releasing); return; }
+    if (!commits.length) {
+      this.positions.releasesDone(releasing);
+      return;
+    }
     try {
-      await this.conn.consumer.commitOffsets(commits.map((c) =>
-        ({ topic, partition: c.partition, offset: String(c.offset), metadata: this.mark(c.state) })));
+      await this.conn.consumer.commitOffsets(
+        commits.map((c) => ({ topic, partition: c.partition, offset: String(c.offset), metadata: this.mark(c.state) })),
+      );
       this.positions.releasesDone(releasing);
       if (releasing.length) {
-        this.log.info({ partitions: releasing },
-          `${topic}: released partitions [${releasing.join(', ')}] after a checkpoint`);
+        this.log.info(
+          { partitions: releasing },
+          `${topic}: released partitions [${releasing.join(', ')}] after a checkpoint`,
+        );
       }
     } catch (e) {
       this.positions.commitFailed(Date.now());

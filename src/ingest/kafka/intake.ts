@@ -51,8 +51,11 @@ export function createBatchIntake(d: IntakeParts): (payload: EachBatchPayload) =
       // the partition ends before our position: the topic was deleted and recreated (or
       // truncated) while we ran; kafkajs reset its fetch position, we must too
       const reset = first ?? 0;
-      log.error({ partition: p, position: pos, highWatermark: hw, reset }, `${topic}/${p}: position ${pos} is past `
-        + `the end of the partition (${hw}): topic recreated or truncated; continuing at ${reset}`);
+      log.error(
+        { partition: p, position: pos, highWatermark: hw, reset },
+        `${topic}/${p}: position ${pos} is past ` +
+          `the end of the partition (${hw}): topic recreated or truncated; continuing at ${reset}`,
+      );
       const dropped = queue.drop(p);
       if (dropped) {
         log.warn({ partition: p, dropped }, `${topic}/${p}: ${dropped} queued rows of the old topic dropped`);

@@ -10,16 +10,24 @@ import type { KafkaConnection } from './connection.ts';
 import { plannedStart, type PartitionPositions } from './positions.ts';
 
 /** Consumer lag of one partition: high watermark minus the next offset handed to training, messages. */
-export interface PartitionLag { topic: string; partition: number; lag: number }
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
 
 /** Estimates the start of partitions not started yet and reports the lag (see the module doc). */
 export class LagEstimator {
   private estimating = false;
   private estimatedAt = 0;
 
-  constructor(private readonly topic: string, private readonly fromBeginning: boolean,
-    private readonly positions: PartitionPositions, private readonly conn: KafkaConnection,
-    private readonly log: Logger) {}
+  constructor(
+    private readonly topic: string,
+    private readonly fromBeginning: boolean,
+    private readonly positions: PartitionPositions,
+    private readonly conn: KafkaConnection,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * Lag of the assigned partitions whose high watermark is known; first retries a failed
@@ -39,8 +47,11 @@ export class LagEstimator {
   estimateMissing(now = false): void {
     const ps = this.positions.unestimated();
     if (!ps.length || this.estimating || (!now && Date.now() - this.estimatedAt < 5000)) return;
-    this.estimating = true; this.estimatedAt = Date.now();
-    void this.estimateStarts(ps).finally(() => { this.estimating = false; });
+    this.estimating = true;
+    this.estimatedAt = Date.now();
+    void this.estimateStarts(ps).finally(() => {
+      this.estimating = false;
+    });
   }
 
   /**
@@ -60,8 +71,10 @@ export class LagEstimator {
       }
     } catch (e) {
       const msg = (e as Error).message;
-      this.log.debug({ err: msg },
-        `${this.topic}: high watermarks of assigned partitions not read (${msg}); trying again in 5 s`);
+      this.log.debug(
+        { err: msg },
+        `${this.topic}: high watermarks of assigned partitions not read (${msg}); trying again in 5 s`,
+      );
     }
   }
 }

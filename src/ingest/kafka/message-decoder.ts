@@ -21,20 +21,35 @@ export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: BadRe
  * `wrong_type`, `wrong_field_count`). Never throws for bad input.
  * @param maxBytes largest acceptable value, bytes.
  */
-export function createMessageDecoder(format: MessageFormat, schema: SlotSchema, maxBytes: number, onUnknownSlot?: (slot: string, where: string) => void): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
+export function createMessageDecoder(
+  format: MessageFormat,
+  schema: SlotSchema,
+  maxBytes: number,
+  onUnknownSlot?: (slot: string, where: string) => void,
+): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
   const line = format === 'jsonl' ? createJsonlDecoder(schema, onUnknownSlot) : decodeCriteoLine;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (value, timestampMs, where) => {
     if (!value || value.length === 0) return { ok: false, reason: 'empty', error: `empty message (at ${where})` };
-    if (value.length > maxBytes) return { ok: false, reason: 'oversized', error: `message of ${value.length} bytes is over kafka.maxMessageBytes=${maxBytes} (at ${where})` };
+    if (value.length > maxBytes)
+      return {
+        ok: false,
+        reason: 'oversized',
+        error: `message of ${value.length} bytes is over kafka.maxMessageBytes=${maxBytes} (at ${where})`,
+      };
     let text: string;
-    try { text = utf8.decode(value); } catch { return { ok: false, reason: 'bad_utf8', error: `message is not valid UTF-8 (at ${where})` }; }
+    try {
+      text = utf8.decode(value);
+    } catch {
+      return { ok: false, reason: 'bad_utf8', error: `message is not valid UTF-8 (at ${where})` };
+    }
     try {
       const row = line(text, where);
       if (row.eventTimeMs === null && Number.isFinite(timestampMs)) row.eventTimeMs = timestampMs;
       return { ok: true, row };
     } catch (e) {
-      if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT') return { ok: false, reason: badReasonOf(e), error: e.message };
+      if (e instanceof LionctrError && e.code === 'LIONCTR_BAD_INPUT')
+        return { ok: false, reason: badReasonOf(e), error: e.message };
       throw e;
     }
   };

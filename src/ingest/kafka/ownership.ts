@@ -9,7 +9,10 @@
  */
 
 /** Commit metadata of a partition. */
-export interface OwnerMark { owner: string; state: 'held' | 'released' }
+export interface OwnerMark {
+  owner: string;
+  state: 'held' | 'released';
+}
 
 /** Encodes commit metadata. */
 export const encodeMark = (m: OwnerMark): string => JSON.stringify({ lionctr: 1, owner: m.owner, state: m.state });

@@ -13,10 +13,17 @@ import { isKeyOf, partitionOf, positionKey } from '../position-key.ts';
 import { startOffset, type OwnerMark } from './ownership.ts';
 
 /** A partition's offsets: `low` its first, `high` its high watermark (next offset to be written). */
-export interface OffsetRange { low: number; high: number }
+export interface OffsetRange {
+  low: number;
+  high: number;
+}
 
 /** One offset to commit after a checkpoint, with the ownership state its mark carries. */
-export interface PlannedCommit { partition: number; offset: number; state: OwnerMark['state'] }
+export interface PlannedCommit {
+  partition: number;
+  offset: number;
+  state: OwnerMark['state'];
+}
 
 /**
  * A start offset moved into `range` like Kafka's auto.offset.reset: below low (records
@@ -45,12 +52,16 @@ export interface KnownPositions {
  * @returns `start`, `durableStart` and `requested`: the start before it was moved into range
  *   (they differ when the topic was recreated or truncated, or records expired).
  */
-export function plannedStart(known: KnownPositions, range: OffsetRange, fromBeginning: boolean,
-  firstFetched: number | null): { start: number; durableStart: number; requested: number } {
+export function plannedStart(
+  known: KnownPositions,
+  range: OffsetRange,
+  fromBeginning: boolean,
+  firstFetched: number | null,
+): { start: number; durableStart: number; requested: number } {
   // the latest end is where the consumer began fetching at its join: the first fetched
   // message (the end now already counts the batch in hand, which would be skipped)
-  let durableStart = startOffset(known.committed, known.checkpoint)
-    ?? (fromBeginning ? range.low : firstFetched ?? range.high);
+  let durableStart =
+    startOffset(known.committed, known.checkpoint) ?? (fromBeginning ? range.low : (firstFetched ?? range.high));
   const requested = startOffset(durableStart, known.handed)!;
   const start = inRange(requested, range, fromBeginning);
   if (start !== requested) durableStart = Math.min(durableStart, start);
@@ -84,25 +95,39 @@ export class PartitionPositions {
    * @param source the source name (`kafka:<topic>`), the prefix of its position keys.
    * @param resume the checkpoint's next offsets by position key (others' keys are kept, unused).
    */
-  constructor(readonly source: string, resume: Record<string, number> = {}) {
+  constructor(
+    readonly source: string,
+    resume: Record<string, number> = {},
+  ) {
     this.durable = { ...resume };
   }
 
-  private key(p: number): string { return positionKey(this.source, p); }
+  private key(p: number): string {
+    return positionKey(this.source, p);
+  }
 
   /** True when partition p's start is resolved in this assignment. */
-  started(p: number): boolean { return this.position.has(p); }
+  started(p: number): boolean {
+    return this.position.has(p);
+  }
   /** Next offset to enqueue of partition p (undefined before its start is resolved). */
-  positionOf(p: number): number | undefined { return this.position.get(p); }
+  positionOf(p: number): number | undefined {
+    return this.position.get(p);
+  }
   /** What the start of partition p knows from this process: checkpoint offset and offset handed to training. */
   known(p: number): Omit<KnownPositions, 'committed'> {
     return { checkpoint: this.durable[this.key(p)], handed: this.handed.get(p) };
   }
 
   /** Partition p starts at `start`, which is also its commit floor. */
-  start(p: number, start: number): void { this.position.set(p, start); this.floor.set(p, start); }
+  start(p: number, start: number): void {
+    this.position.set(p, start);
+    this.floor.set(p, start);
+  }
   /** Rows of p up to `next` (exclusive) were queued or dead-lettered. */
-  advance(p: number, next: number): void { this.position.set(p, next); }
+  advance(p: number, next: number): void {
+    this.position.set(p, next);
+  }
   /**
    * Partition p ended before its position (topic deleted and recreated, or truncated):
    * start again at `first`, forgetting the old topic's handed and checkpoint offsets; the
@@ -120,10 +145,14 @@ export class PartitionPositions {
     if (this.staleNext.size) this.staleNext.delete(p);
   }
   /** Rows of p from `offset` on went back to the queue untrained (a train.maxExamples cut). */
-  returned(p: number, offset: number): void { this.handed.set(p, offset); }
+  returned(p: number, offset: number): void {
+    this.handed.set(p, offset);
+  }
 
   /** Records partition p's high watermark (from a fetched batch). */
-  setHighWater(p: number, highWater: number): void { this.highWater.set(p, highWater); }
+  setHighWater(p: number, highWater: number): void {
+    this.highWater.set(p, highWater);
+  }
   /** Assigned partitions with neither a resolved start nor an expected one. */
   unestimated(): number[] {
     return [...this.assigned].filter((p) => !this.position.has(p) && !this.expectedStart.has(p));
@@ -151,16 +180,20 @@ export class PartitionPositions {
    * @returns `revoked` (whose queued rows the caller drops) and `seek`: kept partitions with
    *   a position, where fetching must continue (kafkajs restarts them at the committed offset).
    */
-  assign(now: Iterable<number>, firstQueued: ReadonlyMap<number, number>):
-    { revoked: number[]; seek: { partition: number; offset: number }[] } {
+  assign(
+    now: Iterable<number>,
+    firstQueued: ReadonlyMap<number, number>,
+  ): { revoked: number[]; seek: { partition: number; offset: number }[] } {
     const next = new Set(now);
-    const revoked: number[] = [], seek: { partition: number; offset: number }[] = [];
+    const revoked: number[] = [],
+      seek: { partition: number; offset: number }[] = [];
     for (const p of this.assigned) {
       if (next.has(p)) continue;
       const started = this.position.has(p);
       const at = this.committable(p, firstQueued);
       if (at !== undefined) this.releaseAt.set(p, at);
-      this.position.delete(p); this.floor.delete(p);
+      this.position.delete(p);
+      this.floor.delete(p);
       if (started) this.released.add(p);
       revoked.push(p);
     }
@@ -169,8 +202,11 @@ export class PartitionPositions {
         const offset = this.position.get(p);
         if (offset !== undefined) seek.push({ partition: p, offset });
       } else {
-        this.released.delete(p); this.position.delete(p); this.floor.delete(p);
-        this.highWater.delete(p); this.expectedStart.delete(p);
+        this.released.delete(p);
+        this.position.delete(p);
+        this.floor.delete(p);
+        this.highWater.delete(p);
+        this.expectedStart.delete(p);
       }
     }
     this.assigned = next;
@@ -195,8 +231,11 @@ export class PartitionPositions {
    * the largest of its checkpoint offset and committable offset at revocation (`released`).
    * @returns the commits and the partitions being released (pass them to releasesDone()).
    */
-  commitsAfterCheckpoint(next: Record<string, number>, firstQueued: ReadonlyMap<number, number>, closing: boolean):
-    { commits: PlannedCommit[]; releasing: number[] } {
+  commitsAfterCheckpoint(
+    next: Record<string, number>,
+    firstQueued: ReadonlyMap<number, number>,
+    closing: boolean,
+  ): { commits: PlannedCommit[]; releasing: number[] } {
     const commits: PlannedCommit[] = [];
     for (const p of this.assigned) {
       const k = this.key(p);
@@ -215,12 +254,19 @@ export class PartitionPositions {
 
   /** The partitions `ps` were released (their commits went through, or there was nothing to commit). */
   releasesDone(ps: readonly number[]): void {
-    for (const p of ps) { this.released.delete(p); this.releaseAt.delete(p); }
+    for (const p of ps) {
+      this.released.delete(p);
+      this.releaseAt.delete(p);
+    }
   }
   /** Committing failed at `nowMs`: releases are wanted again no sooner than 1 s later. */
-  commitFailed(nowMs: number): void { this.releaseRetryAt = nowMs + 1000; }
+  commitFailed(nowMs: number): void {
+    this.releaseRetryAt = nowMs + 1000;
+  }
   /** True when partitions wait for their release and a commit may be tried (a checkpoint is wanted). */
-  releaseWanted(nowMs: number): boolean { return this.released.size > 0 && nowMs >= this.releaseRetryAt; }
+  releaseWanted(nowMs: number): boolean {
+    return this.released.size > 0 && nowMs >= this.releaseRetryAt;
+  }
 
   /**
    * Lag of the assigned partitions with a known high watermark: high watermark minus the
@@ -228,7 +274,8 @@ export class PartitionPositions {
    */
   lag(firstQueued: ReadonlyMap<number, number>): { partition: number; lag: number }[] {
     const at = (p: number) => this.committable(p, firstQueued) ?? this.expectedStart.get(p);
-    return [...this.assigned].filter((p) => this.highWater.has(p) && at(p) !== undefined)
+    return [...this.assigned]
+      .filter((p) => this.highWater.has(p) && at(p) !== undefined)
       .map((p) => ({ partition: p, lag: Math.max(0, this.highWater.get(p)! - at(p)!) }));
   }
 }

@@ -7,10 +7,18 @@
 import type { DecodedRow } from '../source.ts';
 
 /** A queued row: partition `p`, offset `o`, the row, and when it was queued (`at`, ms since the epoch). */
-export interface QueuedRow { p: number; o: number; row: DecodedRow; at: number }
+export interface QueuedRow {
+  p: number;
+  o: number;
+  row: DecodedRow;
+  at: number;
+}
 
 /** Flow control of the consumer (kafkajs `consumer.pause` / `consumer.resume` of the topic). */
-export interface FetchFlow { pause(): void; resume(): void }
+export interface FetchFlow {
+  pause(): void;
+  resume(): void;
+}
 
 /** A FIFO of rows with backpressure (see the module doc). */
 export class RowQueue {
@@ -24,18 +32,29 @@ export class RowQueue {
   received = 0;
 
   /** @param maxRows queued rows above which fetching pauses (`kafka.queueMaxRows`). */
-  constructor(private readonly maxRows: number, private readonly flow: FetchFlow) {}
+  constructor(
+    private readonly maxRows: number,
+    private readonly flow: FetchFlow,
+  ) {}
 
   /** Rows queued now. */
-  get size(): number { return this.items.length - this.head; }
+  get size(): number {
+    return this.items.length - this.head;
+  }
   /** When the oldest queued row was queued (ms since the epoch); undefined when empty. */
-  oldestAt(): number | undefined { return this.size > 0 ? this.items[this.head].at : undefined; }
+  oldestAt(): number | undefined {
+    return this.size > 0 ? this.items[this.head].at : undefined;
+  }
 
   /** Appends rows (in offset order per partition); pauses fetching when over maxRows. */
   push(rows: readonly QueuedRow[]): void {
     for (const r of rows) this.items.push(r);
     this.received += rows.length;
-    if (!this.paused && this.size > this.maxRows) { this.flow.pause(); this.paused = true; this.pauses++; }
+    if (!this.paused && this.size > this.maxRows) {
+      this.flow.pause();
+      this.paused = true;
+      this.pauses++;
+    }
   }
 
   /**
@@ -47,9 +66,13 @@ export class RowQueue {
     this.head += taken.length;
     this.lastTaken = taken;
     if (this.head > 65536 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head); this.head = 0;
+      this.items = this.items.slice(this.head);
+      this.head = 0;
     }
-    if (this.paused && this.size <= this.maxRows / 2) { this.flow.resume(); this.paused = false; }
+    if (this.paused && this.size <= this.maxRows / 2) {
+      this.flow.resume();
+      this.paused = false;
+    }
     return taken;
   }
 
@@ -60,7 +83,8 @@ export class RowQueue {
    */
   untrained(n: number): Map<number, number> {
     const back = this.lastTaken.slice(this.lastTaken.length - n);
-    this.items = [...back, ...this.items.slice(this.head)]; this.head = 0;
+    this.items = [...back, ...this.items.slice(this.head)];
+    this.head = 0;
     this.lastTaken = [];
     return firstPerPartition(back);
   }
@@ -69,12 +93,15 @@ export class RowQueue {
   drop(p: number): number {
     const keep = this.items.slice(this.head).filter((q) => q.p !== p);
     const dropped = this.size - keep.length;
-    this.items = keep; this.head = 0;
+    this.items = keep;
+    this.head = 0;
     return dropped;
   }
 
   /** Per partition, the offset of its oldest queued (untrained) row. */
-  firstQueued(): Map<number, number> { return firstPerPartition(this.items, this.head); }
+  firstQueued(): Map<number, number> {
+    return firstPerPartition(this.items, this.head);
+  }
 }
 
 function firstPerPartition(rows: readonly QueuedRow[], from = 0): Map<number, number> {

@@ -55,27 +55,46 @@ export interface KafkaSource extends Source {
  * consumer's error when kafkajs gives up (broker gone past its retries).
  */
 export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
-  const k = opts.kafka, log = opts.logger, topic = k.topic;
+  const k = opts.kafka,
+    log = opts.logger,
+    topic = k.topic;
   const name = `kafka:${topic}`;
-  const decode = createMessageDecoder(k.format, opts.schema, k.maxMessageBytes,
-    (slot, where) => log.warn({ slot, where },
-      `messages carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`));
+  const decode = createMessageDecoder(k.format, opts.schema, k.maxMessageBytes, (slot, where) =>
+    log.warn(
+      { slot, where },
+      `messages carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`,
+    ),
+  );
   const conn = new KafkaConnection(k, log, { onJoin: (e) => group.onAssignment(e), eachBatch: (b) => intake(b) });
   const positions = new PartitionPositions(name, opts.resume?.nextOffsets);
-  const queue = new RowQueue(k.queueMaxRows,
-    { pause: () => conn.consumer!.pause([{ topic }]), resume: () => conn.consumer!.resume([{ topic }]) });
+  const queue = new RowQueue(k.queueMaxRows, {
+    pause: () => conn.consumer!.pause([{ topic }]),
+    resume: () => conn.consumer!.resume([{ topic }]),
+  });
   const deadLetters = new DeadLetters(topic, k.deadLetterTopic, log);
   const lag = new LagEstimator(topic, k.fromBeginning, positions, conn, log);
   let wake: () => void = () => {};
   const group = new GroupMember(k, log, conn, positions, queue, lag, () => wake());
-  const intake = createBatchIntake({ topic, log, decode, conn, group, positions, queue, deadLetters,
-    wake: () => wake() });
+  const intake = createBatchIntake({
+    topic,
+    log,
+    decode,
+    conn,
+    group,
+    positions,
+    queue,
+    deadLetters,
+    wake: () => wake(),
+  });
   const wantsCheckpoint = () => positions.releaseWanted(Date.now());
 
   /** The `n` oldest queued rows (n <= queued) as one batch; they count as handed to training. */
   function take(n: number) {
     const b = new RecordBatchBuilder(opts.schema, n, { source: name });
-    for (const q of queue.take(n)) { b.pushRow(q.row, q.p, q.o); positions.handedTo(q.p, q.o + 1); }
+    for (const q of queue.take(n)) {
+      b.pushRow(q.row, q.p, q.o);
+      positions.handedTo(q.p, q.o + 1);
+    }
     return b.finish();
   }
 
@@ -92,8 +111,9 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
 
     async *batches({ batchSize, signal }) {
       if (!Number.isInteger(batchSize) || batchSize < 1) {
-        throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`,
-          { where: 'batchSize' });
+        throw new LionctrError('LIONCTR_BAD_CONFIG', `batchSize must be a positive integer, got ${batchSize}`, {
+          where: 'batchSize',
+        });
       }
       // a stop signal during start-up (a broker that does not answer) need not wait out the retries
       const connecting = conn.connect();
@@ -124,7 +144,12 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
             const t = setTimeout(done, Math.max(1, waitMs));
             const onAbort = () => done();
             signal?.addEventListener('abort', onAbort, { once: true });
-            function done() { clearTimeout(t); signal?.removeEventListener('abort', onAbort); wake = () => {}; res(); }
+            function done() {
+              clearTimeout(t);
+              signal?.removeEventListener('abort', onAbort);
+              wake = () => {};
+              res();
+            }
             wake = done;
           });
         }

@@ -31,12 +31,17 @@ export function auc(p: ArrayLike<number>, y: ArrayLike<number>, n = p.length): n
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   const sorted = Array.from(idx).sort((a, b) => p[a] - p[b]);
-  let pos = 0, rankSum = 0;
+  let pos = 0,
+    rankSum = 0;
   for (let i = 0; i < n; ) {
     let j = i;
     while (j + 1 < n && p[sorted[j + 1]] === p[sorted[i]]) j++;
     const mid = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (y[sorted[k]] > 0.5) { pos++; rankSum += mid; }
+    for (let k = i; k <= j; k++)
+      if (y[sorted[k]] > 0.5) {
+        pos++;
+        rankSum += mid;
+      }
     i = j + 1;
   }
   const neg = n - pos;
@@ -58,8 +63,18 @@ export interface EvalFigures {
 
 /** All EvalFigures of a set of predictions. */
 export function evalFigures(p: ArrayLike<number>, y: ArrayLike<number>, n = p.length): EvalFigures {
-  let sp = 0, sy = 0;
-  for (let i = 0; i < n; i++) { sp += p[i]; sy += y[i]; }
+  let sp = 0,
+    sy = 0;
+  for (let i = 0; i < n; i++) {
+    sp += p[i];
+    sy += y[i];
+  }
   const ll = logloss(p, y, n);
-  return { auc: auc(p, y, n), logloss: ll, ne: ll / baseEntropy(sy / n), calibration: sy > 0 ? sp / sy : NaN, examples: n };
+  return {
+    auc: auc(p, y, n),
+    logloss: ll,
+    ne: ll / baseEntropy(sy / n),
+    calibration: sy > 0 ? sp / sy : NaN,
+    examples: n,
+  };
 }

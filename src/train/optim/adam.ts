@@ -11,7 +11,13 @@ import type { DenseTransform } from './dense-chain.ts';
 import type { SparseRows } from './sparse-lion.ts';
 
 /** AdamW settings of one parameter group (lr, betas, decoupled weight decay, eps). */
-export interface AdamParams { lr: number; beta1: number; beta2: number; weightDecay: number; eps: number }
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+  eps: number;
+}
 
 /**
  * Dense AdamW over tfjs variables as the link of a dense chain (dense-chain.ts): yields
@@ -24,7 +30,10 @@ export class DenseAdam implements DenseTransform {
   /** Steps taken (t - 1 of the next step). */
   step = 0;
   /** @param params one setting per variable (its lr is the chain's, not used here). */
-  constructor(private readonly vars: tf.Variable[], private readonly params: AdamParams[]) {
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly params: AdamParams[],
+  ) {
     this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
     this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
   }
@@ -35,16 +44,21 @@ export class DenseAdam implements DenseTransform {
     const t = this.step;
     return this.vars.map((x, i) => {
       const { beta1, beta2, weightDecay, eps } = this.params[i];
-      const g = grads[i], m = this.m[i], v = this.v[i];
+      const g = grads[i],
+        m = this.m[i],
+        v = this.v[i];
       m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
       v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-      const mh = tf.div(m, 1 - beta1 ** t), vh = tf.div(v, 1 - beta2 ** t);
+      const mh = tf.div(m, 1 - beta1 ** t),
+        vh = tf.div(v, 1 - beta2 ** t);
       return tf.add(tf.div(mh, tf.add(tf.sqrt(vh), eps)), tf.mul(x, weightDecay));
     });
   }
 
   /** Frees the moment variables. */
-  dispose(): void { [...this.m, ...this.v].forEach((x) => x.dispose()); }
+  dispose(): void {
+    [...this.m, ...this.v].forEach((x) => x.dispose());
+  }
 }
 
 /**
@@ -54,18 +68,33 @@ export class DenseAdam implements DenseTransform {
  * @param t global step, 1-based; @param lrScale the schedule's multiplier at this step.
  * @throws LionctrError LIONCTR_INTERNAL for bfloat16 momentum.
  */
-export function sparseAdamStep(rows: SparseRows, second: Float32Array, rowIds: Int32Array, n: number, grads: Float32Array,
-  emb: AdamParams, lin: AdamParams, t: number, lrScale: number): void {
+export function sparseAdamStep(
+  rows: SparseRows,
+  second: Float32Array,
+  rowIds: Int32Array,
+  n: number,
+  grads: Float32Array,
+  emb: AdamParams,
+  lin: AdamParams,
+  t: number,
+  lrScale: number,
+): void {
   if (rows.dtype !== 'float32') throw new LionctrError('LIONCTR_INTERNAL', 'sparse AdamW needs float32 momentum');
-  const W = rows.width, d = rows.data;
+  const W = rows.width,
+    d = rows.data;
   for (let i = 0; i < n; i++) {
-    const r = rowIds[i], o = rows.weightsAt(r), om = rows.momentumAt(r), vo = r * W, go = i * W;
+    const r = rowIds[i],
+      o = rows.weightsAt(r),
+      om = rows.momentumAt(r),
+      vo = r * W,
+      go = i * W;
     for (let j = 0; j < W; j++) {
       const p = j === 0 ? lin : emb;
       const g = grads[go + j];
       const m = (d[om + j] = p.beta1 * d[om + j] + (1 - p.beta1) * g);
       const v = (second[vo + j] = p.beta2 * second[vo + j] + (1 - p.beta2) * g * g);
-      const mh = m / (1 - p.beta1 ** t), vh = v / (1 - p.beta2 ** t);
+      const mh = m / (1 - p.beta1 ** t),
+        vh = v / (1 - p.beta2 ** t);
       d[o + j] -= p.lr * lrScale * (mh / (Math.sqrt(vh) + p.eps) + p.weightDecay * d[o + j]);
     }
     rows.markUpdated(r, t - 1);

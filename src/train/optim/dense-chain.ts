@@ -21,14 +21,19 @@ export interface DenseTransform {
 
 /** Variables and the links that make their update: theta <- theta - chain(g). */
 export class DenseChain {
-  constructor(readonly vars: tf.Variable[], readonly links: DenseTransform[]) {}
+  constructor(
+    readonly vars: tf.Variable[],
+    readonly links: DenseTransform[],
+  ) {}
 
   /**
    * One step: passes the gradients (one per variable, same shapes, not disposed here)
    * through every link in order and subtracts the result from the variables.
    * @param step the global step (0-based), for the links that depend on it (the schedule).
    */
-  apply(grads: tf.Tensor[], step: number): void { applyChain(this.vars, this.links, grads, step); }
+  apply(grads: tf.Tensor[], step: number): void {
+    applyChain(this.vars, this.links, grads, step);
+  }
 }
 
 /** DenseChain.apply() of a chain made for one call. */

@@ -81,12 +81,26 @@ export class DenseLion implements DenseTransform {
    * @throws LionctrError LIONCTR_INTERNAL when the number of gradients differs from the number of variables.
    */
   apply(grads: tf.Tensor[], lrScale = 1): void {
-    applyChain(this.vars, [this, scaleByLearningRate(this.params.map((p) => p.lr), () => lrScale)], grads, this.step);
+    applyChain(
+      this.vars,
+      [
+        this,
+        scaleByLearningRate(
+          this.params.map((p) => p.lr),
+          () => lrScale,
+        ),
+      ],
+      grads,
+      this.step,
+    );
   }
 
   /** Momentum values for a checkpoint: one Float32Array per variable. */
   async getState(): Promise<{ step: number; momentum: Float32Array[] }> {
-    return { step: this.step, momentum: await Promise.all(this.momentum.map(async (m) => (await m.data()) as Float32Array)) };
+    return {
+      step: this.step,
+      momentum: await Promise.all(this.momentum.map(async (m) => (await m.data()) as Float32Array)),
+    };
   }
 
   /**
@@ -107,5 +121,7 @@ export class DenseLion implements DenseTransform {
   }
 
   /** Frees the momentum variables. */
-  dispose(): void { this.momentum.forEach((m) => m.dispose()); }
+  dispose(): void {
+    this.momentum.forEach((m) => m.dispose());
+  }
 }

@@ -24,17 +24,34 @@ import type { LrFunction } from './schedule.ts';
  * grads[go + j] (float32), lr = p.lr * mult. Momentum float32 or bfloat16 (read widened,
  * written rounded to nearest even); arithmetic in float64, rounded on store.
  */
-export function lionRowUpdate(rows: RowStore, o: number, go: number, j0: number, j1: number, p: LionParams,
-  mult: number, grads: Float32Array): void {
-  const d = rows.data, h = rows.half, bf = rows.dtype === 'bfloat16', om = o + rows.momOff, hm = 2 * om;
-  const lr = p.lr * mult, b1 = p.beta1, b2 = p.beta2, dec = 1 - lr * p.weightDecay;
+export function lionRowUpdate(
+  rows: RowStore,
+  o: number,
+  go: number,
+  j0: number,
+  j1: number,
+  p: LionParams,
+  mult: number,
+  grads: Float32Array,
+): void {
+  const d = rows.data,
+    h = rows.half,
+    bf = rows.dtype === 'bfloat16',
+    om = o + rows.momOff,
+    hm = 2 * om;
+  const lr = p.lr * mult,
+    b1 = p.beta1,
+    b2 = p.beta2,
+    dec = 1 - lr * p.weightDecay;
   for (let j = j0; j < j1; j++) {
-    const g = grads[go + j], m = bf ? fromBf16(h[hm + j]) : d[om + j];
+    const g = grads[go + j],
+      m = bf ? fromBf16(h[hm + j]) : d[om + j];
     const c = b1 * m + (1 - b1) * g;
     // branch-free sign: the signs of c are random, so a branch would mispredict half the time
     d[o + j] = dec * d[o + j] - lr * (+(c > 0) - +(c < 0));
     const next = b2 * m + (1 - b2) * g;
-    if (bf) h[hm + j] = toBf16(next); else d[om + j] = next;
+    if (bf) h[hm + j] = toBf16(next);
+    else d[om + j] = next;
   }
 }
 
@@ -46,7 +63,8 @@ const catchUpOut = new Float64Array(3);
 
 /** [M, A, D] into catchUpOut of k idle steps of group p at the constant lr `lr` (absolute, not a multiplier). */
 export function constantCatchUp(p: LionParams, lr: number, k: number): Float64Array {
-  const pw = powersFor(p, lr), out = catchUpOut;
+  const pw = powersFor(p, lr),
+    out = catchUpOut;
   out[0] = pw.beta2(k);
   out[1] = pw.decay(k);
   out[2] = constantLrDrift(lr, p.weightDecay, k, out[1]);
@@ -72,15 +90,29 @@ export function scheduledCatchUp(p: LionParams, first: number, k: number, lrAt: 
  * decayed (exact false) or exact; an idle step's c is beta1 m, so the drift's sign is
  * sign(m) (none when beta1 = 0).
  */
-export function catchUpRow(rows: RowStore, o: number, j0: number, j1: number, p: LionParams, exact: boolean,
-  f: Float64Array): void {
-  const d = rows.data, h = rows.half, bf = rows.dtype === 'bfloat16';
-  const om = o + rows.momOff, hm = 2 * om, mk = f[0], A = f[1], D = f[2];
+export function catchUpRow(
+  rows: RowStore,
+  o: number,
+  j0: number,
+  j1: number,
+  p: LionParams,
+  exact: boolean,
+  f: Float64Array,
+): void {
+  const d = rows.data,
+    h = rows.half,
+    bf = rows.dtype === 'bfloat16';
+  const om = o + rows.momOff,
+    hm = 2 * om,
+    mk = f[0],
+    A = f[1],
+    D = f[2];
   for (let j = j0; j < j1; j++) {
     const m = bf ? fromBf16(h[hm + j]) : d[om + j];
     if (exact) d[o + j] = A * d[o + j] - (p.beta1 > 0 ? D * (m > 0 ? 1 : m < 0 ? -1 : 0) : 0);
     else d[o + j] = A * d[o + j];
-    if (bf) h[hm + j] = toBf16(mk * m); else d[om + j] = mk * m;
+    if (bf) h[hm + j] = toBf16(mk * m);
+    else d[om + j] = mk * m;
   }
 }
 
@@ -94,9 +126,14 @@ class Powers {
   private readonly b2: Float64Array = new Float64Array(1 << 16);
   private readonly ak: Float64Array = new Float64Array(1 << 16);
   private filled = 1;
-  constructor(readonly beta: number, readonly lr: number, wd: number) {
+  constructor(
+    readonly beta: number,
+    readonly lr: number,
+    wd: number,
+  ) {
     this.a = 1 - lr * wd;
-    this.b2[0] = 1; this.ak[0] = 1;
+    this.b2[0] = 1;
+    this.ak[0] = 1;
   }
   private fill(k: number): void {
     for (let i = this.filled; i <= k; i++) {

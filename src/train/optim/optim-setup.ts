@@ -43,7 +43,7 @@ export interface Optimizer {
 export function setupOptimizer(model: CtrModel, optim: OptimConfig, note: (msg: string) => void): Optimizer {
   // the tower's output bias is the model's global bias, with its own settings
   const vars = model.tower.vars;
-  const towerParams = vars.map((_, i) => (i === vars.length - 1 ? optim.bias ?? optim.linear : optim.dense));
+  const towerParams = vars.map((_, i) => (i === vars.length - 1 ? (optim.bias ?? optim.linear) : optim.dense));
   const denseLion = new DenseLion(vars, towerParams);
   const sparseGroups: SparseLionGroup[] = model.tables.map((t) => {
     const { mode, ...over } = optim.tables?.[t.slot] ?? {};
@@ -52,15 +52,21 @@ export function setupOptimizer(model: CtrModel, optim: OptimConfig, note: (msg: 
   });
   const schedule = optim.schedule ?? CONSTANT_LR;
   const lrAt = lrFunction(schedule);
-  const lr = scaleByLearningRate(towerParams.map((p) => p.lr), lrAt);
+  const lr = scaleByLearningRate(
+    towerParams.map((p) => p.lr),
+    lrAt,
+  );
   const slots: TableSlot[] = model.tables.map((table, f) => ({ table, f, col: model.columnOffset(f) }));
 
   if (optim.adam) {
     const ap = (p: LionParams): AdamParams => ({ ...p, eps: 1e-8 });
-    const emb = ap(optim.embedding), lin = ap(optim.linear);
+    const emb = ap(optim.embedding),
+      lin = ap(optim.linear);
     return {
       dense: new DenseChain(vars, [new DenseAdam(vars, towerParams.map(ap)), lr]),
-      denseLion, sparseGroups, schedule,
+      denseLion,
+      sparseGroups,
+      schedule,
       sparse: slots.map((at) => new AdamWUpdate(at, emb, lin, lrAt)),
       kernelNote: 'sparse step: AdamW (JS) for comparison',
     };
@@ -72,17 +78,23 @@ export function setupOptimizer(model: CtrModel, optim: OptimConfig, note: (msg: 
   const wasm = want === 'wasm' && kernelModule() !== null;
   const log: FallbackLog = { note, said: new Set() };
   const sparse = slots.map((at, f): SparseUpdate => {
-    const group = sparseGroups[f], js = new JsLionUpdate(at, group, lrAt);
+    const group = sparseGroups[f],
+      js = new JsLionUpdate(at, group, lrAt);
     if (!wasm || !wasmKernelCovers(group, lrAt)) return js;
     return new WasmFallback(new WasmLionUpdate(at, group, lrAt), js, at.table.slot, log);
   });
   const uncovered = sparseGroups.filter((g) => !wasmKernelCovers(g, lrAt)).length;
   const refusal = wasm ? wasmMemoryRefusal() : null;
-  const kernelNote = want === 'js' ? 'sparse step kernel: js (optim.sparseKernel=js)'
-    : !wasm ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
-    : refusal ? `sparse step kernel: js, although optim.sparseKernel=wasm: ${refusal}`
-    : uncovered > 0 ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length}`
-      + ' tables (decayed/exact under an lr schedule that never turns constant)'
-    : 'sparse step kernel: wasm (WebAssembly SIMD)';
+  const kernelNote =
+    want === 'js'
+      ? 'sparse step kernel: js (optim.sparseKernel=js)'
+      : !wasm
+        ? 'sparse step kernel: js (this runtime cannot compile the WebAssembly SIMD kernel)'
+        : refusal
+          ? `sparse step kernel: js, although optim.sparseKernel=wasm: ${refusal}`
+          : uncovered > 0
+            ? `sparse step kernel: wasm (WebAssembly SIMD), js for ${uncovered} of ${model.tables.length}` +
+              ' tables (decayed/exact under an lr schedule that never turns constant)'
+            : 'sparse step kernel: wasm (WebAssembly SIMD)';
   return { dense, denseLion, sparseGroups, sparse, schedule, kernelNote };
 }

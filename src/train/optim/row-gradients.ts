@@ -19,7 +19,10 @@ export class RowGradients {
   /** Sink of the prefetch loads. */
   private touch = 0;
 
-  constructor(readonly width: number, maxRows = 4096) {
+  constructor(
+    readonly width: number,
+    maxRows = 4096,
+  ) {
     this.rowIds = new Int32Array(maxRows);
     this.grads = new Float32Array(maxRows * width);
   }
@@ -33,13 +36,31 @@ export class RowGradients {
    * @param dlogit   [B] dLoss/dlogit, the gradient of the linear weight (row column 0).
    * @param capacity the table's row capacity (sizes the scratch).
    */
-  accumulate(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array, capacity: number): void {
-    const W = this.width, D = W - 1;
-    if (this.mark.length < 2 * capacity) { this.mark = new Int32Array(2 * capacity); this.gen = 0; }
-    if (this.rowIds.length < B) { this.rowIds = new Int32Array(B); this.grads = new Float32Array(B * W); }
+  accumulate(
+    rowIdx: Int32Array,
+    B: number,
+    F: number,
+    f: number,
+    gx: Float32Array,
+    I: number,
+    col: number,
+    dlogit: Float32Array,
+    capacity: number,
+  ): void {
+    const W = this.width,
+      D = W - 1;
+    if (this.mark.length < 2 * capacity) {
+      this.mark = new Int32Array(2 * capacity);
+      this.gen = 0;
+    }
+    if (this.rowIds.length < B) {
+      this.rowIds = new Int32Array(B);
+      this.grads = new Float32Array(B * W);
+    }
     const gen = ++this.gen;
     let n = 0;
-    const g = this.grads, mark = this.mark;
+    const g = this.grads,
+      mark = this.mark;
     for (let b = 0; b < B; b++) {
       // group prefetch of the marks (random reads into a [capacity, 2] array), see sparse-lion.ts
       if ((b & 31) === 0) {
@@ -53,7 +74,9 @@ export class RowGradients {
       if (mark[2 * r] !== gen) {
         // first sighting in this batch: write, no need to zero first
         const p = n++;
-        mark[2 * r] = gen; mark[2 * r + 1] = p; this.rowIds[p] = r;
+        mark[2 * r] = gen;
+        mark[2 * r + 1] = p;
+        this.rowIds[p] = r;
         const go = p * W;
         g[go] = dlogit[b];
         for (let j = 0; j < D; j++) g[go + 1 + j] = gx[xo + j];

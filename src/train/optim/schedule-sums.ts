@@ -46,19 +46,30 @@ export class ScheduleSums {
   private readonly tail: number;
 
   /** @param lrAt lr multiplier of step s (the schedule); @param p the group's lr and weight decay. */
-  constructor(private readonly lrAt: LrFunction, private readonly p: Pick<LionParams, 'lr' | 'weightDecay'>) {
+  constructor(
+    private readonly lrAt: LrFunction,
+    private readonly p: Pick<LionParams, 'lr' | 'weightDecay'>,
+  ) {
     this.tail = lrAt.constantFrom ?? Infinity;
   }
 
   /** Steps whose prefixes are stored (16 bytes each). */
-  get stepsStored(): number { return this.covered; }
+  get stepsStored(): number {
+    return this.covered;
+  }
 
   private extend(upTo: number): void {
     while (this.covered < upTo) {
-      const g = Math.floor(this.covered / Z), t = this.covered - g * Z;
-      if (t === 0) { this.P.push(new Float64Array(Z + 1).fill(1, 0, 1)); this.Q.push(new Float64Array(Z + 1)); }
-      const P = this.P[g], Q = this.Q[g];
-      const lr = this.p.lr * this.lrAt(this.covered), a = 1 - lr * this.p.weightDecay;
+      const g = Math.floor(this.covered / Z),
+        t = this.covered - g * Z;
+      if (t === 0) {
+        this.P.push(new Float64Array(Z + 1).fill(1, 0, 1));
+        this.Q.push(new Float64Array(Z + 1));
+      }
+      const P = this.P[g],
+        Q = this.Q[g];
+      const lr = this.p.lr * this.lrAt(this.covered),
+        a = 1 - lr * this.p.weightDecay;
       P[t + 1] = P[t] * a;
       Q[t + 1] = Q[t] + lr / P[t + 1];
       this.covered++;
@@ -72,22 +83,31 @@ export class ScheduleSums {
   range(first: number, k: number): [number, number] {
     if (k <= 0) return [1, 0];
     // [first, e) from the prefixes, [e, end) in the constant tail
-    const end = first + k, e = Math.max(first, Math.min(end, this.tail));
+    const end = first + k,
+      e = Math.max(first, Math.min(end, this.tail));
     if (e > first) this.extend(e);
-    let A = 1, D = 0;
-    for (let s = first; s < e;) {
-      const g = Math.floor(s / Z), base = g * Z;
-      const f = s - base, t = Math.min(e - base, Z);
-      const P = this.P[g], Q = this.Q[g];
-      const a2 = P[t] / P[f], d2 = P[t] * (Q[t] - Q[f]);
+    let A = 1,
+      D = 0;
+    for (let s = first; s < e; ) {
+      const g = Math.floor(s / Z),
+        base = g * Z;
+      const f = s - base,
+        t = Math.min(e - base, Z);
+      const P = this.P[g],
+        Q = this.Q[g];
+      const a2 = P[t] / P[f],
+        d2 = P[t] * (Q[t] - Q[f]);
       D = D * a2 + d2;
       A *= a2;
       s = base + t;
     }
     if (end > e) {
       // the constant tail: closed form, folded on as one more piece
-      const n = end - e, lr = this.p.lr * this.lrAt(e), a = 1 - lr * this.p.weightDecay;
-      const a2 = a ** n, d2 = constantLrDrift(lr, this.p.weightDecay, n, a2);
+      const n = end - e,
+        lr = this.p.lr * this.lrAt(e),
+        a = 1 - lr * this.p.weightDecay;
+      const a2 = a ** n,
+        d2 = constantLrDrift(lr, this.p.weightDecay, n, a2);
       D = D * a2 + d2;
       A *= a2;
     }

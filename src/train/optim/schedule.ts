@@ -26,11 +26,14 @@ export const CONSTANT_LR: LrSchedule = { kind: 'constant', timescaleSteps: 1, wa
 export function lrMultiplier(s: LrSchedule, t: number): number {
   const warm = s.warmupSteps > 0 && t < s.warmupSteps ? (t + 1) / s.warmupSteps : 1;
   switch (s.kind) {
-    case 'constant': return warm;
-    case 'inverse-sqrt': return warm * Math.max(s.floor, 1 / Math.sqrt(1 + t / s.timescaleSteps));
+    case 'constant':
+      return warm;
+    case 'inverse-sqrt':
+      return warm * Math.max(s.floor, 1 / Math.sqrt(1 + t / s.timescaleSteps));
     case 'cosine': {
-      const T = s.timescaleSteps, x = Math.min(t, T) / T;
-      return warm * (s.floor + (1 - s.floor) * (1 + Math.cos(Math.PI * x)) / 2);
+      const T = s.timescaleSteps,
+        x = Math.min(t, T) / T;
+      return warm * (s.floor + ((1 - s.floor) * (1 + Math.cos(Math.PI * x))) / 2);
     }
   }
 }
@@ -49,7 +52,8 @@ export type LrFunction = ((s: number) => number) & { constantFrom?: number };
 export function constantFrom(s: LrSchedule): number {
   const warm = s.warmupSteps;
   switch (s.kind) {
-    case 'constant': return Math.max(0, warm - 1); // (t + 1) / warm-up is 1 at t = warm-up - 1
+    case 'constant':
+      return Math.max(0, warm - 1); // (t + 1) / warm-up is 1 at t = warm-up - 1
     case 'inverse-sqrt': {
       if (!(s.floor > 0)) return Infinity;
       // first t with 1/sqrt(1 + t/T) <= floor, checked against lrMultiplier itself
@@ -57,7 +61,8 @@ export function constantFrom(s: LrSchedule): number {
       while (Math.max(s.floor, 1 / Math.sqrt(1 + t / s.timescaleSteps)) !== s.floor) t++;
       return Math.max(warm, t);
     }
-    case 'cosine': return Math.max(warm, s.timescaleSteps);
+    case 'cosine':
+      return Math.max(warm, s.timescaleSteps);
   }
 }
 

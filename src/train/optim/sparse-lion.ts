@@ -48,10 +48,24 @@ export type SparseRows = RowStore;
  *                partial products and sums (schedule-sums.ts; keep `lrAt` the same function
  *                from step to step, its sums are cached per function and group).
  */
-export function sparseLionStep(rows: SparseRows, rowIds: Int32Array, n: number, grads: Float32Array, group: SparseLionGroup, step: number,
-  lrAt: LrFunction = () => 1, constantLr = true): void {
-  const W = rows.width, S = rows.stride, meta = rows.metaOff, words = rows.words, mode = group.mode ?? 'lazy';
-  const e = group.embedding, l = group.linear ?? group.embedding, exact = mode === 'exact';
+export function sparseLionStep(
+  rows: SparseRows,
+  rowIds: Int32Array,
+  n: number,
+  grads: Float32Array,
+  group: SparseLionGroup,
+  step: number,
+  lrAt: LrFunction = () => 1,
+  constantLr = true,
+): void {
+  const W = rows.width,
+    S = rows.stride,
+    meta = rows.metaOff,
+    words = rows.words,
+    mode = group.mode ?? 'lazy';
+  const e = group.embedding,
+    l = group.linear ?? group.embedding,
+    exact = mode === 'exact';
   const mult = lrAt(step);
   for (let i = 0; i < n; i++) {
     // group prefetch: before updating a group of rows, a short loop touches every cache

@@ -52,14 +52,18 @@ export class JsLionUpdate implements SparseUpdate {
   private readonly rg: RowGradients;
   private readonly constantLr: boolean;
   /** @param lrAt the schedule; its sums are cached per function, so pass the same one every step. */
-  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup,
-    private readonly lrAt: LrFunction) {
+  constructor(
+    private readonly at: TableSlot,
+    private readonly group: SparseLionGroup,
+    private readonly lrAt: LrFunction,
+  ) {
     this.rg = new RowGradients(at.table.width);
     this.constantLr = lrAt.constantFrom === 0;
   }
 
   apply(g: BatchGrads, step: number): void {
-    const { table: t, f, col } = this.at, rg = this.rg;
+    const { table: t, f, col } = this.at,
+      rg = this.rg;
     rg.accumulate(g.rowIdx, g.B, g.F, f, g.gx, g.I, col, g.dlogit, t.capacity);
     sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, this.group, step, this.lrAt, this.constantLr);
   }
@@ -73,14 +77,19 @@ export class AdamWUpdate implements SparseUpdate {
   private readonly rg: RowGradients;
   /** [capacity, W] second moments. */
   private second = new Float32Array(0);
-  constructor(private readonly at: TableSlot, private readonly emb: AdamParams, private readonly lin: AdamParams,
-    private readonly lrAt: LrFunction) {
+  constructor(
+    private readonly at: TableSlot,
+    private readonly emb: AdamParams,
+    private readonly lin: AdamParams,
+    private readonly lrAt: LrFunction,
+  ) {
     this.rg = new RowGradients(at.table.width);
   }
 
   /** @throws LionctrError LIONCTR_INTERNAL for bfloat16 momentum (sparseAdamStep). */
   apply(g: BatchGrads, step: number): void {
-    const { table: t, f, col } = this.at, rg = this.rg;
+    const { table: t, f, col } = this.at,
+      rg = this.rg;
     rg.accumulate(g.rowIdx, g.B, g.F, f, g.gx, g.I, col, g.dlogit, t.capacity);
     if (this.second.length < t.capacity * t.width) {
       const v = new Float32Array(t.capacity * t.width);

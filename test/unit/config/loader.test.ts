@@ -34,7 +34,9 @@ const noDefaults = join(dir, 'absent.json');
 const load = (files: string[] = [], sets: string[] = [], defaults = noDefaults) =>
   loadConfigOf(schema, files, sets, defaults);
 
-afterEach(() => { delete process.env[ENV]; });
+afterEach(() => {
+  delete process.env[ENV];
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadConfigOf', () => {
@@ -42,14 +44,20 @@ describe('loadConfigOf', () => {
     expect(load().train).toEqual({ batchSize: 1, hidden: [4] });
     const defaults = file({ train: { batchSize: 2 }, name: 'from-defaults' });
     expect(load([], [], defaults)).toMatchObject({ train: { batchSize: 2 }, name: 'from-defaults' });
-    const a = file({ train: { batchSize: 3 } }), b = file({ train: { batchSize: 4 }, kind: 'y' });
-    expect(load([a, b], [], defaults))
-      .toMatchObject({ train: { batchSize: 4, hidden: [4] }, kind: 'y', name: 'from-defaults' });
+    const a = file({ train: { batchSize: 3 } }),
+      b = file({ train: { batchSize: 4 }, kind: 'y' });
+    expect(load([a, b], [], defaults)).toMatchObject({
+      train: { batchSize: 4, hidden: [4] },
+      kind: 'y',
+      name: 'from-defaults',
+    });
     expect(load([b, a], [], defaults).train.batchSize).toBe(3);
     process.env[ENV] = '5';
     expect(load([a, b], [], defaults).train.batchSize).toBe(5);
-    expect(load([a, b], ['train.batchSize=6', 'train.hidden=[8,2]', 'name=plain text'], defaults))
-      .toMatchObject({ train: { batchSize: 6, hidden: [8, 2] }, name: 'plain text' });
+    expect(load([a, b], ['train.batchSize=6', 'train.hidden=[8,2]', 'name=plain text'], defaults)).toMatchObject({
+      train: { batchSize: 6, hidden: [8, 2] },
+      name: 'plain text',
+    });
   });
 
   it('takes object values at leaves (dims) from a file whole', () => {
@@ -59,20 +67,27 @@ describe('loadConfigOf', () => {
 
   it('throws LIONCTR_BAD_CONFIG naming the key or the file', () => {
     const err = (f: () => unknown) => {
-      try { f(); } catch (e) { return e as Error & { code: string }; }
+      try {
+        f();
+      } catch (e) {
+        return e as Error & { code: string };
+      }
       throw new Error('no error');
     };
     expect(err(() => load([], ['train.batchSize=0']))).toMatchObject({
       code: 'LIONCTR_BAD_CONFIG',
       message: expect.stringMatching(/^invalid configuration: train\.batchSize: must be an integer >= 1/),
     });
-    expect(err(() => load([], ['trian.batchSize=5'])).message)
-      .toBe('unknown config key "trian.batchSize" (at trian.batchSize)');
+    expect(err(() => load([], ['trian.batchSize=5'])).message).toBe(
+      'unknown config key "trian.batchSize" (at trian.batchSize)',
+    );
     expect(err(() => load([], ['batch'])).message).toBe('--set expects key=value, got "batch" (at --set)');
     expect(err(() => load([], ['kind="z"'])).message).toMatch(/kind: must be one of the possible values/);
     const broken = file('{ not json');
-    expect(err(() => load([broken])))
-      .toMatchObject({ code: 'LIONCTR_BAD_CONFIG', message: expect.stringContaining(`(at ${broken})`) });
+    expect(err(() => load([broken]))).toMatchObject({
+      code: 'LIONCTR_BAD_CONFIG',
+      message: expect.stringContaining(`(at ${broken})`),
+    });
     const dims0 = file({ dims: { C1: 0 } });
     expect(err(() => load([dims0])).message).toMatch(/dims: C1: must be an integer in 1\.\.1024, got 0/);
     expect(err(() => load([file({ extra: 1 })])).code).toBe('LIONCTR_BAD_CONFIG'); // strict: unknown keys are errors
@@ -81,8 +96,17 @@ describe('loadConfigOf', () => {
 
 describe('config layout', () => {
   const src = (p: string) => readFileSync(new URL(`../../../src/${p}`, import.meta.url), 'utf8');
-  const sections = ['ingest/config.ts', 'ingest/kafka/config.ts', 'features/config.ts', 'model/config.ts',
-    'train/config.ts', 'train/optim/config.ts', 'serve/config.ts', 'config/formats.ts', 'config/loader.ts'];
+  const sections = [
+    'ingest/config.ts',
+    'ingest/kafka/config.ts',
+    'features/config.ts',
+    'model/config.ts',
+    'train/config.ts',
+    'train/optim/config.ts',
+    'serve/config.ts',
+    'config/formats.ts',
+    'config/loader.ts',
+  ];
 
   it('section schemas sit beside their owners and do not import config/schema.ts', () => {
     const composed = src('config/schema.ts');

@@ -1,17 +1,35 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
-  emitTrainEventMessage, relayTrainEvents, TRAIN_EVENT_NAMES, type TrainEmitter, type TrainEventMessage, type TrainEvents,
+  emitTrainEventMessage,
+  relayTrainEvents,
+  TRAIN_EVENT_NAMES,
+  type TrainEmitter,
+  type TrainEventMessage,
+  type TrainEvents,
 } from '../../../src/events/train-events.ts';
 
 /** One payload per event of the table. */
 const samples: TrainEvents = {
   ingest: { ok: 64, bad: { bad_json: 1 } },
   step: {
-    step: 3, examples: 2, seconds: 0.01, loss: 0.69, watermarkMs: 1000,
+    step: 3,
+    examples: 2,
+    seconds: 0.01,
+    loss: 0.69,
+    watermarkMs: 1000,
     positions: { source: 'kafka:clicks', partitions: Int32Array.of(0, 1), offsets: Float64Array.of(7, 9) },
   },
-  progress: { step: 3, examples: 192, examplesPerSecond: 10, auc: 0.7, logloss: 0.5, ne: 0.9, calibration: 1, window: 192 },
+  progress: {
+    step: 3,
+    examples: 192,
+    examplesPerSecond: 10,
+    auc: 0.7,
+    logloss: 0.5,
+    ne: 0.9,
+    calibration: 1,
+    window: 192,
+  },
   tables: { slots: [{ slot: 'C1', rows: 5, bytes: 320 }], watermarkMs: null },
   export: { version: '1700000000000', seconds: 0.1, bytes: 2048, watermarkMs: 1000 },
   checkpoint: { step: 3, seconds: 0.2, bytes: 4096 },
@@ -29,7 +47,10 @@ describe('trainer events table and worker relay', () => {
     const trainer: TrainEmitter = new EventEmitter();
     const main: TrainEmitter = new EventEmitter();
     const got: Record<string, unknown> = {};
-    for (const name of TRAIN_EVENT_NAMES) (main as EventEmitter).on(name, (p: unknown) => { got[name] = p; });
+    for (const name of TRAIN_EVENT_NAMES)
+      (main as EventEmitter).on(name, (p: unknown) => {
+        got[name] = p;
+      });
     const posted: TrainEventMessage[] = [];
     relayTrainEvents(trainer, (msg) => posted.push(structuredClone(msg)));
     for (const name of TRAIN_EVENT_NAMES) (trainer as EventEmitter).emit(name, samples[name]);

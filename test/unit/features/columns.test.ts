@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EVENT_TIME_COLUMN,
-  LABEL_COLUMN,
-  RESERVED_SLOT_NAMES,
-  TS_INPUT_FIELD,
-} from '../../../src/features/columns.ts';
+import { EVENT_TIME_COLUMN, LABEL_COLUMN, RESERVED_SLOT_NAMES, TS_INPUT_FIELD } from '../../../src/features/columns.ts';
 import { Featurizer } from '../../../src/features/featurizer.ts';
 import { CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteoSlots, validateSchema } from '../../../src/features/schema.ts';
 import { arrowSchemaFor, rowsToRecordBatch } from '../../../src/ingest/arrow/record-batch-builder.ts';

@@ -17,7 +17,8 @@ describe('feature hashing', () => {
 
   it('SlotHasher gives the same halves with and without its cache', () => {
     const h = new SlotHasher('C7', 2); // tiny cache: forces clears
-    const hi = new Uint32Array(4), lo = new Uint32Array(4);
+    const hi = new Uint32Array(4),
+      lo = new Uint32Array(4);
     ['68fd1e64', 'x', '68fd1e64', null].forEach((v, i) => h.hashInto(v, hi, lo, i));
     const id = 15368943909443903645n;
     expect([hi[0], lo[0]]).toEqual([Number(id >> 32n), Number(id & 0xffffffffn)]);
@@ -32,8 +33,8 @@ describe('feature hashing', () => {
 
 describe('numeric transforms (Criteo winners recipe)', () => {
   it('buckets floor(ln(x)^2) above 2, keeps small values, null for missing', () => {
-    expect(numericBucket(3)).toBe('b1');     // ln(3)^2 = 1.207
-    expect(numericBucket(100)).toBe('b21');  // ln(100)^2 = 21.2
+    expect(numericBucket(3)).toBe('b1'); // ln(3)^2 = 1.207
+    expect(numericBucket(100)).toBe('b21'); // ln(100)^2 = 21.2
     expect(numericBucket(2)).toBe('=2');
     expect(numericBucket(-1)).toBe('=-1');
     expect(numericBucket(null)).toBeNull();
@@ -46,7 +47,12 @@ describe('Featurizer', () => {
   const schema = { ...criteoSlots(), embeddingDim: 4 };
   const fz = new Featurizer(schema);
   const rows = [
-    { label: 1 as const, eventTimeMs: 1000, numeric: Array(13).fill(5), categorical: Array.from({ length: 26 }, (_, i) => `v${i}`) },
+    {
+      label: 1 as const,
+      eventTimeMs: 1000,
+      numeric: Array(13).fill(5),
+      categorical: Array.from({ length: 26 }, (_, i) => `v${i}`),
+    },
     { label: 0 as const, eventTimeMs: null, numeric: Array(13).fill(null), categorical: Array(26).fill(null) },
   ];
 
@@ -67,14 +73,22 @@ describe('Featurizer', () => {
     expect(Number.isNaN(a.eventTimeMs[1])).toBe(true);
     // slot C1 = "v0" -> XXH64 id; I1 (slot index 26) = bucket of 5
     const F = fz.numSlots;
-    const c1 = featureId64('C1', 'v0'), i1 = featureId64('I1', numericBucket(5));
+    const c1 = featureId64('C1', 'v0'),
+      i1 = featureId64('I1', numericBucket(5));
     expect(a.idHi[0] * 2 ** 32 + a.idLo[0]).toBe(Number(c1));
-    expect(BigInt(a.idHi[26]) << 32n | BigInt(a.idLo[26])).toBe(i1);
-    expect(BigInt(a.idHi[F + 26]) << 32n | BigInt(a.idLo[F + 26])).toBe(featureId64('I1', null));
+    expect((BigInt(a.idHi[26]) << 32n) | BigInt(a.idLo[26])).toBe(i1);
+    expect((BigInt(a.idHi[F + 26]) << 32n) | BigInt(a.idLo[F + 26])).toBe(featureId64('I1', null));
   });
 
   it('rejects bad instances with the place named', () => {
-    const bad = (x: unknown) => { try { fz.fromInstances(x); return 'no error'; } catch (e) { return (e as Error).message; } };
+    const bad = (x: unknown) => {
+      try {
+        fz.fromInstances(x);
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
     expect(bad({})).toMatch(/instances.*array/);
     expect(bad([])).toMatch(/empty/);
     expect(bad([{ C1: 'a' }, 3])).toMatch(/instances\[1\]/);
@@ -89,9 +103,15 @@ describe('schema validation', () => {
   const base = { numeric: ['I1'], categorical: ['C1', 'C2'], embeddingDim: 8 };
   it('names the key of a bad embedding dim, and a dims entry for a slot the schema lacks', () => {
     expect(() => validateSchema({ ...base, dims: { C2: 4, I1: 2 } })).not.toThrow();
-    expect(() => validateSchema({ ...base, embeddingDim: 8192 })).toThrow(/the embedding dim must be an integer in 1\.\.1024, got 8192/);
-    expect(() => validateSchema({ ...base, dims: { C9: 4 } })).toThrow(/schema\.dims names slot "C9", which the schema does not have/);
-    expect(() => validateSchema({ ...base, dims: { C1: 0 } })).toThrow(/embedding dim of "C1" must be an integer in 1\.\.1024, got 0/);
+    expect(() => validateSchema({ ...base, embeddingDim: 8192 })).toThrow(
+      /the embedding dim must be an integer in 1\.\.1024, got 8192/,
+    );
+    expect(() => validateSchema({ ...base, dims: { C9: 4 } })).toThrow(
+      /schema\.dims names slot "C9", which the schema does not have/,
+    );
+    expect(() => validateSchema({ ...base, dims: { C1: 0 } })).toThrow(
+      /embedding dim of "C1" must be an integer in 1\.\.1024, got 0/,
+    );
     expect(() => validateSchema({ ...base, embeddingDim: 0 })).toThrow(/\(at schema\.embeddingDim\)$/);
   });
 });

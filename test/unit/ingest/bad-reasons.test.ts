@@ -35,7 +35,14 @@ async function producedReasons(): Promise<Set<string>> {
     if (!d.ok) out.add(d.reason);
   }
   const jsonl = createJsonlDecoder(SLOTS);
-  for (const line of ['{', '{}', '{"label":2}', '{"label":0,"features":{"n1":"x"}}', '{"label":0,"ts":[]}', '{"label":0,"ts":5}']) {
+  for (const line of [
+    '{',
+    '{}',
+    '{"label":2}',
+    '{"label":0,"features":{"n1":"x"}}',
+    '{"label":0,"ts":[]}',
+    '{"label":0,"ts":5}',
+  ]) {
     out.add(thrown(() => jsonl(line, 'x:1'))!);
   }
   out.add(thrown(() => decodeCriteoLine('1\t2', 'x:1'))!);

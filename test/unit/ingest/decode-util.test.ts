@@ -5,8 +5,17 @@ import { badInput, parseLabelCell, parseNumericCell } from '../../../src/ingest/
 describe('parseNumericCell', () => {
   it('reads decimal numbers: sign, fraction, exponent, surrounding spaces', () => {
     const cases: [string, number][] = [
-      ['0', 0], ['17', 17], ['-3', -3], ['+4', 4], ['2.5', 2.5], ['.5', 0.5], ['5.', 5], ['-1e3', -1000], ['1E-2', 0.01],
-      [' 7 ', 7], ['\t8', 8],
+      ['0', 0],
+      ['17', 17],
+      ['-3', -3],
+      ['+4', 4],
+      ['2.5', 2.5],
+      ['.5', 0.5],
+      ['5.', 5],
+      ['-1e3', -1000],
+      ['1E-2', 0.01],
+      [' 7 ', 7],
+      ['\t8', 8],
     ];
     for (const [s, v] of cases) expect(parseNumericCell(s, 'I1', 'f:1'), s).toBe(v);
   });
@@ -43,7 +52,9 @@ describe('parseLabelCell', () => {
     expect(() => parseLabelCell(undefined, 'f:1')).toThrow(expect.objectContaining({ reason: 'missing_label' }));
     expect(() => parseLabelCell('  ', 'f:1')).toThrow(expect.objectContaining({ reason: 'missing_label' }));
     for (const s of ['2', '-1', '0.0', '01', 'true', 'yes']) {
-      expect(() => parseLabelCell(s, 'f:1'), s).toThrow(expect.objectContaining({ code: 'LIONCTR_BAD_INPUT', reason: 'bad_label' }));
+      expect(() => parseLabelCell(s, 'f:1'), s).toThrow(
+        expect.objectContaining({ code: 'LIONCTR_BAD_INPUT', reason: 'bad_label' }),
+      );
     }
   });
 });

@@ -12,7 +12,13 @@ import { createFileSource } from '../../../src/ingest/file-source.ts';
 import { decodeCriteoLine } from '../../../src/ingest/criteo-decoder.ts';
 import { createJsonlDecoder } from '../../../src/ingest/jsonl-decoder.ts';
 import { createSyntheticSource, SYNTHETIC_START_MS } from '../../../src/ingest/synthetic-source.ts';
-import { bucketIndex, bucketTokenIndex, VOCAB_SIZES, zipfRank, zipfTable } from '../../../src/ingest/synthetic-model.ts';
+import {
+  bucketIndex,
+  bucketTokenIndex,
+  VOCAB_SIZES,
+  zipfRank,
+  zipfTable,
+} from '../../../src/ingest/synthetic-model.ts';
 
 const SMALL: SlotSchema = { numeric: ['n1', 'n2'], categorical: ['c1', 'c2'] };
 
@@ -57,7 +63,16 @@ describe('RecordBatch builder', () => {
       ],
       { offsets: [2, 3] },
     );
-    expect(b.schema.fields.map((f) => f.name)).toEqual(['label', 'event_time_ms', 'n1', 'n2', 'c1', 'c2', 'source_partition', 'source_offset']);
+    expect(b.schema.fields.map((f) => f.name)).toEqual([
+      'label',
+      'event_time_ms',
+      'n1',
+      'n2',
+      'c1',
+      'c2',
+      'source_partition',
+      'source_offset',
+    ]);
     const types = b.schema.fields.map((f) => f.type);
     expect(types[0]).toBeInstanceOf(Int8);
     expect(types[1]).toBeInstanceOf(Float64);
@@ -88,7 +103,7 @@ describe('criteo file source', () => {
       fields('0', I('1x'), C('y')), // 5 bad_number
       '', // 6 blank: skipped silently
       fields('', I('1'), C('z')), // 7 missing_label
-      fields('1', I('7'), C('c')) + '\r', // 8 CRLF
+      `${fields('1', I('7'), C('c'))}\r`, // 8 CRLF
     ];
     const p = tmpFile('a.tsv', lines.join('\n'));
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
@@ -100,16 +115,32 @@ describe('criteo file source', () => {
     const rows = rowsOf(batches);
     expect(rows.map((r) => r.source_offset)).toEqual([1, 2, 8]);
     expect(rows.map((r) => r.label)).toEqual([1, 0, 1]);
-    expect(rows[0]).toMatchObject({ event_time_ms: null, I1: 0, I2: -3, I3: null, I13: 12, C1: 'a0', C25: 'a24', C26: null, source_partition: 0 });
+    expect(rows[0]).toMatchObject({
+      event_time_ms: null,
+      I1: 0,
+      I2: -3,
+      I3: null,
+      I13: 12,
+      C1: 'a0',
+      C25: 'a24',
+      C26: null,
+      source_partition: 0,
+    });
     expect(rows[2]).toMatchObject({ I2: 7, C1: 'c0' });
-    expect(src.stats()).toEqual({ rows: 3, bad: { wrong_field_count: 1, bad_label: 1, bad_number: 1, missing_label: 1 } });
+    expect(src.stats()).toEqual({
+      rows: 3,
+      bad: { wrong_field_count: 1, bad_label: 1, bad_number: 1, missing_label: 1 },
+    });
     expect(warned).toHaveLength(4);
     expect(warned[0]).toContain(`${p}:3`);
     expect(warned[0]).toContain('wrong_field_count');
   });
 
   it('applies skip (data lines) and limit (good rows)', async () => {
-    const p = tmpFile('b.tsv', Array.from({ length: 10 }, (_, k) => fields(String(k % 2), I(String(k)), C('v'))).join('\n') + '\n');
+    const p = tmpFile(
+      'b.tsv',
+      `${Array.from({ length: 10 }, (_, k) => fields(String(k % 2), I(String(k)), C('v'))).join('\n')}\n`,
+    );
     const src = createFileSource({ path: p, format: 'criteo', schema: criteoSlots(), skip: 3, limit: 4 });
     const rows = rowsOf(await collect(src, 3));
     expect(rows.map((r) => r.source_offset)).toEqual([4, 5, 6, 7]);
@@ -131,7 +162,9 @@ describe('criteo file source', () => {
   });
 
   it('decoder throws typed errors', () => {
-    expect(() => decodeCriteoLine('1\t2', 'f:1')).toThrow(expect.objectContaining({ code: 'LIONCTR_BAD_INPUT', reason: 'wrong_field_count' }));
+    expect(() => decodeCriteoLine('1\t2', 'f:1')).toThrow(
+      expect.objectContaining({ code: 'LIONCTR_BAD_INPUT', reason: 'wrong_field_count' }),
+    );
   });
 
   const real = path.resolve(process.cwd(), '../shared/data/criteo-10k/criteo_10k.tsv');
@@ -156,7 +189,15 @@ describe('criteo file source', () => {
 
 describe('csv file source', () => {
   it('maps header columns, missing columns and empty cells; offsets count the header', async () => {
-    const text = ['c2,label,ts,n1,extra', 'x,1,1000,2.5,zz', ',0,,,', '"q,uoted",1,2000,abc,', 'y,1,3000,4', 'z,true,1,1,1', 'w,0,5000,-1e3,'].join('\n');
+    const text = [
+      'c2,label,ts,n1,extra',
+      'x,1,1000,2.5,zz',
+      ',0,,,',
+      '"q,uoted",1,2000,abc,',
+      'y,1,3000,4',
+      'z,true,1,1,1',
+      'w,0,5000,-1e3,',
+    ].join('\n');
     const p = tmpFile('a.csv', text);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const src = createFileSource({ path: p, format: 'csv', schema: SMALL });
@@ -190,18 +231,32 @@ describe('jsonl file source', () => {
       JSON.stringify({ label: 0, ts: 1.7e15 }), // microseconds
       '{"label":0,"features":{"n1":1e400}}', // Infinity after JSON.parse
     ];
-    const p = tmpFile('a.jsonl', lines.join('\n') + '\n');
+    const p = tmpFile('a.jsonl', `${lines.join('\n')}\n`);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const src = createFileSource({ path: p, format: 'jsonl', schema: SMALL });
     const rows = rowsOf(await collect(src));
     expect(warn).toHaveBeenCalledTimes(6); // 5 bad rows + the unknown slot "other", once
-    expect(warn.mock.calls.flat().join('\n')).toMatch(/slot "other", which the schema does not have; it is ignored \(first seen at .*a\.jsonl:1\)/);
+    expect(warn.mock.calls.flat().join('\n')).toMatch(
+      /slot "other", which the schema does not have; it is ignored \(first seen at .*a\.jsonl:1\)/,
+    );
     warn.mockRestore();
     expect(rows).toEqual([
-      { label: 1, event_time_ms: 1700000000000, n1: 3, n2: 4.5, c1: 'a', c2: '17', source_partition: 0, source_offset: 1 },
+      {
+        label: 1,
+        event_time_ms: 1700000000000,
+        n1: 3,
+        n2: 4.5,
+        c1: 'a',
+        c2: '17',
+        source_partition: 0,
+        source_offset: 1,
+      },
       { label: 0, event_time_ms: null, n1: null, n2: null, c1: null, c2: null, source_partition: 0, source_offset: 7 },
     ]);
-    expect(src.stats()).toEqual({ rows: 2, bad: { bad_json: 1, missing_label: 1, bad_label: 1, bad_number: 2, wrong_type: 1, bad_timestamp: 1 } });
+    expect(src.stats()).toEqual({
+      rows: 2,
+      bad: { bad_json: 1, missing_label: 1, bad_label: 1, bad_number: 2, wrong_type: 1, bad_timestamp: 1 },
+    });
   });
 
   it('decoder rejects labels other than 0/1', () => {
@@ -217,7 +272,15 @@ describe('synthetic source', () => {
     const batches = await collect(src, 4096);
     expect(batches.map((b) => b.numRows)).toEqual([4096, 904]);
     const b = batches[0];
-    expect(b.schema.fields.map((f) => f.name)).toEqual(['label', 'event_time_ms', ...src.schema.numeric, ...src.schema.categorical, 'source_partition', 'source_offset', 'bayes_p']);
+    expect(b.schema.fields.map((f) => f.name)).toEqual([
+      'label',
+      'event_time_ms',
+      ...src.schema.numeric,
+      ...src.schema.categorical,
+      'source_partition',
+      'source_offset',
+      'bayes_p',
+    ]);
     expect(b.getChild('C1')!.type).toBeInstanceOf(Utf8);
     expect(b.getChild('I1')!.nullCount).toBe(0);
     expect(b.getChild('source_offset')!.get(10)).toBe(10);

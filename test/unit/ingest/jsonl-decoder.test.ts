@@ -17,13 +17,22 @@ describe('createJsonlDecoder', () => {
 
   it('decodes label, ts (number or numeric string) and slots; absent slots are missing', () => {
     expect(dec('{"label":1,"ts":1700000000000,"features":{"n2":"4.5","c1":"a","c2":17}}', 'x:1')).toEqual({
-      label: 1, eventTimeMs: 1700000000000, numeric: [null, 4.5], categorical: ['a', '17'],
+      label: 1,
+      eventTimeMs: 1700000000000,
+      numeric: [null, 4.5],
+      categorical: ['a', '17'],
     });
     expect(dec('{"label":0,"ts":"1700000000001"}', 'x:2')).toEqual({
-      label: 0, eventTimeMs: 1700000000001, numeric: [null, null], categorical: [null, null],
+      label: 0,
+      eventTimeMs: 1700000000001,
+      numeric: [null, null],
+      categorical: [null, null],
     });
     expect(dec('{"label":0,"ts":null,"features":{"n1":null,"c1":null,"n2":""}}', 'x:3')).toEqual({
-      label: 0, eventTimeMs: null, numeric: [null, null], categorical: [null, null],
+      label: 0,
+      eventTimeMs: null,
+      numeric: [null, null],
+      categorical: [null, null],
     });
   });
 
@@ -50,7 +59,9 @@ describe('createJsonlDecoder', () => {
   });
 
   it('a slot value error names the slot in where', () => {
-    expect(() => dec('{"label":0,"features":{"c2":{}}}', 'x:4')).toThrow(expect.objectContaining({ where: 'x:4 features.c2' }));
+    expect(() => dec('{"label":0,"features":{"c2":{}}}', 'x:4')).toThrow(
+      expect.objectContaining({ where: 'x:4 features.c2' }),
+    );
   });
 
   it('reports each unknown slot once', () => {

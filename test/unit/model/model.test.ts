@@ -6,24 +6,33 @@ import { CtrModel } from '../../../src/model/ctr-model.ts';
 // The model's forward pass against a float64 re-derivation from its own parameters:
 // logit = sum of linear weights + MLP(x) (+ sum_{i<j} <e_i, e_j> with fm).
 describe('CtrModel forward pass', () => {
-  beforeAll(async () => { await selectBackend('auto'); });
+  beforeAll(async () => {
+    await selectBackend('auto');
+  });
   const schema = { numeric: ['I1'], categorical: ['C1', 'C2', 'C3'], embeddingDim: 3 };
 
   for (const fm of [false, true]) {
     it(`matches a float64 re-derivation (fm=${fm})`, () => {
       const model = new CtrModel(schema, { hidden: [5], initStd: 0.5, seed: 3, fm });
       const fz = new Featurizer(schema);
-      const batch = fz.fromInstances([{ C1: 'a', C2: 'b', C3: 'c', I1: 4 }, { C1: 'z', I1: 0 }]);
+      const batch = fz.fromInstances([
+        { C1: 'a', C2: 'b', C3: 'c', I1: 4 },
+        { C1: 'z', I1: 0 },
+      ]);
       const g = model.gather(batch, true); // admit: rows get their deterministic init
       for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[r * t.rows.stride] = 0.1 * (r + 1); // non-zero linear weights
       const p = model.predict(batch);
       const [W0, b0, W1, b1] = model.tower.vars.map((v) => Array.from(v.dataSync()));
-      const I = model.inputDim, H = 5, F = 4, D = 3;
+      const I = model.inputDim,
+        H = 5,
+        F = 4,
+        D = 3;
       for (let b = 0; b < batch.size; b++) {
         let logit = b1[0];
         const x: number[] = [];
         for (let f = 0; f < F; f++) {
-          const t = model.tables[f], r = g.rowIdx[b * F + f];
+          const t = model.tables[f],
+            r = g.rowIdx[b * F + f];
           const row = t.rows.getWeights(r);
           logit += row[0];
           for (let j = 0; j < D; j++) x.push(row[1 + j]);
@@ -34,7 +43,9 @@ describe('CtrModel forward pass', () => {
           for (let i = 0; i < I; i++) a += x[i] * W0[i * H + h];
           logit += Math.max(a, 0) * W1[h];
         }
-        if (fm) for (let i = 0; i < F; i++) for (let j = i + 1; j < F; j++) for (let d = 0; d < D; d++) logit += x[i * D + d] * x[j * D + d];
+        if (fm)
+          for (let i = 0; i < F; i++)
+            for (let j = i + 1; j < F; j++) for (let d = 0; d < D; d++) logit += x[i * D + d] * x[j * D + d];
         expect(p[b]).toBeCloseTo(1 / (1 + Math.exp(-logit)), 6);
       }
       model.dispose();
@@ -42,6 +53,8 @@ describe('CtrModel forward pass', () => {
   }
 
   it('fm refuses slots of different dims', () => {
-    expect(() => new CtrModel({ ...schema, dims: { C1: 2 } }, { hidden: [4], initStd: 0.1, seed: 1, fm: true })).toThrow(/same embedding dim/);
+    expect(
+      () => new CtrModel({ ...schema, dims: { C1: 2 } }, { hidden: [4], initStd: 0.1, seed: 1, fm: true }),
+    ).toThrow(/same embedding dim/);
   });
 });

@@ -6,9 +6,13 @@ import { createMetrics } from '../../../src/metrics/catalogue.ts';
 // metric would otherwise leave a silently empty panel).
 describe('ops/grafana dashboard', () => {
   it('queries only metrics of the catalogue', async () => {
-    const dash = JSON.parse(readFileSync('ops/grafana/lionctr-dashboard.json', 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const dash = JSON.parse(readFileSync('ops/grafana/lionctr-dashboard.json', 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
-    const used = new Set(exprs.flatMap((e) => e.match(/lionctr_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    const used = new Set(
+      exprs.flatMap((e) => e.match(/lionctr_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
+    );
     const names = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
     expect(used.size).toBeGreaterThan(8);
     for (const n of used) expect(names.has(n), n).toBe(true);
@@ -18,7 +22,9 @@ describe('ops/grafana dashboard', () => {
     const rules = readFileSync('ops/prometheus/alerts.yml', 'utf8');
     const exprs = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1]);
     expect(exprs.length).toBeGreaterThan(4);
-    const used = new Set(exprs.flatMap((e) => e.match(/lionctr_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    const used = new Set(
+      exprs.flatMap((e) => e.match(/lionctr_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
+    );
     const names = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
     for (const n of used) expect(names.has(n), n).toBe(true);
     expect(readFileSync('ops/prometheus/prometheus.yml', 'utf8')).toMatch(/rule_files:\s*\n\s*- alerts\.yml/);

@@ -10,18 +10,32 @@ describe('audit log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lionctr-audit-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes a start line, then per step event the step and each trained row\'s position key and offset', () => {
+  it("writes a start line, then per step event the step and each trained row's position key and offset", () => {
     const path = join(dir, 'audit.jsonl');
     const trainer: TrainEmitter = new EventEmitter();
     attachAuditLog(trainer, path, 40);
     trainer.emit('step', {
-      step: 41, examples: 2, seconds: 0, loss: 0.7, watermarkMs: null,
+      step: 41,
+      examples: 2,
+      seconds: 0,
+      loss: 0.7,
+      watermarkMs: null,
       // views longer than the batch (a sliced batch): only the first `examples` rows count
       positions: { source: 'kafka:clicks', partitions: Int32Array.of(2, 0, 9), offsets: Float64Array.of(17, 3, 99) },
     });
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toEqual({ run: expect.stringMatching(new RegExp(`^${process.pid}-\\d+$`)), restoredStep: 40 });
-    expect(lines[1]).toEqual({ run: lines[0].run, step: 41, rows: [['kafka:clicks/2', 17], ['kafka:clicks/0', 3]] });
+    expect(lines[1]).toEqual({
+      run: lines[0].run,
+      step: 41,
+      rows: [
+        ['kafka:clicks/2', 17],
+        ['kafka:clicks/0', 3],
+      ],
+    });
   });
 });

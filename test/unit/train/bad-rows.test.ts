@@ -8,7 +8,7 @@ describe('bad row counts', () => {
     expect(badRowsSince({}, {})).toEqual({});
   });
 
-  it('adds a pass\'s counts into the run\'s totals', () => {
+  it("adds a pass's counts into the run's totals", () => {
     const total = { bad_json: 1 };
     addBadRows(total, { bad_json: 2, oversized: 1 });
     expect(total).toEqual({ bad_json: 3, oversized: 1 });

@@ -3,7 +3,8 @@ import { auc, baseEntropy, evalFigures, logloss } from '../../../src/train/evalu
 
 /** AUC by its definition, O(n^2) in float64: P(p_pos > p_neg) + 0.5 P(p_pos = p_neg) over all pairs. */
 function pairwiseAuc(p: number[], y: number[]): number {
-  let wins = 0, pairs = 0;
+  let wins = 0,
+    pairs = 0;
   for (let i = 0; i < p.length; i++) {
     if (y[i] !== 1) continue;
     for (let j = 0; j < p.length; j++) {

@@ -17,7 +17,11 @@ describe('checkpoint directory lock', () => {
     const [pid, host] = readFileSync(join(dir, 'LOCK'), 'utf8').trim().split(' ');
     expect([Number(pid), host]).toEqual([process.pid, hostname()]);
     let err: unknown;
-    try { lockCheckpointDir(dir); } catch (e) { err = e; }
+    try {
+      lockCheckpointDir(dir);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(LionctrError);
     expect((err as LionctrError).code).toBe('LIONCTR_BAD_CONFIG');
     expect((err as Error).message).toMatch(new RegExp(`in use by process ${process.pid} on ${hostname()}`));
@@ -53,7 +57,11 @@ describe('checkpoint directory lock', () => {
     const file = join(root, 'a-file');
     writeFileSync(file, '');
     let err: unknown;
-    try { lockCheckpointDir(join(file, 'sub')); } catch (e) { err = e; }
+    try {
+      lockCheckpointDir(join(file, 'sub'));
+    } catch (e) {
+      err = e;
+    }
     expect((err as Error).message).toMatch(/cannot create the checkpoint directory/);
     expect((err as LionctrError).where).toBe('checkpoint.dir');
   });

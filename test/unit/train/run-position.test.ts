@@ -3,12 +3,14 @@ import { RunPosition, type TrainedRows } from '../../../src/train/run-position.t
 
 /** Rows of `partitions`/`offsets` with event times `times` (NaN = unknown). */
 const rows = (partitions: number[], offsets: number[], times: number[] = partitions.map(() => NaN)): TrainedRows => ({
-  size: partitions.length, partitions: Int32Array.from(partitions), offsets: Float64Array.from(offsets),
+  size: partitions.length,
+  partitions: Int32Array.from(partitions),
+  offsets: Float64Array.from(offsets),
   eventTimeMs: Float64Array.from(times),
 });
 
 describe('RunPosition', () => {
-  it('accounts a batch: examples, the next offset after each partition\'s last row, the newest known event time', () => {
+  it("accounts a batch: examples, the next offset after each partition's last row, the newest known event time", () => {
     const p = new RunPosition();
     p.account('kafka:clicks', rows([0, 1, 0, 1], [10, 5, 11, 6], [1000, NaN, 3000, 2000]));
     expect(p.examples).toBe(4);
@@ -39,18 +41,42 @@ describe('RunPosition', () => {
     const m = p.toMeta();
     m.sourceOffsets['file:/x/0'] = -1;
     expect(p.offsets()['file:/x/0']).toBe(702); // nor is the position by the copy it handed out
-    expect(p.toMeta()).toEqual({ examples: 1501, sourceOffsets: { 'file:/x/0': 702 }, pass: 1, passExamples: 701, watermarkMs: 42 });
+    expect(p.toMeta()).toEqual({
+      examples: 1501,
+      sourceOffsets: { 'file:/x/0': 702 },
+      pass: 1,
+      passExamples: 701,
+      watermarkMs: 42,
+    });
   });
 
   it('resumes inside a pass that had started, from its beginning otherwise', () => {
-    const inside = RunPosition.fromCheckpoint({ examples: 900, sourceOffsets: { 'f/0': 301 }, pass: 1, passExamples: 300, watermarkMs: null });
+    const inside = RunPosition.fromCheckpoint({
+      examples: 900,
+      sourceOffsets: { 'f/0': 301 },
+      pass: 1,
+      passExamples: 300,
+      watermarkMs: null,
+    });
     expect(inside.resumePoint()).toEqual({ nextOffsets: { 'f/0': 301 }, passExamples: 300 });
-    const between = RunPosition.fromCheckpoint({ examples: 600, sourceOffsets: { 'f/0': 601 }, pass: 1, passExamples: 0, watermarkMs: null });
+    const between = RunPosition.fromCheckpoint({
+      examples: 600,
+      sourceOffsets: { 'f/0': 601 },
+      pass: 1,
+      passExamples: 0,
+      watermarkMs: null,
+    });
     expect(between.resumePoint()).toBeNull();
   });
 
-  it('a new pass clears its source\'s offsets (only those) and its example count; a resumed one keeps them', () => {
-    const meta = { examples: 10, sourceOffsets: { 'f/0': 5, 'f/1': 6, 'f2/0': 7 }, pass: 0, passExamples: 10, watermarkMs: null };
+  it("a new pass clears its source's offsets (only those) and its example count; a resumed one keeps them", () => {
+    const meta = {
+      examples: 10,
+      sourceOffsets: { 'f/0': 5, 'f/1': 6, 'f2/0': 7 },
+      pass: 0,
+      passExamples: 10,
+      watermarkMs: null,
+    };
     const fresh = RunPosition.fromCheckpoint(meta);
     fresh.beginPass(1, 'f', false);
     expect(fresh.offsets()).toEqual({ 'f2/0': 7 }); // 'f2/0' is another source's, not f's
@@ -72,7 +98,13 @@ describe('RunPosition', () => {
     p.beginPass(1, 'f', false);
     p.account('f', rows([0, 0], [0, 1]));
     p.endPass(1, 2, 'f');
-    expect(p.toMeta()).toEqual({ examples: 4, sourceOffsets: { 'f/0': 2 }, pass: 2, passExamples: 0, watermarkMs: null });
+    expect(p.toMeta()).toEqual({
+      examples: 4,
+      sourceOffsets: { 'f/0': 2 },
+      pass: 2,
+      passExamples: 0,
+      watermarkMs: null,
+    });
     expect(p.resumePoint()).toBeNull();
   });
 });

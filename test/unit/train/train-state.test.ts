@@ -16,16 +16,26 @@ describe('training state round trip', () => {
   beforeAll(async () => {
     await selectBackend('auto');
     const fz = new Featurizer(schema);
-    for await (const rb of createSyntheticSource({ seed: 3, limit: 8 * 256 }).batches({ batchSize: 256 })) batches.push(fz.fromRecordBatch(rb));
+    for await (const rb of createSyntheticSource({ seed: 3, limit: 8 * 256 }).batches({ batchSize: 256 }))
+      batches.push(fz.fromRecordBatch(rb));
   });
   const build = (mode: SparseMode, dtype: 'float32' | 'bfloat16') => {
     const model = new CtrModel(schema, { hidden: [8], initStd: 0.05, seed: 1, momentumDtype: dtype });
     const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 });
-    return new TrainStep(model, { dense: lp(1e-3), embedding: lp(1e-2), linear: lp(1e-2), sparseMode: mode,
-      schedule: { kind: 'inverse-sqrt', timescaleSteps: 2, warmupSteps: 0, floor: 0.1 } });
+    return new TrainStep(model, {
+      dense: lp(1e-3),
+      embedding: lp(1e-2),
+      linear: lp(1e-2),
+      sparseMode: mode,
+      schedule: { kind: 'inverse-sqrt', timescaleSteps: 2, warmupSteps: 0, floor: 0.1 },
+    });
   };
 
-  for (const [mode, dtype] of [['lazy', 'float32'], ['exact', 'float32'], ['decayed', 'bfloat16']] as const) {
+  for (const [mode, dtype] of [
+    ['lazy', 'float32'],
+    ['exact', 'float32'],
+    ['decayed', 'bfloat16'],
+  ] as const) {
     it(`${mode} mode, ${dtype} momentum: restore + continue equals the uninterrupted run`, async () => {
       const a = build(mode, dtype);
       for (const b of batches.slice(0, 4)) a.run(b);
@@ -34,9 +44,12 @@ describe('training state round trip', () => {
       const b2 = build(mode, dtype);
       restoreState(b2, saved);
       for (const b of batches.slice(4)) b2.run(b);
-      const after = await captureState(a), other = await captureState(b2);
+      const after = await captureState(a),
+        other = await captureState(b2);
       expect(other.step).toBe(8);
-      other.tower.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(after.tower[i].buffer)), `tower var ${i}`).toBe(true));
+      other.tower.forEach((v, i) =>
+        expect(Buffer.from(v.buffer).equals(Buffer.from(after.tower[i].buffer)), `tower var ${i}`).toBe(true),
+      );
       other.tables.forEach((t, f) => {
         const u = after.tables[f];
         expect(t.size).toBe(u.size);
@@ -45,8 +58,13 @@ describe('training state round trip', () => {
       });
       // the continuation really trained: weights moved after the snapshot
       const n0 = saved.tables[0].blocks.length;
-      expect(Buffer.from(after.tables[0].blocks.buffer.slice(0, n0 * 4)).equals(Buffer.from(saved.tables[0].blocks.buffer))).toBe(false);
-      a.model.dispose(); b2.model.dispose(); a.denseLion.dispose(); b2.denseLion.dispose();
+      expect(
+        Buffer.from(after.tables[0].blocks.buffer.slice(0, n0 * 4)).equals(Buffer.from(saved.tables[0].blocks.buffer)),
+      ).toBe(false);
+      a.model.dispose();
+      b2.model.dispose();
+      a.denseLion.dispose();
+      b2.denseLion.dispose();
     });
   }
 });

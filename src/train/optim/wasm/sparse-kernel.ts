@@ -51,15 +51,23 @@ export class WasmSparseLion {
   constructor(readonly rows: RowStore) {
     const mod = kernelModule();
     if (!mod) {
-      throw new LionctrError('LIONCTR_INTERNAL',
-        'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel');
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel',
+      );
     }
     const why = useWasmMemory(rows);
     if (why || !rows.memory) {
       throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
     }
     this.memory = rows.memory;
-    this.k = new WebAssembly.Instance(mod, { env: { memory: rows.memory, pow: Math.pow, head: (which: number, first: number, k: number) => this.head(which, first, k) } }).exports as unknown as KernelExports;
+    this.k = new WebAssembly.Instance(mod, {
+      env: {
+        memory: rows.memory,
+        pow: Math.pow,
+        head: (which: number, first: number, k: number) => this.head(which, first, k),
+      },
+    }).exports as unknown as KernelExports;
   }
 
   /** The group and schedule of the run in progress (for head()). */
@@ -67,10 +75,14 @@ export class WasmSparseLion {
 
   /** The kernel's hostHead: catch-up factors of an idle range that begins before the schedule's tail. */
   private head(which: number, first: number, k: number): void {
-    const c = this.current!, p = which === 0 ? c.group.linear ?? c.group.embedding : c.group.embedding;
+    const c = this.current!,
+      p = which === 0 ? (c.group.linear ?? c.group.embedding) : c.group.embedding;
     const f = scheduledCatchUp(p, first, k, c.lrAt);
     const out = new Float32Array(this.memory.buffer, this.lay.par + 160, 4);
-    out[0] = f[0]; out[1] = f[1]; out[2] = c.exact && p.beta1 > 0 ? f[2] : 0; out[3] = 0;
+    out[0] = f[0];
+    out[1] = f[1];
+    out[2] = c.exact && p.beta1 > 0 ? f[2] : 0;
+    out[3] = 0;
   }
 
   /**
@@ -85,8 +97,19 @@ export class WasmSparseLion {
    * @throws LionctrError LIONCTR_INTERNAL when a catch-up mode runs under a schedule without a
    *   constant tail (see wasmKernelCovers()).
    */
-  step(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array,
-    group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): boolean {
+  step(
+    rowIdx: Int32Array,
+    B: number,
+    F: number,
+    f: number,
+    gx: Float32Array,
+    I: number,
+    col: number,
+    dlogit: Float32Array,
+    group: SparseLionGroup,
+    step: number,
+    lrAt: LrFunction = ONE,
+  ): boolean {
     if (!this.stage(rowIdx, B, F, f, gx, I, col, dlogit, (group.mode ?? 'lazy') !== 'lazy')) return false;
     this.run(group, step, lrAt);
     return true;
@@ -97,16 +120,33 @@ export class WasmSparseLion {
    * batch into the table's memory (arguments as step()); `catchUp` reserves the catch-up
    * tables. Returns false when the scratch does not fit in the 4 GiB memory.
    */
-  stage(rowIdx: Int32Array, B: number, F: number, f: number, gx: Float32Array, I: number, col: number, dlogit: Float32Array, catchUp: boolean): boolean {
+  stage(
+    rowIdx: Int32Array,
+    B: number,
+    F: number,
+    f: number,
+    gx: Float32Array,
+    I: number,
+    col: number,
+    dlogit: Float32Array,
+    catchUp: boolean,
+  ): boolean {
     const D = this.rows.width - 1;
     if (!this.layout(B, catchUp)) return false;
-    const buf = this.memory.buffer, L = this.lay;
+    const buf = this.memory.buffer,
+      L = this.lay;
     const idx = new Int32Array(buf, L.idx, B);
-    if (F === 1) idx.set(rowIdx.subarray(0, B)); else for (let b = 0; b < B; b++) idx[b] = rowIdx[b * F + f];
+    if (F === 1) idx.set(rowIdx.subarray(0, B));
+    else for (let b = 0; b < B; b++) idx[b] = rowIdx[b * F + f];
     new Float32Array(buf, L.dl, B).set(dlogit.subarray(0, B));
     const g = new Float32Array(buf, L.gx, B * D);
     if (I === D && col === 0) g.set(gx.subarray(0, B * D));
-    else for (let b = 0; b < B; b++) { const s = b * I + col, d = b * D; for (let j = 0; j < D; j++) g[d + j] = gx[s + j]; }
+    else
+      for (let b = 0; b < B; b++) {
+        const s = b * I + col,
+          d = b * D;
+        for (let j = 0; j < D; j++) g[d + j] = gx[s + j];
+      }
     this.B = B;
     return true;
   }
@@ -117,41 +157,84 @@ export class WasmSparseLion {
    *   staged for, or a catch-up mode runs under a schedule without a constant tail.
    */
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
-    const rows = this.rows, W = rows.width, D = W - 1, mode = group.mode ?? 'lazy', L = this.lay, B = this.B;
+    const rows = this.rows,
+      W = rows.width,
+      D = W - 1,
+      mode = group.mode ?? 'lazy',
+      L = this.lay,
+      B = this.B;
     if (B < 0 || (mode !== 'lazy' && !this.hasTables)) {
-      throw new LionctrError('LIONCTR_INTERNAL',
-        'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)');
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)',
+      );
     }
     const tailFrom = lrAt.constantFrom ?? Infinity;
     if (mode !== 'lazy' && !Number.isFinite(tailFrom)) {
-      throw new LionctrError('LIONCTR_INTERNAL',
-        'WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail');
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail',
+      );
     }
-    const mult = lrAt(step), catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
+    const mult = lrAt(step),
+      catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
-    if (++this.gen > 0x7ffffff0) { new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0); this.gen = 1; }
+    if (++this.gen > 0x7ffffff0) {
+      new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0);
+      this.gen = 1;
+    }
     this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.pos, L.rowIds, L.grads);
-    const e = group.embedding, l = group.linear ?? group.embedding;
+    const e = group.embedding,
+      l = group.linear ?? group.embedding;
     const par = new Float64Array(buf, L.par, 19);
     par[18] = Math.min(tailFrom, 2 ** 31 - 1);
     const put = (o: number, p: LionParams) => {
-      const lr = p.lr * mult, lrC = p.lr * catchUpMult;
-      par[o] = lr; par[o + 1] = p.beta1; par[o + 2] = p.beta2; par[o + 3] = 1 - lr * p.weightDecay;
+      const lr = p.lr * mult,
+        lrC = p.lr * catchUpMult;
+      par[o] = lr;
+      par[o + 1] = p.beta1;
+      par[o + 2] = p.beta2;
+      par[o + 3] = 1 - lr * p.weightDecay;
       const c = 8 + (o / 4) * 5;
-      par[c] = 1 - lrC * p.weightDecay; par[c + 1] = lrC; par[c + 2] = p.weightDecay; par[c + 3] = p.beta1; par[c + 4] = p.beta2;
+      par[c] = 1 - lrC * p.weightDecay;
+      par[c + 1] = lrC;
+      par[c + 2] = p.weightDecay;
+      par[c + 3] = p.beta1;
+      par[c + 4] = p.beta2;
     };
-    put(0, l); put(4, e);
-    if (mode !== 'lazy') { this.fillTable(0, L.tabL, l, catchUpMult, mode); this.fillTable(1, L.tabE, e, catchUpMult, mode); }
-    this.k.lionStep(L.rowIds, this.n, L.grads, W, rows.stride * 4, rows.momOff * 4, rows.metaOff * 4, rows.dtype === 'bfloat16' ? 1 : 0,
-      step, mode === 'lazy' ? 0 : mode === 'decayed' ? 1 : 2, L.par, L.tabL, L.tabE);
+    put(0, l);
+    put(4, e);
+    if (mode !== 'lazy') {
+      this.fillTable(0, L.tabL, l, catchUpMult, mode);
+      this.fillTable(1, L.tabE, e, catchUpMult, mode);
+    }
+    this.k.lionStep(
+      L.rowIds,
+      this.n,
+      L.grads,
+      W,
+      rows.stride * 4,
+      rows.momOff * 4,
+      rows.metaOff * 4,
+      rows.dtype === 'bfloat16' ? 1 : 0,
+      step,
+      mode === 'lazy' ? 0 : mode === 'decayed' ? 1 : 2,
+      L.par,
+      L.tabL,
+      L.tabE,
+    );
   }
 
   /** [n] unique rows of the last step (a view into the memory: copy to keep). */
-  get rowIds(): Int32Array { return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n); }
+  get rowIds(): Int32Array {
+    return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n);
+  }
 
   /** [n, W] float32 summed gradients of the last step's unique rows, column 0 the linear one (a view: copy to keep). */
-  get sums(): Float32Array { return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width); }
+  get sums(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width);
+  }
 
   /**
    * Places the scratch for a batch of B; false when it does not fit. The marks, parameters
@@ -161,15 +244,25 @@ export class WasmSparseLion {
    */
   private layout(B: number, tables: boolean): boolean {
     const a = (x: number) => Math.ceil(x / 64) * 64;
-    const rows = this.rows, W = rows.width, cap = rows.capacity, base = a(rows.capacity * rows.stride * 4);
+    const rows = this.rows,
+      W = rows.width,
+      cap = rows.capacity,
+      base = a(rows.capacity * rows.stride * 4);
     const L = this.lay;
     const fixed = `${base}/${cap}/${tables || this.hasTables}`;
     if (fixed !== this.fixedKey) {
       let o = base;
-      L.mark = o; o += a(8 * cap);
-      L.par = o; o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
+      L.mark = o;
+      o += a(8 * cap);
+      L.par = o;
+      o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
       this.hasTables ||= tables;
-      L.tabL = o; L.tabE = o; if (this.hasTables) { L.tabE = o + TABLE_BYTES; o += 2 * TABLE_BYTES; }
+      L.tabL = o;
+      L.tabE = o;
+      if (this.hasTables) {
+        L.tabE = o + TABLE_BYTES;
+        o += 2 * TABLE_BYTES;
+      }
       if (!rows.reserve(o)) return false;
       new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
       this.gen = 0;
@@ -180,12 +273,18 @@ export class WasmSparseLion {
     }
     if (B > this.Bcap) {
       let o = this.batchBase;
-      L.idx = o; o += a(4 * B);
-      L.dl = o; o += a(4 * B);
-      L.gx = o; o += a(4 * B * (W - 1));
-      L.pos = o; o += a(4 * B);
-      L.rowIds = o; o += a(4 * B);
-      L.grads = o; o += a(4 * B * W);
+      L.idx = o;
+      o += a(4 * B);
+      L.dl = o;
+      o += a(4 * B);
+      L.gx = o;
+      o += a(4 * B * (W - 1));
+      L.pos = o;
+      o += a(4 * B);
+      L.rowIds = o;
+      o += a(4 * B);
+      L.grads = o;
+      o += a(4 * B * W);
       if (!rows.reserve(o)) return false;
       this.Bcap = B;
     }
@@ -199,13 +298,15 @@ export class WasmSparseLion {
    * closed form of lion-rule.ts; refilled when the group's settings change.
    */
   private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number, mode: SparseMode): void {
-    const lr = p.lr * catchUpMult, key = `${lr}/${p.beta1}/${p.beta2}/${p.weightDecay}/${mode}`;
+    const lr = p.lr * catchUpMult,
+      key = `${lr}/${p.beta1}/${p.beta2}/${p.weightDecay}/${mode}`;
     if (this.tableKeys[which] === key) return;
     const t = new Float32Array(this.memory.buffer, ptr, 4 * TABLE);
     const drift = mode === 'exact' && p.beta1 > 0;
     for (let k = 0; k < TABLE; k++) {
       const f = constantCatchUp(p, lr, k);
-      t[4 * k] = f[0]; t[4 * k + 1] = f[1];
+      t[4 * k] = f[0];
+      t[4 * k + 1] = f[1];
       t[4 * k + 2] = drift ? f[2] : 0;
     }
     this.tableKeys[which] = key;
@@ -228,9 +329,33 @@ const TABLE = 65536;
 const TABLE_BYTES = TABLE * 16;
 
 interface KernelExports {
-  accumulate(idx: number, B: number, gx: number, D: number, dl: number, mark: number, gen: number, pos: number, rowIds: number, grads: number): number;
-  lionStep(rowIds: number, n: number, grads: number, W: number, stride: number, momOff: number, metaOff: number, bf: number,
-    step: number, mode: number, par: number, tabL: number, tabE: number): void;
+  accumulate(
+    idx: number,
+    B: number,
+    gx: number,
+    D: number,
+    dl: number,
+    mark: number,
+    gen: number,
+    pos: number,
+    rowIds: number,
+    grads: number,
+  ): number;
+  lionStep(
+    rowIds: number,
+    n: number,
+    grads: number,
+    W: number,
+    stride: number,
+    momOff: number,
+    metaOff: number,
+    bf: number,
+    step: number,
+    mode: number,
+    par: number,
+    tabL: number,
+    tabE: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -238,7 +363,11 @@ let compiled: WebAssembly.Module | null | undefined;
 /** The compiled kernel module, or null when this runtime cannot compile it (no WebAssembly SIMD). */
 export function kernelModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
-    try { compiled = new WebAssembly.Module(readFileSync(new URL('./sparse-lion.wasm', import.meta.url))); } catch { compiled = null; }
+    try {
+      compiled = new WebAssembly.Module(readFileSync(new URL('./sparse-lion.wasm', import.meta.url)));
+    } catch {
+      compiled = null;
+    }
   }
   return compiled;
 }

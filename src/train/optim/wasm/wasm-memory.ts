@@ -27,7 +27,9 @@ const SCRATCH_SLACK = 256 * 2 ** 20;
 /** Most live WebAssembly table memories per process (V8 allows about 13,000 of ~10 GiB reservations). */
 export const MAX_WASM_TABLES = 4096;
 let liveWasmTables = 0;
-const released = new FinalizationRegistry<null>(() => { liveWasmTables--; });
+const released = new FinalizationRegistry<null>(() => {
+  liveWasmTables--;
+});
 
 /** A new memory of at least `bytes` (counted until collected), or null when V8 refuses. */
 function newWasmMemory(bytes: number): WebAssembly.Memory | null {
@@ -37,12 +39,16 @@ function newWasmMemory(bytes: number): WebAssembly.Memory | null {
     liveWasmTables++;
     released.register(m, null);
     return m;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** The kernel's MemoryHost: rows stay in a memory while they leave `SCRATCH_SLACK` of `maxBytes`. */
 const kernelHost: MemoryHost = {
-  get maxBytes() { return wasmLimits.maxBytes; },
+  get maxBytes() {
+    return wasmLimits.maxBytes;
+  },
   holds: (bytes) => bytes + SCRATCH_SLACK <= wasmLimits.maxBytes,
   create: newWasmMemory,
 };
@@ -55,11 +61,14 @@ const kernelHost: MemoryHost = {
  */
 export function useWasmMemory(rows: RowStore): string | null {
   if (rows.memory) return null;
-  const bytes = rows.capacity * rows.stride * 4, max = wasmLimits.maxBytes;
+  const bytes = rows.capacity * rows.stride * 4,
+    max = wasmLimits.maxBytes;
   if (!kernelHost.holds(bytes)) {
     const gib = (b: number) => (b / 2 ** 30).toFixed(2);
-    return `its rows (${gib(bytes)} GiB) are over the ${gib(max - SCRATCH_SLACK)} GiB a WebAssembly memory holds`
-      + ` for rows (${gib(max)} GiB less the kernel's scratch)`;
+    return (
+      `its rows (${gib(bytes)} GiB) are over the ${gib(max - SCRATCH_SLACK)} GiB a WebAssembly memory holds` +
+      ` for rows (${gib(max)} GiB less the kernel's scratch)`
+    );
   }
   const refused = wasmMemoryRefusal();
   if (refused) return refused;
@@ -77,12 +86,16 @@ export function wasmMemoryRefusal(): string | null {
     // run out of it for everything else
     addressLimit = null;
     try {
-      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
+      const line = readFileSync('/proc/self/limits', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('Max address space'));
       const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
       if (soft && soft !== 'unlimited') {
         addressLimit = `the process has an address-space limit (ulimit -v, ${soft} bytes)`;
       }
-    } catch { /* not Linux: no such limit to read */ }
+    } catch {
+      /* not Linux: no such limit to read */
+    }
   }
   if (addressLimit) return addressLimit;
   if (liveWasmTables >= MAX_WASM_TABLES) return `${MAX_WASM_TABLES} tables already have a WebAssembly memory`;

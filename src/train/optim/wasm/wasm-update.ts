@@ -19,8 +19,11 @@ export class WasmLionUpdate {
   refused: string | null = null;
 
   /** @param lrAt the schedule; must turn constant for decayed/exact (wasmKernelCovers()). */
-  constructor(private readonly at: TableSlot, private readonly group: SparseLionGroup,
-    private readonly lrAt: LrFunction) {}
+  constructor(
+    private readonly at: TableSlot,
+    private readonly group: SparseLionGroup,
+    private readonly lrAt: LrFunction,
+  ) {}
 
   /**
    * One step on the wasm kernel. Lets go of a kernel whose memory the rows left (they
@@ -35,7 +38,10 @@ export class WasmLionUpdate {
     if (k && k.memory !== rows.memory) k = this.kernel = null;
     if (!k) {
       const why = useWasmMemory(rows);
-      if (why) { this.refused = why; return false; }
+      if (why) {
+        this.refused = why;
+        return false;
+      }
       k = this.kernel = new WasmSparseLion(rows);
     }
     return k.step(g.rowIdx, g.B, g.F, this.at.f, g.gx, g.I, this.at.col, g.dlogit, this.group, step, this.lrAt);
@@ -50,11 +56,17 @@ export type FallbackLog = { note: (msg: string) => void; said: Set<string> };
  * does nothing (no memory for the table: from then on; scratch too large: that step).
  */
 export class WasmFallback implements SparseUpdate {
-  constructor(readonly wasm: WasmLionUpdate, readonly js: SparseUpdate, private readonly slot: string,
-    private readonly log: FallbackLog) {}
+  constructor(
+    readonly wasm: WasmLionUpdate,
+    readonly js: SparseUpdate,
+    private readonly slot: string,
+    private readonly log: FallbackLog,
+  ) {}
 
   /** Whether the JS step runs this table from now on (the wasm one was refused a memory). */
-  get fellBack(): boolean { return this.wasm.refused !== null; }
+  get fellBack(): boolean {
+    return this.wasm.refused !== null;
+  }
 
   apply(g: BatchGrads, step: number): void {
     if (this.wasm.refused === null) {
@@ -62,8 +74,10 @@ export class WasmFallback implements SparseUpdate {
       const why = this.wasm.refused;
       if (why !== null && !this.log.said.has(why)) {
         this.log.said.add(why);
-        this.log.note(`sparse step of slot ${this.slot}: js kernel from step ${step} on, ${why}`
-          + ' (other tables falling back for this reason are not logged)');
+        this.log.note(
+          `sparse step of slot ${this.slot}: js kernel from step ${step} on, ${why}` +
+            ' (other tables falling back for this reason are not logged)',
+        );
       }
     }
     this.js.apply(g, step);

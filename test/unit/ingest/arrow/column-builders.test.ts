@@ -44,7 +44,7 @@ describe('Float64ColumnBuilder', () => {
 describe('Utf8ColumnBuilder', () => {
   it('push: ASCII, multi-byte and empty strings, nulls; grows past its byte hint', () => {
     const b = new Utf8ColumnBuilder(6, 1);
-    const long = 'x'.repeat(300) + 'é';
+    const long = `${'x'.repeat(300)}é`;
     for (const s of ['abc', null, 'é€x😀', '', undefined, long]) b.push(s);
     const d = b.finish();
     expect(d.nullCount).toBe(2);

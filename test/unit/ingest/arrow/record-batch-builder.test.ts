@@ -8,12 +8,19 @@ import {
   PARTITION_COLUMN,
   SOURCE_METADATA_KEY,
 } from '../../../../src/features/columns.ts';
-import { arrowSchemaFor, RecordBatchBuilder, rowsToRecordBatch } from '../../../../src/ingest/arrow/record-batch-builder.ts';
+import {
+  arrowSchemaFor,
+  RecordBatchBuilder,
+  rowsToRecordBatch,
+} from '../../../../src/ingest/arrow/record-batch-builder.ts';
 import type { DecodedRow, SlotSchema } from '../../../../src/ingest/source.ts';
 
 const SLOTS: SlotSchema = { numeric: ['n1', 'n2'], categorical: ['c1'] };
 const row = (label: 0 | 1, t: number | null, n1: number | null, n2: number | null, c1: string | null): DecodedRow => ({
-  label, eventTimeMs: t, numeric: [n1, n2], categorical: [c1],
+  label,
+  eventTimeMs: t,
+  numeric: [n1, n2],
+  categorical: [c1],
 });
 const column = (b: RecordBatch, name: string): unknown[] => [...b.getChild(name)!];
 
@@ -24,8 +31,24 @@ describe('RecordBatchBuilder', () => {
     b.pushRow(row(0, null, null, -2, null), 4, 101);
     expect(b.full).toBe(false);
     const rb = b.finish();
-    expect(rb.schema.fields.map((f) => f.name)).toEqual([LABEL_COLUMN, EVENT_TIME_COLUMN, 'n1', 'n2', 'c1', PARTITION_COLUMN, OFFSET_COLUMN]);
-    expect(rb.schema.fields.map((f) => f.type.constructor)).toEqual([Int8, Float64, Float64, Float64, Utf8, Int32, Float64]);
+    expect(rb.schema.fields.map((f) => f.name)).toEqual([
+      LABEL_COLUMN,
+      EVENT_TIME_COLUMN,
+      'n1',
+      'n2',
+      'c1',
+      PARTITION_COLUMN,
+      OFFSET_COLUMN,
+    ]);
+    expect(rb.schema.fields.map((f) => f.type.constructor)).toEqual([
+      Int8,
+      Float64,
+      Float64,
+      Float64,
+      Utf8,
+      Int32,
+      Float64,
+    ]);
     expect(rb.schema.fields.map((f) => f.nullable)).toEqual([false, true, true, true, true, false, false]);
     expect(rb.numRows).toBe(2);
     expect(column(rb, LABEL_COLUMN)).toEqual([1, 0]);
@@ -97,7 +120,10 @@ describe('arrowSchemaFor and rowsToRecordBatch', () => {
   });
 
   it('rowsToRecordBatch: partition default 0, offsets and bayes_p per row', () => {
-    const rb = rowsToRecordBatch(SLOTS, [row(1, null, 1, 2, 'a'), row(0, null, 3, 4, 'b')], { offsets: [9, 12], bayesP: [0.1, 0.2] });
+    const rb = rowsToRecordBatch(SLOTS, [row(1, null, 1, 2, 'a'), row(0, null, 3, 4, 'b')], {
+      offsets: [9, 12],
+      bayesP: [0.1, 0.2],
+    });
     expect(column(rb, PARTITION_COLUMN)).toEqual([0, 0]);
     expect(column(rb, OFFSET_COLUMN)).toEqual([9, 12]);
     expect(column(rb, BAYES_P_COLUMN)).toEqual([0.1, 0.2]);

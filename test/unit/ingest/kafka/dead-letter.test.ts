@@ -11,14 +11,24 @@ describe('dead-lettering', () => {
     expect(m.key!.toString()).toBe('k');
     expect(m.value!.toString()).toBe('v');
     expect(m.headers).toEqual({
-      'lionctr-reason': 'bad_json', 'lionctr-error': 'e'.repeat(1000), 'lionctr-topic': 'clicks',
-      'lionctr-partition': '2', 'lionctr-offset': '41',
+      'lionctr-reason': 'bad_json',
+      'lionctr-error': 'e'.repeat(1000),
+      'lionctr-topic': 'clicks',
+      'lionctr-partition': '2',
+      'lionctr-offset': '41',
     });
   });
 
   it('counts by reason and warns for the first five of each only', async () => {
     const lines: string[] = [];
-    const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(JSON.parse(s).msg); } });
+    const log = pino(
+      { level: 'warn' },
+      {
+        write: (s: string) => {
+          lines.push(JSON.parse(s).msg);
+        },
+      },
+    );
     const d = new DeadLetters('clicks', 'clicks.dlq', log);
     for (let i = 0; i < 7; i++) {
       d.reject({ key: null, value: null, partition: 0, offset: i, reason: 'empty', error: 'empty message' });
@@ -26,8 +36,9 @@ describe('dead-lettering', () => {
     d.reject({ key: null, value: null, partition: 1, offset: 0, reason: 'oversized', error: 'too big' });
     expect(d.bad).toEqual({ empty: 7, oversized: 1 });
     expect(lines.length).toBe(6);
-    expect(lines[4])
-      .toBe('bad message [empty] sent to clicks.dlq: empty message (further ones with this reason are only counted)');
+    expect(lines[4]).toBe(
+      'bad message [empty] sent to clicks.dlq: empty message (further ones with this reason are only counted)',
+    );
     expect(lines[5]).toBe('bad message [oversized] sent to clicks.dlq: too big');
     const none = new DeadLetters('clicks', '', pino({ level: 'silent' }));
     const one = deadLetterOf('clicks', { key: null, value: null, partition: 0, offset: 0, reason: 'empty', error: '' });

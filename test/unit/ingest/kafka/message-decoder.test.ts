@@ -33,8 +33,9 @@ describe('message decoder', () => {
     };
     expect(bad(null)).toBe('empty: empty message (at clicks/2@9)');
     expect(bad(Buffer.alloc(0))).toMatch(/^empty: /);
-    expect(bad(Buffer.alloc(21, 32)))
-      .toBe('oversized: message of 21 bytes is over kafka.maxMessageBytes=20 (at clicks/2@9)');
+    expect(bad(Buffer.alloc(21, 32))).toBe(
+      'oversized: message of 21 bytes is over kafka.maxMessageBytes=20 (at clicks/2@9)',
+    );
     expect(bad(Buffer.alloc(20, 32))).not.toMatch(/^oversized/);
     expect(bad(Buffer.from([0x7b, 0xff, 0x7d]))).toBe('bad_utf8: message is not valid UTF-8 (at clicks/2@9)');
     expect(bad(Buffer.from('{"label":'))).toMatch(/^bad_json: .*clicks\/2@9/);

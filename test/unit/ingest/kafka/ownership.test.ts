@@ -11,8 +11,17 @@ describe('ownership marks', () => {
   });
 
   it('reads metadata not written by lionctr as no mark', () => {
-    for (const m of [null, undefined, '', 'not json', '{}', '{"lionctr":2,"owner":"a","state":"held"}',
-      '{"lionctr":1,"owner":3,"state":"held"}', '{"lionctr":1,"owner":"a","state":"gone"}', '[1]']) {
+    for (const m of [
+      null,
+      undefined,
+      '',
+      'not json',
+      '{}',
+      '{"lionctr":2,"owner":"a","state":"held"}',
+      '{"lionctr":1,"owner":3,"state":"held"}',
+      '{"lionctr":1,"owner":"a","state":"gone"}',
+      '[1]',
+    ]) {
       expect(decodeMark(m), String(m)).toBeNull();
     }
   });

@@ -47,16 +47,24 @@ describe('PartitionPositions', () => {
   it('commits only started partitions, at max(trainer next, floor, checkpoint, oldest queued or position)', () => {
     const s = new PartitionPositions(SRC, { [`${SRC}/1`]: 7 });
     s.assign([0, 1, 2], none);
-    s.start(0, 10); s.advance(0, 50);
-    s.start(1, 7); s.advance(1, 9);
+    s.start(0, 10);
+    s.advance(0, 50);
+    s.start(1, 7);
+    s.advance(1, 9);
     // partition 0 has queued rows from 30; 2 is not started: nothing to commit for it
     const next = s.checkpointed({ [`${SRC}/0`]: 30, [`${SRC}/1`]: 8 });
     const { commits, releasing } = s.commitsAfterCheckpoint(next, fq([0, 30]), false);
-    expect(commits).toEqual([{ partition: 0, offset: 30, state: 'held' }, { partition: 1, offset: 9, state: 'held' }]);
+    expect(commits).toEqual([
+      { partition: 0, offset: 30, state: 'held' },
+      { partition: 1, offset: 9, state: 'held' },
+    ]);
     expect(releasing).toEqual([]);
     // trailing bad messages (position past the trainer's next, no queued row) are committed past
-    expect(s.commitsAfterCheckpoint(next, none, true).commits[0])
-      .toEqual({ partition: 0, offset: 50, state: 'released' });
+    expect(s.commitsAfterCheckpoint(next, none, true).commits[0]).toEqual({
+      partition: 0,
+      offset: 50,
+      state: 'released',
+    });
   });
 
   it('never commits below the floor (the start resolved at assignment) or the checkpoint', () => {
@@ -64,8 +72,9 @@ describe('PartitionPositions', () => {
     s.assign([0], none);
     s.start(0, 40);
     const next = s.checkpointed({ [`${SRC}/0`]: 12 }); // a stale trainer position below the start
-    expect(s.commitsAfterCheckpoint(next, fq([0, 40]), false).commits)
-      .toEqual([{ partition: 0, offset: 40, state: 'held' }]);
+    expect(s.commitsAfterCheckpoint(next, fq([0, 40]), false).commits).toEqual([
+      { partition: 0, offset: 40, state: 'held' },
+    ]);
     // the floor holds even against a queued row below it (the guard itself, not only the position)
     expect(s.commitsAfterCheckpoint(next, fq([0, 35]), false).commits[0].offset).toBe(40);
     expect(s.known(0).checkpoint).toBe(12);
@@ -83,15 +92,19 @@ describe('PartitionPositions', () => {
   it('releases a revoked started partition at the next checkpoint, at its committable offset then', () => {
     const s = new PartitionPositions(SRC);
     s.assign([0, 1], none);
-    s.start(0, 0); s.advance(0, 20);
-    s.start(1, 0); s.advance(1, 5);
+    s.start(0, 0);
+    s.advance(0, 20);
+    s.start(1, 0);
+    s.advance(1, 5);
     const r = s.assign([1], fq([0, 12])); // rows 12.. of partition 0 were queued: not trained
     expect(r).toEqual({ revoked: [0], seek: [{ partition: 1, offset: 5 }] });
     expect(s.releaseWanted(0)).toBe(true);
     const next = s.checkpointed({ [`${SRC}/0`]: 10, [`${SRC}/1`]: 5 });
     const { commits, releasing } = s.commitsAfterCheckpoint(next, none, false);
-    expect(commits)
-      .toEqual([{ partition: 1, offset: 5, state: 'held' }, { partition: 0, offset: 12, state: 'released' }]);
+    expect(commits).toEqual([
+      { partition: 1, offset: 5, state: 'held' },
+      { partition: 0, offset: 12, state: 'released' },
+    ]);
     expect(releasing).toEqual([0]);
     s.commitFailed(1000);
     expect(s.releaseWanted(1500)).toBe(false); // retried a second after a failed commit
@@ -104,7 +117,8 @@ describe('PartitionPositions', () => {
   it('does not release a partition regained and lost without being started (its offsets may be stale)', () => {
     const s = new PartitionPositions(SRC);
     s.assign([0], none);
-    s.start(0, 0); s.advance(0, 10);
+    s.start(0, 0);
+    s.advance(0, 10);
     s.assign([], none); // lost, released at 10 ...
     s.assign([0], none); // ... regained before the checkpoint: no release of it any more
     expect(s.releaseWanted(0)).toBe(false);
@@ -116,14 +130,16 @@ describe('PartitionPositions', () => {
   it('a reset (topic recreated) forgets the old topic, ignores trainer offsets until it trains a new row', () => {
     const s = new PartitionPositions(SRC, { [`${SRC}/0`]: 500 });
     s.assign([0], none);
-    s.start(0, 500); s.handedTo(0, 501);
+    s.start(0, 500);
+    s.handedTo(0, 501);
     s.reset(0, 0);
     expect(s.known(0)).toEqual({ checkpoint: undefined, handed: undefined });
     const stale = s.checkpointed({ [`${SRC}/0`]: 501 });
     expect(stale).toEqual({});
     expect(s.known(0).checkpoint).toBeUndefined();
-    expect(s.commitsAfterCheckpoint(stale, fq([0, 0]), false).commits)
-      .toEqual([{ partition: 0, offset: 0, state: 'held' }]);
+    expect(s.commitsAfterCheckpoint(stale, fq([0, 0]), false).commits).toEqual([
+      { partition: 0, offset: 0, state: 'held' },
+    ]);
     s.handedTo(0, 3);
     expect(s.checkpointed({ [`${SRC}/0`]: 3 })).toEqual({ [`${SRC}/0`]: 3 });
     expect(s.known(0).checkpoint).toBe(3);
@@ -139,12 +155,17 @@ describe('PartitionPositions', () => {
   it('lag: high watermark minus committable offset, or the expected start of a partition not started', () => {
     const s = new PartitionPositions(SRC);
     s.assign([0, 1, 2, 3], none);
-    s.start(0, 0); s.advance(0, 90); s.setHighWater(0, 100);
+    s.start(0, 0);
+    s.advance(0, 90);
+    s.setHighWater(0, 100);
     s.estimated(1, 50, 50); // caught up, no batch fetched yet
     s.estimated(2, 30, 10);
     s.setHighWater(3, 5); // high watermark but no start known: no lag yet
-    expect(s.lag(fq([0, 80])))
-      .toEqual([{ partition: 0, lag: 20 }, { partition: 1, lag: 0 }, { partition: 2, lag: 20 }]);
+    expect(s.lag(fq([0, 80]))).toEqual([
+      { partition: 0, lag: 20 },
+      { partition: 1, lag: 0 },
+      { partition: 2, lag: 20 },
+    ]);
     expect(s.unestimated()).toEqual([3]);
     s.estimated(0, 7, 0); // a known high watermark is kept
     expect(s.lag(none)[0]).toEqual({ partition: 0, lag: 10 });

@@ -3,8 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { RowQueue, type QueuedRow } from '../../../../src/ingest/kafka/row-queue.ts';
 
-const row = (p: number, o: number, at = 0): QueuedRow =>
-  ({ p, o, at, row: { label: 0, eventTimeMs: null, numeric: [], categorical: [] } });
+const row = (p: number, o: number, at = 0): QueuedRow => ({
+  p,
+  o,
+  at,
+  row: { label: 0, eventTimeMs: null, numeric: [], categorical: [] },
+});
 const rows = (p: number, from: number, n: number) => Array.from({ length: n }, (_, i) => row(p, from + i));
 const at = (q: QueuedRow[]) => q.map((r) => `${r.p}@${r.o}`);
 
@@ -21,7 +25,12 @@ describe('RowQueue', () => {
     q.push([row(0, 5, 111), row(1, 7, 112), row(0, 6, 113)]);
     expect(q.size).toBe(3);
     expect(q.oldestAt()).toBe(111);
-    expect(q.firstQueued()).toEqual(new Map([[0, 5], [1, 7]]));
+    expect(q.firstQueued()).toEqual(
+      new Map([
+        [0, 5],
+        [1, 7],
+      ]),
+    );
     expect(at(q.take(2))).toEqual(['0@5', '1@7']);
     expect(q.firstQueued()).toEqual(new Map([[0, 6]]));
     expect(q.received).toBe(3);
@@ -47,7 +56,12 @@ describe('RowQueue', () => {
     const { q } = queue(100);
     q.push([row(0, 0), row(1, 0), row(0, 1), row(1, 1), row(0, 2)]);
     q.take(4);
-    expect(q.untrained(3)).toEqual(new Map([[1, 0], [0, 1]]));
+    expect(q.untrained(3)).toEqual(
+      new Map([
+        [1, 0],
+        [0, 1],
+      ]),
+    );
     expect(at(q.take(10))).toEqual(['1@0', '0@1', '1@1', '0@2']);
     expect(q.untrained(0)).toEqual(new Map());
     expect(q.size).toBe(0);

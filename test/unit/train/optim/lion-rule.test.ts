@@ -10,19 +10,26 @@ describe('lion-rule: row update and catch-up', () => {
   const p = { lr: 0.01, beta1: 0.9, beta2: 0.99, weightDecay: 0.3 };
   const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
   const mom = (r: RowStore, j: number) =>
-    (r.dtype === 'float32' ? r.data[r.momentumAt(0) + j] : fromBf16(r.half[2 * r.momOff + j]));
+    r.dtype === 'float32' ? r.data[r.momentumAt(0) + j] : fromBf16(r.half[2 * r.momOff + j]);
 
   for (const dtype of ['float32', 'bfloat16'] as const) {
     it(`${dtype} momentum: three updates equal the float64 formula rounded on store (sign(0) = 0, lr scaled)`, () => {
-      const W = 4, rows = new RowStore(W, 1, dtype);
+      const W = 4,
+        rows = new RowStore(W, 1, dtype);
       const round = dtype === 'float32' ? Math.fround : (x: number) => fromBf16(toBf16(x));
       rows.setWeights(0, [0.5, -0.5, 0.25, 0]);
-      const th = [0.5, -0.5, 0.25, 0], m = [0, 0, 0, 0];
-      const steps = [[1, -1, 0, 0], [0.5, 2, -0.25, 0], [-1, 0.125, 1, 0]];
+      const th = [0.5, -0.5, 0.25, 0],
+        m = [0, 0, 0, 0];
+      const steps = [
+        [1, -1, 0, 0],
+        [0.5, 2, -0.25, 0],
+        [-1, 0.125, 1, 0],
+      ];
       for (const g of steps) {
         lionRowUpdate(rows, 0, 0, 0, W, p, 0.5, new Float32Array(g));
         for (let j = 0; j < W; j++) {
-          const c = p.beta1 * m[j] + (1 - p.beta1) * g[j], lr = p.lr * 0.5;
+          const c = p.beta1 * m[j] + (1 - p.beta1) * g[j],
+            lr = p.lr * 0.5;
           th[j] = Math.fround((1 - lr * p.weightDecay) * th[j] - lr * sign(c));
           m[j] = round(p.beta2 * m[j] + (1 - p.beta2) * g[j]);
         }
@@ -37,7 +44,10 @@ describe('lion-rule: row update and catch-up', () => {
 
   it('exact catch-up of k idle steps equals k zero-gradient steps; decayed drops the sign drift', () => {
     for (const k of [1, 5, 300]) {
-      const W = 3, one = new RowStore(W, 1), exact = new RowStore(W, 1), decayed = new RowStore(W, 1);
+      const W = 3,
+        one = new RowStore(W, 1),
+        exact = new RowStore(W, 1),
+        decayed = new RowStore(W, 1);
       for (const r of [one, exact, decayed]) {
         r.setWeights(0, [0.2, -0.7, 0.4]);
         r.data.set([0.3, -0.1, 0], r.momentumAt(0));
@@ -58,8 +68,13 @@ describe('lion-rule: row update and catch-up', () => {
 
   it('under a schedule that is constant from step 0, the scheduled factors equal the closed form', () => {
     const lrAt = lrFunction({ kind: 'constant', timescaleSteps: 1, warmupSteps: 0, floor: 0 });
-    for (const [first, k] of [[0, 1], [3, 40], [100, 2000]]) {
-      const s = Array.from(scheduledCatchUp(p, first, k, lrAt)), c = Array.from(constantCatchUp(p, p.lr, k));
+    for (const [first, k] of [
+      [0, 1],
+      [3, 40],
+      [100, 2000],
+    ]) {
+      const s = Array.from(scheduledCatchUp(p, first, k, lrAt)),
+        c = Array.from(constantCatchUp(p, p.lr, k));
       for (let i = 0; i < 3; i++) expect(s[i], `first ${first} k ${k} factor ${i}`).toBeCloseTo(c[i], 10);
     }
     // and a warm-up changes them: the first steps have a smaller lr

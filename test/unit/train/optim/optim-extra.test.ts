@@ -25,18 +25,26 @@ describe('bfloat16 conversion', () => {
 
 describe('sparse AdamW (comparison optimizer)', () => {
   it('matches a float64 re-derivation over 3 steps', () => {
-    const W = 3, p = { lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0.1, eps: 1e-8 };
+    const W = 3,
+      p = { lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0.1, eps: 1e-8 };
     const rows = new RowStore(W, 1);
     rows.setWeights(0, [0.5, -0.2, 0.1]);
     const second = new Float32Array(W);
-    const th = [0.5, -0.2, 0.1], m = [0, 0, 0], v = [0, 0, 0];
-    const gs = [[0.3, -0.1, 0.0], [0.2, 0.4, -0.5], [-0.1, 0.1, 0.2]];
+    const th = [0.5, -0.2, 0.1],
+      m = [0, 0, 0],
+      v = [0, 0, 0];
+    const gs = [
+      [0.3, -0.1, 0.0],
+      [0.2, 0.4, -0.5],
+      [-0.1, 0.1, 0.2],
+    ];
     gs.forEach((g, k) => {
       const t = k + 1;
       sparseAdamStep(rows, second, new Int32Array([0]), 1, new Float32Array(g), p, p, t, 1);
       for (let j = 0; j < W; j++) {
-        m[j] = 0.9 * m[j] + 0.1 * g[j]; v[j] = 0.999 * v[j] + 0.001 * g[j] ** 2;
-        th[j] -= 0.01 * ((m[j] / (1 - 0.9 ** t)) / (Math.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8) + 0.1 * th[j]);
+        m[j] = 0.9 * m[j] + 0.1 * g[j];
+        v[j] = 0.999 * v[j] + 0.001 * g[j] ** 2;
+        th[j] -= 0.01 * (m[j] / (1 - 0.9 ** t) / (Math.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8) + 0.1 * th[j]);
       }
       for (let j = 0; j < W; j++) expect(rows.getWeights(0)[j]).toBeCloseTo(th[j], 6);
     });
@@ -44,17 +52,24 @@ describe('sparse AdamW (comparison optimizer)', () => {
 });
 
 describe('dense Lion gradient clipping', () => {
-  beforeAll(async () => { await selectBackend('auto'); });
+  beforeAll(async () => {
+    await selectBackend('auto');
+  });
   it('scales gradients to the global norm before the momentum update', () => {
-    const v = tf.variable(tf.tensor([0, 0])), u = tf.variable(tf.tensor([0, 0]));
+    const v = tf.variable(tf.tensor([0, 0])),
+      u = tf.variable(tf.tensor([0, 0]));
     // clipping is a link of the dense chain before Lion (dense-chain.ts)
     const opt = new DenseLion([v], { lr: 0.1, beta1: 0.9, beta2: 0.5, weightDecay: 0 });
     const chain = new DenseChain([v], [clipByGlobalNorm(1), opt, scaleByLearningRate([0.1], lrFunction(CONSTANT_LR))]);
     const ref = new DenseLion([u], { lr: 0.1, beta1: 0.9, beta2: 0.5, weightDecay: 0 });
     const g = tf.tensor([30, -40]); // norm 50 -> clipped to [0.6, -0.8]
-    chain.apply([g], 0); ref.apply([tf.tensor([0.6, -0.8])]);
+    chain.apply([g], 0);
+    ref.apply([tf.tensor([0.6, -0.8])]);
     expect(Array.from(v.dataSync())).toEqual(Array.from(u.dataSync()));
-    return opt.getState().then((s) => { expect(s.momentum[0][0]).toBeCloseTo(0.3, 6); expect(s.momentum[0][1]).toBeCloseTo(-0.4, 6); });
+    return opt.getState().then((s) => {
+      expect(s.momentum[0][0]).toBeCloseTo(0.3, 6);
+      expect(s.momentum[0][1]).toBeCloseTo(-0.4, 6);
+    });
   });
 });
 

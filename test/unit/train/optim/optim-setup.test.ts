@@ -41,10 +41,15 @@ describe('setupOptimizer: the update objects chosen per table', () => {
   });
 
   it('a table in exact mode under a schedule that never turns constant gets the JS kernel, the others wasm', () => {
-    const o = setupOptimizer(model, {
-      ...base, tables: { C2: { mode: 'exact', lr: 0.05 } },
-      schedule: { kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0 },
-    }, () => {});
+    const o = setupOptimizer(
+      model,
+      {
+        ...base,
+        tables: { C2: { mode: 'exact', lr: 0.05 } },
+        schedule: { kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0 },
+      },
+      () => {},
+    );
     expect(o.sparse[0]).toBeInstanceOf(WasmFallback);
     expect(o.sparse[1]).toBeInstanceOf(JsLionUpdate);
     expect(o.sparse[2]).toBeInstanceOf(WasmFallback);
@@ -60,6 +65,7 @@ describe('setupOptimizer: the update objects chosen per table', () => {
     expect(o.dense.links[0]).toBeInstanceOf(DenseAdam);
     expect(o.denseLion).toBeInstanceOf(DenseLion);
     expect(o.kernelNote).toBe('sparse step: AdamW (JS) for comparison');
-    (o.dense.links[0] as DenseAdam).dispose(); o.denseLion.dispose();
+    (o.dense.links[0] as DenseAdam).dispose();
+    o.denseLion.dispose();
   });
 });

@@ -12,11 +12,21 @@ describe('schedule partial products and sums (exact catch-up under a schedule)',
     const p = { lr: 0.01, weightDecay: 3 };
     const ss = new ScheduleSums(lrAt, p);
     let seed = 3;
-    const rnd = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296; };
+    const rnd = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
     for (let q = 0; q < 200; q++) {
-      const first = Math.floor(rnd() * 4000), k = 1 + Math.floor(rnd() * (q % 2 ? 30 : 5000));
-      let A = 1, D = 0;
-      for (let s = first; s < first + k; s++) { const lr = p.lr * lrAt(s), a = 1 - lr * p.weightDecay; A *= a; D = D * a + lr; }
+      const first = Math.floor(rnd() * 4000),
+        k = 1 + Math.floor(rnd() * (q % 2 ? 30 : 5000));
+      let A = 1,
+        D = 0;
+      for (let s = first; s < first + k; s++) {
+        const lr = p.lr * lrAt(s),
+          a = 1 - lr * p.weightDecay;
+        A *= a;
+        D = D * a + lr;
+      }
       const [a2, d2] = ss.range(first, k);
       expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(1e-12);
       expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(1e-12);
@@ -24,21 +34,39 @@ describe('schedule partial products and sums (exact catch-up under a schedule)',
   });
 
   it('exact sparse Lion under a warm-up + cosine schedule = dense Lion with zero gradients for idle rows (float64 re-derivation)', () => {
-    const W = 4, R = 6, T = 400, p = { lr: 0.01, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 };
+    const W = 4,
+      R = 6,
+      T = 400,
+      p = { lr: 0.01, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 };
     const rows = new RowStore(W, R);
-    const th: number[][] = [], m: number[][] = [];
+    const th: number[][] = [],
+      m: number[][] = [];
     let seed = 11;
-    const rnd = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296; };
+    const rnd = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
     for (let r = 0; r < R; r++) {
       const w = Array.from({ length: W }, () => rnd() - 0.5);
-      rows.setWeights(r, w); rows.setLastStep(r, -1);
-      th.push(w.map((x) => Math.fround(x))); m.push(new Array(W).fill(0));
+      rows.setWeights(r, w);
+      rows.setLastStep(r, -1);
+      th.push(w.map((x) => Math.fround(x)));
+      m.push(new Array(W).fill(0));
     }
     for (let t = 0; t < T; t++) {
       // rows are touched rarely (long idle gaps), all of them on the last step
       const touched = [...Array(R).keys()].filter((r) => t === T - 1 || rnd() < 0.03);
       const g = touched.map(() => Array.from({ length: W }, () => rnd() - 0.5));
-      sparseLionStep(rows, new Int32Array(touched), touched.length, new Float32Array(g.flat().map(Math.fround)), { embedding: p, mode: 'exact' }, t, lrAt, false);
+      sparseLionStep(
+        rows,
+        new Int32Array(touched),
+        touched.length,
+        new Float32Array(g.flat().map(Math.fround)),
+        { embedding: p, mode: 'exact' },
+        t,
+        lrAt,
+        false,
+      );
       const lr = p.lr * lrAt(t);
       for (let r = 0; r < R; r++) {
         const i = touched.indexOf(r);
@@ -50,7 +78,9 @@ describe('schedule partial products and sums (exact catch-up under a schedule)',
         }
       }
     }
-    for (let r = 0; r < R; r++) for (let j = 0; j < W; j++) expect(Math.abs(rows.getWeights(r)[j] - th[r][j]), `row ${r} col ${j}`).toBeLessThan(2e-6);
+    for (let r = 0; r < R; r++)
+      for (let j = 0; j < W; j++)
+        expect(Math.abs(rows.getWeights(r)[j] - th[r][j]), `row ${r} col ${j}`).toBeLessThan(2e-6);
   });
 });
 
@@ -63,7 +93,8 @@ describe('schedule constant tail (bounded ScheduleSums)', () => {
   ];
   for (const s of cases) {
     it(`${s.kind} (timescale ${s.timescaleSteps}, warm-up ${s.warmupSteps}, floor ${s.floor}): constantFrom is the first step of the flat tail, and ranges across it equal the walk`, () => {
-      const at = lrFunction(s), c = at.constantFrom!;
+      const at = lrFunction(s),
+        c = at.constantFrom!;
       expect(c).toBeLessThan(Infinity);
       // the multiplier is flat from c on, and c - 1 differs (the tail starts exactly there)
       for (const t of [c, c + 1, c + 1000, c + 10 ** 6]) expect(at(t)).toBe(at(c));
@@ -71,9 +102,21 @@ describe('schedule constant tail (bounded ScheduleSums)', () => {
       // lr wd <= 2e-3 per step: A over 100k steps stays above float64's underflow
       const p = { lr: 0.01, weightDecay: 0.2 };
       const ss = new ScheduleSums(at, p);
-      for (const [first, k] of [[0, c + 5000], [Math.max(0, c - 3), 10], [c + 17, 100_000], [1, 3], [c, 1]]) {
-        let A = 1, D = 0;
-        for (let t = first; t < first + k; t++) { const lr = p.lr * at(t), a = 1 - lr * p.weightDecay; A *= a; D = D * a + lr; }
+      for (const [first, k] of [
+        [0, c + 5000],
+        [Math.max(0, c - 3), 10],
+        [c + 17, 100_000],
+        [1, 3],
+        [c, 1],
+      ]) {
+        let A = 1,
+          D = 0;
+        for (let t = first; t < first + k; t++) {
+          const lr = p.lr * at(t),
+            a = 1 - lr * p.weightDecay;
+          A *= a;
+          D = D * a + lr;
+        }
         const [a2, d2] = ss.range(first, k);
         expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(1e-9);
         expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(1e-9);

@@ -10,9 +10,13 @@ import { wasmLimits } from '../../../../src/train/optim/wasm/wasm-memory.ts';
 // tables the wasm kernel runs, and a table that outgrows its memory goes on with the JS
 // kernel (wasmLimits.maxBytes is lowered here so that a small table does that).
 describe('TrainStep sparse kernels', () => {
-  beforeAll(async () => { await selectBackend('auto'); });
+  beforeAll(async () => {
+    await selectBackend('auto');
+  });
   const limit = wasmLimits.maxBytes;
-  afterEach(() => { wasmLimits.maxBytes = limit; });
+  afterEach(() => {
+    wasmLimits.maxBytes = limit;
+  });
 
   const schema = { numeric: [], categorical: ['C1', 'C2'], embeddingDim: 15 };
   const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0.01 });
@@ -20,11 +24,17 @@ describe('TrainStep sparse kernels', () => {
   const train = (kernel: 'wasm' | 'js') => {
     const model = new CtrModel(schema, { hidden: [4], initStd: 0.1, seed: 1 });
     const notes: string[] = [];
-    const step = new TrainStep(model, { dense: lp(1e-3), embedding: lp(3e-3), linear: lp(3e-3), sparseKernel: kernel }, (m) => notes.push(m));
+    const step = new TrainStep(
+      model,
+      { dense: lp(1e-3), embedding: lp(3e-3), linear: lp(3e-3), sparseKernel: kernel },
+      (m) => notes.push(m),
+    );
     const fz = new Featurizer(schema);
     const losses: number[] = [];
     for (let s = 0; s < 12; s++) {
-      const batch = fz.fromInstances(Array.from({ length: 1000 }, (_, i) => ({ C1: `a${s * 1000 + i}`, C2: `b${i % 50}` })));
+      const batch = fz.fromInstances(
+        Array.from({ length: 1000 }, (_, i) => ({ C1: `a${s * 1000 + i}`, C2: `b${i % 50}` })),
+      );
       for (let b = 0; b < batch.size; b++) batch.labels[b] = (b * 7919 + s) % 11 === 0 ? 1 : 0;
       losses.push(step.run(batch).loss);
     }
@@ -46,7 +56,9 @@ describe('TrainStep sparse kernels', () => {
     expect(u2.wasm.kernel).not.toBeNull();
     expect(u2.fellBack).toBe(false);
     expect(w.notes).toHaveLength(1);
-    expect(w.notes[0]).toMatch(/slot C1: js kernel from step \d+ on, its rows \(\d+\.\d\d GiB\) are over the \d+\.\d\d GiB a WebAssembly memory holds for rows/);
+    expect(w.notes[0]).toMatch(
+      /slot C1: js kernel from step \d+ on, its rows \(\d+\.\d\d GiB\) are over the \d+\.\d\d GiB a WebAssembly memory holds for rows/,
+    );
     expect(w.step.kernelNote).toBe('sparse step kernel: wasm (WebAssembly SIMD)');
 
     const j = train('js');
@@ -55,12 +67,16 @@ describe('TrainStep sparse kernels', () => {
     // the kernels differ by float32 rounding only
     for (let s = 0; s < 12; s++) expect(Math.abs(w.losses[s] - j.losses[s]), `step ${s}`).toBeLessThan(1e-5);
     for (let f = 0; f < 2; f++) {
-      const a = w.model.tables[f], b = j.model.tables[f];
+      const a = w.model.tables[f],
+        b = j.model.tables[f];
       let d = 0;
-      for (let r = 0; r < a.size; r++) for (let c = 0; c < a.width; c++) d = Math.max(d, Math.abs(a.rows.data[r * a.rows.stride + c] - b.rows.data[r * b.rows.stride + c]));
+      for (let r = 0; r < a.size; r++)
+        for (let c = 0; c < a.width; c++)
+          d = Math.max(d, Math.abs(a.rows.data[r * a.rows.stride + c] - b.rows.data[r * b.rows.stride + c]));
       expect(d, `table ${f}`).toBeLessThan(1e-5);
     }
-    w.model.dispose(); j.model.dispose();
+    w.model.dispose();
+    j.model.dispose();
   });
 
   it('a model that only predicts (serving) takes no WebAssembly memory', () => {

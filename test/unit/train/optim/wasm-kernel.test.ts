@@ -13,14 +13,23 @@ import { lrFunction, type LrSchedule } from '../../../../src/train/optim/schedul
 const TOL = 2e-6;
 
 /** Deterministic uniform [0, 1) (LCG), so a failure reproduces. */
-const rng = (seed: number) => () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 4294967296; };
+const rng = (seed: number) => () => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 4294967296;
+};
 
 /** Two row stores with the same random rows, lastStep -1. */
 function twin(W: number, R: number, dtype: 'float32' | 'bfloat16', rand: () => number): [RowStore, RowStore] {
-  const a = new RowStore(W, R, dtype), b = new RowStore(W, R, dtype);
+  const a = new RowStore(W, R, dtype),
+    b = new RowStore(W, R, dtype);
   for (let r = 0; r < R; r++) {
-    for (let j = 0; j < W; j++) { const v = rand() - 0.5; a.data[r * a.stride + j] = v; b.data[r * b.stride + j] = v; }
-    a.setLastStep(r, -1); b.setLastStep(r, -1);
+    for (let j = 0; j < W; j++) {
+      const v = rand() - 0.5;
+      a.data[r * a.stride + j] = v;
+      b.data[r * b.stride + j] = v;
+    }
+    a.setLastStep(r, -1);
+    b.setLastStep(r, -1);
   }
   return [a, b];
 }
@@ -28,7 +37,9 @@ function twin(W: number, R: number, dtype: 'float32' | 'bfloat16', rand: () => n
 /** Largest difference of weights and of momentum (widened), and the rows whose lastStep/updates differ. */
 function compare(a: RowStore, b: RowStore, R: number): { w: number; m: number; meta: number } {
   const W = a.width;
-  let w = 0, m = 0, meta = 0;
+  let w = 0,
+    m = 0,
+    meta = 0;
   const mom = (s: RowStore, r: number, j: number) => {
     if (s.dtype === 'float32') return s.data[r * s.stride + s.momOff + j];
     return new Float32Array(new Uint32Array([s.half[2 * (r * s.stride + s.momOff) + j] << 16]).buffer)[0];
@@ -49,15 +60,26 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
       it(`${dtype} momentum, ${mode}: equals the JS kernel (widths 16, 9, 5, 4, 3, 2, 1; own linear settings; duplicates; idle gaps)`, () => {
         const rand = rng(dtype === 'float32' ? 7 : 11);
         for (const W of [16, 9, 5, 4, 3, 2, 1]) {
-          const R = 400, B = 1500, F = 2, D = W - 1, I = 2 * D + 3, col = D + 1;
+          const R = 400,
+            B = 1500,
+            F = 2,
+            D = W - 1,
+            I = 2 * D + 3,
+            col = D + 1;
           const [a, b] = twin(W, R, dtype, rand);
-          const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 }, linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 }, mode };
-          const rg = new RowGradients(W, B), k = new WasmSparseLion(b);
+          const group: SparseLionGroup = {
+            embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
+            linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 },
+            mode,
+          };
+          const rg = new RowGradients(W, B),
+            k = new WasmSparseLion(b);
           let step = 0;
           for (let it = 0; it < 20; it++) {
             // skewed ids (many duplicates, some rows idle for many steps), gaps between steps
             const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 3 * R));
-            const gx = new Float32Array(B * I).map(() => rand() - 0.5), dl = new Float32Array(B).map(() => rand() - 0.5);
+            const gx = new Float32Array(B * I).map(() => rand() - 0.5),
+              dl = new Float32Array(B).map(() => rand() - 0.5);
             step += 1 + Math.floor(rand() * 3);
             rg.accumulate(rowIdx, B, F, 1, gx, I, col, dl, R);
             sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
@@ -77,20 +99,35 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
 
   it('dedupe + segment-sum: the same unique rows and the same sums as the JS kernel (widths 1-6, 16, 17; batches of 1 to 3000; -0 gradients)', () => {
     const rand = rng(31);
-    let mismatches = 0, checked = 0, firstBad = '', step = 0;
+    let mismatches = 0,
+      checked = 0,
+      firstBad = '',
+      step = 0;
     for (const W of [1, 2, 3, 4, 5, 6, 16, 17]) {
-      const R = 500, F = 3, f = 1, D = W - 1, I = 3 * D + 2, col = D + 1;
-      const rows = new RowStore(W, R), k = new WasmSparseLion(rows), rg = new RowGradients(W, 3000);
+      const R = 500,
+        F = 3,
+        f = 1,
+        D = W - 1,
+        I = 3 * D + 2,
+        col = D + 1;
+      const rows = new RowStore(W, R),
+        k = new WasmSparseLion(rows),
+        rg = new RowGradients(W, 3000);
       const group: SparseLionGroup = { embedding: { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' };
       for (const B of [1, 3000, 7, 64, 65, 2, 1000]) {
         // skewed ids: many duplicates; every 5th gradient -0 (a sum of -0s is +0 in wasm: equal as numbers)
         const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 2 * R));
-        const gx = new Float32Array(B * I).map((_, i) => (i % 5 === 0 ? -0 : rand() - 0.5)), dl = new Float32Array(B).map(() => rand() - 0.5);
+        const gx = new Float32Array(B * I).map((_, i) => (i % 5 === 0 ? -0 : rand() - 0.5)),
+          dl = new Float32Array(B).map(() => rand() - 0.5);
         rg.accumulate(rowIdx, B, F, f, gx, I, col, dl, R);
         expect(k.step(rowIdx, B, F, f, gx, I, col, dl, group, ++step)).toBe(true);
         expect(Array.from(k.rowIds), `W ${W} B ${B}`).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
         const s = k.sums;
-        for (let i = 0; i < rg.n * W; i++, checked++) if (s[i] !== rg.grads[i]) { mismatches++; firstBad ||= `W ${W} B ${B} [${i}]: ${s[i]} vs ${rg.grads[i]}`; }
+        for (let i = 0; i < rg.n * W; i++, checked++)
+          if (s[i] !== rg.grads[i]) {
+            mismatches++;
+            firstBad ||= `W ${W} B ${B} [${i}]: ${s[i]} vs ${rg.grads[i]}`;
+          }
       }
     }
     expect(checked).toBeGreaterThan(50000);
@@ -103,16 +140,24 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
       const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 40, warmupSteps: 10, floor: 0.2 };
       const lrAt = lrFunction(sched);
       expect(lrAt.constantFrom).toBe(40);
-      const W = 16, R = 60, B = 40;
+      const W = 16,
+        R = 60,
+        B = 40;
       const [a, b] = twin(W, R, 'float32', rand);
-      const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 }, linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 }, mode };
-      const rg = new RowGradients(W, B), k = new WasmSparseLion(b);
+      const group: SparseLionGroup = {
+        embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
+        linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 },
+        mode,
+      };
+      const rg = new RowGradients(W, B),
+        k = new WasmSparseLion(b);
       expect(wasmKernelCovers(group, lrAt)).toBe(true);
       for (let step = 0; step < 120; step++) {
         // few rows per step: most idle ranges are long, many start before step 40 and end after it
         const ids = new Int32Array(B).map(() => Math.floor(rand() * R));
         const n = step % 7 === 0 ? B : 3;
-        const gx = new Float32Array(n * 15).map(() => rand() - 0.5), dl = new Float32Array(n).map(() => rand() - 0.5);
+        const gx = new Float32Array(n * 15).map(() => rand() - 0.5),
+          dl = new Float32Array(n).map(() => rand() - 0.5);
         rg.accumulate(ids, n, 1, 0, gx, 15, 0, dl, R);
         sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step, lrAt, false);
         expect(k.step(ids, n, 1, 0, gx, 15, 0, dl, group, step, lrAt)).toBe(true);
@@ -126,21 +171,45 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
 
   it('a catch-up mode under a schedule that never turns constant is left to the JS kernel', () => {
     const lrAt = lrFunction({ kind: 'inverse-sqrt', timescaleSteps: 5, warmupSteps: 0, floor: 0 });
-    expect(wasmKernelCovers({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' }, lrAt)).toBe(false);
-    expect(wasmKernelCovers({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' }, lrAt)).toBe(true);
+    expect(
+      wasmKernelCovers({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' }, lrAt),
+    ).toBe(false);
+    expect(
+      wasmKernelCovers({ embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' }, lrAt),
+    ).toBe(true);
     const [, b] = twin(4, 4, 'float32', rng(1));
-    expect(() => new WasmSparseLion(b).step(new Int32Array([0]), 1, 1, 0, new Float32Array(3), 3, 0, new Float32Array(1), { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' }, 0, lrAt))
-      .toThrow(/needs an lr schedule with a constant tail/);
+    expect(() =>
+      new WasmSparseLion(b).step(
+        new Int32Array([0]),
+        1,
+        1,
+        0,
+        new Float32Array(3),
+        3,
+        0,
+        new Float32Array(1),
+        { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' },
+        0,
+        lrAt,
+      ),
+    ).toThrow(/needs an lr schedule with a constant tail/);
   });
 
   it('exact catch-up past the power tables (a row idle 70,000 steps) equals the JS kernel', () => {
     const rand = rng(3);
     const [a, b] = twin(16, 8, 'float32', rand);
-    const group: SparseLionGroup = { embedding: { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 }, linear: { lr: 2e-4, beta1: 0.9, beta2: 0.999, weightDecay: 0 }, mode: 'exact' };
-    const rg = new RowGradients(16), k = new WasmSparseLion(b);
+    const group: SparseLionGroup = {
+      embedding: { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
+      linear: { lr: 2e-4, beta1: 0.9, beta2: 0.999, weightDecay: 0 },
+      mode: 'exact',
+    };
+    const rg = new RowGradients(16),
+      k = new WasmSparseLion(b);
     const before = b.getWeights(2);
     for (const step of [0, 70_000, 70_001]) {
-      const ids = new Int32Array([1, 2, 1, 5]), gx = new Float32Array(4 * 15).map(() => rand() - 0.5), dl = new Float32Array(4).map(() => rand() - 0.5);
+      const ids = new Int32Array([1, 2, 1, 5]),
+        gx = new Float32Array(4 * 15).map(() => rand() - 0.5),
+        dl = new Float32Array(4).map(() => rand() - 0.5);
       rg.accumulate(ids, 4, 1, 0, gx, 15, 0, dl, 8);
       sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
       k.step(ids, 4, 1, 0, gx, 15, 0, dl, group, step);
@@ -158,20 +227,25 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
     const rand = rng(5);
     const [a, b] = twin(16, 64, 'float32', rand);
     const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } };
-    const rg = new RowGradients(16), k = new WasmSparseLion(b);
+    const rg = new RowGradients(16),
+      k = new WasmSparseLion(b);
     let R = 64;
     for (let step = 0; step < 6; step++) {
-      const B = 3000, ids = new Int32Array(B).map(() => Math.floor(rand() * R));
-      const gx = new Float32Array(B * 15).map(() => rand() - 0.5), dl = new Float32Array(B).map(() => rand() - 0.5);
+      const B = 3000,
+        ids = new Int32Array(B).map(() => Math.floor(rand() * R));
+      const gx = new Float32Array(B * 15).map(() => rand() - 0.5),
+        dl = new Float32Array(B).map(() => rand() - 0.5);
       rg.accumulate(ids, B, 1, 0, gx, 15, 0, dl, R);
       sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
       expect(k.step(ids, B, 1, 0, gx, 15, 0, dl, group, step)).toBe(true);
       // double the rows: the new ones take the place of the old scratch, and must read as zero
-      a.grow(2 * R); b.grow(2 * R);
+      a.grow(2 * R);
+      b.grow(2 * R);
       let nonZero = 0;
       for (let r = R; r < 2 * R; r++) {
         for (let j = 0; j < b.stride; j++) if (b.words[r * b.stride + j] !== 0) nonZero++;
-        a.setLastStep(r, step); b.setLastStep(r, step);
+        a.setLastStep(r, step);
+        b.setLastStep(r, step);
       }
       expect(nonZero, `words of new rows ${R}..${2 * R - 1} not zero`).toBe(0);
       R *= 2;

@@ -7,10 +7,16 @@ import { useWasmMemory, wasmLimits } from '../../../../src/train/optim/wasm/wasm
 // scratch room, and go back to an ArrayBuffer when they no longer do.
 describe('wasm memory policy and RowStore', () => {
   const limit = wasmLimits.maxBytes;
-  afterEach(() => { wasmLimits.maxBytes = limit; });
+  afterEach(() => {
+    wasmLimits.maxBytes = limit;
+  });
   const value = (i: number, j: number) => i + j / 16;
   const fill = (r: RowStore, n: number) => {
-    for (let i = 0; i < n; i++) r.setWeights(i, Array.from({ length: r.width }, (_, j) => value(i, j)));
+    for (let i = 0; i < n; i++)
+      r.setWeights(
+        i,
+        Array.from({ length: r.width }, (_, j) => value(i, j)),
+      );
   };
   const same = (r: RowStore, n: number) => {
     for (let i = 0; i < n; i++) {
@@ -22,7 +28,8 @@ describe('wasm memory policy and RowStore', () => {
   it('useWasmMemory moves the rows (values kept) and binds them; growing keeps them in place, new rows zero', () => {
     const r = new RowStore(16, 100);
     fill(r, 100);
-    r.markUpdated(7, 3); r.markUpdated(7, 4);
+    r.markUpdated(7, 3);
+    r.markUpdated(7, 4);
     expect(useWasmMemory(r)).toBeNull();
     const mem = r.memory;
     expect(mem).not.toBeNull();
@@ -39,12 +46,14 @@ describe('wasm memory policy and RowStore', () => {
     expect(r.words.subarray(100 * r.stride, 200 * r.stride).every((w) => w === 0)).toBe(true);
   });
 
-  it('rows that would not leave the kernel\'s scratch room stay in (or go back to) an ArrayBuffer, saying why', () => {
+  it("rows that would not leave the kernel's scratch room stay in (or go back to) an ArrayBuffer, saying why", () => {
     // 257 MiB: 1 MiB for rows after the 256 MiB of scratch room; 10,000 rows of 136 B are 1.3 MiB
     wasmLimits.maxBytes = 257 * 2 ** 20;
     const big = new RowStore(16, 10_000);
-    expect(useWasmMemory(big)).toBe('its rows (0.00 GiB) are over the 0.00 GiB a WebAssembly memory holds for rows'
-      + ' (0.25 GiB less the kernel\'s scratch)');
+    expect(useWasmMemory(big)).toBe(
+      'its rows (0.00 GiB) are over the 0.00 GiB a WebAssembly memory holds for rows' +
+        " (0.25 GiB less the kernel's scratch)",
+    );
     expect(big.memory).toBeNull();
     expect(big.reserve(64)).toBe(false); // no memory to reserve in
     const r = new RowStore(16, 4000);

@@ -9,24 +9,39 @@ describe('WasmFallback (wasm -> JS per table)', () => {
   const g = {} as BatchGrads;
   /** A stand-in wasm step: succeeds, except at the steps in `skip` (scratch) and from `refuseAt` on (reason). */
   const fakeWasm = (refuseAt: number, why: string, skip: number[] = []) => {
-    const w = { refused: null as string | null, calls: [] as number[],
+    const w = {
+      refused: null as string | null,
+      calls: [] as number[],
       tryApply(_: BatchGrads, step: number): boolean {
         w.calls.push(step);
-        if (step >= refuseAt) { w.refused = why; return false; }
+        if (step >= refuseAt) {
+          w.refused = why;
+          return false;
+        }
         return !skip.includes(step);
-      } };
+      },
+    };
     return w;
   };
   const fakeJs = () => {
-    const j = { calls: [] as number[], apply(_: BatchGrads, step: number) { j.calls.push(step); } };
+    const j = {
+      calls: [] as number[],
+      apply(_: BatchGrads, step: number) {
+        j.calls.push(step);
+      },
+    };
     return j;
   };
 
   it('runs JS from the refused step on, stops asking wasm, and logs each reason once over all tables', () => {
     const log: FallbackLog = { note: (m) => notes.push(m), said: new Set() };
     const notes: string[] = [];
-    const wa = fakeWasm(2, 'reason one'), wb = fakeWasm(3, 'reason one'), wc = fakeWasm(4, 'reason two');
-    const ja = fakeJs(), jb = fakeJs(), jc = fakeJs();
+    const wa = fakeWasm(2, 'reason one'),
+      wb = fakeWasm(3, 'reason one'),
+      wc = fakeWasm(4, 'reason two');
+    const ja = fakeJs(),
+      jb = fakeJs(),
+      jc = fakeJs();
     const ups: SparseUpdate[] = [
       new WasmFallback(wa as unknown as WasmLionUpdate, ja, 'A', log),
       new WasmFallback(wb as unknown as WasmLionUpdate, jb, 'B', log),
@@ -47,7 +62,8 @@ describe('WasmFallback (wasm -> JS per table)', () => {
 
   it('a step whose scratch does not fit runs on JS alone; the next one is wasm again, nothing logged', () => {
     const notes: string[] = [];
-    const w = fakeWasm(Infinity, '', [1]), j = fakeJs();
+    const w = fakeWasm(Infinity, '', [1]),
+      j = fakeJs();
     const u = new WasmFallback(w as unknown as WasmLionUpdate, j, 'A', { note: (m) => notes.push(m), said: new Set() });
     for (let s = 0; s < 3; s++) u.apply(g, s);
     expect(w.calls).toEqual([0, 1, 2]);
