@@ -32,7 +32,10 @@ const rows = Number(values.rows),
 
 // Same rows for every method: a deterministic LCG so runs compare.
 let state = 12345;
-const rand = (): number => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+const rand = (): number => {
+  state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+  return state / 4294967296;
+};
 const strings: (string | null)[] = Array.from({ length: rows }, () =>
   rand() < 0.1
     ? null

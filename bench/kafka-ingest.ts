@@ -8,7 +8,8 @@
  * Criteo sample repeated; rates are timed from the first message to the last. Goal (issue 4):
  * ingest at least 3x the training rate, so ingest is never the bottleneck.
  *
- *   npx tsx bench/kafka-ingest.ts [--brokers 127.0.0.1:19092] [--messages 200000] [--partitions 4] [--batch 4096] [--train-steps 8]
+ *   npx tsx bench/kafka-ingest.ts [--brokers 127.0.0.1:19092] [--messages 200000] [--partitions 4]
+ *     [--batch 4096] [--train-steps 8]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
-import { produceFile } from '../src/cli/produce.ts';
+import { produceFile } from '../src/cli/produce-file.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { Featurizer } from '../src/features/featurizer.ts';
 import { criteoSlots } from '../src/features/schema.ts';
@@ -39,7 +40,8 @@ const { values: v } = parseArgs({
 });
 if (v.help) {
   console.log(
-    'usage: npx tsx bench/kafka-ingest.ts [--brokers H:P] [--messages N] [--partitions P] [--batch B] [--train-steps S] [--input criteo.tsv]',
+    'usage: npx tsx bench/kafka-ingest.ts [--brokers H:P] [--messages N] [--partitions P] [--batch B] ' +
+      '[--train-steps S] [--input criteo.tsv]',
   );
   process.exit(0);
 }
@@ -91,7 +93,8 @@ try {
   );
   const sent = await produceFile({ kafka: cfg.kafka, topic, input: file, format: 'criteo', batchSize: 2000 });
   console.log(
-    `topic ${topic}: ${sent.messages} messages in ${P} partitions (produced at ${Math.round(sent.messages_per_second)} msg/s); bad lines in the sample: none expected`,
+    `topic ${topic}: ${sent.messages} messages in ${P} partitions ` +
+      `(produced at ${Math.round(sent.messages_per_second)} msg/s); bad lines in the sample: none expected`,
   );
 
   // 1. read-only peer
@@ -160,13 +163,16 @@ try {
   console.log(`\n| stage | messages/s | vs read-only | vs training |\n|---|---|---|---|`);
   console.log(`| read-only kafkajs consumer (peer) | ${f(readRate)} | 1.00 | ${(readRate / trainRate).toFixed(2)} |`);
   console.log(
-    `| lionctr ingest (decode + Arrow batches of ${B}) | ${f(ingestRate)} | ${(ingestRate / readRate).toFixed(2)} | ${(ingestRate / trainRate).toFixed(2)} |`,
+    `| lionctr ingest (decode + Arrow batches of ${B}) | ${f(ingestRate)} | ` +
+      `${(ingestRate / readRate).toFixed(2)} | ${(ingestRate / trainRate).toFixed(2)} |`,
   );
   console.log(
-    `| training (featurize + step, batch ${B}, ${S} steps) | ${f(trainRate)} | ${(trainRate / readRate).toFixed(2)} | 1.00 |`,
+    `| training (featurize + step, batch ${B}, ${S} steps) | ${f(trainRate)} | ` +
+      `${(trainRate / readRate).toFixed(2)} | 1.00 |`,
   );
   console.log(
-    `\ngoal: ingest >= 3x training: ${ingestRate >= 3 * trainRate ? 'met' : 'NOT met'} (${(ingestRate / trainRate).toFixed(2)}x)`,
+    `\ngoal: ingest >= 3x training: ${ingestRate >= 3 * trainRate ? 'met' : 'NOT met'} ` +
+      `(${(ingestRate / trainRate).toFixed(2)}x)`,
   );
 } finally {
   await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});

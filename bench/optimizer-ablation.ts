@@ -33,15 +33,22 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic] [--adamw-factors 1,3,10] [--adamw-only]',
+    'usage: npx tsx bench/optimizer-ablation.ts [--examples 2000000] [--only criteo|synthetic] ' +
+      '[--adamw-factors 1,3,10] [--adamw-only]',
   );
   process.exit(0);
 }
-/** AdamW lr = Lion lr x f and wd = Lion wd / f for each f (the paper's mapping read backwards, sec. 5): a sweep over f. */
+/**
+ * AdamW lr = Lion lr x f and wd = Lion wd / f for each f (the paper's mapping read backwards,
+ * sec. 5): a sweep over f.
+ */
 const adamFactors = values['adamw-factors']!.split(',').map(Number);
 await selectBackend('auto');
 
-/** Variants: extra `--set`s on top of the dataset's config. AdamW takes lr x3 and wd / 3 of Lion's (the paper's advice read backwards, sec. 5). */
+/**
+ * Variants: extra `--set`s on top of the dataset's config. AdamW takes lr x3 and wd / 3 of
+ * Lion's (the paper's advice read backwards, sec. 5).
+ */
 const variants: [string, string[]][] = [
   ['lion lazy f32', []],
   ['lion decayed f32', ['optim.sparseMode="decayed"']],
@@ -99,7 +106,8 @@ const row = (
   extra = '',
 ) =>
   console.log(
-    `${name.padEnd(18)} ${prog.auc.toFixed(4)}  ${prog.logloss.toFixed(4)}   ${hold.auc.toFixed(4)}  ${hold.logloss.toFixed(4)}  ${extra}`,
+    `${name.padEnd(18)} ${prog.auc.toFixed(4)}  ${prog.logloss.toFixed(4)}   ` +
+      `${hold.auc.toFixed(4)}  ${hold.logloss.toFixed(4)}  ${extra}`,
   );
 
 const criteo = resolve(process.cwd(), '../shared/data/criteo-10k/criteo_10k.tsv');
@@ -166,7 +174,8 @@ if (values.only !== 'criteo') {
       name,
       f,
       score(model, holdBatches),
-      `${((baseLL - f.logloss) / (baseLL - f.bayesLogloss!)).toFixed(3)}       ${(N / ((performance.now() - t0) / 1000)).toFixed(0)}`,
+      `${((baseLL - f.logloss) / (baseLL - f.bayesLogloss!)).toFixed(3)}       ` +
+        `${(N / ((performance.now() - t0) / 1000)).toFixed(0)}`,
     );
     model.dispose();
   }

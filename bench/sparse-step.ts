@@ -66,7 +66,8 @@ const variants: { kernel: 'wasm' | 'js'; mode: SparseMode; dtype: 'float32' | 'b
 ];
 
 console.log(
-  `sparse Lion step, dim ${W}, ${T} touched ids per step, ${reps} rounds; rows/s: touched ids (duplicates included) per second, the best round`,
+  `sparse Lion step, dim ${W}, ${T} touched ids per step, ${reps} rounds; ` +
+    'rows/s: touched ids (duplicates included) per second, the best round',
 );
 console.log('ratios: floor time / step time, so above 1 the step is faster than the floor (the goal: at least 0.70)');
 console.log(
@@ -171,24 +172,34 @@ for (const R of sizes) {
     if (k) {
       // warm-up: V8 compiles wasm with its baseline compiler first and optimises a function
       // in the background once it runs hot, so the first calls can be slow
-      for (let i = 0; i < 3; i++) k.step(ids, T, 1, 0, gx, W - 1, 0, dl, group, (step += 3));
+      for (let i = 0; i < 3; i++) {
+        step += 3;
+        k.step(ids, T, 1, 0, gx, W - 1, 0, dl, group, step);
+      }
       // the kernel alone (staging untimed), then with staging
       line(
         `${v.kernel} ${v.mode} ${v.dtype}`,
         paired(
-          () => k.run(group, (step += 3)),
+          () => {
+            step += 3;
+            k.run(group, step);
+          },
           () => k.stage(ids, T, 1, 0, gx, W - 1, 0, dl, v.mode !== 'lazy'),
         ),
         rows.bytes / 2 ** 20,
       );
       line(
         '  + staging',
-        paired(() => k.step(ids, T, 1, 0, gx, W - 1, 0, dl, group, (step += 3))),
+        paired(() => {
+          step += 3;
+          k.step(ids, T, 1, 0, gx, W - 1, 0, dl, group, step);
+        }),
       );
     } else {
       const run = () => {
         rg.accumulate(ids, T, 1, 0, gx, W - 1, 0, dl, R);
-        sparseLionStep(rows!, rg.rowIds, rg.n, rg.grads, group, (step += 3));
+        step += 3;
+        sparseLionStep(rows!, rg.rowIds, rg.n, rg.grads, group, step);
       };
       for (let i = 0; i < 3; i++) run();
       line(`${v.kernel} ${v.mode} ${v.dtype}`, paired(run), rows.bytes / 2 ** 20);
@@ -203,7 +214,8 @@ for (const R of sizes) {
   const bestWarm = T / (Math.min(warmFloorMs, aloneMs) / 1000);
   const print = (what: string, x: number, ratio: string, vsWarm: string, best: string, mb?: number) =>
     console.log(
-      `${String(R).padEnd(11)} ${(mb === undefined ? '' : mb.toFixed(0)).padStart(8)}  ${what.padEnd(26)}  ${(x / 1e6).toFixed(2).padStart(6)}M  ${ratio.padStart(8)}  ${vsWarm.padStart(8)}  ${best.padStart(9)}`,
+      `${String(R).padEnd(11)} ${(mb === undefined ? '' : mb.toFixed(0)).padStart(8)}  ${what.padEnd(26)}  ` +
+        `${(x / 1e6).toFixed(2).padStart(6)}M  ${ratio.padStart(8)}  ${vsWarm.padStart(8)}  ${best.padStart(9)}`,
     );
   print('floor (best)', T / (floorMs / 1000), '1.00', '', '', (R * W * 4) / 2 ** 20);
   print('floor, warm (best)', T / (warmFloorMs / 1000), '', '1.00', '');
@@ -215,11 +227,14 @@ for (const R of sizes) {
 const f32 = new RowStore(W, 1, 'float32'),
   b16 = new RowStore(W, 1, 'bfloat16');
 console.log(
-  `memory per row (dim ${W}, one block: weights + momentum + lastStep + update count): ${f32.stride * 4} B with float32 momentum, ${b16.stride * 4} B with bfloat16;`,
+  `memory per row (dim ${W}, one block: weights + momentum + lastStep + update count): ` +
+    `${f32.stride * 4} B with float32 momentum, ${b16.stride * 4} B with bfloat16;`,
 );
 console.log(
-  "  plus the wasm kernel's dedupe mark (8 B per row of capacity) and, in EmbeddingTable, the id (8 B) and ~2 map slots (12 B each)",
+  "  plus the wasm kernel's dedupe mark (8 B per row of capacity) and, " +
+    'in EmbeddingTable, the id (8 B) and ~2 map slots (12 B each)',
 );
 console.log(
-  '  per table and batch: the staged batch, positions and summed gradients (B x (W + D + 4) x 4 B), and 2 MiB of catch-up tables in decayed/exact mode',
+  '  per table and batch: the staged batch, positions and summed gradients (B x (W + D + 4) x 4 B), ' +
+    'and 2 MiB of catch-up tables in decayed/exact mode',
 );

@@ -76,7 +76,8 @@ const base = -(ctr * Math.log(ctr) + (1 - ctr) * Math.log(1 - ctr));
 const bayes = logloss((r) => r.logit);
 const gain = (v: number) => ((base - v) / (base - bayes)).toFixed(3);
 console.log(
-  `synthetic seed 1, ${rows.length} examples from index 1.9M: CTR ${ctr.toFixed(4)}, base-rate logloss ${base.toFixed(4)}, Bayes logloss ${bayes.toFixed(4)} (NE ${(bayes / base).toFixed(3)})`,
+  `synthetic seed 1, ${rows.length} examples from index 1.9M: CTR ${ctr.toFixed(4)}, ` +
+    `base-rate logloss ${base.toFixed(4)}, Bayes logloss ${bayes.toFixed(4)} (NE ${(bayes / base).toFixed(3)})`,
 );
 console.log(`oracle without pair interactions:          gain ${gain(refit((r) => r.logit - r.pairs))}`);
 console.log(`oracle without values rarer than 50 in 2M: gain ${gain(refit((r) => r.logit - r.rare))}`);

@@ -73,7 +73,9 @@ for await (const rb of createSyntheticSource({ seed: cfg.source.seed, limit: N }
     const base = f.logloss / f.ne;
     const gain = (base - f.logloss) / (base - f.bayesLogloss!);
     console.log(
-      `${String(n).padEnd(10)} ${f.logloss.toFixed(4)}   ${f.bayesLogloss!.toFixed(4)}   ${base.toFixed(4)}   ${gain.toFixed(3)}  ${f.auc.toFixed(4)}  ${f.calibration.toFixed(3)}  ${(n / ((performance.now() - t0) / 1000)).toFixed(0)}`,
+      `${String(n).padEnd(10)} ${f.logloss.toFixed(4)}   ${f.bayesLogloss!.toFixed(4)}   ${base.toFixed(4)}   ` +
+        `${gain.toFixed(3)}  ${f.auc.toFixed(4)}  ${f.calibration.toFixed(3)}  ` +
+        `${(n / ((performance.now() - t0) / 1000)).toFixed(0)}`,
     );
   }
 }

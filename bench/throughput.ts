@@ -30,7 +30,8 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: npx tsx bench/throughput.ts [--backends tensorflow,wasm,cpu] [--kernels wasm,js] [--steps 30] [--batch 4096]',
+    'usage: npx tsx bench/throughput.ts [--backends tensorflow,wasm,cpu] [--kernels wasm,js] ' +
+      '[--steps 30] [--batch 4096]',
   );
   process.exit(0);
 }
@@ -91,7 +92,8 @@ if (values.child) {
 
 const self = fileURLToPath(import.meta.url);
 console.log(
-  `training throughput, synthetic stream, batch ${batch}, dim 16, MLP 256-128, ${steps} timed steps (after 3 warm-up), 2-core machine`,
+  `training throughput, synthetic stream, batch ${batch}, dim 16, MLP 256-128, ` +
+    `${steps} timed steps (after 3 warm-up), 2-core machine`,
 );
 console.log('backend/kernel examples/s  step ms  featurize ms  RSS MB  rows     table MB (rows+momentum+map)');
 const results: Record<string, number> = {};
@@ -119,7 +121,9 @@ for (const b of values.backends.split(','))
       const r = JSON.parse(out.trim().split('\n').pop()!);
       if (kern === kernels[0]) results[b] = r.examplesPerSecond;
       console.log(
-        `${name.padEnd(14)} ${r.examplesPerSecond.toFixed(0).padStart(10)}  ${r.stepMs.toFixed(0).padStart(7)}  ${r.featurizeMs.toFixed(0).padStart(12)}  ${r.rssMb.toFixed(0).padStart(6)}  ${String(r.rows).padStart(7)}  ${r.tableMb.toFixed(1)}`,
+        `${name.padEnd(14)} ${r.examplesPerSecond.toFixed(0).padStart(10)}  ${r.stepMs.toFixed(0).padStart(7)}  ` +
+          `${r.featurizeMs.toFixed(0).padStart(12)}  ${r.rssMb.toFixed(0).padStart(6)}  ` +
+          `${String(r.rows).padStart(7)}  ${r.tableMb.toFixed(1)}`,
       );
     } catch (e) {
       const msg =

@@ -61,7 +61,8 @@ export function topicsCommand(): Command {
           const w = wanted.find((x) => x.topic === t.name)!;
           if (t.partitions.length !== w.numPartitions)
             process.stderr.write(
-              `lionctr: topic "${t.name}" exists with ${t.partitions.length} partitions (asked for ${w.numPartitions}); left as it is\n`,
+              `lionctr: topic "${t.name}" exists with ${t.partitions.length} partitions ` +
+                `(asked for ${w.numPartitions}); left as it is\n`,
             );
         }
         process.stdout.write(

@@ -94,7 +94,9 @@ export async function createTrainer(
       const diff = ckpt.meta.modelConfig ? configDiff(ckpt.meta.modelConfig, modelConfig) : [];
       throw new LionctrError(
         'LIONCTR_BAD_CONFIG',
-        `checkpoint ${ckpt.dir} is of a model with other settings${diff.length ? ` (${diff.slice(0, 5).join('; ')})` : ' (schema or model.*)'}; point checkpoint.dir elsewhere or delete it to start afresh`,
+        `checkpoint ${ckpt.dir} is of a model with other settings` +
+          `${diff.length ? ` (${diff.slice(0, 5).join('; ')})` : ' (schema or model.*)'}; ` +
+          'point checkpoint.dir elsewhere or delete it to start afresh',
         { where: 'checkpoint.dir' },
       );
     }
@@ -106,10 +108,11 @@ export async function createTrainer(
   if (ckpt) {
     logger.info(
       { checkpoint: ckpt.dir, step: ckpt.step, examples: ckpt.meta.examples, offsets: ckpt.meta.sourceOffsets },
-      `resuming from checkpoint step ${ckpt.step} (${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`,
+      `resuming from checkpoint step ${ckpt.step} ` +
+        `(${ckpt.meta.examples} examples trained; delete ${ckptDir} to start afresh)`,
     );
   }
-  const openSource = async (epoch: number, resume: ResumePoint | null): Promise<Source> => {
+  const openSource = async (_epoch: number, resume: ResumePoint | null): Promise<Source> => {
     if (cfg.source.kind === 'kafka') {
       const { createKafkaSource } = await import('../ingest/kafka/source.ts');
       return createKafkaSource({ kafka: cfg.kafka, schema, resume, logger });

@@ -27,7 +27,7 @@ export function parseNumericCell(s: string, field: string, where: string): numbe
   }
   if (k === n) return +s;
   const v = +s;
-  if (v !== v || v === Infinity || v === -Infinity || !NUMBER_RE.test(s)) {
+  if (Number.isNaN(v) || v === Infinity || v === -Infinity || !NUMBER_RE.test(s)) {
     if (s.trim().length === 0) return null;
     throw badInput('bad_number', `${field}: not a number: ${JSON.stringify(s.slice(0, 40))}`, where);
   }

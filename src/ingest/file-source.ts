@@ -76,7 +76,8 @@ export function createFileSource(opts: FileSourceOptions): Source {
   ) {
     throw new LionctrError(
       'LIONCTR_BAD_CONFIG',
-      `the criteo format needs a schema of ${CRITEO_NUMERIC} numeric and ${CRITEO_CATEGORICAL} categorical slots, got ${schema.numeric.length} and ${schema.categorical.length}`,
+      `the criteo format needs a schema of ${CRITEO_NUMERIC} numeric and ${CRITEO_CATEGORICAL} categorical slots, ` +
+        `got ${schema.numeric.length} and ${schema.categorical.length}`,
       { where: 'schema' },
     );
   }
@@ -123,7 +124,8 @@ export function createFileSource(opts: FileSourceOptions): Source {
                 ? decodeCriteoLine
                 : createJsonlDecoder(schema, (slot, where) =>
                     console.warn(
-                      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`,
+                      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
+                        `it is ignored (first seen at ${where})`,
                     ),
                   ),
             );

@@ -30,9 +30,9 @@ export function createJsonlDecoder(
 ): LineDecoder {
   const unknown = new Set<string>();
   const numIndex = new Map<string, number>();
-  schema.numeric.forEach((s, i) => numIndex.set(s, i));
+  for (const [i, s] of schema.numeric.entries()) numIndex.set(s, i);
   const catIndex = new Map<string, number>();
-  schema.categorical.forEach((s, i) => catIndex.set(s, i));
+  for (const [i, s] of schema.categorical.entries()) catIndex.set(s, i);
   const nNum = schema.numeric.length;
   const nCat = schema.categorical.length;
 
@@ -66,7 +66,8 @@ export function createJsonlDecoder(
       if (eventTimeMs !== null && !(eventTimeMs >= MIN_TS_MS && eventTimeMs <= MAX_TS_MS)) {
         throw badInput(
           'bad_timestamp',
-          `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}${eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'}`,
+          `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}` +
+            (eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'),
           where,
         );
       }

@@ -16,7 +16,10 @@ export interface SlotSchema {
 export interface Source {
   /** Human name for logs, e.g. "file:/x/criteo.tsv" or "synthetic(seed=1)". */
   readonly name: string;
-  /** Yields batches of at most batchSize rows, in source order, until the source ends (files) or forever (synthetic, unless limit). */
+  /**
+   * Yields batches of at most batchSize rows, in source order, until the source ends (files) or
+   * forever (synthetic, unless limit).
+   */
   batches(opts: { batchSize: number; signal?: AbortSignal }): AsyncIterable<RecordBatch>;
   /** Counters of rows read and rows skipped as bad, by reason. */
   stats(): { rows: number; bad: Record<string, number> };

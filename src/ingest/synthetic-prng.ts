@@ -36,10 +36,14 @@ export class Xoshiro128 {
   reseed(a: number, b: number): void {
     let h = fmix32(Math.imul(a | 0, 0x9e3779b1) ^ 0x5bd1e995);
     h = fmix32(h ^ Math.imul((b | 0) + 0x632be5ab, 0x85ebca77));
-    this.s0 = fmix32((h = (h + 0x9e3779b9) | 0));
-    this.s1 = fmix32((h = (h + 0x9e3779b9) | 0));
-    this.s2 = fmix32((h = (h + 0x9e3779b9) | 0));
-    this.s3 = fmix32((h = (h + 0x9e3779b9) | 0));
+    h = (h + 0x9e3779b9) | 0;
+    this.s0 = fmix32(h);
+    h = (h + 0x9e3779b9) | 0;
+    this.s1 = fmix32(h);
+    h = (h + 0x9e3779b9) | 0;
+    this.s2 = fmix32(h);
+    h = (h + 0x9e3779b9) | 0;
+    this.s3 = fmix32(h);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     this.spare = NaN;
   }
@@ -66,7 +70,7 @@ export class Xoshiro128 {
   /** Standard normal N(0, 1) by Box-Muller; the second value of each pair is returned on the next call. */
   normal(): number {
     const s = this.spare;
-    if (s === s) {
+    if (!Number.isNaN(s)) {
       this.spare = NaN;
       return s;
     }

@@ -19,6 +19,10 @@ export interface BackendChoice {
 
 let chosen: BackendChoice | undefined;
 
+/** The " (passed over: name: why; ...)" part of the backend log line, or "" when none was. */
+const passedOver = (tried: { backend: string; why: string }[]): string =>
+  tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : '';
+
 /**
  * Selects and initialises the backend once per process.
  * @param prefer 'auto' (the order above) or one backend to force.
@@ -39,9 +43,7 @@ export async function selectBackend(
       if (!(await tf.setBackend(name))) throw new LionctrError('LIONCTR_UNAVAILABLE', 'setBackend returned false');
       await tf.ready();
       chosen = { backend: name, tried };
-      log(
-        `tfjs backend: ${name}${tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : ''}`,
-      );
+      log(`tfjs backend: ${name}${passedOver(tried)}`);
       return chosen;
     } catch (err) {
       const why = (err as Error).message.split('\n')[0];

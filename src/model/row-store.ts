@@ -82,7 +82,7 @@ export class RowStore {
       return;
     }
     const old = this.data.subarray(0, Math.min(oldWords, newWords));
-    const memory = host && host.holds(bytes) ? host.create(bytes) : null;
+    const memory = host?.holds(bytes) ? host.create(bytes) : null;
     this.memory = memory;
     if (!memory) this.host = null;
     this.buffer = memory ? new ArrayBuffer(0) : new ArrayBuffer(bytes);

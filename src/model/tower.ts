@@ -70,6 +70,6 @@ export class DenseTower {
   }
 
   dispose(): void {
-    this.vars.forEach((v) => v.dispose());
+    for (const v of this.vars) v.dispose();
   }
 }

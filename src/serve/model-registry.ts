@@ -97,7 +97,8 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       this.lastError = { version, message: (err as Error).message };
       this.logger.error(
         { version, err: (err as Error).message },
-        `export ${version} failed to load: ${(err as Error).message}; serving ${this.currentModel?.version ?? 'nothing'}`,
+        `export ${version} failed to load: ${(err as Error).message}; ` +
+          `serving ${this.currentModel?.version ?? 'nothing'}`,
       );
       this.emit('loadFailed', { version, message: (err as Error).message });
       return false;

@@ -98,8 +98,8 @@ export async function writeCheckpoint(
 ): Promise<{ dir: string; bytes: number }> {
   await mkdir(root, { recursive: true });
   const parts: { name: string; dtype: Dtype; a: Float32Array | Uint32Array }[] = [];
-  state.tower.forEach((a, i) => parts.push({ name: `tower/${i}`, dtype: 'float32', a }));
-  state.towerMomentum.forEach((a, i) => parts.push({ name: `tower_momentum/${i}`, dtype: 'float32', a }));
+  for (const [i, a] of state.tower.entries()) parts.push({ name: `tower/${i}`, dtype: 'float32', a });
+  for (const [i, a] of state.towerMomentum.entries()) parts.push({ name: `tower_momentum/${i}`, dtype: 'float32', a });
   for (const t of state.tables) {
     parts.push({ name: `table/${t.slot}/id_hi`, dtype: 'uint32', a: t.rowHi });
     parts.push({ name: `table/${t.slot}/id_lo`, dtype: 'uint32', a: t.rowLo });

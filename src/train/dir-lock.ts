@@ -104,7 +104,8 @@ export function lockCheckpointDir(dir: string): () => void {
         }
         throw new LionctrError(
           'LIONCTR_BAD_CONFIG',
-          `the checkpoint directory ${dir} is in use by process ${pid} on ${host}; give each trainer its own --export-dir or --checkpoint-dir (remove ${file} if that process is gone)`,
+          `the checkpoint directory ${dir} is in use by process ${pid} on ${host}; give each trainer its own ` +
+            `--export-dir or --checkpoint-dir (remove ${file} if that process is gone)`,
           { where: 'checkpoint.dir' },
         );
       }

@@ -66,7 +66,9 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
       `state has tower variables of sizes [${s.tower.map((v) => v.length)}], model [${vars.map((v) => v.size)}]`,
     );
   }
-  s.tower.forEach((v, i) => tf.tidy(() => m.tower.vars[i].assign(tf.tensor(v, m.tower.vars[i].shape))));
+  s.tower.forEach((v, i) => {
+    tf.tidy(() => m.tower.vars[i].assign(tf.tensor(v, m.tower.vars[i].shape)));
+  });
   ts.denseLion.setState({ step: s.denseLionStep, momentum: s.towerMomentum });
   ts.step = s.step;
   s.tables.forEach((st, f) => {

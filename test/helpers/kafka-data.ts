@@ -1,7 +1,7 @@
 /**
  * Test data of the Kafka tests: Criteo-format lines (synthetic, or the ../shared sample),
  * files of them with bad lines planted, and fresh topics (with their `.dlq`) paired with
- * such a file, ready for `produceFile` (src/cli/produce.ts) to replay.
+ * such a file, ready for `produceFile` (src/cli/produce-file.ts) to replay.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,8 @@
  * 1. LIONCTR_TEST_KAFKA_BROKERS set (comma list) to other than the local 127.0.0.1:19092:
  *    that broker is used as it is (and never stopped); when it does not answer, the broker
  *    tests are skipped saying so (under CI=true setup throws), nothing is started.
- * 2. Else, the local broker at 127.0.0.1:19092 when it answers; else, with `java` on PATH and `mvn` on PATH (or the jars already in ops/kafka/target/libs),
+ * 2. Else, the local broker at 127.0.0.1:19092 when it answers; else, with `java` on PATH and
+ *    `mvn` on PATH (or the jars already in ops/kafka/target/libs),
  *    `ops/kafka/start.sh 19092` starts one (the first time mvn fetches the jars, about a minute);
  *    teardown stops it with ops/kafka/stop.sh once no other vitest run on this machine uses it.
  * 3. Else the broker tests are skipped, except under CI=true, where setup throws (the run fails).
@@ -58,7 +59,7 @@ const alive = (pid: number) => {
  */
 export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  do {
+  for (;;) {
     const admin = new Kafka({
       brokers,
       clientId: 'lionctr-test-probe',
@@ -78,7 +79,7 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
     }
     if (Date.now() + 500 >= deadline) return false;
     await sleep(500);
-  } while (true);
+  }
 }
 
 /** Cross-process lock on STATE (mkdir is atomic); a lock older than 5 minutes is stale. */
@@ -147,7 +148,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const t0 = Date.now();
       const rc = ops('start.sh', String(PORT));
       if (rc !== 0 || !(await brokerAnswers(local, 30_000)))
-        return `no broker at ${wanted.join(',')} and ops/kafka/start.sh ${PORT} failed (exit ${rc}; see ops/kafka/data/stdout.log)`;
+        return (
+          `no broker at ${wanted.join(',')} and ops/kafka/start.sh ${PORT} failed ` +
+          `(exit ${rc}; see ops/kafka/data/stdout.log)`
+        );
       mkdirSync(STATE, { recursive: true });
       writeFileSync(OWNED, String(process.pid));
       process.stderr.write(

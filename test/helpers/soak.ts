@@ -61,7 +61,8 @@ export async function soak(opts: {
     log(line);
   };
   log(
-    `soak on backend ${backend.backend}: ${opts.steps} steps of batch ${opts.batch}, ${opts.predictions} predictions (batches of 100)`,
+    `soak on backend ${backend.backend}: ${opts.steps} steps of batch ${opts.batch}, ` +
+      `${opts.predictions} predictions (batches of 100)`,
   );
   const t0 = performance.now();
   for (let s = 0; s < opts.steps; s++) {
@@ -79,7 +80,8 @@ export async function soak(opts: {
   const rssGrowth = Math.max(...rssMb.slice(half)) - rssMb[half];
   const ok = tensorsFlat && rssGrowth <= opts.rssSlackMb;
   log(
-    `${ok ? 'FLAT' : 'LEAK'}: tensors ${tensorsFlat ? 'flat' : 'grew'} (${tensors[0]} -> ${tensors.at(-1)}), rss growth over the second half ${rssGrowth.toFixed(1)} MB (slack ${opts.rssSlackMb} MB)`,
+    `${ok ? 'FLAT' : 'LEAK'}: tensors ${tensorsFlat ? 'flat' : 'grew'} (${tensors[0]} -> ${tensors.at(-1)}), ` +
+      `rss growth over the second half ${rssGrowth.toFixed(1)} MB (slack ${opts.rssSlackMb} MB)`,
   );
   model.dispose();
   step.denseLion.dispose();

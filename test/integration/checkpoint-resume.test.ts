@@ -15,7 +15,9 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const silent = pino({ level: 'silent' });
 
 // a small model on the synthetic stream: 6 steps of 500, interrupted after 3
@@ -54,7 +56,8 @@ async function train(
 const words = stateDigest;
 
 describe('checkpoints', () => {
-  it('stop after 3 steps + restart = one uninterrupted run, bit for bit (synthetic source resumes at its offset)', async () => {
+  it('stop after 3 steps + restart = one uninterrupted run, bit for bit ' +
+    '(synthetic source resumes at its offset)', async () => {
     const whole = await train(null);
     const dir = tmp();
     const first = await train(dir, ['train.maxExamples=1500']);
@@ -102,7 +105,8 @@ describe('checkpoints', () => {
     expect(words(second.state)).toBe(words(whole.state));
   }, 60_000);
 
-  it('a finished run resumed with more passes trains the new pass from the file start (= a fresh run with that many passes)', async () => {
+  it('a finished run resumed with more passes trains the new pass from the file start ' +
+    '(= a fresh run with that many passes)', async () => {
     const d = tmp();
     const lines: string[] = [];
     for (let i = 0; i < 700; i++)
@@ -134,7 +138,8 @@ describe('checkpoints', () => {
     await (await createTrainer(cfg, silent, { exportDir: null })).run();
   }, 60_000);
 
-  it('takes over a lock whose process is gone: dead pid, own pid of an earlier process (restarted container), garbled old file', async () => {
+  it('takes over a lock whose process is gone: dead pid, own pid of an earlier process (restarted container), ' +
+    'garbled old file', async () => {
     const { hostname } = await import('node:os');
     const { utimesSync } = await import('node:fs');
     for (const content of ['999999 HOST 1', `${process.pid} HOST 0`, '\u0000garbled']) {
@@ -162,7 +167,8 @@ describe('checkpoints', () => {
     expect(words(second.state)).toBe(words(whole.state));
   }, 60_000);
 
-  it('a corrupt newest checkpoint is passed over for the previous one; a checkpoint of another model is refused', async () => {
+  it('a corrupt newest checkpoint is passed over for the previous one; ' +
+    'a checkpoint of another model is refused', async () => {
     const dir = tmp();
     await train(dir, ['train.maxExamples=1000', 'checkpoint.keep=3', 'checkpoint.intervalSeconds=0.000001']);
     const latest = readFileSync(join(dir, 'LATEST'), 'utf8').trim();

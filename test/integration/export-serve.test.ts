@@ -69,7 +69,9 @@ describe('export + HTTP prediction endpoint', () => {
     const body = (await res.json()) as { predictions: number[]; model_version: string };
     expect(body.model_version).toBe(v1);
     const want = trained.model.predict(trained.featurizer.fromInstances(instances));
-    body.predictions.forEach((p, i) => expect(p).toBeCloseTo(want[i], 6));
+    body.predictions.forEach((p, i) => {
+      expect(p).toBeCloseTo(want[i], 6);
+    });
     expect(body.predictions.every((p) => p > 0 && p < 1)).toBe(true);
     const status = (await (await fetch(`${base}/v1/models/ctr`)).json()) as {
       model_version_status: { version: string; state: string }[];

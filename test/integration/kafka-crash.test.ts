@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { expect, it } from 'vitest';
 import { createTrainer } from '../../src/cli/train-session.ts';
-import { produceFile } from '../../src/cli/produce.ts';
+import { produceFile } from '../../src/cli/produce-file.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import { decodeCriteoLine } from '../../src/ingest/criteo-decoder.ts';
 import { partitionOf } from '../../src/ingest/position-key.ts';
@@ -23,7 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const digest = stateDigest;
 
 describeKafka('crash safety', () => {
-  it('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, final model = an uninterrupted run on the same batches', async () => {
+  it('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, ' +
+    'final model = an uninterrupted run on the same batches', async () => {
     const brokers = kafkaBrokers()!;
     const dir = fx.tempDir('crash');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'crash', 2, dir, 9000);

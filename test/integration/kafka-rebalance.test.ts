@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { produceFile } from '../../src/cli/produce.ts';
+import { produceFile } from '../../src/cli/produce-file.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import { useFixture } from '../helpers/fixture.ts';
 import { describeKafka, kafkaBrokers, readAll } from '../helpers/kafka.ts';
@@ -13,11 +13,13 @@ const fx = useFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeKafka('two trainers in one group', () => {
-  it('split the partitions; joins and a graceful leave move partitions without losing or duplicating a record', async () => {
+  it('split the partitions; joins and a graceful leave move partitions ' +
+    'without losing or duplicating a record', async () => {
     const brokers = kafkaBrokers()!;
     const dir = fx.tempDir('rebalance');
     const { topic, path, lines, bad } = await topicWithLines(brokers, 'rebalance', 4, dir, 7000);
-    const phase1 = (lines.length - 1000) & ~3; // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
+    // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
+    const phase1 = (lines.length - 1000) & ~3;
     const setsOf = (name: string) => {
       mkdirSync(join(dir, name), { recursive: true });
       return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' });
@@ -99,7 +101,9 @@ describeKafka('two trainers in one group', () => {
     expect(fb.err).toMatch(/released partitions \[/);
     const logs = [ra.err, fa.err, fb.err, fc.err].join('\n');
     console.log(
-      `rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`,
+      `rebalance test: ${(logs.match(/released partitions \[[^\]]*\]/g) ?? []).length} releases, ` +
+        `${(logs.match(/waiting for its previous owner/g) ?? []).length} waits for a live previous owner, ` +
+        `${(logs.match(/released by its previous owner/g) ?? []).length} hand-overs after such a wait`,
     );
     const pos = linePosition(topic, 4);
     expect(exactlyOnce(all(), goodPositions(lines, bad, pos))).toEqual({ dup: [], missing: [], extra: [] });

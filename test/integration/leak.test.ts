@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { soak } from '../helpers/soak.ts';
 
-// A shortened bench/soak.ts (the same loop, test/helpers/soak.ts) (the full one runs 10,000 steps and 100,000 predictions):
+// A shortened bench/soak.ts (the same loop, test/helpers/soak.ts) (the full one runs 10,000
+// steps and 100,000 predictions):
 // tensors and tfjs bytes must stay exactly flat; RSS may not grow by more than 16 MB over
 // the second half. Fails on a missing dispose/tidy anywhere in the step or predict path.
 describe('long-running daemon does not leak', () => {

@@ -24,24 +24,28 @@ describe('WebAssembly SIMD sparse Lion kernel, in processes of its own', () => {
     }
   });
 
-  it('under an address-space limit (ulimit -v) a table keeps its ArrayBuffer and says why (each WebAssembly memory reserves ~10 GiB)', () => {
-    const code =
-      'import { RowStore } from "./src/model/row-store.ts";' +
-      ' import { useWasmMemory } from "./src/train/optim/wasm/wasm-memory.ts";' +
-      ' const r = new RowStore(16, 100);' +
-      ' console.log(JSON.stringify({ why: useWasmMemory(r), memory: r.memory !== null }));';
-    const run = (limit: string) =>
-      JSON.parse(
-        execFileSync(
-          'sh',
-          ['-c', `ulimit -v ${limit} && exec "$0" --import tsx --input-type=module -e "$1"`, process.execPath, code],
-          { encoding: 'utf8' },
-        ),
-      );
-    expect(run('80000000')).toEqual({
-      why: 'the process has an address-space limit (ulimit -v, 81920000000 bytes)',
-      memory: false,
-    });
-    expect(run('unlimited')).toEqual({ why: null, memory: true });
-  });
+  it(
+    'under an address-space limit (ulimit -v) a table keeps its ArrayBuffer and says why ' +
+      '(each WebAssembly memory reserves ~10 GiB)',
+    () => {
+      const code =
+        'import { RowStore } from "./src/model/row-store.ts";' +
+        ' import { useWasmMemory } from "./src/train/optim/wasm/wasm-memory.ts";' +
+        ' const r = new RowStore(16, 100);' +
+        ' console.log(JSON.stringify({ why: useWasmMemory(r), memory: r.memory !== null }));';
+      const run = (limit: string) =>
+        JSON.parse(
+          execFileSync(
+            'sh',
+            ['-c', `ulimit -v ${limit} && exec "$0" --import tsx --input-type=module -e "$1"`, process.execPath, code],
+            { encoding: 'utf8' },
+          ),
+        );
+      expect(run('80000000')).toEqual({
+        why: 'the process has an address-space limit (ulimit -v, 81920000000 bytes)',
+        memory: false,
+      });
+      expect(run('unlimited')).toEqual({ why: null, memory: true });
+    },
+  );
 });

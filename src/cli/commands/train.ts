@@ -55,7 +55,8 @@ export function addTrainCommand(program: Command): void {
       .option('--export-dir <dir>', 'exports root (export.dir)')
       .option(
         '--checkpoint-dir <dir>',
-        'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); training resumes from the newest one there',
+        'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints); ' +
+          'training resumes from the newest one there',
       )
       .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'),
   ).action(async (o) => {

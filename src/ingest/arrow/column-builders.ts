@@ -34,7 +34,7 @@ export class Float64ColumnBuilder {
   /** Appends a value; null, undefined and NaN become Arrow nulls. */
   push(v: number | null | undefined): void {
     const i = this.length++;
-    if (v === null || v === undefined || v !== v) {
+    if (v === null || v === undefined || Number.isNaN(v)) {
       this.nulls++;
     } else {
       this.values[i] = v;
@@ -111,7 +111,10 @@ export class Utf8ColumnBuilder {
   }
   /** Appends a string (UTF-8 encoded), or a null for null/undefined. */
   push(s: string | null | undefined): void {
-    if (s === null || s === undefined) return this.pushNull();
+    if (s === null || s === undefined) {
+      this.pushNull();
+      return;
+    }
     const n = s.length;
     let p = this.pos;
     if (p + n * 3 > this.bytes.length) this.grow(p + n * 3);

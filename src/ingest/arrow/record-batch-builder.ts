@@ -41,7 +41,10 @@ const schemaCache = new WeakMap<SlotSchema, Map<boolean, Schema>>();
 export function arrowSchemaFor(slots: SlotSchema, opts: { bayesP?: boolean } = {}): Schema {
   const withP = !!opts.bayesP;
   let byFlag = schemaCache.get(slots);
-  if (!byFlag) schemaCache.set(slots, (byFlag = new Map()));
+  if (!byFlag) {
+    byFlag = new Map();
+    schemaCache.set(slots, byFlag);
+  }
   const hit = byFlag.get(withP);
   if (hit) return hit;
   const fields: Field[] = [

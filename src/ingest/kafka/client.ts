@@ -8,8 +8,11 @@ import type { Logger } from 'pino';
 import type { KafkaSection } from './config.ts';
 import { LionctrError } from '../../errors.ts';
 
-const TRANSIENT =
-  /coordinator is not available|coordinator is loading|does not host this topic-partition|leadership election|not the leader|rebalanc/i;
+const TRANSIENT = new RegExp(
+  'coordinator is not available|coordinator is loading|does not host this topic-partition|' +
+    'leadership election|not the leader|rebalanc',
+  'i',
+);
 
 /** Options of createKafka: the `kafka` section of the config (declared in ./config.ts). */
 
@@ -41,7 +44,8 @@ export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
     if (!k.sasl.username || !k.sasl.password) {
       throw new LionctrError(
         'LIONCTR_BAD_CONFIG',
-        'kafka.sasl.mechanism is set, so kafka.sasl.username and kafka.sasl.password (env LIONCTR_KAFKA_SASL_PASSWORD) are needed',
+        'kafka.sasl.mechanism is set, so kafka.sasl.username and kafka.sasl.password ' +
+          '(env LIONCTR_KAFKA_SASL_PASSWORD) are needed',
         { where: k.sasl.username ? 'kafka.sasl.password' : 'kafka.sasl.username' },
       );
     }

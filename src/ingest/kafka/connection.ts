@@ -50,7 +50,8 @@ export class KafkaConnection {
   async connect(): Promise<void> {
     const k = this.k,
       brokers = k.brokers.join(',');
-    const admin = (this.admin = this.client.admin());
+    const admin = this.client.admin();
+    this.admin = admin;
     let existing: Set<string>;
     try {
       await admin.connect();

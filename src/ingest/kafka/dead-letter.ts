@@ -58,7 +58,8 @@ export class DeadLetters {
 
   /** Counts `m` (warning for the first five of its reason) and returns its dead-letter message. */
   reject(m: BadMessage): DeadLetter {
-    const n = (this.bad[m.reason] = (this.bad[m.reason] ?? 0) + 1);
+    const n = (this.bad[m.reason] ?? 0) + 1;
+    this.bad[m.reason] = n;
     const where = `${this.topic}/${m.partition}@${m.offset}`;
     if (n <= 5) {
       this.log.warn(

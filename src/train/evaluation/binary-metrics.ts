@@ -54,7 +54,10 @@ export interface EvalFigures {
   auc: number;
   /** Mean logloss, nats. */
   logloss: number;
-  /** Normalized entropy: logloss / entropy of the empirical CTR (He et al. 2014, "Practical Lessons from Predicting Clicks on Ads at Facebook", sec. 2). */
+  /**
+   * Normalized entropy: logloss / entropy of the empirical CTR (He et al. 2014, "Practical Lessons
+   * from Predicting Clicks on Ads at Facebook", sec. 2).
+   */
   ne: number;
   /** sum(p) / sum(y). */
   calibration: number;

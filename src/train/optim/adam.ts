@@ -57,7 +57,7 @@ export class DenseAdam implements DenseTransform {
 
   /** Frees the moment variables. */
   dispose(): void {
-    [...this.m, ...this.v].forEach((x) => x.dispose());
+    for (const x of [...this.m, ...this.v]) x.dispose();
   }
 }
 
@@ -91,8 +91,10 @@ export function sparseAdamStep(
     for (let j = 0; j < W; j++) {
       const p = j === 0 ? lin : emb;
       const g = grads[go + j];
-      const m = (d[om + j] = p.beta1 * d[om + j] + (1 - p.beta1) * g);
-      const v = (second[vo + j] = p.beta2 * second[vo + j] + (1 - p.beta2) * g * g);
+      const m = p.beta1 * d[om + j] + (1 - p.beta1) * g;
+      d[om + j] = m;
+      const v = p.beta2 * second[vo + j] + (1 - p.beta2) * g * g;
+      second[vo + j] = v;
       const mh = m / (1 - p.beta1 ** t),
         vh = v / (1 - p.beta2 ** t);
       d[o + j] -= p.lr * lrScale * (mh / (Math.sqrt(vh) + p.eps) + p.weightDecay * d[o + j]);

@@ -122,6 +122,6 @@ export class DenseLion implements DenseTransform {
 
   /** Frees the momentum variables. */
   dispose(): void {
-    this.momentum.forEach((m) => m.dispose());
+    for (const m of this.momentum) m.dispose();
   }
 }

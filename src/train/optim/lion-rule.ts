@@ -1,7 +1,7 @@
 /**
  * The one JS source of Lion's sparse arithmetic on a row block (RowStore layout), used by
  * the JS sparse step (sparse-lion.ts, float32 and bfloat16 momentum alike) and by the
- * wasm kernel's host side (its catch-up tables and factors, wasm/sparse-kernel.ts); the
+ * wasm kernel's host side (its catch-up tables and factors, wasm/catch-up-tables.ts); the
  * kernel itself (wasm/kernel/, AssemblyScript) is the same formulas in another language,
  * the dense tfjs step (dense-lion.ts) the same update as tensor ops.
  *
@@ -156,6 +156,9 @@ class Powers {
 const powers = new WeakMap<LionParams, Powers>();
 function powersFor(p: LionParams, lr: number): Powers {
   let w = powers.get(p);
-  if (!w || w.lr !== lr || w.beta !== p.beta2) powers.set(p, (w = new Powers(p.beta2, lr, p.weightDecay)));
+  if (!w || w.lr !== lr || w.beta !== p.beta2) {
+    w = new Powers(p.beta2, lr, p.weightDecay);
+    powers.set(p, w);
+  }
   return w;
 }

@@ -17,7 +17,8 @@ import type { OptimConfig } from './optim-config.ts';
 import { CONSTANT_LR, lrFunction, type LrSchedule } from './schedule.ts';
 import type { SparseLionGroup } from './sparse-lion.ts';
 import { AdamWUpdate, JsLionUpdate, type SparseUpdate, type TableSlot } from './sparse-update.ts';
-import { kernelModule, wasmKernelCovers } from './wasm/sparse-kernel.ts';
+import { wasmKernelCovers } from './wasm/catch-up-tables.ts';
+import { kernelModule } from './wasm/kernel-module.ts';
 import { WasmFallback, WasmLionUpdate, type FallbackLog } from './wasm/wasm-update.ts';
 import { wasmMemoryRefusal } from './wasm/wasm-memory.ts';
 

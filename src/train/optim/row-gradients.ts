@@ -16,8 +16,8 @@ export class RowGradients {
   /** [capacity, 2]: generation stamp and position of each row, adjacent (one cache miss per id). */
   private mark: Int32Array = new Int32Array(0);
   private gen = 0;
-  /** Sink of the prefetch loads. */
-  private touch = 0;
+  /** Sink of the prefetch loads (written so that the loads are not optimised away; never read). */
+  touch = 0;
 
   constructor(
     readonly width: number,

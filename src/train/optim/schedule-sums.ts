@@ -120,8 +120,14 @@ const cache = new WeakMap<LrFunction, WeakMap<object, ScheduleSums>>();
 /** The ScheduleSums of a (schedule function, parameter group) pair, made once and kept. */
 export function scheduleSumsFor(lrAt: LrFunction, p: LionParams): ScheduleSums {
   let byGroup = cache.get(lrAt);
-  if (!byGroup) cache.set(lrAt, (byGroup = new WeakMap()));
+  if (!byGroup) {
+    byGroup = new WeakMap();
+    cache.set(lrAt, byGroup);
+  }
   let s = byGroup.get(p);
-  if (!s) byGroup.set(p, (s = new ScheduleSums(lrAt, p)));
+  if (!s) {
+    s = new ScheduleSums(lrAt, p);
+    byGroup.set(p, s);
+  }
   return s;
 }

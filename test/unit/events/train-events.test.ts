@@ -43,21 +43,24 @@ describe('trainer events table and worker relay', () => {
     expect(new Set(TRAIN_EVENT_NAMES).size).toBe(TRAIN_EVENT_NAMES.length);
   });
 
-  it('relays every event across a (structured-clone) worker boundary with its payload; step without its positions', () => {
-    const trainer: TrainEmitter = new EventEmitter();
-    const main: TrainEmitter = new EventEmitter();
-    const got: Record<string, unknown> = {};
-    for (const name of TRAIN_EVENT_NAMES)
-      (main as EventEmitter).on(name, (p: unknown) => {
-        got[name] = p;
-      });
-    const posted: TrainEventMessage[] = [];
-    relayTrainEvents(trainer, (msg) => posted.push(structuredClone(msg)));
-    for (const name of TRAIN_EVENT_NAMES) (trainer as EventEmitter).emit(name, samples[name]);
-    expect(posted.map((m) => m.type)).toEqual(TRAIN_EVENT_NAMES);
-    for (const msg of posted) expect(emitTrainEventMessage(main, msg)).toBe(true);
-    const { positions: _, ...stepOnTheWire } = samples.step;
-    expect(got).toEqual({ ...samples, step: stepOnTheWire });
-    expect(samples.step.positions).toBeDefined(); // the trainer's own payload keeps them (the audit log reads them)
-  });
+  it(
+    'relays every event across a (structured-clone) worker boundary with its payload; ' + 'step without its positions',
+    () => {
+      const trainer: TrainEmitter = new EventEmitter();
+      const main: TrainEmitter = new EventEmitter();
+      const got: Record<string, unknown> = {};
+      for (const name of TRAIN_EVENT_NAMES)
+        (main as EventEmitter).on(name, (p: unknown) => {
+          got[name] = p;
+        });
+      const posted: TrainEventMessage[] = [];
+      relayTrainEvents(trainer, (msg) => posted.push(structuredClone(msg)));
+      for (const name of TRAIN_EVENT_NAMES) (trainer as EventEmitter).emit(name, samples[name]);
+      expect(posted.map((m) => m.type)).toEqual(TRAIN_EVENT_NAMES);
+      for (const msg of posted) expect(emitTrainEventMessage(main, msg)).toBe(true);
+      const { positions: _, ...stepOnTheWire } = samples.step;
+      expect(got).toEqual({ ...samples, step: stepOnTheWire });
+      expect(samples.step.positions).toBeDefined(); // the trainer's own payload keeps them (the audit log reads them)
+    },
+  );
 });

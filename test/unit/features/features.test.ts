@@ -19,7 +19,9 @@ describe('feature hashing', () => {
     const h = new SlotHasher('C7', 2); // tiny cache: forces clears
     const hi = new Uint32Array(4),
       lo = new Uint32Array(4);
-    ['68fd1e64', 'x', '68fd1e64', null].forEach((v, i) => h.hashInto(v, hi, lo, i));
+    ['68fd1e64', 'x', '68fd1e64', null].forEach((v, i) => {
+      h.hashInto(v, hi, lo, i);
+    });
     const id = 15368943909443903645n;
     expect([hi[0], lo[0]]).toEqual([Number(id >> 32n), Number(id & 0xffffffffn)]);
     expect([hi[2], lo[2]]).toEqual([hi[0], lo[0]]);

@@ -20,7 +20,8 @@ describe('CtrModel forward pass', () => {
         { C1: 'z', I1: 0 },
       ]);
       const g = model.gather(batch, true); // admit: rows get their deterministic init
-      for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[r * t.rows.stride] = 0.1 * (r + 1); // non-zero linear weights
+      // non-zero linear weights
+      for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[r * t.rows.stride] = 0.1 * (r + 1);
       const p = model.predict(batch);
       const [W0, b0, W1, b1] = model.tower.vars.map((v) => Array.from(v.dataSync()));
       const I = model.inputDim,

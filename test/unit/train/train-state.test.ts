@@ -47,9 +47,9 @@ describe('training state round trip', () => {
       const after = await captureState(a),
         other = await captureState(b2);
       expect(other.step).toBe(8);
-      other.tower.forEach((v, i) =>
-        expect(Buffer.from(v.buffer).equals(Buffer.from(after.tower[i].buffer)), `tower var ${i}`).toBe(true),
-      );
+      other.tower.forEach((v, i) => {
+        expect(Buffer.from(v.buffer).equals(Buffer.from(after.tower[i].buffer)), `tower var ${i}`).toBe(true);
+      });
       other.tables.forEach((t, f) => {
         const u = after.tables[f];
         expect(t.size).toBe(u.size);

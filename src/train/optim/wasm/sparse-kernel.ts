@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs';
+/**
+ * The host side of the WebAssembly SIMD sparse Lion kernel: the per-table `WasmSparseLion`
+ * that stages a batch into the table's memory, sets the step's parameters and calls the
+ * kernel. Module loading: kernel-module.ts; scratch layout: kernel-scratch.ts; catch-up
+ * tables: catch-up-tables.ts.
+ */
 import { LionctrError } from '../../../errors.ts';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
-import { constantCatchUp, scheduledCatchUp } from '../lion-rule.ts';
-import type { SparseLionGroup, SparseMode } from '../sparse-lion.ts';
+import { scheduledCatchUp } from '../lion-rule.ts';
+import type { SparseLionGroup } from '../sparse-lion.ts';
 import type { LrFunction } from '../schedule.ts';
+import { fillCatchUpTable } from './catch-up-tables.ts';
+import { type KernelExports, kernelModule } from './kernel-module.ts';
+import { KernelScratch } from './kernel-scratch.ts';
 import { useWasmMemory } from './wasm-memory.ts';
 
 /**
@@ -19,11 +27,8 @@ import { useWasmMemory } from './wasm-memory.ts';
  * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
  * float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
- * Scratch after the rows (from the rows' bytes rounded up to 64), 64-byte aligned pieces: marks
- * [capacity, 2] i32, parameters [19] f64 and the host's factors [4] f32, two catch-up
- * tables of [65536, 4] f32 (catch-up modes only), then the batch's row indices [B] i32,
- * dLoss/dlogit [B] f32, gradients [B, D] f32, each example's unique-row position [B] i32,
- * unique rows [B] i32 and summed gradients [B, W] f32.
+ * The scratch (marks, parameters, catch-up tables, the staged batch) lies after the rows in
+ * the same memory; kernel-scratch.ts gives its layout.
  */
 export class WasmSparseLion {
   /** The memory this instance is bound to (rows.memory when it was made). */
@@ -31,17 +36,10 @@ export class WasmSparseLion {
   /** Unique rows of the last step. */
   n = 0;
   private readonly k: KernelExports;
-  private gen = 0;
   /** Examples staged (-1: none yet). */
   private B = -1;
-  /** Layout of the marks, parameters and tables (rows' scratch base, capacity, tables or not). */
-  private fixedKey = '';
-  private hasTables = false;
-  /** Where the batch part of the scratch starts, and the batch size it holds. */
-  private batchBase = 0;
-  private Bcap = 0;
-  private lay = { mark: 0, par: 0, tabL: 0, tabE: 0, idx: 0, dl: 0, gx: 0, pos: 0, rowIds: 0, grads: 0 };
-  private tableKeys = ['', ''];
+  /** Where the scratch lies, the marks' generation and the catch-up tables' contents. */
+  private readonly lay: KernelScratch;
 
   /**
    * Moves the rows into a WebAssembly memory (wasm-memory.ts, useWasmMemory) and binds to it.
@@ -61,6 +59,7 @@ export class WasmSparseLion {
       throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
     }
     this.memory = rows.memory;
+    this.lay = new KernelScratch(rows, rows.memory);
     this.k = new WebAssembly.Instance(mod, {
       env: {
         memory: rows.memory,
@@ -132,7 +131,7 @@ export class WasmSparseLion {
     catchUp: boolean,
   ): boolean {
     const D = this.rows.width - 1;
-    if (!this.layout(B, catchUp)) return false;
+    if (!this.lay.layout(B, catchUp)) return false;
     const buf = this.memory.buffer,
       L = this.lay;
     const idx = new Int32Array(buf, L.idx, B);
@@ -163,7 +162,7 @@ export class WasmSparseLion {
       mode = group.mode ?? 'lazy',
       L = this.lay,
       B = this.B;
-    if (B < 0 || (mode !== 'lazy' && !this.hasTables)) {
+    if (B < 0 || (mode !== 'lazy' && !L.hasTables)) {
       throw new LionctrError(
         'LIONCTR_INTERNAL',
         'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)',
@@ -180,11 +179,11 @@ export class WasmSparseLion {
       catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
-    if (++this.gen > 0x7ffffff0) {
+    if (++L.gen > 0x7ffffff0) {
       new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0);
-      this.gen = 1;
+      L.gen = 1;
     }
-    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, this.gen, L.pos, L.rowIds, L.grads);
+    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, L.gen, L.pos, L.rowIds, L.grads);
     const e = group.embedding,
       l = group.linear ?? group.embedding;
     const par = new Float64Array(buf, L.par, 19);
@@ -206,8 +205,8 @@ export class WasmSparseLion {
     put(0, l);
     put(4, e);
     if (mode !== 'lazy') {
-      this.fillTable(0, L.tabL, l, catchUpMult, mode);
-      this.fillTable(1, L.tabE, e, catchUpMult, mode);
+      fillCatchUpTable(this.memory, L.tableKeys, 0, L.tabL, l, catchUpMult, mode);
+      fillCatchUpTable(this.memory, L.tableKeys, 1, L.tabE, e, catchUpMult, mode);
     }
     this.k.lionStep(
       L.rowIds,
@@ -235,139 +234,7 @@ export class WasmSparseLion {
   get sums(): Float32Array {
     return new Float32Array(this.memory.buffer, this.lay.grads, this.n * this.rows.width);
   }
-
-  /**
-   * Places the scratch for a batch of B; false when it does not fit. The marks, parameters
-   * and tables move (and the marks are cleared) only when the rows grow or the tables are
-   * first needed; the batch part grows to the largest batch seen, so batches of varying
-   * size (Kafka's partial batches) cost no clearing.
-   */
-  private layout(B: number, tables: boolean): boolean {
-    const a = (x: number) => Math.ceil(x / 64) * 64;
-    const rows = this.rows,
-      W = rows.width,
-      cap = rows.capacity,
-      base = a(rows.capacity * rows.stride * 4);
-    const L = this.lay;
-    const fixed = `${base}/${cap}/${tables || this.hasTables}`;
-    if (fixed !== this.fixedKey) {
-      let o = base;
-      L.mark = o;
-      o += a(8 * cap);
-      L.par = o;
-      o += a(19 * 8 + 16 + 16); // parameters, then the host's factors at +160
-      this.hasTables ||= tables;
-      L.tabL = o;
-      L.tabE = o;
-      if (this.hasTables) {
-        L.tabE = o + TABLE_BYTES;
-        o += 2 * TABLE_BYTES;
-      }
-      if (!rows.reserve(o)) return false;
-      new Int32Array(this.memory.buffer, L.mark, 2 * cap).fill(0);
-      this.gen = 0;
-      this.tableKeys = ['', ''];
-      this.fixedKey = fixed;
-      this.batchBase = o;
-      this.Bcap = 0;
-    }
-    if (B > this.Bcap) {
-      let o = this.batchBase;
-      L.idx = o;
-      o += a(4 * B);
-      L.dl = o;
-      o += a(4 * B);
-      L.gx = o;
-      o += a(4 * B * (W - 1));
-      L.pos = o;
-      o += a(4 * B);
-      L.rowIds = o;
-      o += a(4 * B);
-      L.grads = o;
-      o += a(4 * B * W);
-      if (!rows.reserve(o)) return false;
-      this.Bcap = B;
-    }
-    return true;
-  }
-
-  /**
-   * The catch-up table of a group at `ptr`: for k < 65536 idle steps, float32 (M, A, Dr, 0)
-   * with M = beta2^k, A = a^k (a = 1 - lr wd) and the exact-mode drift
-   * Dr = lr (1 - a^k) / (1 - a) (k lr when wd = 0; 0 when beta1 = 0 or mode is decayed), the
-   * closed form of lion-rule.ts; refilled when the group's settings change.
-   */
-  private fillTable(which: number, ptr: number, p: LionParams, catchUpMult: number, mode: SparseMode): void {
-    const lr = p.lr * catchUpMult,
-      key = `${lr}/${p.beta1}/${p.beta2}/${p.weightDecay}/${mode}`;
-    if (this.tableKeys[which] === key) return;
-    const t = new Float32Array(this.memory.buffer, ptr, 4 * TABLE);
-    const drift = mode === 'exact' && p.beta1 > 0;
-    for (let k = 0; k < TABLE; k++) {
-      const f = constantCatchUp(p, lr, k);
-      t[4 * k] = f[0];
-      t[4 * k + 1] = f[1];
-      t[4 * k + 2] = drift ? f[2] : 0;
-    }
-    this.tableKeys[which] = key;
-  }
-}
-
-/**
- * Whether the wasm kernel runs a group's steps: lazy always; decayed and exact when the lr
- * is constant or turns constant (the catch-up tables hold the tail's closed form).
- */
-export function wasmKernelCovers(group: SparseLionGroup, lrAt: LrFunction): boolean {
-  return (group.mode ?? 'lazy') === 'lazy' || Number.isFinite(lrAt.constantFrom ?? Infinity);
 }
 
 /** Constant multiplier 1 (no schedule). */
 const ONE: LrFunction = Object.assign(() => 1, { constantFrom: 0 });
-
-/** Entries per catch-up table (the kernel's TABLE). */
-const TABLE = 65536;
-const TABLE_BYTES = TABLE * 16;
-
-interface KernelExports {
-  accumulate(
-    idx: number,
-    B: number,
-    gx: number,
-    D: number,
-    dl: number,
-    mark: number,
-    gen: number,
-    pos: number,
-    rowIds: number,
-    grads: number,
-  ): number;
-  lionStep(
-    rowIds: number,
-    n: number,
-    grads: number,
-    W: number,
-    stride: number,
-    momOff: number,
-    metaOff: number,
-    bf: number,
-    step: number,
-    mode: number,
-    par: number,
-    tabL: number,
-    tabE: number,
-  ): void;
-}
-
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The compiled kernel module, or null when this runtime cannot compile it (no WebAssembly SIMD). */
-export function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(readFileSync(new URL('./sparse-lion.wasm', import.meta.url)));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}

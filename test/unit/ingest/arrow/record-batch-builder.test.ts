@@ -79,8 +79,12 @@ describe('RecordBatchBuilder', () => {
     rows.forEach((r, i) => {
       a.label[i] = r.label;
       a.eventTime.push(r.eventTimeMs);
-      a.numeric.forEach((c, k) => c.push(r.numeric[k]));
-      a.categorical.forEach((c, k) => c.push(r.categorical[k]));
+      a.numeric.forEach((c, k) => {
+        c.push(r.numeric[k]);
+      });
+      a.categorical.forEach((c, k) => {
+        c.push(r.categorical[k]);
+      });
       a.partition[i] = 0;
       a.offset[i] = i;
       a.endRow();

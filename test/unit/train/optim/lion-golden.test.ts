@@ -114,7 +114,8 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
       ['float32', 'wasm'],
       ['bfloat16', 'wasm'],
     ] as const) {
-      it(`${name}, ${dtype} momentum, ${kernel} kernel: lazy mode matches expected_lazy_semantics at every step`, () => {
+      const variant = `${name}, ${dtype} momentum, ${kernel} kernel`;
+      it(`${variant}: lazy mode matches expected_lazy_semantics at every step`, () => {
         const c = golden[name] as TableCase;
         expect(c.steps.some((s) => new Set(s.ids).size < s.ids.length)).toBe(true); // exercises duplicate-id summing
         runTable(
@@ -126,7 +127,7 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
         );
       });
 
-      it(`${name}, ${dtype} momentum, ${kernel} kernel: exact mode matches expected_dense_semantics at every touched row`, () => {
+      it(`${variant}: exact mode matches expected_dense_semantics at every touched row`, () => {
         const c = golden[name] as TableCase;
         // exact mode brings a row up to date when it is touched (idle rows catch up later),
         // so each step compares the rows it touched
@@ -163,12 +164,12 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
             // reference: every row every step; touched rows take the Lion step with their summed
             // gradient, idle rows only decay (m *= b2, theta *= 1 - lr*wd): no sign drift
             const g = new Map<number, number[]>();
-            c.steps[t].ids.forEach((r, i) =>
+            c.steps[t].ids.forEach((r, i) => {
               g.set(
                 r,
                 (g.get(r) ?? new Array(D).fill(0)).map((x, j) => x + c.steps[t].grads[i][j]),
-              ),
-            );
+              );
+            });
             for (let r = 0; r < c.rows; r++)
               for (let j = 0; j < D; j++) {
                 const q = r * D + j,

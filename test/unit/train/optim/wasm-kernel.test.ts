@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RowStore } from '../../../../src/model/row-store.ts';
 import { RowGradients } from '../../../../src/train/optim/row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup, type SparseMode } from '../../../../src/train/optim/sparse-lion.ts';
-import { WasmSparseLion, wasmKernelCovers } from '../../../../src/train/optim/wasm/sparse-kernel.ts';
+import { wasmKernelCovers } from '../../../../src/train/optim/wasm/catch-up-tables.ts';
+import { WasmSparseLion } from '../../../../src/train/optim/wasm/sparse-kernel.ts';
 import { lrFunction, type LrSchedule } from '../../../../src/train/optim/schedule.ts';
 
 // The WebAssembly SIMD kernel against the JS kernel (itself checked against optax and
@@ -57,116 +58,131 @@ function compare(a: RowStore, b: RowStore, R: number): { w: number; m: number; m
 describe('WebAssembly SIMD sparse Lion kernel', () => {
   for (const dtype of ['float32', 'bfloat16'] as const) {
     for (const mode of ['lazy', 'decayed', 'exact'] as SparseMode[]) {
-      it(`${dtype} momentum, ${mode}: equals the JS kernel (widths 16, 9, 5, 4, 3, 2, 1; own linear settings; duplicates; idle gaps)`, () => {
-        const rand = rng(dtype === 'float32' ? 7 : 11);
-        for (const W of [16, 9, 5, 4, 3, 2, 1]) {
-          const R = 400,
-            B = 1500,
-            F = 2,
-            D = W - 1,
-            I = 2 * D + 3,
-            col = D + 1;
-          const [a, b] = twin(W, R, dtype, rand);
-          const group: SparseLionGroup = {
-            embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
-            linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 },
-            mode,
-          };
-          const rg = new RowGradients(W, B),
-            k = new WasmSparseLion(b);
-          let step = 0;
-          for (let it = 0; it < 20; it++) {
-            // skewed ids (many duplicates, some rows idle for many steps), gaps between steps
-            const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 3 * R));
-            const gx = new Float32Array(B * I).map(() => rand() - 0.5),
-              dl = new Float32Array(B).map(() => rand() - 0.5);
-            step += 1 + Math.floor(rand() * 3);
-            rg.accumulate(rowIdx, B, F, 1, gx, I, col, dl, R);
-            sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
-            expect(k.step(rowIdx, B, F, 1, gx, I, col, dl, group, step)).toBe(true);
-            expect(k.n).toBe(rg.n);
-            expect(Array.from(k.rowIds)).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
+      it(
+        `${dtype} momentum, ${mode}: equals the JS kernel ` +
+          `(widths 16, 9, 5, 4, 3, 2, 1; own linear settings; duplicates; idle gaps)`,
+        () => {
+          const rand = rng(dtype === 'float32' ? 7 : 11);
+          for (const W of [16, 9, 5, 4, 3, 2, 1]) {
+            const R = 400,
+              B = 1500,
+              F = 2,
+              D = W - 1,
+              I = 2 * D + 3,
+              col = D + 1;
+            const [a, b] = twin(W, R, dtype, rand);
+            const group: SparseLionGroup = {
+              embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
+              linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 },
+              mode,
+            };
+            const rg = new RowGradients(W, B),
+              k = new WasmSparseLion(b);
+            let step = 0;
+            for (let it = 0; it < 20; it++) {
+              // skewed ids (many duplicates, some rows idle for many steps), gaps between steps
+              const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 3 * R));
+              const gx = new Float32Array(B * I).map(() => rand() - 0.5),
+                dl = new Float32Array(B).map(() => rand() - 0.5);
+              step += 1 + Math.floor(rand() * 3);
+              rg.accumulate(rowIdx, B, F, 1, gx, I, col, dl, R);
+              sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
+              expect(k.step(rowIdx, B, F, 1, gx, I, col, dl, group, step)).toBe(true);
+              expect(k.n).toBe(rg.n);
+              expect(Array.from(k.rowIds)).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
+            }
+            const d = compare(a, b, R);
+            expect(d.meta, `W ${W}`).toBe(0);
+            expect(d.w, `W ${W} weights`).toBeLessThan(TOL);
+            // bf16 momentum: the same bf16 value, or one bf16 ulp (2^-8 relative) apart at a rounding tie
+            expect(d.m, `W ${W} momentum`).toBeLessThan(dtype === 'float32' ? TOL : 2e-3);
           }
-          const d = compare(a, b, R);
-          expect(d.meta, `W ${W}`).toBe(0);
-          expect(d.w, `W ${W} weights`).toBeLessThan(TOL);
-          // bf16 momentum: the same bf16 value, or one bf16 ulp (2^-8 relative) apart at a rounding tie
-          expect(d.m, `W ${W} momentum`).toBeLessThan(dtype === 'float32' ? TOL : 2e-3);
-        }
-      });
+        },
+      );
     }
   }
 
-  it('dedupe + segment-sum: the same unique rows and the same sums as the JS kernel (widths 1-6, 16, 17; batches of 1 to 3000; -0 gradients)', () => {
-    const rand = rng(31);
-    let mismatches = 0,
-      checked = 0,
-      firstBad = '',
-      step = 0;
-    for (const W of [1, 2, 3, 4, 5, 6, 16, 17]) {
-      const R = 500,
-        F = 3,
-        f = 1,
-        D = W - 1,
-        I = 3 * D + 2,
-        col = D + 1;
-      const rows = new RowStore(W, R),
-        k = new WasmSparseLion(rows),
-        rg = new RowGradients(W, 3000);
-      const group: SparseLionGroup = { embedding: { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'lazy' };
-      for (const B of [1, 3000, 7, 64, 65, 2, 1000]) {
-        // skewed ids: many duplicates; every 5th gradient -0 (a sum of -0s is +0 in wasm: equal as numbers)
-        const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 2 * R));
-        const gx = new Float32Array(B * I).map((_, i) => (i % 5 === 0 ? -0 : rand() - 0.5)),
-          dl = new Float32Array(B).map(() => rand() - 0.5);
-        rg.accumulate(rowIdx, B, F, f, gx, I, col, dl, R);
-        expect(k.step(rowIdx, B, F, f, gx, I, col, dl, group, ++step)).toBe(true);
-        expect(Array.from(k.rowIds), `W ${W} B ${B}`).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
-        const s = k.sums;
-        for (let i = 0; i < rg.n * W; i++, checked++)
-          if (s[i] !== rg.grads[i]) {
-            mismatches++;
-            firstBad ||= `W ${W} B ${B} [${i}]: ${s[i]} vs ${rg.grads[i]}`;
-          }
+  it(
+    'dedupe + segment-sum: the same unique rows and the same sums as the JS kernel ' +
+      '(widths 1-6, 16, 17; batches of 1 to 3000; -0 gradients)',
+    () => {
+      const rand = rng(31);
+      let mismatches = 0,
+        checked = 0,
+        firstBad = '',
+        step = 0;
+      for (const W of [1, 2, 3, 4, 5, 6, 16, 17]) {
+        const R = 500,
+          F = 3,
+          f = 1,
+          D = W - 1,
+          I = 3 * D + 2,
+          col = D + 1;
+        const rows = new RowStore(W, R),
+          k = new WasmSparseLion(rows),
+          rg = new RowGradients(W, 3000);
+        const group: SparseLionGroup = {
+          embedding: { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0 },
+          mode: 'lazy',
+        };
+        for (const B of [1, 3000, 7, 64, 65, 2, 1000]) {
+          // skewed ids: many duplicates; every 5th gradient -0 (a sum of -0s is +0 in wasm: equal as numbers)
+          const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 2 * R));
+          const gx = new Float32Array(B * I).map((_, i) => (i % 5 === 0 ? -0 : rand() - 0.5)),
+            dl = new Float32Array(B).map(() => rand() - 0.5);
+          rg.accumulate(rowIdx, B, F, f, gx, I, col, dl, R);
+          expect(k.step(rowIdx, B, F, f, gx, I, col, dl, group, ++step)).toBe(true);
+          expect(Array.from(k.rowIds), `W ${W} B ${B}`).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
+          const s = k.sums;
+          for (let i = 0; i < rg.n * W; i++, checked++)
+            if (s[i] !== rg.grads[i]) {
+              mismatches++;
+              firstBad ||= `W ${W} B ${B} [${i}]: ${s[i]} vs ${rg.grads[i]}`;
+            }
+        }
       }
-    }
-    expect(checked).toBeGreaterThan(50000);
-    expect(mismatches, firstBad).toBe(0);
-  });
+      expect(checked).toBeGreaterThan(50000);
+      expect(mismatches, firstBad).toBe(0);
+    },
+  );
 
   for (const mode of ['decayed', 'exact'] as SparseMode[]) {
-    it(`${mode} under warm-up + cosine: equals the JS kernel, idle ranges before, across and inside the constant tail`, () => {
-      const rand = rng(mode === 'exact' ? 21 : 23);
-      const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 40, warmupSteps: 10, floor: 0.2 };
-      const lrAt = lrFunction(sched);
-      expect(lrAt.constantFrom).toBe(40);
-      const W = 16,
-        R = 60,
-        B = 40;
-      const [a, b] = twin(W, R, 'float32', rand);
-      const group: SparseLionGroup = {
-        embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
-        linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 },
-        mode,
-      };
-      const rg = new RowGradients(W, B),
-        k = new WasmSparseLion(b);
-      expect(wasmKernelCovers(group, lrAt)).toBe(true);
-      for (let step = 0; step < 120; step++) {
-        // few rows per step: most idle ranges are long, many start before step 40 and end after it
-        const ids = new Int32Array(B).map(() => Math.floor(rand() * R));
-        const n = step % 7 === 0 ? B : 3;
-        const gx = new Float32Array(n * 15).map(() => rand() - 0.5),
-          dl = new Float32Array(n).map(() => rand() - 0.5);
-        rg.accumulate(ids, n, 1, 0, gx, 15, 0, dl, R);
-        sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step, lrAt, false);
-        expect(k.step(ids, n, 1, 0, gx, 15, 0, dl, group, step, lrAt)).toBe(true);
-      }
-      const d = compare(a, b, R);
-      expect(d.meta).toBe(0);
-      expect(d.w).toBeLessThan(TOL);
-      expect(d.m).toBeLessThan(TOL);
-    });
+    it(
+      `${mode} under warm-up + cosine: equals the JS kernel, ` +
+        `idle ranges before, across and inside the constant tail`,
+      () => {
+        const rand = rng(mode === 'exact' ? 21 : 23);
+        const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 40, warmupSteps: 10, floor: 0.2 };
+        const lrAt = lrFunction(sched);
+        expect(lrAt.constantFrom).toBe(40);
+        const W = 16,
+          R = 60,
+          B = 40;
+        const [a, b] = twin(W, R, 'float32', rand);
+        const group: SparseLionGroup = {
+          embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
+          linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 },
+          mode,
+        };
+        const rg = new RowGradients(W, B),
+          k = new WasmSparseLion(b);
+        expect(wasmKernelCovers(group, lrAt)).toBe(true);
+        for (let step = 0; step < 120; step++) {
+          // few rows per step: most idle ranges are long, many start before step 40 and end after it
+          const ids = new Int32Array(B).map(() => Math.floor(rand() * R));
+          const n = step % 7 === 0 ? B : 3;
+          const gx = new Float32Array(n * 15).map(() => rand() - 0.5),
+            dl = new Float32Array(n).map(() => rand() - 0.5);
+          rg.accumulate(ids, n, 1, 0, gx, 15, 0, dl, R);
+          sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step, lrAt, false);
+          expect(k.step(ids, n, 1, 0, gx, 15, 0, dl, group, step, lrAt)).toBe(true);
+        }
+        const d = compare(a, b, R);
+        expect(d.meta).toBe(0);
+        expect(d.w).toBeLessThan(TOL);
+        expect(d.m).toBeLessThan(TOL);
+      },
+    );
   }
 
   it('a catch-up mode under a schedule that never turns constant is left to the JS kernel', () => {

@@ -41,7 +41,9 @@ const TABLE: i32 = 65536;
  * no separate clearing pass runs): its read-modify-writes have addresses known up front,
  * so their cache misses overlap, where one pass would wait on each mark before its sum.
  */
-export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, pos: usize, rowIds: usize, grads: usize): i32 {
+export function accumulate(
+  idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, pos: usize, rowIds: usize, grads: usize,
+): i32 {
   const W = D + 1;
   let n: i32 = 0, t: i32 = 0;
   for (let b: i32 = 0; b < B; b++) {
@@ -103,7 +105,9 @@ export function accumulate(idx: usize, B: i32, gx: usize, D: i32, dl: usize, mar
   if (k < TABLE) return v128.load(tab + (<usize>k << 4));
   const A = hostPow(a, <f64>k);
   const Dr = exact && b1 > 0 ? (wd == 0 ? <f64>k * lr : (lr * (1 - A)) / (1 - a)) : 0;
-  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(0), 0, <f32>hostPow(b2, <f64>k)), 1, <f32>A), 2, <f32>Dr);
+  return f32x4.replace_lane(
+    f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(0), 0, <f32>hostPow(b2, <f64>k)), 1, <f32>A), 2, <f32>Dr,
+  );
 }
 
 /** Lane-wise sign: +1, -1 or 0 (float32x4). */
@@ -156,12 +160,16 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
   }
 }
 
-@inline function rowLoop(bf: bool, cu: bool, rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32,
-  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
+@inline function rowLoop(
+  bf: bool, cu: bool, rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32,
+  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize,
+): void {
   const lrL = load<f64>(par, 0), b1L = load<f64>(par, 8), b2L = load<f64>(par, 16), decL = load<f64>(par, 24);
   const lrE = load<f64>(par, 32), b1E = load<f64>(par, 40), b2E = load<f64>(par, 48), decE = load<f64>(par, 56);
-  const aL = load<f64>(par, 64), lrCL = load<f64>(par, 72), wdL = load<f64>(par, 80), cb1L = load<f64>(par, 88), cb2L = load<f64>(par, 96);
-  const aE = load<f64>(par, 104), lrCE = load<f64>(par, 112), wdE = load<f64>(par, 120), cb1E = load<f64>(par, 128), cb2E = load<f64>(par, 136);
+  const aL = load<f64>(par, 64), lrCL = load<f64>(par, 72), wdL = load<f64>(par, 80);
+  const cb1L = load<f64>(par, 88), cb2L = load<f64>(par, 96);
+  const aE = load<f64>(par, 104), lrCE = load<f64>(par, 112), wdE = load<f64>(par, 120);
+  const cb1E = load<f64>(par, 128), cb2E = load<f64>(par, 136);
   const tailFrom = <i32>load<f64>(par, 144);
   // chunk 0 carries column 0 (linear settings) in lane 0; the other chunks are all E
   const vLrE = f32x4.splat(<f32>lrE), vB1E = f32x4.splat(<f32>b1E), vC1E = f32x4.splat(<f32>(1 - b1E));
@@ -204,9 +212,11 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
     if (full > 0) {
       chunk(bf, cu && idle, o, om, g, v128.shuffle<f32>(fL, fE, 1, 5, 5, 5), v128.shuffle<f32>(fL, fE, 2, 6, 6, 6),
         v128.shuffle<f32>(fL, fE, 0, 4, 4, 4), vB10, vC10, vB20, vC20, vDec0, vLr0);
-      const vA = v128.shuffle<f32>(fE, fE, 1, 1, 1, 1), vD = v128.shuffle<f32>(fE, fE, 2, 2, 2, 2), vM = v128.shuffle<f32>(fE, fE, 0, 0, 0, 0);
+      const vA = v128.shuffle<f32>(fE, fE, 1, 1, 1, 1), vD = v128.shuffle<f32>(fE, fE, 2, 2, 2, 2);
+      const vM = v128.shuffle<f32>(fE, fE, 0, 0, 0, 0);
       for (let j: i32 = 4; j < full; j += 4) {
-        chunk(bf, cu && idle, o + (<usize>j << 2), bf ? om + (<usize>j << 1) : om + (<usize>j << 2), g + (<usize>j << 2),
+        chunk(
+          bf, cu && idle, o + (<usize>j << 2), bf ? om + (<usize>j << 1) : om + (<usize>j << 2), g + (<usize>j << 2),
           vA, vD, vM, vB1E, vC1E, vB2E, vC2E, vDecE, vLrE);
       }
     }
@@ -224,7 +234,8 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
         if (bf) m = reinterpret<f32>(toBf16(m) << 16);
       }
       const gj = load<f32>(g + (<usize>j << 2));
-      const b1 = <f32>(lin ? b1L : b1E), b2 = <f32>(lin ? b2L : b2E), lr = <f32>(lin ? lrL : lrE), dec = <f32>(lin ? decL : decE);
+      const b1 = <f32>(lin ? b1L : b1E), b2 = <f32>(lin ? b2L : b2E);
+      const lr = <f32>(lin ? lrL : lrE), dec = <f32>(lin ? decL : decE);
       const c = b1 * m + (<f32>1 - b1) * gj;
       w = dec * w - lr * (c > 0 ? <f32>1 : c < 0 ? <f32>-1 : <f32>0);
       m = b2 * m + (<f32>1 - b2) * gj;
