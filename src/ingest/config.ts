@@ -19,12 +19,7 @@ export const sourceConfig = {
     env: 'LIONCTR_SOURCE_FORMAT',
   },
   skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },
-  limit: {
-    doc: 'Max examples to read per pass (0 = no limit)',
-    format: 'nat',
-    default: 0,
-    env: 'LIONCTR_SOURCE_LIMIT',
-  },
+  limit: { doc: 'Max examples read per pass (0 = no limit)', format: 'nat', default: 0, env: 'LIONCTR_SOURCE_LIMIT' },
   epochs: { doc: 'Passes over a file source', format: 'positive-int', default: 1 },
 };
 

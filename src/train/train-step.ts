@@ -12,7 +12,8 @@ import type { OptimConfig } from './optim/optim-config.ts';
 import { setupOptimizer } from './optim/optim-setup.ts';
 import type { LrSchedule } from './optim/schedule.ts';
 import type { SparseLionGroup } from './optim/sparse-lion.ts';
-import type { BatchGrads, SparseUpdate } from './optim/sparse-update.ts';
+import type { BatchGrads } from './optim/batch-grads.ts';
+import type { SparseUpdate } from './optim/sparse-update.ts';
 
 export type { OptimConfig } from './optim/optim-config.ts';
 

@@ -5,6 +5,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { produceFile, type ProduceOptions, type ProduceSummary } from '../../src/cli/produce-file.ts';
+import { loadConfig } from '../../src/config/schema.ts';
+import type { Fixture } from './fixture.ts';
 import { createTopic, kafkaBrokers, uniqueTopic } from './kafka.ts';
 import { CRITEO_TSV } from './shared.ts';
 
@@ -85,6 +88,31 @@ export async function topicWithLines(brokers: string[], prefix: string, partitio
   await createTopic(brokers, topic, partitions);
   await createTopic(brokers, `${topic}.dlq`, 1);
   return { topic, ...criteoWithBadLines(existsSync(CRITEO_TSV) ? CRITEO_TSV : null, join(dir, 'clicks.tsv'), n) };
+}
+
+/**
+ * topicWithLines on the test broker, its file in a fresh temp dir `fx.tempDir(prefix)`; also
+ * returns the brokers and that dir.
+ */
+export async function brokerTopicWithLines(fx: Fixture, prefix: string, partitions: number, n: number) {
+  const brokers = kafkaBrokers()!;
+  const dir = fx.tempDir(prefix);
+  return { brokers, dir, ...(await topicWithLines(brokers, prefix, partitions, dir, n)) };
+}
+
+/**
+ * Replays the Criteo file `input` into `topic` (produceFile) with the kafka section of a trainer's
+ * `sets`, `rate` messages per second in batches of 50; `range` skips or limits lines.
+ */
+export function produceCriteo(
+  sets: string[],
+  topic: string,
+  input: string,
+  rate: number,
+  range: Pick<ProduceOptions, 'skip' | 'limit'> = {},
+): Promise<ProduceSummary> {
+  const kafka = loadConfig([], sets).kafka;
+  return produceFile({ kafka, topic, input, format: 'criteo', rate, batchSize: 50, ...range });
 }
 
 /** A fresh 1-partition topic (and its .dlq) and a file `dir`/<prefix>.tsv of `lines` to produce into it. */

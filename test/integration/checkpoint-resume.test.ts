@@ -7,6 +7,7 @@ import { createTrainer } from '../../src/cli/train-session.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import { readLatestCheckpoint } from '../../src/train/checkpoint.ts';
 import { captureState, type TrainState } from '../../src/train/train-state.ts';
+import { jsonLines } from '../helpers/json-lines.ts';
 import { stateDigest } from '../helpers/state-digest.ts';
 
 const dirs: string[] = [];
@@ -32,11 +33,12 @@ const base = [
   'checkpoint.intervalSeconds=0',
 ];
 
-async function train(
-  dir: string | null,
-  extra: string[] = [],
-  abortAfterSteps = 0,
-): Promise<{ state: TrainState; examples: number }> {
+interface Run {
+  state: TrainState;
+  examples: number;
+}
+
+async function train(dir: string | null, extra: string[] = [], abortAfterSteps = 0): Promise<Run> {
   const cfg = loadConfig(
     [],
     [...base, ...extra, ...(dir ? [`checkpoint.dir=${JSON.stringify(dir)}`] : ['checkpoint.enabled=false'])],
@@ -54,6 +56,12 @@ async function train(
 }
 
 const words = stateDigest;
+
+/** A resumed run trained `examples` examples in all and ended in `whole`'s state, bit for bit. */
+function expectSameAsWhole(resumed: Run, whole: Run, examples: number): void {
+  expect(resumed.examples).toBe(examples);
+  expect(words(resumed.state)).toBe(words(whole.state));
+}
 
 describe('checkpoints', () => {
   it('stop after 3 steps + restart = one uninterrupted run, bit for bit ' +
@@ -76,15 +84,11 @@ describe('checkpoints', () => {
 
   it('a file source resumes at the line after the last trained one, across passes', async () => {
     const d = tmp();
-    const lines: string[] = [];
-    for (let i = 0; i < 900; i++)
-      lines.push(
-        JSON.stringify({
-          label: i % 7 === 0 ? 1 : 0,
-          ts: 1e12 + i,
-          features: { C1: `u${i % 50}`, C2: `a${i % 13}`, I1: i % 10 },
-        }),
-      );
+    const lines = jsonLines(900, (i) => ({
+      label: i % 7 === 0 ? 1 : 0,
+      ts: 1e12 + i,
+      features: { C1: `u${i % 50}`, C2: `a${i % 13}`, I1: i % 10 },
+    }));
     const file = join(d, 'clicks.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
     const src = [
@@ -100,17 +104,16 @@ describe('checkpoints', () => {
     const ck = await readLatestCheckpoint(dir);
     expect(ck?.meta.pass).toBe(1);
     expect(ck?.meta.passExamples).toBe(500);
-    const second = await train(dir, src);
-    expect(second.examples).toBe(1800);
-    expect(words(second.state)).toBe(words(whole.state));
+    expectSameAsWhole(await train(dir, src), whole, 1800);
   }, 60_000);
 
   it('a finished run resumed with more passes trains the new pass from the file start ' +
     '(= a fresh run with that many passes)', async () => {
     const d = tmp();
-    const lines: string[] = [];
-    for (let i = 0; i < 700; i++)
-      lines.push(JSON.stringify({ label: i % 5 === 0 ? 1 : 0, features: { C1: `u${i % 40}`, C2: `a${i % 9}` } }));
+    const lines = jsonLines(700, (i) => ({
+      label: i % 5 === 0 ? 1 : 0,
+      features: { C1: `u${i % 40}`, C2: `a${i % 9}` },
+    }));
     const file = join(d, 'clicks.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
     const src = (epochs: number) => [
@@ -122,9 +125,7 @@ describe('checkpoints', () => {
     const whole = await train(null, src(3));
     const dir = join(d, 'ck');
     await train(dir, src(2));
-    const more = await train(dir, src(3));
-    expect(more.examples).toBe(2100);
-    expect(words(more.state)).toBe(words(whole.state));
+    expectSameAsWhole(await train(dir, src(3)), whole, 2100);
   }, 60_000);
 
   it('refuses a second trainer on a checkpoint directory in use, and says so', async () => {
@@ -162,9 +163,7 @@ describe('checkpoints', () => {
     const ck = await readLatestCheckpoint(d);
     expect(ck?.meta.pass).toBe(0);
     expect(ck?.step).toBe(2);
-    const second = await train(d, ['source.limit=2500']);
-    expect(second.examples).toBe(2500);
-    expect(words(second.state)).toBe(words(whole.state));
+    expectSameAsWhole(await train(d, ['source.limit=2500']), whole, 2500);
   }, 60_000);
 
   it('a corrupt newest checkpoint is passed over for the previous one; ' +

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { expect, it } from 'vitest';
 import { createTrainer } from '../../src/cli/train-session.ts';
-import { produceFile } from '../../src/cli/produce-file.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import { decodeCriteoLine } from '../../src/ingest/criteo-decoder.ts';
 import { partitionOf } from '../../src/ingest/position-key.ts';
@@ -11,9 +10,9 @@ import { RecordBatchBuilder } from '../../src/ingest/arrow/record-batch-builder.
 import { readLatestCheckpoint } from '../../src/train/checkpoint.ts';
 import { captureState } from '../../src/train/train-state.ts';
 import { useFixture } from '../helpers/fixture.ts';
-import { describeKafka, kafkaBrokers } from '../helpers/kafka.ts';
+import { describeKafka } from '../helpers/kafka.ts';
 import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from '../helpers/kafka-audit.ts';
-import { topicWithLines } from '../helpers/kafka-data.ts';
+import { brokerTopicWithLines, produceCriteo } from '../helpers/kafka-data.ts';
 import { kafkaTrainerSets, spawnTrainer } from '../helpers/kafka-process.ts';
 import { stateDigest } from '../helpers/state-digest.ts';
 
@@ -25,23 +24,14 @@ const digest = stateDigest;
 describeKafka('crash safety', () => {
   it('SIGKILLed 5 times at random moments and restarted: every good message trained exactly once, ' +
     'final model = an uninterrupted run on the same batches', async () => {
-    const brokers = kafkaBrokers()!;
-    const dir = fx.tempDir('crash');
-    const { topic, path, lines, bad } = await topicWithLines(brokers, 'crash', 2, dir, 9000);
+    const { brokers, dir, topic, path, lines, bad } = await brokerTopicWithLines(fx, 'crash', 2, 9000);
     const sets = kafkaTrainerSets(brokers, topic, dir, {
       'train.maxExamples': lines.length - bad.size,
       'checkpoint.intervalSeconds': 0.4,
       'kafka.lingerMs': 2000,
     });
     // the stream arrives while the trainer runs (about 40 s), so kills land mid-stream
-    const producing = produceFile({
-      kafka: loadConfig([], sets).kafka,
-      topic,
-      input: path,
-      format: 'criteo',
-      rate: 225,
-      batchSize: 50,
-    });
+    const producing = produceCriteo(sets, topic, path, 225);
     let produced = false;
     void producing.then(() => {
       produced = true;

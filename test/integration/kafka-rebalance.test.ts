@@ -1,12 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { produceFile } from '../../src/cli/produce-file.ts';
-import { loadConfig } from '../../src/config/schema.ts';
 import { useFixture } from '../helpers/fixture.ts';
-import { describeKafka, kafkaBrokers, readAll } from '../helpers/kafka.ts';
+import { describeKafka, readAll } from '../helpers/kafka.ts';
 import { exactlyOnce, goodPositions, lineage, linePosition, trainedCounts } from '../helpers/kafka-audit.ts';
-import { topicWithLines } from '../helpers/kafka-data.ts';
+import { brokerTopicWithLines, produceCriteo } from '../helpers/kafka-data.ts';
 import { kafkaTrainerSets, spawnTrainer } from '../helpers/kafka-process.ts';
 
 const fx = useFixture();
@@ -15,9 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeKafka('two trainers in one group', () => {
   it('split the partitions; joins and a graceful leave move partitions ' +
     'without losing or duplicating a record', async () => {
-    const brokers = kafkaBrokers()!;
-    const dir = fx.tempDir('rebalance');
-    const { topic, path, lines, bad } = await topicWithLines(brokers, 'rebalance', 4, dir, 7000);
+    const { brokers, dir, topic, path, lines, bad } = await brokerTopicWithLines(fx, 'rebalance', 4, 7000);
     // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
     const phase1 = (lines.length - 1000) & ~3;
     const setsOf = (name: string) => {
@@ -27,15 +23,7 @@ describeKafka('two trainers in one group', () => {
     const setsA = setsOf('a'),
       setsB = setsOf('b'),
       setsC = setsOf('c');
-    const producing = produceFile({
-      kafka: loadConfig([], setsA).kafka,
-      topic,
-      input: path,
-      format: 'criteo',
-      rate: 300,
-      batchSize: 50,
-      limit: phase1,
-    });
+    const producing = produceCriteo(setsA, topic, path, 300, { limit: phase1 });
 
     const start = (sets: string[]) => spawnTrainer(sets, fx);
     const auditA = join(dir, 'a', 'audit.jsonl'),
@@ -77,15 +65,7 @@ describeKafka('two trainers in one group', () => {
       cErr += d;
     });
     await until('C to get partitions', () => /assigned partitions \[\d/.test(cErr), 60_000);
-    await produceFile({
-      kafka: loadConfig([], setsA).kafka,
-      topic,
-      input: path,
-      format: 'criteo',
-      rate: 300,
-      batchSize: 50,
-      skip: phase1,
-    });
+    await produceCriteo(setsA, topic, path, 300, { skip: phase1 });
     const good = lines.length - bad.size;
     await until('every good message to be trained', () => total() >= good, 120_000);
     await sleep(1500); // anything trained twice would show up now

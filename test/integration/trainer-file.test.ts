@@ -9,6 +9,7 @@ import { selectBackend } from '../../src/model/backend.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { TrainStep } from '../../src/train/train-step.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { jsonLines } from '../helpers/json-lines.ts';
 
 // The trainer loop on a real JSON-lines file with bad rows: every good row is trained
 // once per pass, bad rows are counted and skipped, and the export records the next line
@@ -22,15 +23,11 @@ describe('trainer on a file source', () => {
   it('trains every good row, skips bad ones, exports offsets and watermark', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lionctr-trainer-'));
     dirs.push(dir);
-    const lines: string[] = [];
-    for (let i = 0; i < 300; i++)
-      lines.push(
-        JSON.stringify({
-          label: i % 4 === 0 ? 1 : 0,
-          ts: 1_700_000_000_000 + i,
-          features: { C1: String(i % 7), C2: `x${i % 3}`, I1: i % 11 },
-        }),
-      );
+    const lines = jsonLines(300, (i) => ({
+      label: i % 4 === 0 ? 1 : 0,
+      ts: 1_700_000_000_000 + i,
+      features: { C1: String(i % 7), C2: `x${i % 3}`, I1: i % 11 },
+    }));
     lines.splice(50, 0, '{not json');
     lines.splice(120, 0, JSON.stringify({ label: 2, features: {} }));
     const file = join(dir, 'clicks.jsonl');

@@ -87,29 +87,23 @@ export function scheduledCatchUp(p: LionParams, first: number, k: number, lrAt: 
 
 /**
  * Applies catch-up factors f = [M, A, D] to columns [j0, j1) of the row block at word o:
- * decayed (exact false) or exact; an idle step's c is beta1 m, so the drift's sign is
+ * decayed (x false) or exact (x true); an idle step's c is beta1 m, so the drift's sign is
  * sign(m) (none when beta1 = 0).
  */
-export function catchUpRow(
-  rows: RowStore,
-  o: number,
-  j0: number,
-  j1: number,
-  p: LionParams,
-  exact: boolean,
-  f: Float64Array,
-): void {
-  const d = rows.data,
-    h = rows.half,
-    bf = rows.dtype === 'bfloat16';
-  const om = o + rows.momOff,
+// biome-ignore format: the row block, the column range, then the catch-up's settings and factors
+export function catchUpRow(r: RowStore, o: number, j0: number, j1: number,
+  p: LionParams, x: boolean, f: Float64Array): void {
+  const d = r.data,
+    h = r.half,
+    bf = r.dtype === 'bfloat16';
+  const om = o + r.momOff,
     hm = 2 * om,
     mk = f[0],
     A = f[1],
     D = f[2];
   for (let j = j0; j < j1; j++) {
     const m = bf ? fromBf16(h[hm + j]) : d[om + j];
-    if (exact) d[o + j] = A * d[o + j] - (p.beta1 > 0 ? D * (m > 0 ? 1 : m < 0 ? -1 : 0) : 0);
+    if (x) d[o + j] = A * d[o + j] - (p.beta1 > 0 ? D * (m > 0 ? 1 : m < 0 ? -1 : 0) : 0);
     else d[o + j] = A * d[o + j];
     if (bf) h[hm + j] = toBf16(mk * m);
     else d[om + j] = mk * m;

@@ -1,5 +1,7 @@
 /** Per-batch gradient sums of the touched embedding rows, duplicates summed. @module */
 
+import type { BatchGrads } from './batch-grads.ts';
+
 /**
  * Dedupe + segment-sum of per-example row gradients of one table: the gradients of
  * duplicate ids in a batch are summed before the sparse step (sign() is non-linear,
@@ -29,24 +31,13 @@ export class RowGradients {
 
   /**
    * Sums the gradients of one slot over a batch.
-   * @param rowIdx   [B, F] row per (example, slot); column f is read.
-   * @param F, f     slots per example and this slot's index.
-   * @param gx       [B, I] gradient of the tower input; this slot's D columns start at `col`.
-   * @param I, col   tower input width and this slot's first column.
-   * @param dlogit   [B] dLoss/dlogit, the gradient of the linear weight (row column 0).
+   * @param g        the batch's rows [B, F], tower-input gradient [B, I] and dLoss/dlogit [B].
+   * @param f        this slot's index (column f of g.rowIdx).
+   * @param col      this slot's first column in g.gx (its D columns follow).
    * @param capacity the table's row capacity (sizes the scratch).
    */
-  accumulate(
-    rowIdx: Int32Array,
-    B: number,
-    F: number,
-    f: number,
-    gx: Float32Array,
-    I: number,
-    col: number,
-    dlogit: Float32Array,
-    capacity: number,
-  ): void {
+  accumulate(batch: BatchGrads, f: number, col: number, capacity: number): void {
+    const { rowIdx, B, F, gx, I, dlogit } = batch;
     const W = this.width,
       D = W - 1;
     if (this.mark.length < 2 * capacity) {

@@ -8,28 +8,10 @@
  */
 import type { EmbeddingTable } from '../../model/embedding-table.ts';
 import { sparseAdamStep, type AdamParams } from './adam.ts';
+import type { BatchGrads } from './batch-grads.ts';
 import { RowGradients } from './row-gradients.ts';
 import { sparseLionStep, type SparseLionGroup } from './sparse-lion.ts';
 import type { LrFunction } from './schedule.ts';
-
-/**
- * The gradients of one batch that the sparse steps read: one object per TrainStep, its
- * fields set anew each step (views, valid during that step).
- */
-export interface BatchGrads {
-  /** [B, F] row of each (example, slot). */
-  rowIdx: Int32Array;
-  /** Examples. */
-  B: number;
-  /** Slots per example. */
-  F: number;
-  /** [B, I] float32 gradient of the tower input (each slot's D columns at its column offset). */
-  gx: Float32Array;
-  /** Tower input width. */
-  I: number;
-  /** [B] float32 dLoss/dlogit, the gradient of every linear weight (row column 0). */
-  dlogit: Float32Array;
-}
 
 /** One table's sparse step (its optimizer, kernel and state fixed when made). */
 export interface SparseUpdate {
@@ -64,7 +46,7 @@ export class JsLionUpdate implements SparseUpdate {
   apply(g: BatchGrads, step: number): void {
     const { table: t, f, col } = this.at,
       rg = this.rg;
-    rg.accumulate(g.rowIdx, g.B, g.F, f, g.gx, g.I, col, g.dlogit, t.capacity);
+    rg.accumulate(g, f, col, t.capacity);
     sparseLionStep(t.rows, rg.rowIds, rg.n, rg.grads, this.group, step, this.lrAt, this.constantLr);
   }
 }
@@ -90,7 +72,7 @@ export class AdamWUpdate implements SparseUpdate {
   apply(g: BatchGrads, step: number): void {
     const { table: t, f, col } = this.at,
       rg = this.rg;
-    rg.accumulate(g.rowIdx, g.B, g.F, f, g.gx, g.I, col, g.dlogit, t.capacity);
+    rg.accumulate(g, f, col, t.capacity);
     if (this.second.length < t.capacity * t.width) {
       const v = new Float32Array(t.capacity * t.width);
       v.set(this.second);

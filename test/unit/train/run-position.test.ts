@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunPosition, type TrainedRows } from '../../../src/train/run-position.ts';
+import { type PositionMeta, RunPosition, type TrainedRows } from '../../../src/train/run-position.ts';
 
 /** Rows of `partitions`/`offsets` with event times `times` (NaN = unknown). */
 const rows = (partitions: number[], offsets: number[], times: number[] = partitions.map(() => NaN)): TrainedRows => ({
@@ -8,6 +8,15 @@ const rows = (partitions: number[], offsets: number[], times: number[] = partiti
   offsets: Float64Array.from(offsets),
   eventTimeMs: Float64Array.from(times),
 });
+
+/** Checkpoint metadata of a run position (no watermark unless given). */
+const positionMeta = (
+  examples: number,
+  sourceOffsets: Record<string, number>,
+  pass: number,
+  passExamples: number,
+  watermarkMs: number | null = null,
+): PositionMeta => ({ examples, sourceOffsets, pass, passExamples, watermarkMs });
 
 describe('RunPosition', () => {
   it("accounts a batch: examples, the next offset after each partition's last row, the newest known event time", () => {
@@ -33,7 +42,7 @@ describe('RunPosition', () => {
   });
 
   it('goes to and from checkpoint metadata, copying the offsets', () => {
-    const meta = { examples: 1500, sourceOffsets: { 'file:/x/0': 701 }, pass: 1, passExamples: 700, watermarkMs: 42 };
+    const meta = positionMeta(1500, { 'file:/x/0': 701 }, 1, 700, 42);
     const p = RunPosition.fromCheckpoint(meta);
     expect(p.toMeta()).toEqual(meta);
     p.account('file:/x', rows([0], [701]));
@@ -41,42 +50,18 @@ describe('RunPosition', () => {
     const m = p.toMeta();
     m.sourceOffsets['file:/x/0'] = -1;
     expect(p.offsets()['file:/x/0']).toBe(702); // nor is the position by the copy it handed out
-    expect(p.toMeta()).toEqual({
-      examples: 1501,
-      sourceOffsets: { 'file:/x/0': 702 },
-      pass: 1,
-      passExamples: 701,
-      watermarkMs: 42,
-    });
+    expect(p.toMeta()).toEqual(positionMeta(1501, { 'file:/x/0': 702 }, 1, 701, 42));
   });
 
   it('resumes inside a pass that had started, from its beginning otherwise', () => {
-    const inside = RunPosition.fromCheckpoint({
-      examples: 900,
-      sourceOffsets: { 'f/0': 301 },
-      pass: 1,
-      passExamples: 300,
-      watermarkMs: null,
-    });
+    const inside = RunPosition.fromCheckpoint(positionMeta(900, { 'f/0': 301 }, 1, 300));
     expect(inside.resumePoint()).toEqual({ nextOffsets: { 'f/0': 301 }, passExamples: 300 });
-    const between = RunPosition.fromCheckpoint({
-      examples: 600,
-      sourceOffsets: { 'f/0': 601 },
-      pass: 1,
-      passExamples: 0,
-      watermarkMs: null,
-    });
+    const between = RunPosition.fromCheckpoint(positionMeta(600, { 'f/0': 601 }, 1, 0));
     expect(between.resumePoint()).toBeNull();
   });
 
   it("a new pass clears its source's offsets (only those) and its example count; a resumed one keeps them", () => {
-    const meta = {
-      examples: 10,
-      sourceOffsets: { 'f/0': 5, 'f/1': 6, 'f2/0': 7 },
-      pass: 0,
-      passExamples: 10,
-      watermarkMs: null,
-    };
+    const meta = positionMeta(10, { 'f/0': 5, 'f/1': 6, 'f2/0': 7 }, 0, 10);
     const fresh = RunPosition.fromCheckpoint(meta);
     fresh.beginPass(1, 'f', false);
     expect(fresh.offsets()).toEqual({ 'f2/0': 7 }); // 'f2/0' is another source's, not f's
@@ -94,17 +79,11 @@ describe('RunPosition', () => {
     p.beginPass(0, 'f', false);
     p.account('f', rows([0, 0], [0, 1]));
     p.endPass(0, 2, 'f');
-    expect(p.toMeta()).toEqual({ examples: 2, sourceOffsets: {}, pass: 1, passExamples: 0, watermarkMs: null });
+    expect(p.toMeta()).toEqual(positionMeta(2, {}, 1, 0));
     p.beginPass(1, 'f', false);
     p.account('f', rows([0, 0], [0, 1]));
     p.endPass(1, 2, 'f');
-    expect(p.toMeta()).toEqual({
-      examples: 4,
-      sourceOffsets: { 'f/0': 2 },
-      pass: 2,
-      passExamples: 0,
-      watermarkMs: null,
-    });
+    expect(p.toMeta()).toEqual(positionMeta(4, { 'f/0': 2 }, 2, 0));
     expect(p.resumePoint()).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { LionctrError } from '../../../errors.ts';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
 import { scheduledCatchUp } from '../lion-rule.ts';
+import type { BatchGrads } from '../batch-grads.ts';
 import type { SparseLionGroup } from '../sparse-lion.ts';
 import type { LrFunction } from '../schedule.ts';
 import { fillCatchUpTable } from './catch-up-tables.ts';
@@ -86,9 +87,9 @@ export class WasmSparseLion {
 
   /**
    * Dedupe + segment-sum + one sparse Lion step for slot f of a batch: stage() then run().
-   * @param rowIdx [B, F] row per (example, slot); column f is this table's.
-   * @param gx     [B, I] gradient of the tower input; this slot's D = W - 1 columns start at `col`.
-   * @param dlogit [B] dLoss/dlogit (gradient of column 0, the linear weight).
+   * @param g      the batch's rows [B, F], tower-input gradient [B, I] and dLoss/dlogit [B].
+   * @param f      this table's slot index (column f of g.rowIdx).
+   * @param col    this slot's first column in g.gx (its D = W - 1 columns follow).
    * @param step   global step (stored as the rows' lastStep).
    * @param lrAt   lr multiplier of a step (the schedule; default constant 1). Keep it the
    *               same function from step to step (its ScheduleSums are cached per function).
@@ -96,20 +97,8 @@ export class WasmSparseLion {
    * @throws LionctrError LIONCTR_INTERNAL when a catch-up mode runs under a schedule without a
    *   constant tail (see wasmKernelCovers()).
    */
-  step(
-    rowIdx: Int32Array,
-    B: number,
-    F: number,
-    f: number,
-    gx: Float32Array,
-    I: number,
-    col: number,
-    dlogit: Float32Array,
-    group: SparseLionGroup,
-    step: number,
-    lrAt: LrFunction = ONE,
-  ): boolean {
-    if (!this.stage(rowIdx, B, F, f, gx, I, col, dlogit, (group.mode ?? 'lazy') !== 'lazy')) return false;
+  step(g: BatchGrads, f: number, col: number, group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): boolean {
+    if (!this.stage(g, f, col, (group.mode ?? 'lazy') !== 'lazy')) return false;
     this.run(group, step, lrAt);
     return true;
   }
@@ -119,17 +108,8 @@ export class WasmSparseLion {
    * batch into the table's memory (arguments as step()); `catchUp` reserves the catch-up
    * tables. Returns false when the scratch does not fit in the 4 GiB memory.
    */
-  stage(
-    rowIdx: Int32Array,
-    B: number,
-    F: number,
-    f: number,
-    gx: Float32Array,
-    I: number,
-    col: number,
-    dlogit: Float32Array,
-    catchUp: boolean,
-  ): boolean {
+  stage(batch: BatchGrads, f: number, col: number, catchUp: boolean): boolean {
+    const { rowIdx, B, F, gx, I, dlogit } = batch;
     const D = this.rows.width - 1;
     if (!this.lay.layout(B, catchUp)) return false;
     const buf = this.memory.buffer,

@@ -7,7 +7,8 @@
  */
 import type { LrFunction } from '../schedule.ts';
 import type { SparseLionGroup } from '../sparse-lion.ts';
-import type { BatchGrads, SparseUpdate, TableSlot } from '../sparse-update.ts';
+import type { BatchGrads } from '../batch-grads.ts';
+import type { SparseUpdate, TableSlot } from '../sparse-update.ts';
 import { WasmSparseLion } from './sparse-kernel.ts';
 import { useWasmMemory } from './wasm-memory.ts';
 
@@ -44,7 +45,7 @@ export class WasmLionUpdate {
       }
       k = this.kernel = new WasmSparseLion(rows);
     }
-    return k.step(g.rowIdx, g.B, g.F, this.at.f, g.gx, g.I, this.at.col, g.dlogit, this.group, step, this.lrAt);
+    return k.step(g, this.at.f, this.at.col, this.group, step, this.lrAt);
   }
 }
 

@@ -4,6 +4,7 @@ import { selectBackend } from '../../../../src/model/backend.ts';
 import { clipByGlobalNorm, DenseChain, scaleByLearningRate } from '../../../../src/train/optim/dense-chain.ts';
 import { DenseLion } from '../../../../src/train/optim/dense-lion.ts';
 import { lrFunction, type LrFunction } from '../../../../src/train/optim/schedule.ts';
+import { expectStepsMatchReference } from '../../../helpers/reference-steps.ts';
 
 // The dense chain clip -> Lion -> lr schedule against a float64 re-derivation of the same
 // three steps, and each link alone.
@@ -48,27 +49,31 @@ describe('dense chain (clip -> Lion -> lr schedule)', () => {
     const chain = new DenseChain([v], [clipByGlobalNorm(clip), lion, scaleByLearningRate([lr], lrAt)]);
     const th = [0.5, -0.25, 0.125],
       m = [0, 0, 0];
-    const grads = [
-      [3, -4, 0],
-      [0.1, 0.2, -0.1],
-      [-2, 2, 1],
-    ];
-    grads.forEach((g, s) => {
-      const gt = tf.tensor(g);
-      chain.apply([gt], s);
-      gt.dispose();
-      const norm = Math.hypot(...g),
-        k = clip / Math.max(norm, clip),
-        rate = lr * lrAt(s);
-      for (let j = 0; j < 3; j++) {
-        const gc = g[j] * k,
-          c = b1 * m[j] + (1 - b1) * gc;
-        th[j] -= rate * (sign(c) + wd * th[j]);
-        m[j] = b2 * m[j] + (1 - b2) * gc;
-      }
-      const got = v.dataSync();
-      for (let j = 0; j < 3; j++) expect(got[j], `step ${s} [${j}]`).toBeCloseTo(th[j], 6);
-    });
+    expectStepsMatchReference(
+      (g, s) => {
+        const gt = tf.tensor(g);
+        chain.apply([gt], s);
+        gt.dispose();
+        return v.dataSync();
+      },
+      (g, s) => {
+        const norm = Math.hypot(...g),
+          k = clip / Math.max(norm, clip),
+          rate = lr * lrAt(s);
+        for (let j = 0; j < 3; j++) {
+          const gc = g[j] * k,
+            c = b1 * m[j] + (1 - b1) * gc;
+          th[j] -= rate * (sign(c) + wd * th[j]);
+          m[j] = b2 * m[j] + (1 - b2) * gc;
+        }
+        return th;
+      },
+      [
+        [3, -4, 0],
+        [0.1, 0.2, -0.1],
+        [-2, 2, 1],
+      ],
+    );
     expect(lion.step).toBe(3);
     lion.dispose();
     v.dispose();

@@ -95,11 +95,17 @@ describe.skipIf(!have)('Lion against optax golden trajectories', () => {
       const dlogit = new Float32Array(s.grads.map((g) => g[0]));
       const gx = new Float32Array(s.grads.flatMap((g) => g.slice(1)));
       if (wasm)
-        expect(wasm.step(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, { embedding: params, mode }, t)).toBe(
-          true,
-        );
+        expect(
+          wasm.step(
+            { rowIdx: new Int32Array(s.ids), B: n, F: 1, gx, I: W - 1, dlogit },
+            0,
+            0,
+            { embedding: params, mode },
+            t,
+          ),
+        ).toBe(true);
       else {
-        rg.accumulate(new Int32Array(s.ids), n, 1, 0, gx, W - 1, 0, dlogit, c.rows);
+        rg.accumulate({ rowIdx: new Int32Array(s.ids), B: n, F: 1, gx, I: W - 1, dlogit }, 0, 0, c.rows);
         sparseLionStep(rows, rg.rowIds, rg.n, rg.grads, { embedding: params, mode }, t);
       }
       check(t, rows.packedWeights(c.rows));

@@ -7,6 +7,7 @@ import { fromBf16, toBf16 } from '../../../../src/train/optim/bf16.ts';
 import { DenseLion } from '../../../../src/train/optim/dense-lion.ts';
 import { clipByGlobalNorm, DenseChain, scaleByLearningRate } from '../../../../src/train/optim/dense-chain.ts';
 import { CONSTANT_LR, lrFunction } from '../../../../src/train/optim/schedule.ts';
+import { expectStepsMatchReference } from '../../../helpers/reference-steps.ts';
 
 describe('bfloat16 conversion', () => {
   it('rounds to nearest, ties to even, and keeps NaN/Inf', () => {
@@ -33,21 +34,26 @@ describe('sparse AdamW (comparison optimizer)', () => {
     const th = [0.5, -0.2, 0.1],
       m = [0, 0, 0],
       v = [0, 0, 0];
-    const gs = [
-      [0.3, -0.1, 0.0],
-      [0.2, 0.4, -0.5],
-      [-0.1, 0.1, 0.2],
-    ];
-    gs.forEach((g, k) => {
-      const t = k + 1;
-      sparseAdamStep(rows, second, new Int32Array([0]), 1, new Float32Array(g), p, p, t, 1);
-      for (let j = 0; j < W; j++) {
-        m[j] = 0.9 * m[j] + 0.1 * g[j];
-        v[j] = 0.999 * v[j] + 0.001 * g[j] ** 2;
-        th[j] -= 0.01 * (m[j] / (1 - 0.9 ** t) / (Math.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8) + 0.1 * th[j]);
-      }
-      for (let j = 0; j < W; j++) expect(rows.getWeights(0)[j]).toBeCloseTo(th[j], 6);
-    });
+    expectStepsMatchReference(
+      (g, k) => {
+        sparseAdamStep(rows, second, new Int32Array([0]), 1, new Float32Array(g), p, p, k + 1, 1);
+        return rows.getWeights(0);
+      },
+      (g, k) => {
+        const t = k + 1;
+        for (let j = 0; j < W; j++) {
+          m[j] = 0.9 * m[j] + 0.1 * g[j];
+          v[j] = 0.999 * v[j] + 0.001 * g[j] ** 2;
+          th[j] -= 0.01 * (m[j] / (1 - 0.9 ** t) / (Math.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8) + 0.1 * th[j]);
+        }
+        return th;
+      },
+      [
+        [0.3, -0.1, 0.0],
+        [0.2, 0.4, -0.5],
+        [-0.1, 0.1, 0.2],
+      ],
+    );
   });
 });
 

@@ -7,6 +7,31 @@ import { sparseLionStep } from '../../../../src/train/optim/sparse-lion.ts';
 const sched: LrSchedule = { kind: 'cosine', timescaleSteps: 3000, warmupSteps: 50, floor: 0.1 };
 const lrAt = (s: number) => lrMultiplier(sched, s);
 
+/**
+ * `ss.range(first, k)` against walking the `k` steps from `first` one by one in float64 (A the
+ * product of the decay factors, D the decayed sum of the rates): both within `tol`, relative.
+ */
+function expectRangeEqualsWalk(
+  ss: ScheduleSums,
+  at: (step: number) => number,
+  p: { lr: number; weightDecay: number },
+  first: number,
+  k: number,
+  tol: number,
+): void {
+  let A = 1,
+    D = 0;
+  for (let s = first; s < first + k; s++) {
+    const lr = p.lr * at(s),
+      a = 1 - lr * p.weightDecay;
+    A *= a;
+    D = D * a + lr;
+  }
+  const [a2, d2] = ss.range(first, k);
+  expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(tol);
+  expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(tol);
+}
+
 describe('schedule partial products and sums (exact catch-up under a schedule)', () => {
   it('equal walking the idle steps one by one, also across 1024-step segments (float64, 1e-12 relative)', () => {
     const p = { lr: 0.01, weightDecay: 3 };
@@ -19,17 +44,7 @@ describe('schedule partial products and sums (exact catch-up under a schedule)',
     for (let q = 0; q < 200; q++) {
       const first = Math.floor(rnd() * 4000),
         k = 1 + Math.floor(rnd() * (q % 2 ? 30 : 5000));
-      let A = 1,
-        D = 0;
-      for (let s = first; s < first + k; s++) {
-        const lr = p.lr * lrAt(s),
-          a = 1 - lr * p.weightDecay;
-        A *= a;
-        D = D * a + lr;
-      }
-      const [a2, d2] = ss.range(first, k);
-      expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(1e-12);
-      expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(1e-12);
+      expectRangeEqualsWalk(ss, lrAt, p, first, k, 1e-12);
     }
   });
 
@@ -115,19 +130,8 @@ describe('schedule constant tail (bounded ScheduleSums)', () => {
           [c + 17, 100_000],
           [1, 3],
           [c, 1],
-        ]) {
-          let A = 1,
-            D = 0;
-          for (let t = first; t < first + k; t++) {
-            const lr = p.lr * at(t),
-              a = 1 - lr * p.weightDecay;
-            A *= a;
-            D = D * a + lr;
-          }
-          const [a2, d2] = ss.range(first, k);
-          expect(Math.abs(a2 - A) / A, `A first=${first} k=${k}`).toBeLessThan(1e-9);
-          expect(Math.abs(d2 - D) / D, `D first=${first} k=${k}`).toBeLessThan(1e-9);
-        }
+        ])
+          expectRangeEqualsWalk(ss, at, p, first, k, 1e-9);
         // memory: prefixes only up to the tail, not up to the 100k-step ranges asked for
         expect(ss.stepsStored).toBeLessThanOrEqual(c);
       },

@@ -35,6 +35,25 @@ function twin(W: number, R: number, dtype: 'float32' | 'bfloat16', rand: () => n
   return [a, b];
 }
 
+/**
+ * Tower input columns for slot 1 of `F` slots whose rows are `W` wide (D = W - 1 embedding
+ * columns and the linear weight), with `extra` other input columns: the input width `I` and the
+ * slot's first column `col`.
+ */
+function slotColumns(W: number, F: number, extra: number): { I: number; col: number } {
+  const D = W - 1;
+  return { I: F * D + extra, col: D + 1 };
+}
+
+/**
+ * Twin stores (see twin): `a` for the JS kernel, with its gradient accumulator `rg` (batches of up to
+ * `maxRows` rows; RowGradients' default when absent), and `b` under the wasm kernel `k`.
+ */
+function kernels(W: number, R: number, dtype: 'float32' | 'bfloat16', rand: () => number, maxRows?: number) {
+  const [a, b] = twin(W, R, dtype, rand);
+  return { a, b, rg: new RowGradients(W, maxRows), k: new WasmSparseLion(b) };
+}
+
 /** Largest difference of weights and of momentum (widened), and the rows whose lastStep/updates differ. */
 function compare(a: RowStore, b: RowStore, R: number): { w: number; m: number; meta: number } {
   const W = a.width;
@@ -66,18 +85,14 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
           for (const W of [16, 9, 5, 4, 3, 2, 1]) {
             const R = 400,
               B = 1500,
-              F = 2,
-              D = W - 1,
-              I = 2 * D + 3,
-              col = D + 1;
-            const [a, b] = twin(W, R, dtype, rand);
+              F = 2;
+            const { I, col } = slotColumns(W, F, 3);
+            const { a, b, rg, k } = kernels(W, R, dtype, rand, B);
             const group: SparseLionGroup = {
               embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 },
               linear: { lr: 3e-2, beta1: 0.8, beta2: 0.95, weightDecay: 0.3 },
               mode,
             };
-            const rg = new RowGradients(W, B),
-              k = new WasmSparseLion(b);
             let step = 0;
             for (let it = 0; it < 20; it++) {
               // skewed ids (many duplicates, some rows idle for many steps), gaps between steps
@@ -85,9 +100,9 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
               const gx = new Float32Array(B * I).map(() => rand() - 0.5),
                 dl = new Float32Array(B).map(() => rand() - 0.5);
               step += 1 + Math.floor(rand() * 3);
-              rg.accumulate(rowIdx, B, F, 1, gx, I, col, dl, R);
+              rg.accumulate({ rowIdx, B, F, gx, I, dlogit: dl }, 1, col, R);
               sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
-              expect(k.step(rowIdx, B, F, 1, gx, I, col, dl, group, step)).toBe(true);
+              expect(k.step({ rowIdx, B, F, gx, I, dlogit: dl }, 1, col, group, step)).toBe(true);
               expect(k.n).toBe(rg.n);
               expect(Array.from(k.rowIds)).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
             }
@@ -114,10 +129,8 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
       for (const W of [1, 2, 3, 4, 5, 6, 16, 17]) {
         const R = 500,
           F = 3,
-          f = 1,
-          D = W - 1,
-          I = 3 * D + 2,
-          col = D + 1;
+          f = 1;
+        const { I, col } = slotColumns(W, F, 2);
         const rows = new RowStore(W, R),
           k = new WasmSparseLion(rows),
           rg = new RowGradients(W, 3000);
@@ -130,8 +143,8 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
           const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() ** 2 * R));
           const gx = new Float32Array(B * I).map((_, i) => (i % 5 === 0 ? -0 : rand() - 0.5)),
             dl = new Float32Array(B).map(() => rand() - 0.5);
-          rg.accumulate(rowIdx, B, F, f, gx, I, col, dl, R);
-          expect(k.step(rowIdx, B, F, f, gx, I, col, dl, group, ++step)).toBe(true);
+          rg.accumulate({ rowIdx, B, F, gx, I, dlogit: dl }, f, col, R);
+          expect(k.step({ rowIdx, B, F, gx, I, dlogit: dl }, f, col, group, ++step)).toBe(true);
           expect(Array.from(k.rowIds), `W ${W} B ${B}`).toEqual(Array.from(rg.rowIds.subarray(0, rg.n)));
           const s = k.sums;
           for (let i = 0; i < rg.n * W; i++, checked++)
@@ -158,14 +171,12 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
         const W = 16,
           R = 60,
           B = 40;
-        const [a, b] = twin(W, R, 'float32', rand);
+        const { a, b, rg, k } = kernels(W, R, 'float32', rand, B);
         const group: SparseLionGroup = {
           embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
           linear: { lr: 2e-2, beta1: 0.95, beta2: 0.98, weightDecay: 0.1 },
           mode,
         };
-        const rg = new RowGradients(W, B),
-          k = new WasmSparseLion(b);
         expect(wasmKernelCovers(group, lrAt)).toBe(true);
         for (let step = 0; step < 120; step++) {
           // few rows per step: most idle ranges are long, many start before step 40 and end after it
@@ -173,9 +184,9 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
           const n = step % 7 === 0 ? B : 3;
           const gx = new Float32Array(n * 15).map(() => rand() - 0.5),
             dl = new Float32Array(n).map(() => rand() - 0.5);
-          rg.accumulate(ids, n, 1, 0, gx, 15, 0, dl, R);
+          rg.accumulate({ rowIdx: ids, B: n, F: 1, gx, I: 15, dlogit: dl }, 0, 0, R);
           sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step, lrAt, false);
-          expect(k.step(ids, n, 1, 0, gx, 15, 0, dl, group, step, lrAt)).toBe(true);
+          expect(k.step({ rowIdx: ids, B: n, F: 1, gx, I: 15, dlogit: dl }, 0, 0, group, step, lrAt)).toBe(true);
         }
         const d = compare(a, b, R);
         expect(d.meta).toBe(0);
@@ -196,14 +207,9 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
     const [, b] = twin(4, 4, 'float32', rng(1));
     expect(() =>
       new WasmSparseLion(b).step(
-        new Int32Array([0]),
-        1,
-        1,
+        { rowIdx: new Int32Array([0]), B: 1, F: 1, gx: new Float32Array(3), I: 3, dlogit: new Float32Array(1) },
         0,
-        new Float32Array(3),
-        3,
         0,
-        new Float32Array(1),
         { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, mode: 'exact' },
         0,
         lrAt,
@@ -213,22 +219,20 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
 
   it('exact catch-up past the power tables (a row idle 70,000 steps) equals the JS kernel', () => {
     const rand = rng(3);
-    const [a, b] = twin(16, 8, 'float32', rand);
+    const { a, b, rg, k } = kernels(16, 8, 'float32', rand);
     const group: SparseLionGroup = {
       embedding: { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0.5 },
       linear: { lr: 2e-4, beta1: 0.9, beta2: 0.999, weightDecay: 0 },
       mode: 'exact',
     };
-    const rg = new RowGradients(16),
-      k = new WasmSparseLion(b);
     const before = b.getWeights(2);
     for (const step of [0, 70_000, 70_001]) {
       const ids = new Int32Array([1, 2, 1, 5]),
         gx = new Float32Array(4 * 15).map(() => rand() - 0.5),
         dl = new Float32Array(4).map(() => rand() - 0.5);
-      rg.accumulate(ids, 4, 1, 0, gx, 15, 0, dl, 8);
+      rg.accumulate({ rowIdx: ids, B: 4, F: 1, gx, I: 15, dlogit: dl }, 0, 0, 8);
       sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
-      k.step(ids, 4, 1, 0, gx, 15, 0, dl, group, step);
+      k.step({ rowIdx: ids, B: 4, F: 1, gx, I: 15, dlogit: dl }, 0, 0, group, step);
     }
     const d = compare(a, b, 8);
     expect(d.meta).toBe(0);
@@ -241,19 +245,17 @@ describe('WebAssembly SIMD sparse Lion kernel', () => {
 
   it('rows keep their values and new rows are zero when the table grows past the scratch', () => {
     const rand = rng(5);
-    const [a, b] = twin(16, 64, 'float32', rand);
+    const { a, b, rg, k } = kernels(16, 64, 'float32', rand);
     const group: SparseLionGroup = { embedding: { lr: 1e-2, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } };
-    const rg = new RowGradients(16),
-      k = new WasmSparseLion(b);
     let R = 64;
     for (let step = 0; step < 6; step++) {
       const B = 3000,
         ids = new Int32Array(B).map(() => Math.floor(rand() * R));
       const gx = new Float32Array(B * 15).map(() => rand() - 0.5),
         dl = new Float32Array(B).map(() => rand() - 0.5);
-      rg.accumulate(ids, B, 1, 0, gx, 15, 0, dl, R);
+      rg.accumulate({ rowIdx: ids, B, F: 1, gx, I: 15, dlogit: dl }, 0, 0, R);
       sparseLionStep(a, rg.rowIds, rg.n, rg.grads, group, step);
-      expect(k.step(ids, B, 1, 0, gx, 15, 0, dl, group, step)).toBe(true);
+      expect(k.step({ rowIdx: ids, B, F: 1, gx, I: 15, dlogit: dl }, 0, 0, group, step)).toBe(true);
       // double the rows: the new ones take the place of the old scratch, and must read as zero
       a.grow(2 * R);
       b.grow(2 * R);

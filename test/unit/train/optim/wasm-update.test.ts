@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchGrads, SparseUpdate } from '../../../../src/train/optim/sparse-update.ts';
+import type { BatchGrads } from '../../../../src/train/optim/batch-grads.ts';
+import type { SparseUpdate } from '../../../../src/train/optim/sparse-update.ts';
 import { WasmFallback, type FallbackLog, type WasmLionUpdate } from '../../../../src/train/optim/wasm/wasm-update.ts';
 
 // The fall-back wrapper: the wasm step while it works, the JS one for a step whose scratch
