@@ -178,5 +178,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         return false;
       });
       if (others.length === 0 && existsSync(OWNED) && ops('stop.sh') === 0) rmSync(OWNED, { force: true });
+      // the last run leaves nothing behind in the temp dir
+      if (others.length === 0 && !existsSync(OWNED)) rmSync(STATE, { recursive: true, force: true });
     });
 }

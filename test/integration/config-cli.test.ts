@@ -82,7 +82,9 @@ describe('lionctr command line', () => {
   });
 
   it('a missing input file is a clear error, not a stack trace', () => {
-    const r = cli('train', '--input', '/nonexistent/clicks.tsv', '--export-dir', '/tmp/lionctr-none');
+    const dir = mkdtempSync(join(tmpdir(), 'lionctr-none-'));
+    const r = cli('train', '--input', '/nonexistent/clicks.tsv', '--export-dir', join(dir, 'exports'));
+    rmSync(dir, { recursive: true, force: true });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\/nonexistent\/clicks\.tsv/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
