@@ -14,15 +14,24 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Benchmark names (file names without `.ts`) with the first line of each one's doc comment. */
+/** The first sentence of a file's leading doc comment, on one line, cut to ~100 characters ('' when none). */
+function firstSentence(text: string): string {
+  const doc = /^\/\*\*([\s\S]*?)\*\//.exec(text)?.[1] ?? '';
+  const prose = doc
+    .split('\n')
+    .map((l) => l.replace(/^\s*\*\s?/, '').trim())
+    .join(' ')
+    .trim();
+  const sentence = /^(.*?\.)(\s|$)/.exec(prose)?.[1] ?? prose;
+  return sentence.length <= 100 ? sentence : `${sentence.slice(0, sentence.lastIndexOf(' ', 99))} ...`;
+}
+
+/** Benchmark names (file names without `.ts`) with the first sentence of each one's doc comment. */
 function benchmarks(): { name: string; summary: string }[] {
   return readdirSync(here)
     .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.startsWith('_'))
     .sort()
-    .map((f) => {
-      const doc = /\/\*\*\s*\n?\s*\*?\s*([^\n]*)/.exec(readFileSync(join(here, f), 'utf8'));
-      return { name: f.slice(0, -3), summary: doc?.[1].trim() ?? '' };
-    });
+    .map((f) => ({ name: f.slice(0, -3), summary: firstSentence(readFileSync(join(here, f), 'utf8')) }));
 }
 
 const [name, ...rest] = process.argv.slice(2);

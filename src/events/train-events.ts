@@ -30,7 +30,7 @@ export interface StepEvent {
   /** The optimizer step counter after this step. */
   step: number;
   examples: number;
-  /** Wall time of the step (featurize excluded), seconds. */
+  /** Wall time of the step (featurize, forward, backward, optimizer updates), seconds. */
   seconds: number;
   /** Logloss of the batch before its update, nats. */
   loss: number;

@@ -15,8 +15,6 @@ import type { SparseLionGroup } from './optim/sparse-lion.ts';
 import type { BatchGrads } from './optim/batch-grads.ts';
 import type { SparseUpdate } from './optim/sparse-update.ts';
 
-export type { OptimConfig } from './optim/optim-config.ts';
-
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
 export interface StepResult {
   /** [B] predictions made before this step's update (progressive validation). */

@@ -25,9 +25,6 @@ import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { logBadRows, logPassStart, warnNothingLeft } from './trainer-log.ts';
 import type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
-export type { Progress } from '../events/train-events.ts';
-export type { TrainerOptions, TrainSummary } from './trainer-options.ts';
-
 /** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
 interface Clocks {
   progress: Cadence;

@@ -13,7 +13,7 @@ import { createMetrics } from '../../metrics/catalogue.ts';
 import { emitTrainEventMessage, type TrainEmitter, type TrainEventMessage } from '../../events/train-events.ts';
 import { observeTrainer } from '../../metrics/train-observer.ts';
 import { selectBackend } from '../../model/backend.ts';
-import type { TrainSummary } from '../../train/trainer.ts';
+import type { TrainSummary } from '../../train/trainer-options.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';

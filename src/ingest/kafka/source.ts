@@ -31,8 +31,6 @@ import { createMessageDecoder } from './message-decoder.ts';
 import { PartitionPositions } from './positions.ts';
 import { RowQueue } from './row-queue.ts';
 
-export type { PartitionLag } from './lag.ts';
-
 /** Options of createKafkaSource. */
 export interface KafkaSourceOptions {
   kafka: KafkaSection;
