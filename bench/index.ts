@@ -22,7 +22,7 @@ function firstSentence(text: string): string {
     .map((l) => l.replace(/^\s*\*\s?/, '').trim())
     .join(' ')
     .trim();
-  const sentence = /^(.*?\.)(\s|$)/.exec(prose)?.[1] ?? prose;
+  const sentence = /^(.*?\D\.)(\s|$)/.exec(prose)?.[1] ?? prose;
   return sentence.length <= 100 ? sentence : `${sentence.slice(0, sentence.lastIndexOf(' ', 99))} ...`;
 }
 
