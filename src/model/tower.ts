@@ -42,11 +42,13 @@ export class DenseTower {
           const msg = `DenseTower: ${name} has ${opts.values[i].length} values, expected ${size}`;
           throw new LionctrError('LIONCTR_BAD_EXPORT', msg);
         }
-        return tf.variable(tf.tensor(opts.values[i], shape), trainable, name);
+        const values = opts.values[i];
+        return tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, name));
       }
-      if (shape.length === 1) return tf.variable(tf.zeros(shape), trainable, name);
+      // a variable shares its initial tensor's data: tidy frees the tensor, the variable keeps the data
+      if (shape.length === 1) return tf.tidy(() => tf.variable(tf.zeros(shape), trainable, name));
       const limit = Math.sqrt(6 / (shape[0] + shape[1]));
-      return tf.variable(tf.randomUniform(shape, -limit, limit, 'float32', seed + i), trainable, name);
+      return tf.tidy(() => tf.variable(tf.randomUniform(shape, -limit, limit, 'float32', seed + i), trainable, name));
     });
   }
 
@@ -69,6 +71,7 @@ export class DenseTower {
     return tf.reshape(h, [-1]) as tf.Tensor1D;
   }
 
+  /** Frees the variables (a model that is swapped out must call it: tensors are not garbage-collected). */
   dispose(): void {
     for (const v of this.vars) v.dispose();
   }

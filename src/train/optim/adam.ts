@@ -34,8 +34,8 @@ export class DenseAdam implements DenseTransform {
     private readonly vars: tf.Variable[],
     private readonly params: AdamParams[],
   ) {
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.m = vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.v = vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
 
   /** The chain link (call inside tf.tidy): one step of both moments, one direction per variable. */

@@ -56,7 +56,7 @@ export class DenseLion implements DenseTransform {
       const msg = `DenseLion: ${this.params.length} settings for ${vars.length} variables`;
       throw new LionctrError('LIONCTR_INTERNAL', msg);
     }
-    this.momentum = vars.map((v) => tf.variable(tf.zerosLike(v), false, `${v.name}/lion_m`));
+    this.momentum = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false, `${v.name}/lion_m`)));
   }
 
   /**

@@ -63,6 +63,7 @@ export class LionOptimizer extends tf.Optimizer {
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
+    tf.dispose(this.momenta.map((m) => m.variable)); // the momenta being replaced
     this.momenta = rest.map((w) => ({ originalName: w.name, variable: tf.variable(w.tensor, false) }));
   }
 
