@@ -76,25 +76,44 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
     towerValues.push(all.subarray(o, o + n));
     o += n;
   }
+  // a diverged model (NaN or infinite weights) is refused: serving keeps the version it has
+  const nonFinite = (rel: string, v: Float32Array) => {
+    const bad = countNonFinite(v);
+    if (bad) fail(`${bad} of ${v.length} weights are NaN or infinite (a diverged model)`, rel);
+  };
+  nonFinite('dense/weights.bin', all.subarray(0, o));
   const { hidden, initStd, seed, fm } = manifest.model;
   const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
-  if (model.inputDim !== dense.modelTopology.input_dim)
-    fail(
-      `tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`,
-      'dense/model.json',
-    );
-  for (const t of model.tables) {
-    const rel = `embeddings/${t.slot}.arrow`;
-    let parsed: ReturnType<typeof embeddingsFromArrow>;
-    try {
-      parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width);
-    } catch (e) {
-      fail(`not a valid embedding table: ${(e as Error).message}`, rel, e);
+  try {
+    if (model.inputDim !== dense.modelTopology.input_dim)
+      fail(
+        `tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`,
+        'dense/model.json',
+      );
+    for (const t of model.tables) {
+      const rel = `embeddings/${t.slot}.arrow`;
+      let parsed: ReturnType<typeof embeddingsFromArrow>;
+      try {
+        parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width);
+      } catch (e) {
+        fail(`not a valid embedding table: ${(e as Error).message}`, rel, e);
+      }
+      const { hi, lo, values, n } = parsed!;
+      nonFinite(rel, values.subarray(0, n * t.width));
+      for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
     }
-    const { hi, lo, values, n } = parsed!;
-    for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
+  } catch (e) {
+    model.dispose(); // the tower's tensors are not garbage-collected
+    throw e;
   }
   return { model, manifest };
+}
+
+/** How many of `v` are NaN or ±Infinity. */
+function countNonFinite(v: Float32Array): number {
+  let bad = 0;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) bad++;
+  return bad;
 }
 
 async function exists(p: string): Promise<boolean> {

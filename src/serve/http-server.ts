@@ -189,6 +189,12 @@ export function createHttpServer(opts: {
       const p = m.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
       for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
     }
+    // JSON has no NaN: a non-finite score would go out as null; it is a fault of the model, said so
+    const bad = predictions.findIndex((p) => !Number.isFinite(p));
+    if (bad >= 0) {
+      const msg = `model version ${m.version} gave a non-finite score (${predictions[bad]}) for instances[${bad}]`;
+      throw new LionctrError('LIONCTR_INTERNAL', msg, { where: `instances[${bad}]` });
+    }
     metrics.serveInstances.observe(batch.size);
     return send(reply, 'predict', 200, { predictions, model_version: m.version }, t0);
   });

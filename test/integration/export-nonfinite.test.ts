@@ -1,0 +1,97 @@
+/**
+ * A diverged model is never served (issue 11): an export with NaN or infinite weights, in the
+ * tower or in an embedding table, is refused at load with LIONCTR_BAD_EXPORT naming the file,
+ * frees what it had built, and the registry keeps the version it serves; a model that still
+ * scores an instance as NaN answers 500 with a message, never `null`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics/catalogue.ts';
+import { loadExport } from '../../src/model/export-reader.ts';
+import { createHttpServer } from '../../src/serve/http-server.ts';
+import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import { writeExport } from '../../src/train/export-writer.ts';
+import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
+
+const meta = (step: number) => ({ step, examples: step, sourceOffsets: {}, watermarkMs: null, metrics: {} });
+
+describe('non-finite weights and scores', () => {
+  let dir: string;
+  let trained: Awaited<ReturnType<typeof tinyTrainedModel>>;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lionctr-nonfinite-'));
+    trained = await tinyTrainedModel(2);
+  });
+  afterAll(async () => {
+    trained.model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a NaN tower weight or an infinite embedding value: the export is refused, the served one kept', async () => {
+    const good = (await writeExport(dir, trained.model, meta(1))).version;
+    const registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
+    await registry.check();
+    expect(registry.current()?.version).toBe(good);
+
+    const v = trained.model.tower.vars[0];
+    const saved = v.dataSync().slice();
+    tf.tidy(() =>
+      v.assign(
+        tf.tensor(
+          saved.map((x, i) => (i === 3 ? Number.NaN : x)),
+          v.shape,
+        ),
+      ),
+    );
+    const badTower = (await writeExport(dir, trained.model, meta(2))).version;
+    tf.tidy(() => v.assign(tf.tensor(saved, v.shape)));
+    const before = tf.memory().numTensors;
+    await expect(loadExport(join(dir, badTower))).rejects.toMatchObject({
+      code: 'LIONCTR_BAD_EXPORT',
+      message: expect.stringMatching(/1 of \d+ weights are NaN or infinite.*dense\/weights\.bin/),
+    });
+    expect(tf.memory().numTensors).toBe(before); // the tower built before the check is freed
+    await registry.check();
+    expect(registry.current()?.version).toBe(good);
+    expect(registry.lastError?.version).toBe(badTower);
+
+    const t = trained.model.tables[0];
+    expect(t.size).toBeGreaterThan(0);
+    t.rows.data[0] = Number.POSITIVE_INFINITY; // row 0's first value
+    const badTable = (await writeExport(dir, trained.model, meta(3))).version;
+    await expect(loadExport(join(dir, badTable))).rejects.toMatchObject({
+      code: 'LIONCTR_BAD_EXPORT',
+      message: expect.stringContaining(`embeddings/${t.slot}.arrow`),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    await registry.check();
+    expect(registry.current()?.version).toBe(good);
+    registry.current()?.model.dispose();
+  });
+
+  it('a NaN score answers 500 LIONCTR_INTERNAL naming the instance, not a null prediction', async () => {
+    const served = {
+      version: '7',
+      featurizer: trained.featurizer,
+      model: { predict: () => new Float32Array([0.5, Number.NaN]) },
+    };
+    const registry = { current: () => served, lastError: undefined, on: () => registry } as unknown as ModelRegistry;
+    const app = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/models/ctr:predict',
+      payload: { instances: sampleInstances(2, trained.schema) },
+    });
+    expect(r.statusCode).toBe(500);
+    expect(r.json()).toEqual({
+      error: 'model version 7 gave a non-finite score (NaN) for instances[1] (at instances[1])',
+      code: 'LIONCTR_INTERNAL',
+      where: 'instances[1]',
+    });
+    await app.close();
+  });
+});
