@@ -12,10 +12,11 @@
  * the directory fsynced, then LATEST replaced the same way; so after a crash at any point
  * the newest readable checkpoint is either the old or the new one, never half of one.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LionctrError } from '../errors.ts';
 import { sha256 } from '../model/export-format.ts';
+import { syncDir, writeDurable } from './durable-fs.ts';
 import type { TrainState } from './train-state.ts';
 
 export const CHECKPOINT_FORMAT = 'lionctr-checkpoint-1';
@@ -61,27 +62,6 @@ interface Manifest extends CheckpointMeta {
   arrays: ArrayEntry[];
   sha256: string;
   bytes: number;
-}
-
-/** Writes `data` to `path` and fsyncs it. */
-async function writeDurable(path: string, data: Uint8Array | string): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsyncs a directory so that renames in it are durable. */
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

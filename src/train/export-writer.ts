@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
@@ -9,6 +9,7 @@ import {
   type DenseModelJson,
   type ExportManifest,
 } from '../model/export-format.ts';
+import { syncDir, writeDurable } from './durable-fs.ts';
 
 /** What the trainer knows at export time besides the model. */
 export interface ExportMeta {
@@ -22,7 +23,8 @@ export interface ExportMeta {
 /**
  * Writes an export of `model` under `root` (format in src/model/export-format.ts): into
  * `<root>/.tmp-<version>`, renamed to `<root>/<version>` when complete, then LATEST is
- * replaced by write-to-temp + rename, so a reader never sees a half-written version.
+ * replaced by write-to-temp + rename, so a reader never sees a half-written version; every file
+ * and directory is fsynced before it is renamed into view (durable-fs.ts), as checkpoints are.
  * Keeps the newest `keep` versions and deletes older ones.
  * @returns the version written and its directory.
  * @throws filesystem errors (ENOSPC, EACCES) as they come.
@@ -47,7 +49,7 @@ export async function writeExport(
   // each file is hashed from the bytes written, not read back
   const checksums: Record<string, string> = {};
   const put = async (rel: string, data: Uint8Array | string) => {
-    await writeFile(join(tmp, rel), data);
+    await writeDurable(join(tmp, rel), data);
     checksums[rel] = sha256(data);
   };
 
@@ -97,11 +99,14 @@ export async function writeExport(
     metrics: meta.metrics,
     files: checksums,
   };
-  await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  // durable before it is visible: files above, then their directory entries, then the renames
+  for (const d of ['dense', 'embeddings', '.']) await syncDir(join(tmp, d));
   const dir = join(root, version);
   await rename(tmp, dir);
-  await writeFile(join(root, '.LATEST.tmp'), `${version}\n`);
+  await writeDurable(join(root, '.LATEST.tmp'), `${version}\n`);
   await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
+  await syncDir(root);
   await pruneExports(root, keep, version);
   return { version, dir, bytes };
 }
