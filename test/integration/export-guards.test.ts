@@ -1,15 +1,18 @@
 /**
- * A diverged model is never served (issue 11): an export with NaN or infinite weights, in the
- * tower or in an embedding table, is refused at load with LIONCTR_BAD_EXPORT naming the file,
- * frees what it had built, and the registry keeps the version it serves; a model that still
- * scores an instance as NaN answers 500 with a message, never `null`.
+ * What an export must be before it is served (issue 11). A diverged model is never served: an
+ * export with NaN or infinite weights, in the tower or in an embedding table, is refused at load
+ * with LIONCTR_BAD_EXPORT naming the file, frees what it had built, and the registry keeps the
+ * version it serves; a model that still scores an instance as NaN answers 500 with a message,
+ * never `null`. And an export is durable before it is visible: every file, its directories,
+ * LATEST and the exports root are fsynced, as checkpoints are (counted by spying on
+ * FileHandle.sync, the call behind fsync in node:fs/promises).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../../src/metrics/catalogue.ts';
 import { loadExport } from '../../src/model/export-reader.ts';
 import { createHttpServer } from '../../src/serve/http-server.ts';
@@ -19,7 +22,7 @@ import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const meta = (step: number) => ({ step, examples: step, sourceOffsets: {}, watermarkMs: null, metrics: {} });
 
-describe('non-finite weights and scores', () => {
+describe('exports: non-finite weights and scores, durability', () => {
   let dir: string;
   let trained: Awaited<ReturnType<typeof tinyTrainedModel>>;
   beforeAll(async () => {
@@ -27,6 +30,7 @@ describe('non-finite weights and scores', () => {
     trained = await tinyTrainedModel(2);
   });
   afterAll(async () => {
+    vi.restoreAllMocks();
     trained.model.dispose();
     await rm(dir, { recursive: true, force: true });
   });
@@ -93,5 +97,30 @@ describe('non-finite weights and scores', () => {
       where: 'instances[1]',
     });
     await app.close();
+  });
+
+  it('fsyncs every file, its directories, LATEST and the root before and after the renames', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const synced: string[] = [];
+    const sync = vi.spyOn(FileHandle, 'sync');
+    sync.mockImplementation(async function (this: { fd: number }) {
+      synced.push(String(this.fd));
+    });
+    const { version } = await writeExport(dir, trained.model, {
+      step: 1,
+      examples: 1,
+      sourceOffsets: {},
+      watermarkMs: null,
+      metrics: {},
+    });
+    const files = (await readdir(join(dir, version), { recursive: true, withFileTypes: true })).filter((e) =>
+      e.isFile(),
+    );
+    // the version's files + manifest, its three directories, LATEST's temp file and the root
+    expect(files.length).toBeGreaterThan(trained.model.tables.length);
+    expect(synced.length).toBe(files.length + 3 + 1 + 1);
   });
 });
