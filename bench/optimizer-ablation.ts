@@ -11,13 +11,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { featureSchemaOf } from '../src/cli/common.ts';
+import { modelOf, optimConfigOf } from '../src/cli/model-setup.ts';
 import { loadConfig, type LionctrConfig } from '../src/config/schema.ts';
 import type { FeatureBatch } from '../src/features/feature-batch.ts';
 import { Featurizer } from '../src/features/featurizer.ts';
 import { createFileSource } from '../src/ingest/file-source.ts';
 import { createSyntheticSource } from '../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
+import type { CtrModel } from '../src/model/ctr-model.ts';
 import { evalFigures } from '../src/train/evaluation/binary-metrics.ts';
 import { ProgressiveMetrics } from '../src/train/evaluation/progressive.ts';
 import { TrainStep } from '../src/train/train-step.ts';
@@ -69,22 +70,8 @@ const withAdam = (base: LionctrConfig): [string, string[]][] => [
 
 function build(cfg: LionctrConfig, adam: boolean) {
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, {
-    hidden: cfg.model.hidden,
-    initStd: cfg.model.initStd,
-    seed: cfg.model.seed,
-    fm: cfg.model.fm,
-    momentumDtype: cfg.model.momentumDtype as 'float32',
-  });
-  const step = new TrainStep(model, {
-    dense: cfg.optim.dense,
-    embedding: cfg.optim.embedding,
-    linear: cfg.optim.linear,
-    bias: cfg.optim.bias,
-    schedule: cfg.optim.schedule,
-    sparseMode: cfg.optim.sparseMode,
-    adam,
-  });
+  const model = modelOf(cfg, schema);
+  const step = new TrainStep(model, { ...optimConfigOf(cfg, model.slots), adam });
   return { model, step, fz: new Featurizer(schema) };
 }
 const score = (model: CtrModel, batches: FeatureBatch[]) => {

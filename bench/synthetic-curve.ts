@@ -10,11 +10,11 @@
  */
 import { parseArgs } from 'node:util';
 import { featureSchemaOf } from '../src/cli/common.ts';
+import { modelOf, optimConfigOf } from '../src/cli/model-setup.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { Featurizer } from '../src/features/featurizer.ts';
 import { createSyntheticSource } from '../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../src/model/backend.ts';
-import { CtrModel } from '../src/model/ctr-model.ts';
 import { ProgressiveMetrics } from '../src/train/evaluation/progressive.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 
@@ -34,21 +34,8 @@ const N = Number(values.examples);
 const cfg = loadConfig(values.config, values.set);
 const backend = await selectBackend(cfg.backend);
 const schema = featureSchemaOf(cfg);
-const model = new CtrModel(schema, {
-  hidden: cfg.model.hidden,
-  initStd: cfg.model.initStd,
-  seed: cfg.model.seed,
-  fm: cfg.model.fm,
-  momentumDtype: cfg.model.momentumDtype,
-});
-const step = new TrainStep(model, {
-  dense: cfg.optim.dense,
-  embedding: cfg.optim.embedding,
-  linear: cfg.optim.linear,
-  bias: cfg.optim.bias,
-  schedule: cfg.optim.schedule,
-  sparseMode: cfg.optim.sparseMode,
-});
+const model = modelOf(cfg, schema);
+const step = new TrainStep(model, optimConfigOf(cfg, model.slots));
 const fz = new Featurizer(schema);
 const pm = new ProgressiveMetrics(100_000);
 const marks = [100_000, 250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000]

@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../config/schema.ts';
 import { selectBackend } from '../model/backend.ts';
-import { CtrModel } from '../model/ctr-model.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
-import type { SparseMode } from '../train/optim/sparse-lion.ts';
-import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import { Trainer } from '../train/trainer.ts';
 import { featureSchemaOf, openConfiguredSource } from './common.ts';
+import { modelOf, optimConfigOf } from './model-setup.ts';
 import { LionctrError } from '../errors.ts';
 import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { lockCheckpointDir } from '../train/dir-lock.ts';
@@ -30,42 +28,8 @@ export async function createTrainer(
 ): Promise<Trainer> {
   await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
-  const model = new CtrModel(schema, {
-    hidden: cfg.model.hidden,
-    initStd: cfg.model.initStd,
-    seed: cfg.model.seed,
-    fm: cfg.model.fm,
-    momentumDtype: cfg.model.momentumDtype,
-  });
-  for (const slot of Object.keys(cfg.optim.tables)) {
-    if (!model.slots.includes(slot))
-      throw new LionctrError(
-        'LIONCTR_BAD_CONFIG',
-        `optim.tables names slot "${slot}", which the schema does not have`,
-        { where: `optim.tables.${slot}` },
-      );
-  }
-  const conv = (p: LionParams) => (cfg.optim.fromAdamW.enabled ? lionFromAdamW(p, cfg.optim.fromAdamW.factor) : p);
-  const step = new TrainStep(
-    model,
-    {
-      dense: conv(cfg.optim.dense),
-      embedding: conv(cfg.optim.embedding),
-      linear: conv(cfg.optim.linear),
-      bias: conv(cfg.optim.bias),
-      schedule: cfg.optim.schedule,
-      sparseMode: cfg.optim.sparseMode,
-      sparseKernel: cfg.optim.sparseKernel,
-      clipGlobalNorm: cfg.optim.clipGlobalNorm,
-      tables: Object.fromEntries(
-        Object.entries(cfg.optim.tables).map(([slot, o]) => [
-          slot,
-          conv({ ...cfg.optim.embedding, ...o } as LionParams) as LionParams & { mode?: SparseMode },
-        ]),
-      ),
-    },
-    (msg) => logger.warn(msg),
-  );
+  const model = modelOf(cfg, schema);
+  const step = new TrainStep(model, optimConfigOf(cfg, model.slots), (msg) => logger.warn(msg));
   logger.info(step.kernelNote);
   if (cfg.optim.fromAdamW.enabled)
     logger.info(
