@@ -23,7 +23,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LionctrError } from '../errors.ts';
 
-const alive = (pid: number) => {
+/** True when a process with this pid runs on this host (EPERM: it runs, as another user). */
+export const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -53,7 +54,7 @@ function staleReason(content: string, file: string): string | null {
   }
   if (host !== hostname()) return null; // another machine: cannot tell
   const n = Number(pid);
-  if (!alive(n)) return `process ${n} is gone`;
+  if (!processAlive(n)) return `process ${n} is gone`;
   if (start && startTimeOf(n) && startTimeOf(n) !== start) return `pid ${n} is now another process`;
   return null;
 }

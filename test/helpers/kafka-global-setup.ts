@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import type { TestProject } from 'vitest/node';
+import { processAlive } from '../../src/train/dir-lock.ts';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -44,14 +45,6 @@ const LOCK = `${STATE}.lock`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const onPath = (cmd: string) => spawnSync('bash', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * True when a Kafka broker at `brokers` answers a metadata request within about `timeoutMs`
@@ -173,7 +166,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     withLock(async () => {
       rmSync(join(USERS, String(process.pid)), { force: true });
       const others = readdirSync(USERS).filter((f) => {
-        if (alive(Number(f))) return true;
+        if (processAlive(Number(f))) return true;
         rmSync(join(USERS, f), { force: true });
         return false;
       });
