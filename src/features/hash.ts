@@ -21,9 +21,12 @@ export interface FeatureId {
   lo: number;
 }
 
+/** Seed of the XXH64 that turns a slot name into the slot's seed (stated in export manifests). */
+export const SLOT_SEED_SEED = 0n;
+
 /** Per-slot seed: XXH64 of the slot name. */
 export function slotSeed(slot: string): bigint {
-  return hasher.h64(slot, 0n);
+  return hasher.h64(slot, SLOT_SEED_SEED);
 }
 
 /** The 64-bit feature id of (slot, value) as a BigInt (value null = missing). */

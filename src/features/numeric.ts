@@ -4,6 +4,13 @@
  */
 
 /**
+ * The constants of numericBucket(), also stated in every export's manifest
+ * (featurization-spec.ts): values above `threshold` get `logPrefix` + floor(ln(x)^2),
+ * the others `rawPrefix` + String(x).
+ */
+export const NUMERIC_BUCKET = { threshold: 2, logPrefix: 'b', rawPrefix: '=' } as const;
+
+/**
  * Bucket token of one numeric value, usable as a categorical value of its slot:
  * `b<floor(ln(x)^2)>` for x > 2, `=<x>` for x <= 2 (small counts and negatives keep their
  * own value), `null` for a missing value (NaN or null).
@@ -11,8 +18,9 @@
  */
 export function numericBucket(x: number | null | undefined): string | null {
   if (x === null || x === undefined || Number.isNaN(x)) return null;
-  if (x > 2) return `b${Math.floor(Math.log(x) ** 2)}`;
-  return `=${String(x)}`;
+  const { threshold, logPrefix, rawPrefix } = NUMERIC_BUCKET;
+  if (x > threshold) return `${logPrefix}${Math.floor(Math.log(x) ** 2)}`;
+  return `${rawPrefix}${String(x)}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import type { ModelConfig } from './ctr-model.ts';
+import type { Featurization } from './featurization.ts';
 
 /**
  * The export format (DESIGN.md "Exports and serving"):
@@ -10,12 +11,14 @@ import type { ModelConfig } from './ctr-model.ts';
  *   <root>/<version>/manifest.json            ExportManifest
  *   <root>/<version>/dense/model.json         tower topology + tfjs weights manifest
  *   <root>/<version>/dense/weights.bin        float32 little-endian, variables in order
+ *   <root>/<version>/dense/model.onnx         the same tower as ONNX (onnx-tower.ts)
  *   <root>/<version>/embeddings/<slot>.arrow  Arrow IPC file: id Uint64, vector FixedSizeList<Float32>[D+1]
  *                                             (vector[0] = linear weight, vector[1..D] = embedding)
  *   <root>/LATEST                             the version to serve, replaced atomically
  *
  * Versions are decimal integers (ms since epoch at export, strictly increasing per root),
- * as TF Serving expects of version directories.
+ * as TF Serving expects of version directories. The manifest's `featurization`
+ * (featurization.ts) states how an instance becomes a prediction, for readers without lionctr.
  */
 export const EXPORT_FORMAT = 'lionctr-export/1';
 
@@ -33,6 +36,8 @@ export interface ExportManifest {
   event_time_watermark_ms: number | null;
   schema: FeatureSchema;
   model: ModelConfig & { input_dim: number; slots: string[]; dims: number[] };
+  /** How an instance becomes a prediction (absent in exports written before it existed). */
+  featurization?: Featurization;
   /** Progressive metrics at export time. */
   metrics: Record<string, number | null>;
   /** sha256 (hex) of every file of the version, by path relative to the version dir. */

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
+import { describeModelFeaturization, ONNX_PATH } from '../model/featurization.ts';
 import {
   EXPORT_FORMAT,
   embeddingsToArrow,
@@ -9,6 +10,7 @@ import {
   type DenseModelJson,
   type ExportManifest,
 } from '../model/export-format.ts';
+import { towerToOnnx } from '../model/onnx-tower.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
 
 /** What the trainer knows at export time besides the model. */
@@ -78,6 +80,10 @@ export async function writeExport(
   await put('dense/model.json', JSON.stringify(denseJson, null, 1));
   await put('dense/weights.bin', new Uint8Array(weights.buffer));
   bytes += weights.byteLength;
+  const onnxNames = denseJson.weightsManifest[0].weights.map((w) => w.name);
+  const onnxBytes = towerToOnnx(model.inputDim, model.config.hidden, datas, onnxNames);
+  await put(ONNX_PATH, onnxBytes);
+  bytes += onnxBytes.byteLength;
   for (const t of model.tables) {
     const buf = arrow.tableToIPC(
       embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width),
@@ -96,6 +102,7 @@ export async function writeExport(
     event_time_watermark_ms: meta.watermarkMs,
     schema: model.schema,
     model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
+    featurization: describeModelFeaturization(model),
     metrics: meta.metrics,
     files: checksums,
   };

@@ -1,0 +1,88 @@
+/**
+ * The manifest's `featurization`: the instance featurization of featurization-spec.ts plus
+ * how the model turns features into a prediction, read off the CtrModel itself (slot order,
+ * embedding dims, the tower input's column layout, the FM switch) and the ONNX writer's
+ * constants, so that the description cannot drift from the code it describes.
+ */
+import { describeFeaturization, type FeaturizationSpec } from '../features/featurization-spec.ts';
+import type { CtrModel } from './ctr-model.ts';
+import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from './onnx-tower.ts';
+
+/** Where the tower input's columns come from, in column order. */
+export type TowerInputPart =
+  | { slot: string; source: 'embedding'; columns: [number, number] }
+  | { slot: string; source: 'dense'; column: number };
+
+/** The full `featurization` of an export manifest. */
+export interface Featurization extends FeaturizationSpec {
+  tables: {
+    path: string;
+    format: string;
+    id: string;
+    vector: string;
+    unknown_id: string;
+    dims: Record<string, number>;
+  };
+  tower_input: { width: number; dtype: 'float32'; layout: TowerInputPart[] };
+  tower: { onnx: string; opset: number; input: string; output: string; tfjs: string; activation: 'relu' };
+  output: { logit: string; wide: string; deep: string; fm: string | null; prediction: string };
+}
+
+/** Path of an embedding slot's table inside a version directory. */
+export const tablePath = (slot: string): string => `embeddings/${slot}.arrow`;
+/** Path of the tower's ONNX file inside a version directory. */
+export const ONNX_PATH = 'dense/model.onnx';
+
+/**
+ * The `featurization` of `model`'s exports (plain JSON data).
+ * Pure; throws nothing.
+ */
+export function describeModelFeaturization(model: CtrModel): Featurization {
+  const { numeric } = model.schema;
+  const layout: TowerInputPart[] = model.slots.map((slot, f) => ({
+    slot,
+    source: 'embedding',
+    columns: [model.columnOffset(f), model.columnOffset(f) + model.dims[f]],
+  }));
+  const denseFrom = model.inputDim - numeric.length;
+  numeric.forEach((slot, n) => {
+    layout.push({ slot, source: 'dense', column: denseFrom + n });
+  });
+  const fm = model.config.fm
+    ? 'fm = 0.5 * sum over d of [(sum over slots f of e_f[d])^2 - sum over slots f of e_f[d]^2], ' +
+      'e_f the embedding columns of slot f in the tower input (Rendle 2010, lemma 3.1)'
+    : null;
+  return {
+    ...describeFeaturization(model.schema),
+    tables: {
+      path: tablePath('<slot>'),
+      format: 'Arrow IPC file, one per slot in "slots"',
+      id: 'column "id", uint64: the feature id (hash.id)',
+      vector:
+        'column "vector", FixedSizeList<float32>[dim + 1]: [0] the linear (wide) weight, ' +
+        '[1 .. dim] the embedding e (dim per slot in "dims")',
+      unknown_id: 'an id absent from the table has linear weight 0 and embedding all zeros',
+      dims: Object.fromEntries(model.slots.map((s, f) => [s, model.dims[f]])),
+    },
+    tower_input: {
+      width: model.inputDim,
+      dtype: 'float32',
+      layout,
+    },
+    tower: {
+      onnx: ONNX_PATH,
+      opset: ONNX_OPSET,
+      input: `${ONNX_INPUT}: [batch, ${model.inputDim}] float32, built per tower_input`,
+      output: `${ONNX_OUTPUT}: [batch] float32, the deep logit (the global bias included)`,
+      tfjs: 'dense/model.json + dense/weights.bin: the same weights, float32 little-endian, in model.json order',
+      activation: 'relu',
+    },
+    output: {
+      logit: fm ? 'wide + deep + fm' : 'wide + deep',
+      wide: 'sum over slots of vector[0] of the row of the slot\'s id (0 for an unknown id)',
+      deep: `the tower's ${ONNX_OUTPUT} on the tower input: ReLU MLP, the last layer's bias is the global bias`,
+      fm,
+      prediction: 'sigmoid(logit) = 1 / (1 + exp(-logit))',
+    },
+  };
+}
