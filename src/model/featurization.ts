@@ -79,7 +79,7 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
     },
     output: {
       logit: fm ? 'wide + deep + fm' : 'wide + deep',
-      wide: 'sum over slots of vector[0] of the row of the slot\'s id (0 for an unknown id)',
+      wide: "sum over slots of vector[0] of the row of the slot's id (0 for an unknown id)",
       deep: `the tower's ${ONNX_OUTPUT} on the tower input: ReLU MLP, the last layer's bias is the global bias`,
       fm,
       prediction: 'sigmoid(logit) = 1 / (1 + exp(-logit))',

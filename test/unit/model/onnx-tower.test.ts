@@ -32,10 +32,12 @@ describe('ONNX tower', () => {
       const I = 23,
         B = 64;
       const sizes = [I, ...hidden, 1];
-      const values = sizes.slice(1).flatMap((out, l) => [
-        uniforms(sizes[l] * out, Math.sqrt(6 / (sizes[l] + out)), 10 + l),
-        uniforms(out, 0.5, 100 + l),
-      ]);
+      const values = sizes
+        .slice(1)
+        .flatMap((out, l) => [
+          uniforms(sizes[l] * out, Math.sqrt(6 / (sizes[l] + out)), 10 + l),
+          uniforms(out, 0.5, 100 + l),
+        ]);
       const tower = new DenseTower(I, hidden, { values, trainable: false });
       const x = uniforms(B * I, 3, 7);
       const want = tf.tidy(() => tower.logits(tf.tensor2d(x, [B, I])).dataSync() as Float32Array);
