@@ -24,7 +24,17 @@ export interface Featurization extends FeaturizationSpec {
     dims: Record<string, number>;
   };
   tower_input: { width: number; dtype: 'float32'; layout: TowerInputPart[] };
-  tower: { onnx: string; opset: number; input: string; output: string; tfjs: string; activation: 'relu' };
+  tower: {
+    onnx: string;
+    opset: number;
+    input: string;
+    input_shape: [string, number];
+    output: string;
+    output_shape: [string];
+    dtype: 'float32';
+    graph: string;
+    tfjs: string;
+  };
   output: { logit: string; wide: string; deep: string; fm: string | null; prediction: string };
 }
 
@@ -72,10 +82,13 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
     tower: {
       onnx: ONNX_PATH,
       opset: ONNX_OPSET,
-      input: `${ONNX_INPUT}: [batch, ${model.inputDim}] float32, built per tower_input`,
-      output: `${ONNX_OUTPUT}: [batch] float32, the deep logit (the global bias included)`,
+      input: ONNX_INPUT,
+      input_shape: ['batch', model.inputDim],
+      output: ONNX_OUTPUT,
+      output_shape: ['batch'],
+      dtype: 'float32',
+      graph: `Gemm -> Relu per hidden layer (${model.config.hidden.join(', ') || 'none'}), Gemm to 1, Reshape to [batch]`,
       tfjs: 'dense/model.json + dense/weights.bin: the same weights, float32 little-endian, in model.json order',
-      activation: 'relu',
     },
     output: {
       logit: fm ? 'wide + deep + fm' : 'wide + deep',
