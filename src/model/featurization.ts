@@ -23,7 +23,7 @@ export interface Featurization extends FeaturizationSpec {
     unknown_id: string;
     dims: Record<string, number>;
   };
-  tower_input: { width: number; dtype: 'float32'; layout: TowerInputPart[] };
+  tower_input: { width: number; dtype: 'float32'; rule: string; layout: TowerInputPart[] };
   tower: {
     onnx: string;
     opset: number;
@@ -77,6 +77,9 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
     tower_input: {
       width: model.inputDim,
       dtype: 'float32',
+      rule:
+        "parts in column order: an embedding part fills columns [from, to) with its slot's embedding e, " +
+        "a dense part fills one column with its slot's numeric.dense input",
       layout,
     },
     tower: {
@@ -87,7 +90,7 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
       output: ONNX_OUTPUT,
       output_shape: ['batch'],
       dtype: 'float32',
-      graph: `Gemm -> Relu per hidden layer (${model.config.hidden.join(', ') || 'none'}), Gemm to 1, Reshape to [batch]`,
+      graph: `Gemm -> Relu per hidden layer (${model.config.hidden.join(', ') || 'none'}), Gemm to 1, Reshape [batch]`,
       tfjs: 'dense/model.json + dense/weights.bin: the same weights, float32 little-endian, in model.json order',
     },
     output: {

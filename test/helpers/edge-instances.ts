@@ -11,8 +11,11 @@ import type { FeatureSchema } from '../../src/features/schema.ts';
 export function edgeInstanceLines(schema: FeatureSchema): string[] {
   const c = (i: number) => JSON.stringify(schema.categorical[i % schema.categorical.length]);
   const n = (i: number) => JSON.stringify(schema.numeric[i % schema.numeric.length]);
-  const all = (cat: (j: number) => string, num: (j: number) => string) =>
-    `{${[...schema.categorical.map((s, j) => `${JSON.stringify(s)}: ${cat(j)}`), ...schema.numeric.map((s, j) => `${JSON.stringify(s)}: ${num(j)}`)].join(', ')}}`;
+  const all = (cat: (j: number) => string, num: (j: number) => string) => {
+    const cats = schema.categorical.map((s, j) => `${JSON.stringify(s)}: ${cat(j)}`);
+    const nums = schema.numeric.map((s, j) => `${JSON.stringify(s)}: ${num(j)}`);
+    return `{${[...cats, ...nums].join(', ')}}`;
+  };
   return [
     all(
       (j) => `"${1 + (j % 5)}"`,

@@ -93,7 +93,8 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
     expect(repro.predictions).toHaveLength(lines.length);
     const diffs = repro.predictions.map((p, i) => Math.abs(p - served.predictions[i]));
     console.log(
-      `python-repro: ${lines.length} instances, max |diff| ${Math.max(...diffs).toExponential(2)}, ${seconds.toFixed(2)} s`,
+      `python-repro: ${lines.length} instances, max |diff| ${Math.max(...diffs).toExponential(2)}, ` +
+        `${seconds.toFixed(2)} s`,
     );
     expect(Math.max(...diffs)).toBeLessThan(1e-5);
     expect(new Set(served.predictions.map((p) => p.toFixed(4))).size).toBeGreaterThan(lines.length / 2);
@@ -122,7 +123,8 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
       'import repro',
       'd = json.load(sys.stdin)',
       'n = lambda v: "NaN" if math.isnan(v) else repro.js_number_to_string(v) if math.isfinite(v) else str(v)',
-      'print(json.dumps([[repro.js_number_to_string(x) for x in d[0]], [n(repro.js_string_to_number(t)) for t in d[1]]]))',
+      'f = [repro.js_number_to_string(x) for x in d[0]]',
+      'print(json.dumps([f, [n(repro.js_string_to_number(t)) for t in d[1]]]))',
     ].join('\n');
     const child = run(choice.python!, ['-c', code], { timeout: 60_000 });
     child.child.stdin!.end(JSON.stringify([xs, strs]));
