@@ -6,8 +6,9 @@
  * one line's is admitted as a row with a random linear weight, so a token repro.py forms
  * differently from the server finds no row and moves the prediction; one line stays unseen.
  * The JavaScript number formatting and parsing repro.py re-implements is also compared with
- * V8's on 3,000 numbers. Python comes from test/helpers/python-venv.ts (skipped when there is
- * none, failing under CI=true).
+ * V8's on 3,000 numbers, and an FM model (the DeepFM term) is reproduced as loaded for
+ * serving. Python comes from test/helpers/python-venv.ts (skipped when there is none, failing
+ * under CI=true).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +17,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Featurizer } from '../../src/features/featurizer.ts';
 import { createMetrics } from '../../src/metrics/catalogue.ts';
+import { CtrModel } from '../../src/model/ctr-model.ts';
+import { loadExport } from '../../src/model/export-reader.ts';
 import { createHttpServer } from '../../src/serve/http-server.ts';
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
@@ -98,6 +102,33 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
     );
     expect(Math.max(...diffs)).toBeLessThan(1e-5);
     expect(new Set(served.predictions.map((p) => p.toFixed(4))).size).toBeGreaterThan(lines.length / 2);
+  });
+
+  it('repro.py reproduces an FM model (DeepFM term) as loaded for serving, within 1e-5', async () => {
+    const schema = { numeric: ['I1', 'I2', 'I3', 'I4'], categorical: ['C1', 'C2', 'C3'], embeddingDim: 3 };
+    const model = new CtrModel(schema, { hidden: [5], initStd: 0.5, seed: 5, fm: true });
+    const fmLines = edgeInstanceLines(schema);
+    const instances = fmLines.map((l) => JSON.parse(l));
+    model.gather(new Featurizer(schema).fromInstances(instances), true);
+    for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[t.rows.weightsAt(r)] = Math.sin(r) * 0.4;
+    const fmRoot = join(root, 'fm');
+    const { dir } = await writeExport(fmRoot, model, {
+      step: 1,
+      examples: 1,
+      sourceOffsets: {},
+      watermarkMs: null,
+      metrics: {},
+    });
+    model.dispose();
+    const served = await loadExport(dir);
+    const want = served.model.predict(new Featurizer(schema).fromInstances(instances));
+    served.model.dispose();
+    const jsonl = join(fmRoot, 'instances.jsonl');
+    await writeFile(jsonl, fmLines.join('\n'));
+    const { stdout } = await run(choice.python!, [REPRO, dir, jsonl], { timeout: 60_000 });
+    const got = (JSON.parse(stdout) as { predictions: number[] }).predictions;
+    expect(Math.max(...got.map((p, i) => Math.abs(p - want[i])))).toBeLessThan(1e-5);
+    expect(Math.max(...want) - Math.min(...want)).toBeGreaterThan(0.1);
   });
 
   it("repro.py formats and parses numbers as V8's String(x) and Number(s)", async () => {
