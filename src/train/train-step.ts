@@ -17,7 +17,10 @@ import type { SparseUpdate } from './optim/sparse-update.ts';
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
 export interface StepResult {
-  /** [B] predictions made before this step's update (progressive validation). */
+  /**
+   * [B] predictions made before this step's update (progressive validation); in a skipped
+   * step NaN where the logit is NaN or infinite (undefined, not the 0 or 1 of its sigmoid).
+   */
   predictions: Float32Array;
   /** Weighted mean logloss of the batch before the update (nats). */
   loss: number;
@@ -128,8 +131,14 @@ export class TrainStep {
       gx = grads[0].dataSync() as Float32Array;
       loss = value.dataSync()[0];
     });
+    if (nonFinite) {
+      // sigmoid(±Infinity) is 0 or 1: a prediction of an overflowed logit is undefined, not a score
+      const z = logitsKept!.dataSync();
+      for (let b = 0; b < B; b++) if (!Number.isFinite(z[b])) predictions[b] = NaN;
+      logitsKept!.dispose();
+      return { predictions, loss, nonFinite };
+    }
     logitsKept?.dispose();
-    if (nonFinite) return { predictions, loss, nonFinite };
     // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
     const dlogit = new Float32Array(B);
     for (let b = 0; b < B; b++) dlogit[b] = (batch.weights[b] * (predictions[b] - batch.labels[b])) / sumW;
