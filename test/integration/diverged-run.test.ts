@@ -68,7 +68,7 @@ describe('a diverged run (every lr 1e38)', () => {
       [
         ...base,
         ...lr1e38,
-        'train.maxExamples=100000',
+        'train.maxExamples=5120', // 20 batches: without the guard the run ends, exported
         'train.maxNonfiniteSteps=4',
         'train.progressSeconds=0.001', // figures after every batch: a stale logloss would show
         // due after every batch: the guard, not the cadence, keeps the diverged state out
