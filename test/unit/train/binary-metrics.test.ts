@@ -67,7 +67,7 @@ describe('binary metrics against a float64 re-derivation', () => {
     expect(f.auc).toBeCloseTo(pairwiseAuc(p, y), 12);
   });
 
-  it('undefined figures are NaN, not numbers: over NaN or infinite predictions, NE and calibration without clicks', () => {
+  it('undefined figures are NaN: all over NaN or infinite predictions, NE and calibration without clicks', () => {
     const y = [1, 0, 1, 0];
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const p = [0.9, bad, 0.6, 0.1];

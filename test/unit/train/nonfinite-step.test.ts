@@ -18,7 +18,7 @@ function withNumeric(b: FeatureBatch, e: number, value: number): FeatureBatch {
 }
 
 describe('a non-finite training step', () => {
-  it('changes nothing (weights, momentum, rows, step), says what was not finite; the next good batch trains', async () => {
+  it('changes nothing (weights, momentum, rows, step), says what is not finite; a good batch trains', async () => {
     const t = await tinyTrainedModel(3, 256);
     const batches: FeatureBatch[] = [];
     for await (const rb of createSyntheticSource({ seed: 5, limit: 512 }).batches({ batchSize: 256 }))
