@@ -34,6 +34,11 @@ export const ERRORS = {
     exit: 1,
     description: 'a checkpoint or training state is corrupt or does not match the model',
   },
+  LIONCTR_DIVERGED: {
+    status: 500,
+    exit: 1,
+    description: 'training diverged: non-finite losses, gradients or weights (none of it is saved)',
+  },
   LIONCTR_UNAVAILABLE: {
     status: 503,
     exit: 1,

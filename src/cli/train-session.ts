@@ -99,6 +99,7 @@ export async function createTrainer(
     batchSize: cfg.train.batchSize,
     maxExamples: cfg.train.maxExamples,
     metricsWindow: cfg.train.metricsWindow,
+    maxNonfiniteSteps: cfg.train.maxNonfiniteSteps,
     progressSeconds: cfg.train.progressSeconds,
     exportDir: opts.exportDir,
     exportIntervalSeconds: cfg.export.intervalSeconds,

@@ -40,7 +40,25 @@ export interface StepEvent {
   positions?: BatchPositions;
 }
 
-/** Progress figures (the `progress` event; also in TrainSummary). */
+/**
+ * A step whose loss or gradients were NaN or infinite: its update was skipped (the batch's
+ * examples still count as consumed). Emitted after that step's `step` event.
+ */
+export interface NonFiniteEvent {
+  /** The optimizer step counter, unchanged by the skipped step. */
+  step: number;
+  examples: number;
+  /** What was not finite, e.g. `loss NaN; gradient of tower/w0 (12 of 3072 values)`. */
+  what: string;
+  /** Skipped steps in a row, this one included. */
+  inARow: number;
+}
+
+/**
+ * Progress figures (the `progress` event; also in TrainSummary). A figure that is undefined
+ * over the window (AUC without clicks or without non-clicks, any figure over non-finite
+ * predictions or an empty window) is NaN.
+ */
 export interface Progress {
   step: number;
   examples: number;
@@ -90,6 +108,7 @@ export interface BackpressureEvent {
 export interface TrainEvents {
   ingest: IngestEvent;
   step: StepEvent;
+  nonfinite: NonFiniteEvent;
   progress: Progress;
   tables: TablesEvent;
   export: ExportEvent;
@@ -105,6 +124,7 @@ export type TrainEventName = keyof TrainEvents;
 export const TRAIN_EVENT_NAMES = Object.keys({
   ingest: 0,
   step: 0,
+  nonfinite: 0,
   progress: 0,
   tables: 0,
   export: 0,

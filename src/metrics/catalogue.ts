@@ -1,23 +1,83 @@
+/**
+ * The metric catalogue (DESIGN.md "Metrics"): prefix `lionctr_`, units in names, `_total`
+ * for counters, `_seconds` for durations. One registry per process, holding only the metrics
+ * of what the process runs: createServeMetrics for `serve`, createTrainMetrics for a trainer
+ * (ingest + train), createMetrics for `run` (both). Components observe events and update
+ * these, they are never threaded through hot loops.
+ *
+ * No made-up figures: a gauge without a label is absent from /metrics until it has a value
+ * and again whenever its figure is undefined (setOrAbsent: AUC of a window without clicks,
+ * anything over NaN predictions); counters and histograms start at 0 for every label set
+ * they will see (bad-message reasons; serving routes x codes), so that rate() sees the
+ * first event.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
 import client from 'prom-client';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 
 /**
- * The metric catalogue (DESIGN.md "Metrics"): prefix `lionctr_`, units in names, `_total`
- * for counters, `_seconds` for durations. One registry per process; components observe
- * events and update these, they are never threaded through hot loops.
+ * Route labels of the serving request metrics (the prediction endpoint, src/serve, labels
+ * every request with one: `extras` = lionctr's own status path, `unknown` = no route or a
+ * framework error).
  */
-export function createMetrics(registry = new client.Registry()) {
-  client.collectDefaultMetrics({ register: registry, prefix: 'lionctr_' });
+export const SERVE_ROUTES = ['predict', 'classify', 'regress', 'status', 'metadata', 'extras', 'unknown'] as const;
+/** HTTP codes whose request counters start at 0 for every route. */
+export const SERVE_CODES = ['200', '400', '404', '405', '413', '500', '503'] as const;
+/** A serving route label. */
+export type ServeRoute = (typeof SERVE_ROUTES)[number];
+
+/** lionctr's version, from package.json (read once). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** The makers of one registry's metrics. */
+function makers(registry: client.Registry) {
   const registers = [registry];
-  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
-    new client.Counter<T>({ name, help, labelNames, registers });
-  const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
-    new client.Gauge<T>({ name, help, labelNames, registers });
-  const histogram = <T extends string>(name: string, help: string, buckets: number[], labelNames: readonly T[] = []) =>
-    new client.Histogram<T>({ name, help, buckets, labelNames, registers });
+  return {
+    counter: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
+      new client.Counter<T>({ name, help, labelNames, registers }),
+    /** A gauge; without labels it is absent until set (prom-client would show 0). */
+    gauge: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) => {
+      const g = new client.Gauge<T>({ name, help, labelNames, registers });
+      if (labelNames.length === 0) g.remove();
+      return g;
+    },
+    histogram: <T extends string>(name: string, help: string, buckets: number[], labelNames: readonly T[] = []) =>
+      new client.Histogram<T>({ name, help, buckets, labelNames, registers }),
+  };
+}
+
+/** Sets an unlabelled gauge to `v`, or removes its sample when `v` is NaN or infinite (undefined). */
+export function setOrAbsent(g: client.Gauge, v: number | null | undefined): void {
+  if (typeof v === 'number' && Number.isFinite(v)) g.set(v);
+  else g.remove();
+}
+
+/**
+ * Every process's metrics: the default process metrics under their standard names
+ * (`process_*`, `nodejs_*`) and `lionctr_build_info{version,backend} 1` (the tfjs backend at
+ * scrape time, `none` before one is selected).
+ */
+function processMetrics(registry: client.Registry): void {
+  client.collectDefaultMetrics({ register: registry });
+  new client.Gauge({
+    name: 'lionctr_build_info',
+    help: 'lionctr version and tfjs backend (value 1)',
+    labelNames: ['version', 'backend'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ version: VERSION, backend: tf.getBackend() ?? 'none' }, 1);
+    },
+  });
+}
+
+/** Ingest metrics (sources, Kafka); bad-message reasons start at 0. */
+function ingestMetrics(registry: client.Registry) {
+  const { counter, gauge } = makers(registry);
   const m = {
-    registry,
-    // ingest
     ingestMessages: counter('lionctr_ingest_messages_total', 'Messages/rows read by the source, by status (ok|bad)', [
       'status',
     ]),
@@ -31,9 +91,23 @@ export function createMetrics(registry = new client.Registry()) {
       'Messages between the partition high watermark and the next offset handed to training',
       ['topic', 'partition'],
     ),
-    // train
-    trainExamples: counter('lionctr_train_examples_total', 'Examples trained'),
-    trainSteps: counter('lionctr_train_steps_total', 'Training steps (mini-batches)'),
+  };
+  // known bad-message reasons start at 0, so that rate() and alerts see them from the start
+  for (const reason of BAD_REASONS) m.ingestBad.labels({ reason }).inc(0);
+  return m;
+}
+
+/** Training metrics (steps, progressive validation, tables, checkpoints, exports). */
+function trainMetrics(registry: client.Registry) {
+  const { counter, gauge, histogram } = makers(registry);
+  const durations = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+  return {
+    trainExamples: counter('lionctr_train_examples_total', 'Examples trained (those of skipped steps included)'),
+    trainSteps: counter('lionctr_train_steps_total', 'Training steps (mini-batches, skipped ones included)'),
+    trainNonfinite: counter(
+      'lionctr_train_nonfinite_steps_total',
+      'Steps whose loss or gradients were NaN or infinite; their update was skipped',
+    ),
     stepSeconds: histogram(
       'lionctr_train_step_seconds',
       'Wall time of one training step (featurize, forward, backward, optimizer updates)',
@@ -53,21 +127,23 @@ export function createMetrics(registry = new client.Registry()) {
     checkpointSeconds: histogram(
       'lionctr_checkpoint_seconds',
       'Wall time of one checkpoint (capture, write, fsync)',
-      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      durations,
     ),
     checkpointBytes: gauge('lionctr_checkpoint_bytes', 'Size of the last checkpoint, bytes'),
     checkpointTimestamp: gauge('lionctr_checkpoint_last_timestamp_seconds', 'Unix time of the last durable checkpoint'),
-    exportSeconds: histogram(
-      'lionctr_export_seconds',
-      'Wall time of one export',
-      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
-    ),
+    exportSeconds: histogram('lionctr_export_seconds', 'Wall time of one export', durations),
     exportTimestamp: gauge('lionctr_export_last_timestamp_seconds', 'Unix time of the last export'),
     freshness: gauge(
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',
     ),
-    // serve
+  };
+}
+
+/** Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x SERVE_CODES. */
+function serveMetrics(registry: client.Registry) {
+  const { counter, gauge, histogram } = makers(registry);
+  const m = {
     serveRequests: counter('lionctr_serve_requests_total', 'Prediction API requests, by route and HTTP code', [
       'route',
       'code',
@@ -90,9 +166,34 @@ export function createMetrics(registry = new client.Registry()) {
       'Exports that failed to load or verify (old version kept)',
     ),
   };
-  // known bad-message reasons start at 0, so that rate() and alerts see them from the start
-  for (const reason of BAD_REASONS) m.ingestBad.labels({ reason }).inc(0);
+  for (const route of SERVE_ROUTES) {
+    m.serveLatency.zero({ route });
+    for (const code of SERVE_CODES) m.serveRequests.labels({ route, code }).inc(0);
+  }
   return m;
 }
 
+/** The metrics of a trainer process (`train`, or a test of the trainer): process, ingest, train. */
+export function createTrainMetrics(registry = new client.Registry()) {
+  processMetrics(registry);
+  return { registry, ...ingestMetrics(registry), ...trainMetrics(registry) };
+}
+
+/** The metrics of a `serve` process: process and serving only (no train, ingest or Kafka ones). */
+export function createServeMetrics(registry = new client.Registry()) {
+  processMetrics(registry);
+  return { registry, ...serveMetrics(registry) };
+}
+
+/** The metrics of `run` (trainer and prediction endpoint in one process): all of the catalogue. */
+export function createMetrics(registry = new client.Registry()) {
+  processMetrics(registry);
+  return { registry, ...ingestMetrics(registry), ...trainMetrics(registry), ...serveMetrics(registry) };
+}
+
+/** A trainer's metrics (what observeTrainer updates). */
+export type TrainMetrics = ReturnType<typeof createTrainMetrics>;
+/** Serving metrics (what the prediction endpoint and observeRegistry update). */
+export type ServeMetrics = ReturnType<typeof createServeMetrics>;
+/** The whole catalogue (`run`). */
 export type Metrics = ReturnType<typeof createMetrics>;

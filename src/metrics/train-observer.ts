@@ -1,12 +1,14 @@
 import type { TrainEmitter } from '../events/train-events.ts';
-import type { Metrics } from './catalogue.ts';
+import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
 
 /**
  * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
  * Trainer itself, or an emitter that re-emits the events a trainer worker posts (see
- * src/cli/train-worker.ts).
+ * src/cli/train-worker.ts). A figure that is undefined (NaN: AUC of a window without clicks,
+ * any figure over the NaN predictions of a diverged step) removes its gauge's sample: absent
+ * from /metrics, never a stale or made-up value.
  */
-export function observeTrainer(events: TrainEmitter, m: Metrics): void {
+export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   events.on('ingest', (e) => {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
     for (const [reason, n] of Object.entries(e.bad)) {
@@ -19,17 +21,15 @@ export function observeTrainer(events: TrainEmitter, m: Metrics): void {
     if (e.watermarkMs !== null && e.watermarkMs !== undefined) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
     m.trainSteps.inc();
     m.stepSeconds.observe(e.seconds);
-    if (Number.isFinite(e.loss)) m.batchLoss.set(e.loss);
+    setOrAbsent(m.batchLoss, e.loss);
   });
+  events.on('nonfinite', () => m.trainNonfinite.inc());
   events.on('progress', (p) => {
-    const set = (g: { set(v: number): void }, v: number) => {
-      if (Number.isFinite(v)) g.set(v);
-    };
-    set(m.progAuc, p.auc);
-    set(m.progLogloss, p.logloss);
-    set(m.progNe, p.ne);
-    set(m.progCalibration, p.calibration);
-    set(m.throughput, p.examplesPerSecond);
+    setOrAbsent(m.progAuc, p.auc);
+    setOrAbsent(m.progLogloss, p.logloss);
+    setOrAbsent(m.progNe, p.ne);
+    setOrAbsent(m.progCalibration, p.calibration);
+    setOrAbsent(m.throughput, p.examplesPerSecond);
   });
   events.on('tables', (e) => {
     for (const t of e.slots) {

@@ -17,6 +17,14 @@ export const trainConfig = {
   },
   metricsWindow: { doc: 'Examples in the progressive-validation window', format: 'positive-int', default: 100_000 },
   progressSeconds: { doc: 'Seconds between progress lines', format: 'nonneg-number', default: 5 },
+  maxNonfiniteSteps: {
+    doc:
+      'Steps in a row with a non-finite loss or gradient (each skipped: no update) after which training stops ' +
+      'with LIONCTR_DIVERGED, keeping the last good checkpoint and export',
+    format: 'positive-int',
+    default: 10,
+    env: 'LIONCTR_MAX_NONFINITE_STEPS',
+  },
   auditLog: {
     doc: "Test/debug aid: JSON-lines file receiving every trained row's source position per step (empty = off)",
     format: String,

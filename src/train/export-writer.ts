@@ -12,6 +12,7 @@ import {
 } from '../model/export-format.ts';
 import { towerToOnnx } from '../model/onnx-tower.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
+import { assertFiniteWeights } from './finite-check.ts';
 
 /** What the trainer knows at export time besides the model. */
 export interface ExportMeta {
@@ -29,7 +30,8 @@ export interface ExportMeta {
  * and directory is fsynced before it is renamed into view (durable-fs.ts), as checkpoints are.
  * Keeps the newest `keep` versions and deletes older ones.
  * @returns the version written and its directory.
- * @throws filesystem errors (ENOSPC, EACCES) as they come.
+ * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
+ *   infinite (finite-check.ts); filesystem errors (ENOSPC, EACCES) as they come.
  */
 export async function writeExport(
   root: string,
@@ -37,6 +39,7 @@ export async function writeExport(
   meta: ExportMeta,
   keep = 3,
 ): Promise<{ version: string; dir: string; bytes: number }> {
+  assertFiniteWeights(model, `an export under ${root}`);
   await mkdir(root, { recursive: true });
   const prev = await readFile(join(root, 'LATEST'), 'utf8').then(
     (s) => Number(s.trim()),

@@ -17,10 +17,19 @@ import type { SparseUpdate } from './optim/sparse-update.ts';
 
 /** What one step reports: the progressive predictions (made before the update) and the loss. */
 export interface StepResult {
-  /** [B] predictions made before this step's update (progressive validation). */
+  /**
+   * [B] predictions made before this step's update (progressive validation); in a skipped
+   * step NaN where the logit is NaN or infinite (undefined, not the 0 or 1 of its sigmoid).
+   */
   predictions: Float32Array;
   /** Weighted mean logloss of the batch before the update (nats). */
   loss: number;
+  /**
+   * null when the step was taken; else what was NaN or infinite (the loss, the gradient of a
+   * tower variable, the gradient of the embedding rows), and the step was skipped: no weight,
+   * momentum or step-counter change (ids first seen in the batch stay admitted, as initialised).
+   */
+  nonFinite: string | null;
 }
 
 /**
@@ -68,7 +77,11 @@ export class TrainStep {
     this.batchGrads = { rowIdx: new Int32Array(0), B: 0, F, gx: none, I, dlogit: none };
   }
 
-  /** Trains on one batch; returns the progressive predictions and the batch loss. */
+  /**
+   * Trains on one batch; returns the progressive predictions and the batch loss. When the
+   * loss or a gradient is NaN or infinite the update is skipped (StepResult.nonFinite); the
+   * check costs one scalar read per step.
+   */
   run(batch: FeatureBatch): StepResult {
     const m = this.model,
       B = batch.size,
@@ -81,7 +94,7 @@ export class TrainStep {
       sumW += batch.weights[b];
       sumWY += batch.weights[b] * batch.labels[b];
     }
-    if (this.step === 0) {
+    if (this.step === 0 && sumW > 0) {
       // start the global bias at the logit of the first batch's CTR: with sign updates of
       // size lr the bias alone could otherwise take thousands of steps to get there
       const ctr = Math.min(1 - 1e-3, Math.max(1e-3, sumWY / sumW));
@@ -91,7 +104,8 @@ export class TrainStep {
     let logitsKept: tf.Tensor | undefined;
     let predictions: Float32Array = new Float32Array(0),
       gx: Float32Array = new Float32Array(0),
-      loss = NaN;
+      loss = NaN,
+      nonFinite: string | null = null;
     // Typed arrays are written to outer variables, not returned: tf.tidy walks its
     // result element by element looking for tensors (seconds for a [B, I] array).
     tf.tidy(() => {
@@ -107,11 +121,23 @@ export class TrainStep {
         return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-      this.dense.apply(grads.slice(1), this.step);
+      // one scalar read: loss + the sum of every gradient (the tower's, and the tower input's
+      // that the embedding rows' gradients are sums of) is NaN or infinite iff one of them is
+      // (or a sum overflows float32); a non-finite logit makes the loss non-finite
+      const check = tf.addN([value, ...grads.map((gr) => tf.sum(gr))]);
+      if (Number.isFinite(check.dataSync()[0])) this.dense.apply(grads.slice(1), this.step);
+      else nonFinite = whatIsNonFinite(value, grads, m.tower.vars);
       predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
       gx = grads[0].dataSync() as Float32Array;
       loss = value.dataSync()[0];
     });
+    if (nonFinite) {
+      // sigmoid(±Infinity) is 0 or 1: a prediction of an overflowed logit is undefined, not a score
+      const z = logitsKept!.dataSync();
+      for (let b = 0; b < B; b++) if (!Number.isFinite(z[b])) predictions[b] = NaN;
+      logitsKept!.dispose();
+      return { predictions, loss, nonFinite };
+    }
     logitsKept?.dispose();
     // dLoss/dlogit = w * (p - y) / sum(w): the gradient of each linear weight
     const dlogit = new Float32Array(B);
@@ -123,6 +149,27 @@ export class TrainStep {
     bg.dlogit = dlogit;
     for (const u of this.sparseUpdates) u.apply(bg, this.step);
     this.step++;
-    return { predictions, loss };
+    return { predictions, loss, nonFinite };
   }
+}
+
+/**
+ * Names what is NaN or infinite among a step's loss and gradients (call inside tf.tidy; the
+ * rare path of a step, so each part is read on its own), e.g. `loss NaN; non-finite
+ * gradients: tower input (embedding rows) 4096 of 65536, tower/w0 12 of 3072 and 2 more`.
+ * @param grads [tower input, ...one per var] as tf.valueAndGrads gives them.
+ */
+function whatIsNonFinite(loss: tf.Scalar, grads: tf.Tensor[], vars: tf.Variable[]): string {
+  const l = loss.dataSync()[0];
+  const bad: string[] = [];
+  grads.forEach((gr, i) => {
+    const v = gr.dataSync();
+    let n = 0;
+    for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) n++;
+    if (n) bad.push(`${i === 0 ? 'tower input (embedding rows)' : vars[i - 1].name} ${n} of ${v.length}`);
+  });
+  const parts = Number.isFinite(l) ? [] : [`loss ${l}`];
+  const more = bad.length > 3 ? ` and ${bad.length - 3} more` : '';
+  if (bad.length) parts.push(`non-finite gradients: ${bad.slice(0, 3).join(', ')}${more}`);
+  return parts.length ? parts.join('; ') : 'the sum of the gradients (it overflows float32)';
 }

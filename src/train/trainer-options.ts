@@ -22,6 +22,11 @@ export interface TrainerOptions {
   /** Stop after this many examples (0 = no limit). */
   maxExamples: number;
   metricsWindow: number;
+  /**
+   * Steps in a row whose loss or gradients are not finite (each one skipped) after which
+   * run() fails with LIONCTR_DIVERGED (default 10).
+   */
+  maxNonfiniteSteps?: number;
   /** Seconds between progress lines (0 = none). */
   progressSeconds: number;
   /** Exports root; null = never export. */

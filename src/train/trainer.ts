@@ -22,6 +22,8 @@ import { ProgressiveMetrics } from './evaluation/progressive.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
 import { saveCheckpoint, saveExport } from './snapshots.ts';
+import { assertFiniteWeights } from './finite-check.ts';
+import { DivergenceGuard } from './trainer-guard.ts';
 import { logBadRows, logPassStart, warnNothingLeft } from './trainer-log.ts';
 import type { TrainerOptions, TrainSummary } from './trainer-options.ts';
 
@@ -50,6 +52,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private examplesAtStart = 0;
   private readonly badRows: Record<string, number> = {};
   private lastProgress?: Progress;
+  /** Skipped (non-finite) steps in a row, and whether the model may be written. */
+  private readonly guard: DivergenceGuard;
 
   constructor(opts: TrainerOptions) {
     super();
@@ -59,6 +63,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const r = opts.resumeFrom;
     this.position = r ? RunPosition.fromCheckpoint(r.meta) : new RunPosition();
     this.lastCheckpointStep = r ? r.step : -1;
+    this.guard = new DivergenceGuard(opts.maxNonfiniteSteps ?? 10, opts.logger);
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
   }
 
@@ -141,7 +146,12 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     return false;
   }
 
-  /** Featurize, cut at maxExamples (the source takes the cut rows back), step, account; emits `step`. */
+  /**
+   * Featurize, cut at maxExamples (the source takes the cut rows back), step, account; emits
+   * `step`, and `nonfinite` when the step's update was skipped (its examples still count as
+   * consumed: the run position moves past them).
+   * @throws LionctrError LIONCTR_DIVERGED after train.maxNonfiniteSteps skipped steps in a row.
+   */
   private trainBatch(rb: RecordBatch, source: Source): void {
     const o = this.opts,
       stepStart = performance.now();
@@ -152,6 +162,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       batch = sliceBatch(batch, 0, keep);
     }
     const r = o.step.run(batch);
+    const skipped = this.guard.afterStep(r, batch, o.step.step);
     this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
     this.position.account(source.name, batch);
     this.emit('step', {
@@ -162,6 +173,10 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       watermarkMs: this.position.watermarkMs,
       positions: { source: source.name, partitions: batch.partitions, offsets: batch.offsets },
     });
+    if (skipped) {
+      this.emit('nonfinite', skipped);
+      this.guard.stopIfDiverged(skipped.what, this.lastCheckpointStep);
+    }
   }
 
   /** The work whose time has come at `now` (ms): a progress line, an export, a checkpoint. */
@@ -175,8 +190,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     // outage does not mint new versions of the same model): the first at once, then periodic
     const trainedSinceExport = this.examples > this.examplesAtStart && this.examples !== this.examplesAtExport;
     if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
-      await this.export();
-      c.export.mark(performance.now());
+      // a postponed export (the model is not fit to be written) is tried again after the next step
+      if ((await this.export()) !== null) c.export.mark(performance.now());
     }
     // a source that gave up partitions asks for a checkpoint (their offsets are committed by it)
     if (c.checkpoint.due(now, source.checkpointWanted?.() ?? false)) {
@@ -187,17 +202,21 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
 
   /**
    * Writes a checkpoint unless nothing was trained since the last one (which is then still
-   * durable), then tells the source, which commits its offsets. Emits `checkpoint`.
+   * durable), then tells the source, which commits its offsets. Emits `checkpoint`. Waits
+   * (writes nothing, commits nothing) while the model is not fit to be written (DivergenceGuard).
+   * @throws LionctrError LIONCTR_DIVERGED when a weight is NaN or infinite (nothing written).
    */
   private async checkpoint(source: Source): Promise<void> {
     const o = this.opts,
       step = o.step.step;
+    if (o.checkpointDir && !this.guard.fitToWrite(o.model, `a checkpoint at step ${step}`)) return;
     const meta: CheckpointMeta = {
       ...this.position.toMeta(),
       modelFingerprint: o.modelFingerprint ?? '',
       modelConfig: o.modelConfig,
     };
     if (o.checkpointDir && step !== 0 && step !== this.lastCheckpointStep) {
+      assertFiniteWeights(o.model, `a checkpoint under ${o.checkpointDir}`);
       const e = await saveCheckpoint(o.checkpointDir, o.step, meta, o.checkpointKeep ?? 2, o.logger);
       this.lastCheckpointStep = step;
       this.emit('checkpoint', e);
@@ -205,10 +224,15 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (source.checkpointed) await source.checkpointed(meta.sourceOffsets);
   }
 
-  /** Writes an export now (with the last progress figures) and emits `export`. @returns its version. */
-  async export(): Promise<string> {
+  /**
+   * Writes an export now (with the last progress figures) and emits `export`, unless the model
+   * is not fit to be written (DivergenceGuard; then it waits). @returns its version, or null.
+   * @throws LionctrError LIONCTR_DIVERGED when a weight is NaN or infinite (nothing written).
+   */
+  async export(): Promise<string | null> {
     const o = this.opts,
       pos = this.position;
+    if (!this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`)) return null;
     const e = await saveExport(
       o.exportDir!,
       o.model,

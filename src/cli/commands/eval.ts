@@ -14,6 +14,9 @@ import { evalFigures } from '../../train/evaluation/binary-metrics.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { fileFormat, intArg } from './flags.ts';
 
+/** `x` to `d` decimals, `-` when undefined (NaN: AUC of a file without clicks, ...). */
+const fx = (x: number, d: number): string => (Number.isNaN(x) ? '-' : x.toFixed(d));
+
 /** Adds `eval` to the program. */
 export function addEvalCommand(program: Command): void {
   withConfigOptions(
@@ -25,7 +28,7 @@ export function addEvalCommand(program: Command): void {
       .addOption(fileFormat())
       .option('--skip <n>', 'data rows to skip first', intArg('--skip'))
       .option('--limit <n>', 'max data rows after skipping', intArg('--limit'))
-      .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}'),
+      .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}; undefined ones null'),
   ).action(async (o) => {
     try {
       const cfg = configFrom(o);
@@ -62,8 +65,8 @@ export function addEvalCommand(program: Command): void {
       else {
         process.stdout.write(
           `model ${manifest.version} (step ${manifest.step}) on ${o.input}: ` +
-            `AUC ${f.auc.toFixed(4)}  logloss ${f.logloss.toFixed(4)}  NE ${f.ne.toFixed(4)}  ` +
-            `calibration ${f.calibration.toFixed(3)}  examples ${f.examples}\n`,
+            `AUC ${fx(f.auc, 4)}  logloss ${fx(f.logloss, 4)}  NE ${fx(f.ne, 4)}  ` +
+            `calibration ${fx(f.calibration, 3)}  examples ${f.examples}\n`,
         );
       }
       model.dispose();

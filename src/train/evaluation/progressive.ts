@@ -38,7 +38,11 @@ export class ProgressiveMetrics {
     this.examples += n;
   }
 
-  /** Figures over the window; `bayesLogloss` when every example came with its true p. */
+  /**
+   * Figures over the window; `bayesLogloss` when every example came with its true p. Undefined
+   * ones are NaN (binary-metrics.ts): all of them while a NaN or infinite prediction of a
+   * diverged step is in the window, AUC / NE / calibration while the window has no click.
+   */
   figures(): EvalFigures & { bayesLogloss?: number; window: number } {
     const n = this.filled;
     const f = evalFigures(this.p, this.y, n);

@@ -20,6 +20,7 @@ const samples: TrainEvents = {
     watermarkMs: 1000,
     positions: { source: 'kafka:clicks', partitions: Int32Array.of(0, 1), offsets: Float64Array.of(7, 9) },
   },
+  nonfinite: { step: 3, examples: 2, what: 'loss NaN', inARow: 1 },
   progress: {
     step: 3,
     examples: 192,

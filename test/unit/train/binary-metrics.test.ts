@@ -66,4 +66,23 @@ describe('binary metrics against a float64 re-derivation', () => {
     expect(f.calibration).toBeCloseTo((0.9 + 0.2 + 0.6 + 0.1 + 1) / 2, 12);
     expect(f.auc).toBeCloseTo(pairwiseAuc(p, y), 12);
   });
+
+  it('undefined figures are NaN: all over NaN or infinite predictions, NE and calibration without clicks', () => {
+    const y = [1, 0, 1, 0];
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const p = [0.9, bad, 0.6, 0.1];
+      expect(auc(p, y), String(bad)).toBeNaN();
+      expect(logloss(p, y), String(bad)).toBeNaN();
+      const f = evalFigures(p, y);
+      for (const k of ['auc', 'logloss', 'ne', 'calibration'] as const) expect(f[k], `${k} ${bad}`).toBeNaN();
+      expect(f.examples).toBe(4);
+    }
+    const none = evalFigures([0.1, 0.2, 0.05], [0, 0, 0]);
+    expect(none.auc).toBeNaN();
+    expect(none.ne).toBeNaN(); // the base entropy is 0: NE would be infinite
+    expect(none.calibration).toBeNaN();
+    expect(none.logloss).toBeCloseTo(-(Math.log(0.9) + Math.log(0.8) + Math.log(0.95)) / 3, 12);
+    const empty = evalFigures([], []);
+    for (const k of ['auc', 'logloss', 'ne', 'calibration'] as const) expect(empty[k], k).toBeNaN();
+  });
 });

@@ -1,0 +1,62 @@
+/**
+ * Figures that are undefined are absent from /metrics, never 0 and never a stale value
+ * (issue 11): gauges without a value yet, progressive figures of a window without clicks,
+ * every figure over the NaN predictions of a diverged step; skipped steps are counted.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { TrainEmitter } from '../../../src/events/train-events.ts';
+import { createMetrics } from '../../../src/metrics/catalogue.ts';
+import { observeTrainer } from '../../../src/metrics/train-observer.ts';
+
+/** The sample lines of `name` (no HELP/TYPE). */
+const samples = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name} `));
+
+describe('undefined figures are absent, never 0 or stale', () => {
+  it('a fresh registry has no sample for a gauge without a value', async () => {
+    const text = await createMetrics().registry.metrics();
+    for (const g of [
+      'lionctr_progressive_auc',
+      'lionctr_progressive_normalized_entropy',
+      'lionctr_progressive_calibration',
+      'lionctr_progressive_logloss',
+      'lionctr_train_batch_logloss',
+      'lionctr_checkpoint_last_timestamp_seconds',
+      'lionctr_export_last_timestamp_seconds',
+      'lionctr_serve_model_version',
+      'lionctr_serve_model_age_seconds',
+    ]) {
+      expect(text, g).toContain(`# TYPE ${g} gauge`);
+      expect(samples(text, g), g).toEqual([]);
+    }
+  });
+
+  it('a window without clicks, then NaN predictions: the gauges go away; a defined figure comes back', async () => {
+    const m = createMetrics();
+    const ev: TrainEmitter = new EventEmitter();
+    observeTrainer(ev, m);
+    const progress = { step: 5, examples: 500, examplesPerSecond: 100, window: 500 };
+    ev.emit('progress', { ...progress, auc: 0.71, logloss: 0.45, ne: 0.93, calibration: 1.02 });
+    let text = await m.registry.metrics();
+    expect(samples(text, 'lionctr_progressive_auc')).toEqual(['lionctr_progressive_auc 0.71']);
+    // no clicks in the window: AUC, NE and calibration undefined; logloss defined
+    ev.emit('progress', { ...progress, auc: Number.NaN, logloss: 0.01, ne: Number.NaN, calibration: Number.NaN });
+    text = await m.registry.metrics();
+    expect(samples(text, 'lionctr_progressive_auc')).toEqual([]);
+    expect(samples(text, 'lionctr_progressive_normalized_entropy')).toEqual([]);
+    expect(samples(text, 'lionctr_progressive_calibration')).toEqual([]);
+    expect(samples(text, 'lionctr_progressive_logloss')).toEqual(['lionctr_progressive_logloss 0.01']);
+    // a diverged step: NaN loss, skipped update, every figure undefined (not the last logloss)
+    ev.emit('step', { step: 6, examples: 100, seconds: 0.01, loss: Number.NaN, watermarkMs: null });
+    ev.emit('nonfinite', { step: 6, examples: 100, what: 'loss NaN', inARow: 1 });
+    const nan = Number.NaN;
+    ev.emit('progress', { ...progress, auc: nan, logloss: nan, ne: nan, calibration: nan });
+    text = await m.registry.metrics();
+    expect(samples(text, 'lionctr_progressive_logloss')).toEqual([]);
+    expect(samples(text, 'lionctr_train_batch_logloss')).toEqual([]);
+    expect(samples(text, 'lionctr_train_nonfinite_steps_total')).toEqual(['lionctr_train_nonfinite_steps_total 1']);
+    ev.emit('progress', { ...progress, auc: 0.7, logloss: 0.46, ne: 0.94, calibration: 0.99 });
+    text = await m.registry.metrics();
+    expect(samples(text, 'lionctr_progressive_calibration')).toEqual(['lionctr_progressive_calibration 0.99']);
+  });
+});
