@@ -52,8 +52,9 @@ export const serveConfig = {
   pollSeconds: { doc: 'Seconds between checks of LATEST for a new export', format: 'nonneg-number', default: 1 },
   keepVersions: {
     doc:
-      'Versions kept loaded (TF Serving\'s "latest N" version policy): the one LATEST names and the newest others; ' +
-      'a version dropped is freed when its last request ends. Memory: about this many copies of the model',
+      'Versions kept loaded (TF Serving\'s "latest N" version policy): the one LATEST names and the newest others ' +
+      '(labelled versions on top); a version dropped is freed when its last request ends. Memory: about this many ' +
+      'copies of the model',
     format: 'positive-int',
     default: 2,
     env: 'LIONCTR_SERVE_KEEP_VERSIONS',

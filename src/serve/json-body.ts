@@ -11,7 +11,10 @@ import { invalidArgument } from './tfs-error.ts';
 /** A request body: a JSON object. */
 export type JsonDoc = Record<string, unknown>;
 
-/** The one signature a lionctr model has (tensorflow/cc/saved_model/signature_constants.h kDefaultServingSignatureDefKey). */
+/**
+ * The one signature of a lionctr model (kDefaultServingSignatureDefKey of
+ * tensorflow/cc/saved_model/signature_constants.h).
+ */
 export const SERVING_DEFAULT = 'serving_default';
 
 /** json_tensor.cc FormatError: "JSON Value: <value as debug string> <what>". */

@@ -15,7 +15,7 @@ import { invalidArgument } from './tfs-error.ts';
 
 /** Rows for the featurizer, the response format and how to name row i in a message. */
 export interface Rows {
-  /** 'row': {"instances"} -> {"predictions"}; 'columnar': {"inputs"} -> {"outputs"} (json_tensor.h JsonPredictRequestFormat). */
+  /** 'row': {"instances"} -> {"predictions"}; 'columnar': {"inputs"} -> {"outputs"} (JsonPredictRequestFormat). */
   format: 'row' | 'columnar';
   rows: Record<string, unknown>[];
   /** Where example i came from, e.g. `instances[3]`. */
@@ -81,7 +81,8 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds): Rows {
       'inputs',
     );
   const keys = Object.keys(cols);
-  // FillTensorMapFromInputsMap: "Missing named input: ", name, " in 'inputs' object." (lionctr: only when none is given)
+  // FillTensorMapFromInputsMap: "Missing named input: ", name, " in 'inputs' object."
+  // (lionctr: only when none is given; a slot left out is missing in every example)
   if (keys.length === 0)
     throw invalidArgument(`Missing named input: ${[...kinds.keys()][0]} in 'inputs' object.`, 'inputs');
   let n = -1;
@@ -98,7 +99,8 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds): Rows {
     if (n >= 0 && col.length !== n)
       throw new LionctrError(
         'LIONCTR_BAD_REQUEST',
-        `inputs.${key} has ${col.length} values but inputs.${keys[0]} has ${n}: every input needs the same 0-th dimension`,
+        `inputs.${key} has ${col.length} values but inputs.${keys[0]} has ${n}: ` +
+          'every input needs the same 0-th dimension',
         { where: `inputs.${key}` },
       );
     n = col.length;

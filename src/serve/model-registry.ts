@@ -135,12 +135,13 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private async fill(latest: string): Promise<void> {
     const loaded = () => new Set(this.loadedSet.versions());
     for (const v of fillCandidates(await this.onDisk(), latest, this.pinned, loaded())) {
+      // as versionsToKeep counts: labelled versions come on top of the newest keepVersions
       const others = [...loaded()].filter((x) => x !== latest && !this.pinned.has(x)).length;
       if (this.pinned.has(v) || others < this.keep - 1) await this.load(v);
     }
   }
 
-  /** Loads and verifies one version into the loaded set (not served by default yet); false (logged, counted) on failure. */
+  /** Loads and verifies one version into the loaded set (not the default yet); false (logged, counted) on failure. */
   private async load(version: string): Promise<boolean> {
     try {
       const { model, manifest } = await loadExport(join(this.root, version));

@@ -78,7 +78,8 @@ export function routeLabel(path: string): ServeRoute {
  * Parses an API request (a path under /v1/) as TF Serving's ParseModelInfo and
  * HttpRestApiHandler::ProcessRequest do.
  * @throws TfsError 400 `Malformed request: <METHOD> <path>` when the path fits no API;
- *   405 (lionctr's; TF Serving answers that 400) when it fits an API of another method;
+ *   405 (lionctr's; TF Serving answers that 400) when it fits an API of another method
+ *   (HEAD is taken where GET is, as HTTP wants);
  *   400 `Missing model name in request.`, `Failed to convert version: ...`.
  */
 export function parseApiPath(method: string, path: string): ApiRoute {
@@ -95,7 +96,7 @@ export function parseApiPath(method: string, path: string): ApiRoute {
   }
   const s = MODEL_STATUS_API.exec(path);
   if (s) {
-    if (method !== 'GET') throw wrongMethod('GET');
+    if (method !== 'GET' && method !== 'HEAD') throw wrongMethod('GET, HEAD');
     // http_rest_api_handler.cc ProcessModelStatusRequest / ProcessModelMetadataRequest
     if (s[1] === undefined) throw invalidArgument('Missing model name in request.', 'url');
     const kind = s[4] === 'metadata' ? 'metadata' : 'status';
@@ -103,7 +104,7 @@ export function parseApiPath(method: string, path: string): ApiRoute {
   }
   const x = EXTRAS_API.exec(path);
   if (x) {
-    if (method !== 'GET') throw wrongMethod('GET');
+    if (method !== 'GET' && method !== 'HEAD') throw wrongMethod('GET, HEAD');
     return { kind: 'extras', name: decodeArg(x[1]) };
   }
   throw invalidArgument(malformed, 'url');

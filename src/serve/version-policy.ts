@@ -15,7 +15,8 @@ export const newestFirst = (versions: Iterable<string>): string[] =>
 
 /**
  * The versions to keep loaded, given the loaded ones: `current` (the version LATEST names,
- * served by default), the newest `keep - 1` others, and every loaded version a label names.
+ * served by default), the newest `keep - 1` others that no label names, and every loaded
+ * version a label names (labelled versions come on top of the "latest N").
  * @param loaded versions loaded now (current among them).
  * @param keep serve.keepVersions, >= 1.
  * @param pinned versions named by labels.
@@ -27,10 +28,9 @@ export function versionsToKeep(
   keep: number,
   pinned: ReadonlySet<string>,
 ): string[] {
-  const others = newestFirst(loaded).filter((v) => v !== current);
-  const kept = new Set([current, ...others.slice(0, Math.max(0, keep - 1))]);
-  for (const v of others) if (pinned.has(v)) kept.add(v);
-  return newestFirst(kept);
+  const all = [...loaded];
+  const others = newestFirst(all.filter((v) => v !== current && !pinned.has(v)));
+  return newestFirst([current, ...others.slice(0, Math.max(0, keep - 1)), ...all.filter((v) => pinned.has(v))]);
 }
 
 /**

@@ -12,6 +12,8 @@ describe('version policy (latest N, labels pin)', () => {
     expect(versionsToKeep(loaded, '5', 2, new Set())).toEqual(['5', '4']);
     expect(versionsToKeep(loaded, '5', 1, new Set())).toEqual(['5']);
     expect(versionsToKeep(loaded, '5', 2, new Set(['1']))).toEqual(['5', '4', '1']);
+    // labelled versions come on top of the newest N
+    expect(versionsToKeep(loaded, '5', 2, new Set(['4']))).toEqual(['5', '4', '3']);
     // LATEST moved back to 3: it stays, with the newest other
     expect(versionsToKeep(loaded, '3', 2, new Set())).toEqual(['5', '3']);
     expect(versionsToKeep(['7'], '7', 3, new Set(['6']))).toEqual(['7']);
