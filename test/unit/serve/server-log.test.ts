@@ -33,6 +33,9 @@ describe('5xx answers are logged', () => {
 
     const bad = await app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: '{}' });
     expect(bad.statusCode).toBe(400);
+    const big = await app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: 'x'.repeat(9 << 20) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toMatchObject({ where: 'body', error: expect.stringMatching(/limit 8388608 bytes/) });
     const get = await app.inject({ method: 'GET', url: '/v1/models/ctr:predict' });
     expect(get.statusCode).toBe(405);
     expect(get.headers.allow).toBe('POST');
