@@ -1,14 +1,38 @@
 /**
  * Config section `serve`: where the prediction endpoint listens (src/serve/http-server.ts),
- * the model name in its URLs, how often it checks LATEST (src/serve/model-registry.ts), and
- * the drain period on SIGTERM.
+ * the model name in its URLs, how often it checks LATEST and how many versions it keeps
+ * loaded (src/serve/model-registry.ts), the version labels, and the drain period on SIGTERM.
  */
-import type { ConfigValues } from '../config/formats.ts';
+import convict from 'convict';
+import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+
+/** A model name or version label as TF Serving's URL regex takes it: `[^/:]+`. */
+const URL_NAME = /^[^/:]+$/;
+
+/** Checks a model name: non-empty, no `/` or `:` (it sits in `/v1/models/<name>:predict`). */
+function validateModelName(v: unknown): void {
+  if (typeof v !== 'string' || !URL_NAME.test(v)) throw new Error('must be a non-empty name without "/" or ":"');
+}
+
+/** Checks `{label: version}`: labels without `/` or `:`, versions decimal integers (string or number). */
+function validateLabels(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error('must be an object {label: version}, e.g. {"stable": "1700000000000"}');
+  for (const [label, version] of Object.entries(v)) {
+    if (!URL_NAME.test(label)) throw new Error(`label "${label}" must be non-empty, without "/" or ":"`);
+    const ok =
+      (typeof version === 'string' && /^\d+$/.test(version)) ||
+      (typeof version === 'number' && Number.isSafeInteger(version) && version >= 0);
+    if (!ok) throw new Error(`${label}: must be a version number, got ${JSON.stringify(version)}`);
+  }
+}
+
+convict.addFormat({ name: 'version-labels', validate: validateLabels, coerce: parseJsonOrKeep });
 
 /** Convict schema of `serve.*`. */
 export const serveConfig = {
   host: {
-    doc: 'Address the prediction endpoint binds',
+    doc: 'Address the prediction endpoint binds (0.0.0.0: all interfaces, e.g. in a container)',
     format: String,
     default: '127.0.0.1',
     env: 'LIONCTR_SERVE_HOST',
@@ -19,8 +43,30 @@ export const serveConfig = {
     default: 8080,
     env: 'LIONCTR_SERVE_PORT',
   },
-  modelName: { doc: 'Model name in /v1/models/<name>', format: String, default: 'ctr' },
+  modelName: {
+    doc: 'Model name in /v1/models/<name>',
+    format: validateModelName,
+    default: 'ctr',
+    env: 'LIONCTR_SERVE_MODEL_NAME',
+  },
   pollSeconds: { doc: 'Seconds between checks of LATEST for a new export', format: 'nonneg-number', default: 1 },
+  keepVersions: {
+    doc:
+      'Versions kept loaded (TF Serving\'s "latest N" version policy): the one LATEST names and the newest others ' +
+      '(labelled versions on top); a version dropped is freed when its last request ends. Memory: about this many ' +
+      'copies of the model',
+    format: 'positive-int',
+    default: 2,
+    env: 'LIONCTR_SERVE_KEEP_VERSIONS',
+  },
+  labels: {
+    doc:
+      'Version labels for /v1/models/<name>/labels/<label>, {label: version}, e.g. {"stable": "1700000000000", ' +
+      '"canary": "1700000060000"}; a labelled version stays loaded while it is on disk',
+    format: 'version-labels',
+    default: {} as Record<string, string | number>,
+    env: 'LIONCTR_SERVE_LABELS',
+  },
   drainSeconds: {
     doc:
       'On SIGTERM, seconds during which /readyz answers 503 but predictions are still served, before the server ' +

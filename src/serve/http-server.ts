@@ -1,37 +1,59 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { ERRORS, LionctrError, httpStatusOf } from '../errors.ts';
-import { sliceBatch } from '../features/feature-batch.ts';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ERRORS, httpStatusOf } from '../errors.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
-
-/** Instances scored per turn of the event loop. */
-const PREDICT_CHUNK = 1024;
+import { classifyOrRegress } from './routes/classify.ts';
+import type { ApiContext } from './routes/context.ts';
+import { extras } from './routes/extras.ts';
+import { metadata } from './routes/metadata.ts';
+import { predict } from './routes/predict.ts';
+import { status } from './routes/status.ts';
+import { nextTurn } from './scoring.ts';
+import { TfsError } from './tfs-error.ts';
+import { API_PREFIX, parseApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
 
 /** Largest request body accepted, bytes. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-/** Route label of the request metrics, by fastify route url. */
-const ROUTES: Record<string, string> = { '/v1/models/*': 'predict', '/v1/models/:name': 'status' };
+/** The header naming the model version a response came from (TF Serving's REST bodies have no such field). */
+export const VERSION_HEADER = 'x-lionctr-model-version';
 
-/**
- * The prediction endpoint, shaped like TF Serving's REST API (DESIGN.md):
- *
- *   POST /v1/models/<name>:predict  {"instances": [{slot: value}, ...]}
- *                                   -> {"predictions": [p, ...], "model_version": "..."}
- *   GET  /v1/models/<name>          model status (TF Serving's model_version_status shape)
- *   GET  /healthz (process up), /readyz (a model is loaded and not draining), /metrics (Prometheus text)
- *
- * Bad requests get a 4xx JSON body {"error", "code", "where"}; they never change state. The
- * status of an error is its code's in src/errors.ts (httpStatusOf).
- * Bodies are parsed as JSON whatever their content type (curl -d sends form encoding).
- */
-export function createHttpServer(opts: {
+/** Options of createHttpServer. */
+export interface HttpServerOptions {
   registry: ModelRegistry;
   metrics: Metrics;
+  /** serve.modelName: the name in /v1/models/<name>. */
   modelName: string;
+  /** True while shutting down: /readyz answers 503. */
   isDraining?: () => boolean;
-}): FastifyInstance {
-  const { registry, metrics, modelName } = opts;
+  /** The process logger: every 5xx is logged with its message (default: none). */
+  logger?: Logger;
+  /** Awaited between scoring chunks of a large request (default: one turn of the event loop). */
+  yieldTurn?: () => Promise<void>;
+}
+
+/**
+ * The prediction endpoint: TF Serving's REST API (tensorflow/serving g3doc/api_rest.md, see
+ * src/serve/routes/*.ts and DESIGN.md "Exports and serving"), lionctr's extras at
+ * GET /v1/lionctr/models/<name>, and GET /healthz (process up), /readyz (a model is loaded and
+ * not draining), /metrics (Prometheus text).
+ *
+ * Every path under /v1/ is parsed as TF Serving's handler parses it (src/serve/tfs-paths.ts;
+ * case-insensitive). Errors answer TF Serving's body {"error": <its message for the fault>}
+ * with lionctr's "code" and "where" beside it; the status is the code's (src/errors.ts). Bad
+ * requests never change state. Responses scored or described by a version name it in the
+ * x-lionctr-model-version header. Bodies are read whatever their content type (curl -d sends
+ * form encoding). Every 5xx is logged.
+ */
+export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const { registry, metrics, modelName, logger } = opts;
+  const ctx: ApiContext = { registry, metrics, modelName, yieldTurn: opts.yieldTurn ?? nextTurn };
+  const started = new WeakMap<FastifyRequest, number>();
+  const labelOf = (url: string): ServeRoute => {
+    const path = pathOf(url);
+    return API_PREFIX.test(path) ? routeLabel(path) : 'unknown';
+  };
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
@@ -45,24 +67,15 @@ export function createHttpServer(opts: {
     },
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(
-        new LionctrError('LIONCTR_BAD_REQUEST', `request body is not valid JSON: ${(e as Error).message}`, {
-          where: 'body',
-        }),
-        undefined,
-      );
-    }
+  // the body as text: the API parses it (TF Serving's order of checks and messages, src/serve/json-body.ts)
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
+  app.addHook('onRequest', async (req) => {
+    started.set(req, performance.now());
   });
 
-  const send = (reply: FastifyReply, route: string, code: number, body: unknown, t0: number) => {
+  const send = (req: FastifyRequest, reply: FastifyReply, route: ServeRoute, code: number, body: unknown) => {
     metrics.serveRequests.inc({ route, code: String(code) });
-    metrics.serveLatency.observe({ route }, (performance.now() - t0) / 1000);
+    metrics.serveLatency.observe({ route }, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
     return reply.code(code).header('content-type', 'application/json').send(body);
   };
 
@@ -70,21 +83,24 @@ export function createHttpServer(opts: {
   app.setErrorHandler((err, req, reply) => {
     const e = err as Error & { statusCode?: number; code?: string; where?: string };
     const code = httpStatusOf(e);
-    const route = ROUTES[req.routeOptions?.url ?? ''] ?? 'unknown';
+    const route = labelOf(req.url);
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
-    const message = code === 413 ? `${e.message} (limit ${MAX_BODY_BYTES} bytes)` : e.message;
-    return send(
-      reply,
-      route,
-      code,
-      { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) },
-      performance.now(),
-    );
+    let message = e instanceof TfsError ? e.tfsMessage : e.message;
+    if (code === 413) message = `${message} (limit ${MAX_BODY_BYTES} bytes)`;
+    if (e instanceof TfsError && e.allow) reply.header('allow', e.allow);
+    if (code >= 500)
+      logger?.error(
+        { route, status: code, method: req.method, url: req.url, code: e.code, err: e },
+        `${req.method} ${req.url} answered ${code}: ${message}`,
+      );
+    const body = { error: message, code: e.code ?? 'LIONCTR_INTERNAL', ...(where ? { where } : {}) };
+    return send(req, reply, route, code, body);
   });
-  app.setNotFoundHandler((req, reply) => {
+  const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };
-    return send(reply, 'unknown', ERRORS.LIONCTR_NOT_FOUND.status, body, performance.now());
-  });
+    return send(req, reply, 'unknown', ERRORS.LIONCTR_NOT_FOUND.status, body);
+  };
+  app.setNotFoundHandler(noRoute);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -112,91 +128,21 @@ export function createHttpServer(opts: {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get('/v1/models/:name', async (req, reply) => {
-    const t0 = performance.now();
-    const { name } = req.params as { name: string };
-    if (name.includes(':'))
-      throw new LionctrError(
-        'LIONCTR_METHOD_NOT_ALLOWED',
-        `${name.slice(name.lastIndexOf(':') + 1)} needs POST, got GET`,
-        { where: 'method' },
-      );
-    if (name !== modelName)
-      throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, {
-        where: 'url',
-      });
-    const m = registry.current();
-    return send(
-      reply,
-      'status',
-      200,
-      {
-        model_version_status: m
-          ? [
-              {
-                version: m.version,
-                state: 'AVAILABLE',
-                status: { error_code: 'OK', error_message: '' },
-                step: m.manifest.step,
-                created_at: m.manifest.created_at,
-                metrics: m.manifest.metrics,
-              },
-            ]
-          : [
-              {
-                version: '',
-                state: 'LOADING',
-                status: { error_code: 'UNAVAILABLE', error_message: 'no export loaded yet' },
-              },
-            ],
-      },
-      t0,
-    );
-  });
-
-  app.post('/v1/models/*', async (req, reply) => {
-    const t0 = performance.now();
-    const spec = (req.params as { '*': string })['*'];
-    const colon = spec.lastIndexOf(':');
-    const name = colon >= 0 ? spec.slice(0, colon) : spec,
-      verb = colon >= 0 ? spec.slice(colon + 1) : '';
-    if (verb !== 'predict')
-      throw new LionctrError(
-        'LIONCTR_NOT_FOUND',
-        `unknown method "${verb}"; use POST /v1/models/${modelName}:predict`,
-        { where: 'url' },
-      );
-    if (name !== modelName)
-      throw new LionctrError('LIONCTR_NOT_FOUND', `unknown model "${name}" (this server serves "${modelName}")`, {
-        where: 'url',
-      });
-    const body = req.body as { instances?: unknown } | undefined;
-    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body must be a JSON object {"instances": [...]}', {
-        where: 'body',
-      });
-    }
-    if (!('instances' in body))
-      throw new LionctrError('LIONCTR_BAD_REQUEST', 'body has no "instances" key', { where: 'body' });
-    const m = registry.current();
-    if (!m) throw new LionctrError('LIONCTR_NOT_READY', 'no model loaded yet');
-    const batch = m.featurizer.fromInstances(body.instances);
-    // a large request is scored in chunks with a turn of the event loop between them, so
-    // that /readyz, /metrics and small requests are answered meanwhile
-    const predictions = new Array<number>(batch.size);
-    for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
-      if (s > 0) await new Promise<void>((r) => setImmediate(r));
-      const p = m.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
-      for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
-    }
-    // JSON has no NaN: a non-finite score would go out as null; it is a fault of the model, said so
-    const bad = predictions.findIndex((p) => !Number.isFinite(p));
-    if (bad >= 0) {
-      const msg = `model version ${m.version} gave a non-finite score (${predictions[bad]}) for instances[${bad}]`;
-      throw new LionctrError('LIONCTR_INTERNAL', msg, { where: `instances[${bad}]` });
-    }
-    metrics.serveInstances.observe(batch.size);
-    return send(reply, 'predict', 200, { predictions, model_version: m.version }, t0);
+  // TF Serving's REST handler takes every path under /v1/ (http_server.cc RestApiRequestDispatcher)
+  app.all('/*', async (req, reply) => {
+    const path = pathOf(req.url);
+    if (!API_PREFIX.test(path)) return noRoute(req, reply);
+    const route = parseApiPath(req.method, path);
+    const setVersion = (v: string) => reply.header(VERSION_HEADER, v);
+    const body = req.body as string | undefined;
+    let out: unknown;
+    if (route.kind === 'predict') out = await predict(ctx, route, body, setVersion);
+    else if (route.kind === 'classify' || route.kind === 'regress')
+      out = await classifyOrRegress(ctx, route.kind, route, body, setVersion);
+    else if (route.kind === 'status') out = status(ctx, route);
+    else if (route.kind === 'metadata') out = metadata(ctx, route, setVersion);
+    else out = extras(ctx, route.name);
+    return send(req, reply, route.kind, 200, out);
   });
   return app;
 }

@@ -8,6 +8,8 @@ import { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { ExportManifest } from '../model/export-format.ts';
 import { loadExport, readLatest } from '../model/export-reader.ts';
+import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
+import { type Handle, VersionSet } from './version-set.ts';
 
 /** A loaded, verified export that serves predictions. */
 export interface ServedModel {
@@ -18,20 +20,35 @@ export interface ServedModel {
   loadedAt: Date;
 }
 
+/** The version policy of a registry (config `serve.keepVersions`, `serve.labels`). */
+export interface VersionPolicy {
+  /** Versions kept loaded: LATEST's and the newest others (TF Serving's "latest N"); default 2. */
+  keepVersions?: number;
+  /** label -> version; a labelled version is loaded at start-up when on disk and never dropped. */
+  labels?: Record<string, string | number>;
+}
+
 /**
- * Watches `<root>/LATEST`, loads and verifies each new version beside the one being
- * served, then swaps atomically (one assignment; predictions are synchronous, so no
- * request ever sees a half-swapped model). A version that fails to load is logged and
- * skipped; the old one keeps serving. At start-up, when LATEST names a bad version, the
- * newest older version that loads is served instead. Events (src/events/serve-events.ts):
- * `loaded` after each swap, `loadFailed` for each version that failed to load.
+ * Watches `<root>/LATEST`, loads and verifies each new version beside the ones being served,
+ * then swaps the default version atomically (one assignment). Keeps the newest
+ * `keepVersions` versions loaded (plus labelled ones) and frees a dropped version when the
+ * last request holding it (acquire/release) ends, never under a running request. A version
+ * that fails to load is logged and skipped; the old one keeps serving. At start-up, when
+ * LATEST names a bad version, the newest older version that loads is served instead; then
+ * older and labelled versions on disk are loaded up to the policy. Events
+ * (src/events/serve-events.ts): `loaded` after each swap, `loadFailed` for each failed load.
  */
 export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
-  private currentModel: ServedModel | undefined;
+  private readonly loadedSet: VersionSet<ServedModel>;
+  private currentVersion: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failedVersion: string | undefined;
   private checking = false;
-  /** The last load failure, for /readyz and the status API. */
+  private readonly keep: number;
+  /** label -> version, from the policy. */
+  readonly labels: ReadonlyMap<string, string>;
+  private readonly pinned: ReadonlySet<string>;
+  /** The last load failure, for /readyz and the extras page. */
   lastError: { version: string; message: string } | undefined;
 
   /** @param pollSeconds seconds between LATEST checks (0 = check only when asked). */
@@ -39,13 +56,40 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     readonly root: string,
     private readonly logger: Logger,
     private readonly pollSeconds = 1,
+    policy: VersionPolicy = {},
   ) {
     super();
+    this.keep = Math.max(1, policy.keepVersions ?? 2);
+    this.labels = new Map(Object.entries(policy.labels ?? {}).map(([l, v]) => [l, String(v)]));
+    this.pinned = new Set(this.labels.values());
+    this.loadedSet = new VersionSet((version, served) => {
+      served.model.dispose();
+      this.logger.info({ version }, `model version ${version} unloaded`);
+    });
   }
 
-  /** The model being served, or undefined before the first successful load. */
+  /** The version served by default (the one LATEST names), or undefined before the first load. Not held. */
   current(): ServedModel | undefined {
-    return this.currentModel;
+    return this.currentVersion === undefined ? undefined : this.loadedSet.peek(this.currentVersion);
+  }
+
+  /** Every loaded version, newest first. Not held: read fields, do not score with them. */
+  loaded(): ServedModel[] {
+    return newestFirst(this.loadedSet.versions()).map((v) => this.loadedSet.peek(v) as ServedModel);
+  }
+
+  /**
+   * Holds a version for one request (the default one when `version` is undefined); release
+   * the handle when the request ends. Undefined when that version is not loaded.
+   */
+  acquire(version?: string): Handle<ServedModel> | undefined {
+    const v = version ?? this.currentVersion;
+    return v === undefined ? undefined : this.loadedSet.acquire(v);
+  }
+
+  /** Requests holding each version now, by version (dropped versions still draining included). */
+  inFlight(): Record<string, number> {
+    return this.loadedSet.refs();
   }
 
   /** Checks LATEST now and loads a new version if there is one. Never throws. */
@@ -62,47 +106,69 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
         this.lastError = { version: 'LATEST', message };
         return;
       }
-      if (!version || version === this.currentModel?.version || version === this.failedVersion) return;
-      if (await this.load(version)) return;
-      this.failedVersion = version;
-      if (!this.currentModel) {
+      if (!version || version === this.currentVersion || version === this.failedVersion) return;
+      const first = this.currentVersion === undefined;
+      if (this.loadedSet.has(version) || (await this.load(version))) this.swapTo(version);
+      else {
+        this.failedVersion = version;
+        if (!first) return;
         // nothing served yet (a start-up on a bad LATEST): fall back to the newest older version that loads
-        const older = (await readdir(this.root).catch(() => [] as string[]))
-          .filter((v) => /^\d+$/.test(v) && Number(v) < Number(version))
-          .sort((a, b) => Number(b) - Number(a));
-        for (const v of older) if (await this.load(v)) break;
+        const older = fillCandidates(await this.onDisk(), version, new Set(), new Set());
+        for (const v of older)
+          if (await this.load(v)) {
+            this.swapTo(v);
+            break;
+          }
       }
+      if (first && this.currentVersion !== undefined) await this.fill(this.currentVersion);
     } finally {
       this.checking = false;
     }
   }
 
-  /** Loads one version and swaps it in; false (logged, counted) when it fails. */
+  /** Version directories (and other names) under the root; [] when it cannot be read. */
+  private onDisk(): Promise<string[]> {
+    return readdir(this.root).catch(() => [] as string[]);
+  }
+
+  /** At start-up: loads labelled versions on disk and older ones up to keepVersions. */
+  private async fill(latest: string): Promise<void> {
+    const loaded = () => new Set(this.loadedSet.versions());
+    for (const v of fillCandidates(await this.onDisk(), latest, this.pinned, loaded())) {
+      // as versionsToKeep counts: labelled versions come on top of the newest keepVersions
+      const others = [...loaded()].filter((x) => x !== latest && !this.pinned.has(x)).length;
+      if (this.pinned.has(v) || others < this.keep - 1) await this.load(v);
+    }
+  }
+
+  /** Loads and verifies one version into the loaded set (not the default yet); false (logged, counted) on failure. */
   private async load(version: string): Promise<boolean> {
     try {
       const { model, manifest } = await loadExport(join(this.root, version));
-      const old = this.currentModel;
-      this.currentModel = {
-        version,
-        manifest,
-        model,
-        featurizer: new Featurizer(manifest.schema),
-        loadedAt: new Date(),
-      };
-      old?.model.dispose();
-      this.logger.info({ version, step: manifest.step }, `serving model version ${version} (step ${manifest.step})`);
-      this.emit('loaded', { version, step: manifest.step, previous: old?.version ?? null });
+      const served = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
+      this.loadedSet.add(version, served);
+      this.logger.info({ version, step: manifest.step }, `model version ${version} loaded (step ${manifest.step})`);
       return true;
     } catch (err) {
       this.lastError = { version, message: (err as Error).message };
       this.logger.error(
         { version, err: (err as Error).message },
-        `export ${version} failed to load: ${(err as Error).message}; ` +
-          `serving ${this.currentModel?.version ?? 'nothing'}`,
+        `export ${version} failed to load: ${(err as Error).message}; ` + `serving ${this.currentVersion ?? 'nothing'}`,
       );
       this.emit('loadFailed', { version, message: (err as Error).message });
       return false;
     }
+  }
+
+  /** Makes a loaded version the default one, then drops the versions the policy no longer keeps. */
+  private swapTo(version: string): void {
+    const previous = this.currentVersion ?? null;
+    this.currentVersion = version;
+    const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
+    for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
+    const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
+    this.logger.info({ version, step, previous }, `serving model version ${version} (step ${step})`);
+    this.emit('loaded', { version, step, previous });
   }
 
   /** Starts polling LATEST. */
@@ -112,9 +178,10 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     this.timer?.unref();
   }
 
+  /** Stops polling and unloads every version (a version held by a request is freed when it ends). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.currentModel?.model.dispose();
-    this.currentModel = undefined;
+    this.loadedSet.retireAll();
+    this.currentVersion = undefined;
   }
 }

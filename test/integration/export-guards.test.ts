@@ -76,7 +76,12 @@ describe('exports: non-finite weights and scores, durability', () => {
       featurizer: trained.featurizer,
       model: { predict: () => new Float32Array([0.5, Number.NaN]) },
     };
-    const registry = { current: () => served, lastError: undefined, on: () => registry } as unknown as ModelRegistry;
+    const registry = {
+      current: () => served,
+      acquire: () => ({ version: served.version, value: served, release: () => {} }),
+      lastError: undefined,
+      on: () => registry,
+    } as unknown as ModelRegistry;
     const app = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
     const r = await app.inject({
       method: 'POST',

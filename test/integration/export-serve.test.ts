@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/catalogue.ts';
 import { loadExport } from '../../src/model/export-reader.ts';
-import { createHttpServer } from '../../src/serve/http-server.ts';
+import { createHttpServer, VERSION_HEADER } from '../../src/serve/http-server.ts';
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
@@ -66,8 +66,9 @@ describe('export + HTTP prediction endpoint', () => {
     const instances = sampleInstances(3, trained.schema);
     const res = await fetch(`${base}/v1/models/ctr:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { predictions: number[]; model_version: string };
-    expect(body.model_version).toBe(v1);
+    expect(res.headers.get(VERSION_HEADER)).toBe(v1);
+    const body = (await res.json()) as { predictions: number[] };
+    expect(Object.keys(body)).toEqual(['predictions']);
     const want = trained.model.predict(trained.featurizer.fromInstances(instances));
     body.predictions.forEach((p, i) => {
       expect(p).toBeCloseTo(want[i], 6);
@@ -114,20 +115,44 @@ describe('export + HTTP prediction endpoint', () => {
   it('answers malformed requests with a 4xx JSON error naming the problem, and keeps serving', async () => {
     const post = (body: string, path = '/v1/models/ctr:predict') =>
       fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    const cases: [string, number, RegExp, string?][] = [
-      ['{"instances": [', 400, /not valid JSON/],
-      ['{"inputs": []}', 400, /no "instances"/],
-      ['{"instances": [{"C1": "a", "C99": "b"}]}', 400, /unknown slot "C99".*instances\[0\]\.C99/],
-      ['{"instances": [{"I3": "lots"}]}', 400, /instances\[0\]\.I3/],
-      ['[1,2]', 400, /JSON object/],
-      ['{"instances": [{}]}', 404, /unknown model "other"/, '/v1/models/other:predict'],
-      ['{"instances": [{}]}', 404, /unknown method "classify"/, '/v1/models/ctr:classify'],
+    // error strings: TF Serving's (test/integration/tfs-conformance.test.ts quotes their sources)
+    const cases: [string, number, RegExp, string, string?][] = [
+      ['{"instances": [', 400, /^JSON Parse error: /, 'body'],
+      ['{"signature_name": 1}', 400, /'signature_name' key must be a string value/, 'signature_name'],
+      [
+        '{"instances": [{"C1": "a", "C99": "b"}]}',
+        400,
+        /key: C99 .*does not have named input: C99$/,
+        'instances[0].C99',
+      ],
+      [
+        '{"instances": [{"I3": "lots"}]}',
+        400,
+        /key: I3 .*"lots" Type: String is not of expected type: float$/,
+        'instances[0].I3',
+      ],
+      ['[1,2]', 400, /^JSON Value: \[1, 2\] Is not object$/, 'body'],
+      [
+        '{"instances": [{}]}',
+        404,
+        /^Servable not found for request: Latest\(other\)$/,
+        'url',
+        '/v1/models/other:predict',
+      ],
+      [
+        '{"instances": [{}]}',
+        400,
+        /^Malformed request: POST \/v1\/models\/ctr:explain$/,
+        'url',
+        '/v1/models/ctr:explain',
+      ],
     ];
-    for (const [body, code, msg, path] of cases) {
+    for (const [body, code, msg, where, path] of cases) {
       const res = await post(body, path);
       expect(res.status, body).toBe(code);
-      const j = (await res.json()) as { error: string };
+      const j = (await res.json()) as { error: string; where: string };
       expect(j.error, body).toMatch(msg);
+      expect(j.where, body).toBe(where);
     }
     const ok = await post(JSON.stringify({ instances: [{}] }));
     expect(ok.status).toBe(200);
@@ -143,7 +168,7 @@ describe('export + HTTP prediction endpoint', () => {
       method: 'POST',
       body: JSON.stringify({ instances: [{}] }),
     });
-    expect(((await res.json()) as { model_version: string }).model_version).toBe(v2);
+    expect(res.headers.get(VERSION_HEADER)).toBe(v2);
 
     const v3 = (await writeExport(dir, trained.model, meta(7))).version;
     await writeFile(join(dir, v3, 'embeddings', 'C1.arrow'), 'garbage'); // checksum now wrong

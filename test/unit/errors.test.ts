@@ -87,17 +87,20 @@ describe('the error catalogue', () => {
 describe('the prediction endpoint answers with the status of the table', () => {
   /** A server whose model raises `err` while scoring a request. */
   const serverRaising = (err: unknown) => {
+    const served = {
+      version: '1',
+      manifest: {},
+      featurizer: {
+        schema: { numeric: [], categorical: [] },
+        fromInstances: () => {
+          throw err;
+        },
+      },
+    };
     const registry = {
       lastError: undefined,
-      current: () => ({
-        version: '1',
-        manifest: {},
-        featurizer: {
-          fromInstances: () => {
-            throw err;
-          },
-        },
-      }),
+      current: () => served,
+      acquire: () => ({ version: '1', value: served, release: () => {} }),
     } as unknown as ModelRegistry;
     return createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
   };

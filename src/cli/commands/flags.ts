@@ -2,15 +2,31 @@
  * Flags shared by several commands, and the config overrides (`key=value`, as --set takes
  * them) that they stand for.
  */
-import { InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 
-/** `--port` / `--brokers` / `--checkpoint-dir` / `--export-dir` of run and serve as config overrides. */
-export const serveFlags = (o: { port?: string; exportDir?: string; checkpointDir?: string; brokers?: string }) => [
+/** The flags of run and serve as config overrides (see endpointOptions). */
+export const serveFlags = (o: {
+  port?: string;
+  host?: string;
+  modelName?: string;
+  exportDir?: string;
+  checkpointDir?: string;
+  brokers?: string;
+}) => [
   ...(o.port ? [`serve.port=${o.port}`] : []),
+  ...(o.host ? [`serve.host=${JSON.stringify(o.host)}`] : []),
+  ...(o.modelName ? [`serve.modelName=${JSON.stringify(o.modelName)}`] : []),
   ...brokerFlag(o),
   ...(o.checkpointDir ? [`checkpoint.dir=${JSON.stringify(o.checkpointDir)}`] : []),
   ...(o.exportDir ? [`export.dir=${JSON.stringify(o.exportDir)}`] : []),
 ];
+
+/** Adds the prediction endpoint's flags of run and serve: --port, --host, --model-name. */
+export const endpointOptions = (cmd: Command): Command =>
+  cmd
+    .option('--port <port>', 'port of the prediction endpoint (serve.port)')
+    .option('--host <address>', 'address to bind, 0.0.0.0 for all interfaces, e.g. in a container (serve.host)')
+    .option('--model-name <name>', 'model name in /v1/models/<name> (serve.modelName)');
 
 /** `--brokers h1:9092,h2:9092` as the kafka.brokers override. */
 export const brokerFlag = (o: { brokers?: string }): string[] =>

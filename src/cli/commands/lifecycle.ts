@@ -44,7 +44,9 @@ export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
 /**
  * Starts the prediction endpoint on serve.host:serve.port over the exports root `exportDir`
- * (absolute) and starts polling its LATEST; `draining` aborted makes /readyz answer 503.
+ * (absolute) and starts polling its LATEST, keeping serve.keepVersions versions (and the
+ * serve.labels ones) loaded; the process logger logs loads and every 5xx answer; `draining`
+ * aborted makes /readyz answer 503.
  */
 export async function startServer(
   cfg: LionctrConfig,
@@ -53,12 +55,13 @@ export async function startServer(
   metrics: ReturnType<typeof createMetrics>,
   draining?: AbortSignal,
 ) {
-  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds);
+  const { keepVersions, labels } = cfg.serve;
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, { keepVersions, labels });
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
-  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining });
+  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining, logger });
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
-  const base = `http://${cfg.serve.host}:${cfg.serve.port}`;
+  const base = `http://${cfg.serve.host.includes(':') ? `[${cfg.serve.host}]` : cfg.serve.host}:${cfg.serve.port}`;
   logger.info(`prediction endpoint: ${base}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
   registry.start();
   return { registry, app };

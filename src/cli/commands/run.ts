@@ -15,7 +15,7 @@ import { observeTrainer } from '../../metrics/train-observer.ts';
 import { selectBackend } from '../../model/backend.ts';
 import type { TrainSummary } from '../../train/trainer-options.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
-import { serveFlags } from './flags.ts';
+import { endpointOptions, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
 
 /**
@@ -52,13 +52,11 @@ function runTrainerWorker(
 /** Adds `run` to the program. */
 export function addRunCommand(program: Command): void {
   withConfigOptions(
-    program
-      .command('run')
+    endpointOptions(program.command('run'))
       .description(
         'trainer + prediction endpoint in one process ' +
           '(the configured source; synthetic click stream by default); resumes from the newest checkpoint',
       )
-      .option('--port <port>', 'port of the prediction endpoint (serve.port)')
       .option('--export-dir <dir>', 'exports root (export.dir)')
       .option('--checkpoint-dir <dir>', 'checkpoints root (checkpoint.dir; default <export-dir>/checkpoints)')
       .option('--brokers <host:port,...>', 'Kafka bootstrap brokers (kafka.brokers) when source.kind is kafka'),

@@ -5,17 +5,18 @@ import { createLogger } from '../../log.ts';
 import { createMetrics } from '../../metrics/catalogue.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
-import { serveFlags } from './flags.ts';
+import { endpointOptions, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
 
 /** Adds `serve` to the program. */
 export function addServeCommand(program: Command): void {
   withConfigOptions(
-    program
-      .command('serve')
-      .description('serve the latest export under an exports root, hot-swapping newer ones')
-      .option('--export-dir <dir>', 'exports root (export.dir)')
-      .option('--port <port>', 'port (serve.port)'),
+    endpointOptions(
+      program
+        .command('serve')
+        .description('serve the latest export under an exports root, hot-swapping newer ones')
+        .option('--export-dir <dir>', 'exports root (export.dir)'),
+    ),
   ).action(async (o) => {
     try {
       const cfg = configFrom(o, serveFlags(o));

@@ -1,0 +1,99 @@
+/**
+ * The parts of TF Serving's request parsing (tensorflow_serving/util/json_tensor.cc) that
+ * every API shares: the body as a JSON object (ParseJson), `signature_name` (FillSignature),
+ * the signature lookups of the predict and classify/regress handlers, and the value check of a
+ * slot with TF Serving's TypeError wording. Messages are TF Serving's, quoted with their source.
+ */
+import type { FeatureSchema } from '../features/schema.ts';
+import { jsonDebugString, jsonTypeString } from './json-debug.ts';
+import { invalidArgument } from './tfs-error.ts';
+
+/** A request body: a JSON object. */
+export type JsonDoc = Record<string, unknown>;
+
+/**
+ * The one signature of a lionctr model (kDefaultServingSignatureDefKey of
+ * tensorflow/cc/saved_model/signature_constants.h).
+ */
+export const SERVING_DEFAULT = 'serving_default';
+
+/** json_tensor.cc FormatError: "JSON Value: <value as debug string> <what>". */
+export const formatError = (value: unknown, what: string, where = 'body') =>
+  invalidArgument(`JSON Value: ${jsonDebugString(value)} ${what}`, where);
+
+/**
+ * The body as a JSON object (json_tensor.cc ParseJson).
+ * @throws TfsError 400 `JSON Parse error: The document is empty`, `JSON Parse error: <parser's
+ *   message>` (V8's words, not rapidjson's), `JSON Value: ... Is not object`.
+ */
+export function parseJsonBody(text: string | undefined): JsonDoc {
+  if (text === undefined || text.trim() === '')
+    throw invalidArgument('JSON Parse error: The document is empty', 'body');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw invalidArgument(`JSON Parse error: ${(e as Error).message}`, 'body');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw formatError(doc, 'Is not object');
+  return doc as JsonDoc;
+}
+
+/**
+ * The request's `signature_name` ('' when absent; json_tensor.cc FillSignature).
+ * @throws TfsError 400 `JSON Value: ... not formatted correctly. 'signature_name' key must be a string value.`
+ */
+export function signatureName(doc: JsonDoc): string {
+  const s = doc.signature_name;
+  if (s === undefined) return '';
+  if (typeof s !== 'string')
+    throw formatError(doc, "not formatted correctly. 'signature_name' key must be a string value.", 'signature_name');
+  return s;
+}
+
+/**
+ * Checks a predict request's signature (http_rest_api_handler.cc GetInfoMap).
+ * @throws TfsError 400 `Serving signature name: "<name>" not found in signature def`.
+ */
+export function checkPredictSignature(name: string): void {
+  if (name !== '' && name !== SERVING_DEFAULT)
+    throw invalidArgument(`Serving signature name: "${name}" not found in signature def`, 'signature_name');
+}
+
+/**
+ * Checks a classify/regress request's signature (servables/tensorflow/classifier.cc and
+ * regressor.cc, GetClassificationSignatureDef / GetRegressionSignatureDef).
+ * @throws TfsError 400 `No signature was found with the name: <name>`.
+ */
+export function checkExampleSignature(name: string): void {
+  if (name !== '' && name !== SERVING_DEFAULT)
+    throw invalidArgument(`No signature was found with the name: ${name}`, 'signature_name');
+}
+
+/** The kind of each slot of a schema. */
+export type SlotKinds = ReadonlyMap<string, 'numeric' | 'categorical'>;
+
+/** Slot -> kind, in tower order (categorical, then numeric). */
+export const slotKinds = (s: FeatureSchema): SlotKinds =>
+  new Map([...s.categorical.map((c) => [c, 'categorical'] as const), ...s.numeric.map((n) => [n, 'numeric'] as const)]);
+
+/** TF Serving's dtype of a slot kind, as DataTypeString names it (float, string) and as DataType (DT_FLOAT, ...). */
+export const dtypeOf = (kind: 'numeric' | 'categorical') =>
+  kind === 'numeric' ? { name: 'float', enum: 'DT_FLOAT' } : { name: 'string', enum: 'DT_STRING' };
+
+/**
+ * True when lionctr's featurizer takes `v` for a slot of `kind` (src/features/featurizer.ts):
+ * null/absent/"" is missing; numeric slots take finite numbers and numeric strings;
+ * categorical slots take strings and finite numbers (TF Serving would take only numbers,
+ * resp. strings: lionctr takes both).
+ */
+export function valueFits(v: unknown, kind: 'numeric' | 'categorical'): boolean {
+  if (v === undefined || v === null || v === '') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'string') return false;
+  return kind === 'categorical' || (v.trim() !== '' && Number.isFinite(Number(v)));
+}
+
+/** json_tensor.cc TypeError: "JSON Value: <v> Type: <JSON type> is not of expected type: <dtype>". */
+export const typeErrorText = (v: unknown, kind: 'numeric' | 'categorical') =>
+  `JSON Value: ${jsonDebugString(v)} Type: ${jsonTypeString(v)} is not of expected type: ${dtypeOf(kind).name}`;

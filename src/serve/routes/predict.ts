@@ -1,0 +1,40 @@
+/**
+ * POST /v1/models/<name>[/versions/<v>|/labels/<l>]:predict (TF Serving's g3doc/api_rest.md
+ * "Predict API"): {"instances": [{slot: value}, ...]} -> {"predictions": [p, ...]} and
+ * {"inputs": {slot: [values...]}} -> {"outputs": [p, ...]}, p the click probability. The
+ * version that scored is named by the x-lionctr-model-version header (the body is TF
+ * Serving's exactly).
+ */
+import { checkPredictSignature, parseJsonBody, signatureName } from '../json-body.ts';
+import { predictRows } from '../json-tensor.ts';
+import { scoreRows } from '../scoring.ts';
+import type { ModelRoute } from '../tfs-paths.ts';
+import { type ApiContext, kindsOf, type SetVersion } from './context.ts';
+import { acquireModel } from './model-spec.ts';
+
+/**
+ * Answers a predict request, in TF Serving's order of checks (http_rest_api_handler.cc
+ * ProcessPredictRequest: body JSON, signature_name's type, the servable, the signature, the
+ * inputs). The version is held from lookup to the last chunk scored.
+ * @throws TfsError / LionctrError (4xx) for a bad request, 500 for a non-finite score.
+ */
+export async function predict(
+  ctx: ApiContext,
+  route: ModelRoute,
+  body: string | undefined,
+  setVersion: SetVersion,
+): Promise<unknown> {
+  const doc = parseJsonBody(body);
+  const signature = signatureName(doc);
+  const held = acquireModel(ctx.registry, ctx.modelName, route);
+  try {
+    setVersion(held.version);
+    checkPredictSignature(signature);
+    const { format, rows, where } = predictRows(doc, kindsOf(held.value.featurizer));
+    const p = await scoreRows(held.value, rows, where, ctx.yieldTurn);
+    ctx.metrics.serveInstances.observe(p.length);
+    return format === 'row' ? { predictions: p } : { outputs: p };
+  } finally {
+    held.release();
+  }
+}

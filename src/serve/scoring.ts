@@ -1,0 +1,44 @@
+/**
+ * Scores the examples of one request with the version it holds: featurize, then the model in
+ * chunks of PREDICT_CHUNK with a turn of the event loop between them (so /readyz, /metrics
+ * and small requests are answered meanwhile). The caller holds the version (acquire/release)
+ * across every turn, so a swap during the request cannot free the model under it.
+ */
+import { LionctrError } from '../errors.ts';
+import { sliceBatch } from '../features/feature-batch.ts';
+import type { ServedModel } from './model-registry.ts';
+
+/** Instances scored per turn of the event loop. */
+export const PREDICT_CHUNK = 1024;
+
+/** Waits one turn of the event loop (setImmediate). */
+export const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Click probabilities of `rows` ({slot: value} objects) under `served`, one per row.
+ * @param yieldTurn awaited between chunks (default nextTurn; tests pass a hook).
+ * @param where names row i in a message (`instances[3]`).
+ * @throws LionctrError from the featurizer (400, bad instance); LionctrError LIONCTR_INTERNAL
+ *   (500) when the model gives a non-finite score: JSON has no NaN, and a prediction is never
+ *   null (it would be) — the message names the version and the row.
+ */
+export async function scoreRows(
+  served: ServedModel,
+  rows: unknown[],
+  where: (i: number) => string,
+  yieldTurn: () => Promise<void> = nextTurn,
+): Promise<number[]> {
+  const batch = served.featurizer.fromInstances(rows);
+  const predictions = new Array<number>(batch.size);
+  for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
+    if (s > 0) await yieldTurn();
+    const p = served.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
+    for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
+  }
+  const bad = predictions.findIndex((p) => !Number.isFinite(p));
+  if (bad >= 0) {
+    const msg = `model version ${served.version} gave a non-finite score (${predictions[bad]}) for ${where(bad)}`;
+    throw new LionctrError('LIONCTR_INTERNAL', msg, { where: where(bad) });
+  }
+  return predictions;
+}

@@ -1,0 +1,111 @@
+/**
+ * The URL grammar of TF Serving's REST API (tensorflow_serving/model_servers/
+ * http_rest_api_util.cc, ParseModelInfo) and lionctr's extras path, with TF Serving's error
+ * messages. Paths are matched case-insensitively as TF Serving's RE2 `(?i)` regexes match
+ * them, but the verb and `metadata` are then compared as written, as TF Serving does
+ * (`:PREDICT` is a malformed request there; `/METADATA` falls through to the status API).
+ */
+import { TfsError, invalidArgument } from './tfs-error.ts';
+
+/** Route labels of the serving metrics (the contract of src/metrics/catalogue.ts SERVE_ROUTES). */
+export type ServeRoute = 'predict' | 'classify' | 'regress' | 'status' | 'metadata' | 'extras' | 'unknown';
+
+/** Which version a request names: none (the default, "Latest"), a number, or a label. */
+export interface VersionChoice {
+  /** Canonical decimal version (leading zeros removed), when `/versions/<v>` was given. */
+  version?: string;
+  /** URL-decoded label, when `/labels/<l>` was given. */
+  label?: string;
+}
+
+/** A model and the version a request names. */
+export type ModelRoute = { name: string } & VersionChoice;
+
+/** A parsed API request: what it asks of which model. */
+export type ApiRoute =
+  | ({ kind: 'predict' | 'classify' | 'regress' | 'status' | 'metadata' } & ModelRoute)
+  | { kind: 'extras'; name: string };
+
+// http_rest_api_util.cc l. 28-31 (kPredictionApiGegex [sic], kModelStatusApiRegex), RE2 (?i) as JS /i
+const PREDICTION_API =
+  /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
+const MODEL_STATUS_API =
+  /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
+/** lionctr's own status page (step, created_at, metrics at export, load errors). */
+const EXTRAS_API = /^\/v1\/lionctr\/models\/([^/:]+)$/i;
+/** TF Serving's REST handler takes every path under /v1/ (http_rest_api_util.h kHTTPRestApiHandlerPathRegex). */
+export const API_PREFIX = /^\/v1\//i;
+
+/** Largest int64, for TF Serving's "Failed to convert version" check (absl::SimpleAtoi). */
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** curl_easy_unescape as TF Serving's DecodeArg uses it: %XX decoded; a bad escape is left as written. */
+function decodeArg(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  }
+}
+
+/** The version and label captures, checked and decoded as ParseModelInfo does. */
+function versionChoice(version: string | undefined, label: string | undefined): VersionChoice {
+  if (version !== undefined && BigInt(version) > INT64_MAX)
+    // http_rest_api_util.cc ParseModelInfo: "Failed to convert version: ", model_version_str, " to numeric."
+    throw invalidArgument(`Failed to convert version: ${version} to numeric.`, 'url');
+  return {
+    ...(version !== undefined ? { version: BigInt(version).toString() } : {}),
+    ...(label !== undefined ? { label: decodeArg(label) } : {}),
+  };
+}
+
+/** `path` without its query string. */
+export const pathOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+};
+
+/** The route label of a request for the metrics, whatever its method, without throwing. */
+export function routeLabel(path: string): ServeRoute {
+  const p = PREDICTION_API.exec(path);
+  if (p) return p[4].toLowerCase() as ServeRoute;
+  const s = MODEL_STATUS_API.exec(path);
+  if (s) return s[4] === 'metadata' ? 'metadata' : 'status';
+  return EXTRAS_API.test(path) ? 'extras' : 'unknown';
+}
+
+/**
+ * Parses an API request (a path under /v1/) as TF Serving's ParseModelInfo and
+ * HttpRestApiHandler::ProcessRequest do.
+ * @throws TfsError 400 `Malformed request: <METHOD> <path>` when the path fits no API;
+ *   405 (lionctr's; TF Serving answers that 400) when it fits an API of another method
+ *   (HEAD is taken where GET is, as HTTP wants);
+ *   400 `Missing model name in request.`, `Failed to convert version: ...`.
+ */
+export function parseApiPath(method: string, path: string): ApiRoute {
+  // http_rest_api_handler.cc ProcessRequest: status = InvalidArgument("Malformed request: ", method, " ", path)
+  const malformed = `Malformed request: ${method} ${path}`;
+  // lionctr answers 405 (with Allow) where TF Serving answers 400; the message is TF Serving's
+  const wrongMethod = (allow: string) => new TfsError('METHOD_NOT_ALLOWED', malformed, 'method', allow);
+  const p = PREDICTION_API.exec(path);
+  if (p) {
+    if (method !== 'POST') throw wrongMethod('POST');
+    const verb = p[4];
+    if (verb !== 'predict' && verb !== 'classify' && verb !== 'regress') throw invalidArgument(malformed, 'url');
+    return { kind: verb, name: decodeArg(p[1]), ...versionChoice(p[2], p[3]) };
+  }
+  const s = MODEL_STATUS_API.exec(path);
+  if (s) {
+    if (method !== 'GET' && method !== 'HEAD') throw wrongMethod('GET, HEAD');
+    // http_rest_api_handler.cc ProcessModelStatusRequest / ProcessModelMetadataRequest
+    if (s[1] === undefined) throw invalidArgument('Missing model name in request.', 'url');
+    const kind = s[4] === 'metadata' ? 'metadata' : 'status';
+    return { kind, name: decodeArg(s[1]), ...versionChoice(s[2], s[3]) };
+  }
+  const x = EXTRAS_API.exec(path);
+  if (x) {
+    if (method !== 'GET' && method !== 'HEAD') throw wrongMethod('GET, HEAD');
+    return { kind: 'extras', name: decodeArg(x[1]) };
+  }
+  throw invalidArgument(malformed, 'url');
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { criteoSlots } from '../../../src/features/schema.ts';
+import { slotKinds } from '../../../src/serve/json-body.ts';
+import { jsonDebugString } from '../../../src/serve/json-debug.ts';
+import { exampleRows } from '../../../src/serve/json-examples.ts';
+import { predictRows } from '../../../src/serve/json-tensor.ts';
+import { parseApiPath, routeLabel } from '../../../src/serve/tfs-paths.ts';
+
+describe("TF Serving's JsonValueToDebugString (rapidjson PrettyWriter, single-line arrays, 256 bytes)", () => {
+  it('writes objects indented by 4, arrays on one line, strings escaped as rapidjson does', () => {
+    expect(jsonDebugString({ instances: [] })).toBe('{\n    "instances": []\n}');
+    expect(jsonDebugString([1, 2.5, 'a', null, true])).toBe('[1, 2.5, "a", null, true]');
+    expect(jsonDebugString({ a: { b: [{ c: 1 }] }, d: {} })).toBe(
+      '{\n    "a": {\n        "b": [{\n                "c": 1\n            }]\n    },\n    "d": {}\n}',
+    );
+    expect(jsonDebugString('q"\\/\n\u0001é')).toBe('"q\\"\\\\/\\n\\u0001é"');
+    expect(jsonDebugString(1e21)).toBe('1e21');
+  });
+
+  it('stops at the first value written once 256 bytes are out (the cut may leave invalid JSON)', () => {
+    const s = jsonDebugString({ instances: Array.from({ length: 200 }, (_, i) => i) });
+    expect(s.length).toBeGreaterThanOrEqual(256);
+    expect(s.length).toBeLessThan(260);
+    expect(s.startsWith('{\n    "instances": [0, 1, 2,')).toBe(true);
+    expect(s.endsWith(']')).toBe(false);
+  });
+});
+
+describe("TF Serving's URL grammar (http_rest_api_util.cc)", () => {
+  it('parses versions and labels, case-insensitively but with the verb as written', () => {
+    expect(parseApiPath('POST', '/V1/Models/ctr/VERSIONS/0042:predict')).toEqual({
+      kind: 'predict',
+      name: 'ctr',
+      version: '42',
+    });
+    expect(parseApiPath('GET', '/v1/models/c%74r/labels/can%61ry/metadata')).toEqual({
+      kind: 'metadata',
+      name: 'ctr',
+      label: 'canary',
+    });
+    expect(parseApiPath('GET', '/v1/models/ctr/METADATA')).toMatchObject({ kind: 'status' });
+    expect(() => parseApiPath('POST', '/v1/models/ctr:PREDICT')).toThrow(
+      'Malformed request: POST /v1/models/ctr:PREDICT',
+    );
+    expect(parseApiPath('GET', '/v1/lionctr/models/ctr')).toEqual({ kind: 'extras', name: 'ctr' });
+  });
+
+  it("answers TF Serving's messages for paths it does not take", () => {
+    const err = (m: string, p: string) => {
+      try {
+        parseApiPath(m, p);
+      } catch (e) {
+        return { status: (e as { status: number }).status, error: (e as { tfsMessage: string }).tfsMessage };
+      }
+      throw new Error('parsed');
+    };
+    expect(err('GET', '/v1/models')).toEqual({ status: 400, error: 'Missing model name in request.' });
+    expect(err('GET', '/v1/foo')).toEqual({ status: 400, error: 'Malformed request: GET /v1/foo' });
+    expect(err('POST', '/v1/models/ctr/versions/50/labels/x:regress').status).toBe(400);
+    expect(err('POST', '/v1/models/ctr/versions/9223372036854775808:predict')).toEqual({
+      status: 400,
+      error: 'Failed to convert version: 9223372036854775808 to numeric.',
+    });
+    expect(err('GET', '/v1/models/ctr:predict')).toEqual({
+      status: 405,
+      error: 'Malformed request: GET /v1/models/ctr:predict',
+    });
+    expect(err('DELETE', '/v1/models/ctr')).toEqual({ status: 405, error: 'Malformed request: DELETE /v1/models/ctr' });
+    expect(routeLabel('/v1/models/ctr:classify')).toBe('classify');
+    expect(routeLabel('/v1/models/ctr/versions/1/metadata')).toBe('metadata');
+    expect(routeLabel('/v1/nothing')).toBe('unknown');
+  });
+});
+
+describe('request bodies as lionctr instances', () => {
+  const kinds = slotKinds({ ...criteoSlots(), embeddingDim: 4 });
+
+  it('turns columns into rows and merges the classify context into every example', () => {
+    expect(predictRows({ inputs: { C1: ['a', 'b'], I1: [1, '2'] } }, kinds).rows).toEqual([
+      { C1: 'a', I1: 1 },
+      { C1: 'b', I1: '2' },
+    ]);
+    const { rows, where } = exampleRows({ context: { C2: 'x' }, examples: [{ C1: ['a'] }, { C2: 'y', I1: 3 }] }, kinds);
+    expect(rows).toEqual([
+      { C2: 'x', C1: 'a' },
+      { C2: 'y', I1: 3 },
+    ]);
+    expect(where(1)).toBe('examples[1]');
+  });
+
+  it('names the faults TF Serving has no words for, with where', () => {
+    const fault = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return `${(e as { where: string }).where}: ${(e as Error).message}`;
+      }
+      return 'no error';
+    };
+    expect(fault(() => predictRows({ inputs: { C1: ['a'], I1: [1, 2] } }, kinds))).toMatch(
+      /^inputs\.I1: inputs\.I1 has 2 values but inputs\.C1 has 1/,
+    );
+    expect(fault(() => predictRows({ inputs: { C1: 'a' } }, kinds))).toMatch(/^inputs\.C1: .*must be a list/);
+    expect(fault(() => exampleRows({ examples: [{ C1: ['a', 'b'] }] }, kinds))).toMatch(
+      /^examples\[0\]\.C1: Feature: C1 has 2 values/,
+    );
+    expect(fault(() => exampleRows({ examples: [{ C99: 'a' }] }, kinds))).toMatch(/unknown slot "C99"/);
+    expect(fault(() => predictRows({ instances: Array.from({ length: 10_001 }, () => ({})) }, kinds))).toMatch(
+      /^instances: too many instances: 10001 > 10000/,
+    );
+  });
+});
