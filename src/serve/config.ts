@@ -56,7 +56,7 @@ export const serveConfig = {
       '(labelled versions on top); a version dropped is freed when its last request ends. Memory: about this many ' +
       'copies of the model',
     format: 'positive-int',
-    default: 2,
+    default: 1,
     env: 'LIONCTR_SERVE_KEEP_VERSIONS',
   },
   labels: {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ERRORS, httpStatusOf } from '../errors.ts';
-import type { Metrics } from '../metrics/catalogue.ts';
+import type { ServeMetrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
@@ -22,7 +22,7 @@ export const VERSION_HEADER = 'x-lionctr-model-version';
 /** Options of createHttpServer. */
 export interface HttpServerOptions {
   registry: ModelRegistry;
-  metrics: Metrics;
+  metrics: ServeMetrics;
   /** serve.modelName: the name in /v1/models/<name>. */
   modelName: string;
   /** True while shutting down: /readyz answers 503. */

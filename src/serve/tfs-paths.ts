@@ -5,10 +5,10 @@
  * them, but the verb and `metadata` are then compared as written, as TF Serving does
  * (`:PREDICT` is a malformed request there; `/METADATA` falls through to the status API).
  */
+import type { ServeRoute } from '../metrics/catalogue.ts';
 import { TfsError, invalidArgument } from './tfs-error.ts';
 
-/** Route labels of the serving metrics (the contract of src/metrics/catalogue.ts SERVE_ROUTES). */
-export type ServeRoute = 'predict' | 'classify' | 'regress' | 'status' | 'metadata' | 'extras' | 'unknown';
+export type { ServeRoute };
 
 /** Which version a request names: none (the default, "Latest"), a number, or a label. */
 export interface VersionChoice {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../../config/schema.ts';
-import type { createMetrics } from '../../metrics/catalogue.ts';
+import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { observeRegistry } from '../../metrics/serve-observer.ts';
 import { createHttpServer } from '../../serve/http-server.ts';
 import { ModelRegistry } from '../../serve/model-registry.ts';
@@ -52,7 +52,7 @@ export async function startServer(
   cfg: LionctrConfig,
   logger: Logger,
   exportDir: string,
-  metrics: ReturnType<typeof createMetrics>,
+  metrics: ServeMetrics,
   draining?: AbortSignal,
 ) {
   const { keepVersions, labels } = cfg.serve;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../../log.ts';
-import { createMetrics } from '../../metrics/catalogue.ts';
+import { createServeMetrics } from '../../metrics/catalogue.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, serveFlags } from './flags.ts';
@@ -23,7 +23,13 @@ export function addServeCommand(program: Command): void {
       const logger = createLogger(cfg.log.level);
       const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
       await selectBackend(cfg.backend, (m) => logger.info(m));
-      const { registry, app } = await startServer(cfg, logger, resolve(cfg.export.dir), createMetrics(), ac.signal);
+      const { registry, app } = await startServer(
+        cfg,
+        logger,
+        resolve(cfg.export.dir),
+        createServeMetrics(),
+        ac.signal,
+      );
       await untilAborted(ac.signal);
       await stopServer(cfg, logger, { app, registry });
     } catch (e) {

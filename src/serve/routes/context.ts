@@ -4,7 +4,7 @@
  * (cached per featurizer).
  */
 import type { Featurizer } from '../../features/featurizer.ts';
-import type { Metrics } from '../../metrics/catalogue.ts';
+import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { type SlotKinds, slotKinds } from '../json-body.ts';
 import type { ModelRegistry } from '../model-registry.ts';
 
@@ -13,7 +13,7 @@ export interface ApiContext {
   registry: ModelRegistry;
   /** serve.modelName: the one model this server serves. */
   modelName: string;
-  metrics: Metrics;
+  metrics: ServeMetrics;
   /** Awaited between scoring chunks of a large request (src/serve/scoring.ts nextTurn). */
   yieldTurn: () => Promise<void>;
 }

@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('serve config', () => {
   it('defaults: loopback, model "ctr", two versions, no labels', () => {
-    expect(load()).toMatchObject({ host: '127.0.0.1', modelName: 'ctr', keepVersions: 2, labels: {} });
+    expect(load()).toMatchObject({ host: '127.0.0.1', modelName: 'ctr', keepVersions: 1, labels: {} });
   });
 
   it('reads the model name, host, version policy and labels (JSON) from the environment', () => {
