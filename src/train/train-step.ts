@@ -56,6 +56,12 @@ export class TrainStep {
   private readonly batchGrads: BatchGrads;
   /** Steps taken (also the sparse step number kept per row). */
   step = 0;
+  /**
+   * Called before the sparse updates of each step taken with the [B, F] rows about to change
+   * (row of example b in table f at b * F + f; -1 never occurs while training): delta
+   * exports record them, the publish gate saves their values first.
+   */
+  readonly rowListeners: ((rowIdx: Int32Array, F: number) => void)[] = [];
 
   /**
    * @param note called with a line when a table falls back from the wasm kernel to the JS
@@ -147,6 +153,7 @@ export class TrainStep {
     bg.B = B;
     bg.gx = gx;
     bg.dlogit = dlogit;
+    for (const l of this.rowListeners) l(g.rowIdx, bg.F);
     for (const u of this.sparseUpdates) u.apply(bg, this.step);
     this.step++;
     return { predictions, loss, nonFinite };
