@@ -104,6 +104,7 @@ export async function createTrainer(
     exportDir: opts.exportDir,
     exportIntervalSeconds: cfg.export.intervalSeconds,
     exportKeep: cfg.export.keep,
+    gate: cfg.export.gate,
     logger,
     signal: opts.signal,
   });

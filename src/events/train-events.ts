@@ -81,12 +81,46 @@ export interface TablesEvent {
   watermarkMs: number | null;
 }
 
-/** An export written: its version, wall time (s), size (bytes) and event-time watermark (ms). */
+/**
+ * An export written: its version, wall time (s), size (bytes) and event-time watermark (ms).
+ * It is a candidate until the `gate` event about it says whether LATEST moved to it.
+ */
 export interface ExportEvent {
   version: string;
   seconds: number;
   bytes: number;
   watermarkMs: number | null;
+}
+
+/** Held-out figures of one model in a publish-gate decision; undefined figures are NaN. */
+export interface GateFigures {
+  /** ROC AUC over the held-out examples. */
+  auc: number;
+  /** sum p / sum y over the held-out examples. */
+  calibration: number;
+}
+
+/**
+ * A publish-gate decision about the export `version` (src/train/publish-gate.ts):
+ * `published` (judged and passed), `refused` (LATEST unchanged; `reasons` say why),
+ * `unjudged` (published: too few held-out examples or clicks to judge), `ungated` (published:
+ * nothing served yet to compare with).
+ */
+export interface GateEvent {
+  version: string;
+  decision: 'published' | 'refused' | 'unjudged' | 'ungated';
+  /** Why it was refused: `auc_drop`, `calibration` (both may be); [] otherwise. */
+  reasons: string[];
+  /** Held-out examples scored, and the clicks among them. */
+  examples: number;
+  clicks: number;
+  /** The candidate's and the served version's figures; null when not scored. */
+  candidate: GateFigures | null;
+  served: GateFigures | null;
+  /** Bytes the copy-on-write snapshot of the served version holds (src/train/published-snapshot.ts). */
+  snapshotBytes: number;
+  /** Wall time of the decision (scoring, the rename, LATEST), seconds. */
+  seconds: number;
 }
 
 /** A durable checkpoint written: its step, wall time (s) and size (bytes). */
@@ -112,6 +146,7 @@ export interface TrainEvents {
   progress: Progress;
   tables: TablesEvent;
   export: ExportEvent;
+  gate: GateEvent;
   checkpoint: CheckpointEvent;
   lag: LagEvent;
   backpressure: BackpressureEvent;
@@ -128,6 +163,7 @@ export const TRAIN_EVENT_NAMES = Object.keys({
   progress: 0,
   tables: 0,
   export: 0,
+  gate: 0,
   checkpoint: 0,
   lag: 0,
   backpressure: 0,

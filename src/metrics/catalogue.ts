@@ -133,11 +133,52 @@ function trainMetrics(registry: client.Registry) {
     checkpointTimestamp: gauge('lionctr_checkpoint_last_timestamp_seconds', 'Unix time of the last durable checkpoint'),
     exportSeconds: histogram('lionctr_export_seconds', 'Wall time of one export', durations),
     exportTimestamp: gauge('lionctr_export_last_timestamp_seconds', 'Unix time of the last export'),
+    ...gateMetrics(registry),
     freshness: gauge(
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',
     ),
   };
+}
+
+/** Publish-gate label values: its decisions and the reasons of a refusal (src/train/publish-gate.ts). */
+export const GATE_DECISIONS = ['published', 'refused', 'unjudged', 'ungated'] as const;
+export const GATE_REASONS = ['auc_drop', 'calibration'] as const;
+
+/** Publish-gate metrics (training side); the counters start at 0 for every decision and reason. */
+function gateMetrics(registry: client.Registry) {
+  const { counter, gauge } = makers(registry);
+  const m = {
+    gateDecisions: counter(
+      'lionctr_export_gate_decisions_total',
+      'Publish-gate decisions about full exports (published, refused, unjudged: too few held-out clicks, ' +
+        'ungated: nothing served yet)',
+      ['decision'],
+    ),
+    gateRefusals: counter(
+      'lionctr_export_gate_refusals_total',
+      'Exports the publish gate refused, by reason (auc_drop, calibration; a refusal for both counts under each)',
+      ['reason'],
+    ),
+    gateAuc: gauge('lionctr_export_gate_auc', 'Held-out AUC at the last judged gate decision', ['model']),
+    gateCalibration: gauge(
+      'lionctr_export_gate_calibration',
+      'Held-out calibration (sum p / sum y) at the last judged gate decision',
+      ['model'],
+    ),
+    gateExamples: gauge('lionctr_export_gate_examples', 'Held-out examples scored at the last gate decision'),
+    gateSnapshotBytes: gauge(
+      'lionctr_export_gate_snapshot_bytes',
+      "Bytes the served version's copy-on-write snapshot held at the last gate decision",
+    ),
+    publishedTimestamp: gauge(
+      'lionctr_export_published_timestamp_seconds',
+      'Unix time LATEST last moved to a new export',
+    ),
+  };
+  for (const decision of GATE_DECISIONS) m.gateDecisions.labels({ decision }).inc(0);
+  for (const reason of GATE_REASONS) m.gateRefusals.labels({ reason }).inc(0);
+  return m;
 }
 
 /** Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x SERVE_CODES. */

@@ -1,4 +1,5 @@
 import type { TrainEmitter } from '../events/train-events.ts';
+import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
 
 /**
@@ -59,4 +60,27 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
     m.exportSeconds.observe(e.seconds);
     m.exportTimestamp.set(Date.now() / 1000);
   });
+  events.on('gate', (e) => {
+    m.gateDecisions.inc({ decision: e.decision });
+    for (const reason of e.reasons) m.gateRefusals.inc({ reason });
+    if (e.decision !== 'refused') m.publishedTimestamp.set(Date.now() / 1000);
+    if (e.decision === 'ungated') return;
+    m.gateExamples.set(e.examples);
+    m.gateSnapshotBytes.set(e.snapshotBytes);
+    // figures of an unjudged decision are not the gate's: the last judged ones stay, undefined ones go
+    if (e.decision === 'unjudged') return;
+    for (const [model, f] of [
+      ['candidate', e.candidate],
+      ['served', e.served],
+    ] as const) {
+      setLabelledOrAbsent(m.gateAuc, model, f?.auc);
+      setLabelledOrAbsent(m.gateCalibration, model, f?.calibration);
+    }
+  });
+}
+
+/** Sets `g{model}` to `v`, or removes that sample when `v` is undefined (NaN, infinite, absent). */
+function setLabelledOrAbsent(g: client.Gauge<'model'>, model: string, v: number | undefined): void {
+  if (typeof v === 'number' && Number.isFinite(v)) g.set({ model }, v);
+  else g.remove({ model });
 }

@@ -2,9 +2,24 @@
  * Config sections of the trainer (src/train/trainer.ts): `train` (batch size, stopping,
  * progressive validation window, progress lines, audit log), `checkpoint` (src/train/
  * checkpoint.ts) and `export` (the exports root the trainer writes and the server reads,
- * src/train/export-writer.ts).
+ * src/train/export-writer.ts, and its publish gate, src/train/publish-gate.ts).
  */
-import type { ConfigValues } from '../config/formats.ts';
+import convict from 'convict';
+import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+
+/** Checks `[lo, hi]`: two finite numbers, 0 < lo <= 1 <= hi (a calibration range around 1). */
+function validateRange(v: unknown): void {
+  const ok =
+    Array.isArray(v) &&
+    v.length === 2 &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+    v[0] > 0 &&
+    v[0] <= 1 &&
+    v[1] >= 1;
+  if (!ok) throw new Error('must be [lo, hi] with 0 < lo <= 1 <= hi, e.g. [0.5, 2]');
+}
+
+convict.addFormat({ name: 'calibration-range', validate: validateRange, coerce: parseJsonOrKeep });
 
 /** Convict schema of `train.*`. */
 export const trainConfig = {
@@ -66,6 +81,43 @@ export const exportConfig = {
     env: 'LIONCTR_EXPORT_INTERVAL_SECONDS',
   },
   keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },
+  gate: {
+    enabled: {
+      doc:
+        'Publish gate (src/train/publish-gate.ts): LATEST moves to a new full export only if, on the next ' +
+        'export.gate.examples examples of the stream (scored before they are trained on), its AUC is at most ' +
+        'maxAucDrop below the served version and its calibration is within export.gate.calibration',
+      format: Boolean,
+      default: true,
+      env: 'LIONCTR_EXPORT_GATE_ENABLED',
+    },
+    examples: {
+      doc: 'Held-out examples the gate scores (whole batches, at least this many; fewer when the source ends)',
+      format: 'positive-int',
+      default: 4096,
+      env: 'LIONCTR_EXPORT_GATE_EXAMPLES',
+    },
+    maxAucDrop: {
+      doc: 'Largest AUC drop of the candidate below the served version (same examples) that is still published',
+      format: 'nonneg-number',
+      default: 0.02,
+      env: 'LIONCTR_EXPORT_GATE_MAX_AUC_DROP',
+    },
+    calibration: {
+      doc: "Range [lo, hi] of the candidate's calibration (sum p / sum y on the held-out examples) to be published",
+      format: 'calibration-range',
+      default: [0.5, 2] as number[],
+      env: 'LIONCTR_EXPORT_GATE_CALIBRATION',
+    },
+    minClicks: {
+      doc:
+        'Clicks (and non-clicks) the held-out examples need for the gate to judge; with fewer the candidate is ' +
+        'published unjudged (logged and counted)',
+      format: 'positive-int',
+      default: 20,
+      env: 'LIONCTR_EXPORT_GATE_MIN_CLICKS',
+    },
+  },
 };
 
 /** The resolved `train` section. */
@@ -74,3 +126,5 @@ export type TrainSection = ConfigValues<typeof trainConfig>;
 export type CheckpointSection = ConfigValues<typeof checkpointConfig>;
 /** The resolved `export` section. */
 export type ExportSection = ConfigValues<typeof exportConfig>;
+/** The resolved `export.gate` section (src/train/publish-gate.ts). */
+export type GateSection = ExportSection['gate'];

@@ -23,29 +23,44 @@ export interface ExportMeta {
   metrics: Record<string, number | null>;
 }
 
+/** What writeCandidate / writeExport wrote: the version, its directory and its size (bytes). */
+export interface WrittenExport {
+  version: string;
+  dir: string;
+  bytes: number;
+}
+
+/** Directory name of a complete export awaiting the publish gate (not a version: serving ignores it). */
+export const candidateName = (version: string) => `.candidate-${version}`;
+/** Directory name of an export the publish gate refused (kept for inspection; serving ignores it). */
+export const refusedName = (version: string) => `refused-${version}`;
+
 /**
- * Writes an export of `model` under `root` (format in src/model/export-format.ts): into
- * `<root>/.tmp-<version>`, renamed to `<root>/<version>` when complete, then LATEST is
- * replaced by write-to-temp + rename, so a reader never sees a half-written version; every file
- * and directory is fsynced before it is renamed into view (durable-fs.ts), as checkpoints are.
- * Keeps the newest `keep` versions and deletes older ones.
+ * Writes an export of `model` under `root` and publishes it at once: writeCandidate, then
+ * publishCandidate (a reader never sees a half-written version; everything is fsynced before
+ * it is renamed into view). Keeps the newest `keep` versions and deletes older ones.
  * @returns the version written and its directory.
+ * @throws as writeCandidate and publishCandidate.
+ */
+export async function writeExport(root: string, model: CtrModel, meta: ExportMeta, keep = 3): Promise<WrittenExport> {
+  const c = await writeCandidate(root, model, meta);
+  return { ...c, dir: await publishCandidate(root, c.version, keep) };
+}
+
+/**
+ * Writes an export of `model` under `root` (format in src/model/export-format.ts) without
+ * publishing it: into `<root>/.tmp-<version>`, renamed to `<root>/.candidate-<version>` when
+ * complete; every file and directory is fsynced before the rename (durable-fs.ts), as
+ * checkpoints are. Its version is newer than LATEST and every version, candidate or refused
+ * one on disk. publishCandidate or refuseCandidate decides what becomes of it.
+ * @returns the version written and its (candidate) directory.
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
  *   infinite (finite-check.ts); filesystem errors (ENOSPC, EACCES) as they come.
  */
-export async function writeExport(
-  root: string,
-  model: CtrModel,
-  meta: ExportMeta,
-  keep = 3,
-): Promise<{ version: string; dir: string; bytes: number }> {
+export async function writeCandidate(root: string, model: CtrModel, meta: ExportMeta): Promise<WrittenExport> {
   assertFiniteWeights(model, `an export under ${root}`);
   await mkdir(root, { recursive: true });
-  const prev = await readFile(join(root, 'LATEST'), 'utf8').then(
-    (s) => Number(s.trim()),
-    () => 0,
-  );
-  const version = String(Math.max(Date.now(), (Number.isFinite(prev) ? prev : 0) + 1));
+  const version = String(Math.max(Date.now(), (await newestOnDisk(root)) + 1));
   const tmp = join(root, `.tmp-${version}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(join(tmp, 'dense'), { recursive: true });
@@ -112,20 +127,69 @@ export async function writeExport(
   await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
   // durable before it is visible: files above, then their directory entries, then the renames
   for (const d of ['dense', 'embeddings', '.']) await syncDir(join(tmp, d));
-  const dir = join(root, version);
+  const dir = join(root, candidateName(version));
   await rename(tmp, dir);
+  await syncDir(root);
+  return { version, dir, bytes };
+}
+
+/**
+ * Publishes the candidate `version` (writeCandidate): renamed to `<root>/<version>`, then
+ * LATEST replaced by write-to-temp + rename, each fsynced. Keeps the newest `keep` versions.
+ * @returns the version's directory.
+ * @throws filesystem errors (ENOENT when there is no such candidate).
+ */
+export async function publishCandidate(root: string, version: string, keep = 3): Promise<string> {
+  const dir = join(root, version);
+  await rename(join(root, candidateName(version)), dir);
+  await syncDir(root);
   await writeDurable(join(root, '.LATEST.tmp'), `${version}\n`);
   await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
   await syncDir(root);
   await pruneExports(root, keep, version);
-  return { version, dir, bytes };
+  return dir;
+}
+
+/**
+ * Sets the candidate `version` aside as `<root>/refused-<version>` (LATEST untouched), for
+ * inspection; only the newest `keepRefused` refused exports are kept.
+ * @returns the refused export's directory.
+ * @throws filesystem errors (ENOENT when there is no such candidate).
+ */
+export async function refuseCandidate(root: string, version: string, keepRefused = 1): Promise<string> {
+  const dir = join(root, refusedName(version));
+  await rename(join(root, candidateName(version)), dir);
+  await syncDir(root);
+  const refused = (await readdir(root))
+    .filter((n) => /^refused-\d+$/.test(n))
+    .sort((a, b) => Number(b.slice(8)) - Number(a.slice(8)));
+  for (const n of refused.slice(keepRefused)) await rm(join(root, n), { recursive: true, force: true });
+  return dir;
+}
+
+/** The newest version LATEST or a name under `root` holds (a version, candidate or refused one); 0 when none. */
+async function newestOnDisk(root: string): Promise<number> {
+  const latest = await readFile(join(root, 'LATEST'), 'utf8').then(
+    (s) => Number(s.trim()),
+    () => 0,
+  );
+  let newest = Number.isFinite(latest) ? latest : 0;
+  for (const n of await readdir(root)) {
+    const m = /^(?:\.candidate-|refused-)?(\d+)$/.exec(n);
+    if (m) newest = Math.max(newest, Number(m[1]));
+  }
+  return newest;
 }
 
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
   const names = await readdir(root);
-  // half-written versions of a writer that crashed (old enough not to be another's in progress)
-  for (const n of names.filter((x) => x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000))
-    await rm(join(root, n), { recursive: true, force: true });
+  // half-written versions, and candidates never decided, of a writer that crashed (old enough
+  // not to be another's in progress)
+  const stale = (n: string) => {
+    const m = /^\.(?:tmp|candidate)-(\d+)$/.exec(n);
+    return m !== null && Date.now() - Number(m[1]) > 600_000;
+  };
+  for (const n of names.filter(stale)) await rm(join(root, n), { recursive: true, force: true });
   const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   for (const v of versions.slice(Math.max(keep, 1)))
     if (v !== current) await rm(join(root, v), { recursive: true, force: true });

@@ -1,13 +1,14 @@
 /**
  * The trainer's two writes, each timed and logged: a checkpoint (TrainState + run position,
- * src/train/checkpoint.ts) and an export (model + figures, src/train/export-writer.ts).
- * When to write them is the trainer's choice; these just write.
+ * src/train/checkpoint.ts) and an export (model + figures, src/train/export-writer.ts), the
+ * latter as a candidate that the publish gate (src/train/publish-gate.ts) then publishes or
+ * refuses. When to write them is the trainer's choice; these just write.
  */
 import type { Logger } from 'pino';
 import type { CheckpointEvent, ExportEvent } from '../events/train-events.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { writeCheckpoint, type CheckpointMeta } from './checkpoint.ts';
-import { writeExport, type ExportMeta } from './export-writer.ts';
+import { writeCandidate, type ExportMeta } from './export-writer.ts';
 import { captureState } from './train-state.ts';
 import type { TrainStep } from './train-step.ts';
 
@@ -35,19 +36,14 @@ export async function saveCheckpoint(
 }
 
 /**
- * Writes an export of `model` with `meta` under `dir` (newest `keep` kept) and logs
+ * Writes an export of `model` with `meta` under `dir` as a candidate, not yet published
+ * (export-writer.ts writeCandidate; the publish gate moves LATEST or refuses it), and logs
  * `exported version V (X MB in T s)`.
- * @throws filesystem errors of writeExport.
+ * @throws LionctrError LIONCTR_DIVERGED and filesystem errors of writeCandidate.
  */
-export async function saveExport(
-  dir: string,
-  model: CtrModel,
-  meta: ExportMeta,
-  keep: number,
-  logger: Logger,
-): Promise<ExportEvent> {
+export async function saveExport(dir: string, model: CtrModel, meta: ExportMeta, logger: Logger): Promise<ExportEvent> {
   const t = performance.now();
-  const r = await writeExport(dir, model, meta, keep);
+  const r = await writeCandidate(dir, model, meta);
   const seconds = (performance.now() - t) / 1000;
   logger.info(
     { version: r.version, seconds, bytes: r.bytes },

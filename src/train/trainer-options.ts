@@ -6,6 +6,7 @@ import type { Progress } from '../events/train-events.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
+import type { GateSection } from './config.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A Trainer's settings and collaborators. */
@@ -34,6 +35,8 @@ export interface TrainerOptions {
   /** Seconds between periodic exports (0 = only the first and the last). */
   exportIntervalSeconds: number;
   exportKeep: number;
+  /** The publish gate (`export.gate`, src/train/publish-gate.ts); absent = off (every export published at once). */
+  gate?: GateSection;
   /** Checkpoints root; null = never checkpoint. */
   checkpointDir?: string | null;
   /** Seconds between checkpoints (0 = only at the end and when the source asks). */

@@ -5,7 +5,8 @@
  * checkpoint). Everything observable is an event of src/events/train-events.ts that the
  * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators:
  * RunPosition (where the run stands), Cadence (when), progress-line.ts (what the line says),
- * snapshots.ts (checkpoint and export writes), audit-log.ts.
+ * snapshots.ts (checkpoint and export writes), publish-gate.ts (whether LATEST moves to an
+ * export), audit-log.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RecordBatch } from 'apache-arrow';
@@ -21,6 +22,7 @@ import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
+import { PublishGate } from './publish-gate.ts';
 import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 import { DivergenceGuard } from './trainer-guard.ts';
@@ -54,6 +56,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private lastProgress?: Progress;
   /** Skipped (non-finite) steps in a row, and whether the model may be written. */
   private readonly guard: DivergenceGuard;
+  /** Holds the examples after an export to judge it, then moves LATEST or not. */
+  private readonly gate: PublishGate;
 
   constructor(opts: TrainerOptions) {
     super();
@@ -65,6 +69,15 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     this.lastCheckpointStep = r ? r.step : -1;
     this.guard = new DivergenceGuard(opts.maxNonfiniteSteps ?? 10, opts.logger);
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
+    const remaining = () => (opts.maxExamples ? opts.maxExamples - this.examples : Infinity);
+    const gateOpts = { featurizer: this.featurizer, exportDir: opts.exportDir ?? '', keep: opts.exportKeep };
+    this.gate = new PublishGate({
+      ...opts,
+      ...gateOpts,
+      config: opts.gate,
+      remaining,
+      emit: (e) => this.emit('gate', e),
+    });
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
@@ -103,6 +116,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const trainedNow = this.examples - this.examplesAtStart;
     const progress = this.reportProgress(trainedNow / Math.max(seconds, 1e-9));
     if (o.exportDir && trainedNow > 0 && this.examples !== this.examplesAtExport) await this.export();
+    await this.gate.settle('the run ended: no examples left to hold out');
     return { progress, exports: this.exportsWritten, seconds, badRows: this.badRows, examplesThisRun: trainedNow };
   }
 
@@ -136,14 +150,16 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       const bad = source.stats().bad;
       this.emit('ingest', { ok: rb.numRows, bad: badRowsSince(bad, badSeen) });
       badSeen = { ...bad };
-      if (rb.numRows > 0) this.trainBatch(rb, source);
+      if (rb.numRows > 0) for (const held of await this.gate.offer(rb)) this.trainBatch(held, source);
       if (source.lag) this.emit('lag', source.lag());
       if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
       await this.doWhatIsDue(source, clocks, performance.now());
-      if (this.limitReached() || o.signal?.aborted) return true;
+      if (this.limitReached() || o.signal?.aborted) break;
       await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
     }
-    return false;
+    // an export waiting for held-out examples is decided on those held, which are then trained
+    for (const held of await this.gate.settle('the source ended or the run stops')) this.trainBatch(held, source);
+    return this.limitReached() || !!o.signal?.aborted;
   }
 
   /**
@@ -243,12 +259,12 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
         watermarkMs: pos.watermarkMs,
         metrics: exportFigures(this.lastProgress ?? this.figures()),
       },
-      o.exportKeep,
       o.logger,
     );
     this.exportsWritten.push(e.version);
     this.examplesAtExport = pos.examples;
     this.emit('export', e);
+    await this.gate.afterExport(e.version); // published now, or after the next examples are scored
     return e.version;
   }
 

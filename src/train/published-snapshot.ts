@@ -1,0 +1,169 @@
+/**
+ * The published version's model without a second copy of it: the publish gate
+ * (src/train/publish-gate.ts) scores the version being served beside the candidate, and the
+ * two differ only in the rows trained since the publish and in the dense tower. So at each
+ * publish this keeps a copy of the tower's weights (small), the row count of every table,
+ * and from then on, copy-on-write, the values (linear weight + vector, W floats) of each
+ * published row the first time a training step is about to change it (TrainStep.rowListeners
+ * is called before the sparse updates). The served version's row = the saved copy if there
+ * is one, else the current row; rows admitted after the publish are unknown to it (a zero
+ * vector and linear weight 0, as serving treats unknown ids). Rows never move or go (no
+ * eviction yet: a table that evicts must save a row before it goes).
+ *
+ * Memory: W * 4 bytes per published row changed since the publish (plus its index entry,
+ * about 24 bytes, and one bit per published row), and the tower; `bytes` says how much.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { LionctrError } from '../errors.ts';
+import type { FeatureBatch } from '../features/feature-batch.ts';
+import type { CtrModel } from '../model/ctr-model.ts';
+import type { TrainStep } from './train-step.ts';
+
+/** Bytes of one entry of a Map<number, number> (V8, measured: ~20-28; counted as 24). */
+const MAP_ENTRY_BYTES = 24;
+
+/** The saved rows of one table: which published rows are saved, where, and their values. */
+class SavedRows {
+  /** Bit r set = row r is saved; covers the rows of the table at the publish. */
+  readonly bits: Uint32Array;
+  /** row -> offset of its W values in `pool`. */
+  readonly at = new Map<number, number>();
+  pool: Float32Array;
+  used = 0;
+
+  constructor(
+    readonly rows: number,
+    readonly width: number,
+  ) {
+    this.bits = new Uint32Array(Math.ceil(rows / 32));
+    this.pool = new Float32Array(0);
+  }
+
+  /** Saves row r's W values from `data` at `offset` unless it is saved already. */
+  save(r: number, data: Float32Array, offset: number): void {
+    const word = r >>> 5,
+      bit = 1 << (r & 31);
+    if (this.bits[word] & bit) return;
+    this.bits[word] |= bit;
+    const W = this.width;
+    if (this.used + W > this.pool.length) {
+      const grown = new Float32Array(Math.max(64 * W, this.pool.length * 2));
+      grown.set(this.pool.subarray(0, this.used));
+      this.pool = grown;
+    }
+    this.pool.set(data.subarray(offset, offset + W), this.used);
+    this.at.set(r, this.used);
+    this.used += W;
+  }
+
+  get bytes(): number {
+    return this.bits.byteLength + this.pool.byteLength + this.at.size * MAP_ENTRY_BYTES;
+  }
+}
+
+/**
+ * The model as it was at the last publish (see the module doc). Attach it to the TrainStep
+ * that trains `model` before the first step after a publish; call `capture()` at every
+ * publish. Before the first capture it holds nothing and `published` is false.
+ */
+export class PublishedSnapshot {
+  /** The tower's weights at the publish, one array per variable (model.tower.vars order). */
+  private tower: Float32Array[] = [];
+  /** One per table, in model order; empty before the first capture. */
+  private saved: SavedRows[] = [];
+  private readonly listener = (rowIdx: Int32Array, F: number) => this.beforeUpdate(rowIdx, F);
+
+  /** @param model the model being trained (the candidate); its rows are read, never written. */
+  constructor(
+    readonly model: CtrModel,
+    private readonly step: TrainStep,
+  ) {
+    step.rowListeners.push(this.listener);
+  }
+
+  /** Whether a version was captured (something is published). */
+  get published(): boolean {
+    return this.saved.length > 0;
+  }
+
+  /** Rows saved since the last capture (published rows changed since), over all tables. */
+  get rowsSaved(): number {
+    return this.saved.reduce((a, s) => a + s.at.size, 0);
+  }
+
+  /** Bytes held: saved values, their index (estimated), the bit sets, the tower copy. */
+  get bytes(): number {
+    return this.saved.reduce((a, s) => a + s.bytes, 0) + this.tower.reduce((a, t) => a + t.byteLength, 0);
+  }
+
+  /** The model as it is now is the published one: copies the tower, notes the table sizes, forgets saved rows. */
+  capture(): void {
+    this.tower = this.model.tower.vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+    this.saved = this.model.tables.map((t) => new SavedRows(t.size, t.width));
+  }
+
+  /** Stops listening to the TrainStep and drops what is held. */
+  detach(): void {
+    const i = this.step.rowListeners.indexOf(this.listener);
+    if (i >= 0) this.step.rowListeners.splice(i, 1);
+    this.tower = [];
+    this.saved = [];
+  }
+
+  /** TrainStep.rowListeners: saves the published rows among the [B, F] rows about to change. */
+  private beforeUpdate(rowIdx: Int32Array, F: number): void {
+    if (this.saved.length === 0) return;
+    const B = rowIdx.length / F;
+    for (let f = 0; f < F; f++) {
+      const s = this.saved[f],
+        rows = this.model.tables[f].rows;
+      for (let b = 0; b < B; b++) {
+        const r = rowIdx[b * F + f];
+        if (r >= 0 && r < s.rows) s.save(r, rows.data, rows.weightsAt(r));
+      }
+    }
+  }
+
+  /**
+   * Click probabilities [B] of the published version for `batch`, as serving computes them
+   * (CtrModel.predict with the published rows and tower; unknown ids read as zeros).
+   * @throws LionctrError LIONCTR_INTERNAL when nothing is published yet (capture() first).
+   */
+  predict(batch: FeatureBatch): Float32Array {
+    if (!this.published)
+      throw new LionctrError('LIONCTR_INTERNAL', 'the published version is scored before any publish');
+    const m = this.model,
+      B = batch.size,
+      F = m.slots.length,
+      N = m.schema.numeric.length,
+      I = m.inputDim;
+    const x = new Float32Array(B * I),
+      wide = new Float32Array(B);
+    for (let f = 0; f < F; f++) {
+      const t = m.tables[f],
+        s = this.saved[f],
+        D = t.dim,
+        co = m.columnOffset(f);
+      for (let b = 0; b < B; b++) {
+        const k = b * F + f;
+        const r = t.find(batch.idHi[k], batch.idLo[k]);
+        if (r < 0 || r >= s.rows) continue; // unknown to the published version
+        const savedAt = s.at.get(r);
+        const w = savedAt === undefined ? t.rows.data : s.pool,
+          o = savedAt === undefined ? t.rows.weightsAt(r) : savedAt,
+          xo = b * I + co;
+        wide[b] += w[o];
+        for (let j = 0; j < D; j++) x[xo + j] = w[o + 1 + j];
+      }
+    }
+    const dOff = I - N;
+    for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
+    let p: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const vars = this.tower.map((v, i) => tf.tensor(v, m.tower.vars[i].shape));
+      const logits = tf.add(m.deepLogits(tf.tensor2d(x, [B, I]), vars), tf.tensor1d(wide));
+      p = tf.sigmoid(logits).dataSync() as Float32Array;
+    });
+    return p;
+  }
+}
