@@ -109,7 +109,7 @@ export interface GateFigures {
 export interface GateEvent {
   version: string;
   decision: 'published' | 'refused' | 'unjudged' | 'ungated';
-  /** Why it was refused: `auc_drop`, `calibration` (both may be); [] otherwise. */
+  /** Why it was refused: `auc_drop`, `calibration` (both may be), `unjudged_after_refusal`; [] otherwise. */
   reasons: string[];
   /** Held-out examples scored, and the clicks among them. */
   examples: number;

@@ -143,7 +143,7 @@ function trainMetrics(registry: client.Registry) {
 
 /** Publish-gate label values: its decisions and the reasons of a refusal (src/train/publish-gate.ts). */
 export const GATE_DECISIONS = ['published', 'refused', 'unjudged', 'ungated'] as const;
-export const GATE_REASONS = ['auc_drop', 'calibration'] as const;
+export const GATE_REASONS = ['auc_drop', 'calibration', 'unjudged_after_refusal'] as const;
 
 /** Publish-gate metrics (training side); the counters start at 0 for every decision and reason. */
 function gateMetrics(registry: client.Registry) {
@@ -157,7 +157,8 @@ function gateMetrics(registry: client.Registry) {
     ),
     gateRefusals: counter(
       'lionctr_export_gate_refusals_total',
-      'Exports the publish gate refused, by reason (auc_drop, calibration; a refusal for both counts under each)',
+      'Exports the publish gate refused, by reason (auc_drop, calibration: a refusal for both counts under each; ' +
+        'unjudged_after_refusal: too few held-out clicks to judge, and the previous candidate was refused)',
       ['reason'],
     ),
     gateAuc: gauge('lionctr_export_gate_auc', 'Held-out AUC at the last judged gate decision', ['model']),

@@ -127,9 +127,9 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
   await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
   // durable before it is visible: files above, then their directory entries, then the renames
   for (const d of ['dense', 'embeddings', '.']) await syncDir(join(tmp, d));
+  // not synced: a candidate lost in a crash is never published (its temp dir is pruned)
   const dir = join(root, candidateName(version));
   await rename(tmp, dir);
-  await syncDir(root);
   return { version, dir, bytes };
 }
 
@@ -142,7 +142,6 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
 export async function publishCandidate(root: string, version: string, keep = 3): Promise<string> {
   const dir = join(root, version);
   await rename(join(root, candidateName(version)), dir);
-  await syncDir(root);
   await writeDurable(join(root, '.LATEST.tmp'), `${version}\n`);
   await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
   await syncDir(root);

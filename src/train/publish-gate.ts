@@ -8,11 +8,12 @@
  * with the served version (PublishedSnapshot, the copy-on-write rows of the last publish),
  * decides, then gives the held batches back to be trained as usual: nothing is lost and
  * source positions stay exact. Refused: AUC more than `maxAucDrop` below the served
- * version's (same examples), or calibration (sum p / sum y) outside `calibration`; the
+ * version's (same examples), or calibration (sum p / sum y) leaving `calibration`; the
  * candidate is set aside as `refused-<version>` and LATEST stays. With too few clicks or
  * non-clicks (`minClicks`; the source ended, the run's last export) the candidate is
- * published unjudged; the first export of a run (nothing served yet to compare with) is
- * published without a gate. Every decision is logged with its figures and emitted as a
+ * published unjudged, unless a candidate was refused since the last publish (then it is
+ * refused too: nothing shows the model recovered); the first export of a run (nothing served
+ * yet to compare with) is published without a gate. Every decision is logged with its figures and emitted as a
  * `gate` event (metrics: lionctr_export_gate_*).
  */
 import type { RecordBatch } from 'apache-arrow';
@@ -40,9 +41,14 @@ const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'undefined');
 
 /**
  * The gate's rule over the held-out figures of the candidate and the served version (same
- * examples): unjudged with fewer than `minClicks` clicks or non-clicks; refused when the
- * candidate's AUC is more than `maxAucDrop` below the served one's (or undefined while the
- * served one's is not), or its calibration is outside [lo, hi]; else published.
+ * examples): with fewer than `minClicks` clicks or non-clicks it cannot judge: unjudged
+ * (published), unless `afterRefusal` (a candidate was refused since the last publish, and
+ * nothing shows this one is better: refused, reason `unjudged_after_refusal`); refused when
+ * the candidate's AUC is more than `maxAucDrop` below the served one's (or undefined while
+ * the served one's is not; reason `auc_drop`), or its calibration leaves [lo, hi]: outside it
+ * while the served version's is inside, or outside and further from 1 (|ln c|) than the
+ * served version's, so that a candidate improving on a miscalibrated served version passes
+ * (`calibration`); else published.
  * @param clicks clicks among the `examples` held-out examples.
  */
 export function judge(
@@ -51,14 +57,15 @@ export function judge(
   examples: number,
   clicks: number,
   cfg: Pick<GateSection, 'maxAucDrop' | 'calibration' | 'minClicks'>,
+  afterRefusal = false,
 ): Verdict {
   const on = `on ${examples} held-out examples (${clicks} clicks)`;
-  if (clicks < cfg.minClicks || examples - clicks < cfg.minClicks)
-    return {
-      decision: 'unjudged',
-      reasons: [],
-      why: `too few to judge: ${examples} held-out examples, ${clicks} clicks (export.gate.minClicks ${cfg.minClicks})`,
-    };
+  if (clicks < cfg.minClicks || examples - clicks < cfg.minClicks) {
+    const why = `too few to judge: ${examples} held-out examples, ${clicks} clicks (export.gate.minClicks ${cfg.minClicks})`;
+    if (!afterRefusal) return { decision: 'unjudged', reasons: [], why };
+    const refused = `${why}, and the previous candidate was refused`;
+    return { decision: 'refused', reasons: ['unjudged_after_refusal'], why: refused };
+  }
   const [lo, hi] = cfg.calibration;
   const drop = served.auc - cand.auc;
   const reasons: string[] = [];
@@ -68,9 +75,16 @@ export function judge(
     parts[0] += ` (drop ${f4(drop)} > export.gate.maxAucDrop ${cfg.maxAucDrop})`;
   }
   const cal = `calibration ${f4(cand.calibration)} (served ${f4(served.calibration)})`;
-  if (!(cand.calibration >= lo && cand.calibration <= hi)) {
+  const inRange = (x: number) => x >= lo && x <= hi;
+  // off by a factor: |ln calibration|; a served version outside the range too may be improved on
+  const off = (x: number) => Math.abs(Math.log(x));
+  if (
+    !inRange(cand.calibration) &&
+    (inRange(served.calibration) || !(off(cand.calibration) <= off(served.calibration)))
+  ) {
     reasons.push('calibration');
-    parts.push(`${cal} outside export.gate.calibration [${lo}, ${hi}]`);
+    const worse = inRange(served.calibration) ? '' : ', further from 1 than the served version';
+    parts.push(`${cal} outside export.gate.calibration [${lo}, ${hi}]${worse}`);
   } else parts.push(cal);
   return { decision: reasons.length ? 'refused' : 'published', reasons, why: `${parts.join(', ')} ${on}` };
 }
@@ -104,6 +118,8 @@ export class PublishGate {
   private heldRows = 0;
   /** The version LATEST names, as this gate last set it (null before its first publish). */
   private served: string | null = null;
+  /** Whether a candidate was refused since the last publish. */
+  private refusedSincePublish = false;
 
   constructor(private readonly o: PublishGateOptions) {
     this.cfg = o.config?.enabled ? o.config : null;
@@ -175,16 +191,18 @@ export class PublishGate {
       candidate: { auc: c.auc, calibration: c.calibration },
       served: { auc: s.auc, calibration: s.calibration },
     };
-    const v = judge(figures.candidate, figures.served, n, clicks, this.cfg!);
+    const v = judge(figures.candidate, figures.served, n, clicks, this.cfg!, this.refusedSincePublish);
     const bytes = this.snapshot!.bytes,
       rows = this.snapshot!.rowsSaved;
     const mem = `the served version's copy-on-write snapshot held ${(bytes / 1e6).toFixed(1)} MB (${rows} rows)`;
     const fields = { version, gate: v.decision, reasons: v.reasons, ...figures, examples: n, clicks, bytes };
     if (v.decision === 'refused') {
       await refuseCandidate(this.o.exportDir, version);
+      this.refusedSincePublish = true;
       this.o.logger.warn(
         fields,
-        `publish gate: version ${version} refused: ${v.why}; LATEST stays at ${this.served}; ` +
+        `publish gate: version ${version} refused: ${v.why}${why && n === 0 ? ` (${why})` : ''}; ` +
+          `LATEST stays at ${this.served}; ` +
           `kept as ${refusedName(version)}; ${mem}`,
       );
     } else {
@@ -205,6 +223,7 @@ export class PublishGate {
   private async publish(version: string): Promise<void> {
     await publishCandidate(this.o.exportDir, version, this.o.keep);
     this.served = version;
+    this.refusedSincePublish = false;
     this.snapshot?.capture();
   }
 
