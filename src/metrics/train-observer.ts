@@ -67,8 +67,8 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
     if (e.decision === 'ungated') return;
     m.gateExamples.set(e.examples);
     m.gateSnapshotBytes.set(e.snapshotBytes);
-    // figures of an unjudged decision are not the gate's: the last judged ones stay, undefined ones go
-    if (e.decision === 'unjudged') return;
+    // an unjudged decision's figures (too few clicks) are not the gate's: the last judged ones stay
+    if (e.decision === 'unjudged' || e.reasons.includes('unjudged_after_refusal')) return;
     for (const [model, f] of [
       ['candidate', e.candidate],
       ['served', e.served],

@@ -10,8 +10,10 @@
  * vector and linear weight 0, as serving treats unknown ids). Rows never move or go (no
  * eviction yet: a table that evicts must save a row before it goes).
  *
- * Memory: W * 4 bytes per published row changed since the publish (plus its index entry,
- * about 24 bytes, and one bit per published row), and the tower; `bytes` says how much.
+ * Memory: an index of 4 bytes per row published, W * 4 bytes per published row changed
+ * since the publish (the pool grows by half: up to 1.5 times that), and the tower; `bytes`
+ * says how much. At worst (every row changed) 4 + 4W to 4 + 6W bytes per row: a bit more
+ * than the exported rows' W * 4.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
@@ -19,45 +21,44 @@ import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { TrainStep } from './train-step.ts';
 
-/** Bytes of one entry of a Map<number, number> (V8, measured: ~20-28; counted as 24). */
-const MAP_ENTRY_BYTES = 24;
-
 /** The saved rows of one table: which published rows are saved, where, and their values. */
 class SavedRows {
-  /** Bit r set = row r is saved; covers the rows of the table at the publish. */
-  readonly bits: Uint32Array;
-  /** row -> offset of its W values in `pool`. */
-  readonly at = new Map<number, number>();
+  /** [rows at the publish] 1 + the ordinal of row r's saved copy in `pool`, 0 while unsaved. */
+  readonly index: Int32Array;
+  /** Saved values, W floats per saved row in the order saved (grown by half). */
   pool: Float32Array;
-  used = 0;
+  count = 0;
 
   constructor(
     readonly rows: number,
     readonly width: number,
   ) {
-    this.bits = new Uint32Array(Math.ceil(rows / 32));
+    this.index = new Int32Array(rows);
     this.pool = new Float32Array(0);
   }
 
   /** Saves row r's W values from `data` at `offset` unless it is saved already. */
   save(r: number, data: Float32Array, offset: number): void {
-    const word = r >>> 5,
-      bit = 1 << (r & 31);
-    if (this.bits[word] & bit) return;
-    this.bits[word] |= bit;
-    const W = this.width;
-    if (this.used + W > this.pool.length) {
-      const grown = new Float32Array(Math.max(64 * W, this.pool.length * 2));
-      grown.set(this.pool.subarray(0, this.used));
+    if (this.index[r] !== 0) return;
+    const W = this.width,
+      at = this.count * W;
+    if (at + W > this.pool.length) {
+      const grown = new Float32Array(Math.max(64 * W, Math.ceil((this.pool.length * 1.5) / W) * W));
+      grown.set(this.pool.subarray(0, at));
       this.pool = grown;
     }
-    this.pool.set(data.subarray(offset, offset + W), this.used);
-    this.at.set(r, this.used);
-    this.used += W;
+    this.pool.set(data.subarray(offset, offset + W), at);
+    this.index[r] = ++this.count;
+  }
+
+  /** Offset of row r's saved values in `pool`, or -1 when it is not saved. */
+  savedAt(r: number): number {
+    const i = this.index[r];
+    return i === 0 ? -1 : (i - 1) * this.width;
   }
 
   get bytes(): number {
-    return this.bits.byteLength + this.pool.byteLength + this.at.size * MAP_ENTRY_BYTES;
+    return this.index.byteLength + this.pool.byteLength;
   }
 }
 
@@ -88,10 +89,10 @@ export class PublishedSnapshot {
 
   /** Rows saved since the last capture (published rows changed since), over all tables. */
   get rowsSaved(): number {
-    return this.saved.reduce((a, s) => a + s.at.size, 0);
+    return this.saved.reduce((a, s) => a + s.count, 0);
   }
 
-  /** Bytes held: saved values, their index (estimated), the bit sets, the tower copy. */
+  /** Bytes held: saved values, the per-row index, the tower copy. */
   get bytes(): number {
     return this.saved.reduce((a, s) => a + s.bytes, 0) + this.tower.reduce((a, t) => a + t.byteLength, 0);
   }
@@ -148,9 +149,9 @@ export class PublishedSnapshot {
         const k = b * F + f;
         const r = t.find(batch.idHi[k], batch.idLo[k]);
         if (r < 0 || r >= s.rows) continue; // unknown to the published version
-        const savedAt = s.at.get(r);
-        const w = savedAt === undefined ? t.rows.data : s.pool,
-          o = savedAt === undefined ? t.rows.weightsAt(r) : savedAt,
+        const savedAt = s.savedAt(r);
+        const w = savedAt < 0 ? t.rows.data : s.pool,
+          o = savedAt < 0 ? t.rows.weightsAt(r) : savedAt,
           xo = b * I + co;
         wide[b] += w[o];
         for (let j = 0; j < D; j++) x[xo + j] = w[o + 1 + j];

@@ -158,7 +158,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
     }
     // an export waiting for held-out examples is decided on those held, which are then trained
-    for (const held of await this.gate.settle('the source ended or the run stops')) this.trainBatch(held, source);
+    for (const held of await this.gate.settle('no more examples: the source ended, the limit or a stop'))
+      this.trainBatch(held, source);
     return this.limitReached() || !!o.signal?.aborted;
   }
 
