@@ -12,82 +12,28 @@
  * candidate is set aside as `refused-<version>` and LATEST stays. With too few clicks or
  * non-clicks (`minClicks`; the source ended, the run's last export) the candidate is
  * published unjudged, unless a candidate was refused since the last publish (then it is
- * refused too: nothing shows the model recovered); the first export of a run (nothing served
- * yet to compare with) is published without a gate. Every decision is logged with its figures and emitted as a
- * `gate` event (metrics: lionctr_export_gate_*).
+ * refused too: nothing shows the model recovered). The rule is gate-rule.ts. The first
+ * export of a fresh run has nothing served to be compared with and is published without a
+ * gate; a run resumed from a checkpoint judges its first export against the version LATEST
+ * names, read from disk (served-from-disk.ts: only the rows the held-out examples need).
+ * Every decision is logged with its figures and emitted as a `gate` event (metrics:
+ * lionctr_export_gate_*).
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Logger } from 'pino';
-import type { GateEvent, GateFigures } from '../events/train-events.ts';
-import { sliceBatch } from '../features/feature-batch.ts';
+import type { GateEvent } from '../events/train-events.ts';
+import { type FeatureBatch, sliceBatch } from '../features/feature-batch.ts';
 import type { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { GateSection } from './config.ts';
 import { evalFigures } from './evaluation/binary-metrics.ts';
+import { readLatest } from '../model/export-reader.ts';
 import { publishCandidate, refuseCandidate, refusedName } from './export-writer.ts';
+import { judge, type Verdict } from './gate-rule.ts';
 import { PublishedSnapshot } from './published-snapshot.ts';
+import { loadServedRows } from './served-from-disk.ts';
 import type { TrainStep } from './train-step.ts';
-
-/** What the gate decided and why (judge()). */
-export interface Verdict {
-  decision: 'published' | 'refused' | 'unjudged';
-  /** `auc_drop`, `calibration` when refused. */
-  reasons: string[];
-  /** The figures behind it, in words, for the log. */
-  why: string;
-}
-
-const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'undefined');
-
-/**
- * The gate's rule over the held-out figures of the candidate and the served version (same
- * examples): with fewer than `minClicks` clicks or non-clicks it cannot judge: unjudged
- * (published), unless `afterRefusal` (a candidate was refused since the last publish, and
- * nothing shows this one is better: refused, reason `unjudged_after_refusal`); refused when
- * the candidate's AUC is more than `maxAucDrop` below the served one's (or undefined while
- * the served one's is not; reason `auc_drop`), or its calibration leaves [lo, hi]: outside it
- * while the served version's is inside, or outside and further from 1 (|ln c|) than the
- * served version's, so that a candidate improving on a miscalibrated served version passes
- * (`calibration`); else published.
- * @param clicks clicks among the `examples` held-out examples.
- */
-export function judge(
-  cand: GateFigures,
-  served: GateFigures,
-  examples: number,
-  clicks: number,
-  cfg: Pick<GateSection, 'maxAucDrop' | 'calibration' | 'minClicks'>,
-  afterRefusal = false,
-): Verdict {
-  const on = `on ${examples} held-out examples (${clicks} clicks)`;
-  if (clicks < cfg.minClicks || examples - clicks < cfg.minClicks) {
-    const why = `too few to judge: ${examples} held-out examples, ${clicks} clicks (export.gate.minClicks ${cfg.minClicks})`;
-    if (!afterRefusal) return { decision: 'unjudged', reasons: [], why };
-    const refused = `${why}, and the previous candidate was refused`;
-    return { decision: 'refused', reasons: ['unjudged_after_refusal'], why: refused };
-  }
-  const [lo, hi] = cfg.calibration;
-  const drop = served.auc - cand.auc;
-  const reasons: string[] = [];
-  const parts = [`AUC ${f4(cand.auc)} vs served ${f4(served.auc)}`];
-  if (Number.isFinite(served.auc) && !(drop <= cfg.maxAucDrop)) {
-    reasons.push('auc_drop');
-    parts[0] += ` (drop ${f4(drop)} > export.gate.maxAucDrop ${cfg.maxAucDrop})`;
-  }
-  const cal = `calibration ${f4(cand.calibration)} (served ${f4(served.calibration)})`;
-  const inRange = (x: number) => x >= lo && x <= hi;
-  // off by a factor: |ln calibration|; a served version outside the range too may be improved on
-  const off = (x: number) => Math.abs(Math.log(x));
-  if (
-    !inRange(cand.calibration) &&
-    (inRange(served.calibration) || !(off(cand.calibration) <= off(served.calibration)))
-  ) {
-    reasons.push('calibration');
-    const worse = inRange(served.calibration) ? '' : ', further from 1 than the served version';
-    parts.push(`${cal} outside export.gate.calibration [${lo}, ${hi}]${worse}`);
-  } else parts.push(cal);
-  return { decision: reasons.length ? 'refused' : 'published', reasons, why: `${parts.join(', ')} ${on}` };
-}
+import type { TrainerOptions } from './trainer-options.ts';
 
 /** A PublishGate's settings and collaborators. */
 export interface PublishGateOptions {
@@ -101,11 +47,35 @@ export interface PublishGateOptions {
   /** Exports root and versions kept there (export.keep). */
   exportDir: string;
   keep: number;
+  /** The run resumed from a checkpoint: the version LATEST names is of its lineage (read from disk). */
+  resumed: boolean;
   logger: Logger;
   /** Examples the run may still train (train.maxExamples minus those trained; Infinity without a limit). */
   remaining: () => number;
   /** Receives every decision (the trainer's `gate` event). */
   emit: (e: GateEvent) => void;
+}
+
+/**
+ * The gate of a Trainer with `opts`: `remaining` = examples the run may still train, `emit`
+ * its `gate` event.
+ */
+export function trainerGate(
+  opts: TrainerOptions,
+  featurizer: Featurizer,
+  remaining: () => number,
+  emit: (e: GateEvent) => void,
+): PublishGate {
+  const { model, step, logger } = opts;
+  const where = { exportDir: opts.exportDir ?? '', keep: opts.exportKeep, resumed: !!opts.resumeFrom };
+  return new PublishGate({ model, step, featurizer, config: opts.gate, ...where, logger, remaining, emit });
+}
+
+/** Held-out predictions of both models and the labels. */
+interface Scores {
+  cand: Float32Array;
+  served: Float32Array;
+  labels: Float32Array;
 }
 
 /** The publish gate of one trainer (see the module doc). */
@@ -116,8 +86,10 @@ export class PublishGate {
   private pending: string | null = null;
   private held: RecordBatch[] = [];
   private heldRows = 0;
-  /** The version LATEST names, as this gate last set it (null before its first publish). */
+  /** The version LATEST names: as this gate last set it, or read from disk by a resumed run. */
   private served: string | null = null;
+  /** Whether the served version is read from disk (a resumed run before its first publish). */
+  private servedOnDisk = false;
   /** Whether a candidate was refused since the last publish. */
   private refusedSincePublish = false;
 
@@ -126,31 +98,22 @@ export class PublishGate {
     this.snapshot = this.cfg ? new PublishedSnapshot(o.model, o.step) : null;
   }
 
-  /** Whether a candidate waits for held-out examples (batches offered are held). */
-  get waiting(): boolean {
-    return this.pending !== null;
-  }
-
   /**
-   * The candidate `version` was written (writeCandidate): published at once when the gate is
-   * off or nothing is served yet (emits `ungated`), else it waits for held-out examples.
-   * @throws filesystem errors of publishCandidate.
+   * The candidate `version` was written (writeCandidate): it waits for held-out examples when
+   * a version is served to compare with; else (gate off, or a fresh run's first export) it is
+   * published at once (`ungated`).
+   * @throws filesystem errors of publishCandidate; LionctrError LIONCTR_BAD_EXPORT when LATEST is not a version.
    */
   async afterExport(version: string): Promise<void> {
-    if (this.snapshot?.published) {
+    if (this.cfg && !this.snapshot!.published && this.o.resumed && this.served === null) {
+      this.served = await readLatest(this.o.exportDir);
+      this.servedOnDisk = this.served !== null;
+    }
+    if (this.cfg && (this.snapshot!.published || this.servedOnDisk)) {
       this.pending = version;
       return;
     }
-    const t0 = performance.now();
-    await this.publish(version);
-    if (!this.cfg) return;
-    this.o.logger.info(
-      { version, gate: 'ungated' },
-      `publish gate: version ${version} published without a gate (nothing served yet in this run to compare with)`,
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const none = { reasons: [], examples: 0, clicks: 0, candidate: null, served: null, snapshotBytes: 0 };
-    this.o.emit({ version, decision: 'ungated', ...none, seconds });
+    await this.ungated(version, 'nothing served yet in this run to compare with');
   }
 
   /**
@@ -169,8 +132,8 @@ export class PublishGate {
 
   /**
    * Decides about the waiting candidate on the examples held so far (fewer than wanted when
-   * `why` says why no more come: the source ended, the run stops) and returns the held batches
-   * to be trained; [] and nothing done when no candidate waits.
+   * `why` says why no more come) and returns the held batches to be trained; [] and nothing
+   * done when no candidate waits.
    * @throws filesystem errors of publishCandidate / refuseCandidate.
    */
   async settle(why?: string): Promise<RecordBatch[]> {
@@ -181,7 +144,15 @@ export class PublishGate {
     this.heldRows = 0;
     if (version === null) return held;
     const t0 = performance.now();
-    const { cand, served, labels } = this.score(held);
+    let scores: Scores;
+    try {
+      scores = await this.score(held);
+    } catch (e) {
+      // only reading the served version from disk can fail here
+      await this.ungated(version, `the served version ${this.served} cannot be read: ${(e as Error).message}`, t0);
+      return held;
+    }
+    const { cand, served, labels } = scores;
     const n = labels.length;
     let clicks = 0;
     for (let i = 0; i < n; i++) clicks += labels[i];
@@ -192,61 +163,97 @@ export class PublishGate {
       served: { auc: s.auc, calibration: s.calibration },
     };
     const v = judge(figures.candidate, figures.served, n, clicks, this.cfg!, this.refusedSincePublish);
-    const bytes = this.snapshot!.bytes,
-      rows = this.snapshot!.rowsSaved;
-    const mem = `the served version's copy-on-write snapshot held ${(bytes / 1e6).toFixed(1)} MB (${rows} rows)`;
-    const fields = { version, gate: v.decision, reasons: v.reasons, ...figures, examples: n, clicks, bytes };
-    if (v.decision === 'refused') {
-      await refuseCandidate(this.o.exportDir, version);
-      this.refusedSincePublish = true;
-      this.o.logger.warn(
-        fields,
-        `publish gate: version ${version} refused: ${v.why}${why && n === 0 ? ` (${why})` : ''}; ` +
-          `LATEST stays at ${this.served}; ` +
-          `kept as ${refusedName(version)}; ${mem}`,
-      );
-    } else {
-      await this.publish(version);
-      const unjudged = v.decision === 'unjudged';
-      const line = unjudged ? `published unjudged: ${v.why}${why ? ` (${why})` : ''}` : `published: ${v.why}`;
-      const msg = `publish gate: version ${version} ${line}; ${mem}`;
-      if (unjudged) this.o.logger.warn(fields, msg);
-      else this.o.logger.info(fields, msg);
-    }
+    const bytes = this.snapshot!.bytes;
+    await this.decide(version, v, { ...figures, examples: n, clicks, bytes }, n === 0 ? why : undefined);
     const seconds = (performance.now() - t0) / 1000;
     const { decision, reasons } = v;
     this.o.emit({ version, decision, reasons, examples: n, clicks, ...figures, snapshotBytes: bytes, seconds });
     return held;
   }
 
+  /** Publishes or refuses `version` as `v` says and logs it with `fields`; `why` no examples were held. */
+  private async decide(version: string, v: Verdict, fields: Record<string, unknown>, why?: string): Promise<void> {
+    const rows = this.snapshot!.rowsSaved,
+      mb = ((fields.bytes as number) / 1e6).toFixed(1);
+    const mem = this.servedOnDisk
+      ? `the served version read from disk (${this.served})`
+      : `the served version's copy-on-write snapshot held ${mb} MB (${rows} rows)`;
+    const log = { version, gate: v.decision, reasons: v.reasons, ...fields };
+    const when = why ? ` (${why})` : '';
+    if (v.decision === 'refused') {
+      await refuseCandidate(this.o.exportDir, version);
+      this.refusedSincePublish = true;
+      this.o.logger.warn(
+        log,
+        `publish gate: version ${version} refused: ${v.why}${when}; LATEST stays at ${this.served}; ` +
+          `kept as ${refusedName(version)}; ${mem}`,
+      );
+      return;
+    }
+    await this.publish(version);
+    const unjudged = v.decision === 'unjudged';
+    const msg = `publish gate: version ${version} published${unjudged ? ' unjudged' : ''}: ${v.why}${when}; ${mem}`;
+    if (unjudged) this.o.logger.warn(log, msg);
+    else this.o.logger.info(log, msg);
+  }
+
+  /** Publishes `version` without judging it (`why` for the log); emits `ungated` when the gate is on. */
+  private async ungated(version: string, why: string, t0 = performance.now()): Promise<void> {
+    await this.publish(version);
+    if (!this.cfg) return;
+    this.o.logger.info(
+      { version, gate: 'ungated' },
+      `publish gate: version ${version} published without a gate (${why})`,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const none = { reasons: [], examples: 0, clicks: 0, candidate: null, served: null, snapshotBytes: 0 };
+    this.o.emit({ version, decision: 'ungated', ...none, seconds });
+  }
+
   /** Moves LATEST to the candidate `version`; the snapshot now holds it as the served version. */
   private async publish(version: string): Promise<void> {
     await publishCandidate(this.o.exportDir, version, this.o.keep);
     this.served = version;
+    this.servedOnDisk = false;
     this.refusedSincePublish = false;
     this.snapshot?.capture();
   }
 
-  /** Candidate and served predictions and the labels of the held batches (cut at what the run may still train). */
-  private score(held: RecordBatch[]): { cand: Float32Array; served: Float32Array; labels: Float32Array } {
+  /**
+   * Candidate and served predictions and the labels of the held batches (cut at what the run
+   * may still train). @throws LionctrError LIONCTR_BAD_EXPORT when the served version is read
+   * from disk and cannot be.
+   */
+  private async score(held: RecordBatch[]): Promise<Scores> {
     let left = this.o.remaining();
-    const parts: { cand: Float32Array; served: Float32Array; labels: Float32Array }[] = [];
+    const batches: FeatureBatch[] = [];
     for (const rb of held) {
       if (left <= 0) break;
-      let b = this.o.featurizer.fromRecordBatch(rb);
-      if (b.size > left) b = sliceBatch(b, 0, left);
+      const b = this.o.featurizer.fromRecordBatch(rb);
+      batches.push(b.size > left ? sliceBatch(b, 0, left) : b);
       left -= b.size;
-      parts.push({ cand: this.o.model.predict(b), served: this.snapshot!.predict(b), labels: b.labels });
     }
-    const cat = (k: 'cand' | 'served' | 'labels') => {
-      const out = new Float32Array(parts.reduce((a, p) => a + p[k].length, 0));
-      let o = 0;
-      for (const p of parts) {
-        out.set(p[k], o);
-        o += p[k].length;
-      }
-      return out;
-    };
-    return { cand: cat('cand'), served: cat('served'), labels: cat('labels') };
+    const disk = this.servedOnDisk ? await loadServedRows(this.o.exportDir, this.served!, this.o.model, batches) : null;
+    try {
+      const served = (b: FeatureBatch) => (disk ? disk.predict(b) : this.snapshot!.predict(b));
+      return {
+        cand: concat(batches.map((b) => this.o.model.predict(b))),
+        served: concat(batches.map(served)),
+        labels: concat(batches.map((b) => b.labels)),
+      };
+    } finally {
+      disk?.dispose();
+    }
   }
+}
+
+/** The arrays one after the other. */
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
-import { PublishGate } from './publish-gate.ts';
+import { type PublishGate, trainerGate } from './publish-gate.ts';
 import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 import { DivergenceGuard } from './trainer-guard.ts';
@@ -70,14 +70,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     this.guard = new DivergenceGuard(opts.maxNonfiniteSteps ?? 10, opts.logger);
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
     const remaining = () => (opts.maxExamples ? opts.maxExamples - this.examples : Infinity);
-    const gateOpts = { featurizer: this.featurizer, exportDir: opts.exportDir ?? '', keep: opts.exportKeep };
-    this.gate = new PublishGate({
-      ...opts,
-      ...gateOpts,
-      config: opts.gate,
-      remaining,
-      emit: (e) => this.emit('gate', e),
-    });
+    this.gate = trainerGate(opts, this.featurizer, remaining, (e) => this.emit('gate', e));
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
