@@ -10,6 +10,9 @@
  *   which has no held-out examples left), the candidates are set aside as `refused-<v>`,
  *   `lionctr_export_gate_refusals_total{reason="auc_drop"}` counts them, the gauges and the
  *   log line give the figures. Every example of the stream is still trained.
+ * - After a restart (a run resumed from a checkpoint, made worse the same way before its
+ *   first export), that first export is judged against the version LATEST names, read from
+ *   disk, and refused; a resumed run that is not made worse publishes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,19 +49,22 @@ async function backwardBatches(featurizer: Featurizer): Promise<FeatureBatch[]> 
   return out;
 }
 
-/** One run of EXAMPLES synthetic examples, exports due after every batch; `corrupt`: see the module doc. */
-async function run(corrupt: boolean) {
-  const exportDir = join(fx.tempDir('gate'), 'exports');
+/**
+ * One run of `examples` synthetic examples, exports due after every batch; `corrupt`: see the
+ * module doc (at once when `resumeIn` names the exports root of a run to resume).
+ */
+async function run(corrupt: boolean, examples = EXAMPLES, resumeIn?: string, checkpoints = !!resumeIn) {
+  const exportDir = resumeIn ?? join(fx.tempDir('gate'), 'exports');
   const cfg = loadConfig(
     [],
     [
       'source.kind="synthetic"',
       'train.batchSize=1024',
-      `train.maxExamples=${EXAMPLES}`,
+      `train.maxExamples=${examples}`,
       'model.hidden=[16]',
       'schema.embeddingDim=4',
       'train.progressSeconds=0',
-      'checkpoint.enabled=false',
+      `checkpoint.enabled=${checkpoints}`,
       'export.intervalSeconds=0.001',
       'export.keep=2',
       'export.gate.examples=2048',
@@ -83,9 +89,10 @@ async function run(corrupt: boolean) {
   const backward = corrupt ? await backwardBatches(trainer.featurizer) : [];
   const gates: (GateEvent & { latest: string })[] = [];
   let good: string | null = null;
+  if (resumeIn && corrupt) for (const b of backward) trainer.opts.step.run(b);
   trainer.on('gate', (e) => {
     gates.push({ ...e, latest: readFileSync(join(exportDir, 'LATEST'), 'utf8').trim() });
-    if (corrupt && good === null && e.decision === 'published' && e.candidate!.auc > 0.6) {
+    if (corrupt && !resumeIn && good === null && e.decision === 'published' && e.candidate!.auc > 0.6) {
       good = e.version;
       for (const b of backward) trainer.opts.step.run(b);
     }
@@ -97,8 +104,8 @@ async function run(corrupt: boolean) {
 
 describe('publish gate', () => {
   it('a normal run publishes its exports: LATEST follows them', async () => {
-    const normal = await run(false);
-    expect(normal.summary.examplesThisRun).toBe(EXAMPLES);
+    const normal = await run(false, 10 * 1024);
+    expect(normal.summary.examplesThisRun).toBe(10 * 1024);
     expect(normal.gates[0].decision).toBe('ungated');
     const judged = normal.gates.filter((g) => g.decision === 'published');
     expect(judged.length).toBeGreaterThanOrEqual(3);
@@ -158,5 +165,21 @@ describe('publish gate', () => {
           `export\\.gate\\.maxAucDrop 0\\.02\\).* on 2048 held-out examples \\(\\d+ clicks\\); LATEST stays at ${bad.good}`,
       ),
     );
+  }, 60_000);
+
+  it('after a restart, the first export is judged against LATEST read from disk', async () => {
+    const first = await run(false, 11 * 1024, undefined, true);
+    const root = first.exportDir;
+    const good = first.latest;
+    const resumed = await run(false, 15 * 1024, root);
+    expect(resumed.summary.examplesThisRun).toBe(4 * 1024);
+    expect(resumed.gates[0]).toMatchObject({ decision: 'published', examples: 2048 });
+    expect(resumed.gates[0].served!.auc).toBeGreaterThan(0.6);
+    expect(resumed.lines.some((l) => l.msg.includes(`the served version read from disk (${good})`))).toBe(true);
+
+    const worse = await run(true, 19 * 1024, root);
+    const before = resumed.latest;
+    expect(worse.gates[0]).toMatchObject({ decision: 'refused', reasons: ['auc_drop'], latest: before });
+    expect(worse.latest).toBe(before);
   }, 60_000);
 });

@@ -8,10 +8,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLatest } from '../../../src/model/export-reader.ts';
+import { createSyntheticSource } from '../../../src/ingest/synthetic-source.ts';
+import { loadExport, readLatest } from '../../../src/model/export-reader.ts';
 import { fillCandidates } from '../../../src/serve/version-policy.ts';
 import { publishCandidate, refuseCandidate, writeCandidate, writeExport } from '../../../src/train/export-writer.ts';
 import { judge } from '../../../src/train/gate-rule.ts';
+import { loadServedRows } from '../../../src/train/served-from-disk.ts';
 import { tinyTrainedModel } from '../../helpers/tiny-model.ts';
 
 const cfg = { maxAucDrop: 0.02, calibration: [0.5, 2], minClicks: 20 };
@@ -88,5 +90,36 @@ describe('export writer: candidates, publish, refuse', () => {
     expect(await publishCandidate(root, c4.version)).toBe(join(root, c4.version));
     expect(await readLatest(root)).toBe(c4.version);
     expect((await readdir(root)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('loadServedRows (the served version from disk, for a resumed run)', () => {
+  it('predicts exactly what the whole export loaded as serving loads it predicts, on the batches it was given', async () => {
+    const t = await tinyTrainedModel(3, 256);
+    const root = await mkdtemp(join(tmpdir(), 'lionctr-gate-disk-'));
+    const { version, dir } = await writeExport(root, t.model, {
+      step: 3,
+      examples: 768,
+      sourceOffsets: {},
+      watermarkMs: null,
+      metrics: {},
+    });
+    // the model trains on: the rows on disk are no longer the model's
+    const more: ReturnType<typeof t.featurizer.fromRecordBatch>[] = [];
+    for await (const rb of createSyntheticSource({ seed: 5, limit: 1024 }).batches({ batchSize: 512 }))
+      more.push(t.featurizer.fromRecordBatch(rb));
+    t.step.run(more[0]);
+    const served = await loadServedRows(root, version, t.model, [more[1]]);
+    const whole = (await loadExport(dir)).model;
+    try {
+      expect(served.predict(more[1])).toEqual(whole.predict(more[1]));
+      expect(t.model.predict(more[1])).not.toEqual(whole.predict(more[1]));
+      // only the rows the batch needs
+      expect(served.tables.reduce((a, x) => a + x.size, 0)).toBeLessThan(whole.tables.reduce((a, x) => a + x.size, 0));
+    } finally {
+      served.dispose();
+      whole.dispose();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
