@@ -39,7 +39,8 @@ export function judge(
 ): Verdict {
   const on = `on ${examples} held-out examples (${clicks} clicks)`;
   if (clicks < cfg.minClicks || examples - clicks < cfg.minClicks) {
-    const why = `too few to judge: ${examples} held-out examples, ${clicks} clicks (export.gate.minClicks ${cfg.minClicks})`;
+    const few = `${examples} held-out examples, ${clicks} clicks (export.gate.minClicks ${cfg.minClicks})`;
+    const why = `too few to judge: ${few}`;
     if (!afterRefusal) return { decision: 'unjudged', reasons: [], why };
     const refused = `${why}, and the previous candidate was refused`;
     return { decision: 'refused', reasons: ['unjudged_after_refusal'], why: refused };

@@ -162,7 +162,8 @@ describe('publish gate', () => {
     expect(refusals[0].msg).toMatch(
       new RegExp(
         `^publish gate: version \\d+ refused: AUC 0\\.\\d{4} vs served 0\\.\\d{4} \\(drop 0\\.\\d{4} > ` +
-          `export\\.gate\\.maxAucDrop 0\\.02\\).* on 2048 held-out examples \\(\\d+ clicks\\); LATEST stays at ${bad.good}`,
+          `export\\.gate\\.maxAucDrop 0\\.02\\).* on 2048 held-out examples \\(\\d+ clicks\\); ` +
+          `LATEST stays at ${bad.good}`,
       ),
     );
   }, 60_000);

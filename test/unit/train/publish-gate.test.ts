@@ -94,7 +94,7 @@ describe('export writer: candidates, publish, refuse', () => {
 });
 
 describe('loadServedRows (the served version from disk, for a resumed run)', () => {
-  it('predicts exactly what the whole export loaded as serving loads it predicts, on the batches it was given', async () => {
+  it('predicts exactly what the whole export, loaded as serving loads it, predicts on the batches given', async () => {
     const t = await tinyTrainedModel(3, 256);
     const root = await mkdtemp(join(tmpdir(), 'lionctr-gate-disk-'));
     const { version, dir } = await writeExport(root, t.model, {
