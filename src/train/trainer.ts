@@ -203,8 +203,11 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       // a postponed export (the model is not fit to be written) is tried again after the next step
       if ((await this.export()) !== null) c.export.mark(performance.now());
     }
-    // a source that gave up partitions asks for a checkpoint (their offsets are committed by it)
-    if (c.checkpoint.due(now, source.checkpointWanted?.() ?? false)) {
+    // a source that gave up partitions asks for a checkpoint (their offsets are committed by it);
+    // rows held by the publish gate are trained first, so that the checkpoint covers them
+    const wanted = source.checkpointWanted?.() ?? false;
+    if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
+    if (c.checkpoint.due(now, wanted)) {
       await this.checkpoint(source);
       c.checkpoint.mark(performance.now());
     }
