@@ -28,7 +28,7 @@ export interface ExportMeta {
  * `<root>/.tmp-<version>`, renamed to `<root>/<version>` when complete, then LATEST is
  * replaced by write-to-temp + rename, so a reader never sees a half-written version; every file
  * and directory is fsynced before it is renamed into view (durable-fs.ts), as checkpoints are.
- * Keeps the newest `keep` versions and deletes older ones.
+ * Keeps the newest `keep` versions and deletes older ones (renamed to `.del-<version>` first).
  * @returns the version written and its directory.
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
  *   infinite (finite-check.ts); filesystem errors (ENOSPC, EACCES) as they come.
@@ -123,10 +123,17 @@ export async function writeExport(
 
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
   const names = await readdir(root);
-  // half-written versions of a writer that crashed (old enough not to be another's in progress)
-  for (const n of names.filter((x) => x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000))
+  // half-written versions of a writer that crashed (old enough not to be another's in progress),
+  // and half-deleted ones
+  for (const n of names.filter(
+    (x) => (x.startsWith('.tmp-') && Date.now() - Number(x.slice(5)) > 600_000) || x.startsWith('.del-'),
+  ))
     await rm(join(root, n), { recursive: true, force: true });
   const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  // renamed out of view first: a writer killed while deleting never leaves part of a version visible
   for (const v of versions.slice(Math.max(keep, 1)))
-    if (v !== current) await rm(join(root, v), { recursive: true, force: true });
+    if (v !== current) {
+      await rename(join(root, v), join(root, `.del-${v}`));
+      await rm(join(root, `.del-${v}`), { recursive: true, force: true });
+    }
 }
