@@ -81,13 +81,13 @@ for (const total of sizes) {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
       return s % n;
     };
-    const steps = 20;
+    const steps = 20; // timed, after 5 warm-up steps
     let markMs = 0;
-    for (let k = 0; k < steps; k++) {
+    for (let k = -5; k < steps; k++) {
       for (let i = 0; i < rowIdx.length; i++) rowIdx[i] = rand(model.tables[i % F].size);
       t = performance.now();
       fake.rowListeners[0](rowIdx, F);
-      markMs += performance.now() - t;
+      if (k >= 0) markMs += performance.now() - t; // 5 warm-up steps
     }
     fake.rowListeners.length = 0;
     changes = new RowChanges(fake as unknown as TrainStep);
@@ -118,10 +118,11 @@ for (const total of sizes) {
     const fm = median(fullMs),
       dm = median(deltaMs);
     console.log(`\n${total.toLocaleString('en')} rows (filled in ${fillS.toFixed(1)} s)`);
-    console.log(`  full export   ${(fm / 1000).toFixed(2)} s  ${mb(full.bytes)}`);
+    const range = (xs: number[]) => `(${xs.map((x) => (x / 1000).toFixed(3)).join(', ')} s)`;
+    console.log(`  full export   ${(fm / 1000).toFixed(2)} s  ${mb(full.bytes)}  ${range(fullMs)}`);
     console.log(
       `  delta         ${(dm / 1000).toFixed(3)} s  ${mb(bytes)}  (${nRows.toLocaleString('en')} rows of ` +
-        `${total.toLocaleString('en')})`,
+        `${total.toLocaleString('en')})  ${range(deltaMs)}`,
     );
     console.log(`  delta / full  time ${(dm / fm).toFixed(4)}  size ${(bytes / full.bytes).toFixed(4)}`);
     console.log(

@@ -36,11 +36,15 @@ export class ExportDirWriter {
     }
   }
 
-  /** Writes `rel` durably and records its sha256; `count` adds its size to `bytes`. */
+  /**
+   * Writes `rel` durably and records its sha256 (in call order: puts of different files may
+   * run concurrently, and fsyncs in parallel share journal commits); `count` adds its size to
+   * `bytes`.
+   */
   async put(rel: string, data: Uint8Array | string, count = true): Promise<void> {
-    await writeDurable(join(this.dir, rel), data);
     this.files[rel] = sha256(data);
     if (count) this.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    await writeDurable(join(this.dir, rel), data);
   }
 
   /**
