@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { CtrModel } from './ctr-model.ts';
+import { createServingTower, type ServingTowerOptions, servingTowerOptions } from './serving-tower.ts';
 import {
   EXPORT_FORMAT,
   embeddingsFromArrow,
@@ -44,11 +45,15 @@ export async function readLatest(root: string): Promise<string | null> {
 
 /**
  * Loads and verifies an export version directory into a serving CtrModel (variables not
- * trainable). Every file's sha256 is checked against the manifest.
+ * trainable), with its serving tower (`tower`, default: configureServingTower's; see
+ * serving-tower.ts), freed by model.dispose(). Every file's sha256 is checked against the manifest.
  * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
  *   inconsistent.
  */
-export async function loadExport(dir: string): Promise<{ model: CtrModel; manifest: ExportManifest }> {
+export async function loadExport(
+  dir: string,
+  tower: ServingTowerOptions = servingTowerOptions(),
+): Promise<{ model: CtrModel; manifest: ExportManifest }> {
   const fail = (msg: string, where: string, cause?: unknown): never => {
     throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause });
   };
@@ -102,6 +107,7 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
       nonFinite(rel, values.subarray(0, n * t.width));
       for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
     }
+    model.servingTower = await createServingTower(model.tower, tower);
   } catch (e) {
     model.dispose(); // the tower's tensors are not garbage-collected
     throw e;
