@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/serve-speed.ts [--seconds 10] [--sizes 1,16,256] [--rows 5000] [--connections 10]
  *     [--rounds 1] [--server label=dir[,key=value...]]... [--set key=value]...
+ *     [--node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] [--skip-in-process]
  *
  * The export is the default model (config/default.json, `--set` applies to it and to every
  * server) with `--rows` rows admitted per slot (random init, as a trained model's tables are
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     server: { type: 'string', multiple: true, default: [] },
     set: { type: 'string', multiple: true, default: [] },
     port: { type: 'string', default: '18600' },
+    'node-args': { type: 'string', default: '' },
+    'skip-in-process': { type: 'boolean', default: false },
     help: { type: 'boolean' },
   },
 });
@@ -115,8 +118,9 @@ async function startServer(spec: string, port: number): Promise<Server> {
     ? [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)]
     : [spec, '.'];
   const [dir, ...sets] = rest.split(',');
-  const args = [join(resolve(dir), 'bin', 'lionctr.mjs'), 'serve', '--export-dir', root, '--port', String(port)];
-  for (const s of [...values.set, 'log.level=warn', ...sets]) args.push('--set', s);
+  const nodeArgs = values['node-args'].split(' ').filter(Boolean);
+  const args = [...nodeArgs, join(resolve(dir), 'bin', 'lionctr.mjs'), 'serve', '--export-dir', root, '--port', String(port)];
+  for (const s of [...values.set, 'log.level=warn', 'serve.drainSeconds=0', ...sets]) args.push('--set', s);
   const child = spawn(process.execPath, args, { cwd: resolve(dir), stdio: ['ignore', 'inherit', 'inherit'] });
   const until = Date.now() + 120_000;
   for (;;) {
@@ -210,7 +214,9 @@ for (let round = 0; round < rounds; round++)
     const rand = prng(1000 + n + round);
     const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
     const bodies = sets.map((instances) => JSON.stringify({ instances }));
-    const inproc = await inProcessPhase(sets, n);
+    const inproc = values['skip-in-process']
+      ? { reqPerS: NaN, instPerS: NaN, p50: NaN, p99: NaN, load: loadavg()[0], failed: 0 }
+      : await inProcessPhase(sets, n);
     const phases: [string, Figures][] = [['in-process', inproc]];
     for (const s of servers) phases.push([s.label, await httpPhase(s, bodies, n)]);
     const first = phases[1]?.[1];
