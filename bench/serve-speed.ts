@@ -119,7 +119,15 @@ async function startServer(spec: string, port: number): Promise<Server> {
     : [spec, '.'];
   const [dir, ...sets] = rest.split(',');
   const nodeArgs = values['node-args'].split(' ').filter(Boolean);
-  const args = [...nodeArgs, join(resolve(dir), 'bin', 'lionctr.mjs'), 'serve', '--export-dir', root, '--port', String(port)];
+  const args = [
+    ...nodeArgs,
+    join(resolve(dir), 'bin', 'lionctr.mjs'),
+    'serve',
+    '--export-dir',
+    root,
+    '--port',
+    String(port),
+  ];
   for (const s of [...values.set, 'log.level=warn', 'serve.drainSeconds=0', ...sets]) args.push('--set', s);
   const child = spawn(process.execPath, args, { cwd: resolve(dir), stdio: ['ignore', 'inherit', 'inherit'] });
   const until = Date.now() + 120_000;
@@ -205,8 +213,9 @@ console.log(
     .join(' ')}; ${seconds} s per phase`,
 );
 console.log(
-  `${'size'.padStart(5)} ${'phase'.padEnd(12)} ${'req/s'.padStart(9)} ${'inst/s'.padStart(9)} ` +
-    `${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'vs inproc'.padStart(9)} ${'vs first'.padStart(9)} ${'load1'.padStart(6)}`,
+  `${'size'.padStart(5)} ${'phase'.padEnd(12)} ` +
+    ['req/s', 'inst/s', 'p50 ms', 'p99 ms', 'vs inproc', 'vs first'].map((h) => h.padStart(9)).join(' ') +
+    ` ${'load1'.padStart(6)}`,
 );
 const results = new Map<string, Figures[]>();
 for (let round = 0; round < rounds; round++)
@@ -225,7 +234,8 @@ for (let round = 0; round < rounds; round++)
       results.set(key, [...(results.get(key) ?? []), f]);
       console.log(
         `${String(n).padStart(5)} ${label.padEnd(12)} ${fmt(f.reqPerS)} ${fmt(f.instPerS)} ${fmt(f.p50, 2)} ` +
-          `${fmt(f.p99, 2)} ${fmt(f.instPerS / inproc.instPerS, 2)} ${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ` +
+          `${fmt(f.p99, 2)} ${fmt(f.instPerS / inproc.instPerS, 2)} ` +
+          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ` +
           `${f.load.toFixed(2).padStart(6)}${f.failed ? `  FAILED ${f.failed}` : ''}`,
       );
     }

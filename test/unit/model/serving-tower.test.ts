@@ -68,7 +68,7 @@ describe('serving tower', () => {
     for (const l of [tfjs, onnx, auto, { model }]) l.model.dispose();
   });
 
-  it('each load holds one ONNX session and its dispose releases it: none left after 60 load/dispose cycles', async () => {
+  it('each load holds one ONNX session, released by dispose: none left after 60 load/dispose cycles', async () => {
     const model = modelWithRows(false);
     const { version } = await writeExport(dir, model, meta);
     model.dispose();
