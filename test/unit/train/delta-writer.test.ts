@@ -74,7 +74,7 @@ describe('writeDelta', () => {
     t.model.dispose();
   });
 
-  it('refuses non-finite weights of the tower or of a changed row, writing nothing; unchanged rows are not read', async () => {
+  it('refuses non-finite weights of the tower or a changed row, writing nothing; unchanged rows not read', async () => {
     const t = await tinyTrainedModel(2, 256);
     const root = fx.tempDir('drefuse');
     const base = await writeExport(root, t.model, meta);
@@ -101,7 +101,8 @@ describe('writeDelta', () => {
       code: 'LIONCTR_DIVERGED',
       message: expect.stringMatching(
         new RegExp(
-          `refusing to write delta 2 under .*: NaN or infinite weights in dense ${v.name} \\(1 of \\d+\\), embeddings ${table.slot} \\(1 of ${2 * table.width}\\)`,
+          `refusing to write delta 2 under .*: NaN or infinite weights in dense ${v.name} \\(1 of \\d+\\), ` +
+            `embeddings ${table.slot} \\(1 of ${2 * table.width}\\)`,
         ),
       ),
     });
