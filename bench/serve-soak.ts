@@ -43,6 +43,9 @@ const r = await serveSoak({
   log: (l) => console.log(l),
 });
 const maxGrowth = Number(values['max-growth-pct']);
+const mid = r.rssMb.length >> 1;
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const half = [medianOf(r.rssMb.slice(mid - 5, mid)), r.rssEndMb];
 const fmt = (x: number) => x.toFixed(1);
 console.log(
   [
