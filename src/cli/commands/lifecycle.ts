@@ -40,6 +40,9 @@ export function shutdownSignal(logger: Logger, what: string): AbortController {
 export const untilAborted = (signal: AbortSignal) =>
   new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
 
+/** The header naming the worker process that answered (`serve --workers N`: 1..N, restarts get new ids). */
+export const WORKER_HEADER = 'x-lionctr-worker';
+
 /** A started prediction endpoint: the export registry (polling LATEST) and the fastify app. */
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
@@ -48,7 +51,9 @@ export type RunningServer = Awaited<ReturnType<typeof startServer>>;
  * (absolute) and starts polling its LATEST, keeping serve.keepVersions versions (and the
  * serve.labels ones) loaded, each with its serving tower (serve.tower); the process logger logs
  * loads and every 5xx answer; `draining`
- * aborted makes /readyz answer 503.
+ * aborted makes /readyz answer 503. `worker`: this process is worker `id` of `serve --workers N`
+ * (src/cli/commands/serve-cluster.ts): every response names it in the x-lionctr-worker header and
+ * /metrics answers `scrape()` (the sum over the workers).
  */
 export async function startServer(
   cfg: LionctrConfig,
@@ -56,13 +61,28 @@ export async function startServer(
   exportDir: string,
   metrics: ServeMetrics,
   draining?: AbortSignal,
+  worker?: { id: number; scrape: () => Promise<string> },
 ) {
   const { keepVersions, labels } = cfg.serve;
   configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, { keepVersions, labels });
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
-  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining, logger });
+  const app = createHttpServer({
+    registry,
+    metrics,
+    modelName: cfg.serve.modelName,
+    isDraining,
+    logger,
+    scrape: worker?.scrape,
+  });
+  if (worker) {
+    const id = String(worker.id);
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header(WORKER_HEADER, id);
+      done();
+    });
+  }
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
   const base = `http://${cfg.serve.host.includes(':') ? `[${cfg.serve.host}]` : cfg.serve.host}:${cfg.serve.port}`;
   logger.info(`prediction endpoint: ${base}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
