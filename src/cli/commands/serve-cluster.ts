@@ -138,8 +138,14 @@ export function workerSide(
         fail(new Error('cluster metrics: the primary did not answer in 10 s'));
       }, 10_000);
       pending.set(id, {
-        ok: (s) => (clearTimeout(t), ok(s)),
-        fail: (e) => (clearTimeout(t), fail(e)),
+        ok: (s) => {
+          clearTimeout(t);
+          ok(s);
+        },
+        fail: (e) => {
+          clearTimeout(t);
+          fail(e);
+        },
       });
       process.send?.({ type: SCRAPE_REQ, id });
     });
