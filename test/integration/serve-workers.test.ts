@@ -51,11 +51,12 @@ describe('lionctr serve --workers 2', () => {
   let log = '';
   const port = 21000 + Math.floor(Math.random() * 20000);
 
-  /** Predicts on new connections until every worker id in `ids` answered (at most 60 tries). */
+  /** Predicts on new connections until every worker id in `ids` answered (60 s at most); each answers 200. */
   async function untilAnswered(ids: string[]): Promise<{ sent: number; seen: Set<string> }> {
     const seen = new Set<string>();
     let sent = 0;
-    while (!ids.every((id) => seen.has(id)) && sent < 60) {
+    for (const t0 = Date.now(); !ids.every((id) => seen.has(id)) && Date.now() - t0 < 60_000; ) {
+      if (sent > 0) await new Promise((r) => setTimeout(r, 20));
       const r = await call(port, 'POST', '/v1/models/ctr:predict', body);
       sent++;
       expect(r.status, r.text).toBe(200);
@@ -114,20 +115,12 @@ describe('lionctr serve --workers 2', () => {
     expect(sample(m.text, 'lionctr_serve_model_age_seconds')).toBeGreaterThan(0);
   }, 60_000);
 
-  it('restarts a worker that dies, with a log line', async () => {
+  it('restarts a worker that dies, with a log line; the restart takes requests once loaded', async () => {
     const pid1 = pidOf(1);
     expect(alive(pid1)).toBe(true);
     process.kill(pid1, 'SIGKILL');
     await waitFor(() => /worker 1 \(pid \d+\) died with signal SIGKILL; restarting in 1 s/.test(log), 10_000);
-    await waitFor(() => /worker 3 started/.test(log), 60_000);
-    const ready = new Set<string>();
-    await waitFor(() => {
-      call(port, 'GET', '/readyz').then(
-        (r) => r.status === 200 && ready.add(String(r.headers[WORKER_HEADER])),
-        () => {},
-      );
-      return ready.has('3');
-    }, 60_000);
+    // every request meanwhile is answered 200 by worker 2, then by both
     const { seen } = await untilAnswered(['2', '3']);
     expect([...seen].sort()).toEqual(['2', '3']);
   }, 120_000);
