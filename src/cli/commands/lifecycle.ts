@@ -55,8 +55,9 @@ export async function startServer(
   metrics: ServeMetrics,
   draining?: AbortSignal,
 ) {
-  const { keepVersions, labels } = cfg.serve;
-  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, { keepVersions, labels });
+  const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
+  const policy = { keepVersions, labels, deltaMaxDeferSeconds };
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
   const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining, logger });
