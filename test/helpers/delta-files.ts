@@ -9,6 +9,7 @@ import * as arrow from 'apache-arrow';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CtrModel } from '../../src/model/ctr-model.ts';
+import type { EmbeddingTable } from '../../src/model/embedding-table.ts';
 import {
   DELTA_FORMAT,
   type DeltaManifest,
@@ -54,7 +55,10 @@ export async function writeDeltaFiles(
   over: Partial<DeltaManifest> = {},
 ): Promise<{ dir: string; version: string; manifest: DeltaManifest }> {
   const prevBytes = await readFile(prevManifestPath(root, base, seq));
-  const prevVersion = (JSON.parse(prevBytes.toString('utf8')) as { version: string }).version;
+  let prevVersion = '0'; // a broken previous manifest (a test of refusals) chains on nothing
+  try {
+    prevVersion = (JSON.parse(prevBytes.toString('utf8')) as { version: string }).version;
+  } catch {}
   const version = String(Math.max(Date.now(), Number(prevVersion) + 1));
   const tmp = join(root, base, deltaTmpName(seq));
   await rm(tmp, { recursive: true, force: true });
@@ -114,8 +118,9 @@ export const denseOf = (m: CtrModel): Float32Array[] => m.tower.vars.map((v) => 
 /**
  * What a delta from `before` to `after` holds: per slot the rows of `after` that `before` lacks
  * or holds with other values, the ids of `before` that `after` lacks, and `after`'s tower.
+ * `before` may be a model or the tables of one as they were (EmbeddingTable.clone).
  */
-export function diffModels(before: CtrModel, after: CtrModel): DeltaContent {
+export function diffModels(before: { tables: EmbeddingTable[] }, after: CtrModel): DeltaContent {
   const c: DeltaContent = { rows: {}, tombstones: {}, dense: denseOf(after) };
   after.tables.forEach((t, f) => {
     const b = before.tables[f];
