@@ -150,7 +150,11 @@ export async function applyWhenIdle(
         next = servedAfterDelta(served, d, copy.model);
         set.add(next.version, next);
       }
-      const timing = { applySeconds: (performance.now() - t1) / 1000, deferredSeconds: (t1 - t0) / 1000, inPlace: idle };
+      const timing = {
+        applySeconds: (performance.now() - t1) / 1000,
+        deferredSeconds: (t1 - t0) / 1000,
+        inPlace: idle,
+      };
       return { next, counts, inPlace: idle, timing };
     }
     await set.whenIdle(from, left);

@@ -183,7 +183,11 @@ function readDense(file: (rel: string) => Buffer, model: CtrModel, where: (rel: 
   const want = model.tower.shapes;
   const got = json?.weightsManifest?.[0]?.weights?.map((w) => w.shape) ?? [];
   if (JSON.stringify(got) !== JSON.stringify(want))
-    refuse('bad_delta', `tower shapes ${JSON.stringify(got)} differ from the served ${JSON.stringify(want)}`, where('dense/model.json'));
+    refuse(
+      'bad_delta',
+      `tower shapes ${JSON.stringify(got)} differ from the served ${JSON.stringify(want)}`,
+      where('dense/model.json'),
+    );
   const wbuf = file('dense/weights.bin');
   const all = new Float32Array(wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + (wbuf.byteLength & ~3)));
   const total = want.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);

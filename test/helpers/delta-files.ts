@@ -135,7 +135,12 @@ export function diffModels(before: { tables: EmbeddingTable[] }, after: CtrModel
       lo.push(t.rowLo[r]);
       values.push(...v);
     }
-    c.rows[t.slot] = { hi: Uint32Array.from(hi), lo: Uint32Array.from(lo), values: Float32Array.from(values), n: hi.length };
+    c.rows[t.slot] = {
+      hi: Uint32Array.from(hi),
+      lo: Uint32Array.from(lo),
+      values: Float32Array.from(values),
+      n: hi.length,
+    };
     const gone = { hi: [] as number[], lo: [] as number[] };
     for (let r = 0; r < b.size; r++)
       if (t.find(b.rowHi[r], b.rowLo[r]) < 0) {

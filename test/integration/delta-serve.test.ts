@@ -68,7 +68,7 @@ describe('delta exports served over HTTP (the registry polling its exports root)
     });
   };
 
-  it('serves delta-1 then delta-2, refuses a corrupt delta-3 (keeps delta-2, counted), then a new full export', async () => {
+  it('serves delta-1, delta-2, refuses a corrupt delta-3 (delta-2 kept, counted), a new full export', async () => {
     const base = registry.current()?.version as string;
     const p0 = (await servedAs(base)).p;
     let before = { tables: trained.model.tables.map((t) => t.clone()) };

@@ -6,7 +6,6 @@ import pino from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ServeEvents } from '../../../src/events/serve-events.ts';
 import type { CtrModel } from '../../../src/model/ctr-model.ts';
-import { loadExport } from '../../../src/model/export-reader.ts';
 import { ModelRegistry, type VersionPolicy } from '../../../src/serve/model-registry.ts';
 import { nextTurn } from '../../../src/serve/scoring.ts';
 import { writeExport } from '../../../src/train/export-writer.ts';
@@ -60,12 +59,15 @@ async function fixture(policy: VersionPolicy = {}) {
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 
 describe('serving applies delta exports', () => {
-  it("applies delta-1 and delta-2 in order: scores equal the trainer's model; version and fields of the delta", async () => {
+  it("applies delta-1, delta-2 in order: scores equal the trainer's, version and fields of the delta", async () => {
     const fx = await fixture();
     const s0 = fx.scores(fx.served());
     const d1 = fx.advance(0);
     expect(d1.content.tombstones.C1.n).toBe(1);
-    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, d1.content, { step: 7, created_at: '2030-01-01T00:00:00.000Z' });
+    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, d1.content, {
+      step: 7,
+      created_at: '2030-01-01T00:00:00.000Z',
+    });
     const d2 = fx.advance(1); // re-admits instance 0's rows (inserts), removes instance 1's
     const w2 = await writeDeltaFiles(fx.dir, fx.base, 2, d2.content, { step: 9 });
     const tensors = tf.memory().numTensors;
@@ -76,7 +78,12 @@ describe('serving applies delta exports', () => {
       [1, w1.version, true],
       [2, w2.version, true],
     ]);
-    expect(fx.applied[0].rows).toBe(d1.content.rows.C1.n + Object.values(d1.content.rows).slice(1).reduce((a, r) => a + r.n, 0));
+    expect(fx.applied[0].rows).toBe(
+      d1.content.rows.C1.n +
+        Object.values(d1.content.rows)
+          .slice(1)
+          .reduce((a, r) => a + r.n, 0),
+    );
     const cur = fx.registry.current();
     expect(cur?.version).toBe(w2.version);
     expect(cur).toMatchObject({ base: fx.base, deltaSeq: 2 });
@@ -116,7 +123,7 @@ describe('serving applies delta exports', () => {
     ],
     ['bad_delta', (d) => writeFile(join(d, 'manifest.json'), '{"format": "lionctr-delta/1"')],
   ];
-  it('refuses a bad delta (each reason): keeps serving the last good one, stops the chain until a full export', async () => {
+  it('refuses a bad delta (each reason): keeps the last good one, stops the chain until a full export', async () => {
     const fx = await fixture();
     let base = fx.base;
     for (const [reason, corrupt] of corruptions) {
@@ -173,7 +180,7 @@ describe('a delta and the chunked requests holding the served version', () => {
   it('waits for the request holding the version to end, then applies in place', async () => {
     const fx = await fixture();
     const held = fx.registry.acquire();
-    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, (fx.advance(0)).content);
+    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, fx.advance(0).content);
     const checking = fx.registry.check();
     for (let i = 0; i < 20; i++) await nextTurn();
     expect(fx.registry.current()?.version).toBe(fx.base); // deferred while held
@@ -185,7 +192,7 @@ describe('a delta and the chunked requests holding the served version', () => {
     fx.registry.stop();
   });
 
-  it('after deltaMaxDeferSeconds applies to a copy: the held request keeps the old model, freed when it ends', async () => {
+  it('after deltaMaxDeferSeconds: a copy: a held request keeps the old model, freed at its end', async () => {
     const fx = await fixture({ deltaMaxDeferSeconds: 0.05 });
     const held = fx.registry.acquire();
     if (!held) throw new Error('no version');
@@ -206,14 +213,12 @@ describe('a delta and the chunked requests holding the served version', () => {
   });
 
   it('never changes a labelled version in place: the delta goes to a copy, the labelled base stays', async () => {
-    const dir0 = await tmp();
-    void dir0;
-    const fx = await fixture({ labels: {} });
-    fx.registry.stop();
+    const fx = await fixture();
+    fx.registry.stop(); // the label needs the version number, known once the base is written
     const r = new ModelRegistry(fx.dir, silent, 0, { keepVersions: 1, labels: { stable: fx.base } });
     await r.check();
     const base = fx.scores(r.current()?.model as CtrModel);
-    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, (fx.advance(0)).content);
+    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, fx.advance(0).content);
     await r.check();
     expect(r.current()?.version).toBe(w1.version);
     expect(r.loaded().map((m) => m.version)).toEqual([w1.version, fx.base]);
