@@ -102,6 +102,7 @@ export class VersionSet<T> {
         if (i >= 0) e.idle.splice(i, 1);
         resolve(false);
       }, timeoutMs);
+      timer.unref?.(); // a wait does not keep a process alive that is shutting down
       e.idle.push(done);
     });
   }
