@@ -134,6 +134,12 @@ function trainMetrics(registry: client.Registry) {
     checkpointTimestamp: gauge('lionctr_checkpoint_last_timestamp_seconds', 'Unix time of the last durable checkpoint'),
     exportSeconds: histogram('lionctr_export_seconds', 'Wall time of one export', durations),
     exportTimestamp: gauge('lionctr_export_last_timestamp_seconds', 'Unix time of the last export'),
+    deltaSeconds: histogram(
+      'lionctr_export_delta_seconds',
+      'Wall time of one delta export (changed rows + dense tower, fsync)',
+      durations,
+    ),
+    deltaRows: gauge('lionctr_export_delta_rows', 'Changed embedding rows in the last delta export (all slots)'),
     freshness: gauge(
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',

@@ -59,4 +59,8 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
     m.exportSeconds.observe(e.seconds);
     m.exportTimestamp.set(Date.now() / 1000);
   });
+  events.on('delta', (e) => {
+    m.deltaSeconds.observe(e.seconds);
+    m.deltaRows.set(e.rows);
+  });
 }

@@ -210,7 +210,8 @@ export function tombstonesToArrow(hi: Uint32Array, lo: Uint32Array, n: number): 
  */
 export function tombstonesFromArrow(table: arrow.Table): { hi: Uint32Array; lo: Uint32Array; n: number } {
   const col = table.getChild('id');
-  if (!col || !(col.type instanceof arrow.Uint64))
+  const t = col?.type;
+  if (!col || !arrow.DataType.isInt(t) || t.bitWidth !== 64 || t.isSigned)
     throw new LionctrError('LIONCTR_BAD_EXPORT', 'tombstone table needs a column "id" of uint64');
   const n = table.numRows;
   const hi = new Uint32Array(n),

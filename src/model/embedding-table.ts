@@ -1,4 +1,4 @@
-import { RowStore } from './row-store.ts';
+import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
  * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
@@ -32,12 +32,16 @@ export class EmbeddingTable {
   private slots: Int32Array; // row index or -1
   private mask: number;
 
-  /** @param initialCapacity rows allocated up front (grows by doubling). */
-  /** @param momentumDtype storage of the momentum: float32 (default) or bfloat16. */
+  /**
+   * @param opts.initialCapacity rows allocated up front (grows by doubling); a loaded export
+   *   passes its row count, so that its rows take no spare capacity.
+   * @param opts.momentumDtype storage of the momentum: float32 (default), bfloat16, or none
+   *   (weights only: a served table, never trained; see RowStore).
+   */
   constructor(
     slot: string,
     dim: number,
-    opts: { initStd?: number; initialCapacity?: number; momentumDtype?: 'float32' | 'bfloat16' } = {},
+    opts: { initStd?: number; initialCapacity?: number; momentumDtype?: RowDtype } = {},
   ) {
     this.slot = slot;
     this.dim = dim;
@@ -84,6 +88,11 @@ export class EmbeddingTable {
 
   /** Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent. */
   findOrAdmit(hi: number, lo: number): number {
+    return this.admit(hi, lo, true);
+  }
+
+  /** Row index of id (hi, lo), admitting a new row (initialized when `init`, else zero) when absent. */
+  private admit(hi: number, lo: number, init: boolean): number {
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
     for (;;) {
       const r = this.slots[p];
@@ -93,7 +102,7 @@ export class EmbeddingTable {
     }
     if (this.size >= this.capacity) {
       this.growRows();
-      return this.findOrAdmit(hi, lo);
+      return this.admit(hi, lo, init);
     }
     const row = this.size++;
     this.keysHi[p] = hi;
@@ -102,7 +111,7 @@ export class EmbeddingTable {
     this.rowHi[row] = hi;
     this.rowLo[row] = lo;
     this.rows.setLastStep(row, this.clock - 1);
-    this.initRow(row, hi, lo);
+    if (init) this.initRow(row, hi, lo);
     return row;
   }
 
@@ -110,8 +119,8 @@ export class EmbeddingTable {
    * Inserts a row with given values (used when loading exports and checkpoints).
    * @param values W floats.
    */
-  put(hi: number, lo: number, values: Float32Array): number {
-    const row = this.findOrAdmit(hi, lo);
+  put(hi: number, lo: number, values: ArrayLike<number>): number {
+    const row = this.admit(hi, lo, false);
     this.rows.setWeights(row, values);
     return row;
   }

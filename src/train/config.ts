@@ -65,6 +65,14 @@ export const exportConfig = {
     default: 60,
     env: 'LIONCTR_EXPORT_INTERVAL_SECONDS',
   },
+  deltaIntervalSeconds: {
+    doc:
+      'Seconds between delta exports (rows changed since the previous export + the dense tower, under the last ' +
+      'full export) between full exports; 0 = no deltas',
+    format: 'nonneg-number',
+    default: 10,
+    env: 'LIONCTR_EXPORT_DELTA_INTERVAL_SECONDS',
+  },
   keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },
 };
 

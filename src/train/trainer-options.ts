@@ -34,6 +34,8 @@ export interface TrainerOptions {
   /** Seconds between periodic exports (0 = only the first and the last). */
   exportIntervalSeconds: number;
   exportKeep: number;
+  /** Seconds between delta exports under the last full export (0 or absent = none). */
+  deltaIntervalSeconds?: number;
   /** Checkpoints root; null = never checkpoint. */
   checkpointDir?: string | null;
   /** Seconds between checkpoints (0 = only at the end and when the source asks). */

@@ -5,7 +5,8 @@
  * checkpoint). Everything observable is an event of src/events/train-events.ts that the
  * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators:
  * RunPosition (where the run stands), Cadence (when), progress-line.ts (what the line says),
- * snapshots.ts (checkpoint and export writes), audit-log.ts.
+ * snapshots.ts (checkpoint and export writes), delta-exports.ts (deltas between exports),
+ * audit-log.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RecordBatch } from 'apache-arrow';
@@ -19,6 +20,8 @@ import { addBadRows, badRowsSince } from './bad-rows.ts';
 import { Cadence } from './cadence.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
+import { DeltaExports } from './delta-exports.ts';
+import type { ExportMeta } from './export-writer.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
 import { saveCheckpoint, saveExport } from './snapshots.ts';
@@ -54,6 +57,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private lastProgress?: Progress;
   /** Skipped (non-finite) steps in a row, and whether the model may be written. */
   private readonly guard: DivergenceGuard;
+  /** Delta exports between full ones (null: export.deltaIntervalSeconds = 0 or no exports). */
+  private readonly deltas: DeltaExports | null;
 
   constructor(opts: TrainerOptions) {
     super();
@@ -65,6 +70,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     this.lastCheckpointStep = r ? r.step : -1;
     this.guard = new DivergenceGuard(opts.maxNonfiniteSteps ?? 10, opts.logger);
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
+    const d = opts.deltaIntervalSeconds ?? 0;
+    this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
@@ -192,6 +199,12 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
       // a postponed export (the model is not fit to be written) is tried again after the next step
       if ((await this.export()) !== null) c.export.mark(performance.now());
+    } else if (
+      this.deltas?.due(now) &&
+      this.guard.fitToWrite(this.opts.model, `a delta at step ${this.opts.step.step}`)
+    ) {
+      const e = await this.deltas.write(this.opts.model, this.exportMeta());
+      if (e) this.emit('delta', e);
     }
     // a source that gave up partitions asks for a checkpoint (their offsets are committed by it)
     if (c.checkpoint.due(now, source.checkpointWanted?.() ?? false)) {
@@ -230,26 +243,22 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
    * @throws LionctrError LIONCTR_DIVERGED when a weight is NaN or infinite (nothing written).
    */
   async export(): Promise<string | null> {
-    const o = this.opts,
-      pos = this.position;
+    const o = this.opts;
     if (!this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`)) return null;
-    const e = await saveExport(
-      o.exportDir!,
-      o.model,
-      {
-        step: o.step.step,
-        examples: pos.examples,
-        sourceOffsets: pos.offsets(),
-        watermarkMs: pos.watermarkMs,
-        metrics: exportFigures(this.lastProgress ?? this.figures()),
-      },
-      o.exportKeep,
-      o.logger,
-    );
+    const e = await saveExport(o.exportDir!, o.model, this.exportMeta(), o.exportKeep, o.logger);
+    await this.deltas?.startChain(e.version);
     this.exportsWritten.push(e.version);
-    this.examplesAtExport = pos.examples;
+    this.examplesAtExport = this.position.examples;
     this.emit('export', e);
     return e.version;
+  }
+
+  /** What an export (full or delta) records besides the model: position, figures, the last delta's version. */
+  private exportMeta(): ExportMeta {
+    const pos = this.position;
+    const metrics = exportFigures(this.lastProgress ?? this.figures());
+    const at = { step: this.opts.step.step, examples: pos.examples, watermarkMs: pos.watermarkMs };
+    return { ...at, sourceOffsets: pos.offsets(), metrics, afterVersion: this.deltas?.lastVersion };
   }
 
   /** Current progressive figures at `examplesPerSecond`. */
