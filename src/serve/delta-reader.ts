@@ -20,6 +20,7 @@ import {
   deltaTombstonesPath,
   listDeltaDirs,
   parseDeltaManifest,
+  tombstonesFromArrow,
   type DeltaManifest,
   type DeltaPredecessor,
 } from '../model/delta-format.ts';
@@ -163,7 +164,7 @@ export async function readDelta(dir: string, prev: DeltaPredecessor, model: CtrM
     }
     const delRel = deltaTombstonesPath(slot);
     if ((manifest.tombstones[slot] ?? 0) > 0 || files.has(delRel)) {
-      const d = parseTable(file(delRel), where(delRel), idsFromArrow);
+      const d = parseTable(file(delRel), where(delRel), tombstonesFromArrow);
       expectCount(d.n, manifest.tombstones[slot] ?? 0, where(delRel));
       tombstones.push({ table: f, ...d });
     }
@@ -212,32 +213,6 @@ function parseTable<T>(bytes: Buffer, where: string, read: (t: arrow.Table) => T
   } catch (e) {
     return refuse('bad_delta', `not a valid table: ${(e as Error).message}`, where, e);
   }
-}
-
-/**
- * A tombstone table's ids as (hi, lo) [n] (column `id`, uint64). delta-format.ts's
- * tombstonesFromArrow tests `instanceof arrow.Uint64`, which a table read back from IPC is not
- * (its type is an Int_ of 64 unsigned bits), so the type is checked by its fields here.
- */
-function idsFromArrow(table: arrow.Table): { hi: Uint32Array; lo: Uint32Array; n: number } {
-  const col = table.getChild('id');
-  const type = col?.type as arrow.Int | undefined;
-  if (!col || !arrow.DataType.isInt(type) || type.bitWidth !== 64 || type.isSigned)
-    throw new Error('a tombstone table needs a column "id" of uint64');
-  const n = table.numRows,
-    hi = new Uint32Array(n),
-    lo = new Uint32Array(n);
-  let r = 0;
-  for (const chunk of col.data) {
-    const ids = chunk.values as BigUint64Array;
-    // uint64 little-endian as (lo, hi) uint32 pairs: no BigInt per id
-    const w = new Uint32Array(ids.buffer, ids.byteOffset + chunk.offset * 8, 2 * chunk.length);
-    for (let i = 0; i < chunk.length; i++, r++) {
-      lo[r] = w[2 * i];
-      hi[r] = w[2 * i + 1];
-    }
-  }
-  return { hi, lo, n };
 }
 
 function expectCount(n: number, want: number, where: string): void {

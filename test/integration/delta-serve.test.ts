@@ -1,19 +1,21 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServeMetrics } from '../../src/metrics/catalogue.ts';
+import type { DeltaPredecessor } from '../../src/model/delta-format.ts';
 import { observeRegistry } from '../../src/metrics/serve-observer.ts';
 import { createHttpServer, VERSION_HEADER } from '../../src/serve/http-server.ts';
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import { writeDelta } from '../../src/train/delta-writer.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
-import { diffModels, writeDeltaFiles } from '../helpers/delta-files.ts';
+import { diffModels } from '../helpers/delta-files.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const meta = (step: number) => ({ step, examples: step, sourceOffsets: {}, watermarkMs: null, metrics: {} });
 
-describe('delta exports served over HTTP (the registry polling its exports root)', () => {
+describe("delta exports served over HTTP (the trainer's delta writer, the registry polling the exports root)", () => {
   let dir: string;
   let url: string;
   let registry: ModelRegistry;
@@ -72,19 +74,32 @@ describe('delta exports served over HTTP (the registry polling its exports root)
     const base = registry.current()?.version as string;
     const p0 = (await servedAs(base)).p;
     let before = { tables: trained.model.tables.map((t) => t.clone()) };
-    const train = () => {
+    let prev: DeltaPredecessor = {
+      baseVersion: base,
+      nextSeq: 1,
+      version: base,
+      manifestBytes: await readFile(join(dir, base, 'manifest.json')),
+    };
+    /** Trains one step and writes the rows it changed (found by diff) with the trainer's writeDelta. */
+    const train = async () => {
       trained.step.run(trained.featurizer.fromInstances(instances()));
       const content = diffModels(before, trained.model);
       before = { tables: trained.model.tables.map((t) => t.clone()) };
-      return content;
+      const rows = trained.model.tables.map((t) => {
+        const r = content.rows[t.slot];
+        return Int32Array.from(r.hi, (hi, i) => t.find(hi, r.lo[i])).sort();
+      });
+      const d = await writeDelta(join(dir, base), prev, trained.model, rows, meta(prev.nextSeq + 1));
+      prev = d.next;
+      return { dir: d.dir, version: d.manifest.version, manifest: d.manifest };
     };
 
-    const w1 = await writeDeltaFiles(dir, base, 1, train());
+    const w1 = await train();
     const r1 = await servedAs(w1.version);
     expectClose(r1.p, reference());
     expect(Math.max(...r1.p.map((x, i) => Math.abs(x - p0[i])))).toBeGreaterThan(1e-4);
 
-    const w2 = await writeDeltaFiles(dir, base, 2, train());
+    const w2 = await train();
     expectClose((await servedAs(w2.version)).p, reference());
     const status = (await (await fetch(`${url}/v1/models/ctr`)).json()) as {
       model_version_status: { version: string }[];
@@ -100,7 +115,7 @@ describe('delta exports served over HTTP (the registry polling its exports root)
     expect(age).toBeLessThan((Date.now() - Date.parse(w2.manifest.created_at)) / 1000 + 0.5);
 
     const served2 = reference();
-    const w3 = await writeDeltaFiles(dir, base, 3, train());
+    const w3 = await train();
     await writeFile(join(w3.dir, 'dense', 'weights.bin'), new Uint8Array(16)); // bad checksum
     for (const t0 = Date.now(); Date.now() - t0 < 10_000; await new Promise((r) => setTimeout(r, 25)))
       if ((await metricsText()).includes('lionctr_serve_delta_failures_total{reason="checksum"} 1')) break;
