@@ -3,8 +3,10 @@
  * (one slot of dim --dim by default) is built directly (no training), exported in full and
  * served by a ModelRegistry polling every --poll-seconds; then --deltas deltas are written, each
  * changing --changed of the rows (--inserted of them new ids) and removing --removed, and for
- * each the time from the delta's rename to the served model reflecting it is measured (read +
- * verify + apply, and the poll wait), with rows/s of the synchronous apply. Then, to back the
+ * each the time from the start of its write to the served model reflecting it is measured (the
+ * write, the poll wait, then read + verify + apply from the registry's event), with rows/s of the
+ * synchronous apply. The registry may see a delta before writeDelta returns (the rename comes
+ * before the last fsync), so the poll wait is not split out. Then, to back the
  * choice of deferring over copying (src/serve/delta-applier.ts): the cost of one copy of the
  * served tables, and the wall time of a chunked 10,000-instance request (what a deferred delta
  * waits for).
@@ -12,10 +14,10 @@
  *   npx tsx bench/delta-freshness.ts [--rows 10000000] [--dim 8] [--slots 1] [--changed 0.01]
  *     [--inserted 0.1] [--removed 0.001] [--deltas 5] [--poll-seconds 0.1]
  *
- * Deltas are written as the contract says (src/model/delta-format.ts) by the hand writer of
- * test/helpers/delta-files.ts (not fsynced: the trainer's durable writer is timed by its own).
+ * Deltas are written by the trainer's writeDelta (src/train/delta-writer.ts, fsynced) from the
+ * bench's model, which each delta changes (tombstoned rows removed, changed rows put).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,10 +27,11 @@ import { SlotHasher } from '../src/features/hash.ts';
 import type { FeatureSchema } from '../src/features/schema.ts';
 import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
+import type { DeltaPredecessor } from '../src/model/delta-format.ts';
 import { ModelRegistry } from '../src/serve/model-registry.ts';
 import { scoreRows } from '../src/serve/scoring.ts';
 import { writeExport } from '../src/train/export-writer.ts';
-import { type DeltaContent, denseOf, writeDeltaFiles } from '../test/helpers/delta-files.ts';
+import { type RemovedIds, writeDelta } from '../src/train/delta-writer.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -87,9 +90,9 @@ const ids = slots.map((slot) => {
   for (let i = 0; i < N; i++) h.hashInto(`t${i}`, hi, lo, i);
   return { hi, lo, h };
 });
-let dense: Float32Array[] = [];
+// the trainer's side: the model stays, changed by each delta and written by writeDelta
+const model = new CtrModel(schema, { hidden: [16], initStd: 0.01, seed: 1 }, { trainable: false });
 {
-  const model = new CtrModel(schema, { hidden: [16], initStd: 0.01, seed: 1 }, { trainable: false });
   const row = new Float32Array(W);
   model.tables.forEach((tb, f) => {
     for (let i = 0; i < N; i++) {
@@ -97,14 +100,12 @@ let dense: Float32Array[] = [];
       tb.put(ids[f].hi[i], ids[f].lo[i], row);
     }
   });
-  console.log(`built in ${sec(performance.now() - t)}; ${mem()}`);
-  t = performance.now();
-  const meta = { step: 0, examples: 0, sourceOffsets: {}, watermarkMs: null, metrics: {} };
-  const { bytes } = await writeExport(root, model, meta);
-  console.log(`full export written in ${sec(performance.now() - t)} (${mb(bytes)})`);
-  dense = denseOf(model);
-  model.dispose();
 }
+console.log(`built in ${sec(performance.now() - t)}; ${mem()}`);
+t = performance.now();
+const meta = (step: number) => ({ step, examples: step, sourceOffsets: {}, watermarkMs: null, metrics: {} });
+const full = await writeExport(root, model, meta(0));
+console.log(`full export written in ${sec(performance.now() - t)} (${mb(full.bytes)})`);
 
 // 2. served
 const registry = new ModelRegistry(root, pino({ level: 'warn' }), 0, { keepVersions: 1 });
@@ -120,56 +121,61 @@ const timer = setInterval(() => void registry.check(), pollMs);
 
 // 3. deltas
 const rows: string[] = [];
-let removedSoFar = new Set<number>();
+let prev: DeltaPredecessor = {
+  baseVersion: base,
+  nextSeq: 1,
+  version: base,
+  manifestBytes: await readFile(join(full.dir, 'manifest.json')),
+};
+const removedSoFar = slots.map(() => new Set<number>());
 for (let k = 1; k <= Number(a.deltas); k++) {
-  const c: DeltaContent = { rows: {}, tombstones: {}, dense };
   const probes: { f: number; hi: number; lo: number; v: Float32Array }[] = [];
   const gone: { f: number; hi: number; lo: number }[] = [];
+  const changedRows: Int32Array[] = [];
+  const removed: Record<string, RemovedIds> = {};
+  const row = new Float32Array(W),
+    pair = new Uint32Array(2);
   slots.forEach((slot, f) => {
-    const hi = new Uint32Array(nChanged),
-      lo = new Uint32Array(nChanged),
-      values = new Float32Array(nChanged * W);
-    const tmp = new Uint32Array(2);
-    for (let j = 0; j < nChanged; j++) {
-      if (j < nNew) {
-        ids[f].h.hashInto(`n${k}_${j}`, tmp.subarray(0, 1), tmp.subarray(1, 2), 0);
-        hi[j] = tmp[0];
-        lo[j] = tmp[1];
-      } else {
-        const i = Math.floor(rand() * N);
-        hi[j] = ids[f].hi[i];
-        lo[j] = ids[f].lo[i];
-      }
-      randomRow(values, j * W);
-    }
-    c.rows[slot] = { hi, lo, values, n: nChanged };
-    const thi = new Uint32Array(nRemoved),
-      tlo = new Uint32Array(nRemoved);
-    const chosen = new Set(removedSoFar);
+    const tb = model.tables[f];
+    // tombstones first (the trainer's table moves its last row into a freed one: not a change)
+    const hi = new Uint32Array(nRemoved),
+      lo = new Uint32Array(nRemoved);
     for (let j = 0; j < nRemoved; j++) {
       let i = Math.floor(rand() * N);
-      while (chosen.has(i)) i = Math.floor(rand() * N);
-      chosen.add(i);
-      thi[j] = ids[f].hi[i];
-      tlo[j] = ids[f].lo[i];
+      while (removedSoFar[f].has(i)) i = Math.floor(rand() * N);
+      removedSoFar[f].add(i);
+      hi[j] = ids[f].hi[i];
+      lo[j] = ids[f].lo[i];
+      tb.remove(hi[j], lo[j]);
     }
-    removedSoFar = chosen;
-    c.tombstones[slot] = { hi: thi, lo: tlo, n: nRemoved };
-    // probes: the last value written of sampled changed ids (ids may repeat in a delta), removed ids
-    const last = new Map<string, number>();
-    for (let j = 0; j < nChanged; j++) last.set(`${hi[j]}:${lo[j]}`, j);
+    removed[slot] = { hi, lo };
+    // changed rows: updates of random ids (a removed one comes back), then new ids
+    const changed: [number, number][] = [];
+    for (let j = 0; j < nChanged; j++) {
+      if (j < nNew) {
+        ids[f].h.hashInto(`n${k}_${j}`, pair.subarray(0, 1), pair.subarray(1, 2), 0);
+        changed.push([pair[0], pair[1]]);
+      } else {
+        const i = Math.floor(rand() * N);
+        changed.push([ids[f].hi[i], ids[f].lo[i]]);
+        removedSoFar[f].delete(i);
+      }
+      randomRow(row, 0);
+      tb.put(changed[j][0], changed[j][1], row);
+    }
+    changedRows.push(Int32Array.from(new Set(changed.map(([h, l]) => tb.find(h, l)))).sort());
     for (let p = 0; p < 100; p++) {
-      const j = last.get(`${hi[p * 7]}:${lo[p * 7]}`) as number;
-      probes.push({ f, hi: hi[j], lo: lo[j], v: values.slice(j * W, (j + 1) * W) });
+      const [h, l] = changed[p * 7];
+      probes.push({ f, hi: h, lo: l, v: tb.rows.getWeights(tb.find(h, l)) });
     }
-    // a removed id that the same delta also changes is present after it (tombstones go first)
     for (let p = 0; p < Math.min(100, nRemoved); p++)
-      if (!last.has(`${thi[p]}:${tlo[p]}`)) gone.push({ f, hi: thi[p], lo: tlo[p] });
+      if (tb.find(hi[p], lo[p]) < 0) gone.push({ f, hi: hi[p], lo: lo[p] });
   });
   t = performance.now();
-  const w = await writeDeltaFiles(root, base, k, c);
+  const d = await writeDelta(full.dir, prev, model, changedRows, meta(k), removed);
+  prev = d.next;
   const renamed = performance.now();
-  while (registry.current()?.version !== w.version) await new Promise((r) => setImmediate(r));
+  while (registry.current()?.version !== d.manifest.version) await new Promise((r) => setImmediate(r));
   const served = performance.now();
   const e = events[events.length - 1];
   const m = registry.current()?.model as CtrModel;
@@ -183,17 +189,20 @@ for (let k = 1; k <= Number(a.deltas); k++) {
   rows.push(
     [
       `delta-${k}`,
-      `write ${sec(renamed - t)}`,
-      `rename->served ${sec(served - renamed)}`,
-      `(poll wait ${sec(served - renamed - found)}, read+verify ${sec(found - apply - e.deferredSeconds * 1000)},`,
+      `written (fsynced) in ${sec(renamed - t)};`,
+      `write start -> served ${sec(served - t)}`,
+      `(found -> served ${sec(found)}: read+verify ${sec(found - apply - e.deferredSeconds * 1000)},`,
       `apply ${sec(apply)} = ${((S * nChanged) / (apply / 1000) / 1e6).toFixed(2)} M rows/s)`,
-      `in place ${e.inPlace}, probes wrong ${wrong}`,
+      `in place ${e.inPlace}, probes wrong ${wrong}, served capacity ${m.tables[0].capacity}`,
     ].join(' '),
   );
   console.log(rows[rows.length - 1]);
 }
 clearInterval(timer);
-console.log(`after ${a.deltas} deltas: ${mem()}`);
+const servedRows = JSON.stringify(registry.current()?.model.rowCounts());
+const same = servedRows === JSON.stringify(model.rowCounts()) ? 'equal to' : 'DIFFERENT from';
+console.log(`after ${a.deltas} deltas: served rows ${servedRows} ${same} the writer's; ${mem()}`);
+model.dispose();
 
 // 4. what the alternatives cost: a copy of the served tables, and a chunked request (a deferral's wait)
 const cur = registry.current();

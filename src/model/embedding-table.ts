@@ -200,7 +200,20 @@ export class EmbeddingTable {
   }
 
   private growRows(): void {
-    const cap = this.capacity * 2;
+    this.resize(this.capacity * 2);
+  }
+
+  /**
+   * Makes room for `rows` rows in all, growing to `rows` plus an eighth when they do not fit (a
+   * served table is loaded at exactly its row count: a delta's new rows then cost one copy of
+   * the rows, not a doubling; the id map is rebuilt only when its size changes).
+   */
+  reserve(rows: number): void {
+    if (rows > this.capacity) this.resize(rows + (rows >> 3));
+  }
+
+  /** Reallocates to `cap` >= size rows; the map is rebuilt when nextPow2(2 cap) differs from its size. */
+  private resize(cap: number): void {
     const grow = (a: Uint32Array, n: number): Uint32Array => {
       const b = new Uint32Array(n);
       b.set(a);
@@ -210,6 +223,7 @@ export class EmbeddingTable {
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);
+    if (mapCap === this.mask + 1) return;
     this.keysHi = new Uint32Array(mapCap);
     this.keysLo = new Uint32Array(mapCap);
     this.slots = new Int32Array(mapCap).fill(-1);

@@ -39,6 +39,12 @@ function applyRows(model: CtrModel, d: ParsedDelta): DeltaCounts {
   for (const r of d.rows) {
     const table = model.tables[r.table],
       W = table.width;
+    if (table.size + r.n > table.capacity) {
+      // room for the new ids at once (a loaded table has no spare capacity): one copy, not a doubling
+      let fresh = 0;
+      for (let i = 0; i < r.n; i++) if (table.find(r.hi[i], r.lo[i]) < 0) fresh++;
+      table.reserve(table.size + fresh);
+    }
     for (let i = 0; i < r.n; i++) table.put(r.hi[i], r.lo[i], r.values.subarray(i * W, (i + 1) * W));
     rows += r.n;
   }

@@ -86,3 +86,22 @@ describe('EmbeddingTable.clone', () => {
     expect(c.rows.getWeights(c.find(150, 150))).toEqual(Float32Array.of(1, 2, 3));
   });
 });
+
+describe('EmbeddingTable.reserve', () => {
+  it('grows to the rows asked plus an eighth, every id still found, and admits past it by doubling', () => {
+    const t = new EmbeddingTable('C1', 1, { initialCapacity: 100 });
+    for (let i = 0; i < 100; i++) t.put(i, i, Float32Array.of(i, -i));
+    t.reserve(50); // fits: nothing changes
+    expect(t.capacity).toBe(100);
+    t.reserve(110); // the map (256 slots) is kept, the rows grow
+    expect(t.capacity).toBe(110 + 13);
+    t.reserve(200); // the map must grow (nextPow2(2 * 225) = 512)
+    expect(t.capacity).toBe(225);
+    for (let i = 100; i < 300; i++) t.put(i, i, Float32Array.of(i, -i));
+    expect(t.size).toBe(300);
+    const bad = Array.from({ length: 300 }, (_, i) => i).filter(
+      (i) => t.find(i, i) < 0 || t.rows.getWeights(t.find(i, i))[1] !== -i,
+    );
+    expect(bad).toEqual([]);
+  });
+});
