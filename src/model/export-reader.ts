@@ -6,6 +6,7 @@ import { CtrModel } from './ctr-model.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { Slicer, readHashed } from './sliced-read.ts';
 import { EXPORT_FORMAT, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import { createServingTower, type ServingTowerOptions, servingTowerOptions } from './serving-tower.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -40,7 +41,8 @@ export async function readLatest(root: string): Promise<string | null> {
 
 /**
  * Loads and verifies an export version directory into a serving CtrModel (variables not
- * trainable). Every file's sha256 is checked against the manifest.
+ * trainable), with its serving tower (`tower`, default: configureServingTower's; see
+ * serving-tower.ts), freed by model.dispose(). Every file's sha256 is checked against the manifest.
  *
  * Memory: files are read, verified, parsed and dropped one at a time, and each table is
  * built weights-only (RowStore 'none') at its row count plus an eighth (room for the new rows
@@ -52,7 +54,10 @@ export async function readLatest(root: string): Promise<string | null> {
  * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
  *   inconsistent.
  */
-export async function loadExport(dir: string): Promise<{ model: CtrModel; manifest: ExportManifest }> {
+export async function loadExport(
+  dir: string,
+  tower: ServingTowerOptions = servingTowerOptions(),
+): Promise<{ model: CtrModel; manifest: ExportManifest }> {
   const fail = (msg: string, where: string, cause?: unknown): never => {
     throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause });
   };
@@ -112,6 +117,7 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
     }
     // files a newer writer lists that this reader does not use are still verified
     for (const rel of [...unread]) await file(rel);
+    model.servingTower = await createServingTower(model.tower, tower);
   } catch (e) {
     model.dispose(); // the tower's tensors are not garbage-collected
     throw e;

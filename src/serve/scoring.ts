@@ -1,8 +1,9 @@
 /**
  * Scores the examples of one request with the version it holds: featurize, then the model in
  * chunks of PREDICT_CHUNK with a turn of the event loop between them (so /readyz, /metrics
- * and small requests are answered meanwhile). The caller holds the version (acquire/release)
- * across every turn, so a swap during the request cannot free the model under it.
+ * and small requests are answered meanwhile; the model's serving tower may also take a turn,
+ * onnxruntime's run being async). The caller holds the version (acquire/release) across every
+ * turn, so a swap during the request cannot free the model (its tensors and ONNX session) under it.
  */
 import { LionctrError } from '../errors.ts';
 import { sliceBatch } from '../features/feature-batch.ts';
@@ -32,7 +33,7 @@ export async function scoreRows(
   const predictions = new Array<number>(batch.size);
   for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
     if (s > 0) await yieldTurn();
-    const p = served.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
+    const p = await served.model.score(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
     for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
   }
   const bad = predictions.findIndex((p) => !Number.isFinite(p));

@@ -139,6 +139,8 @@ describe('delta exports of a training run', () => {
       expect(sha(await readFile(join(lastDelta, rel))), rel).toBe(sha(await readFile(join(full.dir, rel))));
     // the trainer's own last export (a new chain) is above the last delta's version
     expect(BigInt(summary.exports.at(-1)!)).toBeGreaterThan(prevVersion);
+    expect(summary.exports.length).toBe(2);
+    expect((await readdir(join(exportsDir, summary.exports[1]))).filter((n) => n.includes('delta'))).toEqual([]);
     // metrics
     const text = await metrics.registry.metrics();
     expect(text).toContain(`lionctr_export_delta_seconds_count ${deltas.length}`);

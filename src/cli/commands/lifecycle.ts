@@ -8,6 +8,7 @@ import type { LionctrConfig } from '../../config/schema.ts';
 import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { observeRegistry } from '../../metrics/serve-observer.ts';
 import { createHttpServer } from '../../serve/http-server.ts';
+import { configureServingTower } from '../../model/serving-tower.ts';
 import { ModelRegistry } from '../../serve/model-registry.ts';
 
 /**
@@ -45,7 +46,8 @@ export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 /**
  * Starts the prediction endpoint on serve.host:serve.port over the exports root `exportDir`
  * (absolute) and starts polling its LATEST, keeping serve.keepVersions versions (and the
- * serve.labels ones) loaded; the process logger logs loads and every 5xx answer; `draining`
+ * serve.labels ones) loaded, each with its serving tower (serve.tower); the process logger logs
+ * loads and every 5xx answer; `draining`
  * aborted makes /readyz answer 503.
  */
 export async function startServer(
@@ -56,6 +58,7 @@ export async function startServer(
   draining?: AbortSignal,
 ) {
   const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
+  configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
   const policy = { keepVersions, labels, deltaMaxDeferSeconds };
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);

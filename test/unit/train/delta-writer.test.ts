@@ -10,8 +10,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { checkDeltaChain, parseDeltaManifest } from '../../../src/model/delta-format.ts';
+import { DeltaExports } from '../../../src/train/delta-exports.ts';
 import { writeDelta } from '../../../src/train/delta-writer.ts';
 import { writeExport } from '../../../src/train/export-writer.ts';
 import { useFixture } from '../../helpers/fixture.ts';
@@ -74,7 +76,7 @@ describe('writeDelta', () => {
     t.model.dispose();
   });
 
-  it('refuses non-finite weights of the tower or of a changed row, writing nothing; unchanged rows are not read', async () => {
+  it('refuses non-finite weights of the tower or a changed row, writing nothing; unchanged rows not read', async () => {
     const t = await tinyTrainedModel(2, 256);
     const root = fx.tempDir('drefuse');
     const base = await writeExport(root, t.model, meta);
@@ -101,11 +103,33 @@ describe('writeDelta', () => {
       code: 'LIONCTR_DIVERGED',
       message: expect.stringMatching(
         new RegExp(
-          `refusing to write delta 2 under .*: NaN or infinite weights in dense ${v.name} \\(1 of \\d+\\), embeddings ${table.slot} \\(1 of ${2 * table.width}\\)`,
+          `refusing to write delta 2 under .*: NaN or infinite weights in dense ${v.name} \\(1 of \\d+\\), ` +
+            `embeddings ${table.slot} \\(1 of ${2 * table.width}\\)`,
         ),
       ),
     });
     expect(await readdir(base.dir)).toEqual(listing);
+    t.model.dispose();
+  });
+
+  it('DeltaExports: none before a full export, skipped when nothing changed, tombstones alone are a delta', async () => {
+    const t = await tinyTrainedModel(1, 64);
+    const root = fx.tempDir('dchain');
+    const deltas = new DeltaExports(t.step, root, 1e-6, pino({ level: 'silent' }));
+    expect(deltas.due(performance.now() + 1)).toBe(false); // no chain yet
+    expect(await deltas.write(t.model, meta)).toBeNull();
+    const base = await writeExport(root, t.model, meta);
+    await deltas.startChain(base.version);
+    expect(deltas.due(performance.now() + 1)).toBe(true);
+    expect(await deltas.write(t.model, meta)).toBeNull(); // nothing trained since the base
+    expect(deltas.skipped).toBe(1);
+    expect(deltas.lastVersion).toBeUndefined();
+    deltas.remove(t.model.slots[2], 1, 2);
+    const e = await deltas.write(t.model, meta);
+    expect(e).toMatchObject({ base: base.version, seq: 1, rows: 0, tombstones: 1 });
+    expect(deltas.lastVersion).toBe(e!.version);
+    expect(await readdir(join(base.dir, 'delta-1'))).toContain('tombstones');
+    expect(await deltas.write(t.model, meta)).toBeNull(); // the removal went with delta 1
     t.model.dispose();
   });
 });
