@@ -37,6 +37,8 @@ export interface ServeEvents {
     deferredSeconds: number;
     inPlace: boolean;
   };
+  /** Delta `seq` of `base` waits for `chunked` requests scoring over several turns with the served model. */
+  deltaDeferred: { base: string; seq: number; chunked: number };
   /** Delta `seq` of `base` was refused: no more deltas of `base` are applied until the next full export. */
   deltaFailed: { base: string; seq: number; reason: DeltaFailureReason; message: string };
 }

@@ -1,20 +1,25 @@
 /**
  * Applies a verified delta export (delta-reader.ts) to a served model: tombstoned rows are
  * removed, changed rows replace the rows of the same id or are inserted, and the dense tower's
- * weights are replaced; then the model serves as the delta's version. Everything that can be
- * refused was refused while reading, so applying is one synchronous call that does not fail
- * halfway: a request scored within one turn of the event loop sees the model wholly before or
- * wholly after it.
+ * weights are replaced (with its serving tower, delta-tower.ts); then the model serves as the
+ * delta's version. Everything that can be refused was refused while reading, and the new ONNX
+ * session is built beforehand, so applying is one synchronous stretch that does not fail
+ * halfway: a request of one chunk (CtrModel.score reads rows and takes its tower synchronously)
+ * sees the model wholly before or wholly after it.
  *
- * Chunked requests (more than PREDICT_CHUNK instances, src/serve/scoring.ts) span several turns
- * while holding their version; the registry applies in place only when no request holds the
- * version (VersionSet.whenIdle), and after waiting `serve.deltaMaxDeferSeconds` applies to a copy
- * instead (copyWithDelta: old and new held at once while the old one drains, as a full swap).
+ * Chunked requests (more than PREDICT_CHUNK instances, src/serve/scoring.ts) read rows over
+ * several turns: the registry applies in place only when none is scoring with the model
+ * (chunkedInFlight), and after waiting `serve.deltaMaxDeferSeconds` applies to a copy instead
+ * (copyWithDelta: old and new held at once while the old one drains, as in a full swap).
+ * Measured by bench/delta-freshness.ts: the copy costs 20-50x the in-place apply.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CtrModel } from '../model/ctr-model.ts';
+import type { ServingTower } from '../model/serving-tower.ts';
 import type { ParsedDelta } from './delta-reader.ts';
+import { deltaOnnxTower, equipCopy } from './delta-tower.ts';
 import type { ServedModel } from './model-registry.ts';
+import { chunkedInFlight } from './scoring.ts';
 import type { VersionSet } from './version-set.ts';
 
 /** What applying a delta changed. */
@@ -53,23 +58,30 @@ function applyRows(model: CtrModel, d: ParsedDelta): DeltaCounts {
 
 /**
  * Applies `d` to `model` in place, synchronously: rows (applyRows), then every tower variable
- * assigned the delta's values (the old tensors are freed by assign; no tensor is left over).
- * Row indices held across the call are stale (EmbeddingTable.remove moves rows).
+ * assigned the delta's values (the old tensors are freed by assign; no tensor is left over), and
+ * `onnx` (deltaOnnxTower, when the model is served by onnxruntime) swapped in for the old
+ * serving tower, which is released when its running calls end. Row indices held across the call
+ * are stale (EmbeddingTable.remove moves rows).
  */
-export function applyDeltaInPlace(model: CtrModel, d: ParsedDelta): DeltaCounts {
+export function applyDeltaInPlace(model: CtrModel, d: ParsedDelta, onnx?: ServingTower): DeltaCounts {
   const counts = applyRows(model, d);
   tf.tidy(() => {
     model.tower.vars.forEach((v, i) => {
       v.assign(tf.tensor(d.dense[i], v.shape));
     });
   });
+  if (onnx) {
+    const old = model.servingTower;
+    model.servingTower = onnx;
+    old?.dispose();
+  }
   return counts;
 }
 
 /**
  * A new model with `d` applied: copies of `model`'s tables (EmbeddingTable.clone) and a tower
- * built from the delta's dense weights; `model` is not touched. Memory: one more copy of the
- * tables (about 4 * stride + 8 + 12 * map slots bytes a row) until the old model is freed.
+ * built from the delta's dense weights; `model` is not touched. Its serving tower is the caller's
+ * (equipCopy). Memory: one more copy of the tables until the old model is freed.
  */
 export function copyWithDelta(model: CtrModel, d: ParsedDelta): { model: CtrModel; counts: DeltaCounts } {
   const copy = new CtrModel(model.schema, model.config, { towerValues: d.dense, trainable: false });
@@ -119,50 +131,63 @@ export interface DeltaApplied {
 /**
  * Applies `d` to the version `current()` names in `set` and puts the result in the set under
  * the delta's version: in place (VersionSet.replace; same model, nothing freed) as soon as no
- * request holds that version, waiting at most `deferMs` for the requests holding it to end;
- * after that, or at once for a `pinned` version (a label names it: never changed in place), on
- * a copy (VersionSet.add; the old version stays until the caller's policy retires it and its
- * last request ends). Check and apply are in one synchronous stretch, so no request can
- * acquire the version in between.
+ * chunked request is scoring with that model, waiting at most `deferMs` (checked every 1 ms);
+ * after that, or at once for a `pinned` version (a label names it: never changed in place), on a
+ * copy (VersionSet.add; the old version stays until the caller's policy retires it and its last
+ * request ends). Check and in-place apply are one synchronous stretch. `onWait` is called once
+ * when the delta starts waiting, with the number of chunked requests it waits for.
  * @param current the version to apply to, re-read after every wait; undefined (the registry
  *   stopped, or a new full export is served) drops the delta.
  * @returns what was done, or null when dropped.
+ * @throws LionctrError LIONCTR_UNAVAILABLE when onnxruntime refuses the delta's tower.
  */
-export async function applyWhenIdle(
+export async function applyWhenQuiet(
   set: VersionSet<ServedModel>,
   current: () => string | undefined,
   pinned: ReadonlySet<string>,
   d: ParsedDelta,
   deferMs: number,
+  onWait: (chunked: number) => void = () => {},
 ): Promise<DeltaApplied | null> {
+  const first = set.peek(current() ?? '');
+  if (!first) return null;
+  const onnx = await deltaOnnxTower(first.model, d.dense);
   const t0 = performance.now(),
     deadline = t0 + deferMs;
+  let waits = 0;
   for (;;) {
     const from = current();
     const served = from === undefined ? undefined : set.peek(from);
-    if (from === undefined || !served) return null;
-    const idle = set.refsOf(from) === 0 && !pinned.has(from);
-    const left = deadline - performance.now();
-    if (idle || left <= 0 || pinned.has(from)) {
-      const t1 = performance.now();
-      let next: ServedModel, counts: DeltaCounts;
-      if (idle) {
-        counts = applyDeltaInPlace(served.model, d);
-        next = servedAfterDelta(served, d, served.model);
-        set.replace(from, next.version, next);
-      } else {
-        const copy = copyWithDelta(served.model, d);
-        counts = copy.counts;
-        next = servedAfterDelta(served, d, copy.model);
-        set.add(next.version, next);
-      }
-      const timing = {
-        applySeconds: (performance.now() - t1) / 1000,
-        deferredSeconds: (t1 - t0) / 1000,
-        inPlace: idle,
-      };
-      return { next, counts, inPlace: idle, timing };
+    if (from === undefined || !served || served.model !== first.model) {
+      onnx?.dispose();
+      return null;
     }
-    await set.whenIdle(from, left);
+    const quiet = chunkedInFlight(served.model) === 0 && !pinned.has(from);
+    if (quiet) {
+      const t1 = performance.now();
+      const counts = applyDeltaInPlace(served.model, d, onnx);
+      const next = servedAfterDelta(served, d, served.model);
+      set.replace(from, next.version, next);
+      return done(next, counts, true, t0, t1);
+    }
+    if (performance.now() >= deadline || pinned.has(from)) {
+      const t1 = performance.now();
+      const copy = copyWithDelta(served.model, d);
+      await equipCopy(served.model, copy.model, onnx);
+      if (current() !== from) {
+        copy.model.dispose();
+        return null;
+      }
+      const next = servedAfterDelta(served, d, copy.model);
+      set.add(next.version, next);
+      return done(next, copy.counts, false, t0, t1);
+    }
+    if (waits++ === 0) onWait(chunkedInFlight(served.model));
+    await new Promise((r) => setTimeout(r, 1));
   }
+}
+
+function done(next: ServedModel, counts: DeltaCounts, inPlace: boolean, t0: number, t1: number): DeltaApplied {
+  const timing = { applySeconds: (performance.now() - t1) / 1000, deferredSeconds: (t1 - t0) / 1000, inPlace };
+  return { next, counts, inPlace, timing };
 }

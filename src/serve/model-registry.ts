@@ -8,8 +8,9 @@ import { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { ExportManifest } from '../model/export-format.ts';
 import { loadExport, readLatest } from '../model/export-reader.ts';
-import { applyWhenIdle } from './delta-applier.ts';
+import { applyWhenQuiet } from './delta-applier.ts';
 import { DeltaChain, deltaFailureReason, type ParsedDelta } from './delta-reader.ts';
+import { drainedTower } from './delta-tower.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
 import { type Handle, VersionSet } from './version-set.ts';
 
@@ -20,10 +21,10 @@ export interface ServedModel {
   model: CtrModel;
   featurizer: Featurizer;
   loadedAt: Date;
-  /** The full export it was loaded from (its own version before deltas). */
-  base: string;
-  /** The last delta of `base` applied (0: none). */
-  deltaSeq: number;
+  /** The full export it was loaded from (its own version before deltas; absent: `version`). */
+  base?: string;
+  /** The last delta of `base` applied (0 or absent: none). */
+  deltaSeq?: number;
 }
 
 /** The version policy of a registry (config `serve.keepVersions`, `serve.labels`). */
@@ -54,7 +55,7 @@ export interface VersionPolicy {
  * request holding it ends, or on a copy after `deltaMaxDeferSeconds`. A gap or a refused
  * delta stops the chain (logged once, `deltaFailed`) until LATEST names a new full export.
  * Events (src/events/serve-events.ts): `loaded` after each swap (a delta applied included),
- * `loadFailed` for each failed load, `deltaApplied`, `deltaFailed`.
+ * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`.
  */
 export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private readonly loadedSet: VersionSet<ServedModel>;
@@ -168,6 +169,8 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private async load(version: string): Promise<boolean> {
     try {
       const { model, manifest } = await loadExport(join(this.root, version));
+      // a delta applied in place swaps the serving tower while requests may still await it
+      if (model.servingTower) model.servingTower = drainedTower(model.servingTower);
       const featurizer = new Featurizer(manifest.schema);
       const served = { version, manifest, model, featurizer, loadedAt: new Date(), base: version, deltaSeq: 0 };
       this.loadedSet.add(version, served);
@@ -192,7 +195,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     const previous = this.currentVersion ?? null;
     this.currentVersion = version;
     const served = this.loadedSet.peek(version) as ServedModel;
-    if (served.deltaSeq === 0) this.chain = new DeltaChain(version, join(this.root, version));
+    if (!served.deltaSeq) this.chain = new DeltaChain(version, join(this.root, version));
     const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
     for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
     const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
@@ -240,14 +243,19 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     }
   }
 
-  /** Applies a verified delta to the default version (applyWhenIdle), serves it, logs and emits. */
+  /** Applies a verified delta to the default version (applyWhenQuiet), serves it, logs and emits. */
   private async applyDelta(chain: DeltaChain, d: ParsedDelta, t0: number): Promise<boolean> {
     const current = () => (chain === this.chain ? this.currentVersion : undefined);
-    const r = await applyWhenIdle(this.loadedSet, current, this.pinned, d, this.deferMs);
+    const { seq } = d.manifest;
+    const onWait = (chunked: number) => {
+      this.logger.info({ base: chain.base, seq, chunked }, `delta-${seq} waits for ${chunked} chunked requests`);
+      this.emit('deltaDeferred', { base: chain.base, seq, chunked });
+    };
+    const r = await applyWhenQuiet(this.loadedSet, current, this.pinned, d, this.deferMs, onWait);
     if (!r) return false;
     chain.advance(d);
     this.swapTo(r.next.version);
-    const { version, seq } = d.manifest;
+    const { version } = d.manifest;
     const { rows, removed } = r.counts;
     this.logger.info(
       { base: chain.base, seq, version, rows, removed, inPlace: r.inPlace },

@@ -14,11 +14,11 @@ export interface Handle<T> {
 }
 
 interface Entry<T> {
+  /** The version it is loaded as now (replace() re-keys it). */
+  version: string;
   value: T;
   refs: number;
   retired: boolean;
-  /** Called once when refs next falls to 0 (whenIdle). */
-  idle: (() => void)[];
 }
 
 /** Versions -> loaded values, reference-counted; `dispose` frees a value (called exactly once). */
@@ -32,7 +32,7 @@ export class VersionSet<T> {
   /** Adds a loaded version. @throws Error when the version is in the set already (a bug of the caller). */
   add(version: string, value: T): void {
     if (this.entries.has(version)) throw new Error(`version ${version} is loaded already`);
-    this.entries.set(version, { value, refs: 0, retired: false, idle: [] });
+    this.entries.set(version, { version, value, refs: 0, retired: false });
   }
 
   has(version: string): boolean {
@@ -69,55 +69,28 @@ export class VersionSet<T> {
         if (!held) return;
         held = false;
         e.refs--;
-        if (e.refs === 0) for (const f of e.idle.splice(0)) f();
         if (e.retired && e.refs === 0) {
-          if (this.draining.get(version) === e) this.draining.delete(version);
-          this.dispose(version, e.value);
+          if (this.draining.get(e.version) === e) this.draining.delete(e.version);
+          this.dispose(e.version, e.value);
         }
       },
     };
   }
 
-  /** Requests holding a loaded version now (0 when none, or when it is not loaded). */
-  refsOf(version: string): number {
-    return this.entries.get(version)?.refs ?? 0;
-  }
-
   /**
-   * Resolves true when no request holds `version` (at once when none does now), false after
-   * `timeoutMs` or when it is not loaded. A new request may acquire it between the release and
-   * the caller's continuation: check refsOf again before relying on it.
-   */
-  whenIdle(version: string, timeoutMs: number): Promise<boolean> {
-    const e = this.entries.get(version);
-    if (!e) return Promise.resolve(false);
-    if (e.refs === 0) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        const i = e.idle.indexOf(done);
-        if (i >= 0) e.idle.splice(i, 1);
-        resolve(false);
-      }, timeoutMs);
-      timer.unref?.(); // a wait does not keep a process alive that is shutting down
-      e.idle.push(done);
-    });
-  }
-
-  /**
-   * Re-keys an idle loaded version `from` as `to` with a new value (a delta applied in place:
-   * the same model under its new version); nothing is disposed.
-   * @throws Error when `from` is not loaded or is held, or `to` is loaded already (bugs of the caller).
+   * Re-keys loaded version `from` as `to` with a new value (a delta applied in place: the same
+   * model under its new version). Requests holding `from` keep their handle (its version and
+   * value as they acquired them) and count on the entry as before; nothing is disposed.
+   * @throws Error when `from` is not loaded or `to` is loaded already (bugs of the caller).
    */
   replace(from: string, to: string, value: T): void {
     const e = this.entries.get(from);
-    if (!e || e.refs > 0) throw new Error(`version ${from} is not loaded or is held by a request`);
+    if (!e) throw new Error(`version ${from} is not loaded`);
     if (this.entries.has(to)) throw new Error(`version ${to} is loaded already`);
     this.entries.delete(from);
-    this.entries.set(to, { value, refs: 0, retired: false, idle: [] });
+    e.version = to;
+    e.value = value;
+    this.entries.set(to, e);
   }
 
   /**

@@ -22,8 +22,8 @@ export function extras(ctx: ApiContext, name: string): unknown {
     labels: Object.fromEntries(registry.labels),
     versions: registry.loaded().map((m) => ({
       version: m.version,
-      base_version: m.base,
-      delta_seq: m.deltaSeq,
+      base_version: m.base ?? m.version,
+      delta_seq: m.deltaSeq ?? 0,
       step: m.manifest.step,
       examples: m.manifest.examples,
       created_at: m.manifest.created_at,

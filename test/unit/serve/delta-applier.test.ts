@@ -6,8 +6,9 @@ import pino from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ServeEvents } from '../../../src/events/serve-events.ts';
 import type { CtrModel } from '../../../src/model/ctr-model.ts';
+import { configureServingTower } from '../../../src/model/serving-tower.ts';
 import { ModelRegistry, type VersionPolicy } from '../../../src/serve/model-registry.ts';
-import { nextTurn } from '../../../src/serve/scoring.ts';
+import { PREDICT_CHUNK, scoreRows } from '../../../src/serve/scoring.ts';
 import { writeExport } from '../../../src/train/export-writer.ts';
 import { type DeltaContent, diffModels, writeDeltaFiles } from '../../helpers/delta-files.ts';
 import { sampleInstances, tinyTrainedModel } from '../../helpers/tiny-model.ts';
@@ -38,6 +39,8 @@ async function fixture(policy: VersionPolicy = {}) {
   const instances = sampleInstances(40, trained.schema);
   const batch = trained.featurizer.fromInstances(instances);
   const scores = (m: CtrModel) => Array.from(m.predict(batch));
+  /** Scores as the endpoint computes them (CtrModel.score: the serving tower, ONNX or tfjs). */
+  const servedScores = async (m: CtrModel) => Array.from(await m.score(batch));
   let before = { tables: trained.model.tables.map((t) => t.clone()) };
   /**
    * Trains on the instances and removes the rows of instance `k`'s ids (tombstones); returns
@@ -52,15 +55,18 @@ async function fixture(policy: VersionPolicy = {}) {
     return { content, reference: scores(trained.model) };
   };
   const served = () => registry.current()?.model as CtrModel;
-  return { dir, base, registry, trained, applied, failed, advance, scores, served };
+  return { dir, base, registry, trained, applied, failed, advance, scores, servedScores, served };
 }
 
 /** Largest |a_i - b_i|. */
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 
 describe('serving applies delta exports', () => {
-  it("applies delta-1, delta-2 in order: scores equal the trainer's, version and fields of the delta", async () => {
+  it.each(['onnx', 'tfjs'] as const)("delta-1, delta-2 in order (%s tower): scores as the trainer's", async (kind) => {
+    configureServingTower({ kind });
     const fx = await fixture();
+    configureServingTower({ kind: 'auto' });
+    expect(fx.served().servingTower?.kind).toBe(kind);
     const s0 = fx.scores(fx.served());
     const d1 = fx.advance(0);
     expect(d1.content.tombstones.C1.n).toBe(1);
@@ -92,6 +98,8 @@ describe('serving applies delta exports', () => {
     // same weights and rows as the reference: equal to float32 rounding of the same ops
     expect(maxDiff(s2, d2.reference)).toBeLessThan(1e-7);
     expect(maxDiff(s2, s0)).toBeGreaterThan(1e-4);
+    // the endpoint's path: the serving tower holds the delta's dense weights (an ONNX session of its own)
+    expect(maxDiff(await fx.servedScores(fx.served()), d2.reference)).toBeLessThan(1e-6);
     expect(fx.served().rowCounts()).toEqual(fx.trained.model.rowCounts());
     expect(fx.registry.loaded().map((m) => m.version)).toEqual([w2.version]);
     fx.registry.stop();
@@ -176,39 +184,72 @@ describe('serving applies delta exports', () => {
   });
 });
 
-describe('a delta and the chunked requests holding the served version', () => {
-  it('waits for the request holding the version to end, then applies in place', async () => {
-    const fx = await fixture();
+describe('a delta and the requests scoring with the served version', () => {
+  /** A chunked request (PREDICT_CHUNK + 1 instances: 2 chunks) that waits between its chunks until go(). */
+  function chunkedRequest(fx: Awaited<ReturnType<typeof fixture>>) {
+    let go = () => {};
+    const gate = new Promise<void>((r) => {
+      go = r;
+    });
     const held = fx.registry.acquire();
+    if (!held) throw new Error('no version');
+    const rows = sampleInstances(PREDICT_CHUNK + 1, fx.trained.schema);
+    const want = Array.from(held.value.model.predict(fx.trained.featurizer.fromInstances(rows)));
+    const scored = scoreRows(
+      held.value,
+      rows,
+      (i) => `instances[${i}]`,
+      () => gate,
+    ).finally(() => held.release());
+    return { held, want, go, scored };
+  }
+
+  it('waits for a chunked request to end, then applies in place: the request saw the old model only', async () => {
+    const fx = await fixture();
+    const req = chunkedRequest(fx);
     const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, fx.advance(0).content);
+    const waiting = new Promise((r) => fx.registry.once('deltaDeferred', r));
     const checking = fx.registry.check();
-    for (let i = 0; i < 20; i++) await nextTurn();
-    expect(fx.registry.current()?.version).toBe(fx.base); // deferred while held
-    held?.release();
+    expect(await waiting).toEqual({ base: fx.base, seq: 1, chunked: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fx.registry.current()?.version).toBe(fx.base); // deferred while the request is between chunks
+    req.go();
+    expect(maxDiff(await req.scored, req.want)).toBeLessThan(1e-6);
     await checking;
     expect(fx.registry.current()?.version).toBe(w1.version);
     expect(fx.applied[0]).toMatchObject({ inPlace: true });
-    expect(fx.applied[0].deferredSeconds).toBeGreaterThan(0);
+    expect(fx.applied[0].deferredSeconds).toBeGreaterThan(0.015);
     fx.registry.stop();
   });
 
-  it('after deltaMaxDeferSeconds: a copy: a held request keeps the old model, freed at its end', async () => {
+  it('does not wait for requests of one chunk (they read rows and tower in one stretch)', async () => {
+    const fx = await fixture();
+    const held = fx.registry.acquire(); // e.g. a request awaiting its ONNX run
+    const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, fx.advance(0).content);
+    await fx.registry.check();
+    expect(fx.applied[0]).toMatchObject({ inPlace: true, version: w1.version });
+    expect(held?.version).toBe(fx.base); // it answers with the version it started with
+    expect(fx.registry.inFlight()).toEqual({ [w1.version]: 1 });
+    held?.release();
+    expect(fx.registry.inFlight()).toEqual({ [w1.version]: 0 });
+    fx.registry.stop();
+  });
+
+  it('after deltaMaxDeferSeconds: a copy; the chunked request keeps the old model, freed at its end', async () => {
     const fx = await fixture({ deltaMaxDeferSeconds: 0.05 });
-    const held = fx.registry.acquire();
-    if (!held) throw new Error('no version');
-    const old = fx.scores(held.value.model);
-    const dispose = vi.spyOn(held.value.model, 'dispose');
+    const req = chunkedRequest(fx);
+    const dispose = vi.spyOn(req.held.value.model, 'dispose');
     const d1 = fx.advance(0);
     const w1 = await writeDeltaFiles(fx.dir, fx.base, 1, d1.content);
     await fx.registry.check();
     expect(fx.applied[0]).toMatchObject({ inPlace: false, version: w1.version });
     expect(fx.registry.current()?.version).toBe(w1.version);
-    expect(fx.scores(held.value.model)).toEqual(old); // the held model is untouched
     expect(maxDiff(fx.scores(fx.served()), d1.reference)).toBeLessThan(1e-7);
+    expect(maxDiff(await fx.servedScores(fx.served()), d1.reference)).toBeLessThan(1e-6);
     expect(fx.registry.inFlight()).toEqual({ [fx.base]: 1, [w1.version]: 0 });
-    expect(dispose).not.toHaveBeenCalled();
-    held.release();
-    expect(dispose).toHaveBeenCalledTimes(1);
+    req.go();
+    expect(maxDiff(await req.scored, req.want)).toBeLessThan(1e-6);
+    expect(dispose).toHaveBeenCalledTimes(1); // freed when the request ended
     fx.registry.stop();
   });
 
