@@ -25,8 +25,9 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: npx tsx bench/serve-soak.ts [--seconds 600] [--publish-seconds 2] [--warmup-seconds <seconds/10, >= 30>]\n' +
-      '         [--connections 10] [--instances 16] [--steps 20] [--max-growth-pct 5]',
+    'usage: npx tsx bench/serve-soak.ts [--seconds 600] [--publish-seconds 2]\n' +
+      '         [--warmup-seconds <seconds/10, >= 30>] [--connections 10] [--instances 16] [--steps 20]\n' +
+      '         [--max-growth-pct 5]',
   );
   process.exit(0);
 }
@@ -42,6 +43,9 @@ const r = await serveSoak({
   log: (l) => console.log(l),
 });
 const maxGrowth = Number(values['max-growth-pct']);
+const mid = r.rssMb.length >> 1;
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const half = [medianOf(r.rssMb.slice(mid - 5, mid)), r.rssEndMb];
 const fmt = (x: number) => x.toFixed(1);
 console.log(
   [

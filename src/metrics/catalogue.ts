@@ -9,7 +9,9 @@
  * and again whenever its figure is undefined (setOrAbsent: AUC of a window without clicks,
  * anything over NaN predictions); counters and histograms start at 0 for every label set
  * they will see (bad-message reasons; serving routes x codes), so that rate() sees the
- * first event.
+ * first event. With `serve --workers N` a scrape answers the workers' metrics combined
+ * (src/cli/commands/serve-cluster.ts): counters and histograms summed, the gauges that are no
+ * sums with their own `aggregator`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -39,9 +41,17 @@ function makers(registry: client.Registry) {
   return {
     counter: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
       new client.Counter<T>({ name, help, labelNames, registers }),
-    /** A gauge; without labels it is absent until set (prom-client would show 0). */
-    gauge: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) => {
-      const g = new client.Gauge<T>({ name, help, labelNames, registers });
+    /**
+     * A gauge; without labels it is absent until set (prom-client would show 0). `aggregator`: how
+     * `serve --workers N` combines the workers' values (AggregatorRegistry; default sum).
+     */
+    gauge: <T extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly T[] = [],
+      aggregator?: client.Aggregator,
+    ) => {
+      const g = new client.Gauge<T>({ name, help, labelNames, registers, ...(aggregator ? { aggregator } : {}) });
       if (labelNames.length === 0) g.remove();
       return g;
     },
@@ -68,6 +78,7 @@ function processMetrics(registry: client.Registry): void {
     help: 'lionctr version and tfjs backend (value 1)',
     labelNames: ['version', 'backend'],
     registers: [registry],
+    aggregator: 'first',
     collect() {
       this.reset();
       this.set({ version: VERSION, backend: tf.getBackend() ?? 'none' }, 1);
@@ -169,8 +180,9 @@ function serveMetrics(registry: client.Registry) {
       'Instances per predict request',
       [1, 2, 5, 10, 50, 100, 500, 1000, 5000],
     ),
-    servedVersion: gauge('lionctr_serve_model_version', 'Version (export id) of the model being served'),
-    servedAge: gauge('lionctr_serve_model_age_seconds', 'Seconds since the served export was created'),
+    // with serve --workers N: the oldest worker's (min version, max age), so a stale worker shows
+    servedVersion: gauge('lionctr_serve_model_version', 'Version (export id) of the model being served', [], 'min'),
+    servedAge: gauge('lionctr_serve_model_age_seconds', 'Seconds since the served export was created', [], 'max'),
     serveLoadFailures: counter(
       'lionctr_serve_model_load_failures_total',
       'Exports that failed to load or verify (old version kept)',

@@ -91,6 +91,15 @@ export const serveConfig = {
     default: 1,
     env: 'LIONCTR_SERVE_TOWER_THREADS',
   },
+  workers: {
+    doc:
+      '`lionctr serve` only: worker processes sharing the port (node:cluster), each loading the exports itself ' +
+      '(memory: this many copies of the served versions); 0: one per core (os.availableParallelism()). `run` ' +
+      'always serves from its one process',
+    format: 'nat',
+    default: 1,
+    env: 'LIONCTR_SERVE_WORKERS',
+  },
   drainSeconds: {
     doc:
       'On SIGTERM, seconds during which /readyz answers 503 but predictions are still served, before the server ' +

@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Awaited between scoring chunks of a large request (default: one turn of the event loop). */
   yieldTurn?: () => Promise<void>;
+  /** What /metrics answers instead of `metrics.registry` (Prometheus text; `serve --workers`: all workers'). */
+  scrape?: () => Promise<string>;
 }
 
 /**
@@ -147,7 +149,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/metrics', async (_req, reply) => {
     const m = registry.current();
     if (m) metrics.servedAge.set((Date.now() - Date.parse(m.manifest.created_at)) / 1000);
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    const text = await (opts.scrape ?? (() => metrics.registry.metrics()))();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
   });
 
   // TF Serving's REST handler takes every path under /v1/ (http_server.cc RestApiRequestDispatcher)

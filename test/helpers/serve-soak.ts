@@ -71,7 +71,7 @@ export interface ServeSoakResult {
   loadSeconds: number;
   /** Seconds of load until the warm-up ended (see ServeSoakOptions.warmupSeconds). */
   warmupEndSeconds: number;
-  /** Server RSS: median of the 5 samples up to the end of warm-up, of the last 5, and the largest after warm-up. */
+  /** Server RSS: median of the 5 samples after the warm-up, of the last 5, and the largest after warm-up. */
   rssWarmMb: number;
   rssEndMb: number;
   rssMaxMb: number;
@@ -261,8 +261,8 @@ export async function serveSoak(opts: ServeSoakOptions): Promise<ServeSoakResult
     stop = true;
     await publisher;
     clearInterval(sampler);
-    if (warmEnd < 0) warmEnd = rss.length; // never warm: no growth is measured
-    const rssWarmMb = median(rss.slice(Math.max(0, warmEnd - 5), warmEnd));
+    if (warmEnd < 0) warmEnd = Math.max(0, rss.length - 5); // never warm: no growth is measured
+    const rssWarmMb = median(rss.slice(warmEnd, warmEnd + 5));
     const rssEndMb = median(rss.slice(-5));
     const after = rss.slice(warmEnd).filter((x) => !Number.isNaN(x));
     return {

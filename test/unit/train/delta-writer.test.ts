@@ -112,7 +112,7 @@ describe('writeDelta', () => {
     t.model.dispose();
   });
 
-  it('DeltaExports: none before a full export, skipped when nothing changed, tombstones alone are a delta', async () => {
+  it('DeltaExports: none before a full export, skipped when unchanged, tombstones alone are a delta', async () => {
     const t = await tinyTrainedModel(1, 64);
     const root = fx.tempDir('dchain');
     const deltas = new DeltaExports(t.step, root, 1e-6, pino({ level: 'silent' }));
