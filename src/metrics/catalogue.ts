@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import client from 'prom-client';
+import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 
 /**
@@ -157,7 +158,10 @@ function trainMetrics(registry: client.Registry) {
   };
 }
 
-/** Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x SERVE_CODES. */
+/**
+ * Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x
+ * SERVE_CODES, delta failures for every reason.
+ */
 function serveMetrics(registry: client.Registry) {
   const { counter, gauge, histogram } = makers(registry);
   const m = {
@@ -183,7 +187,20 @@ function serveMetrics(registry: client.Registry) {
       'lionctr_serve_model_load_failures_total',
       'Exports that failed to load or verify (old version kept)',
     ),
+    serveDeltasApplied: counter('lionctr_serve_deltas_applied_total', 'Delta exports applied to the served model'),
+    serveDeltaFailures: counter(
+      'lionctr_serve_delta_failures_total',
+      'Delta exports refused, by reason (gap, checksum, broken_chain, bad_delta, nonfinite); no more deltas of ' +
+        'that export are applied until the next full export',
+      ['reason'],
+    ),
+    serveDeltaSeconds: histogram(
+      'lionctr_serve_delta_apply_seconds',
+      'Seconds from a delta export found to its version served (read, verify, wait for chunked requests, apply)',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
   };
+  for (const reason of DELTA_FAILURE_REASONS) m.serveDeltaFailures.labels({ reason }).inc(0);
   for (const route of SERVE_ROUTES) {
     m.serveLatency.zero({ route });
     for (const code of SERVE_CODES) m.serveRequests.labels({ route, code }).inc(0);

@@ -45,10 +45,11 @@ export async function readLatest(root: string): Promise<string | null> {
  * serving-tower.ts), freed by model.dispose(). Every file's sha256 is checked against the manifest.
  *
  * Memory: files are read, verified, parsed and dropped one at a time, and each table is
- * built weights-only (RowStore 'none') at exactly its row count, straight from the Arrow
- * buffers; so a loaded version holds about 4(D + 1) + 8 + 12 * mapSlots bytes a row
- * (mapSlots = nextPow2(2 * rows) / rows, 2 to 4), and a load needs, beyond that, one slot's
- * file at a time. The work is done in slices of about 10 ms (sliced-read.ts), so that a server
+ * built weights-only (RowStore 'none') at its row count plus an eighth (room for the new rows
+ * of delta exports, which would otherwise cost a copy of the table in the turn that applies
+ * the first delta), straight from the Arrow buffers; so a loaded version holds about
+ * 1.125 (4(D + 1) + 8) + 12 * mapSlots bytes a row (mapSlots = nextPow2(2.25 * rows) / rows,
+ * 2.25 to 4.5), and a load needs, beyond that, one slot's file at a time. The work is done in slices of about 10 ms (sliced-read.ts), so that a server
  * loading a new version keeps answering requests meanwhile.
  * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
  *   inconsistent.
@@ -108,8 +109,9 @@ export async function loadExport(
         if (e instanceof LionctrError) throw e;
         fail(`not a valid embedding table: ${(e as Error).message}`, rel, e);
       }
-      // weights only, exactly as many rows as the file has: a served table is never trained
-      const t = new EmbeddingTable(slot, dim, { initStd, initialCapacity: table!.numRows, momentumDtype: 'none' });
+      // weights only, the file's rows and an eighth more for deltas: a served table is never trained
+      const capacity = table!.numRows + (table!.numRows >> 3);
+      const t = new EmbeddingTable(slot, dim, { initStd, initialCapacity: capacity, momentumDtype: 'none' });
       model.tables[f] = t;
       await fillTable(t, table!, slicer, (msg) => fail(msg, rel));
     }

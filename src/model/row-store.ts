@@ -136,6 +136,17 @@ export class RowStore {
     return true;
   }
 
+  /** A deep copy of the row blocks, in an ArrayBuffer of its own (never in a WebAssembly memory). */
+  clone(): RowStore {
+    const c = Object.create(RowStore.prototype) as RowStore;
+    Object.assign(c, this);
+    c.memory = null;
+    c.host = null;
+    c.buffer = this.data.slice().buffer; // same element type: a byte copy
+    c.views();
+    return c;
+  }
+
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private views(): void {
     const buf = this.memory ? this.memory.buffer : this.buffer,

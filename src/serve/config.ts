@@ -68,6 +68,14 @@ export const serveConfig = {
     default: {} as Record<string, string | number>,
     env: 'LIONCTR_SERVE_LABELS',
   },
+  deltaMaxDeferSeconds: {
+    doc:
+      'Seconds a delta export waits for the large (chunked) requests holding the served version to end before it is ' +
+      'applied to a copy of the model instead of in place (a copy holds old + new while those requests drain)',
+    format: 'nonneg-number',
+    default: 1,
+    env: 'LIONCTR_SERVE_DELTA_MAX_DEFER_SECONDS',
+  },
   tower: {
     doc:
       "What scores the dense tower when serving: onnx (onnxruntime-node on the export's ONNX graph; 3-7x faster " +

@@ -65,9 +65,10 @@ export async function startServer(
   draining?: AbortSignal,
   worker?: { id: number; scrape: () => Promise<string> },
 ) {
-  const { keepVersions, labels } = cfg.serve;
+  const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
   configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
-  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, { keepVersions, labels });
+  const policy = { keepVersions, labels, deltaMaxDeferSeconds };
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
   const app = createHttpServer({
