@@ -103,6 +103,7 @@ export async function createTrainer(
     progressSeconds: cfg.train.progressSeconds,
     exportDir: opts.exportDir,
     exportIntervalSeconds: cfg.export.intervalSeconds,
+    deltaIntervalSeconds: cfg.export.deltaIntervalSeconds,
     exportKeep: cfg.export.keep,
     gate: cfg.export.gate,
     logger,

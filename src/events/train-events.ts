@@ -123,6 +123,22 @@ export interface GateEvent {
   seconds: number;
 }
 
+/**
+ * A delta export written (src/train/delta-exports.ts): `<root>/<base>/delta-<seq>`, served as
+ * `version` once applied; its changed rows and tombstones (all slots), wall time (s), size
+ * (bytes: dense tower + rows + tombstones) and event-time watermark (ms).
+ */
+export interface DeltaEvent {
+  version: string;
+  base: string;
+  seq: number;
+  rows: number;
+  tombstones: number;
+  seconds: number;
+  bytes: number;
+  watermarkMs: number | null;
+}
+
 /** A durable checkpoint written: its step, wall time (s) and size (bytes). */
 export interface CheckpointEvent {
   step: number;
@@ -147,6 +163,7 @@ export interface TrainEvents {
   tables: TablesEvent;
   export: ExportEvent;
   gate: GateEvent;
+  delta: DeltaEvent;
   checkpoint: CheckpointEvent;
   lag: LagEvent;
   backpressure: BackpressureEvent;
@@ -164,6 +181,7 @@ export const TRAIN_EVENT_NAMES = Object.keys({
   tables: 0,
   export: 0,
   gate: 0,
+  delta: 0,
   checkpoint: 0,
   lag: 0,
   backpressure: 0,

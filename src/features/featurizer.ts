@@ -3,11 +3,14 @@ import { LionctrError } from '../errors.ts';
 import { BAYES_P_COLUMN, EVENT_TIME_COLUMN, LABEL_COLUMN, OFFSET_COLUMN, PARTITION_COLUMN } from './columns.ts';
 import type { FeatureBatch } from './feature-batch.ts';
 import { SlotHasher } from './hash.ts';
-import { numericBucket, numericDense } from './numeric.ts';
+import { NUMERIC_BUCKET, numericBucket, numericDense } from './numeric.ts';
 import { embeddingSlots, type FeatureSchema } from './schema.ts';
 
 /** Largest request a serving call may featurize. */
 export const MAX_INSTANCES = 10_000;
+
+/** Log buckets whose ids are cached per numeric slot: b0 .. b1023 (x up to e^32). */
+const LOG_BUCKETS = 1024;
 
 /**
  * Turns Arrow record batches (training) or JSON instances (serving) into FeatureBatches
@@ -21,6 +24,8 @@ export class Featurizer {
   readonly numNumeric: number;
   private readonly hashers: SlotHasher[];
   private readonly slotKinds: Map<string, 'numeric' | 'categorical'>;
+  /** Per numeric slot: the ids of log buckets 0..LOG_BUCKETS-1 seen so far (bucketInto). */
+  private readonly logBuckets: { known: Uint8Array; hi: Uint32Array; lo: Uint32Array }[];
 
   constructor(schema: FeatureSchema) {
     this.schema = schema;
@@ -28,6 +33,11 @@ export class Featurizer {
     this.numSlots = slots.length;
     this.numNumeric = schema.numeric.length;
     this.hashers = slots.map((s) => new SlotHasher(s));
+    this.logBuckets = schema.numeric.map(() => ({
+      known: new Uint8Array(LOG_BUCKETS),
+      hi: new Uint32Array(LOG_BUCKETS),
+      lo: new Uint32Array(LOG_BUCKETS),
+    }));
     this.slotKinds = new Map([
       ...schema.numeric.map((s) => [s, 'numeric'] as const),
       ...schema.categorical.map((s) => [s, 'categorical'] as const),
@@ -84,12 +94,11 @@ export class Featurizer {
     for (let n = 0; n < N; n++) {
       const v = col(numeric[n]);
       const f = categorical.length + n;
-      const h = this.hashers[f];
       for (let b = 0; b < B; b++) {
         const raw = v.get(b);
         const x = raw === null ? null : Number(raw);
         out.dense[b * N + n] = numericDense(x);
-        h.hashInto(numericBucket(x), out.idHi, out.idLo, b * F + f);
+        this.bucketInto(n, x, out.idHi, out.idLo, b * F + f);
       }
     }
     return out;
@@ -125,7 +134,7 @@ export class Featurizer {
         throw new LionctrError('LIONCTR_BAD_REQUEST', 'each instance must be an object of {slot: value}', { where });
       }
       const rec = inst as Record<string, unknown>;
-      for (const key of Object.keys(rec)) {
+      for (const key in rec) {
         if (!this.slotKinds.has(key))
           throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `${where}.${key}` });
       }
@@ -159,10 +168,36 @@ export class Featurizer {
           );
         const f = categorical.length + n;
         out.dense[b * N + n] = numericDense(v);
-        this.hashers[f].hashInto(numericBucket(v), out.idHi, out.idLo, b * F + f);
+        this.bucketInto(n, v, out.idHi, out.idLo, b * F + f);
       }
     }
     return out;
+  }
+
+  /**
+   * Writes the id of numeric slot n's bucket of `v` at [i]: hasher.hashInto(numericBucket(v)),
+   * with the ids of the log buckets (v > threshold) cached by bucket number, so the common case
+   * builds no token string.
+   */
+  private bucketInto(n: number, v: number | null, hi: Uint32Array, lo: Uint32Array, i: number): void {
+    const hasher = this.hashers[this.schema.categorical.length + n];
+    if (v === null || !(v > NUMERIC_BUCKET.threshold)) {
+      hasher.hashInto(numericBucket(v), hi, lo, i);
+      return;
+    }
+    const k = Math.floor(Math.log(v) ** 2); // numericBucket's `b<k>`
+    const c = this.logBuckets[n];
+    if (k < LOG_BUCKETS && c.known[k]) {
+      hi[i] = c.hi[k];
+      lo[i] = c.lo[k];
+      return;
+    }
+    hasher.hashInto(numericBucket(v), hi, lo, i);
+    if (k < LOG_BUCKETS) {
+      c.known[k] = 1;
+      c.hi[k] = hi[i];
+      c.lo[k] = lo[i];
+    }
   }
 
   private alloc(B: number): FeatureBatch {

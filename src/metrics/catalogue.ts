@@ -9,11 +9,14 @@
  * and again whenever its figure is undefined (setOrAbsent: AUC of a window without clicks,
  * anything over NaN predictions); counters and histograms start at 0 for every label set
  * they will see (bad-message reasons; serving routes x codes), so that rate() sees the
- * first event.
+ * first event. With `serve --workers N` a scrape answers the workers' metrics combined
+ * (src/cli/commands/serve-cluster.ts): counters and histograms summed, the gauges that are no
+ * sums with their own `aggregator`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import client from 'prom-client';
+import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 
 /**
@@ -38,9 +41,17 @@ function makers(registry: client.Registry) {
   return {
     counter: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
       new client.Counter<T>({ name, help, labelNames, registers }),
-    /** A gauge; without labels it is absent until set (prom-client would show 0). */
-    gauge: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) => {
-      const g = new client.Gauge<T>({ name, help, labelNames, registers });
+    /**
+     * A gauge; without labels it is absent until set (prom-client would show 0). `aggregator`: how
+     * `serve --workers N` combines the workers' values (AggregatorRegistry; default sum).
+     */
+    gauge: <T extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly T[] = [],
+      aggregator?: client.Aggregator,
+    ) => {
+      const g = new client.Gauge<T>({ name, help, labelNames, registers, ...(aggregator ? { aggregator } : {}) });
       if (labelNames.length === 0) g.remove();
       return g;
     },
@@ -67,6 +78,7 @@ function processMetrics(registry: client.Registry): void {
     help: 'lionctr version and tfjs backend (value 1)',
     labelNames: ['version', 'backend'],
     registers: [registry],
+    aggregator: 'first',
     collect() {
       this.reset();
       this.set({ version: VERSION, backend: tf.getBackend() ?? 'none' }, 1);
@@ -134,6 +146,12 @@ function trainMetrics(registry: client.Registry) {
     exportSeconds: histogram('lionctr_export_seconds', 'Wall time of one export', durations),
     exportTimestamp: gauge('lionctr_export_last_timestamp_seconds', 'Unix time of the last export'),
     ...gateMetrics(registry),
+    deltaSeconds: histogram(
+      'lionctr_export_delta_seconds',
+      'Wall time of one delta export (changed rows + dense tower, fsync)',
+      durations,
+    ),
+    deltaRows: gauge('lionctr_export_delta_rows', 'Changed embedding rows in the last delta export (all slots)'),
     freshness: gauge(
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',
@@ -182,7 +200,10 @@ function gateMetrics(registry: client.Registry) {
   return m;
 }
 
-/** Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x SERVE_CODES. */
+/**
+ * Serving metrics; request counters and latency histograms start at 0 for SERVE_ROUTES x
+ * SERVE_CODES, delta failures for every reason.
+ */
 function serveMetrics(registry: client.Registry) {
   const { counter, gauge, histogram } = makers(registry);
   const m = {
@@ -201,13 +222,27 @@ function serveMetrics(registry: client.Registry) {
       'Instances per predict request',
       [1, 2, 5, 10, 50, 100, 500, 1000, 5000],
     ),
-    servedVersion: gauge('lionctr_serve_model_version', 'Version (export id) of the model being served'),
-    servedAge: gauge('lionctr_serve_model_age_seconds', 'Seconds since the served export was created'),
+    // with serve --workers N: the oldest worker's (min version, max age), so a stale worker shows
+    servedVersion: gauge('lionctr_serve_model_version', 'Version (export id) of the model being served', [], 'min'),
+    servedAge: gauge('lionctr_serve_model_age_seconds', 'Seconds since the served export was created', [], 'max'),
     serveLoadFailures: counter(
       'lionctr_serve_model_load_failures_total',
       'Exports that failed to load or verify (old version kept)',
     ),
+    serveDeltasApplied: counter('lionctr_serve_deltas_applied_total', 'Delta exports applied to the served model'),
+    serveDeltaFailures: counter(
+      'lionctr_serve_delta_failures_total',
+      'Delta exports refused, by reason (gap, checksum, broken_chain, bad_delta, nonfinite); no more deltas of ' +
+        'that export are applied until the next full export',
+      ['reason'],
+    ),
+    serveDeltaSeconds: histogram(
+      'lionctr_serve_delta_apply_seconds',
+      'Seconds from a delta export found to its version served (read, verify, wait for chunked requests, apply)',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
   };
+  for (const reason of DELTA_FAILURE_REASONS) m.serveDeltaFailures.labels({ reason }).inc(0);
   for (const route of SERVE_ROUTES) {
     m.serveLatency.zero({ route });
     for (const code of SERVE_CODES) m.serveRequests.labels({ route, code }).inc(0);

@@ -3,11 +3,18 @@ import { setOrAbsent, type ServeMetrics } from './catalogue.ts';
 
 /**
  * Subscribes the serving metrics to a model registry's events (src/events/serve-events.ts):
- * the version served (`lionctr_serve_model_version`) and load failures
- * (`lionctr_serve_model_load_failures_total`); the version gauge is absent until one is loaded.
+ * the version served (`lionctr_serve_model_version`, a delta's once applied), load failures
+ * (`lionctr_serve_model_load_failures_total`) and delta exports applied and refused
+ * (`lionctr_serve_deltas_applied_total`, `lionctr_serve_delta_apply_seconds`,
+ * `lionctr_serve_delta_failures_total{reason}`); the version gauge is absent until one is loaded.
  */
 export function observeRegistry(events: ServeEmitter, m: ServeMetrics): void {
   // a version that is not a number (never written by lionctr) leaves the gauge absent, not 0
   events.on('loaded', (e) => setOrAbsent(m.servedVersion, Number(e.version)));
   events.on('loadFailed', () => m.serveLoadFailures.inc());
+  events.on('deltaApplied', (e) => {
+    m.serveDeltasApplied.inc();
+    m.serveDeltaSeconds.observe(e.seconds);
+  });
+  events.on('deltaFailed', (e) => m.serveDeltaFailures.inc({ reason: e.reason }));
 }

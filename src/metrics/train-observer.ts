@@ -77,6 +77,10 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
       setLabelledOrAbsent(m.gateCalibration, model, f?.calibration);
     }
   });
+  events.on('delta', (e) => {
+    m.deltaSeconds.observe(e.seconds);
+    m.deltaRows.set(e.rows);
+  });
 }
 
 /** Sets `g{model}` to `v`, or removes that sample when `v` is undefined (NaN, infinite, absent). */

@@ -1,4 +1,4 @@
-import { RowStore } from './row-store.ts';
+import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
  * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
@@ -32,12 +32,16 @@ export class EmbeddingTable {
   private slots: Int32Array; // row index or -1
   private mask: number;
 
-  /** @param initialCapacity rows allocated up front (grows by doubling). */
-  /** @param momentumDtype storage of the momentum: float32 (default) or bfloat16. */
+  /**
+   * @param opts.initialCapacity rows allocated up front (grows by doubling); a loaded export
+   *   passes its row count, so that its rows take no spare capacity.
+   * @param opts.momentumDtype storage of the momentum: float32 (default), bfloat16, or none
+   *   (weights only: a served table, never trained; see RowStore).
+   */
   constructor(
     slot: string,
     dim: number,
-    opts: { initStd?: number; initialCapacity?: number; momentumDtype?: 'float32' | 'bfloat16' } = {},
+    opts: { initStd?: number; initialCapacity?: number; momentumDtype?: RowDtype } = {},
   ) {
     this.slot = slot;
     this.dim = dim;
@@ -84,6 +88,11 @@ export class EmbeddingTable {
 
   /** Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent. */
   findOrAdmit(hi: number, lo: number): number {
+    return this.admit(hi, lo, true);
+  }
+
+  /** Row index of id (hi, lo), admitting a new row (initialized when `init`, else zero) when absent. */
+  private admit(hi: number, lo: number, init: boolean): number {
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
     for (;;) {
       const r = this.slots[p];
@@ -93,7 +102,7 @@ export class EmbeddingTable {
     }
     if (this.size >= this.capacity) {
       this.growRows();
-      return this.findOrAdmit(hi, lo);
+      return this.admit(hi, lo, init);
     }
     const row = this.size++;
     this.keysHi[p] = hi;
@@ -102,7 +111,7 @@ export class EmbeddingTable {
     this.rowHi[row] = hi;
     this.rowLo[row] = lo;
     this.rows.setLastStep(row, this.clock - 1);
-    this.initRow(row, hi, lo);
+    if (init) this.initRow(row, hi, lo);
     return row;
   }
 
@@ -110,10 +119,65 @@ export class EmbeddingTable {
    * Inserts a row with given values (used when loading exports and checkpoints).
    * @param values W floats.
    */
-  put(hi: number, lo: number, values: Float32Array): number {
-    const row = this.findOrAdmit(hi, lo);
+  put(hi: number, lo: number, values: ArrayLike<number>): number {
+    const row = this.admit(hi, lo, false);
     this.rows.setWeights(row, values);
     return row;
+  }
+
+  /**
+   * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last
+   * row moves into the freed row index, so that rows stay 0..size-1: a row index held across a
+   * remove is stale (serving gathers rows and copies their values in one call; training never
+   * removes). Map entries after the freed one are shifted back (linear-probing deletion).
+   */
+  remove(hi: number, lo: number): boolean {
+    let p = this.home(hi, lo);
+    while (this.slots[p] !== -1 && (this.keysLo[p] !== lo || this.keysHi[p] !== hi)) p = (p + 1) & this.mask;
+    const row = this.slots[p];
+    if (row === -1) return false;
+    let hole = p;
+    for (let q = (p + 1) & this.mask; this.slots[q] !== -1; q = (q + 1) & this.mask) {
+      // the entry at q may fill the hole when the hole lies between its home and q (cyclically)
+      if (((q - this.home(this.keysHi[q], this.keysLo[q])) & this.mask) < ((q - hole) & this.mask)) continue;
+      this.keysHi[hole] = this.keysHi[q];
+      this.keysLo[hole] = this.keysLo[q];
+      this.slots[hole] = this.slots[q];
+      hole = q;
+    }
+    this.slots[hole] = -1;
+    const last = --this.size;
+    if (row !== last) {
+      const S = this.rows.stride;
+      this.rows.words.copyWithin(row * S, last * S, (last + 1) * S);
+      this.rowHi[row] = this.rowHi[last];
+      this.rowLo[row] = this.rowLo[last];
+      let q = this.home(this.rowHi[row], this.rowLo[row]);
+      while (this.slots[q] !== last) q = (q + 1) & this.mask;
+      this.slots[q] = row;
+    }
+    return true;
+  }
+
+  /**
+   * A deep copy of the table (ids, map and row blocks, rows in an ArrayBuffer of their own):
+   * serving applies a delta to a copy while requests still read the original.
+   */
+  clone(): EmbeddingTable {
+    const c = Object.create(EmbeddingTable.prototype) as EmbeddingTable;
+    Object.assign(c, this);
+    c.rows = this.rows.clone();
+    c.rowHi = this.rowHi.slice();
+    c.rowLo = this.rowLo.slice();
+    c.keysHi = this.keysHi.slice();
+    c.keysLo = this.keysLo.slice();
+    c.slots = this.slots.slice();
+    return c;
+  }
+
+  /** Map position where the probe for id (hi, lo) starts. */
+  private home(hi: number, lo: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
   }
 
   /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
@@ -136,7 +200,20 @@ export class EmbeddingTable {
   }
 
   private growRows(): void {
-    const cap = this.capacity * 2;
+    this.resize(this.capacity * 2);
+  }
+
+  /**
+   * Makes room for `rows` rows in all, growing to `rows` plus an eighth when they do not fit (a
+   * served table is loaded at exactly its row count: a delta's new rows then cost one copy of
+   * the rows, not a doubling; the id map is rebuilt only when its size changes).
+   */
+  reserve(rows: number): void {
+    if (rows > this.capacity) this.resize(rows + (rows >> 3));
+  }
+
+  /** Reallocates to `cap` >= size rows; the map is rebuilt when nextPow2(2 cap) differs from its size. */
+  private resize(cap: number): void {
     const grow = (a: Uint32Array, n: number): Uint32Array => {
       const b = new Uint32Array(n);
       b.set(a);
@@ -146,6 +223,7 @@ export class EmbeddingTable {
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);
+    if (mapCap === this.mask + 1) return;
     this.keysHi = new Uint32Array(mapCap);
     this.keysLo = new Uint32Array(mapCap);
     this.slots = new Int32Array(mapCap).fill(-1);

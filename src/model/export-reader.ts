@@ -3,13 +3,10 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { CtrModel } from './ctr-model.ts';
-import {
-  EXPORT_FORMAT,
-  embeddingsFromArrow,
-  sha256,
-  type DenseModelJson,
-  type ExportManifest,
-} from './export-format.ts';
+import { EmbeddingTable } from './embedding-table.ts';
+import { Slicer, readHashed } from './sliced-read.ts';
+import { EXPORT_FORMAT, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import { createServingTower, type ServingTowerOptions, servingTowerOptions } from './serving-tower.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -44,11 +41,23 @@ export async function readLatest(root: string): Promise<string | null> {
 
 /**
  * Loads and verifies an export version directory into a serving CtrModel (variables not
- * trainable). Every file's sha256 is checked against the manifest.
+ * trainable), with its serving tower (`tower`, default: configureServingTower's; see
+ * serving-tower.ts), freed by model.dispose(). Every file's sha256 is checked against the manifest.
+ *
+ * Memory: files are read, verified, parsed and dropped one at a time, and each table is
+ * built weights-only (RowStore 'none') at its row count plus an eighth (room for the new rows
+ * of delta exports, which would otherwise cost a copy of the table in the turn that applies
+ * the first delta), straight from the Arrow buffers; so a loaded version holds about
+ * 1.125 (4(D + 1) + 8) + 12 * mapSlots bytes a row (mapSlots = nextPow2(2.25 * rows) / rows,
+ * 2.25 to 4.5), and a load needs, beyond that, one slot's file at a time. The work is done in slices of about 10 ms (sliced-read.ts), so that a server
+ * loading a new version keeps answering requests meanwhile.
  * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
  *   inconsistent.
  */
-export async function loadExport(dir: string): Promise<{ model: CtrModel; manifest: ExportManifest }> {
+export async function loadExport(
+  dir: string,
+  tower: ServingTowerOptions = servingTowerOptions(),
+): Promise<{ model: CtrModel; manifest: ExportManifest }> {
   const fail = (msg: string, where: string, cause?: unknown): never => {
     throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause });
   };
@@ -57,16 +66,19 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
   ) as ExportManifest;
   if (manifest.format !== EXPORT_FORMAT)
     fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
-  // every file is read once, verified against the manifest's sha256, then parsed
-  const files = new Map<string, Buffer>();
-  for (const [rel, sum] of Object.entries(manifest.files ?? {})) {
-    const buf = await readFile(join(dir, rel)).catch((e) => fail('file missing', rel, e));
-    if (sha256(buf) !== sum) fail('checksum mismatch (corrupt or partial file)', rel);
-    files.set(rel, buf);
-  }
-  const file = (rel: string): Buffer => files.get(rel) ?? fail('file not listed in the manifest', rel);
-  const dense = JSON.parse(file('dense/model.json').toString('utf8')) as DenseModelJson;
-  const wbuf = file('dense/weights.bin');
+  const sums = manifest.files ?? {};
+  const unread = new Set(Object.keys(sums));
+  const slicer = new Slicer();
+  // each file is read once, verified against the manifest's sha256, then parsed and dropped
+  const file = async (rel: string): Promise<Buffer> => {
+    if (!Object.hasOwn(sums, rel)) fail('file not listed in the manifest', rel);
+    const { bytes, sha256 } = await readHashed(join(dir, rel), slicer).catch((e) => fail('file missing', rel, e));
+    if (sha256 !== sums[rel]) fail('checksum mismatch (corrupt or partial file)', rel);
+    unread.delete(rel);
+    return bytes;
+  };
+  const dense = JSON.parse((await file('dense/model.json')).toString('utf8')) as DenseModelJson;
+  const wbuf = await file('dense/weights.bin');
   const all = new Float32Array(wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + wbuf.byteLength));
   const towerValues: Float32Array[] = [];
   let o = 0;
@@ -77,11 +89,8 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
     o += n;
   }
   // a diverged model (NaN or infinite weights) is refused: serving keeps the version it has
-  const nonFinite = (rel: string, v: Float32Array) => {
-    const bad = countNonFinite(v);
-    if (bad) fail(`${bad} of ${v.length} weights are NaN or infinite (a diverged model)`, rel);
-  };
-  nonFinite('dense/weights.bin', all.subarray(0, o));
+  const bad = countNonFinite(all.subarray(0, o));
+  if (bad) fail(`${bad} of ${o} weights are NaN or infinite (a diverged model)`, 'dense/weights.bin');
   const { hidden, initStd, seed, fm } = manifest.model;
   const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
   try {
@@ -90,23 +99,75 @@ export async function loadExport(dir: string): Promise<{ model: CtrModel; manife
         `tower input ${dense.modelTopology.input_dim} does not match the schema (${model.inputDim})`,
         'dense/model.json',
       );
-    for (const t of model.tables) {
-      const rel = `embeddings/${t.slot}.arrow`;
-      let parsed: ReturnType<typeof embeddingsFromArrow>;
+    for (let f = 0; f < model.tables.length; f++) {
+      const { slot, dim } = model.tables[f];
+      const rel = `embeddings/${slot}.arrow`;
+      let table: arrow.Table;
       try {
-        parsed = embeddingsFromArrow(arrow.tableFromIPC(file(rel)), t.width);
+        table = arrow.tableFromIPC(await file(rel));
       } catch (e) {
+        if (e instanceof LionctrError) throw e;
         fail(`not a valid embedding table: ${(e as Error).message}`, rel, e);
       }
-      const { hi, lo, values, n } = parsed!;
-      nonFinite(rel, values.subarray(0, n * t.width));
-      for (let i = 0; i < n; i++) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
+      // weights only, the file's rows and an eighth more for deltas: a served table is never trained
+      const capacity = table!.numRows + (table!.numRows >> 3);
+      const t = new EmbeddingTable(slot, dim, { initStd, initialCapacity: capacity, momentumDtype: 'none' });
+      model.tables[f] = t;
+      await fillTable(t, table!, slicer, (msg) => fail(msg, rel));
     }
+    // files a newer writer lists that this reader does not use are still verified
+    for (const rel of [...unread]) await file(rel);
+    model.servingTower = await createServingTower(model.tower, tower);
   } catch (e) {
     model.dispose(); // the tower's tensors are not garbage-collected
     throw e;
   }
   return { model, manifest };
+}
+
+/** Rows put between two checks of the slice time (well under SLICE_MS of work). */
+const ROWS_PER_SLICE = 4096;
+
+/**
+ * Puts the rows of one slot's Arrow table (id Uint64, vector FixedSizeList<Float32>[W]) into
+ * `t`, reading the record batches in place (no copy of the vectors), pausing through `slicer`.
+ * @param fail throws with the message (a LIONCTR_BAD_EXPORT naming the file).
+ */
+async function fillTable(
+  t: EmbeddingTable,
+  table: arrow.Table,
+  slicer: Slicer,
+  fail: (msg: string) => never,
+): Promise<void> {
+  const W = t.width;
+  for (const b of table.batches) {
+    const ids = b.getChild('id')?.data[0],
+      vec = b.getChild('vector')?.data[0];
+    if (!ids || !vec) fail('not a valid embedding table: it needs columns "id" and "vector"');
+    const type = vec!.type as arrow.DataType;
+    if (!(type instanceof arrow.FixedSizeList) || type.listSize !== W)
+      fail(`not a valid embedding table: vectors are not of width ${W}`);
+    const child = vec!.children[0];
+    if (!(ids!.values instanceof BigUint64Array) || !(child?.values instanceof Float32Array))
+      fail('not a valid embedding table: id must be uint64 and vector float32');
+    if (ids!.nullCount || vec!.nullCount) fail('not a valid embedding table: null ids or vectors');
+    const n = b.numRows,
+      idv = ids!.values as BigUint64Array,
+      // uint64 little-endian as (lo, hi) uint32 pairs: no BigInt per row
+      id32 = new Uint32Array(idv.buffer, idv.byteOffset + ids!.offset * 8, 2 * n),
+      v0 = child.offset + vec!.offset * W,
+      vals = (child.values as Float32Array).subarray(v0, v0 + n * W);
+    if (vals.length < n * W) fail('not a valid embedding table: fewer vector values than rows');
+    let bad = 0;
+    for (let i0 = 0; i0 < n; i0 += ROWS_PER_SLICE) {
+      const i1 = Math.min(n, i0 + ROWS_PER_SLICE);
+      bad += countNonFinite(vals.subarray(i0 * W, i1 * W));
+      for (let i = i0; i < i1; i++) t.put(id32[2 * i + 1], id32[2 * i], vals.subarray(i * W, (i + 1) * W));
+      await slicer.pause();
+    }
+    // the table is dropped with the model when this throws
+    if (bad) fail(`${bad} of ${vals.length} weights are NaN or infinite (a diverged model)`);
+  }
 }
 
 /** How many of `v` are NaN or ±Infinity. */

@@ -6,6 +6,10 @@
  *   float32 momentum:  [ w_0 .. w_{W-1} | m_0 .. m_{W-1} | lastStep | updates ]   stride 2W + 2 words
  *   bfloat16 momentum: [ w_0 .. w_{W-1} | m_0 .. m_{W-1} as W halves | lastStep | updates ]
  *                                                                  stride W + ceil(W/2) + 2 words
+ *   none (serving):    [ w_0 .. w_{W-1} ]                              stride W words
+ *
+ * A 'none' store holds weights only (a loaded export that is never trained: 4W bytes a row
+ * instead of 4(2W + 2)); setLastStep is a no-op on it and it has no momentum or updates.
  *
  * One buffer, three views: `data` (float32 words), `words` (int32 words, for lastStep and
  * updates) and `half` (uint16, for bf16 momentum), each over the rows only. Row r starts at
@@ -32,16 +36,22 @@ export interface MemoryHost {
   create(bytes: number): WebAssembly.Memory | null;
 }
 
+/** Storage of a row's momentum: float32, bfloat16, or none (weights only, for serving). */
+export type RowDtype = 'float32' | 'bfloat16' | 'none';
+
 /** One embedding table's row blocks (see the module doc for the layout). */
 export class RowStore {
   /** W, floats of weights per row. */
   readonly width: number;
+  /** Momentum storage (float32 on a weights-only store, which has none). */
   readonly dtype: 'float32' | 'bfloat16';
+  /** True for a 'none' store: weights only (a served table, never trained). */
+  readonly weightsOnly: boolean;
   /** Words (4 bytes) per row block. */
   readonly stride: number;
   /** Word offset of the momentum inside a block (float32 index; for bf16, half index = 2 * (block + momOff) + j). */
   readonly momOff: number;
-  /** Word offset of lastStep (updates is the next word). */
+  /** Word offset of lastStep (updates is the next word); W (= stride, no such words) for 'none'. */
   readonly metaOff: number;
   data: Float32Array;
   words: Int32Array;
@@ -52,12 +62,14 @@ export class RowStore {
   /** The owner of `memory` (null with it). */
   private host: MemoryHost | null = null;
 
-  constructor(width: number, capacity: number, dtype: 'float32' | 'bfloat16' = 'float32') {
+  /** @param layout momentum storage, or 'none' for weights only (see the module doc). */
+  constructor(width: number, capacity: number, layout: RowDtype = 'float32') {
     this.width = width;
-    this.dtype = dtype;
+    this.dtype = layout === 'bfloat16' ? 'bfloat16' : 'float32';
+    this.weightsOnly = layout === 'none';
     this.momOff = width;
-    this.metaOff = dtype === 'float32' ? 2 * width : width + Math.ceil(width / 2);
-    this.stride = this.metaOff + 2;
+    this.metaOff = layout === 'bfloat16' ? width + Math.ceil(width / 2) : layout === 'float32' ? 2 * width : width;
+    this.stride = this.weightsOnly ? width : this.metaOff + 2;
     this.capacity = 0;
     this.data = new Float32Array(0);
     this.words = new Int32Array(0);
@@ -124,6 +136,17 @@ export class RowStore {
     return true;
   }
 
+  /** A deep copy of the row blocks, in an ArrayBuffer of its own (never in a WebAssembly memory). */
+  clone(): RowStore {
+    const c = Object.create(RowStore.prototype) as RowStore;
+    Object.assign(c, this);
+    c.memory = null;
+    c.host = null;
+    c.buffer = this.data.slice().buffer; // same element type: a byte copy
+    c.views();
+    return c;
+  }
+
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private views(): void {
     const buf = this.memory ? this.memory.buffer : this.buffer,
@@ -149,9 +172,9 @@ export class RowStore {
     this.data.set(values, r * this.stride);
   }
 
-  /** Sets row r's last updated step. */
+  /** Sets row r's last updated step (no-op on a weights-only store). */
   setLastStep(r: number, s: number): void {
-    this.words[r * this.stride + this.metaOff] = s;
+    if (!this.weightsOnly) this.words[r * this.stride + this.metaOff] = s;
   }
 
   /** Index in `data` of row r's weight 0 (weight j at + j). */

@@ -1,7 +1,8 @@
 /**
  * Config section `serve`: where the prediction endpoint listens (src/serve/http-server.ts),
  * the model name in its URLs, how often it checks LATEST and how many versions it keeps
- * loaded (src/serve/model-registry.ts), the version labels, and the drain period on SIGTERM.
+ * loaded (src/serve/model-registry.ts), the version labels, what scores the dense tower
+ * (src/model/serving-tower.ts), and the drain period on SIGTERM.
  */
 import convict from 'convict';
 import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
@@ -66,6 +67,38 @@ export const serveConfig = {
     format: 'version-labels',
     default: {} as Record<string, string | number>,
     env: 'LIONCTR_SERVE_LABELS',
+  },
+  deltaMaxDeferSeconds: {
+    doc:
+      'Seconds a delta export waits for the large (chunked) requests holding the served version to end before it is ' +
+      'applied to a copy of the model instead of in place (a copy holds old + new while those requests drain)',
+    format: 'nonneg-number',
+    default: 1,
+    env: 'LIONCTR_SERVE_DELTA_MAX_DEFER_SECONDS',
+  },
+  tower: {
+    doc:
+      "What scores the dense tower when serving: onnx (onnxruntime-node on the export's ONNX graph; 3-7x faster " +
+      'than tfjs-wasm per request at 16-256 instances, bench/serving-tower.ts), tfjs (the tfjs backend), auto (onnx ' +
+      'when onnxruntime loads, else tfjs)',
+    format: ['auto', 'onnx', 'tfjs'],
+    default: 'auto' as 'auto' | 'onnx' | 'tfjs',
+    env: 'LIONCTR_SERVE_TOWER',
+  },
+  towerThreads: {
+    doc: "onnxruntime threads per request (1: the request's own thread; more only help requests of 1000s of instances)",
+    format: 'positive-int',
+    default: 1,
+    env: 'LIONCTR_SERVE_TOWER_THREADS',
+  },
+  workers: {
+    doc:
+      '`lionctr serve` only: worker processes sharing the port (node:cluster), each loading the exports itself ' +
+      '(memory: this many copies of the served versions); 0: one per core (os.availableParallelism()). `run` ' +
+      'always serves from its one process',
+    format: 'nat',
+    default: 1,
+    env: 'LIONCTR_SERVE_WORKERS',
   },
   drainSeconds: {
     doc:

@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Awaited between scoring chunks of a large request (default: one turn of the event loop). */
   yieldTurn?: () => Promise<void>;
+  /** What /metrics answers instead of `metrics.registry` (Prometheus text; `serve --workers`: all workers'). */
+  scrape?: () => Promise<string>;
 }
 
 /**
@@ -69,13 +71,35 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   // the body as text: the API parses it (TF Serving's order of checks and messages, src/serve/json-body.ts)
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
-  app.addHook('onRequest', async (req) => {
+  // a callback hook: an async one costs a promise and a microtask turn per request
+  app.addHook('onRequest', (req, _reply, done) => {
     started.set(req, performance.now());
+    done();
   });
 
+  // the labelled children, looked up once per (route, code): prom-client hashes the label object per call
+  const counted = new Map<string, { inc(): void }>();
+  const timed = new Map<string, { observe(v: number): void }>();
+  const count = (route: ServeRoute, code: number) => {
+    const key = `${route} ${code}`;
+    let c = counted.get(key);
+    if (!c) {
+      c = metrics.serveRequests.labels({ route, code: String(code) });
+      counted.set(key, c);
+    }
+    c.inc();
+  };
+  const time = (route: ServeRoute, seconds: number) => {
+    let t = timed.get(route);
+    if (!t) {
+      t = metrics.serveLatency.labels({ route });
+      timed.set(route, t);
+    }
+    t.observe(seconds);
+  };
   const send = (req: FastifyRequest, reply: FastifyReply, route: ServeRoute, code: number, body: unknown) => {
-    metrics.serveRequests.inc({ route, code: String(code) });
-    metrics.serveLatency.observe({ route }, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
+    count(route, code);
+    time(route, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
     return reply.code(code).header('content-type', 'application/json').send(body);
   };
 
@@ -125,7 +149,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/metrics', async (_req, reply) => {
     const m = registry.current();
     if (m) metrics.servedAge.set((Date.now() - Date.parse(m.manifest.created_at)) / 1000);
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    const text = await (opts.scrape ?? (() => metrics.registry.metrics()))();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
   });
 
   // TF Serving's REST handler takes every path under /v1/ (http_server.cc RestApiRequestDispatcher)

@@ -8,6 +8,9 @@ import { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { ExportManifest } from '../model/export-format.ts';
 import { loadExport, readLatest } from '../model/export-reader.ts';
+import { applyWhenQuiet } from './delta-applier.ts';
+import { DeltaChain, deltaFailureReason, type ParsedDelta } from './delta-reader.ts';
+import { drainedTower } from './delta-tower.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
 import { type Handle, VersionSet } from './version-set.ts';
 
@@ -18,6 +21,10 @@ export interface ServedModel {
   model: CtrModel;
   featurizer: Featurizer;
   loadedAt: Date;
+  /** The full export it was loaded from (its own version before deltas; absent: `version`). */
+  base?: string;
+  /** The last delta of `base` applied (0 or absent: none). */
+  deltaSeq?: number;
 }
 
 /** The version policy of a registry (config `serve.keepVersions`, `serve.labels`). */
@@ -26,6 +33,11 @@ export interface VersionPolicy {
   keepVersions?: number;
   /** label -> version; a labelled version is loaded at start-up when on disk and never dropped. */
   labels?: Record<string, string | number>;
+  /**
+   * Most seconds a delta waits for the chunked requests holding the served version before it is
+   * applied to a copy instead of in place (serve.deltaMaxDeferSeconds); default 1.
+   */
+  deltaMaxDeferSeconds?: number;
 }
 
 /**
@@ -35,8 +47,15 @@ export interface VersionPolicy {
  * last request holding it (acquire/release) ends, never under a running request. A version
  * that fails to load is logged and skipped; the old one keeps serving. At start-up, when
  * LATEST names a bad version, the newest older version that loads is served instead; then
- * older and labelled versions on disk are loaded up to the policy. Events
- * (src/events/serve-events.ts): `loaded` after each swap, `loadFailed` for each failed load.
+ * older and labelled versions on disk are loaded up to the policy.
+ *
+ * Deltas (src/model/delta-format.ts): on each check the full export served by default is
+ * polled for its next delta-<n>; a verified one is applied (delta-applier.ts) and its version
+ * served: in place when no request holds the served version, else when the last chunked
+ * request holding it ends, or on a copy after `deltaMaxDeferSeconds`. A gap or a refused
+ * delta stops the chain (logged once, `deltaFailed`) until LATEST names a new full export.
+ * Events (src/events/serve-events.ts): `loaded` after each swap (a delta applied included),
+ * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`.
  */
 export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private readonly loadedSet: VersionSet<ServedModel>;
@@ -45,6 +64,9 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private failedVersion: string | undefined;
   private checking = false;
   private readonly keep: number;
+  private readonly deferMs: number;
+  /** The deltas of the full export served by default. */
+  private chain: DeltaChain | undefined;
   /** label -> version, from the policy. */
   readonly labels: ReadonlyMap<string, string>;
   private readonly pinned: ReadonlySet<string>;
@@ -60,6 +82,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   ) {
     super();
     this.keep = Math.max(1, policy.keepVersions ?? 2);
+    this.deferMs = 1000 * (policy.deltaMaxDeferSeconds ?? 1);
     this.labels = new Map(Object.entries(policy.labels ?? {}).map(([l, v]) => [l, String(v)]));
     this.pinned = new Set(this.labels.values());
     this.loadedSet = new VersionSet((version, served) => {
@@ -106,7 +129,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
         this.lastError = { version: 'LATEST', message };
         return;
       }
-      if (!version || version === this.currentVersion || version === this.failedVersion) return;
+      if (!version || version === this.chain?.base || version === this.failedVersion) return await this.follow();
       const first = this.currentVersion === undefined;
       if (this.loadedSet.has(version) || (await this.load(version))) this.swapTo(version);
       else {
@@ -121,6 +144,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
           }
       }
       if (first && this.currentVersion !== undefined) await this.fill(this.currentVersion);
+      await this.follow();
     } finally {
       this.checking = false;
     }
@@ -145,7 +169,10 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private async load(version: string): Promise<boolean> {
     try {
       const { model, manifest } = await loadExport(join(this.root, version));
-      const served = { version, manifest, model, featurizer: new Featurizer(manifest.schema), loadedAt: new Date() };
+      // a delta applied in place swaps the serving tower while requests may still await it
+      if (model.servingTower) model.servingTower = drainedTower(model.servingTower);
+      const featurizer = new Featurizer(manifest.schema);
+      const served = { version, manifest, model, featurizer, loadedAt: new Date(), base: version, deltaSeq: 0 };
       this.loadedSet.add(version, served);
       this.logger.info({ version, step: manifest.step }, `model version ${version} loaded (step ${manifest.step})`);
       return true;
@@ -160,10 +187,15 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     }
   }
 
-  /** Makes a loaded version the default one, then drops the versions the policy no longer keeps. */
+  /**
+   * Makes a loaded version the default one, then drops the versions the policy no longer keeps.
+   * A full export (not a delta) starts a new delta chain.
+   */
   private swapTo(version: string): void {
     const previous = this.currentVersion ?? null;
     this.currentVersion = version;
+    const served = this.loadedSet.peek(version) as ServedModel;
+    if (!served.deltaSeq) this.chain = new DeltaChain(version, join(this.root, version));
     const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
     for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
     const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
@@ -183,5 +215,54 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     if (this.timer) clearInterval(this.timer);
     this.loadedSet.retireAll();
     this.currentVersion = undefined;
+    this.chain = undefined;
+  }
+
+  /** Applies the deltas of the default version's chain that are there, in order, until none or a refused one. */
+  private async follow(): Promise<void> {
+    const chain = this.chain;
+    while (chain && !chain.failed && chain === this.chain && this.currentVersion !== undefined) {
+      const served = this.loadedSet.peek(this.currentVersion) as ServedModel;
+      const t0 = performance.now();
+      try {
+        const d = await chain.next(served.model);
+        if (!d || !(await this.applyDelta(chain, d, t0))) return;
+      } catch (err) {
+        chain.failed = true;
+        const seq = chain.nextSeq,
+          message = (err as Error).message;
+        this.lastError = { version: `${chain.base}/delta-${seq}`, message };
+        this.logger.error(
+          { base: chain.base, seq, err: message },
+          `delta-${seq} of export ${chain.base} refused: ${message}; no more deltas of ${chain.base} are applied, ` +
+            `serving ${this.currentVersion} until the next full export`,
+        );
+        this.emit('deltaFailed', { base: chain.base, seq, reason: deltaFailureReason(err), message });
+        return;
+      }
+    }
+  }
+
+  /** Applies a verified delta to the default version (applyWhenQuiet), serves it, logs and emits. */
+  private async applyDelta(chain: DeltaChain, d: ParsedDelta, t0: number): Promise<boolean> {
+    const current = () => (chain === this.chain ? this.currentVersion : undefined);
+    const { seq } = d.manifest;
+    const onWait = (chunked: number) => {
+      this.logger.info({ base: chain.base, seq, chunked }, `delta-${seq} waits for ${chunked} chunked requests`);
+      this.emit('deltaDeferred', { base: chain.base, seq, chunked });
+    };
+    const r = await applyWhenQuiet(this.loadedSet, current, this.pinned, d, this.deferMs, onWait);
+    if (!r) return false;
+    chain.advance(d);
+    this.swapTo(r.next.version);
+    const { version } = d.manifest;
+    const { rows, removed } = r.counts;
+    this.logger.info(
+      { base: chain.base, seq, version, rows, removed, inPlace: r.inPlace },
+      `delta-${seq} of export ${chain.base} applied: ${rows} rows, ${removed} removed`,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    this.emit('deltaApplied', { base: chain.base, seq, version, rows, tombstones: removed, seconds, ...r.timing });
+    return true;
   }
 }

@@ -1,15 +1,28 @@
 /**
  * Scores the examples of one request with the version it holds: featurize, then the model in
  * chunks of PREDICT_CHUNK with a turn of the event loop between them (so /readyz, /metrics
- * and small requests are answered meanwhile). The caller holds the version (acquire/release)
- * across every turn, so a swap during the request cannot free the model under it.
+ * and small requests are answered meanwhile; the model's serving tower may also take a turn,
+ * onnxruntime's run being async). The caller holds the version (acquire/release) across every
+ * turn, so a swap during the request cannot free the model (its tensors and ONNX session) under it.
+ *
+ * A delta export applied in place (src/serve/delta-applier.ts) must not fall between two chunks
+ * of one request: chunked requests are counted per model (chunkedInFlight) and the delta waits
+ * for them. A request of one chunk needs no count: CtrModel.score reads its rows and takes its
+ * serving tower in one synchronous stretch before it awaits the tower, so it sees a delta
+ * wholly or not at all.
  */
 import { LionctrError } from '../errors.ts';
 import { sliceBatch } from '../features/feature-batch.ts';
+import type { CtrModel } from '../model/ctr-model.ts';
 import type { ServedModel } from './model-registry.ts';
 
 /** Instances scored per turn of the event loop. */
 export const PREDICT_CHUNK = 1024;
+
+const chunked = new WeakMap<CtrModel, number>();
+
+/** Requests scoring with `model` now over more than one chunk (several turns of the event loop). */
+export const chunkedInFlight = (model: CtrModel): number => chunked.get(model) ?? 0;
 
 /** Waits one turn of the event loop (setImmediate). */
 export const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
@@ -30,10 +43,17 @@ export async function scoreRows(
 ): Promise<number[]> {
   const batch = served.featurizer.fromInstances(rows);
   const predictions = new Array<number>(batch.size);
-  for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
-    if (s > 0) await yieldTurn();
-    const p = served.model.predict(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
-    for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
+  const { model } = served,
+    multi = batch.size > PREDICT_CHUNK;
+  if (multi) chunked.set(model, chunkedInFlight(model) + 1);
+  try {
+    for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
+      if (s > 0) await yieldTurn();
+      const p = await model.score(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
+      for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
+    }
+  } finally {
+    if (multi) chunked.set(model, chunkedInFlight(model) - 1);
   }
   const bad = predictions.findIndex((p) => !Number.isFinite(p));
   if (bad >= 0) {

@@ -14,6 +14,8 @@ export interface Handle<T> {
 }
 
 interface Entry<T> {
+  /** The version it is loaded as now (replace() re-keys it). */
+  version: string;
   value: T;
   refs: number;
   retired: boolean;
@@ -30,7 +32,7 @@ export class VersionSet<T> {
   /** Adds a loaded version. @throws Error when the version is in the set already (a bug of the caller). */
   add(version: string, value: T): void {
     if (this.entries.has(version)) throw new Error(`version ${version} is loaded already`);
-    this.entries.set(version, { value, refs: 0, retired: false });
+    this.entries.set(version, { version, value, refs: 0, retired: false });
   }
 
   has(version: string): boolean {
@@ -68,11 +70,27 @@ export class VersionSet<T> {
         held = false;
         e.refs--;
         if (e.retired && e.refs === 0) {
-          if (this.draining.get(version) === e) this.draining.delete(version);
-          this.dispose(version, e.value);
+          if (this.draining.get(e.version) === e) this.draining.delete(e.version);
+          this.dispose(e.version, e.value);
         }
       },
     };
+  }
+
+  /**
+   * Re-keys loaded version `from` as `to` with a new value (a delta applied in place: the same
+   * model under its new version). Requests holding `from` keep their handle (its version and
+   * value as they acquired them) and count on the entry as before; nothing is disposed.
+   * @throws Error when `from` is not loaded or `to` is loaded already (bugs of the caller).
+   */
+  replace(from: string, to: string, value: T): void {
+    const e = this.entries.get(from);
+    if (!e) throw new Error(`version ${from} is not loaded`);
+    if (this.entries.has(to)) throw new Error(`version ${to} is loaded already`);
+    this.entries.delete(from);
+    e.version = to;
+    e.value = value;
+    this.entries.set(to, e);
   }
 
   /**

@@ -80,6 +80,14 @@ export const exportConfig = {
     default: 60,
     env: 'LIONCTR_EXPORT_INTERVAL_SECONDS',
   },
+  deltaIntervalSeconds: {
+    doc:
+      'Seconds between delta exports (rows changed since the previous export + the dense tower, under the last ' +
+      'full export) between full exports; 0 = no deltas',
+    format: 'nonneg-number',
+    default: 10,
+    env: 'LIONCTR_EXPORT_DELTA_INTERVAL_SECONDS',
+  },
   keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },
   gate: {
     enabled: {
@@ -108,6 +116,14 @@ export const exportConfig = {
       format: 'calibration-range',
       default: [0.5, 2] as number[],
       env: 'LIONCTR_EXPORT_GATE_CALIBRATION',
+    },
+    maxHoldSeconds: {
+      doc:
+        'Longest wait for the held-out examples (the examples that arrive meanwhile are trained that much later); ' +
+        'then the gate decides on those held (a slow or idle stream)',
+      format: 'nonneg-number',
+      default: 5,
+      env: 'LIONCTR_EXPORT_GATE_MAX_HOLD_SECONDS',
     },
     minClicks: {
       doc:

@@ -1,17 +1,10 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
-import { describeModelFeaturization, ONNX_PATH } from '../model/featurization.ts';
-import {
-  EXPORT_FORMAT,
-  embeddingsToArrow,
-  sha256,
-  type DenseModelJson,
-  type ExportManifest,
-} from '../model/export-format.ts';
-import { towerToOnnx } from '../model/onnx-tower.ts';
+import { describeModelFeaturization } from '../model/featurization.ts';
+import { EXPORT_FORMAT, type ExportManifest } from '../model/export-format.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
+import { ExportDirWriter, tableRowsToIpc, writeDenseFiles } from './export-files.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 
 /** What the trainer knows at export time besides the model. */
@@ -21,6 +14,8 @@ export interface ExportMeta {
   sourceOffsets: Record<string, number>;
   watermarkMs: number | null;
   metrics: Record<string, number | null>;
+  /** A version the new one must be greater than besides LATEST's (the last delta's: LATEST does not name it). */
+  afterVersion?: string;
 }
 
 /** What writeCandidate / writeExport wrote: the version, its directory and its size (bytes). */
@@ -51,8 +46,9 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
  * Writes an export of `model` under `root` (format in src/model/export-format.ts) without
  * publishing it: into `<root>/.tmp-<version>`, renamed to `<root>/.candidate-<version>` when
  * complete; every file and directory is fsynced before the rename (durable-fs.ts), as
- * checkpoints are. Its version is newer than LATEST and every version, candidate or refused
- * one on disk. publishCandidate or refuseCandidate decides what becomes of it.
+ * checkpoints are. Its version is greater than LATEST's, `meta.afterVersion` and every
+ * version, candidate or refused one on disk. publishCandidate or refuseCandidate decides
+ * what becomes of it.
  * @returns the version written and its (candidate) directory.
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
  *   infinite (finite-check.ts); filesystem errors (ENOSPC, EACCES) as they come.
@@ -60,56 +56,12 @@ export async function writeExport(root: string, model: CtrModel, meta: ExportMet
 export async function writeCandidate(root: string, model: CtrModel, meta: ExportMeta): Promise<WrittenExport> {
   assertFiniteWeights(model, `an export under ${root}`);
   await mkdir(root, { recursive: true });
-  const version = String(Math.max(Date.now(), (await newestOnDisk(root)) + 1));
-  const tmp = join(root, `.tmp-${version}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(join(tmp, 'dense'), { recursive: true });
-  await mkdir(join(tmp, 'embeddings'), { recursive: true });
-  let bytes = 0;
-  // each file is hashed from the bytes written, not read back
-  const checksums: Record<string, string> = {};
-  const put = async (rel: string, data: Uint8Array | string) => {
-    await writeDurable(join(tmp, rel), data);
-    checksums[rel] = sha256(data);
-  };
-
-  const vars = model.tower.vars;
-  const datas = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
-  const weights = new Float32Array(datas.reduce((a, d) => a + d.length, 0));
-  let o = 0;
-  for (const d of datas) {
-    weights.set(d, o);
-    o += d.length;
-  }
-  const denseJson: DenseModelJson = {
-    format: 'lionctr-dense-tower',
-    modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
-    weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: vars.map((v) => ({
-          name: v.name.replace(/^tower\d+\//, 'tower/'),
-          shape: v.shape,
-          dtype: 'float32' as const,
-        })),
-      },
-    ],
-  };
-  await put('dense/model.json', JSON.stringify(denseJson, null, 1));
-  await put('dense/weights.bin', new Uint8Array(weights.buffer));
-  bytes += weights.byteLength;
-  const onnxNames = denseJson.weightsManifest[0].weights.map((w) => w.name);
-  const onnxBytes = towerToOnnx(model.inputDim, model.config.hidden, datas, onnxNames);
-  await put(ONNX_PATH, onnxBytes);
-  bytes += onnxBytes.byteLength;
-  for (const t of model.tables) {
-    const buf = arrow.tableToIPC(
-      embeddingsToArrow(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size, t.width),
-      'file',
-    );
-    await put(`embeddings/${t.slot}.arrow`, buf);
-    bytes += buf.byteLength;
-  }
+  const after = Math.max(await newestOnDisk(root), Number(meta.afterVersion ?? 0) || 0);
+  const version = String(Math.max(Date.now(), after + 1));
+  const w = new ExportDirWriter(join(root, `.tmp-${version}`));
+  await w.create(['dense', 'embeddings']);
+  await writeDenseFiles(w, model);
+  for (const t of model.tables) await w.put(`embeddings/${t.slot}.arrow`, tableRowsToIpc(t).bytes);
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     version,
@@ -122,20 +74,18 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
     model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
     featurization: describeModelFeaturization(model),
     metrics: meta.metrics,
-    files: checksums,
+    files: w.files,
   };
-  await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
-  // durable before it is visible: files above, then their directory entries, then the renames
-  for (const d of ['dense', 'embeddings', '.']) await syncDir(join(tmp, d));
-  // not synced: a candidate lost in a crash is never published (its temp dir is pruned)
+  // the parent is not synced: a candidate lost in a crash is never published (its name is pruned)
   const dir = join(root, candidateName(version));
-  await rename(tmp, dir);
-  return { version, dir, bytes };
+  await w.finish(manifest, dir, false);
+  return { version, dir, bytes: w.bytes };
 }
 
 /**
  * Publishes the candidate `version` (writeCandidate): renamed to `<root>/<version>`, then
- * LATEST replaced by write-to-temp + rename, each fsynced. Keeps the newest `keep` versions.
+ * LATEST replaced by write-to-temp + rename, and the root fsynced. Keeps the newest `keep`
+ * versions.
  * @returns the version's directory.
  * @throws filesystem errors (ENOENT when there is no such candidate).
  */
@@ -182,14 +132,18 @@ async function newestOnDisk(root: string): Promise<number> {
 
 async function pruneExports(root: string, keep: number, current: string): Promise<void> {
   const names = await readdir(root);
-  // half-written versions, and candidates never decided, of a writer that crashed (old enough
-  // not to be another's in progress)
+  // half-written versions and candidates never decided of a writer that crashed (old enough not
+  // to be another's in progress), and half-deleted ones
   const stale = (n: string) => {
     const m = /^\.(?:tmp|candidate)-(\d+)$/.exec(n);
-    return m !== null && Date.now() - Number(m[1]) > 600_000;
+    return (m !== null && Date.now() - Number(m[1]) > 600_000) || n.startsWith('.del-');
   };
   for (const n of names.filter(stale)) await rm(join(root, n), { recursive: true, force: true });
   const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  // renamed out of view first: a writer killed while deleting never leaves part of a version visible
   for (const v of versions.slice(Math.max(keep, 1)))
-    if (v !== current) await rm(join(root, v), { recursive: true, force: true });
+    if (v !== current) {
+      await rename(join(root, v), join(root, `.del-${v}`));
+      await rm(join(root, `.del-${v}`), { recursive: true, force: true });
+    }
 }

@@ -28,16 +28,7 @@ export interface NonFinitePart {
  * Cost: one pass over the weights, 6-10 ns per weight on the 2-core machine (bench/nonfinite-check.ts).
  */
 export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
-  const out: NonFinitePart[] = [];
-  for (const v of model.tower.vars) {
-    const d = v.dataSync();
-    let s = 0;
-    for (let i = 0; i < d.length; i++) s += d[i];
-    if (Number.isFinite(s)) continue;
-    let count = 0;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) count++;
-    out.push({ where: `dense ${v.name}`, count, of: d.length });
-  }
+  const out = nonFiniteDense(model);
   for (const t of model.tables) {
     const d = t.rows.data,
       S = t.rows.stride,
@@ -53,6 +44,29 @@ export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
   return out;
 }
 
+/** The tower variables of `model` holding NaN or infinite weights (see nonFiniteWeights). */
+export function nonFiniteDense(model: CtrModel): NonFinitePart[] {
+  const out: NonFinitePart[] = [];
+  for (const v of model.tower.vars) {
+    const bad = nonFiniteIn(`dense ${v.name}`, v.dataSync());
+    if (bad) out.push(bad);
+  }
+  return out;
+}
+
+/**
+ * `values` as a NonFinitePart named `where` when one of them is NaN or infinite, else null
+ * (summed in float64 first, counted only when the sum is not finite; see nonFiniteWeights).
+ */
+export function nonFiniteIn(where: string, values: ArrayLike<number>): NonFinitePart | null {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  if (Number.isFinite(s)) return null;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) count++;
+  return { where, count, of: values.length };
+}
+
 /**
  * Throws unless every weight of `model` is finite (see nonFiniteWeights).
  * @param what what was about to be written, for the message (e.g. `an export under /x`).
@@ -61,7 +75,15 @@ export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
  *   (12 of 3072), embeddings C1 (40 of 850)`.
  */
 export function assertFiniteWeights(model: CtrModel, what: string): void {
-  const bad = nonFiniteWeights(model);
+  refuseNonFinite(nonFiniteWeights(model), what);
+}
+
+/**
+ * Throws when `bad` is not empty (the check of assertFiniteWeights over parts found by the
+ * caller, e.g. a delta export's dense tower and changed rows).
+ * @throws LionctrError LIONCTR_DIVERGED as assertFiniteWeights.
+ */
+export function refuseNonFinite(bad: NonFinitePart[], what: string): void {
   if (bad.length === 0) return;
   const parts = bad.map((p) => `${p.where} (${p.count} of ${p.of})`).join(', ');
   throw new LionctrError(

@@ -33,7 +33,7 @@ import { judge, type Verdict } from './gate-rule.ts';
 import { PublishedSnapshot } from './published-snapshot.ts';
 import { loadServedRows } from './served-from-disk.ts';
 import type { TrainStep } from './train-step.ts';
-import type { TrainerOptions } from './trainer-options.ts';
+import type { Trainer } from './trainer.ts';
 
 /** A PublishGate's settings and collaborators. */
 export interface PublishGateOptions {
@@ -54,21 +54,31 @@ export interface PublishGateOptions {
   remaining: () => number;
   /** Receives every decision (the trainer's `gate` event). */
   emit: (e: GateEvent) => void;
+  /** Called when LATEST has moved to `version` (the trainer starts its delta chain on it). */
+  onPublish?: (version: string) => Promise<void> | void;
 }
 
 /**
- * The gate of a Trainer with `opts`: `remaining` = examples the run may still train, `emit`
- * its `gate` event.
+ * The gate of `trainer` (its options, featurizer, examples trained, `gate` event);
+ * `onPublish` is called when LATEST has moved (the trainer starts its delta chain there).
  */
-export function trainerGate(
-  opts: TrainerOptions,
-  featurizer: Featurizer,
-  remaining: () => number,
-  emit: (e: GateEvent) => void,
-): PublishGate {
-  const { model, step, logger } = opts;
-  const where = { exportDir: opts.exportDir ?? '', keep: opts.exportKeep, resumed: !!opts.resumeFrom };
-  return new PublishGate({ model, step, featurizer, config: opts.gate, ...where, logger, remaining, emit });
+export function trainerGate(trainer: Trainer, onPublish: PublishGateOptions['onPublish']): PublishGate {
+  const o = trainer.opts;
+  const remaining = () => (o.maxExamples ? o.maxExamples - trainer.examples : Infinity);
+  const where = { exportDir: o.exportDir ?? '', keep: o.exportKeep, resumed: !!o.resumeFrom };
+  const { model, step, logger } = o;
+  const emit = (e: GateEvent) => trainer.emit('gate', e);
+  return new PublishGate({
+    model,
+    step,
+    featurizer: trainer.featurizer,
+    config: o.gate,
+    ...where,
+    logger,
+    remaining,
+    emit,
+    onPublish,
+  });
 }
 
 /** Held-out predictions of both models and the labels. */
@@ -86,6 +96,8 @@ export class PublishGate {
   private pending: string | null = null;
   private held: RecordBatch[] = [];
   private heldRows = 0;
+  /** When the candidate began to wait (performance.now() ms). */
+  private heldSince = 0;
   /** The version LATEST names: as this gate last set it, or read from disk by a resumed run. */
   private served: string | null = null;
   /** Whether the served version is read from disk (a resumed run before its first publish). */
@@ -111,22 +123,35 @@ export class PublishGate {
     }
     if (this.cfg && (this.snapshot!.published || this.servedOnDisk)) {
       this.pending = version;
+      this.heldSince = performance.now();
       return;
     }
     await this.ungated(version, 'nothing served yet in this run to compare with');
   }
 
   /**
-   * A batch from the source: returned at once to be trained when no candidate waits; else
-   * held, and once `export.gate.examples` are held (or all the run may still train), the
+   * Whether delta exports may be written now: not while a candidate waits (they would publish
+   * its state unjudged on the old chain) nor after a refusal until the next publish.
+   */
+  get deltasAllowed(): boolean {
+    return this.pending === null && !this.refusedSincePublish;
+  }
+
+  /**
+   * A batch from the source (empty ones too: an idle source's turns): returned at once to be
+   * trained when no candidate waits; else held, and once `export.gate.examples` are held (or
+   * all the run may still train), or the first was held `export.gate.maxHoldSeconds` ago, the
    * candidate is decided and every held batch is returned, in order.
    * @throws as settle().
    */
   async offer(rb: RecordBatch): Promise<RecordBatch[]> {
     if (this.pending === null) return [rb];
-    this.held.push(rb);
+    if (rb.numRows > 0) this.held.push(rb);
     this.heldRows += rb.numRows;
-    if (this.heldRows < Math.min(this.cfg!.examples, this.o.remaining())) return [];
+    const cfg = this.cfg!,
+      waited = (performance.now() - this.heldSince) / 1000;
+    if (waited >= cfg.maxHoldSeconds) return this.settle(`held for export.gate.maxHoldSeconds ${cfg.maxHoldSeconds}`);
+    if (this.heldRows < Math.min(cfg.examples, this.o.remaining())) return [];
     return this.settle();
   }
 
@@ -164,7 +189,7 @@ export class PublishGate {
     };
     const v = judge(figures.candidate, figures.served, n, clicks, this.cfg!, this.refusedSincePublish);
     const bytes = this.snapshot!.bytes;
-    await this.decide(version, v, { ...figures, examples: n, clicks, bytes }, n === 0 ? why : undefined);
+    await this.decide(version, v, { ...figures, examples: n, clicks, bytes }, why);
     const seconds = (performance.now() - t0) / 1000;
     const { decision, reasons } = v;
     this.o.emit({ version, decision, reasons, examples: n, clicks, ...figures, snapshotBytes: bytes, seconds });
@@ -217,6 +242,7 @@ export class PublishGate {
     this.servedOnDisk = false;
     this.refusedSincePublish = false;
     this.snapshot?.capture();
+    await this.o.onPublish?.(version);
   }
 
   /**

@@ -37,6 +37,8 @@ export interface TrainerOptions {
   exportKeep: number;
   /** The publish gate (`export.gate`, src/train/publish-gate.ts); absent = off (every export published at once). */
   gate?: GateSection;
+  /** Seconds between delta exports under the last full export (0 or absent = none). */
+  deltaIntervalSeconds?: number;
   /** Checkpoints root; null = never checkpoint. */
   checkpointDir?: string | null;
   /** Seconds between checkpoints (0 = only at the end and when the source asks). */

@@ -6,7 +6,7 @@
  * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators:
  * RunPosition (where the run stands), Cadence (when), progress-line.ts (what the line says),
  * snapshots.ts (checkpoint and export writes), publish-gate.ts (whether LATEST moves to an
- * export), audit-log.ts.
+ * export), delta-exports.ts (deltas between exports), audit-log.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RecordBatch } from 'apache-arrow';
@@ -20,6 +20,8 @@ import { addBadRows, badRowsSince } from './bad-rows.ts';
 import { Cadence } from './cadence.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
+import { DeltaExports } from './delta-exports.ts';
+import type { ExportMeta } from './export-writer.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
 import { type PublishGate, trainerGate } from './publish-gate.ts';
@@ -56,7 +58,9 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private lastProgress?: Progress;
   /** Skipped (non-finite) steps in a row, and whether the model may be written. */
   private readonly guard: DivergenceGuard;
-  /** Holds the examples after an export to judge it, then moves LATEST or not. */
+  /** Delta exports between full ones (null: export.deltaIntervalSeconds = 0 or no exports). */
+  private readonly deltas: DeltaExports | null;
+  /** Holds the examples after an export to judge it, then moves LATEST (and starts deltas on it) or not. */
   private readonly gate: PublishGate;
 
   constructor(opts: TrainerOptions) {
@@ -69,8 +73,9 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     this.lastCheckpointStep = r ? r.step : -1;
     this.guard = new DivergenceGuard(opts.maxNonfiniteSteps ?? 10, opts.logger);
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
-    const remaining = () => (opts.maxExamples ? opts.maxExamples - this.examples : Infinity);
-    this.gate = trainerGate(opts, this.featurizer, remaining, (e) => this.emit('gate', e));
+    const d = opts.deltaIntervalSeconds ?? 0;
+    this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
+    this.gate = trainerGate(this, (version) => this.deltas?.startChain(version));
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
@@ -143,7 +148,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       const bad = source.stats().bad;
       this.emit('ingest', { ok: rb.numRows, bad: badRowsSince(bad, badSeen) });
       badSeen = { ...bad };
-      if (rb.numRows > 0) for (const held of await this.gate.offer(rb)) this.trainBatch(held, source);
+      for (const held of await this.gate.offer(rb)) if (held.numRows > 0) this.trainBatch(held, source);
       if (source.lag) this.emit('lag', source.lag());
       if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
       await this.doWhatIsDue(source, clocks, performance.now());
@@ -151,8 +156,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
     }
     // an export waiting for held-out examples is decided on those held, which are then trained
-    for (const held of await this.gate.settle('no more examples: the source ended, the limit or a stop'))
-      this.trainBatch(held, source);
+    for (const held of await this.gate.settle('no more examples')) this.trainBatch(held, source);
     return this.limitReached() || !!o.signal?.aborted;
   }
 
@@ -202,9 +206,16 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
       // a postponed export (the model is not fit to be written) is tried again after the next step
       if ((await this.export()) !== null) c.export.mark(performance.now());
+    } else if (
+      this.deltas?.due(now) &&
+      this.gate.deltasAllowed &&
+      this.guard.fitToWrite(this.opts.model, `a delta at step ${this.opts.step.step}`)
+    ) {
+      const e = await this.deltas.write(this.opts.model, this.exportMeta());
+      if (e) this.emit('delta', e);
     }
     // a source that gave up partitions asks for a checkpoint (their offsets are committed by it);
-    // rows held by the publish gate are trained first, so that the checkpoint covers them
+    // rows the publish gate holds are trained first, so that the checkpoint covers them
     const wanted = source.checkpointWanted?.() ?? false;
     if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
     if (c.checkpoint.due(now, wanted)) {
@@ -243,26 +254,22 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
    * @throws LionctrError LIONCTR_DIVERGED when a weight is NaN or infinite (nothing written).
    */
   async export(): Promise<string | null> {
-    const o = this.opts,
-      pos = this.position;
+    const o = this.opts;
     if (!this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`)) return null;
-    const e = await saveExport(
-      o.exportDir!,
-      o.model,
-      {
-        step: o.step.step,
-        examples: pos.examples,
-        sourceOffsets: pos.offsets(),
-        watermarkMs: pos.watermarkMs,
-        metrics: exportFigures(this.lastProgress ?? this.figures()),
-      },
-      o.logger,
-    );
+    const e = await saveExport(o.exportDir!, o.model, this.exportMeta(), o.logger);
     this.exportsWritten.push(e.version);
-    this.examplesAtExport = pos.examples;
+    this.examplesAtExport = this.position.examples;
     this.emit('export', e);
-    await this.gate.afterExport(e.version); // published now, or after the next examples are scored
+    await this.gate.afterExport(e.version); // published now (deltas start on it), or once judged
     return e.version;
+  }
+
+  /** What an export (full or delta) records besides the model: position, figures, the last delta's version. */
+  private exportMeta(): ExportMeta {
+    const pos = this.position;
+    const metrics = exportFigures(this.lastProgress ?? this.figures());
+    const at = { step: this.opts.step.step, examples: pos.examples, watermarkMs: pos.watermarkMs };
+    return { ...at, sourceOffsets: pos.offsets(), metrics, afterVersion: this.deltas?.lastVersion };
   }
 
   /** Current progressive figures at `examplesPerSecond`. */

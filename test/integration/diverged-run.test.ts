@@ -119,9 +119,9 @@ describe('a diverged run (every lr 1e38)', () => {
           method: 'POST',
           body: JSON.stringify({ instances: sampleInstances(n, schema) }),
         });
-        const body = (await r.json()) as { predictions: unknown[]; model_version: string };
+        const body = (await r.json()) as { predictions: unknown[] };
         expect(r.status).toBe(200);
-        expect(body.model_version).toBe(latest.trim());
+        expect(r.headers.get('x-lionctr-model-version')).toBe(latest.trim());
         expect(body.predictions.length).toBe(n);
         for (const p of body.predictions) expect(typeof p === 'number' && p > 0 && p < 1, String(p)).toBe(true);
       }

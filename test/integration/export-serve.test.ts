@@ -108,7 +108,7 @@ describe('export + HTTP prediction endpoint', () => {
       payload: JSON.stringify({ instances }),
     });
     expect(res.statusCode).toBe(200);
-    const want = Array.from(registry.current()!.model.predict(trained.featurizer.fromInstances(instances)));
+    const want = Array.from(await registry.current()!.model.score(trained.featurizer.fromInstances(instances)));
     expect((res.json() as { predictions: number[] }).predictions).toEqual(want);
   });
 

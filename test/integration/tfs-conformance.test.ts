@@ -39,10 +39,11 @@ describe("TF Serving's REST API", () => {
     };
   };
   const post = (path: string, body?: unknown) => call('POST', path, body);
-  const scores = (v: string, instances: Record<string, unknown>[]) => {
+  const scores = async (v: string, instances: Record<string, unknown>[]) => {
     const m = registry.loaded().find((x) => x.version === v);
     if (!m) throw new Error(`${v} not loaded`);
-    return Array.from(m.model.predict(m.featurizer.fromInstances(instances)));
+    // the serving path's scores (onnxruntime or tfjs per serve.tower; predict() is tfjs, equal within 1e-5)
+    return Array.from(await m.model.score(m.featurizer.fromInstances(instances)));
   };
 
   beforeAll(async () => {
@@ -134,27 +135,27 @@ describe("TF Serving's REST API", () => {
   it('predict: rows -> "predictions", columns -> "outputs", by version and label, named in a header', async () => {
     const instances = sampleInstances(3, trained.schema);
     const rows = await post('/v1/models/ctr:predict', { signature_name: 'serving_default', instances });
-    expect(rows).toMatchObject({ status: 200, version: v2, body: { predictions: scores(v2, instances) } });
+    expect(rows).toMatchObject({ status: 200, version: v2, body: { predictions: await scores(v2, instances) } });
     expect(Object.keys(rows.body)).toEqual(['predictions']);
     const inputs = Object.fromEntries(Object.keys(instances[0]).map((k) => [k, instances.map((i) => i[k])]));
     const cols = await post('/v1/models/ctr:predict', { inputs });
-    expect(cols).toMatchObject({ status: 200, version: v2, body: { outputs: scores(v2, instances) } });
+    expect(cols).toMatchObject({ status: 200, version: v2, body: { outputs: await scores(v2, instances) } });
     const old = await post(`/V1/Models/ctr/VERSIONS/${v1}:predict`, { instances });
-    expect(old).toMatchObject({ status: 200, version: v1, body: { predictions: scores(v1, instances) } });
-    expect(scores(v1, instances)).not.toEqual(scores(v2, instances));
+    expect(old).toMatchObject({ status: 200, version: v1, body: { predictions: await scores(v1, instances) } });
+    expect(await scores(v1, instances)).not.toEqual(await scores(v2, instances));
     expect((await post('/v1/models/ctr/labels/stable:predict', { instances })).version).toBe(v1);
     expect((await post('/v1/models/ctr/labels/canary:predict', { instances })).version).toBe(v2);
   });
 
   it('classify -> [[["", p]], ...] and regress -> [p, ...], with "context" shared by the examples', async () => {
     const examples = sampleInstances(2, trained.schema);
-    const want = scores(v2, examples);
+    const want = await scores(v2, examples);
     const c = await post('/v1/models/ctr:classify', { examples });
     expect(c).toMatchObject({ status: 200, version: v2, body: { results: want.map((p) => [['', p]]) } });
     const r = await post(`/v1/models/ctr/versions/${v1}:regress`, { signature_name: '', examples });
-    expect(r).toMatchObject({ status: 200, version: v1, body: { results: scores(v1, examples) } });
+    expect(r).toMatchObject({ status: 200, version: v1, body: { results: await scores(v1, examples) } });
     const ctx = await post('/v1/models/ctr:regress', { context: { C1: '3' }, examples: [{ I1: [2] }, { C1: '4' }] });
-    expect(ctx.body.results).toEqual(scores(v2, [{ C1: '3', I1: 2 }, { C1: '4' }]));
+    expect(ctx.body.results).toEqual(await scores(v2, [{ C1: '3', I1: 2 }, { C1: '4' }]));
   });
 
   it("answers each fault with TF Serving's status and error string", async () => {

@@ -8,6 +8,7 @@ import type { LionctrConfig } from '../../config/schema.ts';
 import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { observeRegistry } from '../../metrics/serve-observer.ts';
 import { createHttpServer } from '../../serve/http-server.ts';
+import { configureServingTower } from '../../model/serving-tower.ts';
 import { ModelRegistry } from '../../serve/model-registry.ts';
 
 /**
@@ -39,14 +40,22 @@ export function shutdownSignal(logger: Logger, what: string): AbortController {
 export const untilAborted = (signal: AbortSignal) =>
   new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
 
+/** The header naming the worker process that answered (`serve --workers N`: 1..N, restarts get new ids). */
+export const WORKER_HEADER = 'x-lionctr-worker';
+
 /** A started prediction endpoint: the export registry (polling LATEST) and the fastify app. */
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
 /**
  * Starts the prediction endpoint on serve.host:serve.port over the exports root `exportDir`
  * (absolute) and starts polling its LATEST, keeping serve.keepVersions versions (and the
- * serve.labels ones) loaded; the process logger logs loads and every 5xx answer; `draining`
- * aborted makes /readyz answer 503.
+ * serve.labels ones) loaded, each with its serving tower (serve.tower); the process logger logs
+ * loads and every 5xx answer; `draining`
+ * aborted makes /readyz answer 503. `worker`: this process is worker `id` of `serve --workers N`
+ * (src/cli/commands/serve-cluster.ts): every response names it in the x-lionctr-worker header,
+ * /metrics answers `scrape()` (the sum over the workers), and it listens only once its first
+ * export is loaded (or after 60 s without one), so that a restarted worker takes no requests it
+ * would answer 503.
  */
 export async function startServer(
   cfg: LionctrConfig,
@@ -54,17 +63,56 @@ export async function startServer(
   exportDir: string,
   metrics: ServeMetrics,
   draining?: AbortSignal,
+  worker?: { id: number; scrape: () => Promise<string> },
 ) {
-  const { keepVersions, labels } = cfg.serve;
-  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, { keepVersions, labels });
+  const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
+  configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
+  const policy = { keepVersions, labels, deltaMaxDeferSeconds };
+  const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
-  const app = createHttpServer({ registry, metrics, modelName: cfg.serve.modelName, isDraining, logger });
+  const app = createHttpServer({
+    registry,
+    metrics,
+    modelName: cfg.serve.modelName,
+    isDraining,
+    logger,
+    scrape: worker?.scrape,
+  });
+  if (worker) {
+    const id = String(worker.id);
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header(WORKER_HEADER, id);
+      done();
+    });
+  }
+  if (worker) {
+    // a worker (re)started beside serving ones takes connections only once it can answer them
+    registry.start();
+    await firstLoad(registry, WORKER_LOAD_WAIT_MS);
+  }
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
   const base = `http://${cfg.serve.host.includes(':') ? `[${cfg.serve.host}]` : cfg.serve.host}:${cfg.serve.port}`;
   logger.info(`prediction endpoint: ${base}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
-  registry.start();
+  if (!worker) registry.start();
   return { registry, app };
+}
+
+/** How long a worker of `serve --workers N` waits for its first export before it listens anyway. */
+const WORKER_LOAD_WAIT_MS = 60_000;
+
+/** Resolves when `registry` has loaded a version, or after `ms` (no export yet: listen, /readyz says so). */
+function firstLoad(registry: ModelRegistry, ms: number): Promise<void> {
+  if (registry.current()) return Promise.resolve();
+  return new Promise((res) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      registry.off('loaded', done);
+      res();
+    }
+    registry.on('loaded', done);
+  });
 }
 
 /**

@@ -1,12 +1,19 @@
-/** `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones. */
+/**
+ * `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones; with
+ * serve.workers > 1, from that many worker processes sharing the port (src/cli/commands/serve-cluster.ts).
+ */
 import type { Command } from 'commander';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import type { LionctrConfig } from '../../config/schema.ts';
 import { createLogger } from '../../log.ts';
 import { createServeMetrics } from '../../metrics/catalogue.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
-import { endpointOptions, serveFlags } from './flags.ts';
+import { endpointOptions, intArg, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
+import { runPrimary, workerSide } from './serve-cluster.ts';
 
 /** Adds `serve` to the program. */
 export function addServeCommand(program: Command): void {
@@ -15,25 +22,47 @@ export function addServeCommand(program: Command): void {
       program
         .command('serve')
         .description('serve the latest export under an exports root, hot-swapping newer ones')
-        .option('--export-dir <dir>', 'exports root (export.dir)'),
+        .option('--export-dir <dir>', 'exports root (export.dir)')
+        .option(
+          '--workers <n>',
+          'worker processes sharing the port, each loading the exports (0: one per core) (serve.workers)',
+          intArg('--workers'),
+        ),
     ),
   ).action(async (o) => {
     try {
-      const cfg = configFrom(o, serveFlags(o));
+      const extra = o.workers !== undefined ? [`serve.workers=${o.workers}`] : [];
+      const cfg = configFrom(o, [...serveFlags(o), ...extra]);
       const logger = createLogger(cfg.log.level);
-      const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
-      await selectBackend(cfg.backend, (m) => logger.info(m));
-      const { registry, app } = await startServer(
-        cfg,
-        logger,
-        resolve(cfg.export.dir),
-        createServeMetrics(),
-        ac.signal,
-      );
-      await untilAborted(ac.signal);
-      await stopServer(cfg, logger, { app, registry });
+      const workers = cfg.serve.workers === 0 ? availableParallelism() : cfg.serve.workers;
+      if (cluster.isPrimary && workers > 1) {
+        const ac = shutdownSignal(logger, `stopping ${workers} workers (each finishes its requests in flight)`);
+        logger.info(`serving from ${workers} worker processes on port ${cfg.serve.port}`);
+        process.exit(await runPrimary(workers, logger, ac.signal, (cfg.serve.drainSeconds + 30) * 1000));
+      }
+      await serveHere(cfg, logger);
+      // a worker's IPC channel to the primary would keep it alive
+      if (cluster.isWorker) process.exit(0);
     } catch (e) {
       fatal(e);
     }
   });
+}
+
+/** Serves from this process (a single `serve`, or one worker of several) until the shutdown signal. */
+async function serveHere(cfg: LionctrConfig, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const ac = shutdownSignal(logger, 'finishing requests in flight, shutting down');
+  const metrics = createServeMetrics();
+  let ageOf: () => number | undefined = () => undefined;
+  const worker = cluster.isWorker
+    ? { id: cluster.worker?.id ?? 0, scrape: workerSide(metrics, () => ageOf(), logger, ac) }
+    : undefined;
+  await selectBackend(cfg.backend, (m) => logger.info(m));
+  const s = await startServer(cfg, logger, resolve(cfg.export.dir), metrics, ac.signal, worker);
+  ageOf = () => {
+    const m = s.registry.current();
+    return m ? (Date.now() - Date.parse(m.manifest.created_at)) / 1000 : undefined;
+  };
+  await untilAborted(ac.signal);
+  await stopServer(cfg, logger, s);
 }

@@ -1,7 +1,8 @@
 /**
  * GET /v1/lionctr/models/<name>: lionctr's own status page, beside TF Serving's status API
  * (which answers GetModelStatusResponse only): per loaded version its step, examples,
- * created_at, metrics at export, load time and requests in flight; the default version, the
+ * created_at, metrics at export, load time, requests in flight, and the full export and delta it
+ * comes from (base_version, delta_seq: 0 for a full export); the default version, the
  * labels, the version policy and the last load error.
  */
 import { LionctrError } from '../../errors.ts';
@@ -21,6 +22,8 @@ export function extras(ctx: ApiContext, name: string): unknown {
     labels: Object.fromEntries(registry.labels),
     versions: registry.loaded().map((m) => ({
       version: m.version,
+      base_version: m.base ?? m.version,
+      delta_seq: m.deltaSeq ?? 0,
       step: m.manifest.step,
       examples: m.manifest.examples,
       created_at: m.manifest.created_at,

@@ -30,7 +30,7 @@ describe('a version swapped out during a chunked request (reference counts)', ()
     if (!old) throw new Error('v1 did not load');
     const dispose = vi.spyOn(old.model, 'dispose');
     const instances = sampleInstances(PREDICT_CHUNK * 2 + 500, trained.schema); // 3 chunks
-    const want = Array.from(old.model.predict(old.featurizer.fromInstances(instances)));
+    const want = Array.from(await old.model.score(old.featurizer.fromInstances(instances)));
 
     trained.step.run(trained.featurizer.fromInstances(sampleInstances(64, trained.schema)));
     await writeExport(dir, trained.model, meta(2));

@@ -8,7 +8,7 @@ import type { ModelRegistry } from '../../../src/serve/model-registry.ts';
 /** A server over one fake version whose model scores `scores`, logging into `lines`. */
 function serverWith(scores: number[]) {
   const featurizer = new Featurizer({ numeric: ['I1'], categorical: ['C1'], embeddingDim: 2 });
-  const served = { version: '7', featurizer, model: { predict: () => new Float32Array(scores) } };
+  const served = { version: '7', featurizer, model: { score: async () => new Float32Array(scores) } };
   const registry = {
     current: () => served,
     acquire: () => ({ version: '7', value: served, release: () => {} }),

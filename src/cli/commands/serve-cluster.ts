@@ -1,0 +1,152 @@
+/**
+ * `lionctr serve` with serve.workers > 1 (node:cluster): a primary process that forks N workers
+ * sharing the port, restarts a worker that dies (with backoff), passes a shutdown on to every
+ * worker and exits when all are gone; each worker runs the same endpoint as a single-process
+ * `serve` (startServer) and loads the exports itself. /metrics on any worker answers the sum over
+ * the workers: the worker asks the primary over IPC, the primary asks every worker with
+ * prom-client's AggregatorRegistry.clusterMetrics() (prom-client example/cluster.js), which
+ * combines counters and histograms by sum and the catalogue's non-sum gauges by their own
+ * `aggregator` (src/metrics/catalogue.ts).
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import type { ServeMetrics } from '../../metrics/catalogue.ts';
+
+/** IPC message types between the primary and its workers (prom-client uses its own beside these). */
+const SCRAPE_REQ = 'lionctr:scrapeReq';
+const SCRAPE_RES = 'lionctr:scrapeRes';
+const SHUTDOWN = 'lionctr:shutdown';
+
+/** Restart backoff after a worker dies: doubles from 1 s to 30 s; reset once a worker lived 60 s. */
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+const STABLE_MS = 60_000;
+
+type Msg = { type?: string; id?: number; text?: string; error?: string };
+
+/**
+ * Runs the primary: forks `n` workers (each re-runs this command line with the same environment),
+ * restarts any that exits before the shutdown, after a backoff (1 s doubling to 30 s, logged);
+ * answers workers' scrape requests with AggregatorRegistry.clusterMetrics(). On `shutdown` it
+ * sends every worker the shutdown message (each drains as a single `serve` does on SIGTERM) and
+ * resolves with the exit status once all have exited: 0, or 1 if one exited otherwise than 0. A
+ * worker still running `graceMs` after the shutdown (one that missed the message while starting)
+ * gets SIGTERM.
+ */
+export async function runPrimary(n: number, logger: Logger, shutdown: AbortSignal, graceMs: number): Promise<number> {
+  const aggregator = new client.AggregatorRegistry();
+  let backoff = BACKOFF_MIN_MS;
+  let failed = false;
+  const started = new Map<Worker, number>();
+  const fork = () => {
+    const w = cluster.fork();
+    started.set(w, Date.now());
+    w.on('online', () => logger.info(`worker ${w.id} started (pid ${w.process.pid})`));
+  };
+  cluster.on('message', (w, m: Msg) => {
+    if (m?.type !== SCRAPE_REQ) return;
+    aggregator.clusterMetrics().then(
+      (text) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, text }),
+      (e: Error) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, error: e.message }),
+    );
+  });
+  let finish: (status: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const finishIfAllGone = () => shutdown.aborted && started.size === 0 && finish(failed ? 1 : 0);
+  cluster.on('exit', (w, code, signal) => {
+    const lived = Date.now() - (started.get(w) ?? Date.now());
+    started.delete(w);
+    const how = signal ? `signal ${signal}` : `status ${code}`;
+    if (shutdown.aborted) {
+      if (code !== 0) failed = true;
+      logger.info(`worker ${w.id} (pid ${w.process.pid}) exited with ${how}`);
+      finishIfAllGone();
+      return;
+    }
+    if (lived >= STABLE_MS) backoff = BACKOFF_MIN_MS;
+    logger.error(`worker ${w.id} (pid ${w.process.pid}) died with ${how}; restarting in ${backoff / 1000} s`);
+    const t = setTimeout(() => shutdown.aborted || fork(), backoff);
+    shutdown.addEventListener('abort', () => clearTimeout(t), { once: true });
+    backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+  });
+  for (let i = 0; i < n; i++) fork();
+  // a second signal makes the primary exit at once (shutdownSignal): take the workers with it
+  process.on('exit', () => {
+    for (const w of started.keys()) w.process.kill('SIGKILL');
+  });
+  shutdown.addEventListener(
+    'abort',
+    () => {
+      for (const w of started.keys()) if (w.isConnected()) w.send({ type: SHUTDOWN });
+      finishIfAllGone(); // none running: a restart was pending
+      setTimeout(() => {
+        for (const w of started.keys()) {
+          logger.warn(
+            `worker ${w.id} (pid ${w.process.pid}) still running ${graceMs / 1000} s after shutdown: SIGTERM`,
+          );
+          w.process.kill('SIGTERM');
+        }
+      }, graceMs).unref();
+    },
+    { once: true },
+  );
+  return done;
+}
+
+/**
+ * In a worker: aborts `ac` when the primary passes on a shutdown (a signal the worker got itself,
+ * e.g. Ctrl-C to the process group, has already aborted it: the message is then ignored), makes
+ * prom-client answer the primary's metric requests from this worker's `metrics.registry` (the
+ * served model's age computed at scrape time), and returns what /metrics answers: the primary's
+ * sum over the workers. @throws Error on scrape when the primary does not answer in 10 s.
+ */
+export function workerSide(
+  metrics: ServeMetrics,
+  ageOf: () => number | undefined,
+  logger: Logger,
+  ac: AbortController,
+) {
+  new client.AggregatorRegistry(); // installs prom-client's worker-side listener
+  client.AggregatorRegistry.setRegistries([metrics.registry]);
+  // the age of the served model at scrape time, whichever worker the scrape reached
+  const age = metrics.servedAge as unknown as { collect?: () => void };
+  age.collect = () => {
+    const a = ageOf();
+    if (a !== undefined) metrics.servedAge.set(a);
+  };
+  let next = 0;
+  const pending = new Map<number, { ok(t: string): void; fail(e: Error): void }>();
+  process.on('message', (m: Msg) => {
+    if (m?.type === SHUTDOWN && !ac.signal.aborted) {
+      logger.info('primary is shutting down: finishing requests in flight');
+      ac.abort();
+    } else if (m?.type === SCRAPE_RES && m.id !== undefined) {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.error !== undefined) p?.fail(new Error(`cluster metrics: ${m.error}`));
+      else p?.ok(m.text ?? '');
+    }
+  });
+  return () =>
+    new Promise<string>((ok, fail) => {
+      const id = next++;
+      const t = setTimeout(() => {
+        pending.delete(id);
+        fail(new Error('cluster metrics: the primary did not answer in 10 s'));
+      }, 10_000);
+      pending.set(id, {
+        ok: (s) => {
+          clearTimeout(t);
+          ok(s);
+        },
+        fail: (e) => {
+          clearTimeout(t);
+          fail(e);
+        },
+      });
+      process.send?.({ type: SCRAPE_REQ, id });
+    });
+}

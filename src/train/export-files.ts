@@ -1,0 +1,128 @@
+/**
+ * The pieces full exports (export-writer.ts) and delta exports (delta-writer.ts) share: a
+ * temp directory whose every file is written durably and hashed from the bytes written
+ * (not read back), the dense tower's files (dense/model.json + weights.bin as tfjs reads
+ * them, dense/model.onnx from src/model/onnx-tower.ts), one table's rows as an Arrow file,
+ * and the fsync-then-rename that makes a finished directory visible (durable-fs.ts).
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import type { CtrModel } from '../model/ctr-model.ts';
+import type { EmbeddingTable } from '../model/embedding-table.ts';
+import { embeddingsToArrow, sha256, type DenseModelJson } from '../model/export-format.ts';
+import { ONNX_PATH } from '../model/featurization.ts';
+import { towerToOnnx } from '../model/onnx-tower.ts';
+import { syncDir, writeDurable } from './durable-fs.ts';
+
+/** A directory being written: every file fsynced and its sha256 recorded. */
+export class ExportDirWriter {
+  /** sha256 (hex) of every file put, by path relative to `dir` (the manifest's `files`). */
+  readonly files: Record<string, string> = {};
+  /** Bytes of the files put with `count` (weights, tower, tables). */
+  bytes = 0;
+  private readonly dirs = new Set<string>(['.']);
+
+  /** @param dir the temp directory (created empty by `create`). */
+  constructor(readonly dir: string) {}
+
+  /** Removes what a crashed writer left at `dir` and creates it with `subdirs`. */
+  async create(subdirs: string[]): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+    await mkdir(this.dir, { recursive: true });
+    for (const d of subdirs) {
+      await mkdir(join(this.dir, d), { recursive: true });
+      this.dirs.add(d);
+    }
+  }
+
+  /**
+   * Writes `rel` durably and records its sha256 (in call order: puts of different files may
+   * run concurrently, and fsyncs in parallel share journal commits); `count` adds its size to
+   * `bytes`.
+   */
+  async put(rel: string, data: Uint8Array | string, count = true): Promise<void> {
+    this.files[rel] = sha256(data);
+    if (count) this.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    await writeDurable(join(this.dir, rel), data);
+  }
+
+  /**
+   * Writes `manifest.json` (not in `files`), fsyncs every directory, renames the directory to
+   * `to` and fsyncs `to`'s parent: once this resolves the directory and all its files are
+   * durable and visible at once.
+   * @param syncParent false when the caller fsyncs the parent itself after more renames in it
+   *   (a full export: after LATEST's).
+   * @returns the manifest's bytes as written (the next delta's prev_sha256 is their hash).
+   */
+  async finish(manifest: object, to: string, syncParent = true): Promise<string> {
+    const text = JSON.stringify(manifest, null, 1);
+    await writeDurable(join(this.dir, 'manifest.json'), text);
+    // durable before it is visible: files, then their directory entries, then the rename
+    for (const d of [...this.dirs].filter((x) => x !== '.')) await syncDir(join(this.dir, d));
+    await syncDir(this.dir);
+    await rename(this.dir, to);
+    if (syncParent) await syncDir(dirname(to));
+    return text;
+  }
+}
+
+/**
+ * Writes the dense tower of `model` into `w`: dense/model.json (topology + weights
+ * manifest), dense/weights.bin (float32 little-endian, the variables in order) and
+ * dense/model.onnx (the same tower as ONNX).
+ */
+export async function writeDenseFiles(w: ExportDirWriter, model: CtrModel): Promise<void> {
+  const vars = model.tower.vars;
+  const datas = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
+  const weights = new Float32Array(datas.reduce((a, d) => a + d.length, 0));
+  let o = 0;
+  for (const d of datas) {
+    weights.set(d, o);
+    o += d.length;
+  }
+  const denseJson: DenseModelJson = {
+    format: 'lionctr-dense-tower',
+    modelTopology: { input_dim: model.inputDim, hidden: model.config.hidden, activation: 'relu' },
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: vars.map((v) => ({
+          name: v.name.replace(/^tower\d+\//, 'tower/'),
+          shape: v.shape,
+          dtype: 'float32' as const,
+        })),
+      },
+    ],
+  };
+  await w.put('dense/model.json', JSON.stringify(denseJson, null, 1), false);
+  await w.put('dense/weights.bin', new Uint8Array(weights.buffer));
+  const onnxNames = denseJson.weightsManifest[0].weights.map((x) => x.name);
+  await w.put(ONNX_PATH, towerToOnnx(model.inputDim, model.config.hidden, datas, onnxNames));
+}
+
+/**
+ * The Arrow IPC file of table `t`'s rows `rows` (ascending row indices; all rows 0..size-1
+ * when omitted), with their ids and W weights.
+ * @returns the file bytes and the packed [n, W] weights (for a finite check).
+ */
+export function tableRowsToIpc(t: EmbeddingTable, rows?: Int32Array): { bytes: Uint8Array; values: Float32Array } {
+  if (!rows) {
+    const values = t.rows.packedWeights(t.size);
+    return { bytes: arrow.tableToIPC(embeddingsToArrow(t.rowHi, t.rowLo, values, t.size, t.width), 'file'), values };
+  }
+  const n = rows.length,
+    W = t.width,
+    S = t.rows.stride,
+    d = t.rows.data;
+  const hi = new Uint32Array(n),
+    lo = new Uint32Array(n),
+    values = new Float32Array(n * W);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    hi[i] = t.rowHi[r];
+    lo[i] = t.rowLo[r];
+    values.set(d.subarray(r * S, r * S + W), i * W);
+  }
+  return { bytes: arrow.tableToIPC(embeddingsToArrow(hi, lo, values, n, W), 'file'), values };
+}

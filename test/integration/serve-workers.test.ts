@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_HEADER } from '../../src/cli/commands/lifecycle.ts';
+import { VERSION_HEADER } from '../../src/serve/http-server.ts';
+import { writeExport } from '../../src/train/export-writer.ts';
+import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
+
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
+const meta = { step: 5, examples: 2560, sourceOffsets: {}, watermarkMs: 0, metrics: {} };
+
+/** One HTTP request on a new connection (the cluster hands connections out round-robin). */
+function call(port: number, method: string, path: string, body?: string) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** The sample value of `name{labels}` in Prometheus text (labels as written, e.g. `route="predict",code="200"`). */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('lionctr serve --workers 2', () => {
+  let dir: string;
+  let version: string;
+  let body: string;
+  let proc: ChildProcess;
+  let log = '';
+  const port = 21000 + Math.floor(Math.random() * 20000);
+
+  /** Predicts on new connections until every worker id in `ids` answered (60 s at most); each answers 200. */
+  async function untilAnswered(ids: string[]): Promise<{ sent: number; seen: Set<string> }> {
+    const seen = new Set<string>();
+    let sent = 0;
+    for (const t0 = Date.now(); !ids.every((id) => seen.has(id)) && Date.now() - t0 < 60_000; ) {
+      if (sent > 0) await new Promise((r) => setTimeout(r, 20));
+      const r = await call(port, 'POST', '/v1/models/ctr:predict', body);
+      sent++;
+      expect(r.status, r.text).toBe(200);
+      expect(r.headers[VERSION_HEADER]).toBe(version);
+      expect(JSON.parse(r.text).predictions).toHaveLength(3);
+      seen.add(String(r.headers[WORKER_HEADER]));
+    }
+    return { sent, seen };
+  }
+  const pidOf = (id: number) => Number(new RegExp(`worker ${id} started \\(pid (\\d+)\\)`).exec(log)?.[1]);
+  const waitFor = async (what: () => boolean, ms: number) => {
+    for (const t0 = Date.now(); !what(); ) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out; log:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lionctr-workers-'));
+    const trained = await tinyTrainedModel(2);
+    version = (await writeExport(dir, trained.model, meta)).version;
+    body = JSON.stringify({ instances: sampleInstances(3, trained.schema) });
+    const args = ['serve', '--workers', '2', '--port', String(port), '--export-dir', dir];
+    proc = spawn('node', ['bin/lionctr.mjs', ...args, '--set', 'serve.drainSeconds=0.2'], { env: cleanEnv });
+    proc.stderr?.on('data', (c) => {
+      log += c;
+    });
+    // both workers ready: each answers /readyz 200 once its registry loaded the export
+    await waitFor(() => /worker 2 started/.test(log), 60_000);
+    const ready = new Set<string>();
+    await waitFor(() => {
+      call(port, 'GET', '/readyz').then(
+        (r) => r.status === 200 && ready.add(String(r.headers[WORKER_HEADER])),
+        () => {},
+      );
+      return ready.size === 2;
+    }, 60_000);
+  }, 120_000);
+  afterAll(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers from both workers, and /metrics sums their requests', async () => {
+    const before = await call(port, 'GET', '/metrics');
+    const n0 = sample(before.text, 'lionctr_serve_requests_total', 'route="predict",code="200"') ?? 0;
+    const { sent, seen } = await untilAnswered(['1', '2']);
+    expect([...seen].sort()).toEqual(['1', '2']);
+    const m = await call(port, 'GET', '/metrics');
+    expect(m.status).toBe(200);
+    expect(sample(m.text, 'lionctr_serve_requests_total', 'route="predict",code="200"')).toBe(n0 + sent);
+    expect(sample(m.text, 'lionctr_serve_instances_per_request_count')).toBe(n0 + sent);
+    // gauges that are no sums: the version (min over workers), build_info 1, not 2
+    expect(sample(m.text, 'lionctr_serve_model_version')).toBe(Number(version));
+    expect(m.text).toMatch(/^lionctr_build_info\{[^}]*\} 1$/m);
+    expect(sample(m.text, 'lionctr_serve_model_age_seconds')).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('restarts a worker that dies, with a log line; the restart takes requests once loaded', async () => {
+    const pid1 = pidOf(1);
+    expect(alive(pid1)).toBe(true);
+    process.kill(pid1, 'SIGKILL');
+    await waitFor(() => /worker 1 \(pid \d+\) died with signal SIGKILL; restarting in 1 s/.test(log), 10_000);
+    // every request meanwhile is answered 200 by worker 2, then by both
+    const { seen } = await untilAnswered(['2', '3']);
+    expect([...seen].sort()).toEqual(['2', '3']);
+  }, 120_000);
+
+  it('SIGTERM drains both workers and exits 0', async () => {
+    const pids = [pidOf(2), pidOf(3)];
+    expect(pids.every(alive)).toBe(true);
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(log).toMatch(/worker 2 \(pid \d+\) exited with status 0/);
+    expect(log).toMatch(/worker 3 \(pid \d+\) exited with status 0/);
+  }, 60_000);
+});
