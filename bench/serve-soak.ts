@@ -56,6 +56,8 @@ console.log(
       `${r.unknownVersion} naming an unpublished one`,
     `server rss: ${fmt(r.rssWarmMb)} MB after ${r.warmupEndSeconds} s warm-up -> ${fmt(r.rssEndMb)} MB at the end ` +
       `(growth ${fmt(r.growthPct)}%, limit ${maxGrowth}%), max ${fmt(r.rssMaxMb)} MB after warm-up`,
+    `server rss over the second half of the load: ${fmt(half[0])} -> ${fmt(half[1])} MB ` +
+      `(${fmt(((half[1] - half[0]) / half[0]) * 100)}%; a leak grows in both halves, a one-time step in one)`,
     `rss every 30 s (MB): ${r.rssMb
       .filter((_, i) => i % 30 === 0)
       .map((x) => x.toFixed(0))
