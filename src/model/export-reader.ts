@@ -49,8 +49,9 @@ export async function readLatest(root: string): Promise<string | null> {
  * of delta exports, which would otherwise cost a copy of the table in the turn that applies
  * the first delta), straight from the Arrow buffers; so a loaded version holds about
  * 1.125 (4(D + 1) + 8) + 12 * mapSlots bytes a row (mapSlots = nextPow2(2.25 * rows) / rows,
- * 2.25 to 4.5), and a load needs, beyond that, one slot's file at a time. The work is done in slices of about 10 ms (sliced-read.ts), so that a server
- * loading a new version keeps answering requests meanwhile.
+ * 2.25 to 4.5), and a load needs, beyond that, one slot's file at a time. The work is done in
+ * slices of about 10 ms (sliced-read.ts), so that a server loading a new version keeps
+ * answering requests meanwhile.
  * @throws LionctrError LIONCTR_BAD_EXPORT naming the file that is missing, corrupt or
  *   inconsistent.
  */

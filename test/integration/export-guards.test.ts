@@ -74,7 +74,10 @@ describe('exports: non-finite weights and scores, durability', () => {
     const served = {
       version: '7',
       featurizer: trained.featurizer,
-      model: { predict: () => new Float32Array([0.5, Number.NaN]) },
+      model: {
+        predict: () => new Float32Array([0.5, Number.NaN]),
+        score: async () => new Float32Array([0.5, Number.NaN]),
+      },
     };
     const registry = {
       current: () => served,
