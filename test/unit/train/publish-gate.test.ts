@@ -12,7 +12,11 @@ import { createSyntheticSource } from '../../../src/ingest/synthetic-source.ts';
 import { loadExport, readLatest } from '../../../src/model/export-reader.ts';
 import { fillCandidates } from '../../../src/serve/version-policy.ts';
 import { publishCandidate, refuseCandidate, writeCandidate, writeExport } from '../../../src/train/export-writer.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import pino from 'pino';
+import type { GateEvent } from '../../../src/events/train-events.ts';
 import { judge } from '../../../src/train/gate-rule.ts';
+import { PublishGate } from '../../../src/train/publish-gate.ts';
 import { loadServedRows } from '../../../src/train/served-from-disk.ts';
 import { tinyTrainedModel } from '../../helpers/tiny-model.ts';
 
@@ -121,5 +125,56 @@ describe('loadServedRows (the served version from disk, for a resumed run)', () 
       whole.dispose();
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('PublishGate and delta exports', () => {
+  it('deltas start on a published version only, and wait while one is judged and after a refusal', async () => {
+    const t = await tinyTrainedModel(6, 512);
+    const root = await mkdtemp(join(tmpdir(), 'lionctr-gate-deltas-'));
+    const published: string[] = [];
+    const events: GateEvent[] = [];
+    const gate = new PublishGate({
+      model: t.model,
+      step: t.step,
+      featurizer: t.featurizer,
+      config: {
+        enabled: true,
+        examples: 2048,
+        maxAucDrop: 0.02,
+        calibration: [0.5, 2],
+        maxHoldSeconds: 60,
+        minClicks: 20,
+      },
+      exportDir: root,
+      keep: 3,
+      resumed: false,
+      logger: pino({ level: 'silent' }),
+      remaining: () => Number.POSITIVE_INFINITY,
+      emit: (e) => events.push(e),
+      onPublish: (v) => {
+        published.push(v);
+      },
+    });
+    const meta = { step: 1, examples: 1, sourceOffsets: {}, watermarkMs: null, metrics: {} };
+    const v1 = (await writeCandidate(root, t.model, meta)).version;
+    await gate.afterExport(v1);
+    expect([published, gate.deltasAllowed]).toEqual([[v1], true]);
+    // the model made worse: its global bias (the tower's output bias) raised by 4
+    const bias = t.model.tower.vars.at(-1)!;
+    tf.tidy(() => bias.assign(tf.add(bias, 4)));
+    const v2 = (await writeCandidate(root, t.model, meta)).version;
+    await gate.afterExport(v2);
+    expect(gate.deltasAllowed).toBe(false); // judged: waits for its held-out examples
+    const held = [];
+    for await (const rb of createSyntheticSource({ seed: 9, limit: 2048 }).batches({ batchSize: 1024 })) {
+      const back = await gate.offer(rb);
+      held.push(...back);
+    }
+    expect(held.length).toBe(2); // both batches given back once decided
+    expect(events.at(-1)).toMatchObject({ version: v2, decision: 'refused', reasons: ['calibration'] });
+    expect([published, gate.deltasAllowed]).toEqual([[v1], false]);
+    expect(await readLatest(root)).toBe(v1);
+    await rm(root, { recursive: true, force: true });
   });
 });
