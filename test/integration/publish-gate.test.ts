@@ -67,6 +67,7 @@ async function run(corrupt: boolean, examples = EXAMPLES, resumeIn?: string, che
       `checkpoint.enabled=${checkpoints}`,
       'export.intervalSeconds=0.001',
       'export.keep=2',
+      'export.gate.enabled=true',
       'export.gate.examples=2048',
       // lrs that learn something in a few steps of a small model
       'optim.embedding.lr=0.03',
