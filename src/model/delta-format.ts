@@ -23,7 +23,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
-import { sha256 } from './export-format.ts';
+import { idsFromArrow, idsToUint64, sha256 } from './export-format.ts';
 
 /** The `format` of a delta manifest. */
 export const DELTA_FORMAT = 'lionctr-delta/1';
@@ -199,9 +199,7 @@ export function checkDeltaChain(delta: DeltaManifest, prev: DeltaPredecessor, wh
 
 /** A tombstone table: one column `id` uint64 from (hi, lo) pairs of [n] each. */
 export function tombstonesToArrow(hi: Uint32Array, lo: Uint32Array, n: number): arrow.Table {
-  const ids = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) ids[i] = (BigInt(hi[i]) << 32n) | BigInt(lo[i]);
-  return new arrow.Table({ id: arrow.makeVector(ids) });
+  return new arrow.Table({ id: arrow.makeVector(idsToUint64(hi, lo, n)) });
 }
 
 /**
@@ -214,16 +212,5 @@ export function tombstonesFromArrow(table: arrow.Table): { hi: Uint32Array; lo: 
   if (!col || !arrow.DataType.isInt(t) || t.bitWidth !== 64 || t.isSigned)
     throw new LionctrError('LIONCTR_BAD_EXPORT', 'tombstone table needs a column "id" of uint64');
   const n = table.numRows;
-  const hi = new Uint32Array(n),
-    lo = new Uint32Array(n);
-  let r = 0;
-  for (const chunk of col.data) {
-    const ids = chunk.values as BigUint64Array;
-    for (let i = 0; i < chunk.length; i++, r++) {
-      const id = ids[chunk.offset + i];
-      hi[r] = Number(id >> 32n);
-      lo[r] = Number(id & 0xffffffffn);
-    }
-  }
-  return { hi, lo, n };
+  return { ...idsFromArrow(col, n), n };
 }

@@ -56,6 +56,29 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The uint64 ids [n] of (hi, lo) pairs: id = hi * 2^32 + lo, as the `id` columns hold them. */
+export function idsToUint64(hi: Uint32Array, lo: Uint32Array, n: number): BigUint64Array {
+  const ids = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) ids[i] = (BigInt(hi[i]) << 32n) | BigInt(lo[i]);
+  return ids;
+}
+
+/** An `id` column's [n] uint64 values split into (hi, lo) uint32 halves, chunk by chunk. */
+export function idsFromArrow(col: arrow.Vector, n: number): { hi: Uint32Array; lo: Uint32Array } {
+  const hi = new Uint32Array(n),
+    lo = new Uint32Array(n);
+  let r = 0;
+  for (const chunk of col.data) {
+    const ids = chunk.values as BigUint64Array;
+    for (let i = 0; i < chunk.length; i++, r++) {
+      const id = ids[chunk.offset + i];
+      hi[r] = Number(id >> 32n);
+      lo[r] = Number(id & 0xffffffffn);
+    }
+  }
+  return { hi, lo };
+}
+
 /**
  * One slot's rows as an Arrow table: ids [n] uint64 from (hi, lo), vectors [n, W] float32.
  */
@@ -66,8 +89,7 @@ export function embeddingsToArrow(
   n: number,
   width: number,
 ): arrow.Table {
-  const ids = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) ids[i] = (BigInt(hi[i]) << 32n) | BigInt(lo[i]);
+  const ids = idsToUint64(hi, lo, n);
   const listType = new arrow.FixedSizeList(width, new arrow.Field('item', new arrow.Float32(), false));
   const child = arrow.makeData({
     type: new arrow.Float32(),
@@ -93,18 +115,8 @@ export function embeddingsFromArrow(
   if (!idCol || !vecCol) {
     throw new LionctrError('LIONCTR_BAD_EXPORT', 'embedding table needs columns "id" and "vector"');
   }
-  const hi = new Uint32Array(n),
-    lo = new Uint32Array(n),
-    values = new Float32Array(n * width);
-  let r = 0;
-  for (const chunk of idCol.data) {
-    const ids = chunk.values as BigUint64Array;
-    for (let i = 0; i < chunk.length; i++, r++) {
-      const id = ids[chunk.offset + i];
-      hi[r] = Number(id >> 32n);
-      lo[r] = Number(id & 0xffffffffn);
-    }
-  }
+  const { hi, lo } = idsFromArrow(idCol, n);
+  const values = new Float32Array(n * width);
   let o = 0;
   for (const chunk of vecCol.data) {
     const t = chunk.type as arrow.FixedSizeList;
