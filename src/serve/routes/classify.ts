@@ -5,12 +5,11 @@
  * no label, score p) and regress {"results": [p, ...]} (the key is "results" as
  * json_tensor.cc kClassifyRegressResponseKey writes it; the doc says "result").
  */
-import { checkExampleSignature, parseJsonBody, signatureName } from '../json-body.ts';
+import { checkExampleSignature } from '../json-body.ts';
 import { exampleRows } from '../json-examples.ts';
-import { scoreRows } from '../scoring.ts';
 import type { ModelRoute } from '../tfs-paths.ts';
-import { type ApiContext, kindsOf, type SetVersion } from './context.ts';
-import { acquireModel } from './model-spec.ts';
+import type { ApiContext, SetVersion } from './context.ts';
+import { scoreRequest } from './score-request.ts';
 
 /**
  * Answers a classify or regress request. TF Serving checks the examples before it looks the
@@ -24,17 +23,6 @@ export async function classifyOrRegress(
   body: string | undefined,
   setVersion: SetVersion,
 ): Promise<unknown> {
-  const doc = parseJsonBody(body);
-  const signature = signatureName(doc);
-  const held = acquireModel(ctx.registry, ctx.modelName, route);
-  try {
-    setVersion(held.version);
-    checkExampleSignature(signature);
-    const { rows, where } = exampleRows(doc, kindsOf(held.value.featurizer));
-    const p = await scoreRows(held.value, rows, where, ctx.yieldTurn);
-    ctx.metrics.serveInstances.observe(p.length);
-    return kind === 'classify' ? { results: p.map((x) => [['', x]]) } : { results: p };
-  } finally {
-    held.release();
-  }
+  const { scores } = await scoreRequest(ctx, route, body, setVersion, checkExampleSignature, exampleRows);
+  return kind === 'classify' ? { results: scores.map((x) => [['', x]]) } : { results: scores };
 }

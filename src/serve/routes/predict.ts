@@ -5,12 +5,11 @@
  * version that scored is named by the x-lionctr-model-version header (the body is TF
  * Serving's exactly).
  */
-import { checkPredictSignature, parseJsonBody, signatureName } from '../json-body.ts';
+import { checkPredictSignature } from '../json-body.ts';
 import { predictRows } from '../json-tensor.ts';
-import { scoreRows } from '../scoring.ts';
 import type { ModelRoute } from '../tfs-paths.ts';
-import { type ApiContext, kindsOf, type SetVersion } from './context.ts';
-import { acquireModel } from './model-spec.ts';
+import type { ApiContext, SetVersion } from './context.ts';
+import { scoreRequest } from './score-request.ts';
 
 /**
  * Answers a predict request, in TF Serving's order of checks (http_rest_api_handler.cc
@@ -24,17 +23,6 @@ export async function predict(
   body: string | undefined,
   setVersion: SetVersion,
 ): Promise<unknown> {
-  const doc = parseJsonBody(body);
-  const signature = signatureName(doc);
-  const held = acquireModel(ctx.registry, ctx.modelName, route);
-  try {
-    setVersion(held.version);
-    checkPredictSignature(signature);
-    const { format, rows, where } = predictRows(doc, kindsOf(held.value.featurizer));
-    const p = await scoreRows(held.value, rows, where, ctx.yieldTurn);
-    ctx.metrics.serveInstances.observe(p.length);
-    return format === 'row' ? { predictions: p } : { outputs: p };
-  } finally {
-    held.release();
-  }
+  const { rows, scores } = await scoreRequest(ctx, route, body, setVersion, checkPredictSignature, predictRows);
+  return rows.format === 'row' ? { predictions: scores } : { outputs: scores };
 }
