@@ -22,6 +22,7 @@ import { loadExport, readLatest } from '../../src/model/export-reader.ts';
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { WRITER_KINDS } from '../helpers/export-writer-loop.ts';
 import { useFixture } from '../helpers/fixture.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 const fx = useFixture();
 /** Kills per writer kind. */
@@ -124,17 +125,6 @@ async function untilServed(registry: ModelRegistry, version: string, ms = 20_000
   }
 }
 
-/** mulberry32: the kill delays, reproducible from the seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe.each(WRITER_KINDS)('kill -9 of the %s export writer', (kind) => {
   it(`${KILLS} kills at random moments: no partial version is ever visible or loaded`, async () => {
     const root = fx.tempDir('export-kill');
@@ -144,7 +134,7 @@ describe.each(WRITER_KINDS)('kill -9 of the %s export writer', (kind) => {
     const failures: string[] = [];
     registry.on('loadFailed', (e) => failures.push(`${e.version}: ${e.message}`));
     registry.start();
-    const rnd = prng(11);
+    const rnd = mulberry32(11);
     try {
       // how long an export takes here (median so far, ms): the scale of the random kill delays
       const durations: number[] = [];

@@ -10,16 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.ts';
 import { ONNX_INPUT, ONNX_OUTPUT, towerToOnnx } from '../../../src/model/onnx-tower.ts';
 import { DenseTower } from '../../../src/model/tower.ts';
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** Deterministic uniforms in [-a, a) (mulberry32). */
 function uniforms(n: number, a: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  });
+  const u = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => (u() * 2 - 1) * a);
 }
 
 describe('ONNX tower', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auc, baseEntropy, evalFigures, logloss } from '../../../src/train/evaluation/binary-metrics.ts';
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** AUC by its definition, O(n^2) in float64: P(p_pos > p_neg) + 0.5 P(p_pos = p_neg) over all pairs. */
 function pairwiseAuc(p: number[], y: number[]): number {
@@ -16,21 +17,10 @@ function pairwiseAuc(p: number[], y: number[]): number {
   return wins / pairs;
 }
 
-/** A small deterministic PRNG (mulberry32) for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('binary metrics against a float64 re-derivation', () => {
   it('AUC equals the pairwise definition, with many ties (scores on a 0.05 grid)', () => {
     for (const seed of [1, 2, 3]) {
-      const r = rng(seed);
+      const r = mulberry32(seed);
       const n = 400;
       const y = Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
       const p = y.map((yi) => Math.round(Math.min(0.99, Math.max(0.01, 0.4 * yi + 0.6 * r())) * 20) / 20);

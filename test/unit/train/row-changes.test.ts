@@ -7,17 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ChangedRows, RowChanges } from '../../../src/train/row-changes.ts';
 import type { TrainStep } from '../../../src/train/train-step.ts';
 import { tinyTrainedModel } from '../../helpers/tiny-model.ts';
-
-/** A deterministic PRNG (mulberry32) for reproducible marks. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** The reference: marked rows below `from` and every row in [from, size), ascending. */
 const expected = (marked: Set<number>, from: number, size: number) =>
@@ -27,7 +17,7 @@ const expected = (marked: Set<number>, from: number, size: number) =>
 
 describe('ChangedRows', () => {
   it('lists the marked rows and the admitted ones, ascending, each once', () => {
-    const rand = rng(7);
+    const rand = mulberry32(7);
     for (const [size0, size1, marks] of [
       [0, 100, 50],
       [37, 37, 10],
