@@ -1,3 +1,8 @@
+/**
+ * Reads export versions (src/model/export-format.ts) back: the version LATEST names, and a
+ * version directory loaded and verified into a serving model. Names read from disk are confined
+ * to the exports root before any file is opened (export-paths.ts).
+ */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
@@ -6,23 +11,50 @@ import { CtrModel } from './ctr-model.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { Slicer, readHashed } from './sliced-read.ts';
 import { EXPORT_FORMAT, type DenseModelJson, type ExportManifest } from './export-format.ts';
+import { checkFileEntries, checkVersionName, confinedPath, insideChecker } from './export-paths.ts';
 import { createServingTower, type ServingTowerOptions, servingTowerOptions } from './serving-tower.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
- * exports root through its LATEST file.
- * @throws LionctrError LIONCTR_BAD_EXPORT when neither is found.
+ * exports root through its LATEST file (a version name, digits only, whose directory is inside
+ * the root once links are resolved).
+ * @throws LionctrError LIONCTR_BAD_EXPORT when neither is found, or when LATEST names anything
+ *   but a version inside the root (`../outside/1700000000000`, an absolute path, a link out).
  */
 export async function resolveExportDir(path: string): Promise<string> {
   if (await exists(join(path, 'manifest.json'))) return path;
-  const latest = await readFile(join(path, 'LATEST'), 'utf8').catch(() => null);
-  if (latest === null)
+  const version = await readLatest(path);
+  if (version === null)
     throw new LionctrError(
       'LIONCTR_BAD_EXPORT',
       `no export found: neither ${path}/manifest.json nor ${path}/LATEST exists`,
       { where: path },
     );
-  return join(path, latest.trim());
+  const dir = confinedPath(path, version);
+  await (await insideChecker(path))(dir).catch((e) => {
+    if (e instanceof LionctrError) throw e;
+    throw new LionctrError('LIONCTR_BAD_EXPORT', `LATEST names version ${version}, which is not there`, {
+      where: dir,
+      cause: e,
+    });
+  });
+  return dir;
+}
+
+/**
+ * Loads version `version` of the exports root `root` (loadExport), after checking its name
+ * (digits only) and that its directory is inside the root once links are resolved.
+ * @throws LionctrError LIONCTR_BAD_EXPORT as loadExport, or for a name or link outside the root.
+ */
+export async function loadVersion(
+  root: string,
+  version: string,
+  tower: ServingTowerOptions = servingTowerOptions(),
+): Promise<{ model: CtrModel; manifest: ExportManifest }> {
+  const dir = confinedPath(root, version);
+  // a missing directory fails in loadExport, naming manifest.json, as before
+  if (await exists(dir)) await (await insideChecker(root))(dir);
+  return loadExport(dir, tower);
 }
 
 /** The version LATEST names under an exports root, or null when there is none yet. */
@@ -30,12 +62,12 @@ export async function readLatest(root: string): Promise<string | null> {
   const s = await readFile(join(root, 'LATEST'), 'utf8').catch(() => null);
   if (s === null) return null;
   const v = s.trim();
-  if (!/^\d+$/.test(v))
-    throw new LionctrError(
-      'LIONCTR_BAD_EXPORT',
-      `LATEST must hold a version number, got ${JSON.stringify(v.slice(0, 40))}`,
-      { where: join(root, 'LATEST') },
-    );
+  try {
+    checkVersionName(v, join(root, 'LATEST'));
+  } catch (e) {
+    const msg = `LATEST must hold a version number, got ${JSON.stringify(v.slice(0, 40))}`;
+    throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(root, 'LATEST'), cause: e });
+  }
   return v;
 }
 
@@ -62,18 +94,29 @@ export async function loadExport(
   const fail = (msg: string, where: string, cause?: unknown): never => {
     throw new LionctrError('LIONCTR_BAD_EXPORT', msg, { where: join(dir, where), cause });
   };
+  // every path is checked before it is opened: names (export-paths.ts), then links
+  const inside = await insideChecker(dir).catch((e) => fail('cannot read manifest', 'manifest.json', e));
+  const read = async (rel: string) => {
+    await inside(join(dir, rel));
+    return readFile(join(dir, rel), 'utf8');
+  };
   const manifest = JSON.parse(
-    await readFile(join(dir, 'manifest.json'), 'utf8').catch((e) => fail('cannot read manifest', 'manifest.json', e)),
+    await read('manifest.json').catch((e) =>
+      e instanceof LionctrError ? Promise.reject(e) : fail('cannot read manifest', 'manifest.json', e),
+    ),
   ) as ExportManifest;
   if (manifest.format !== EXPORT_FORMAT)
     fail(`unknown export format ${JSON.stringify(manifest.format)}`, 'manifest.json');
+  checkFileEntries(manifest.files ?? {}, join(dir, 'manifest.json'));
   const sums = manifest.files ?? {};
   const unread = new Set(Object.keys(sums));
   const slicer = new Slicer();
   // each file is read once, verified against the manifest's sha256, then parsed and dropped
   const file = async (rel: string): Promise<Buffer> => {
     if (!Object.hasOwn(sums, rel)) fail('file not listed in the manifest', rel);
-    const { bytes, sha256 } = await readHashed(join(dir, rel), slicer).catch((e) => fail('file missing', rel, e));
+    const { bytes, sha256 } = await inside(join(dir, rel))
+      .then(() => readHashed(join(dir, rel), slicer))
+      .catch((e) => (e instanceof LionctrError ? Promise.reject(e) : fail('file missing', rel, e)));
     if (sha256 !== sums[rel]) fail('checksum mismatch (corrupt or partial file)', rel);
     unread.delete(rel);
     return bytes;

@@ -1,31 +1,20 @@
 import { EventEmitter } from 'node:events';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServeEvents } from '../events/serve-events.ts';
 import type { EventArgs } from '../events/typed-emitter.ts';
-import { Featurizer } from '../features/featurizer.ts';
-import type { CtrModel } from '../model/ctr-model.ts';
-import type { ExportManifest } from '../model/export-format.ts';
-import { loadExport, readLatest } from '../model/export-reader.ts';
+import { readLatest } from '../model/export-reader.ts';
 import { applyWhenQuiet } from './delta-applier.ts';
 import { DeltaChain, deltaFailureReason, type ParsedDelta } from './delta-reader.ts';
-import { drainedTower } from './delta-tower.ts';
+import { loadServed, type ServedModel } from './served-model.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
+import { supersededBy, versionsOnDisk } from './versions-on-disk.ts';
 import { type Handle, VersionSet } from './version-set.ts';
 
-/** A loaded, verified export that serves predictions. */
-export interface ServedModel {
-  version: string;
-  manifest: ExportManifest;
-  model: CtrModel;
-  featurizer: Featurizer;
-  loadedAt: Date;
-  /** The full export it was loaded from (its own version before deltas; absent: `version`). */
-  base?: string;
-  /** The last delta of `base` applied (0 or absent: none). */
-  deltaSeq?: number;
-}
+/** Versions one check follows when each is pruned while it loads (a trainer exporting faster than loads end). */
+const MAX_SUPERSEDED = 5;
+
+export type { ServedModel };
 
 /** The version policy of a registry (config `serve.keepVersions`, `serve.labels`). */
 export interface VersionPolicy {
@@ -45,8 +34,10 @@ export interface VersionPolicy {
  * then swaps the default version atomically (one assignment). Keeps the newest
  * `keepVersions` versions loaded (plus labelled ones) and frees a dropped version when the
  * last request holding it (acquire/release) ends, never under a running request. A version
- * that fails to load is logged and skipped; the old one keeps serving. At start-up, when
- * LATEST names a bad version, the newest older version that loads is served instead; then
+ * that fails to load is logged and skipped; the old one keeps serving; one the trainer pruned
+ * while it loaded is `superseded` (logged at info, not counted) and LATEST is read again. At
+ * start-up, when LATEST names a bad version, the newest older version that loads is served
+ * instead, and when LATEST holds no version name, the newest on disk that loads (logged); then
  * older and labelled versions on disk are loaded up to the policy.
  *
  * Deltas (src/model/delta-format.ts): on each check the full export served by default is
@@ -62,6 +53,8 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private currentVersion: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failedVersion: string | undefined;
+  /** The message of LATEST's last read when it was bad (logged once). */
+  private latestError: string | undefined;
   private checking = false;
   private readonly keep: number;
   private readonly deferMs: number;
@@ -120,70 +113,99 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     if (this.checking) return;
     this.checking = true;
     try {
-      let version: string | null;
-      try {
-        version = await readLatest(this.root);
-      } catch (err) {
-        const message = (err as Error).message;
-        if (this.lastError?.message !== message) this.logger.error(message);
-        this.lastError = { version: 'LATEST', message };
-        return;
-      }
-      if (!version || version === this.chain?.base || version === this.failedVersion) return await this.follow();
-      const first = this.currentVersion === undefined;
-      if (this.loadedSet.has(version) || (await this.load(version))) this.swapTo(version);
-      else {
-        this.failedVersion = version;
-        if (!first) return;
-        // nothing served yet (a start-up on a bad LATEST): fall back to the newest older version that loads
-        const older = fillCandidates(await this.onDisk(), version, new Set(), new Set());
-        for (const v of older)
-          if (await this.load(v)) {
-            this.swapTo(v);
-            break;
-          }
-      }
-      if (first && this.currentVersion !== undefined) await this.fill(this.currentVersion);
-      await this.follow();
+      // a version pruned while it loaded (superseded) is followed by the one LATEST names then
+      for (let tries = 0; tries < MAX_SUPERSEDED; tries++) if (!(await this.checkOnce())) break;
     } finally {
       this.checking = false;
     }
   }
 
-  /** Version directories (and other names) under the root; [] when it cannot be read. */
-  private onDisk(): Promise<string[]> {
-    return readdir(this.root).catch(() => [] as string[]);
+  /** One check of LATEST (see check); true when the version it loaded was superseded meanwhile. */
+  private async checkOnce(): Promise<boolean> {
+    const first = this.currentVersion === undefined;
+    let version: string | null;
+    try {
+      version = await readLatest(this.root);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.lastError = { version: 'LATEST', message };
+      if (this.latestError === message) return false;
+      this.latestError = message;
+      this.logger.error(message);
+      // nothing served yet: the newest version on disk that loads, rather than nothing
+      if (first && (await this.fallBack(await versionsOnDisk(this.root), message)))
+        await this.fill(this.currentVersion as string);
+      return false;
+    }
+    this.latestError = undefined;
+    if (!version || version === this.chain?.base || version === this.failedVersion) {
+      await this.follow();
+      return false;
+    }
+    const got = this.loadedSet.has(version) ? 'loaded' : await this.load(version);
+    if (got === 'superseded') return true;
+    if (got === 'loaded') this.swapTo(version);
+    else {
+      this.failedVersion = version;
+      if (!first) return false;
+      // nothing served yet (a start-up on a bad LATEST): fall back to the newest older version that loads
+      const why = `version ${version} does not load`;
+      await this.fallBack(fillCandidates(await versionsOnDisk(this.root), version, new Set(), new Set()), why);
+    }
+    if (first && this.currentVersion !== undefined) await this.fill(this.currentVersion);
+    await this.follow();
+    return false;
+  }
+
+  /** Serves the first of `versions` that loads, logged with `why` LATEST's is not; false when none does. */
+  private async fallBack(versions: string[], why: string): Promise<boolean> {
+    for (const v of versions)
+      if ((await this.load(v)) === 'loaded') {
+        this.logger.warn({ version: v, why }, `LATEST: ${why}; serving version ${v}, the newest on disk that loads`);
+        this.swapTo(v);
+        return true;
+      }
+    return false;
   }
 
   /** At start-up: loads labelled versions on disk and older ones up to keepVersions. */
   private async fill(latest: string): Promise<void> {
     const loaded = () => new Set(this.loadedSet.versions());
-    for (const v of fillCandidates(await this.onDisk(), latest, this.pinned, loaded())) {
+    for (const v of fillCandidates(await versionsOnDisk(this.root), latest, this.pinned, loaded())) {
       // as versionsToKeep counts: labelled versions come on top of the newest keepVersions
       const others = [...loaded()].filter((x) => x !== latest && !this.pinned.has(x)).length;
       if (this.pinned.has(v) || others < this.keep - 1) await this.load(v);
     }
   }
 
-  /** Loads and verifies one version into the loaded set (not the default yet); false (logged, counted) on failure. */
-  private async load(version: string): Promise<boolean> {
+  /**
+   * Loads and verifies one version into the loaded set (not the default yet): 'failed' (logged,
+   * counted) when it does not load; 'superseded' (logged at info, not counted) when it failed
+   * because the trainer pruned it meanwhile: its directory is gone and LATEST names another.
+   */
+  private async load(version: string): Promise<'loaded' | 'failed' | 'superseded'> {
     try {
-      const { model, manifest } = await loadExport(join(this.root, version));
-      // a delta applied in place swaps the serving tower while requests may still await it
-      if (model.servingTower) model.servingTower = drainedTower(model.servingTower);
-      const featurizer = new Featurizer(manifest.schema);
-      const served = { version, manifest, model, featurizer, loadedAt: new Date(), base: version, deltaSeq: 0 };
+      const served = await loadServed(this.root, version);
       this.loadedSet.add(version, served);
-      this.logger.info({ version, step: manifest.step }, `model version ${version} loaded (step ${manifest.step})`);
-      return true;
+      const { step } = served.manifest;
+      this.logger.info({ version, step }, `model version ${version} loaded (step ${step})`);
+      return 'loaded';
     } catch (err) {
-      this.lastError = { version, message: (err as Error).message };
+      const message = (err as Error).message;
+      if (await supersededBy(this.root, version)) {
+        this.logger.info(
+          { version, err: message },
+          `export ${version} superseded: pruned by the trainer while it loaded (${message}); loading the newest`,
+        );
+        return 'superseded';
+      }
+      this.lastError = { version, message };
       this.logger.error(
-        { version, err: (err as Error).message },
-        `export ${version} failed to load: ${(err as Error).message}; ` + `serving ${this.currentVersion ?? 'nothing'}`,
+        { version, err: message },
+        `export ${version} failed to load: ${message}; serving ${this.currentVersion ?? 'nothing'}`,
       );
-      this.emit('loadFailed', { version, message: (err as Error).message });
-      return false;
+      this.emit('loadFailed', { version, message });
+      return 'failed';
     }
   }
 
