@@ -3,9 +3,10 @@
  * temp directory whose every file is written durably and hashed from the bytes written
  * (not read back), the dense tower's files (dense/model.json + weights.bin as tfjs reads
  * them, dense/model.onnx from src/model/onnx-tower.ts), one table's rows as an Arrow file,
- * and the fsync-then-rename that makes a finished directory visible (durable-fs.ts).
+ * the fsync-then-rename that makes a finished directory visible (durable-fs.ts), and the
+ * pruning of old versions that never takes one a server may still be loading.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
@@ -125,4 +126,57 @@ export function tableRowsToIpc(t: EmbeddingTable, rows?: Int32Array): { bytes: U
     values.set(d.subarray(r * S, r * S + W), i * W);
   }
   return { bytes: arrow.tableToIPC(embeddingsToArrow(hi, lo, values, n, W), 'file'), values };
+}
+
+/**
+ * Seconds a version stays on disk after LATEST moved past it, beyond the newest `keep`: a server
+ * that read LATEST just before the move may still be loading it (src/serve/model-registry.ts
+ * polls every serve.pollSeconds, and a load of a large model takes seconds to minutes).
+ */
+export const PRUNE_GRACE_MS = 60_000;
+
+/** Which versions pruneVersions keeps: the newest `keep`, and any superseded less than `graceMs` ago. */
+export interface PrunePolicy {
+  keep: number;
+  graceMs: number;
+}
+
+/** `keep` (a count: PRUNE_GRACE_MS) or a whole policy, as export-writer.ts takes it. */
+export const prunePolicy = (keep: number | PrunePolicy): PrunePolicy =>
+  typeof keep === 'number' ? { keep, graceMs: PRUNE_GRACE_MS } : keep;
+
+/**
+ * Deletes the versions among `names` (entries of `root`) that no reader may still be loading:
+ * beyond the newest `policy.keep` (and never `current`), a version goes only once its successor
+ * (the next newer version) has been published `policy.graceMs` or longer ago. The successor's
+ * publish time is taken as the later of its version (ms since epoch when it was written) and
+ * its directory's ctime (set by the rename that published it; delta exports written into it
+ * move it later, which only keeps more). Each version is renamed out of view (`.del-<v>`) before
+ * it is removed, so a writer killed while deleting never leaves part of a version visible.
+ * @returns the versions deleted.
+ * @throws filesystem errors of the rename or removal.
+ */
+export async function pruneVersions(
+  root: string,
+  names: string[],
+  current: string,
+  policy: PrunePolicy,
+): Promise<string[]> {
+  const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  const now = Date.now(),
+    deleted: string[] = [];
+  for (let i = Math.max(policy.keep, 1); i < versions.length; i++) {
+    const v = versions[i];
+    if (v === current) continue;
+    const next = versions[i - 1];
+    const published = await stat(join(root, next)).then(
+      (s) => Math.max(Number(next), s.ctimeMs),
+      () => now, // cannot tell: as if just published
+    );
+    if (now - published < policy.graceMs) continue;
+    await rename(join(root, v), join(root, `.del-${v}`));
+    await rm(join(root, `.del-${v}`), { recursive: true, force: true });
+    deleted.push(v);
+  }
+  return deleted;
 }

@@ -4,7 +4,14 @@ import type { CtrModel } from '../model/ctr-model.ts';
 import { describeModelFeaturization } from '../model/featurization.ts';
 import { EXPORT_FORMAT, type ExportManifest } from '../model/export-format.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
-import { ExportDirWriter, tableRowsToIpc, writeDenseFiles } from './export-files.ts';
+import {
+  ExportDirWriter,
+  type PrunePolicy,
+  prunePolicy,
+  pruneVersions,
+  tableRowsToIpc,
+  writeDenseFiles,
+} from './export-files.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 
 /** What the trainer knows at export time besides the model. */
@@ -37,7 +44,12 @@ export const refusedName = (version: string) => `refused-${version}`;
  * @returns the version written and its directory.
  * @throws as writeCandidate and publishCandidate.
  */
-export async function writeExport(root: string, model: CtrModel, meta: ExportMeta, keep = 3): Promise<WrittenExport> {
+export async function writeExport(
+  root: string,
+  model: CtrModel,
+  meta: ExportMeta,
+  keep: number | PrunePolicy = 3,
+): Promise<WrittenExport> {
   const c = await writeCandidate(root, model, meta);
   return { ...c, dir: await publishCandidate(root, c.version, keep) };
 }
@@ -85,11 +97,11 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
 /**
  * Publishes the candidate `version` (writeCandidate): renamed to `<root>/<version>`, then
  * LATEST replaced by write-to-temp + rename, and the root fsynced. Keeps the newest `keep`
- * versions.
+ * versions, and older ones a server may still be loading (export-files.ts pruneVersions).
  * @returns the version's directory.
  * @throws filesystem errors (ENOENT when there is no such candidate).
  */
-export async function publishCandidate(root: string, version: string, keep = 3): Promise<string> {
+export async function publishCandidate(root: string, version: string, keep: number | PrunePolicy = 3): Promise<string> {
   const dir = join(root, version);
   await rename(join(root, candidateName(version)), dir);
   await writeDurable(join(root, '.LATEST.tmp'), `${version}\n`);
@@ -130,7 +142,7 @@ async function newestOnDisk(root: string): Promise<number> {
   return newest;
 }
 
-async function pruneExports(root: string, keep: number, current: string): Promise<void> {
+async function pruneExports(root: string, keep: number | PrunePolicy, current: string): Promise<void> {
   const names = await readdir(root);
   // half-written versions and candidates never decided of a writer that crashed (old enough not
   // to be another's in progress), and half-deleted ones
@@ -139,11 +151,5 @@ async function pruneExports(root: string, keep: number, current: string): Promis
     return (m !== null && Date.now() - Number(m[1]) > 600_000) || n.startsWith('.del-');
   };
   for (const n of names.filter(stale)) await rm(join(root, n), { recursive: true, force: true });
-  const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
-  // renamed out of view first: a writer killed while deleting never leaves part of a version visible
-  for (const v of versions.slice(Math.max(keep, 1)))
-    if (v !== current) {
-      await rename(join(root, v), join(root, `.del-${v}`));
-      await rm(join(root, `.del-${v}`), { recursive: true, force: true });
-    }
+  await pruneVersions(root, names, current, prunePolicy(keep));
 }

@@ -43,7 +43,8 @@ async function writerModel(rowsPerSlot: number): Promise<CtrModel> {
 const writers: Record<WriterKind, (root: string, model: CtrModel, n: number) => Promise<string>> = {
   full: async (root, model, n) => {
     const meta = { step: n, examples: n, sourceOffsets: { 'synthetic/0': n }, watermarkMs: null, metrics: {} };
-    return (await writeExport(root, model, meta, 3)).version;
+    // no grace: the kill test aims kills at deletions, which a grace would put off for a minute
+    return (await writeExport(root, model, meta, { keep: 3, graceMs: 0 })).version;
   },
 };
 
