@@ -135,6 +135,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       // nothing served yet: the newest version on disk that loads, rather than nothing
       if (first && (await this.fallBack(await versionsOnDisk(this.root), message)))
         await this.fill(this.currentVersion as string);
+      this.lastError = { version: 'LATEST', message }; // what /readyz names, not a version tried meanwhile
       return false;
     }
     this.latestError = undefined;
