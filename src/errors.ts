@@ -24,6 +24,11 @@ export const ERRORS = {
   LIONCTR_BAD_MESSAGE: { status: 400, exit: 1, description: 'a Kafka message or input row cannot be decoded' },
   LIONCTR_NOT_FOUND: { status: 404, exit: 1, description: 'no such route, model or version' },
   LIONCTR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, description: 'the route exists for another HTTP method' },
+  LIONCTR_REQUEST_TIMEOUT: {
+    status: 408,
+    exit: 1,
+    description: 'a client took longer than serve.requestTimeoutSeconds (or headersTimeoutSeconds) to send a request',
+  },
   LIONCTR_BAD_EXPORT: {
     status: 500,
     exit: 1,

@@ -108,7 +108,59 @@ export const serveConfig = {
     default: 2,
     env: 'LIONCTR_SERVE_DRAIN_SECONDS',
   },
+  maxBodyBytes: {
+    doc: 'Largest request body accepted, bytes (413 above it). 10,000 instances of the 39 Criteo slots are about 6 MB',
+    format: 'positive-int',
+    default: 8 * 1024 * 1024,
+    env: 'LIONCTR_SERVE_MAX_BODY_BYTES',
+  },
+  requestTimeoutSeconds: {
+    doc:
+      'Longest time a client may take to send a whole request, headers and body: then it is answered 408 and the ' +
+      'connection closed, and what it had sent is freed (a body sent a byte at a time cannot hold the server). ' +
+      'Scoring time does not count. 0: no limit (not advised)',
+    format: 'nonneg-number',
+    default: 30,
+    env: 'LIONCTR_SERVE_REQUEST_TIMEOUT_SECONDS',
+  },
+  headersTimeoutSeconds: {
+    doc: 'Longest time a client may take to send the headers of a request (408 after it); at most the request timeout',
+    format: 'nonneg-number',
+    default: 10,
+    env: 'LIONCTR_SERVE_HEADERS_TIMEOUT_SECONDS',
+  },
+  keepAliveTimeoutSeconds: {
+    doc:
+      'Seconds an idle keep-alive connection waits for its next request before it is closed (above the idle ' +
+      "timeout of a load balancer in front, e.g. AWS ALB's 60 s, so that it never reuses a closed connection)",
+    format: 'nonneg-number',
+    default: 72,
+    env: 'LIONCTR_SERVE_KEEP_ALIVE_TIMEOUT_SECONDS',
+  },
+  idleTimeoutSeconds: {
+    doc:
+      'Seconds a connection may send and receive nothing, at any point, before it is destroyed (above ' +
+      'keepAliveTimeoutSeconds); 0: no limit',
+    format: 'nonneg-number',
+    default: 120,
+    env: 'LIONCTR_SERVE_IDLE_TIMEOUT_SECONDS',
+  },
 };
 
 /** The resolved `serve` section. */
 export type ServeSection = ConfigValues<typeof serveConfig>;
+
+/** The limits of serve.* the HTTP server applies (src/serve/http-server.ts). */
+export type ServeLimits = Pick<
+  ServeSection,
+  'maxBodyBytes' | 'requestTimeoutSeconds' | 'headersTimeoutSeconds' | 'keepAliveTimeoutSeconds' | 'idleTimeoutSeconds'
+>;
+
+/** The defaults of ServeLimits (what a server created without config applies). */
+export const DEFAULT_SERVE_LIMITS: ServeLimits = {
+  maxBodyBytes: serveConfig.maxBodyBytes.default,
+  requestTimeoutSeconds: serveConfig.requestTimeoutSeconds.default,
+  headersTimeoutSeconds: serveConfig.headersTimeoutSeconds.default,
+  keepAliveTimeoutSeconds: serveConfig.keepAliveTimeoutSeconds.default,
+  idleTimeoutSeconds: serveConfig.idleTimeoutSeconds.default,
+};

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { ERRORS, httpStatusOf } from '../errors.ts';
 import type { ServeMetrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
+import { clientErrorHandler } from './client-errors.ts';
+import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './config.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
 import { extras } from './routes/extras.ts';
@@ -13,8 +15,11 @@ import { nextTurn } from './scoring.ts';
 import { TfsError } from './tfs-error.ts';
 import { API_PREFIX, parseApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
 
-/** Largest request body accepted, bytes. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Largest request body accepted by default, bytes (serve.maxBodyBytes). */
+export const MAX_BODY_BYTES = DEFAULT_SERVE_LIMITS.maxBodyBytes;
+
+/** Most ms between Node's checks of the request and headers timeouts (Node's default: 30 s late). */
+const TIMEOUT_CHECK_MS = 1000;
 
 /** The header naming the model version a response came from (TF Serving's REST bodies have no such field). */
 export const VERSION_HEADER = 'x-lionctr-model-version';
@@ -33,6 +38,8 @@ export interface HttpServerOptions {
   yieldTurn?: () => Promise<void>;
   /** What /metrics answers instead of `metrics.registry` (Prometheus text; `serve --workers`: all workers'). */
   scrape?: () => Promise<string>;
+  /** serve.maxBodyBytes and the timeouts (default: the config's defaults, DEFAULT_SERVE_LIMITS). */
+  limits?: Partial<ServeLimits>;
 }
 
 /**
@@ -46,7 +53,9 @@ export interface HttpServerOptions {
  * with lionctr's "code" and "where" beside it; the status is the code's (src/errors.ts). Bad
  * requests never change state. Responses scored or described by a version name it in the
  * x-lionctr-model-version header. Bodies are read whatever their content type (curl -d sends
- * form encoding). Every 5xx is logged.
+ * form encoding). Every 5xx is logged. A client that does not send its request in time gets
+ * 408 and its connection is closed (`limits`, src/serve/client-errors.ts): a slow body cannot
+ * hold a connection and its memory.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const { registry, metrics, modelName, logger } = opts;
@@ -56,8 +65,24 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const path = pathOf(url);
     return API_PREFIX.test(path) ? routeLabel(path) : 'unknown';
   };
+  const limits = { ...DEFAULT_SERVE_LIMITS, ...opts.limits };
+  const maxBody = limits.maxBodyBytes;
+  const ms = (s: number) => Math.round(1000 * s);
+  const requestTimeout = ms(limits.requestTimeoutSeconds);
+  // Node requires headersTimeout <= requestTimeout when both are set
+  const headersTimeout = requestTimeout > 0 ? Math.min(ms(limits.headersTimeoutSeconds), requestTimeout) : 0;
   const app = Fastify({
-    bodyLimit: MAX_BODY_BYTES,
+    bodyLimit: maxBody,
+    requestTimeout,
+    keepAliveTimeout: ms(limits.keepAliveTimeoutSeconds),
+    connectionTimeout: ms(limits.idleTimeoutSeconds),
+    http: {
+      requestTimeout,
+      headersTimeout,
+      // how often Node checks those: a slow client is answered at most this late
+      connectionsCheckingInterval: Math.max(50, Math.min(TIMEOUT_CHECK_MS, (requestTimeout || 4000) / 4)),
+    },
+    clientErrorHandler: clientErrorHandler((code) => count('unknown', code), limits, logger),
     logger: false,
     // errors fastify raises before routing (bad URL encoding, ...) in the same JSON shape
     frameworkErrors: (err, _req, reply) => {
@@ -110,7 +135,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const route = labelOf(req.url);
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
     let message = e instanceof TfsError ? e.tfsMessage : e.message;
-    if (code === 413) message = `${message} (limit ${MAX_BODY_BYTES} bytes)`;
+    if (code === 413) message = `${message} (limit ${maxBody} bytes, serve.maxBodyBytes)`;
     if (e instanceof TfsError && e.allow) reply.header('allow', e.allow);
     if (code >= 500)
       logger?.error(

@@ -78,6 +78,7 @@ export async function startServer(
     isDraining,
     logger,
     scrape: worker?.scrape,
+    limits: cfg.serve,
   });
   if (worker) {
     const id = String(worker.id);
