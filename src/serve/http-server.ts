@@ -5,6 +5,7 @@ import type { ServeMetrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './config.ts';
+import { checkKeyCounts, slotCount } from './instance-guard.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
 import { extras } from './routes/extras.ts';
@@ -95,7 +96,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   app.removeAllContentTypeParsers();
   // the body as text: the API parses it (TF Serving's order of checks and messages, src/serve/json-body.ts)
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
+  // keys counted before parsing: a body of many distinct keys stalls JSON.parse (src/serve/instance-guard.ts)
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, checkKeyCounts(String(body), slotCount(registry.current())));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   // a callback hook: an async one costs a promise and a microtask turn per request
   app.addHook('onRequest', (req, _reply, done) => {
     started.set(req, performance.now());
