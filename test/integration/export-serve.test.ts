@@ -179,7 +179,7 @@ describe('export + HTTP prediction endpoint', () => {
 });
 
 describe('serving start-up on a bad LATEST', () => {
-  it('falls back to the newest older version that loads, and says why in /readyz otherwise', async () => {
+  it('falls back to the newest version that loads, and says why in /readyz otherwise', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lionctr-fallback-'));
     try {
       const { model } = await tinyTrainedModel(1);
@@ -195,12 +195,21 @@ describe('serving start-up on a bad LATEST', () => {
       });
       registry.stop();
 
+      // LATEST holds no version name: the newest version on disk that loads is served (issue 17)
       await writeFile(join(dir, 'LATEST'), '../../etc\n');
       const r2 = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
       await r2.check();
-      expect(r2.current()).toBeUndefined();
+      expect(r2.current()?.version).toBe(good);
       expect(r2.lastError?.message).toMatch(/LATEST must hold a version number/);
-      const app = createHttpServer({ registry: r2, metrics: createMetrics(), modelName: 'ctr' });
+      r2.stop();
+
+      // and none loads: 503, /readyz says why
+      await writeFile(join(dir, good, 'dense', 'weights.bin'), 'x');
+      const r3 = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
+      await r3.check();
+      expect(r3.current()).toBeUndefined();
+      expect(r3.lastError?.message).toMatch(/LATEST must hold a version number/);
+      const app = createHttpServer({ registry: r3, metrics: createMetrics(), modelName: 'ctr' });
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
       expect(res.json().error).toMatch(/LATEST must hold a version number/);
