@@ -24,11 +24,12 @@ function answer(socket: Socket, status: number, body: object, err: Error): void 
 
 /**
  * A 'clientError' handler (fastify's `clientErrorHandler` option).
- * @param count counts an answer by status (lionctr_serve_requests_total, route "unknown").
+ * @param count counts an answer by status (lionctr_serve_requests_total, route "unknown"); gets the
+ *   socket answered, whose request a route may still be reading (then it fails, uncounted).
  * @param limits the timeouts, seconds, for the message.
  */
 export function clientErrorHandler(
-  count: (status: number) => void,
+  count: (status: number, socket: Socket) => void,
   limits: { requestTimeoutSeconds: number; headersTimeoutSeconds: number },
   logger?: Logger,
 ): (err: Error & { code?: string }, socket: Socket) => void {
@@ -40,12 +41,12 @@ export function clientErrorHandler(
       const message =
         `request not received in time: headers within ${limits.headersTimeoutSeconds} s and the whole request ` +
         `within ${limits.requestTimeoutSeconds} s (serve.headersTimeoutSeconds, serve.requestTimeoutSeconds)`;
-      count(status);
+      count(status, socket);
       logger?.info({ status, remote: socket.remoteAddress }, `answered ${status}: ${message}`);
       return answer(socket, status, { error: message, code: 'LIONCTR_REQUEST_TIMEOUT', where: 'connection' }, err);
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    count(status);
+    count(status, socket);
     answer(socket, status, { error: `${STATUS_CODES[status]}: ${err.message}`, code: 'LIONCTR_BAD_REQUEST' }, err);
   };
 }

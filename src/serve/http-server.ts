@@ -72,6 +72,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const requestTimeout = ms(limits.requestTimeoutSeconds);
   // Node requires headersTimeout <= requestTimeout when both are set
   const headersTimeout = requestTimeout > 0 ? Math.min(ms(limits.headersTimeoutSeconds), requestTimeout) : 0;
+  // connections answered by clientErrorHandler (408, ...): their request, if read, then fails uncounted
+  const answered = new WeakSet<object>();
   const app = Fastify({
     bodyLimit: maxBody,
     requestTimeout,
@@ -83,7 +85,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       // how often Node checks those: a slow client is answered at most this late
       connectionsCheckingInterval: Math.max(50, Math.min(TIMEOUT_CHECK_MS, (requestTimeout || 4000) / 4)),
     },
-    clientErrorHandler: clientErrorHandler((code) => count('unknown', code), limits, logger),
+    clientErrorHandler: clientErrorHandler(
+      (code, socket) => {
+        answered.add(socket);
+        count('unknown', code);
+      },
+      limits,
+      logger,
+    ),
     logger: false,
     // errors fastify raises before routing (bad URL encoding, ...) in the same JSON shape
     frameworkErrors: (err, _req, reply) => {
@@ -141,6 +150,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const e = err as Error & { statusCode?: number; code?: string; where?: string };
     const code = httpStatusOf(e);
     const route = labelOf(req.url);
+    if (answered.has(req.raw.socket)) return reply.code(code).send(); // answered and closed already
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
     let message = e instanceof TfsError ? e.tfsMessage : e.message;
     if (code === 413) message = `${message} (limit ${maxBody} bytes, serve.maxBodyBytes)`;

@@ -101,12 +101,13 @@ describe('slow clients', () => {
       }
       // the timeout plus Node's check interval (500 ms here) plus slack for a loaded machine
       for (const r of slow) expect(r.ms).toBeGreaterThanOrEqual(1900);
-      expect(worst(slow)).toBeLessThan(2000 + 500 + 1500);
-      expect(worst(slowHeaders)).toBeLessThan(1000 + 500 + 1500);
+      expect(worst(slow)).toBeLessThan(2000 + 500 + 2500);
+      expect(worst(slowHeaders)).toBeLessThan(1000 + 500 + 2500);
       expect(held).toBeGreaterThan(30);
       expect(after).toBeLessThan(8);
-      const counted = (await metrics.serveRequests.get()).values.find((v) => v.labels.code === '408');
-      expect(counted?.value).toBe(25);
+      // counted once each, as 408 (the route's body read that fails then is not counted)
+      const counted = (await metrics.serveRequests.get()).values.filter((v) => v.value > 0);
+      expect(counted.map((v) => [v.labels.route, v.labels.code, v.value])).toEqual([['unknown', '408', 25]]);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     } finally {
       await app.close();
