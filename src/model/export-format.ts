@@ -17,7 +17,9 @@ import type { Featurization } from './featurization.ts';
  *   <root>/LATEST                             the version to serve, replaced atomically
  *
  * Versions are decimal integers (ms since epoch at export, strictly increasing per root),
- * as TF Serving expects of version directories. The manifest's `featurization`
+ * as TF Serving expects of version directories; the keys of a manifest's `files` are relative
+ * paths inside their version. Readers refuse anything else before opening a file
+ * (export-paths.ts). The manifest's `featurization`
  * (featurization.ts) states how an instance becomes a prediction, for readers without lionctr.
  */
 export const EXPORT_FORMAT = 'lionctr-export/1';
