@@ -71,7 +71,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const ms = (s: number) => Math.round(1000 * s);
   const requestTimeout = ms(limits.requestTimeoutSeconds);
   // Node requires headersTimeout <= requestTimeout when both are set
-  const headersTimeout = requestTimeout > 0 ? Math.min(ms(limits.headersTimeoutSeconds), requestTimeout) : 0;
+  const headers = ms(limits.headersTimeoutSeconds);
+  const headersTimeout = requestTimeout > 0 ? Math.min(headers, requestTimeout) : headers;
   // connections answered by clientErrorHandler (408, ...): their request, if read, then fails uncounted
   const answered = new WeakSet<object>();
   const app = Fastify({
@@ -83,7 +84,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       requestTimeout,
       headersTimeout,
       // how often Node checks those: a slow client is answered at most this late
-      connectionsCheckingInterval: Math.max(50, Math.min(TIMEOUT_CHECK_MS, (requestTimeout || 4000) / 4)),
+      connectionsCheckingInterval: Math.max(50, Math.min(TIMEOUT_CHECK_MS, (requestTimeout || headers || 4000) / 4)),
     },
     clientErrorHandler: clientErrorHandler(
       (code, socket) => {
