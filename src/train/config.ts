@@ -94,10 +94,9 @@ export const exportConfig = {
       doc:
         'Publish gate (src/train/publish-gate.ts): LATEST moves to a new full export only if, on the next ' +
         'export.gate.examples examples of the stream (scored before they are trained on), its AUC is at most ' +
-        'maxAucDrop below the served version and its calibration is within export.gate.calibration. Off by ' +
-        'default for now: a kill -9 test of a Kafka trainer timed out once with it on (under investigation)',
+        'maxAucDrop below the served version and its calibration is within export.gate.calibration',
       format: Boolean,
-      default: false,
+      default: true,
       env: 'LIONCTR_EXPORT_GATE_ENABLED',
     },
     examples: {

@@ -130,6 +130,17 @@ export class PublishGate {
   }
 
   /**
+   * Whether batches the source handed over are held untrained (a candidate waits). No
+   * checkpoint may be written meanwhile: a checkpoint also commits the source's offsets
+   * (Kafka: up to the rows handed to training, held ones included), so a kill -9 after it
+   * would lose the held rows: committed, yet in no checkpoint. The trainer postpones its
+   * checkpoints until the decision (at most `export.gate.maxHoldSeconds`).
+   */
+  get holding(): boolean {
+    return this.pending !== null;
+  }
+
+  /**
    * Whether delta exports may be written now: not while a candidate waits (they would publish
    * its state unjudged on the old chain) nor after a refusal until the next publish.
    */

@@ -218,7 +218,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     // rows the publish gate holds are trained first, so that the checkpoint covers them
     const wanted = source.checkpointWanted?.() ?? false;
     if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
-    if (c.checkpoint.due(now, wanted)) {
+    // and none while the gate holds rows: it would commit the source's offsets past them (PublishGate.holding)
+    if (c.checkpoint.due(now, wanted) && !this.gate.holding) {
       await this.checkpoint(source);
       c.checkpoint.mark(performance.now());
     }
