@@ -119,8 +119,8 @@ export const exportConfig = {
     },
     maxHoldSeconds: {
       doc:
-        'Longest wait for the held-out examples (the examples that arrive meanwhile are trained that much later); ' +
-        'then the gate decides on those held (a slow or idle stream)',
+        'Longest wait for the held-out examples (the examples that arrive meanwhile are trained that much later, ' +
+        'and a checkpoint due meanwhile waits too); then the gate decides on those held (a slow or idle stream)',
       format: 'nonneg-number',
       default: 5,
       env: 'LIONCTR_EXPORT_GATE_MAX_HOLD_SECONDS',
