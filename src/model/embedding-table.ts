@@ -27,6 +27,12 @@ export class EmbeddingTable {
   /** [capacity] feature id halves of each row. */
   rowHi: Uint32Array;
   rowLo: Uint32Array;
+  /**
+   * Called by remove() before anything moves, with the removed id's row index `row` and the
+   * last row `last`, which then moves into `row` (row === last: none moves): holders of row
+   * indices across a remove (the publish gate's snapshot) follow it here. Not copied by clone().
+   */
+  readonly removeListeners: ((row: number, last: number) => void)[] = [];
   private keysHi: Uint32Array;
   private keysLo: Uint32Array;
   private slots: Int32Array; // row index or -1
@@ -136,6 +142,7 @@ export class EmbeddingTable {
     while (this.slots[p] !== -1 && (this.keysLo[p] !== lo || this.keysHi[p] !== hi)) p = (p + 1) & this.mask;
     const row = this.slots[p];
     if (row === -1) return false;
+    for (const l of this.removeListeners) l(row, this.size - 1);
     let hole = p;
     for (let q = (p + 1) & this.mask; this.slots[q] !== -1; q = (q + 1) & this.mask) {
       // the entry at q may fill the hole when the hole lies between its home and q (cyclically)
@@ -165,7 +172,7 @@ export class EmbeddingTable {
    */
   clone(): EmbeddingTable {
     const c = Object.create(EmbeddingTable.prototype) as EmbeddingTable;
-    Object.assign(c, this);
+    Object.assign(c, this, { removeListeners: [] });
     c.rows = this.rows.clone();
     c.rowHi = this.rowHi.slice();
     c.rowLo = this.rowLo.slice();

@@ -94,10 +94,9 @@ export const exportConfig = {
       doc:
         'Publish gate (src/train/publish-gate.ts): LATEST moves to a new full export only if, on the next ' +
         'export.gate.examples examples of the stream (scored before they are trained on), its AUC is at most ' +
-        'maxAucDrop below the served version and its calibration is within export.gate.calibration. Off by ' +
-        'default for now: a kill -9 test of a Kafka trainer timed out once with it on (under investigation)',
+        'maxAucDrop below the served version and its calibration is within export.gate.calibration',
       format: Boolean,
-      default: false,
+      default: true,
       env: 'LIONCTR_EXPORT_GATE_ENABLED',
     },
     examples: {
@@ -120,8 +119,8 @@ export const exportConfig = {
     },
     maxHoldSeconds: {
       doc:
-        'Longest wait for the held-out examples (the examples that arrive meanwhile are trained that much later); ' +
-        'then the gate decides on those held (a slow or idle stream)',
+        'Longest wait for the held-out examples (the examples that arrive meanwhile are trained that much later, ' +
+        'and a checkpoint due meanwhile waits too); then the gate decides on those held (a slow or idle stream)',
       format: 'nonneg-number',
       default: 5,
       env: 'LIONCTR_EXPORT_GATE_MAX_HOLD_SECONDS',

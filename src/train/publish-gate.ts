@@ -33,7 +33,6 @@ import { judge, type Verdict } from './gate-rule.ts';
 import { PublishedSnapshot } from './published-snapshot.ts';
 import { loadServedRows } from './served-from-disk.ts';
 import type { TrainStep } from './train-step.ts';
-import type { Trainer } from './trainer.ts';
 
 /** A PublishGate's settings and collaborators. */
 export interface PublishGateOptions {
@@ -56,29 +55,6 @@ export interface PublishGateOptions {
   emit: (e: GateEvent) => void;
   /** Called when LATEST has moved to `version` (the trainer starts its delta chain on it). */
   onPublish?: (version: string) => Promise<void> | void;
-}
-
-/**
- * The gate of `trainer` (its options, featurizer, examples trained, `gate` event);
- * `onPublish` is called when LATEST has moved (the trainer starts its delta chain there).
- */
-export function trainerGate(trainer: Trainer, onPublish: PublishGateOptions['onPublish']): PublishGate {
-  const o = trainer.opts;
-  const remaining = () => (o.maxExamples ? o.maxExamples - trainer.examples : Infinity);
-  const where = { exportDir: o.exportDir ?? '', keep: o.exportKeep, resumed: !!o.resumeFrom };
-  const { model, step, logger } = o;
-  const emit = (e: GateEvent) => trainer.emit('gate', e);
-  return new PublishGate({
-    model,
-    step,
-    featurizer: trainer.featurizer,
-    config: o.gate,
-    ...where,
-    logger,
-    remaining,
-    emit,
-    onPublish,
-  });
 }
 
 /** Held-out predictions of both models and the labels. */
@@ -127,6 +103,28 @@ export class PublishGate {
       return;
     }
     await this.ungated(version, 'nothing served yet in this run to compare with');
+  }
+
+  /**
+   * Whether batches the source handed over are held untrained (a candidate waits). No
+   * checkpoint may be written meanwhile: a checkpoint also commits the source's offsets
+   * (Kafka: up to the rows handed to training, held ones included), so a kill -9 after it
+   * would lose the held rows: committed, yet in no checkpoint. The trainer postpones its
+   * checkpoints until the decision (at most `export.gate.maxHoldSeconds`).
+   */
+  get holding(): boolean {
+    return this.pending !== null;
+  }
+
+  /**
+   * A delta export was written on the published version (deltas are written only while no
+   * candidate waits and none was refused since the publish): serving applies it without LATEST
+   * moving, so what it serves is now the model as it is. The snapshot is taken again, so that
+   * the next candidate is judged against what serving really serves (base + deltas), not the
+   * base alone; the rows saved since the publish are dropped.
+   */
+  afterDelta(): void {
+    if (this.snapshot?.published && this.pending === null && !this.refusedSincePublish) this.snapshot.capture();
   }
 
   /**

@@ -24,7 +24,8 @@ import { DeltaExports } from './delta-exports.ts';
 import type { ExportMeta } from './export-writer.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
 import { RunPosition } from './run-position.ts';
-import { type PublishGate, trainerGate } from './publish-gate.ts';
+import type { PublishGate } from './publish-gate.ts';
+import { trainerGate } from './trainer-gate.ts';
 import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 import { DivergenceGuard } from './trainer-guard.ts';
@@ -218,7 +219,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     // rows the publish gate holds are trained first, so that the checkpoint covers them
     const wanted = source.checkpointWanted?.() ?? false;
     if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
-    if (c.checkpoint.due(now, wanted)) {
+    // and none while the gate holds rows: it would commit the source's offsets past them (PublishGate.holding)
+    if (c.checkpoint.due(now, wanted) && !this.gate.holding) {
       await this.checkpoint(source);
       c.checkpoint.mark(performance.now());
     }
