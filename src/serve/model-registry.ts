@@ -9,7 +9,7 @@ import type { CtrModel } from '../model/ctr-model.ts';
 import type { ExportManifest } from '../model/export-format.ts';
 import { loadExport, readLatest } from '../model/export-reader.ts';
 import { applyWhenQuiet } from './delta-applier.ts';
-import { DeltaChain, deltaFailureReason, type ParsedDelta } from './delta-reader.ts';
+import { DeltaChain, deltaFailureReason, isSuperseded, type ParsedDelta } from './delta-reader.ts';
 import { drainedTower } from './delta-tower.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
 import { type Handle, VersionSet } from './version-set.ts';
@@ -55,7 +55,8 @@ export interface VersionPolicy {
  * request holding it ends, or on a copy after `deltaMaxDeferSeconds`. A gap or a refused
  * delta stops the chain (logged once, `deltaFailed`) until LATEST names a new full export.
  * Events (src/events/serve-events.ts): `loaded` after each swap (a delta applied included),
- * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`.
+ * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`, and
+ * `deltaSuperseded` when the base was pruned while its delta was read (not a failure: logged at info).
  */
 export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private readonly loadedSet: VersionSet<ServedModel>;
@@ -231,6 +232,15 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
         chain.failed = true;
         const seq = chain.nextSeq,
           message = (err as Error).message;
+        if (isSuperseded(err)) {
+          // the writer pruned the base under the reader: not a bad delta (info, counted); LATEST names a newer one
+          this.logger.info(
+            { base: chain.base, seq },
+            `${message}; serving ${this.currentVersion} until the next full export`,
+          );
+          this.emit('deltaSuperseded', { base: chain.base, seq });
+          return;
+        }
         this.lastError = { version: `${chain.base}/delta-${seq}`, message };
         this.logger.error(
           { base: chain.base, seq, err: message },
