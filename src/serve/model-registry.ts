@@ -11,6 +11,7 @@ import { loadExport, readLatest } from '../model/export-reader.ts';
 import { applyWhenQuiet } from './delta-applier.ts';
 import { DeltaChain, deltaFailureReason, isSuperseded, type ParsedDelta } from './delta-reader.ts';
 import { drainedTower } from './delta-tower.ts';
+import { ExportWatch } from './delta-watch.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
 import { type Handle, VersionSet } from './version-set.ts';
 
@@ -38,6 +39,10 @@ export interface VersionPolicy {
    * applied to a copy instead of in place (serve.deltaMaxDeferSeconds); default 1.
    */
   deltaMaxDeferSeconds?: number;
+  /** Whether start() also watches for new entries (delta-watch.ts) besides polling; default true. */
+  watch?: boolean;
+  /** Rows of a delta prepared per event-loop turn before its in-place apply (delta-applier.ts); default 16384. */
+  deltaSliceRows?: number;
 }
 
 /**
@@ -47,7 +52,8 @@ export interface VersionPolicy {
  * last request holding it (acquire/release) ends, never under a running request. A version
  * that fails to load is logged and skipped; the old one keeps serving. At start-up, when
  * LATEST names a bad version, the newest older version that loads is served instead; then
- * older and labelled versions on disk are loaded up to the policy.
+ * older and labelled versions on disk are loaded up to the policy. Started, it checks every `pollSeconds`
+ * and (unless `watch` is false) when an entry appears in the root or the served export (delta-watch.ts).
  *
  * Deltas (src/model/delta-format.ts): on each check the full export served by default is
  * polled for its next delta-<n>; a verified one is applied (delta-applier.ts) and its version
@@ -64,6 +70,9 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private timer: NodeJS.Timeout | undefined;
   private failedVersion: string | undefined;
   private checking = false;
+  private again = false; // a watched directory changed during a check: check again when it ends
+  private readonly watcher: ExportWatch | undefined;
+  private readonly sliceRows: number;
   private readonly keep: number;
   private readonly deferMs: number;
   /** The deltas of the full export served by default. */
@@ -86,6 +95,12 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     this.deferMs = 1000 * (policy.deltaMaxDeferSeconds ?? 1);
     this.labels = new Map(Object.entries(policy.labels ?? {}).map(([l, v]) => [l, String(v)]));
     this.pinned = new Set(this.labels.values());
+    this.sliceRows = policy.deltaSliceRows ?? 16384;
+    const nudge = () => {
+      if (this.checking) this.again = true;
+      else void this.check();
+    };
+    if (policy.watch ?? true) this.watcher = new ExportWatch(nudge, logger);
     this.loadedSet = new VersionSet((version, served) => {
       served.model.dispose();
       this.logger.info({ version }, `model version ${version} unloaded`);
@@ -148,6 +163,8 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       await this.follow();
     } finally {
       this.checking = false;
+      if (this.again) void this.check();
+      this.again = false;
     }
   }
 
@@ -196,7 +213,10 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     const previous = this.currentVersion ?? null;
     this.currentVersion = version;
     const served = this.loadedSet.peek(version) as ServedModel;
-    if (!served.deltaSeq) this.chain = new DeltaChain(version, join(this.root, version));
+    if (!served.deltaSeq) {
+      this.chain = new DeltaChain(version, join(this.root, version));
+      if (this.watcher?.dirs.length) this.watcher.set([this.root, this.chain.baseDir]);
+    }
     const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
     for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
     const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
@@ -206,6 +226,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
 
   /** Starts polling LATEST. */
   start(): void {
+    this.watcher?.set(this.chain ? [this.root, this.chain.baseDir] : [this.root]);
     void this.check();
     if (this.pollSeconds > 0) this.timer = setInterval(() => void this.check(), this.pollSeconds * 1000);
     this.timer?.unref();
@@ -214,6 +235,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   /** Stops polling and unloads every version (a version held by a request is freed when it ends). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
     this.loadedSet.retireAll();
     this.currentVersion = undefined;
     this.chain = undefined;
@@ -233,7 +255,6 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
         const seq = chain.nextSeq,
           message = (err as Error).message;
         if (isSuperseded(err)) {
-          // the writer pruned the base under the reader: not a bad delta (info, counted); LATEST names a newer one
           this.logger.info(
             { base: chain.base, seq },
             `${message}; serving ${this.currentVersion} until the next full export`,
@@ -261,7 +282,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       this.logger.info({ base: chain.base, seq, chunked }, `delta-${seq} waits for ${chunked} chunked requests`);
       this.emit('deltaDeferred', { base: chain.base, seq, chunked });
     };
-    const r = await applyWhenQuiet(this.loadedSet, current, this.pinned, d, this.deferMs, onWait);
+    const r = await applyWhenQuiet(this.loadedSet, current, this.pinned, d, this.deferMs, onWait, this.sliceRows);
     if (!r) return false;
     chain.advance(d);
     this.swapTo(r.next.version);

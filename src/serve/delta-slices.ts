@@ -1,0 +1,139 @@
+/**
+ * The in-place apply of a delta's rows in two parts, so that the stretch that blocks the event loop
+ * (and every request) stays short on a large served model: `prepareRows` finds, in slices of rows
+ * with a yield between them, where each changed row sits in the served tables now (a hash probe
+ * per row, the cost of the apply: random reads in tables of 10^7 rows); it changes nothing, so
+ * requests served meanwhile see the old version whole. `applyPrepared` then changes everything in
+ * one synchronous stretch (delta-applier.ts: a request sees the model wholly before or wholly
+ * after): rows found are written at their index, then tombstones removed, then the other rows
+ * (new ids, ids tombstoned and admitted again, rows moved meanwhile) put as before.
+ *
+ * The result equals applyRows' (tombstones first, then changed rows): a row written at its index
+ * is not tombstoned (tombstoned ids go to the put pass), and a removal moves rows with their
+ * values. Measured by bench/delta-freshness.ts (event-loop delay during the apply, both ways).
+ */
+import type { CtrModel } from '../model/ctr-model.ts';
+import type { EmbeddingTable } from '../model/embedding-table.ts';
+import type { ParsedDelta } from './delta-reader.ts';
+
+/** What applying a delta changed. */
+export interface DeltaCounts {
+  /** Changed rows put (replaced or inserted). */
+  rows: number;
+  /** Tombstoned rows removed (ids the table did not hold are not counted). */
+  removed: number;
+}
+
+/** Where the changed rows of a delta sit in the served tables: per entry of `d.rows`, a row index or -1. */
+export interface PreparedRows {
+  at: Int32Array[];
+}
+
+/** A key of id (hi, lo) for a set; distinct ids may share one (then the row goes to the put pass: still right). */
+const key = (hi: number, lo: number) => hi * 4294967296 + lo;
+
+/**
+ * Finds the row index of every changed row of `d` in `model`'s tables, `sliceRows` rows per
+ * event-loop turn; -1 for ids absent or tombstoned by `d`. Reads only.
+ * @param sliceRows rows per turn (> 0).
+ */
+export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: number): Promise<PreparedRows> {
+  const gone = new Map<number, Set<number>>();
+  for (const t of d.tombstones) {
+    const s = gone.get(t.table) ?? new Set<number>();
+    gone.set(t.table, s);
+    for (let i = 0; i < t.n; i++) s.add(key(t.hi[i], t.lo[i]));
+  }
+  const at: Int32Array[] = [];
+  let budget = sliceRows;
+  for (const r of d.rows) {
+    const table = model.tables[r.table],
+      g = gone.get(r.table),
+      out = new Int32Array(r.n);
+    at.push(out);
+    for (let i = 0; i < r.n; i++) {
+      out[i] = g?.has(key(r.hi[i], r.lo[i])) ? -1 : table.find(r.hi[i], r.lo[i]);
+      if (--budget === 0) {
+        budget = sliceRows;
+        await new Promise((res) => setImmediate(res));
+      }
+    }
+  }
+  return { at };
+}
+
+/** Puts rows `idx` (indices into r) of `r` into `table`, making room for the new ids at once. */
+function putRows(table: EmbeddingTable, r: ParsedDelta['rows'][number], idx: ArrayLike<number>, n: number): void {
+  const W = table.width;
+  if (table.size + n > table.capacity) {
+    // room for the new ids at once (a loaded table has little spare capacity): one copy, not a doubling
+    let fresh = 0;
+    for (let k = 0; k < n; k++) if (table.find(r.hi[idx[k]], r.lo[idx[k]]) < 0) fresh++;
+    table.reserve(table.size + fresh);
+  }
+  for (let k = 0; k < n; k++) {
+    const i = idx[k];
+    table.put(r.hi[i], r.lo[i], r.values.subarray(i * W, (i + 1) * W));
+  }
+}
+
+/**
+ * Tombstones first, then changed rows: a row removed and admitted again before the delta was
+ * written is in both and must end up present. One synchronous stretch.
+ */
+export function applyRows(model: CtrModel, d: ParsedDelta): DeltaCounts {
+  let removed = 0,
+    rows = 0;
+  for (const t of d.tombstones) {
+    const table = model.tables[t.table];
+    for (let i = 0; i < t.n; i++) if (table.remove(t.hi[i], t.lo[i])) removed++;
+  }
+  for (const r of d.rows) {
+    const all = new Int32Array(r.n);
+    for (let i = 0; i < r.n; i++) all[i] = i;
+    putRows(model.tables[r.table], r, all, r.n);
+    rows += r.n;
+  }
+  return { rows, removed };
+}
+
+/**
+ * Applies the rows of `d` to `model` with `prep` (prepareRows on the same model), synchronously,
+ * with the result of applyRows: rows whose index still holds their id are written there, then
+ * tombstones are removed, then the rest is put. An index that no longer holds its id (the table
+ * changed since prepareRows) only sends that row to the put pass.
+ */
+export function applyPrepared(model: CtrModel, d: ParsedDelta, prep: PreparedRows): DeltaCounts {
+  const rest: Int32Array[] = [],
+    nRest: number[] = [];
+  let rows = 0,
+    removed = 0;
+  d.rows.forEach((r, j) => {
+    const table = model.tables[r.table],
+      at = prep.at[j],
+      data = table.rows.data,
+      S = table.rows.stride,
+      W = table.width;
+    const later = new Int32Array(r.n);
+    let n = 0;
+    for (let i = 0; i < r.n; i++) {
+      const row = at[i];
+      if (row >= 0 && row < table.size && table.rowHi[row] === r.hi[i] && table.rowLo[row] === r.lo[i]) {
+        const o = row * S,
+          v = i * W;
+        for (let c = 0; c < W; c++) data[o + c] = r.values[v + c];
+      } else later[n++] = i;
+    }
+    rest.push(later);
+    nRest.push(n);
+    rows += r.n;
+  });
+  for (const t of d.tombstones) {
+    const table = model.tables[t.table];
+    for (let i = 0; i < t.n; i++) if (table.remove(t.hi[i], t.lo[i])) removed++;
+  }
+  d.rows.forEach((r, j) => {
+    putRows(model.tables[r.table], r, rest[j], nRest[j]);
+  });
+  return { rows, removed };
+}
