@@ -108,10 +108,11 @@ export interface DeltaApplied {
  * the delta's version: first its rows are located in that model, `sliceRows` a turn
  * (prepareRows; 0: not beforehand, all in the applying turn), then in place (VersionSet.replace;
  * same model, nothing freed) as soon as no chunked request is scoring with that model, waiting
- * at most `deferMs` (checked every 1 ms); after that, or at once for a `pinned` version (a label names it: never changed in place), on a
- * copy (VersionSet.add; the old version stays until the caller's policy retires it and its last
- * request ends). Check and in-place apply are one synchronous stretch. `onWait` is called once
- * when the delta starts waiting, with the number of chunked requests it waits for.
+ * at most `deferMs` (checked every 1 ms); after that, or at once for a `pinned` version (a label
+ * names it: never changed in place), on a copy (VersionSet.add; the old version stays until the
+ * caller's policy retires it and its last request ends). Check and in-place apply are one
+ * synchronous stretch. `onWait` is called once when the delta starts waiting, with the number of
+ * chunked requests it waits for.
  * @param current the version to apply to, re-read after every wait; undefined (the registry
  *   stopped, or a new full export is served) drops the delta.
  * @returns what was done, or null when dropped.
