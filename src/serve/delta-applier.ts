@@ -129,8 +129,11 @@ export async function applyWhenQuiet(
 ): Promise<DeltaApplied | null> {
   const first = set.peek(current() ?? '');
   if (!first) return null;
-  const onnx = await deltaOnnxTower(first.model, d.dense);
-  const prep = sliceRows > 0 ? await prepareRows(first.model, d, sliceRows) : undefined;
+  // onnxruntime builds the session off the event loop while the rows are located
+  const [onnx, prep] = await Promise.all([
+    deltaOnnxTower(first.model, d.dense),
+    sliceRows > 0 ? prepareRows(first.model, d, sliceRows) : undefined,
+  ]);
   const t0 = performance.now(),
     deadline = t0 + deferMs;
   let waits = 0;

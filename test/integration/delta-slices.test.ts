@@ -1,9 +1,9 @@
 /**
  * The sliced in-place apply of a delta's rows (src/serve/delta-slices.ts): prepareRows yields to
- * the event loop every `sliceRows` rows and changes nothing; applyPrepared then gives exactly the
- * tables applyRows (tombstones first, then rows) gives, also for ids tombstoned and admitted
- * again in the same delta, new ids beyond the table's capacity, and a table changed between the
- * two (rows moved by a removal).
+ * the event loop every `sliceRows` rows, changes nothing and orders the rows found by row index;
+ * applyPrepared then gives exactly the tables applyRows (tombstones first, then rows) gives, also
+ * for ids tombstoned and admitted again in the same delta, new ids beyond the table's capacity,
+ * and a table changed between the two (rows moved by a removal).
  */
 import { describe, expect, it } from 'vitest';
 import { EmbeddingTable } from '../../src/model/embedding-table.ts';
@@ -79,6 +79,10 @@ describe('sliced in-place apply of a delta', () => {
       const { value: prep, turns } = await withTurns(prepareRows(got, d, 50));
       expect(turns).toBeGreaterThanOrEqual(Math.floor(d.rows[0].n / 50) - 1); // the event loop turned while it prepared
       expect(contents(got)).toEqual(before);
+      // the rows found, by row index (5000 rows: one row a block)
+      const rowsInOrder = Array.from(prep.order[0], (i) => prep.at[0][i]);
+      expect(rowsInOrder).toEqual([...rowsInOrder].sort((x, y) => x - y));
+      expect(rowsInOrder.length).toBe(prep.at[0].filter((x) => x >= 0).length);
       if (rep % 2) {
         // the table changes between prepare and apply (same contents): a removal moves the last row
         // into the freed one, the removed id comes back at the end; their prepared indices are stale
