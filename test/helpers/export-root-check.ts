@@ -3,7 +3,8 @@
  * under a version name only complete full exports that loadExport accepts; in each of them only
  * its own files, complete deltas `delta-<n>` that read back whole and chain on it in order
  * (DeltaChain, src/serve/delta-reader.ts) and deltas being written (`.tmp-delta-<n>`); anything
- * else half-written only under `.tmp-*`, half-deleted only under `.del-*`. And the model a
+ * else half-written only under `.tmp-*`, half-deleted only under `.del-*`, written but not yet
+ * published only under `.candidate-*` (serving ignores all three). And the model a
  * server must serve then: the LATEST base with its deltas applied.
  */
 import { readdir } from 'node:fs/promises';
@@ -20,6 +21,8 @@ export interface RootState {
   versions: string[];
   /** `.tmp-*` entries of the root (a full export being written). */
   tmps: number;
+  /** `.candidate-*` entries (a complete full export not yet published: killed between the two renames). */
+  candidates: number;
   /** `<version>/.tmp-delta-<n>` paths (a delta being written). */
   deltaTmps: string[];
   dels: string[];
@@ -43,6 +46,7 @@ export async function checkRoot(root: string): Promise<RootState> {
   const s: RootState = {
     versions: [],
     tmps: 0,
+    candidates: 0,
     deltaTmps: [],
     dels: [],
     latest: null,
@@ -53,6 +57,7 @@ export async function checkRoot(root: string): Promise<RootState> {
   for (const e of await readdir(root)) {
     if (/^\d+$/.test(e)) s.versions.push(e);
     else if (e.startsWith('.tmp-')) s.tmps++;
+    else if (e.startsWith('.candidate-')) s.candidates++;
     else if (e.startsWith('.del-')) s.dels.push(e);
     else expect(['LATEST', '.LATEST.tmp'], `unexpected entry ${e} in the exports root`).toContain(e);
   }
