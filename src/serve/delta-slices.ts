@@ -37,28 +37,29 @@ export interface PreparedRows {
 /** Row index blocks of the counting sort: at most this many. */
 const BLOCKS = 65536;
 
-/** A key of id (hi, lo) for a set; distinct ids may share one (then the row goes to the put pass: still right). */
-const key = (hi: number, lo: number) => hi * 4294967296 + lo;
-
 /**
  * Finds the row index of every changed row of `d` in `model`'s tables, `sliceRows` rows per
  * event-loop turn; -1 for ids absent or tombstoned by `d`. Reads only.
  * @param sliceRows rows per turn (> 0).
  */
 export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: number): Promise<PreparedRows> {
+  // the row indices of tombstoned ids (small integers: a fast Set), per table
   const gone = new Map<number, Set<number>>();
   for (const t of d.tombstones) {
     const s = gone.get(t.table) ?? new Set<number>();
     gone.set(t.table, s);
-    for (let i = 0; i < t.n; i++) s.add(key(t.hi[i], t.lo[i]));
+    for (let i = 0; i < t.n; i++) {
+      const row = model.tables[t.table].find(t.hi[i], t.lo[i]);
+      if (row >= 0) s.add(row);
+    }
   }
   const at: Int32Array[] = [],
     order: Int32Array[] = [];
   let budget = sliceRows;
-  const step = async () => {
-    if (--budget > 0) return;
+  // awaited only once per slice (an await per row would cost a microtask hop per row)
+  const turn = () => {
     budget = sliceRows;
-    await new Promise((res) => setImmediate(res));
+    return new Promise((res) => setImmediate(res));
   };
   for (const r of d.rows) {
     const table = model.tables[r.table],
@@ -69,18 +70,19 @@ export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: nu
     const start = new Int32Array(BLOCKS + 1);
     let found = 0;
     for (let i = 0; i < r.n; i++) {
-      out[i] = g?.has(key(r.hi[i], r.lo[i])) ? -1 : table.find(r.hi[i], r.lo[i]);
+      const row = table.find(r.hi[i], r.lo[i]);
+      out[i] = row >= 0 && g?.has(row) ? -1 : row;
       if (out[i] >= 0) {
         start[(out[i] >>> shift) + 1]++;
         found++;
       }
-      await step();
+      if (--budget === 0) await turn();
     }
     for (let b = 1; b <= BLOCKS; b++) start[b] += start[b - 1];
     const sorted = new Int32Array(found);
     for (let i = 0; i < r.n; i++) {
       if (out[i] >= 0) sorted[start[out[i] >>> shift]++] = i;
-      await step();
+      if (--budget === 0) await turn();
     }
     at.push(out);
     order.push(sorted);
