@@ -224,7 +224,7 @@ for (let k = 1; k <= Number(a.deltas); k++) {
       `delta-${k}`,
       `written (fsynced) in ${sec(renamed - t)};`,
       `write start -> served ${sec(served - t)}`,
-      `(found -> served ${sec(found)}: read+verify ${sec(found - apply - e.deferredSeconds * 1000)},`,
+      `(found -> served ${sec(found)}: read+verify+locate rows ${sec(found - apply - e.deferredSeconds * 1000)},`,
       `apply ${sec(apply)} = ${((S * nChanged) / (apply / 1000) / 1e6).toFixed(2)} M rows/s)`,
       `in place ${e.inPlace}, probes wrong ${wrong}, served capacity ${m.tables[0].capacity};`,
       `event-loop delay while writing ${writerDelay}, while serving reads and applies ${serveDelay};`,

@@ -188,12 +188,14 @@ export async function readDelta(dir: string, prev: DeltaPredecessor, model: CtrM
     if ((manifest.rows[slot] ?? 0) > 0 || files.has(rowsRel)) {
       const r = parseTable(file(rowsRel), where(rowsRel), (t) => embeddingsFromArrow(t, width));
       expectCount(r.n, manifest.rows[slot] ?? 0, where(rowsRel));
+      await nextTurn(); // each table parsed and checked in a turn of its own: requests go on between
       const bad = countNonFinite(r.values.subarray(0, r.n * width));
       if (bad) refuse('nonfinite', `${bad} of ${r.n * width} weights are NaN or infinite`, where(rowsRel));
       rows.push({ table: f, ...r });
     }
     const delRel = deltaTombstonesPath(slot);
     if ((manifest.tombstones[slot] ?? 0) > 0 || files.has(delRel)) {
+      await nextTurn();
       const d = parseTable(file(delRel), where(delRel), tombstonesFromArrow);
       expectCount(d.n, manifest.tombstones[slot] ?? 0, where(delRel));
       tombstones.push({ table: f, ...d });
@@ -235,6 +237,8 @@ function readDense(file: (rel: string) => Buffer, model: CtrModel, where: (rel: 
   }
   return out;
 }
+
+const nextTurn = () => new Promise((res) => setImmediate(res));
 
 /** Parses an Arrow IPC file with `read`; anything unreadable is a bad_delta naming the file. */
 function parseTable<T>(bytes: Buffer, where: string, read: (t: arrow.Table) => T): T {

@@ -43,6 +43,12 @@ const BLOCKS = 65536;
  * @param sliceRows rows per turn (> 0).
  */
 export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: number): Promise<PreparedRows> {
+  let budget = sliceRows;
+  // awaited only once per slice (an await per row would cost a microtask hop per row)
+  const turn = () => {
+    budget = sliceRows;
+    return new Promise((res) => setImmediate(res));
+  };
   // the row indices of tombstoned ids (small integers: a fast Set), per table
   const gone = new Map<number, Set<number>>();
   for (const t of d.tombstones) {
@@ -51,16 +57,11 @@ export async function prepareRows(model: CtrModel, d: ParsedDelta, sliceRows: nu
     for (let i = 0; i < t.n; i++) {
       const row = model.tables[t.table].find(t.hi[i], t.lo[i]);
       if (row >= 0) s.add(row);
+      if (--budget === 0) await turn();
     }
   }
   const at: Int32Array[] = [],
     order: Int32Array[] = [];
-  let budget = sliceRows;
-  // awaited only once per slice (an await per row would cost a microtask hop per row)
-  const turn = () => {
-    budget = sliceRows;
-    return new Promise((res) => setImmediate(res));
-  };
   for (const r of d.rows) {
     const table = model.tables[r.table],
       g = gone.get(r.table),
