@@ -1,7 +1,10 @@
 /**
- * Delta freshness on a large served model (issue 11 "Delta exports"): a model of --rows rows
- * (one slot of dim --dim by default) is built directly (no training), exported in full and
- * served by a ModelRegistry polling every --poll-seconds; then --deltas deltas are written, each
+ * Delta freshness on a large served model (issue 11 "Delta exports": a trained row served within
+ * export.deltaIntervalSeconds + 1 s): a model of --rows rows (one slot of dim --dim by default)
+ * is built directly (no training), exported in full and served by a started ModelRegistry
+ * (polling every --poll-seconds, serve.pollSeconds; watching the exports unless --watch false;
+ * rows of a delta located --slice-rows per event-loop turn before the in-place apply, 0 = all in
+ * the applying turn as before); then --deltas deltas are written, each
  * changing --changed of the rows (--inserted of them new ids) and removing --removed, and for
  * each the time from the start of its write to the served model reflecting it is measured (the
  * write, the poll wait, then read + verify + apply from the registry's event), with rows/s of the
@@ -9,16 +12,21 @@
  * before the last fsync), so the poll wait is not split out. Then, to back the
  * choice of deferring over copying (src/serve/delta-applier.ts): the cost of one copy of the
  * served tables, and the wall time of a chunked 10,000-instance request (what a deferred delta
- * waits for).
+ * waits for). Per delta also the event-loop delay (perf_hooks, max and p99) while the writer
+ * writes (start -> writeDelta returned: in `run` the trainer shares serving's loop) and while
+ * serving reads and applies (-> served), and at the end the peak RSS of the process (writer and
+ * server in one process: about twice what `serve` alone needs).
  *
- *   npx tsx bench/delta-freshness.ts [--rows 10000000] [--dim 8] [--slots 1] [--changed 0.01]
- *     [--inserted 0.1] [--removed 0.001] [--deltas 5] [--poll-seconds 0.1]
+ *   npx tsx bench/delta-freshness.ts [--rows 10000000] [--dim 16] [--slots 1] [--changed 0.01]
+ *     [--inserted 0.1] [--removed 0.001] [--deltas 5] [--poll-seconds 1] [--watch true]
+ *     [--slice-rows 16384] [--copy true]
  *
  * Deltas are written by the trainer's writeDelta (src/train/delta-writer.ts, fsynced) from the
  * bench's model, which each delta changes (tombstoned rows removed, changed rows put).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -36,19 +44,23 @@ import { type RemovedIds, writeDelta } from '../src/train/delta-writer.ts';
 const { values: a } = parseArgs({
   options: {
     rows: { type: 'string', default: '10000000' },
-    dim: { type: 'string', default: '8' },
+    dim: { type: 'string', default: '16' },
     slots: { type: 'string', default: '1' },
     changed: { type: 'string', default: '0.01' },
     inserted: { type: 'string', default: '0.1' },
     removed: { type: 'string', default: '0.001' },
     deltas: { type: 'string', default: '5' },
-    'poll-seconds': { type: 'string', default: '0.1' },
+    'poll-seconds': { type: 'string', default: '1' },
+    watch: { type: 'string', default: 'true' },
+    'slice-rows': { type: 'string', default: '16384' },
+    copy: { type: 'string', default: 'true' },
     help: { type: 'boolean' },
   },
 });
 if (a.help) {
-  console.log('usage: npx tsx bench/delta-freshness.ts [--rows 1e7] [--dim 8] [--slots 1] [--changed 0.01]');
-  console.log('         [--inserted 0.1] [--removed 0.001] [--deltas 5] [--poll-seconds 0.1]');
+  console.log('usage: npx tsx bench/delta-freshness.ts [--rows 1e7] [--dim 16] [--slots 1] [--changed 0.01]');
+  console.log('         [--inserted 0.1] [--removed 0.001] [--deltas 5] [--poll-seconds 1] [--watch true]');
+  console.log('         [--slice-rows 16384] [--copy true]');
   process.exit(0);
 }
 const N = Number(a.rows),
@@ -79,7 +91,10 @@ const slots = Array.from({ length: S }, (_, i) => `C${i + 1}`);
 const schema: FeatureSchema = { categorical: slots, numeric: [], embeddingDim: D };
 const root = await mkdtemp(join(tmpdir(), 'lionctr-delta-bench-'));
 console.log(`delta freshness: ${N} rows x ${S} slot(s), D ${D}; per delta ${nChanged} changed rows a slot`);
-console.log(`  (${nNew} of them new ids), ${nRemoved} removed; poll every ${a['poll-seconds']} s; exports in ${root}`);
+console.log(
+  `  (${nNew} of them new ids), ${nRemoved} removed; serve.pollSeconds ${a['poll-seconds']}, watch ${a.watch}, ` +
+    `slice rows ${a['slice-rows']}; load average ${loadavg()[0].toFixed(2)}; exports in ${root}`,
+);
 
 // 1. the model, built directly: ids of tokens t0..t{N-1} per slot, random rows
 let t = performance.now();
@@ -108,7 +123,12 @@ const full = await writeExport(root, model, meta(0));
 console.log(`full export written in ${sec(performance.now() - t)} (${mb(full.bytes)})`);
 
 // 2. served
-const registry = new ModelRegistry(root, pino({ level: 'warn' }), 0, { keepVersions: 1 });
+const pollSeconds = Number(a['poll-seconds']);
+const registry = new ModelRegistry(root, pino({ level: 'warn' }), pollSeconds, {
+  keepVersions: 1,
+  watch: a.watch !== 'false',
+  deltaSliceRows: Number(a['slice-rows']),
+});
 t = performance.now();
 await registry.check();
 const base = registry.current()?.version as string;
@@ -116,8 +136,17 @@ console.log(`base ${base} loaded in ${sec(performance.now() - t)}; ${mem()}`);
 const events: ServeEvents['deltaApplied'][] = [];
 registry.on('deltaApplied', (e) => events.push(e));
 registry.on('deltaFailed', (e) => console.log(`delta refused: ${e.reason}: ${e.message}`));
-const pollMs = 1000 * Number(a['poll-seconds']);
-const timer = setInterval(() => void registry.check(), pollMs);
+registry.start();
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
+/** The event-loop delay since the last call (max, p99), reset. */
+const delay = () => {
+  const out = `max ${ms(loopDelay.max)}, p99 ${ms(loopDelay.percentile(99))}`;
+  loopDelay.reset();
+  return out;
+};
+const lags: number[] = [];
 
 // 3. deltas
 const rows: string[] = [];
@@ -171,12 +200,16 @@ for (let k = 1; k <= Number(a.deltas); k++) {
     for (let p = 0; p < Math.min(100, nRemoved); p++)
       if (tb.find(hi[p], lo[p]) < 0) gone.push({ f, hi: hi[p], lo: lo[p] });
   });
+  delay();
   t = performance.now();
   const d = await writeDelta(full.dir, prev, model, changedRows, meta(k), removed);
   prev = d.next;
   const renamed = performance.now();
+  const writerDelay = delay();
   while (registry.current()?.version !== d.manifest.version) await new Promise((r) => setImmediate(r));
   const served = performance.now();
+  const serveDelay = delay();
+  lags.push(served - t);
   const e = events[events.length - 1];
   const m = registry.current()?.model as CtrModel;
   const wrong =
@@ -191,22 +224,36 @@ for (let k = 1; k <= Number(a.deltas); k++) {
       `delta-${k}`,
       `written (fsynced) in ${sec(renamed - t)};`,
       `write start -> served ${sec(served - t)}`,
-      `(found -> served ${sec(found)}: read+verify ${sec(found - apply - e.deferredSeconds * 1000)},`,
+      `(found -> served ${sec(found)}: read+verify+locate rows ${sec(found - apply - e.deferredSeconds * 1000)},`,
       `apply ${sec(apply)} = ${((S * nChanged) / (apply / 1000) / 1e6).toFixed(2)} M rows/s)`,
-      `in place ${e.inPlace}, probes wrong ${wrong}, served capacity ${m.tables[0].capacity}`,
+      `in place ${e.inPlace}, probes wrong ${wrong}, served capacity ${m.tables[0].capacity};`,
+      `event-loop delay while writing ${writerDelay}, while serving reads and applies ${serveDelay};`,
+      `load average ${loadavg()[0].toFixed(2)}`,
     ].join(' '),
   );
   console.log(rows[rows.length - 1]);
 }
-clearInterval(timer);
+loopDelay.disable();
+const worst = Math.max(...lags);
+console.log(
+  `write start -> served: worst ${sec(worst)}, median ${sec([...lags].sort((x, y) => x - y)[lags.length >> 1])}; ` +
+    `a row trained just after a delta started is served within deltaIntervalSeconds + ${sec(worst)} ` +
+    `(${worst <= 1000 ? 'within' : 'NOT within'} + 1 s) with serve.pollSeconds ${pollSeconds}, watch ${a.watch}`,
+);
+const peak = process.resourceUsage().maxRSS * 1024;
 const servedRows = JSON.stringify(registry.current()?.model.rowCounts());
 const same = servedRows === JSON.stringify(model.rowCounts()) ? 'equal to' : 'DIFFERENT from';
-console.log(`after ${a.deltas} deltas: served rows ${servedRows} ${same} the writer's; ${mem()}`);
+console.log(`after ${a.deltas} deltas: served rows ${servedRows} ${same} the writer's; ${mem()}, peak rss ${mb(peak)}`);
 model.dispose();
 
 // 4. what the alternatives cost: a copy of the served tables, and a chunked request (a deferral's wait)
 const cur = registry.current();
 if (!cur) throw new Error('nothing served');
+if (a.copy === 'false') {
+  registry.stop();
+  await rm(root, { recursive: true, force: true });
+  process.exit(0);
+}
 t = performance.now();
 const copies = cur.model.tables.map((tb) => tb.clone());
 const copyMs = performance.now() - t;

@@ -41,6 +41,11 @@ export interface ServeEvents {
   deltaDeferred: { base: string; seq: number; chunked: number };
   /** Delta `seq` of `base` was refused: no more deltas of `base` are applied until the next full export. */
   deltaFailed: { base: string; seq: number; reason: DeltaFailureReason; message: string };
+  /**
+   * Full export `base` was pruned by its writer while its delta `seq` was read (a newer full
+   * export superseded it): not a failure; no more deltas of `base`, the next full export is served.
+   */
+  deltaSuperseded: { base: string; seq: number };
 }
 
 /** A model registry event name. */

@@ -236,6 +236,11 @@ function serveMetrics(registry: client.Registry) {
         'that export are applied until the next full export',
       ['reason'],
     ),
+    serveDeltasSuperseded: counter(
+      'lionctr_serve_deltas_superseded_total',
+      'Delta exports not applied because their full export was pruned while they were read (superseded by a ' +
+        'newer full export; not a failure)',
+    ),
     serveDeltaSeconds: histogram(
       'lionctr_serve_delta_apply_seconds',
       'Seconds from a delta export found to its version served (read, verify, wait for chunked requests, apply)',

@@ -6,7 +6,8 @@ import { setOrAbsent, type ServeMetrics } from './catalogue.ts';
  * the version served (`lionctr_serve_model_version`, a delta's once applied), load failures
  * (`lionctr_serve_model_load_failures_total`) and delta exports applied and refused
  * (`lionctr_serve_deltas_applied_total`, `lionctr_serve_delta_apply_seconds`,
- * `lionctr_serve_delta_failures_total{reason}`); the version gauge is absent until one is loaded.
+ * `lionctr_serve_delta_failures_total{reason}`, `lionctr_serve_deltas_superseded_total`); the version
+ * gauge is absent until one is loaded.
  */
 export function observeRegistry(events: ServeEmitter, m: ServeMetrics): void {
   // a version that is not a number (never written by lionctr) leaves the gauge absent, not 0
@@ -17,4 +18,5 @@ export function observeRegistry(events: ServeEmitter, m: ServeMetrics): void {
     m.serveDeltaSeconds.observe(e.seconds);
   });
   events.on('deltaFailed', (e) => m.serveDeltaFailures.inc({ reason: e.reason }));
+  events.on('deltaSuperseded', () => m.serveDeltasSuperseded.inc());
 }

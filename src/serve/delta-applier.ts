@@ -17,54 +17,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CtrModel } from '../model/ctr-model.ts';
 import type { ServingTower } from '../model/serving-tower.ts';
 import type { ParsedDelta } from './delta-reader.ts';
+import { applyPrepared, applyRows, type DeltaCounts, type PreparedRows, prepareRows } from './delta-slices.ts';
 import { deltaOnnxTower, equipCopy } from './delta-tower.ts';
 import type { ServedModel } from './model-registry.ts';
 import { chunkedInFlight } from './scoring.ts';
 import type { VersionSet } from './version-set.ts';
 
-/** What applying a delta changed. */
-export interface DeltaCounts {
-  /** Changed rows put (replaced or inserted). */
-  rows: number;
-  /** Tombstoned rows removed (ids the table did not hold are not counted). */
-  removed: number;
-}
+export type { DeltaCounts } from './delta-slices.ts';
 
 /**
- * Tombstones first, then changed rows: a row removed and admitted again before the delta was
- * written is in both and must end up present.
- */
-function applyRows(model: CtrModel, d: ParsedDelta): DeltaCounts {
-  let removed = 0,
-    rows = 0;
-  for (const t of d.tombstones) {
-    const table = model.tables[t.table];
-    for (let i = 0; i < t.n; i++) if (table.remove(t.hi[i], t.lo[i])) removed++;
-  }
-  for (const r of d.rows) {
-    const table = model.tables[r.table],
-      W = table.width;
-    if (table.size + r.n > table.capacity) {
-      // room for the new ids at once (a loaded table has no spare capacity): one copy, not a doubling
-      let fresh = 0;
-      for (let i = 0; i < r.n; i++) if (table.find(r.hi[i], r.lo[i]) < 0) fresh++;
-      table.reserve(table.size + fresh);
-    }
-    for (let i = 0; i < r.n; i++) table.put(r.hi[i], r.lo[i], r.values.subarray(i * W, (i + 1) * W));
-    rows += r.n;
-  }
-  return { rows, removed };
-}
-
-/**
- * Applies `d` to `model` in place, synchronously: rows (applyRows), then every tower variable
+ * Applies `d` to `model` in place, synchronously: rows (applyRows, or applyPrepared with `prep` from
+ * prepareRows on this model: delta-slices.ts), then every tower variable
  * assigned the delta's values (the old tensors are freed by assign; no tensor is left over), and
  * `onnx` (deltaOnnxTower, when the model is served by onnxruntime) swapped in for the old
  * serving tower, which is released when its running calls end. Row indices held across the call
  * are stale (EmbeddingTable.remove moves rows).
  */
-export function applyDeltaInPlace(model: CtrModel, d: ParsedDelta, onnx?: ServingTower): DeltaCounts {
-  const counts = applyRows(model, d);
+export function applyDeltaInPlace(
+  model: CtrModel,
+  d: ParsedDelta,
+  onnx?: ServingTower,
+  prep?: PreparedRows,
+): DeltaCounts {
+  const counts = prep ? applyPrepared(model, d, prep) : applyRows(model, d);
   tf.tidy(() => {
     model.tower.vars.forEach((v, i) => {
       v.assign(tf.tensor(d.dense[i], v.shape));
@@ -130,12 +105,14 @@ export interface DeltaApplied {
 
 /**
  * Applies `d` to the version `current()` names in `set` and puts the result in the set under
- * the delta's version: in place (VersionSet.replace; same model, nothing freed) as soon as no
- * chunked request is scoring with that model, waiting at most `deferMs` (checked every 1 ms);
- * after that, or at once for a `pinned` version (a label names it: never changed in place), on a
- * copy (VersionSet.add; the old version stays until the caller's policy retires it and its last
- * request ends). Check and in-place apply are one synchronous stretch. `onWait` is called once
- * when the delta starts waiting, with the number of chunked requests it waits for.
+ * the delta's version: first its rows are located in that model, `sliceRows` a turn
+ * (prepareRows; 0: not beforehand, all in the applying turn), then in place (VersionSet.replace;
+ * same model, nothing freed) as soon as no chunked request is scoring with that model, waiting
+ * at most `deferMs` (checked every 1 ms); after that, or at once for a `pinned` version (a label
+ * names it: never changed in place), on a copy (VersionSet.add; the old version stays until the
+ * caller's policy retires it and its last request ends). Check and in-place apply are one
+ * synchronous stretch. `onWait` is called once when the delta starts waiting, with the number of
+ * chunked requests it waits for.
  * @param current the version to apply to, re-read after every wait; undefined (the registry
  *   stopped, or a new full export is served) drops the delta.
  * @returns what was done, or null when dropped.
@@ -148,10 +125,15 @@ export async function applyWhenQuiet(
   d: ParsedDelta,
   deferMs: number,
   onWait: (chunked: number) => void = () => {},
+  sliceRows = 16384,
 ): Promise<DeltaApplied | null> {
   const first = set.peek(current() ?? '');
   if (!first) return null;
-  const onnx = await deltaOnnxTower(first.model, d.dense);
+  // onnxruntime builds the session off the event loop while the rows are located
+  const [onnx, prep] = await Promise.all([
+    deltaOnnxTower(first.model, d.dense),
+    sliceRows > 0 ? prepareRows(first.model, d, sliceRows) : undefined,
+  ]);
   const t0 = performance.now(),
     deadline = t0 + deferMs;
   let waits = 0;
@@ -165,7 +147,7 @@ export async function applyWhenQuiet(
     const quiet = chunkedInFlight(served.model) === 0 && !pinned.has(from);
     if (quiet) {
       const t1 = performance.now();
-      const counts = applyDeltaInPlace(served.model, d, onnx);
+      const counts = applyDeltaInPlace(served.model, d, onnx, prep);
       const next = servedAfterDelta(served, d, served.model);
       set.replace(from, next.version, next);
       return done(next, counts, true, t0, t1);

@@ -5,9 +5,11 @@
  * tables' widths and the tower's shapes against the served model, and finiteness. What comes
  * out (ParsedDelta) can be applied in one synchronous call that cannot fail halfway
  * (delta-applier.ts). A refused delta throws a LionctrError whose `reason` is one of
- * DELTA_FAILURE_REASONS (src/events/serve-events.ts).
+ * DELTA_FAILURE_REASONS (src/events/serve-events.ts); a delta whose base was pruned while it was
+ * read (a newer full export superseded it) throws one whose reason is `superseded` (isSuperseded):
+ * not a fault of the delta.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
@@ -60,6 +62,14 @@ function refuse(reason: DeltaFailureReason, message: string, where: string, caus
   throw new LionctrError('LIONCTR_BAD_EXPORT', message, { where, reason, cause });
 }
 
+/**
+ * Whether `err` says the chain's base was pruned while a delta of it was read (DeltaChain.next):
+ * the chain ends there, the next full export starts a new one.
+ */
+export function isSuperseded(err: unknown): boolean {
+  return err instanceof LionctrError && err.reason === 'superseded';
+}
+
 /** The reason of a refused delta's error (bad_delta for anything unexpected). */
 export function deltaFailureReason(err: unknown): DeltaFailureReason {
   const r = (err as LionctrError)?.reason;
@@ -91,9 +101,29 @@ export class DeltaChain {
    * The next delta (delta-<nextSeq>), read and verified for `model`; null when it is not there
    * yet.
    * @throws LionctrError LIONCTR_BAD_EXPORT with reason `gap` when it is absent but a later one
-   *   exists, or any reason of readDelta.
+   *   exists, or any reason of readDelta; with reason `superseded` (isSuperseded) instead when
+   *   reading failed and the base's manifest.json is gone: the writer pruned the base (renamed
+   *   away, then deleted) while its delta was read, so files went missing under the reader.
    */
   async next(model: CtrModel): Promise<ParsedDelta | null> {
+    try {
+      return await this.read(model);
+    } catch (err) {
+      const gone = await stat(join(this.baseDir, 'manifest.json')).then(
+        () => false,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'ENOTDIR',
+      );
+      if (!gone) throw err;
+      throw new LionctrError(
+        'LIONCTR_BAD_EXPORT',
+        `export ${this.base} was pruned while its ${deltaDirName(this.nextSeq)} was read (superseded by a newer ` +
+          `full export): ${(err as Error).message}`,
+        { where: this.baseDir, reason: 'superseded', cause: err },
+      );
+    }
+  }
+
+  private async read(model: CtrModel): Promise<ParsedDelta | null> {
     const dirs = await listDeltaDirs(this.baseDir);
     const mine = dirs.find((d) => d.seq === this.nextSeq);
     if (!mine) {
@@ -158,12 +188,14 @@ export async function readDelta(dir: string, prev: DeltaPredecessor, model: CtrM
     if ((manifest.rows[slot] ?? 0) > 0 || files.has(rowsRel)) {
       const r = parseTable(file(rowsRel), where(rowsRel), (t) => embeddingsFromArrow(t, width));
       expectCount(r.n, manifest.rows[slot] ?? 0, where(rowsRel));
+      await nextTurn(); // each table parsed and checked in a turn of its own: requests go on between
       const bad = countNonFinite(r.values.subarray(0, r.n * width));
       if (bad) refuse('nonfinite', `${bad} of ${r.n * width} weights are NaN or infinite`, where(rowsRel));
       rows.push({ table: f, ...r });
     }
     const delRel = deltaTombstonesPath(slot);
     if ((manifest.tombstones[slot] ?? 0) > 0 || files.has(delRel)) {
+      await nextTurn();
       const d = parseTable(file(delRel), where(delRel), tombstonesFromArrow);
       expectCount(d.n, manifest.tombstones[slot] ?? 0, where(delRel));
       tombstones.push({ table: f, ...d });
@@ -205,6 +237,8 @@ function readDense(file: (rel: string) => Buffer, model: CtrModel, where: (rel: 
   }
   return out;
 }
+
+const nextTurn = () => new Promise((res) => setImmediate(res));
 
 /** Parses an Arrow IPC file with `read`; anything unreadable is a bad_delta naming the file. */
 function parseTable<T>(bytes: Buffer, where: string, read: (t: arrow.Table) => T): T {

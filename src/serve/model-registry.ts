@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { ServeEvents } from '../events/serve-events.ts';
 import type { EventArgs } from '../events/typed-emitter.ts';
 import { readLatest } from '../model/export-reader.ts';
-import { applyWhenQuiet } from './delta-applier.ts';
-import { DeltaChain, deltaFailureReason, type ParsedDelta } from './delta-reader.ts';
+import { followDeltas, type FollowHost } from './delta-follow.ts';
+import { DeltaChain } from './delta-reader.ts';
+import { ExportWatch } from './delta-watch.ts';
 import { loadServed, type ServedModel } from './served-model.ts';
 import { fillCandidates, newestFirst, versionsToKeep } from './version-policy.ts';
 import { supersededBy, versionsOnDisk } from './versions-on-disk.ts';
@@ -27,6 +28,10 @@ export interface VersionPolicy {
    * applied to a copy instead of in place (serve.deltaMaxDeferSeconds); default 1.
    */
   deltaMaxDeferSeconds?: number;
+  /** Whether start() also watches for new entries (delta-watch.ts) besides polling; default true. */
+  watch?: boolean;
+  /** Rows of a delta prepared per event-loop turn before its in-place apply (delta-applier.ts); default 16384. */
+  deltaSliceRows?: number;
 }
 
 /**
@@ -38,15 +43,18 @@ export interface VersionPolicy {
  * while it loaded is `superseded` (logged at info, not counted) and LATEST is read again. At
  * start-up, when LATEST names a bad version, the newest older version that loads is served
  * instead, and when LATEST holds no version name, the newest on disk that loads (logged); then
- * older and labelled versions on disk are loaded up to the policy.
+ * older and labelled versions on disk are loaded up to the policy. Started, it checks every
+ * `pollSeconds` and (unless `watch` is false) when an entry appears in the root or the served
+ * export (delta-watch.ts).
  *
- * Deltas (src/model/delta-format.ts): on each check the full export served by default is
+ * Deltas (src/model/delta-format.ts, followed by delta-follow.ts): on each check the full export served by default is
  * polled for its next delta-<n>; a verified one is applied (delta-applier.ts) and its version
  * served: in place when no request holds the served version, else when the last chunked
  * request holding it ends, or on a copy after `deltaMaxDeferSeconds`. A gap or a refused
  * delta stops the chain (logged once, `deltaFailed`) until LATEST names a new full export.
  * Events (src/events/serve-events.ts): `loaded` after each swap (a delta applied included),
- * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`.
+ * `loadFailed` for each failed load, `deltaApplied`, `deltaDeferred`, `deltaFailed`, and
+ * `deltaSuperseded` when the base was pruned while its delta was read (not a failure: logged at info).
  */
 export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   private readonly loadedSet: VersionSet<ServedModel>;
@@ -56,6 +64,10 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   /** The message of LATEST's last read when it was bad (logged once). */
   private latestError: string | undefined;
   private checking = false;
+  private again = false; // a watched directory changed during a check: check again when it ends
+  private readonly watcher: ExportWatch | undefined;
+  private readonly sliceRows: number;
+  private readonly followHost: FollowHost;
   private readonly keep: number;
   private readonly deferMs: number;
   /** The deltas of the full export served by default. */
@@ -78,10 +90,30 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     this.deferMs = 1000 * (policy.deltaMaxDeferSeconds ?? 1);
     this.labels = new Map(Object.entries(policy.labels ?? {}).map(([l, v]) => [l, String(v)]));
     this.pinned = new Set(this.labels.values());
+    this.sliceRows = policy.deltaSliceRows ?? 16384;
+    const nudge = () => {
+      if (this.checking) this.again = true;
+      else void this.check();
+    };
+    if (policy.watch ?? true) this.watcher = new ExportWatch(nudge, logger);
     this.loadedSet = new VersionSet((version, served) => {
       served.model.dispose();
       this.logger.info({ version }, `model version ${version} unloaded`);
     });
+    this.followHost = {
+      chain: () => this.chain,
+      current: () => this.currentVersion,
+      loadedSet: this.loadedSet,
+      pinned: this.pinned,
+      deferMs: this.deferMs,
+      sliceRows: this.sliceRows,
+      logger,
+      emitter: this,
+      swapTo: (v) => this.swapTo(v),
+      failed: (version, message) => {
+        this.lastError = { version, message };
+      },
+    };
   }
 
   /** The version served by default (the one LATEST names), or undefined before the first load. Not held. */
@@ -117,6 +149,8 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       for (let tries = 0; tries < MAX_SUPERSEDED; tries++) if (!(await this.checkOnce())) break;
     } finally {
       this.checking = false;
+      if (this.again) void this.check();
+      this.again = false;
     }
   }
 
@@ -218,7 +252,10 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     const previous = this.currentVersion ?? null;
     this.currentVersion = version;
     const served = this.loadedSet.peek(version) as ServedModel;
-    if (!served.deltaSeq) this.chain = new DeltaChain(version, join(this.root, version));
+    if (!served.deltaSeq) {
+      this.chain = new DeltaChain(version, join(this.root, version));
+      if (this.watcher?.dirs.length) this.watcher.set([this.root, this.chain.baseDir]);
+    }
     const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
     for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
     const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
@@ -228,6 +265,7 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
 
   /** Starts polling LATEST. */
   start(): void {
+    this.watcher?.set(this.chain ? [this.root, this.chain.baseDir] : [this.root]);
     void this.check();
     if (this.pollSeconds > 0) this.timer = setInterval(() => void this.check(), this.pollSeconds * 1000);
     this.timer?.unref();
@@ -236,56 +274,14 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
   /** Stops polling and unloads every version (a version held by a request is freed when it ends). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
     this.loadedSet.retireAll();
     this.currentVersion = undefined;
     this.chain = undefined;
   }
 
-  /** Applies the deltas of the default version's chain that are there, in order, until none or a refused one. */
-  private async follow(): Promise<void> {
-    const chain = this.chain;
-    while (chain && !chain.failed && chain === this.chain && this.currentVersion !== undefined) {
-      const served = this.loadedSet.peek(this.currentVersion) as ServedModel;
-      const t0 = performance.now();
-      try {
-        const d = await chain.next(served.model);
-        if (!d || !(await this.applyDelta(chain, d, t0))) return;
-      } catch (err) {
-        chain.failed = true;
-        const seq = chain.nextSeq,
-          message = (err as Error).message;
-        this.lastError = { version: `${chain.base}/delta-${seq}`, message };
-        this.logger.error(
-          { base: chain.base, seq, err: message },
-          `delta-${seq} of export ${chain.base} refused: ${message}; no more deltas of ${chain.base} are applied, ` +
-            `serving ${this.currentVersion} until the next full export`,
-        );
-        this.emit('deltaFailed', { base: chain.base, seq, reason: deltaFailureReason(err), message });
-        return;
-      }
-    }
-  }
-
-  /** Applies a verified delta to the default version (applyWhenQuiet), serves it, logs and emits. */
-  private async applyDelta(chain: DeltaChain, d: ParsedDelta, t0: number): Promise<boolean> {
-    const current = () => (chain === this.chain ? this.currentVersion : undefined);
-    const { seq } = d.manifest;
-    const onWait = (chunked: number) => {
-      this.logger.info({ base: chain.base, seq, chunked }, `delta-${seq} waits for ${chunked} chunked requests`);
-      this.emit('deltaDeferred', { base: chain.base, seq, chunked });
-    };
-    const r = await applyWhenQuiet(this.loadedSet, current, this.pinned, d, this.deferMs, onWait);
-    if (!r) return false;
-    chain.advance(d);
-    this.swapTo(r.next.version);
-    const { version } = d.manifest;
-    const { rows, removed } = r.counts;
-    this.logger.info(
-      { base: chain.base, seq, version, rows, removed, inPlace: r.inPlace },
-      `delta-${seq} of export ${chain.base} applied: ${rows} rows, ${removed} removed`,
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    this.emit('deltaApplied', { base: chain.base, seq, version, rows, tombstones: removed, seconds, ...r.timing });
-    return true;
+  /** Applies the deltas of the default version's chain that are there (delta-follow.ts). */
+  private follow(): Promise<void> {
+    return followDeltas(this.followHost);
   }
 }

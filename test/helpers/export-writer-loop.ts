@@ -3,8 +3,8 @@
  * model (rows admitted directly, no training), prints `ready`, waits for a line on stdin (so
  * that a test can start the next writer while the current one runs, and never has two
  * writing), then writes exports of one kind into an exports root in a loop, with the
- * project's writer, until it is killed; prints `begin` before and `wrote <version>` after
- * each export.
+ * project's writers, until it is killed; prints `begin <full|delta>` before and
+ * `wrote <version> <full|delta>` after each export.
  *
  *   node --import tsx test/helpers/export-writer-loop.ts <root> <kind> [rowsPerSlot]
  *
@@ -13,22 +13,29 @@
  * files one at a time, 2 ms apart, before removing the rest as the writer asked; so that a
  * test can aim kills at the middle of a deletion.
  *
- * Kinds (WRITER_KINDS): `full` = writeExport. Another kind (deltas) is one more entry of
- * `writers` below and of WRITER_KINDS.
+ * Kinds (WRITER_KINDS): `full` = writeExport, every export a full one; `delta` = as a trainer
+ * with export.deltaIntervalSeconds: a full export (writeExport), then DELTAS_PER_FULL deltas
+ * chained on it (writeDelta, the rows changed since the previous export), then the next full
+ * export, and so on. A new writer (a restarted trainer) starts with a full export.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import fsp from 'node:fs/promises';
+import fsp, { readFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { criteoSlots, type FeatureSchema } from '../../src/features/schema.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
-import { writeExport } from '../../src/train/export-writer.ts';
+import type { DeltaPredecessor } from '../../src/model/delta-format.ts';
+import { writeDelta } from '../../src/train/delta-writer.ts';
+import { type ExportMeta, writeExport } from '../../src/train/export-writer.ts';
 
 /** The export kinds this writer knows. */
-export const WRITER_KINDS = ['full'] as const;
+export const WRITER_KINDS = ['full', 'delta'] as const;
 export type WriterKind = (typeof WRITER_KINDS)[number];
+
+/** Deltas written on each full export by the `delta` writer. */
+export const DELTAS_PER_FULL = 4;
 
 /** A model of the Criteo slots (dim 4, tower [16]) with `rowsPerSlot` rows admitted in every table. */
 async function writerModel(rowsPerSlot: number): Promise<CtrModel> {
@@ -39,12 +46,48 @@ async function writerModel(rowsPerSlot: number): Promise<CtrModel> {
   return model;
 }
 
-/** One export of each kind; `n` counts the exports written by this process. */
-const writers: Record<WriterKind, (root: string, model: CtrModel, n: number) => Promise<string>> = {
-  full: async (root, model, n) => {
-    const meta = { step: n, examples: n, sourceOffsets: { 'synthetic/0': n }, watermarkMs: null, metrics: {} };
-    // no grace: the kill test aims kills at deletions, which a grace would put off for a minute
-    return (await writeExport(root, model, meta, { keep: 3, graceMs: 0 })).version;
+// no grace: the kill test aims kills at deletions, which a grace would put off for a minute
+const KEEP = { keep: 3, graceMs: 0 };
+
+/** A writer of one kind: what its next export is, and writing it (`n` counts this process's exports). */
+interface LoopWriter {
+  next(): 'full' | 'delta';
+  write(n: number): Promise<string>;
+}
+
+const meta = (n: number, afterVersion?: string): ExportMeta => ({
+  step: n,
+  examples: n,
+  sourceOffsets: { 'synthetic/0': n },
+  watermarkMs: null,
+  metrics: {},
+  afterVersion,
+});
+
+const writers: Record<WriterKind, (root: string, model: CtrModel) => LoopWriter> = {
+  full: (root, model) => ({
+    next: () => 'full',
+    write: async (n) => (await writeExport(root, model, meta(n), KEEP)).version,
+  }),
+  delta: (root, model) => {
+    let chain: { dir: string; next: DeltaPredecessor } | null = null;
+    const next = () => (chain === null || chain.next.nextSeq > DELTAS_PER_FULL ? 'full' : 'delta');
+    return {
+      next,
+      write: async (n) => {
+        if (next() === 'full' || chain === null) {
+          const w = await writeExport(root, model, meta(n, chain?.next.version), KEEP);
+          const manifestBytes = await readFile(join(w.dir, 'manifest.json'));
+          chain = { dir: w.dir, next: { baseVersion: w.version, nextSeq: 1, version: w.version, manifestBytes } };
+          return w.version;
+        }
+        // the rows the loop changed since the previous export: row 0 and row n of every table
+        const rows = model.tables.map((t) => Int32Array.of(0, n % t.size));
+        const d = await writeDelta(chain.dir, chain.next, model, rows, meta(n));
+        chain.next = d.next;
+        return d.manifest.version;
+      },
+    };
   },
 };
 
@@ -79,13 +122,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (!(WRITER_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown writer kind ${kind}`);
   slowDirectoryRemoval();
   const model = await writerModel(Number(rows ?? 2000));
-  const write = writers[kind as WriterKind];
+  const writer = writers[kind as WriterKind](root, model);
   process.stdout.write('ready\n');
   await new Promise((go) => process.stdin.once('data', go));
   for (let n = 1; ; n++) {
-    // the model changes between exports, as a trainer's does
-    for (const t of model.tables) t.rows.data[0] += 1e-3;
-    process.stdout.write('begin\n');
-    process.stdout.write(`wrote ${await write(root, model, n)}\n`);
+    // the model changes between exports, as a trainer's does (the rows a delta writes)
+    for (const t of model.tables) {
+      t.rows.data[0] += 1e-3;
+      t.rows.data[(n % t.size) * t.rows.stride + 1] += 1e-3;
+    }
+    const what = writer.next();
+    process.stdout.write(`begin ${what}\n`);
+    process.stdout.write(`wrote ${await writer.write(n)} ${what}\n`);
   }
 }

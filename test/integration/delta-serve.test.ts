@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -80,8 +80,11 @@ describe("delta exports served over HTTP (the trainer's delta writer, the regist
       version: base,
       manifestBytes: await readFile(join(dir, base, 'manifest.json')),
     };
-    /** Trains one step and writes the rows it changed (found by diff) with the trainer's writeDelta. */
-    const train = async () => {
+    /**
+     * Trains one step and writes the rows it changed (found by diff) with the trainer's writeDelta,
+     * under `baseDir` (the served base by default; elsewhere: not visible to serving yet).
+     */
+    const train = async (baseDir = join(dir, base)) => {
       trained.step.run(trained.featurizer.fromInstances(instances()));
       const content = diffModels(before, trained.model);
       before = { tables: trained.model.tables.map((t) => t.clone()) };
@@ -89,7 +92,7 @@ describe("delta exports served over HTTP (the trainer's delta writer, the regist
         const r = content.rows[t.slot];
         return Int32Array.from(r.hi, (hi, i) => t.find(hi, r.lo[i])).sort();
       });
-      const d = await writeDelta(join(dir, base), prev, trained.model, rows, meta(prev.nextSeq + 1));
+      const d = await writeDelta(baseDir, prev, trained.model, rows, meta(prev.nextSeq + 1));
       prev = d.next;
       return { dir: d.dir, version: d.manifest.version, manifest: d.manifest };
     };
@@ -115,8 +118,12 @@ describe("delta exports served over HTTP (the trainer's delta writer, the regist
     expect(age).toBeLessThan((Date.now() - Date.parse(w2.manifest.created_at)) / 1000 + 0.5);
 
     const served2 = reference();
-    const w3 = await train();
+    // delta-3 is corrupted before it becomes visible (serving notices a rename at once), then renamed into place
+    const scratch = await mkdtemp(join(tmpdir(), 'lionctr-delta-http-scratch-'));
+    const w3 = await train(scratch);
     await writeFile(join(w3.dir, 'dense', 'weights.bin'), new Uint8Array(16)); // bad checksum
+    await rename(w3.dir, join(dir, base, 'delta-3'));
+    await rm(scratch, { recursive: true, force: true });
     for (const t0 = Date.now(); Date.now() - t0 < 10_000; await new Promise((r) => setTimeout(r, 25)))
       if ((await metricsText()).includes('lionctr_serve_delta_failures_total{reason="checksum"} 1')) break;
     text = await metricsText();
