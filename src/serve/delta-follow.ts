@@ -84,6 +84,14 @@ async function applyDelta(host: FollowHost, chain: DeltaChain, d: ParsedDelta, t
     `delta-${seq} of export ${chain.base} applied: ${rows} rows, ${removed} removed`,
   );
   const seconds = (performance.now() - t0) / 1000;
-  host.emitter.emit('deltaApplied', { base: chain.base, seq, version, rows, tombstones: removed, seconds, ...r.timing });
+  host.emitter.emit('deltaApplied', {
+    base: chain.base,
+    seq,
+    version,
+    rows,
+    tombstones: removed,
+    seconds,
+    ...r.timing,
+  });
   return true;
 }

@@ -27,6 +27,7 @@ import {
   type DeltaPredecessor,
 } from '../model/delta-format.ts';
 import { embeddingsFromArrow, sha256, type DenseModelJson } from '../model/export-format.ts';
+import { checkFileEntries, confinedFile, insideChecker } from '../model/export-paths.ts';
 
 /** Changed rows of table `table` (index in model.tables): ids [n] as (hi, lo), values [n, W]. */
 export interface DeltaRows {
@@ -163,8 +164,19 @@ export async function readDelta(dir: string, prev: DeltaPredecessor, model: CtrM
   );
   const manifest = parseDeltaManifest(manifestBytes.toString('utf8'), where('manifest.json'));
   checkDeltaChain(manifest, prev, where('manifest.json'));
+  // every entry a relative path inside the delta, and no link out of it, before any file is opened
+  const outside = (e: unknown) => refuse('bad_delta', (e as Error).message, where('manifest.json'));
+  try {
+    checkFileEntries(manifest.files, where('manifest.json'));
+  } catch (e) {
+    outside(e);
+  }
+  const inside = await insideChecker(dir).catch((e) => refuse('bad_delta', 'cannot read the delta', dir, e));
   const files = new Map<string, Buffer>();
   for (const [rel, sum] of Object.entries(manifest.files)) {
+    await inside(confinedFile(dir, rel)).catch((e) =>
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? refuse('checksum', 'file missing', where(rel), e) : outside(e),
+    );
     const buf = await readFile(where(rel)).catch((e) => refuse('checksum', 'file missing', where(rel), e));
     if (sha256(buf) !== sum) refuse('checksum', 'checksum mismatch (corrupt or partial file)', where(rel));
     files.set(rel, buf);

@@ -1,7 +1,7 @@
 /**
  * A full export pruned by its writer while serving reads one of its deltas (issue 11 "Delta
- * exports"): the trainer's writeExport (keep 1) publishes a newer full export and prunes the base
- * (renamed away, then deleted) in the middle of the registry's read of delta-1. That is not a bad
+ * exports"): the trainer's writeExport (keep 1, no pruning grace) publishes a newer full export
+ * and prunes the base (renamed away, then deleted) in the middle of the registry's read of delta-1. That is not a bad
  * delta: serving logs it at info (no error, no `deltaFailed`, no failure counted), counts it in
  * lionctr_serve_deltas_superseded_total, and serves the new full export at its next check.
  *
@@ -71,7 +71,7 @@ describe('a delta whose base is pruned while serving reads it', () => {
       let newer = '';
       hook.suffix = join(base.version, 'delta-1', 'manifest.json');
       hook.before = async () => {
-        newer = (await writeExport(dir, trained.model, meta(3), 1)).version;
+        newer = (await writeExport(dir, trained.model, meta(3), { keep: 1, graceMs: 0 })).version;
       };
       await registry.check();
       expect(hook.before).toBeNull(); // the read did happen, after the prune

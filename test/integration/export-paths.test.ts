@@ -2,7 +2,7 @@
  * Paths confined to the export root (issue 17, "Paths are not confined to the export root"):
  * LATEST naming `../outside/<version>`, manifest `files` entries like `../../outside/hostname`
  * or an absolute path, and symbolic links out of a version are refused before any file outside
- * is opened, by every reader: resolveExportDir and `lionctr eval`, loadExport, the model
+ * is opened, by every reader: resolveExportDir and `lionctr eval`, loadExport, readDelta, the model
  * registry of `serve`. What lies outside are named pipes (test/helpers/fifo-trap.ts): a reader
  * that opens one is counted, so the tests fail on any open outside, not on its consequences.
  */
@@ -13,7 +13,9 @@ import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadExport, loadVersion, readLatest, resolveExportDir } from '../../src/model/export-reader.ts';
 import { checkFileEntry, checkVersionName, confinedPath } from '../../src/model/export-paths.ts';
+import { readDelta } from '../../src/serve/delta-reader.ts';
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import { writeDelta } from '../../src/train/delta-writer.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { type FifoTrap, fifoTrap } from '../helpers/fifo-trap.ts';
 import { useFixture } from '../helpers/fixture.ts';
@@ -110,6 +112,35 @@ describe('export paths', () => {
     await registry.check();
     expect(registry.current()).toBeUndefined(); // both versions refused
     registry.stop();
+    expect(trap.sprung()).toEqual([]);
+  });
+
+  it('delta manifest entries out of the delta, or links out of it, are refused unopened', async () => {
+    const { root, version, outside } = await layout();
+    const out = [join(outside, 'rows.arrow'), join(outside, 'abs.arrow'), join(outside, 'linked.arrow')];
+    const trap = plant(out);
+    const { model } = await tinyTrainedModel(1, 64);
+    const manifestBytes = readFileSync(join(root, version, 'manifest.json'));
+    const prev = { baseVersion: version, nextSeq: 1, version, manifestBytes };
+    const meta = { step: 2, examples: 64, sourceOffsets: {}, watermarkMs: null, metrics: {} };
+    const rows = model.tables.map((t) => Int32Array.from({ length: Math.min(t.size, 3) }, (_, i) => i));
+    await writeDelta(join(root, version), prev, model, rows, meta);
+    const deltaDir = join(root, version, 'delta-1');
+    const manifest = readFileSync(join(deltaDir, 'manifest.json'), 'utf8');
+    // from <root>/<version>/delta-1: ../../../outside/rows.arrow is <base>/outside/rows.arrow
+    for (const entry of ['../../../outside/rows.arrow', out[1]]) {
+      const m = JSON.parse(manifest);
+      m.files[entry] = '0'.repeat(64);
+      writeFileSync(join(deltaDir, 'manifest.json'), JSON.stringify(m));
+      await expect(readDelta(deltaDir, prev, model)).rejects.toThrow(/leaves the delta directory|not a relative path/);
+    }
+    // a listed table replaced by a link to a pipe outside
+    writeFileSync(join(deltaDir, 'manifest.json'), manifest);
+    const listed = Object.keys(JSON.parse(manifest).files).find((f) => f.endsWith('.arrow')) as string;
+    unlinkSync(join(deltaDir, listed));
+    symlinkSync(out[2], join(deltaDir, listed));
+    await expect(readDelta(deltaDir, prev, model)).rejects.toThrow(/symbolic link leads outside/);
+    model.dispose();
     expect(trap.sprung()).toEqual([]);
   });
 
