@@ -6,6 +6,10 @@
  * last export are changed too (taken from the table's size, so that a row admitted by a
  * skipped step, which no listener saw, is still written with its initial values).
  *
+ * A row removed from its table (EmbeddingTable.remove: eviction) moves the table's last row
+ * into its index; the table's removeListeners move the moved row's mark with it, so the sets
+ * stay keyed by what the rows hold (the removed id itself goes out as a tombstone, not here).
+ *
  * A row's stored weights change only when a step updates it: the sparse modes that catch up
  * idle rows (decayed, exact) do so when the row is next touched, so an untouched row is
  * bit-identical to the one in the last export.
@@ -36,6 +40,29 @@ export class ChangedRows {
       this.bits[w] |= bit;
       this.marked++;
     }
+  }
+
+  /** Unmarks row `r`. */
+  private unmark(r: number): void {
+    const w = r >>> 5,
+      bit = 1 << (r & 31);
+    if (w < this.bits.length && (this.bits[w] & bit) !== 0) {
+      this.bits[w] &= ~bit;
+      this.marked--;
+    }
+  }
+
+  /**
+   * Row `row` of the table was removed and its last row `last` moved into it (the table has
+   * `last` rows now): `row` is changed when `last` was (marked, or admitted since the last
+   * clear), and rows admitted from now on start at min(admittedFrom, last).
+   */
+  moved(row: number, last: number): void {
+    const changed = last >= this.admittedFrom || this.has(last);
+    this.unmark(last);
+    this.unmark(row);
+    this.admittedFrom = Math.min(this.admittedFrom, last);
+    if (row !== last && changed) this.mark(row);
   }
 
   /** Whether row `r` is marked (rows admitted since the last clear are not reported here). */
@@ -114,6 +141,7 @@ export class RowChanges {
   constructor(step: TrainStep) {
     this.models = step.model.tables;
     this.tables = this.models.map((t) => new ChangedRows(t.size));
+    for (const [f, t] of this.models.entries()) t.removeListeners.push((row, last) => this.tables[f].moved(row, last));
     step.rowListeners.push((rowIdx, F) => this.record(rowIdx, F));
   }
 

@@ -1,9 +1,11 @@
 /**
  * The changed-row sets of delta exports (src/train/row-changes.ts) against a plain Set:
  * marks, the rows admitted since the last clear, growth far past the first words, clear;
- * and the rows a real TrainStep reports through its rowListeners.
+ * and the rows a real TrainStep reports through its rowListeners; rows removed from a table
+ * (the last row moving into the freed index) keep their marks with their ids.
  */
 import { describe, expect, it } from 'vitest';
+import { EmbeddingTable } from '../../../src/model/embedding-table.ts';
 import { ChangedRows, RowChanges } from '../../../src/train/row-changes.ts';
 import type { TrainStep } from '../../../src/train/train-step.ts';
 import { tinyTrainedModel } from '../../helpers/tiny-model.ts';
@@ -58,8 +60,46 @@ describe('ChangedRows', () => {
 });
 
 describe('RowChanges', () => {
+  it('follows removals: the listed rows hold exactly the ids changed or admitted since the clear', () => {
+    const rand = mulberry32(17);
+    const table = new EmbeddingTable('C1', 4, { initialCapacity: 64 });
+    const step = { model: { tables: [table] }, rowListeners: [] } as unknown as TrainStep;
+    const key = (r: number) => `${table.rowHi[r]}:${table.rowLo[r]}`;
+    for (let i = 0; i < 300; i++) table.findOrAdmit(i, i * 7);
+    const ch = new RowChanges(step);
+    const want = new Set<string>(); // ids changed or admitted since the last clear, removed ones out
+    for (let round = 0; round < 6; round++) {
+      for (let op = 0; op < 400; op++) {
+        const x = rand();
+        if (x < 0.4 && table.size > 0) {
+          const r = Math.floor(rand() * table.size);
+          step.rowListeners[0](Int32Array.of(r), 1);
+          want.add(key(r));
+        } else if (x < 0.6) {
+          const id = Math.floor(rand() * 1000);
+          if (table.find(id, id * 7) < 0) want.add(`${id}:${id * 7}`);
+          table.findOrAdmit(id, id * 7);
+        } else if (table.size > 0) {
+          const r = Math.floor(rand() * table.size);
+          want.delete(key(r));
+          table.remove(table.rowHi[r], table.rowLo[r]);
+        }
+      }
+      const listed = [...ch.list()[0]];
+      expect(new Set(listed.map(key)), `round ${round}`).toEqual(want);
+      expect(new Set(listed).size).toBe(listed.length);
+      if (round % 2 === 1) {
+        ch.clear();
+        want.clear();
+      }
+    }
+  });
+
   it('records the [B, F] rows a TrainStep reports, per table', () => {
-    const tables = [{ size: 4 }, { size: 4 }];
+    const tables = [
+      { size: 4, removeListeners: [] },
+      { size: 4, removeListeners: [] },
+    ];
     const step = { model: { tables }, rowListeners: [] } as unknown as TrainStep;
     const ch = new RowChanges(step);
     // 3 examples x 2 tables; -1 entries are skipped
