@@ -39,6 +39,12 @@ export const ERRORS = {
     exit: 1,
     description: 'training diverged: non-finite losses, gradients or weights (none of it is saved)',
   },
+  LIONCTR_WRITE_FAILED: {
+    status: 500,
+    exit: 1,
+    description:
+      'a checkpoint, export or delta could not be written (disk full, quota, I/O error); the trainer retries',
+  },
   LIONCTR_UNAVAILABLE: {
     status: 503,
     exit: 1,

@@ -100,6 +100,7 @@ export async function createTrainer(
     maxExamples: cfg.train.maxExamples,
     metricsWindow: cfg.train.metricsWindow,
     maxNonfiniteSteps: cfg.train.maxNonfiniteSteps,
+    writeRetrySeconds: cfg.train.writeRetrySeconds,
     progressSeconds: cfg.train.progressSeconds,
     exportDir: opts.exportDir,
     exportIntervalSeconds: cfg.export.intervalSeconds,

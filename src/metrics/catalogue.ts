@@ -156,6 +156,29 @@ function trainMetrics(registry: client.Registry) {
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',
     ),
+    ...writeMetrics(registry),
+  };
+}
+
+/** Kinds of trainer writes that can fail and are retried (label `kind`). */
+export const WRITE_KINDS = ['export', 'checkpoint', 'delta'] as const;
+/** Trainer write failures (a full disk: src/train/write-retries.ts), at 0 for every kind from the start. */
+function writeMetrics(registry: client.Registry) {
+  const trainWriteFailures = makers(registry).counter(
+    'lionctr_train_write_failures_total',
+    'Checkpoint, export and delta writes that failed (disk full, I/O error; retried with backoff), by kind',
+    ['kind'],
+  );
+  for (const kind of WRITE_KINDS) trainWriteFailures.labels({ kind }).inc(0);
+  return { trainWriteFailures };
+}
+
+/** `run`'s trainer supervisor (src/cli/trainer-supervisor.ts): whether its trainer is up; its restarts. */
+function supervisorMetrics(registry: client.Registry) {
+  const { counter, gauge } = makers(registry);
+  return {
+    trainUp: gauge('lionctr_train_up', '1 while the trainer of `run` reads its source, 0 while it is down'),
+    trainRestarts: counter('lionctr_train_restarts_total', 'Times the trainer of `run` was restarted after a failure'),
   };
 }
 
@@ -265,7 +288,8 @@ export function createServeMetrics(registry = new client.Registry()) {
 /** The metrics of `run` (trainer and prediction endpoint in one process): all of the catalogue. */
 export function createMetrics(registry = new client.Registry()) {
   processMetrics(registry);
-  return { registry, ...ingestMetrics(registry), ...trainMetrics(registry), ...serveMetrics(registry) };
+  const train = { ...ingestMetrics(registry), ...trainMetrics(registry), ...supervisorMetrics(registry) };
+  return { registry, ...train, ...serveMetrics(registry) };
 }
 
 /** A trainer's metrics (what observeTrainer updates). */
