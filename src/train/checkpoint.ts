@@ -16,7 +16,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LionctrError } from '../errors.ts';
 import { sha256 } from '../model/export-format.ts';
-import { inTempDir, replaceDurable, syncDir, writeDurable } from './durable-fs.ts';
+import { inTempDir, inWrite, replaceDurable, syncDir, writeDurable } from './durable-fs.ts';
 import type { TrainState } from './train-state.ts';
 
 export const CHECKPOINT_FORMAT = 'lionctr-checkpoint-1';
@@ -122,7 +122,9 @@ export async function writeCheckpoint(
     await rename(tmp, dir);
   });
   // complete and durable now: a failure to name it in LATEST leaves it valid (read as the newest step)
-  await replaceDurable(root, 'LATEST', `${name}\n`);
+  await replaceDurable(root, 'LATEST', `${name}\n`).catch((e) => {
+    throw inWrite(e, `checkpoint step ${name} under ${root}`);
+  });
   await syncDir(root);
   const steps = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   for (const s of steps.slice(Math.max(keep, 1)))

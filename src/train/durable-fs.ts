@@ -91,11 +91,20 @@ export async function inTempDir<T>(tmp: string, what: string, write: () => Promi
     return await write();
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    if (!isWriteFault(e)) throw e;
-    const err = e as Error & { reason?: string; code?: string };
-    const reason = err instanceof LionctrError ? err.reason : err.code;
-    throw new LionctrError('LIONCTR_WRITE_FAILED', `${what}: ${err.message}`, { reason, cause: e });
+    throw inWrite(e, what);
   }
+}
+
+/**
+ * A filesystem error `e` met while writing `what` (e.g. `checkpoint step 120 under /ckpt`), as
+ * LionctrError LIONCTR_WRITE_FAILED `<what>: <its message>` (reason: the system code); any other
+ * error as it is.
+ */
+export function inWrite(e: unknown, what: string): unknown {
+  if (!isWriteFault(e)) return e;
+  const err = e as Error & { reason?: string; code?: string };
+  const reason = err instanceof LionctrError ? err.reason : err.code;
+  return new LionctrError('LIONCTR_WRITE_FAILED', `${what}: ${err.message}`, { reason, cause: e });
 }
 
 /**

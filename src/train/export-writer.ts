@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { describeModelFeaturization } from '../model/featurization.ts';
 import { EXPORT_FORMAT, type ExportManifest } from '../model/export-format.ts';
-import { inTempDir, replaceDurable, syncDir, writeFault } from './durable-fs.ts';
+import { inTempDir, inWrite, replaceDurable, syncDir, writeFault } from './durable-fs.ts';
 import { ExportDirWriter, tableRowsToIpc, writeDenseFiles } from './export-files.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 
@@ -103,7 +103,7 @@ export async function publishCandidate(root: string, version: string, keep = 3):
   } catch (e) {
     // LATEST still names the previous version: this one goes (no version is on disk unpublished)
     for (const d of [join(root, candidateName(version)), dir]) await rm(d, { recursive: true, force: true });
-    throw writeFault(e, `publishing export version ${version}`, join(root, 'LATEST'));
+    throw inWrite(writeFault(e, 'rename', join(root, version)), `publishing export version ${version}`);
   }
   await syncDir(root);
   await pruneExports(root, keep, version);
