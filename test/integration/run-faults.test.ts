@@ -38,7 +38,7 @@ function tempDirs(dir: string): string[] {
 }
 
 describeDisk(`run on a full disk${'skip' in disk ? ` [skipped: ${disk.skip}]` : ''}`, () => {
-  it('serves every prediction while its writes fail, leaves no temp dir, and trains on when space is back', async () => {
+  it('serves every prediction while its writes fail, leaves no temp dir, trains on when space is back', async () => {
     const dir = (disk as { dir: string }).dir;
     const exportDir = join(dir, 'exports');
     const port = await freePort();

@@ -59,9 +59,10 @@ describeDisk(`writes on a full disk${'skip' in disk ? ` [skipped: ${disk.skip}]`
     const state = await captureState(t.step);
     const err = await whileFull(() => writeCheckpoint(dir, { ...state, step: 3 }, meta(3)).catch((e) => e));
     expect(err).toMatchObject({ code: 'LIONCTR_WRITE_FAILED', reason: 'ENOSPC' });
-    expect(err.message).toMatch(
-      /^checkpoint step 3 under \S+ckpt: write of [\d.]+ (B|MB) failed: ENOSPC: no space left on device, write \(at \S+ckpt\/\.tmp-3\/state\.bin\)$/,
-    );
+    const named =
+      /^checkpoint step 3 under \S+ckpt: write of [\d.]+ (B|MB) failed: ENOSPC: no space left on device, write/;
+    expect(err.message).toMatch(named);
+    expect(err.message).toMatch(/ \(at \S+ckpt\/\.tmp-3\/state\.bin\)$/);
     expect(temps(dir)).toEqual([]);
     expect(latest(dir)).toBe('2');
     const back = await readLatestCheckpoint(dir, (d, e) => {
@@ -72,7 +73,7 @@ describeDisk(`writes on a full disk${'skip' in disk ? ` [skipped: ${disk.skip}]`
     expect(latest(dir)).toBe('3');
   });
 
-  it('an export and its publication fail naming the file, leave nothing behind, keep LATEST; then succeed', async () => {
+  it('an export and its publication fail naming the file, leave nothing, keep LATEST; then succeed', async () => {
     const t = await tinyTrainedModel(2, 256);
     const dir = join((disk as { dir: string }).dir, 'exports');
     const v1 = await writeExport(dir, t.model, meta(2));
