@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LionctrConfig } from '../../config/schema.ts';
 import { LionctrError } from '../../errors.ts';
@@ -19,6 +20,7 @@ import type { TrainSummary } from '../../train/trainer-options.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
+import { checkpointDirOf } from '../checkpoint-dir.ts';
 import { TrainerSupervisor } from '../trainer-supervisor.ts';
 
 /**
@@ -58,12 +60,28 @@ function runTrainerWorker(
     worker.on('exit', (code) => {
       signal.removeEventListener('abort', stop);
       if (summary) resolveRun(summary);
-      else
+      else {
+        dropOwnLock(checkpointDirOf(cfg, exportDir));
         reject(
           failure ?? new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`),
         );
+      }
     });
   });
+}
+
+/**
+ * Removes the lock of checkpoints root `dir` when it names this process: left by a trainer worker
+ * that died before it could release it (one trainer at a time here, so no live one holds it).
+ */
+function dropOwnLock(dir: string | null): void {
+  if (!dir) return;
+  const file = join(dir, 'LOCK');
+  try {
+    if (readFileSync(file, 'utf8').split(' ')[0] === String(process.pid)) rmSync(file, { force: true });
+  } catch {
+    /* no lock */
+  }
 }
 
 /** Adds `run` to the program. */
