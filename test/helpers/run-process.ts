@@ -41,10 +41,17 @@ export function quickRunSets(port: number, extra: Record<string, unknown>): stri
   return Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
 }
 
-/** A `lionctr run` child process tracked by `fx`; `log()` is its stdout + stderr so far. */
-export function spawnRun(sets: string[], fx: Fixture) {
+/**
+ * A `lionctr run` child process tracked by `fx`; `log()` is its stdout + stderr so far.
+ * `ignoreSigxfsz`: started as `bash -c 'trap "" XFSZ; exec node ...'`, so that a file size limit
+ * (tmpfs.ts fileSizeLimit) makes its writes fail with EFBIG instead of killing it.
+ */
+export function spawnRun(sets: string[], fx: Fixture, ignoreSigxfsz = false) {
   const args = ['bin/lionctr.mjs', 'run', ...sets.flatMap((s) => ['--set', s])];
-  const c = fx.track(spawn('node', args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  const [cmd, argv] = ignoreSigxfsz
+    ? ['bash', ['-c', 'trap "" XFSZ; exec node "$@"', 'bash', ...args]]
+    : ['node', args];
+  const c = fx.track(spawn(cmd as string, argv as string[], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   c.stdout!.on('data', (d) => {
     out += d;

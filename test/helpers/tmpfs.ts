@@ -71,3 +71,24 @@ export class DiskFiller {
     rmSync(this.file, { force: true });
   }
 }
+
+/**
+ * The other way to make writes fail without root (no tmpfs): RLIMIT_FSIZE, set on a running
+ * process with `prlimit` (its own user may lower its soft limit and raise it back to the hard
+ * one). A process that ignores SIGXFSZ (started with `trap "" XFSZ`, see spawnRun) then gets
+ * EFBIG for every write past `bytes` into a regular file (pipes, logs, are not limited); Node
+ * surfaces it as `EFBIG: file too large, write`.
+ */
+export const fileSizeLimit = {
+  /** Why it cannot be used here ('' when it can). */
+  unavailable(): string {
+    if (process.platform !== 'linux') return 'RLIMIT_FSIZE via prlimit needs Linux';
+    const r = spawnSync('prlimit', ['--version'], { encoding: 'utf8' });
+    return r.status === 0 ? '' : 'prlimit (util-linux) not found';
+  },
+  /** Limits every file process `pid` writes to `bytes` (soft limit), or lifts the limit ('unlimited'). */
+  set(pid: number, bytes: number | 'unlimited'): void {
+    const r = spawnSync('prlimit', ['--pid', String(pid), `--fsize=${bytes}:`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`prlimit --pid ${pid} --fsize=${bytes}: failed: ${r.stderr}`);
+  },
+};
