@@ -6,12 +6,15 @@
  * config key).
  */
 
+/** An exit status of the `lionctr` command. */
+export type ExitStatus = 1 | 2 | 3;
+
 /** One entry of the catalogue. */
 export interface ErrorSpec {
   /** HTTP status the endpoint answers with (4xx: the caller's fault; 5xx: ours). */
   status: number;
-  /** Exit status of the `lionctr` command (2: config or input file; 1: anything else). */
-  exit: 1 | 2;
+  /** Exit status of the `lionctr` command (2: config or input file; 3: Kafka out of reach; 1: anything else). */
+  exit: ExitStatus;
   /** What the code means, for readers of logs and of this table. */
   description: string;
 }
@@ -44,10 +47,21 @@ export const ERRORS = {
     exit: 1,
     description: 'training diverged: non-finite losses, gradients or weights (none of it is saved)',
   },
+  LIONCTR_WRITE_FAILED: {
+    status: 500,
+    exit: 1,
+    description:
+      'a checkpoint, export or delta could not be written (disk full, quota, I/O error); the trainer retries',
+  },
   LIONCTR_UNAVAILABLE: {
     status: 503,
     exit: 1,
     description: 'a dependency (Kafka, a backend) cannot be reached or loaded',
+  },
+  LIONCTR_BROKER_UNAVAILABLE: {
+    status: 503,
+    exit: 3,
+    description: 'no Kafka broker could be reached until the deadline (an outage, not bad input): try again later',
   },
   LIONCTR_NOT_READY: { status: 503, exit: 1, description: 'no model is loaded yet, or the server is draining' },
   LIONCTR_INTERNAL: { status: 500, exit: 1, description: 'a bug: an internal invariant does not hold' },
@@ -86,7 +100,7 @@ export class LionctrError extends Error {
   }
 
   /** CLI exit status of this error (from ERRORS). */
-  get exitCode(): 1 | 2 {
+  get exitCode(): ExitStatus {
     return ERRORS[this.code].exit;
   }
 }
@@ -107,7 +121,7 @@ export function httpStatusOf(err: unknown): number {
  * (read from the code, not the class: an error thrown in the trainer's worker thread reaches
  * the main thread as a plain Error that kept its `code`), else 1.
  */
-export function exitStatusOf(err: unknown): 1 | 2 {
+export function exitStatusOf(err: unknown): ExitStatus {
   const code = (err as { code?: unknown } | null)?.code;
   return isErrorCode(code) ? ERRORS[code].exit : 1;
 }

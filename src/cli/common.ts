@@ -69,7 +69,8 @@ export function openConfiguredSource(
 
 /**
  * Prints a LionctrError (or any error) as one line `lionctr: [CODE] message` and exits with its
- * code's exit status from src/errors.ts (2 for LIONCTR_BAD_CONFIG and LIONCTR_BAD_INPUT, else 1).
+ * code's exit status from src/errors.ts (2 for LIONCTR_BAD_CONFIG and LIONCTR_BAD_INPUT, 3 for
+ * LIONCTR_BROKER_UNAVAILABLE, else 1).
  */
 export function fatal(err: unknown): never {
   const e = err as Error & { code?: string };

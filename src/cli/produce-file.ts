@@ -7,12 +7,35 @@
  * floor(i / P) of an empty topic with P partitions.
  */
 import { statSync } from 'node:fs';
-import { Partitioners, type Message } from 'kafkajs';
+import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka } from '../ingest/kafka/client.ts';
 import type { KafkaSection } from '../ingest/kafka/config.ts';
 import { LionctrError } from '../errors.ts';
+import { type BrokerWait, untilBrokerBack } from './broker-retry.ts';
 import { fileLines } from './file-lines.ts';
+
+/**
+ * The partition count of `topic`. @throws LionctrError LIONCTR_BAD_CONFIG when it does not exist;
+ * kafkajs' errors when the broker cannot be reached (untilBrokerBack retries those).
+ */
+async function partitionsOf(kafka: Kafka, topic: string, opts: ProduceOptions): Promise<number> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    if (!(await admin.listTopics()).includes(topic)) {
+      const hint = 'lionctr produce does not create topics (lionctr topics create)';
+      throw new LionctrError(
+        'LIONCTR_BAD_CONFIG',
+        `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; ${hint}`,
+        { where: '--topic' },
+      );
+    }
+    return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
 
 /** Options of produceFile. */
 export interface ProduceOptions {
@@ -45,6 +68,11 @@ export interface ProduceOptions {
   logger?: Logger;
   /** Called after each acknowledged batch with the messages sent so far and the seconds since the start. */
   onProgress?: (messages: number, seconds: number) => void;
+  /**
+   * Seconds to keep retrying while no broker can be reached (at the start, or a batch in an
+   * outage), then LIONCTR_BROKER_UNAVAILABLE (default 60; broker-retry.ts).
+   */
+  brokerWaitSeconds?: number;
 }
 
 /** What produceFile did (also the command's JSON line). */
@@ -64,8 +92,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * reorder messages).
  * @throws LionctrError LIONCTR_BAD_INPUT when the input is not a readable file;
  *   LIONCTR_BAD_CONFIG when the topic does not exist (topics are never auto-created);
- *   LIONCTR_UNAVAILABLE "cannot reach Kafka at <brokers>: ..." (after kafkajs' retries, about 45 s); other kafkajs
- *   errors (message too large...) as they come.
+ *   LIONCTR_BROKER_UNAVAILABLE (exit 3) when no broker can be reached for `brokerWaitSeconds`, at the
+ *   start or sending a batch (retried with backoff until then); LIONCTR_BAD_INPUT naming the lines
+ *   of a batch the broker refuses (a message too large...).
  */
 export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary> {
   const { topic, input, rate = 0, partitionsBy = 'round-robin', skip = 0, limit = 0, signal } = opts;
@@ -78,37 +107,22 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   if (!isFile) throw new LionctrError('LIONCTR_BAD_INPUT', 'input file not found', { where: input });
 
   const quiet = opts.logger && opts.logger.levelVal > 20 ? opts.logger.child({}, { level: 'silent' }) : opts.logger;
-  const kafka = createKafka(opts.kafka, quiet);
-  const admin = kafka.admin();
-  let partitions: number;
-  try {
-    try {
-      await admin.connect();
-    } catch (e) {
-      const brokers = opts.kafka.brokers.join(',');
-      const msg = `cannot reach Kafka at ${brokers}: ${(e as Error).message}`;
-      throw new LionctrError('LIONCTR_UNAVAILABLE', msg, { cause: e });
-    }
-    if (!(await admin.listTopics()).includes(topic)) {
-      const hint = 'lionctr produce does not create topics (lionctr topics create)';
-      throw new LionctrError(
-        'LIONCTR_BAD_CONFIG',
-        `topic "${topic}" does not exist on ${opts.kafka.brokers.join(',')}; ${hint}`,
-        { where: '--topic' },
-      );
-    }
-    partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length;
-  } finally {
-    await admin.disconnect();
-  }
-
+  // kafkajs retries a little (~1 s); longer outages are retried here, up to the deadline
+  const kafka = createKafka(opts.kafka, quiet, { retries: 2, initialRetryTime: 200 });
+  const wait: BrokerWait = {
+    deadlineSeconds: opts.brokerWaitSeconds ?? 60,
+    brokers: opts.kafka.brokers,
+    logger: opts.logger,
+    signal,
+  };
+  const partitions = await untilBrokerBack(`looking up topic "${topic}"`, () => partitionsOf(kafka, topic, opts), wait);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
+  await untilBrokerBack('connecting the producer', () => producer.connect(), wait);
   const batchSize = Math.max(
     1,
     rate > 0 ? Math.min(opts.batchSize ?? 500, Math.ceil(rate / 10)) : (opts.batchSize ?? 500),
@@ -121,12 +135,15 @@ export async function produceFile(opts: ProduceOptions): Promise<ProduceSummary>
   let batch: Message[] = [];
   const flush = async () => {
     if (rate > 0) await sleep(t0 + (sent / rate) * 1000 - performance.now());
+    const first = skip + sent + 1,
+      last = first + batch.length - 1;
     try {
-      await producer.send({ topic, messages: batch, acks: -1 });
+      // the idempotent producer resends a batch without duplicates while its producer id holds
+      const send = () => producer.send({ topic, messages: batch, acks: -1 });
+      await untilBrokerBack(`sending lines ${first}-${last} (${sent} messages sent before)`, send, wait);
     } catch (e) {
+      if ((e as { code?: string }).code === 'LIONCTR_BROKER_UNAVAILABLE') throw e;
       // name the lines: Kafka's own message ("[10] The request included a message larger than...") does not
-      const first = skip + sent + 1,
-        last = first + batch.length - 1;
       const big = batch.map((m, j) => [first + j, (m.value as Buffer).length] as const).filter(([, n]) => n > 900_000);
       const sizes = big.map(([l, n]) => `${l} (${n} bytes)`).join(', ');
       const limitNote = "; too large for the broker's message.max.bytes (1 MB by default): line ";

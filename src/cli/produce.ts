@@ -1,7 +1,8 @@
 /**
  * `lionctr produce`: the command and its flags, replaying a file into a Kafka topic, one
  * message per non-empty line (the replay: produce-file.ts; the progress on stderr:
- * produce-progress.ts); prints produceFile's summary as one JSON line on stdout.
+ * produce-progress.ts); prints produceFile's summary as one JSON line on stdout. A broker out of
+ * reach is retried up to --broker-wait seconds, then exits 3 (LIONCTR_BROKER_UNAVAILABLE).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
@@ -45,7 +46,13 @@ export function produceCommand(): Command {
       )
       .option('--skip <n>', 'non-empty lines to skip first', count('--skip'), 0)
       .option('--limit <n>', 'max messages after skipping (0 = all)', count('--limit'), 0)
-      .option('--batch-size <n>', 'messages per produce request (acks=-1, awaited)', count('--batch-size'), 500),
+      .option('--batch-size <n>', 'messages per produce request (acks=-1, awaited)', count('--batch-size'), 500)
+      .option(
+        '--broker-wait <seconds>',
+        'keep retrying this long while no broker can be reached, then exit 3 (LIONCTR_BROKER_UNAVAILABLE)',
+        count('--broker-wait'),
+        60,
+      ),
   )
     .showHelpAfterError()
     .action(async (o) => {
@@ -90,6 +97,7 @@ export function produceCommand(): Command {
           skip: o.skip,
           limit: o.limit,
           batchSize: o.batchSize || 500,
+          brokerWaitSeconds: o.brokerWait,
           signal: ac.signal,
           logger,
           onProgress: progress.update,

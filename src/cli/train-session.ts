@@ -12,8 +12,8 @@ import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { lockCheckpointDir } from '../train/dir-lock.ts';
 import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
-import { join, resolve } from 'node:path';
 import type { ResumePoint, Source } from '../ingest/source.ts';
+import { checkpointDirOf } from './checkpoint-dir.ts';
 
 /**
  * Builds backend, model, optimizer and trainer from a config (used by `run` and `train`),
@@ -38,14 +38,7 @@ export async function createTrainer(
     );
   const modelConfig = { schema, model: cfg.model };
   const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);
-  // checkpoints live beside the exports unless configured; no exports and no dir = none
-  const ckptDir = !cfg.checkpoint.enabled
-    ? null
-    : cfg.checkpoint.dir
-      ? resolve(cfg.checkpoint.dir)
-      : opts.exportDir
-        ? join(opts.exportDir, 'checkpoints')
-        : null;
+  const ckptDir = checkpointDirOf(cfg, opts.exportDir);
   const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
   let ckpt: Checkpoint | null;
   try {
@@ -100,6 +93,7 @@ export async function createTrainer(
     maxExamples: cfg.train.maxExamples,
     metricsWindow: cfg.train.metricsWindow,
     maxNonfiniteSteps: cfg.train.maxNonfiniteSteps,
+    writeRetrySeconds: cfg.train.writeRetrySeconds,
     progressSeconds: cfg.train.progressSeconds,
     exportDir: opts.exportDir,
     exportIntervalSeconds: cfg.export.intervalSeconds,

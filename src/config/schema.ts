@@ -5,6 +5,7 @@
  * src/config/formats.ts.
  */
 import convict from 'convict';
+import { runConfig } from '../cli/config.ts';
 import { schemaConfig } from '../features/config.ts';
 import { sourceConfig } from '../ingest/config.ts';
 import { kafkaConfig } from '../ingest/kafka/config.ts';
@@ -37,6 +38,7 @@ export const configSchema = {
   train: trainConfig,
   export: exportConfig,
   serve: serveConfig,
+  run: runConfig,
   backend: backendConfig,
   log: logConfig,
 };

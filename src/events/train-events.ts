@@ -146,6 +146,21 @@ export interface CheckpointEvent {
   bytes: number;
 }
 
+/**
+ * A checkpoint, export or delta that could not be written (disk full, I/O error): nothing of it
+ * stays on disk, training goes on, and the write is tried again after `retryInSeconds`.
+ */
+export interface WriteFailureEvent {
+  kind: 'export' | 'checkpoint' | 'delta';
+  /** The error message: what was being written, the file, the operation, the system's reason. */
+  error: string;
+  /** The system code (ENOSPC, EDQUOT, EIO, ...), when known. */
+  reason?: string;
+  /** Failures of this kind in a row, this one included. */
+  inARow: number;
+  retryInSeconds: number;
+}
+
 /** Consumer lag per partition held now (messages behind the high watermark). */
 export type LagEvent = { topic: string; partition: number; lag: number }[];
 
@@ -165,6 +180,7 @@ export interface TrainEvents {
   gate: GateEvent;
   delta: DeltaEvent;
   checkpoint: CheckpointEvent;
+  writeFailure: WriteFailureEvent;
   lag: LagEvent;
   backpressure: BackpressureEvent;
 }
@@ -183,6 +199,7 @@ export const TRAIN_EVENT_NAMES = Object.keys({
   gate: 0,
   delta: 0,
   checkpoint: 0,
+  writeFailure: 0,
   lag: 0,
   backpressure: 0,
 } satisfies Record<TrainEventName, 0>) as TrainEventName[];

@@ -18,6 +18,10 @@ import { readFileSync } from 'node:fs';
 import client from 'prom-client';
 import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
+import { gateMetrics } from './gate-metrics.ts';
+import { makers } from './makers.ts';
+
+export { GATE_DECISIONS, GATE_REASONS } from './gate-metrics.ts';
 
 /**
  * Route labels of the serving request metrics (the prediction endpoint, src/serve, labels
@@ -34,31 +38,6 @@ export type ServeRoute = (typeof SERVE_ROUTES)[number];
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-/** The makers of one registry's metrics. */
-function makers(registry: client.Registry) {
-  const registers = [registry];
-  return {
-    counter: <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
-      new client.Counter<T>({ name, help, labelNames, registers }),
-    /**
-     * A gauge; without labels it is absent until set (prom-client would show 0). `aggregator`: how
-     * `serve --workers N` combines the workers' values (AggregatorRegistry; default sum).
-     */
-    gauge: <T extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly T[] = [],
-      aggregator?: client.Aggregator,
-    ) => {
-      const g = new client.Gauge<T>({ name, help, labelNames, registers, ...(aggregator ? { aggregator } : {}) });
-      if (labelNames.length === 0) g.remove();
-      return g;
-    },
-    histogram: <T extends string>(name: string, help: string, buckets: number[], labelNames: readonly T[] = []) =>
-      new client.Histogram<T>({ name, help, buckets, labelNames, registers }),
-  };
-}
 
 /** Sets an unlabelled gauge to `v`, or removes its sample when `v` is NaN or infinite (undefined). */
 export function setOrAbsent(g: client.Gauge, v: number | null | undefined): void {
@@ -156,48 +135,30 @@ function trainMetrics(registry: client.Registry) {
       'lionctr_train_event_time_lag_seconds',
       'Now minus the event time of the newest trained example, seconds',
     ),
+    ...writeMetrics(registry),
   };
 }
 
-/** Publish-gate label values: its decisions and the reasons of a refusal (src/train/publish-gate.ts). */
-export const GATE_DECISIONS = ['published', 'refused', 'unjudged', 'ungated'] as const;
-export const GATE_REASONS = ['auc_drop', 'calibration', 'unjudged_after_refusal'] as const;
+/** Kinds of trainer writes that can fail and are retried (label `kind`). */
+export const WRITE_KINDS = ['export', 'checkpoint', 'delta'] as const;
+/** Trainer write failures (a full disk: src/train/write-retries.ts), at 0 for every kind from the start. */
+function writeMetrics(registry: client.Registry) {
+  const trainWriteFailures = makers(registry).counter(
+    'lionctr_train_write_failures_total',
+    'Checkpoint, export and delta writes that failed (disk full, I/O error; retried with backoff), by kind',
+    ['kind'],
+  );
+  for (const kind of WRITE_KINDS) trainWriteFailures.labels({ kind }).inc(0);
+  return { trainWriteFailures };
+}
 
-/** Publish-gate metrics (training side); the counters start at 0 for every decision and reason. */
-function gateMetrics(registry: client.Registry) {
+/** `run`'s trainer supervisor (src/cli/trainer-supervisor.ts): whether its trainer is up; its restarts. */
+function supervisorMetrics(registry: client.Registry) {
   const { counter, gauge } = makers(registry);
-  const m = {
-    gateDecisions: counter(
-      'lionctr_export_gate_decisions_total',
-      'Publish-gate decisions about full exports (published, refused, unjudged: too few held-out clicks, ' +
-        'ungated: nothing served yet)',
-      ['decision'],
-    ),
-    gateRefusals: counter(
-      'lionctr_export_gate_refusals_total',
-      'Exports the publish gate refused, by reason (auc_drop, calibration: a refusal for both counts under each; ' +
-        'unjudged_after_refusal: too few held-out clicks to judge, and the previous candidate was refused)',
-      ['reason'],
-    ),
-    gateAuc: gauge('lionctr_export_gate_auc', 'Held-out AUC at the last judged gate decision', ['model']),
-    gateCalibration: gauge(
-      'lionctr_export_gate_calibration',
-      'Held-out calibration (sum p / sum y) at the last judged gate decision',
-      ['model'],
-    ),
-    gateExamples: gauge('lionctr_export_gate_examples', 'Held-out examples scored at the last gate decision'),
-    gateSnapshotBytes: gauge(
-      'lionctr_export_gate_snapshot_bytes',
-      "Bytes the served version's copy-on-write snapshot held at the last gate decision",
-    ),
-    publishedTimestamp: gauge(
-      'lionctr_export_published_timestamp_seconds',
-      'Unix time LATEST last moved to a new export',
-    ),
+  return {
+    trainUp: gauge('lionctr_train_up', '1 while the trainer of `run` reads its source, 0 while it is down'),
+    trainRestarts: counter('lionctr_train_restarts_total', 'Times the trainer of `run` was restarted after a failure'),
   };
-  for (const decision of GATE_DECISIONS) m.gateDecisions.labels({ decision }).inc(0);
-  for (const reason of GATE_REASONS) m.gateRefusals.labels({ reason }).inc(0);
-  return m;
 }
 
 /**
@@ -270,7 +231,8 @@ export function createServeMetrics(registry = new client.Registry()) {
 /** The metrics of `run` (trainer and prediction endpoint in one process): all of the catalogue. */
 export function createMetrics(registry = new client.Registry()) {
   processMetrics(registry);
-  return { registry, ...ingestMetrics(registry), ...trainMetrics(registry), ...serveMetrics(registry) };
+  const train = { ...ingestMetrics(registry), ...trainMetrics(registry), ...supervisorMetrics(registry) };
+  return { registry, ...train, ...serveMetrics(registry) };
 }
 
 /** A trainer's metrics (what observeTrainer updates). */

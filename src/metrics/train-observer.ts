@@ -44,6 +44,7 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
     m.checkpointBytes.set(e.bytes);
     m.checkpointTimestamp.set(Date.now() / 1000);
   });
+  events.on('writeFailure', (e) => m.trainWriteFailures.inc({ kind: e.kind }));
   let pausesSeen = 0;
   events.on('backpressure', (e) => {
     if (e.pauses > pausesSeen) {

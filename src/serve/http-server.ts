@@ -41,6 +41,8 @@ export interface HttpServerOptions {
   scrape?: () => Promise<string>;
   /** serve.maxBodyBytes and the timeouts (default: the config's defaults, DEFAULT_SERVE_LIMITS). */
   limits?: Partial<ServeLimits>;
+  /** `run`: how its trainer stands (`up`, `down: <error>; ...`), /readyz's `training` field; readiness unchanged. */
+  trainingStatus?: () => string;
 }
 
 /**
@@ -179,15 +181,18 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
         .send({ status: 'draining', error: 'shutting down; requests are still answered until the drain period ends' });
     const m = registry.current();
     const err = registry.lastError;
+    const training = opts.trainingStatus ? { training: opts.trainingStatus() } : {};
     if (m)
       return {
         status: 'ready',
         model_version: m.version,
         ...(err && Number(err.version) > Number(m.version) ? { newer_version_failed: err } : {}),
+        ...training,
       };
     return reply.code(503).send({
       status: 'not ready',
       error: err ? `no model loaded: ${err.version}: ${err.message}` : 'no export loaded yet (waiting for LATEST)',
+      ...training,
     });
   });
   app.get('/metrics', async (_req, reply) => {

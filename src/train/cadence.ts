@@ -41,3 +41,10 @@ export class Cadence {
     return (count - this.lastCountValue) / ((nowMs - this.lastMs) / 1000);
   }
 }
+
+/** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
+export interface Clocks {
+  progress: Cadence;
+  export: Cadence;
+  checkpoint: Cadence;
+}

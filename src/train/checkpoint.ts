@@ -16,7 +16,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LionctrError } from '../errors.ts';
 import { sha256 } from '../model/export-format.ts';
-import { syncDir, writeDurable } from './durable-fs.ts';
+import { inTempDir, inWrite, replaceDurable, syncDir, writeDurable } from './durable-fs.ts';
 import type { TrainState } from './train-state.ts';
 
 export const CHECKPOINT_FORMAT = 'lionctr-checkpoint-1';
@@ -68,7 +68,8 @@ interface Manifest extends CheckpointMeta {
  * Writes a checkpoint of `state` + `meta` under `root` and keeps the newest `keep`.
  * Resolves once it is durable (files and directory entries fsynced).
  * @returns its directory and size in bytes.
- * @throws filesystem errors (ENOSPC, EACCES) as they come; LATEST then still names the previous one.
+ * @throws LionctrError LIONCTR_WRITE_FAILED (ENOSPC, EACCES, ...) naming the checkpoint, the file and
+ *   the operation; its temp directory is removed at once and LATEST still names the previous one.
  */
 export async function writeCheckpoint(
   root: string,
@@ -110,15 +111,20 @@ export async function writeCheckpoint(
   // leftovers of writes cut short by a crash (the directory lock makes us the only writer)
   for (const n of await readdir(root))
     if (n.startsWith('.tmp-')) await rm(join(root, n), { recursive: true, force: true });
-  await mkdir(tmp);
-  await writeDurable(join(tmp, 'state.bin'), bin);
-  await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
-  await syncDir(tmp);
   const dir = join(root, name);
-  await rm(dir, { recursive: true, force: true }); // a same-step leftover of a run that crashed after it
-  await rename(tmp, dir);
-  await writeDurable(join(root, '.LATEST.tmp'), `${name}\n`);
-  await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
+  // a failed write removes its temp dir at once: nothing of it stays on a full disk
+  await inTempDir(tmp, `checkpoint step ${name} under ${root}`, async () => {
+    await mkdir(tmp);
+    await writeDurable(join(tmp, 'state.bin'), bin);
+    await writeDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+    await syncDir(tmp);
+    await rm(dir, { recursive: true, force: true }); // a same-step leftover of a run that crashed after it
+    await rename(tmp, dir);
+  });
+  // complete and durable now: a failure to name it in LATEST leaves it valid (read as the newest step)
+  await replaceDurable(root, 'LATEST', `${name}\n`).catch((e) => {
+    throw inWrite(e, `checkpoint step ${name} under ${root}`);
+  });
   await syncDir(root);
   const steps = (await readdir(root)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   for (const s of steps.slice(Math.max(keep, 1)))

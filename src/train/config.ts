@@ -40,6 +40,18 @@ export const trainConfig = {
     default: 10,
     env: 'LIONCTR_MAX_NONFINITE_STEPS',
   },
+  writeRetrySeconds: {
+    min: {
+      doc: 'Seconds before the first retry of a checkpoint, export or delta that failed to write (disk full)',
+      format: 'nonneg-number',
+      default: 1,
+    },
+    max: {
+      doc: 'Most seconds between retries of a failed write (the delay doubles from min up to it)',
+      format: 'nonneg-number',
+      default: 60,
+    },
+  },
   auditLog: {
     doc: "Test/debug aid: JSON-lines file receiving every trained row's source position per step (empty = off)",
     format: String,

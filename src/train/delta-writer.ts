@@ -20,6 +20,7 @@ import {
   type DeltaPredecessor,
 } from '../model/delta-format.ts';
 import { sha256 } from '../model/export-format.ts';
+import { inTempDir } from './durable-fs.ts';
 import { ExportDirWriter, tableRowsToIpc, writeDenseFiles } from './export-files.ts';
 import type { ExportMeta } from './export-writer.ts';
 import { nonFiniteDense, nonFiniteIn, refuseNonFinite, type NonFinitePart } from './finite-check.ts';
@@ -55,8 +56,8 @@ export interface DeltaWritten {
  * @returns the manifest and what the next delta chains onto. Version: max(now ms, previous + 1).
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight of the
  *   tower or of a changed row is NaN or infinite; LIONCTR_INTERNAL when `rows` does not match
- *   the model's tables or `removed` names an unknown slot; filesystem errors as they come
- *   (nothing is visible then: a later call with the same seq starts its temp dir afresh).
+ *   the model's tables or `removed` names an unknown slot; LIONCTR_WRITE_FAILED naming the delta,
+ *   the file and the operation (its temp dir removed at once: nothing is visible then).
  */
 export async function writeDelta(
   baseDir: string,
@@ -65,6 +66,22 @@ export async function writeDelta(
   rows: readonly Int32Array[],
   meta: ExportMeta,
   removed: Readonly<Record<string, RemovedIds>> = {},
+): Promise<DeltaWritten> {
+  // a failed write removes its temp dir at once (LIONCTR_WRITE_FAILED names the delta and the file)
+  const what = `delta ${prev.nextSeq} under ${baseDir}`;
+  return inTempDir(join(baseDir, deltaTmpName(prev.nextSeq)), what, () =>
+    writeDeltaFiles(baseDir, prev, model, rows, meta, removed),
+  );
+}
+
+/** writeDelta without the temp directory's cleanup on failure. */
+async function writeDeltaFiles(
+  baseDir: string,
+  prev: DeltaPredecessor,
+  model: CtrModel,
+  rows: readonly Int32Array[],
+  meta: ExportMeta,
+  removed: Readonly<Record<string, RemovedIds>>,
 ): Promise<DeltaWritten> {
   if (rows.length !== model.tables.length)
     throw new LionctrError(

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { describeModelFeaturization } from '../model/featurization.ts';
 import { EXPORT_FORMAT, type ExportManifest } from '../model/export-format.ts';
-import { syncDir, writeDurable } from './durable-fs.ts';
+import { inTempDir, inWrite, replaceDurable, syncDir, writeFault } from './durable-fs.ts';
 import {
   ExportDirWriter,
   type PrunePolicy,
@@ -63,34 +63,39 @@ export async function writeExport(
  * what becomes of it.
  * @returns the version written and its (candidate) directory.
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
- *   infinite (finite-check.ts); filesystem errors (ENOSPC, EACCES) as they come.
+ *   infinite (finite-check.ts); LIONCTR_WRITE_FAILED (ENOSPC, EACCES, ...) naming the version, the
+ *   file and the operation, after removing its temp directory.
  */
 export async function writeCandidate(root: string, model: CtrModel, meta: ExportMeta): Promise<WrittenExport> {
   assertFiniteWeights(model, `an export under ${root}`);
   await mkdir(root, { recursive: true });
   const after = Math.max(await newestOnDisk(root), Number(meta.afterVersion ?? 0) || 0);
   const version = String(Math.max(Date.now(), after + 1));
-  const w = new ExportDirWriter(join(root, `.tmp-${version}`));
-  await w.create(['dense', 'embeddings']);
-  await writeDenseFiles(w, model);
-  for (const t of model.tables) await w.put(`embeddings/${t.slot}.arrow`, tableRowsToIpc(t).bytes);
-  const manifest: ExportManifest = {
-    format: EXPORT_FORMAT,
-    version,
-    step: meta.step,
-    examples: meta.examples,
-    created_at: new Date().toISOString(),
-    source_offsets: meta.sourceOffsets,
-    event_time_watermark_ms: meta.watermarkMs,
-    schema: model.schema,
-    model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
-    featurization: describeModelFeaturization(model),
-    metrics: meta.metrics,
-    files: w.files,
-  };
-  // the parent is not synced: a candidate lost in a crash is never published (its name is pruned)
+  const tmp = join(root, `.tmp-${version}`);
+  const w = new ExportDirWriter(tmp);
   const dir = join(root, candidateName(version));
-  await w.finish(manifest, dir, false);
+  // a failed write removes its temp dir at once: nothing of it stays on a full disk
+  await inTempDir(tmp, `export version ${version} under ${root}`, async () => {
+    await w.create(['dense', 'embeddings']);
+    await writeDenseFiles(w, model);
+    for (const t of model.tables) await w.put(`embeddings/${t.slot}.arrow`, tableRowsToIpc(t).bytes);
+    const manifest: ExportManifest = {
+      format: EXPORT_FORMAT,
+      version,
+      step: meta.step,
+      examples: meta.examples,
+      created_at: new Date().toISOString(),
+      source_offsets: meta.sourceOffsets,
+      event_time_watermark_ms: meta.watermarkMs,
+      schema: model.schema,
+      model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
+      featurization: describeModelFeaturization(model),
+      metrics: meta.metrics,
+      files: w.files,
+    };
+    // the parent is not synced: a candidate lost in a crash is never published (its name is pruned)
+    await w.finish(manifest, dir, false);
+  });
   return { version, dir, bytes: w.bytes };
 }
 
@@ -99,13 +104,19 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
  * LATEST replaced by write-to-temp + rename, and the root fsynced. Keeps the newest `keep`
  * versions, and older ones a server may still be loading (export-files.ts pruneVersions).
  * @returns the version's directory.
- * @throws filesystem errors (ENOENT when there is no such candidate).
+ * @throws LionctrError LIONCTR_WRITE_FAILED (ENOENT when there is no such candidate; ENOSPC ...)
+ *   after removing the candidate: LATEST still names the previous version.
  */
 export async function publishCandidate(root: string, version: string, keep: number | PrunePolicy = 3): Promise<string> {
   const dir = join(root, version);
-  await rename(join(root, candidateName(version)), dir);
-  await writeDurable(join(root, '.LATEST.tmp'), `${version}\n`);
-  await rename(join(root, '.LATEST.tmp'), join(root, 'LATEST'));
+  try {
+    await rename(join(root, candidateName(version)), dir);
+    await replaceDurable(root, 'LATEST', `${version}\n`);
+  } catch (e) {
+    // LATEST still names the previous version: this one goes (no version is on disk unpublished)
+    for (const d of [join(root, candidateName(version)), dir]) await rm(d, { recursive: true, force: true });
+    throw inWrite(writeFault(e, 'rename', join(root, version)), `publishing export version ${version}`);
+  }
   await syncDir(root);
   await pruneExports(root, keep, version);
   return dir;

@@ -28,6 +28,8 @@ export interface TrainerOptions {
    * run() fails with LIONCTR_DIVERGED (default 10).
    */
   maxNonfiniteSteps?: number;
+  /** Backoff between tries of a failed checkpoint, export or delta write, seconds (default 1..60). */
+  writeRetrySeconds?: { min: number; max: number };
   /** Seconds between progress lines (0 = none). */
   progressSeconds: number;
   /** Exports root; null = never export. */

@@ -17,7 +17,7 @@ import { Featurizer } from '../features/featurizer.ts';
 import type { Source } from '../ingest/source.ts';
 import { attachAuditLog } from './audit-log.ts';
 import { addBadRows, badRowsSince } from './bad-rows.ts';
-import { Cadence } from './cadence.ts';
+import { Cadence, type Clocks } from './cadence.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import { ProgressiveMetrics } from './evaluation/progressive.ts';
 import { DeltaExports } from './delta-exports.ts';
@@ -30,14 +30,8 @@ import { saveCheckpoint, saveExport } from './snapshots.ts';
 import { assertFiniteWeights } from './finite-check.ts';
 import { DivergenceGuard } from './trainer-guard.ts';
 import { logBadRows, logPassStart, warnNothingLeft } from './trainer-log.ts';
+import { WriteRetries } from './write-retries.ts';
 import type { TrainerOptions, TrainSummary } from './trainer-options.ts';
-
-/** The cadences of a run: progress lines, periodic exports, periodic checkpoints. */
-interface Clocks {
-  progress: Cadence;
-  export: Cadence;
-  checkpoint: Cadence;
-}
 
 /**
  * Trains `opts.model` from the sources `opts.openSource` opens, one per pass. Stops at the
@@ -63,6 +57,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private readonly deltas: DeltaExports | null;
   /** Holds the examples after an export to judge it, then moves LATEST (and starts deltas on it) or not. */
   private readonly gate: PublishGate;
+  /** Backoff of failed checkpoint, export and delta writes (a full disk). */
+  private readonly writes: WriteRetries;
 
   constructor(opts: TrainerOptions) {
     super();
@@ -77,6 +73,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const d = opts.deltaIntervalSeconds ?? 0;
     this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
     this.gate = trainerGate(this, (version) => this.deltas?.startChain(version));
+    const backoff = opts.writeRetrySeconds ?? { min: 1, max: 60 };
+    this.writes = new WriteRetries(backoff, opts.logger, (e) => this.emit('writeFailure', e));
   }
 
   /** Examples trained so far (a restored checkpoint's included). */
@@ -202,27 +200,28 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       c.progress.mark(now, this.examples);
     }
     // exports only when something was trained since the last one (an idle stream or an
-    // outage does not mint new versions of the same model): the first at once, then periodic
+    // outage does not mint new versions of the same model): the first at once, then periodic; one
+    // postponed (the model is not fit to be written) is tried after the next step, one that failed
+    // (a full disk) after its backoff (write-retries.ts) while training goes on
+    const { writes: w, opts: o } = this;
     const trainedSinceExport = this.examples > this.examplesAtStart && this.examples !== this.examplesAtExport;
-    if (this.opts.exportDir && trainedSinceExport && c.export.due(now, this.exportsWritten.length === 0)) {
-      // a postponed export (the model is not fit to be written) is tried again after the next step
-      if ((await this.export()) !== null) c.export.mark(performance.now());
-    } else if (
-      this.deltas?.due(now) &&
-      this.gate.deltasAllowed &&
-      this.guard.fitToWrite(this.opts.model, `a delta at step ${this.opts.step.step}`)
-    ) {
-      const e = await this.deltas.write(this.opts.model, this.exportMeta());
-      if (e) this.emit('delta', e);
+    if (o.exportDir && trainedSinceExport && c.export.due(now, !this.exportsWritten.length) && w.ready('export')) {
+      if (await w.attempt('export', () => this.export())) c.export.mark(performance.now());
+    } else if (this.deltas?.due(now) && this.gate.deltasAllowed && w.ready('delta')) {
+      if (this.guard.fitToWrite(o.model, `a delta at step ${o.step.step}`)) {
+        const e = await w.attempt('delta', () => this.deltas!.write(o.model, this.exportMeta()));
+        if (e) this.emit('delta', e);
+      }
     }
     // a source that gave up partitions asks for a checkpoint (their offsets are committed by it);
-    // rows the publish gate holds are trained first, so that the checkpoint covers them
+    // rows the publish gate holds are trained first, so that the checkpoint covers them; its failure
+    // is not retried but fails the run (restarted from the last good checkpoint)
     const wanted = source.checkpointWanted?.() ?? false;
     if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
     // and none while the gate holds rows: it would commit the source's offsets past them (PublishGate.holding)
-    if (c.checkpoint.due(now, wanted) && !this.gate.holding) {
-      await this.checkpoint(source);
-      c.checkpoint.mark(performance.now());
+    if (c.checkpoint.due(now, wanted) && !this.gate.holding && (wanted || w.ready('checkpoint'))) {
+      const write = () => this.checkpoint(source).then(() => true);
+      if (await (wanted ? write() : w.attempt('checkpoint', write))) c.checkpoint.mark(performance.now());
     }
   }
 
@@ -259,10 +258,10 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const o = this.opts;
     if (!this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`)) return null;
     const e = await saveExport(o.exportDir!, o.model, this.exportMeta(), o.logger);
-    this.exportsWritten.push(e.version);
-    this.examplesAtExport = this.position.examples;
     this.emit('export', e);
     await this.gate.afterExport(e.version); // published now (deltas start on it), or once judged
+    this.exportsWritten.push(e.version); // not before: a publish that failed is tried again
+    this.examplesAtExport = this.position.examples;
     return e.version;
   }
 

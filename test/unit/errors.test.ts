@@ -54,7 +54,7 @@ describe('the error catalogue', () => {
     for (const code of CODES) {
       const e = ERRORS[code];
       expect(Number.isInteger(e.status) && e.status >= 400 && e.status <= 599, code).toBe(true);
-      expect([1, 2], code).toContain(e.exit);
+      expect([1, 2, 3], code).toContain(e.exit);
       expect(e.description.length, code).toBeGreaterThan(10);
       expect(new LionctrError(code, 'x').status).toBe(e.status);
       expect(new LionctrError(code, 'x').exitCode).toBe(e.exit);
@@ -68,6 +68,8 @@ describe('the error catalogue', () => {
     expect(ERRORS.LIONCTR_METHOD_NOT_ALLOWED.status).toBe(405);
     expect(ERRORS.LIONCTR_NOT_READY.status).toBe(503);
     expect(CODES.filter((c) => ERRORS[c].exit === 2).sort()).toEqual(['LIONCTR_BAD_CONFIG', 'LIONCTR_BAD_INPUT']);
+    // since issue 17: an unreachable broker (produce) has its own exit status
+    expect(CODES.filter((c) => ERRORS[c].exit === 3)).toEqual(['LIONCTR_BROKER_UNAVAILABLE']);
   });
 
   it('has every code that src/ uses', () => {

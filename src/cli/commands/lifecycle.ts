@@ -55,7 +55,7 @@ export type RunningServer = Awaited<ReturnType<typeof startServer>>;
  * (src/cli/commands/serve-cluster.ts): every response names it in the x-lionctr-worker header,
  * /metrics answers `scrape()` (the sum over the workers), and it listens only once its first
  * export is loaded (or after 60 s without one), so that a restarted worker takes no requests it
- * would answer 503.
+ * would answer 503. `trainingStatus`: `run`'s trainer supervisor, whose state /readyz shows as `training`.
  */
 export async function startServer(
   cfg: LionctrConfig,
@@ -64,6 +64,7 @@ export async function startServer(
   metrics: ServeMetrics,
   draining?: AbortSignal,
   worker?: { id: number; scrape: () => Promise<string> },
+  trainingStatus?: () => string,
 ) {
   const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
   configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
@@ -79,6 +80,7 @@ export async function startServer(
     logger,
     scrape: worker?.scrape,
     limits: cfg.serve,
+    trainingStatus,
   });
   if (worker) {
     const id = String(worker.id);

@@ -1,10 +1,13 @@
 /**
  * `lionctr run`: the trainer (in a worker thread, src/cli/train-worker.ts) and the prediction
- * endpoint in one process; the endpoint hot-swaps the exports the trainer writes.
+ * endpoint in one process; the endpoint hot-swaps the exports the trainer writes. A trainer that
+ * fails is restarted with backoff while serving goes on (src/cli/trainer-supervisor.ts); /readyz
+ * says how training stands.
  */
 import type { Command } from 'commander';
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LionctrConfig } from '../../config/schema.ts';
 import { LionctrError } from '../../errors.ts';
@@ -17,36 +20,68 @@ import type { TrainSummary } from '../../train/trainer-options.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
+import { checkpointDirOf } from '../checkpoint-dir.ts';
+import { TrainerSupervisor } from '../trainer-supervisor.ts';
 
 /**
- * Runs the trainer in a worker thread (src/cli/train-worker.ts), feeding its events to the
- * metrics; `signal` asks it to stop gracefully. Resolves with its summary.
- * @throws the worker's error when it fails; LionctrError LIONCTR_INTERNAL when it exits
- *   without a summary.
+ * Runs one trainer in a worker thread (src/cli/train-worker.ts), re-emitting its events on
+ * `events` (the metrics listen there); `active()` is called at its first event (it reads its
+ * source); `signal` asks it to stop gracefully. Resolves with its summary.
+ * @throws the worker's error when it fails (its `code` kept); LionctrError LIONCTR_INTERNAL when
+ *   it exits without a summary.
  */
 function runTrainerWorker(
   cfg: LionctrConfig,
   exportDir: string,
-  metrics: ReturnType<typeof createMetrics>,
+  events: TrainEmitter,
   signal: AbortSignal,
+  active: () => void,
 ): Promise<TrainSummary> {
   const worker = new Worker(new URL('../train-worker-boot.mjs', import.meta.url), { workerData: { cfg, exportDir } });
-  const events: TrainEmitter = new EventEmitter();
-  observeTrainer(events, metrics);
-  signal.addEventListener('abort', () => worker.postMessage({ type: 'stop' }));
+  const stop = () => worker.postMessage({ type: 'stop' });
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
   return new Promise((resolveRun, reject) => {
     let summary: TrainSummary | undefined;
+    let failure: unknown;
+    let seen = false;
     worker.on('message', (msg: TrainEventMessage | { type: 'done'; payload: TrainSummary }) => {
       if (msg.type === 'done') summary = msg.payload;
-      else emitTrainEventMessage(events, msg);
+      else {
+        if (!seen) active();
+        seen = true;
+        emitTrainEventMessage(events, msg);
+      }
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) =>
-      summary
-        ? resolveRun(summary)
-        : reject(new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`)),
-    );
+    worker.on('error', (e) => {
+      failure = e;
+    });
+    // settled at exit only: the next trainer starts once this one's thread (and its locks) are gone
+    worker.on('exit', (code) => {
+      signal.removeEventListener('abort', stop);
+      if (summary) resolveRun(summary);
+      else {
+        dropOwnLock(checkpointDirOf(cfg, exportDir));
+        reject(
+          failure ?? new LionctrError('LIONCTR_INTERNAL', `trainer worker exited with code ${code} before finishing`),
+        );
+      }
+    });
   });
+}
+
+/**
+ * Removes the lock of checkpoints root `dir` when it names this process: left by a trainer worker
+ * that died before it could release it (one trainer at a time here, so no live one holds it).
+ */
+function dropOwnLock(dir: string | null): void {
+  if (!dir) return;
+  const file = join(dir, 'LOCK');
+  try {
+    if (readFileSync(file, 'utf8').split(' ')[0] === String(process.pid)) rmSync(file, { force: true });
+  } catch {
+    /* no lock */
+  }
 }
 
 /** Adds `run` to the program. */
@@ -68,11 +103,25 @@ export function addRunCommand(program: Command): void {
       const metrics = createMetrics();
       const exportDir = resolve(cfg.export.dir);
       await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`));
-      const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal);
-      const summary = await runTrainerWorker(cfg, exportDir, metrics, ac.signal);
-      logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
+      const events: TrainEmitter = new EventEmitter();
+      observeTrainer(events, metrics);
+      const supervisor = new TrainerSupervisor({
+        start: (signal, active) => runTrainerWorker(cfg, exportDir, events, signal, active),
+        backoff: cfg.run.restartBackoffSeconds,
+        logger,
+        metrics,
+        signal: ac.signal,
+      });
+      const status = () => supervisor.describe();
+      const { registry, app } = await startServer(cfg, logger, exportDir, metrics, ac.signal, undefined, status);
+      // a trainer that fails is restarted (trainer-supervisor.ts); serving goes on whatever it does
+      const summary = await supervisor.run();
+      if (summary)
+        logger.info({ summary: summary.progress }, `training finished after ${summary.progress.examples} examples`);
       if (!ac.signal.aborted) {
-        logger.info('source ended; still serving the last export (SIGTERM to stop)');
+        logger.info(
+          `${summary ? 'source ended' : 'training stopped'}; still serving the last export (SIGTERM to stop)`,
+        );
         await untilAborted(ac.signal);
       }
       await stopServer(cfg, logger, { app, registry });

@@ -17,16 +17,21 @@ const TRANSIENT = new RegExp(
 /** Options of createKafka: the `kafka` section of the config (declared in ./config.ts). */
 
 /**
- * Builds a kafkajs client.
+ * Builds a kafkajs client; `retry`: kafkajs' own retries of a request (default 6 from 300 ms,
+ * about 20 s against a broker that is down; `produce` retries itself, up to its deadline).
  * @throws LionctrError LIONCTR_BAD_CONFIG when SASL is chosen without a user name or password.
  */
-export function createKafka(k: KafkaSection, logger?: Logger): Kafka {
+export function createKafka(
+  k: KafkaSection,
+  logger?: Logger,
+  retry: { retries: number; initialRetryTime: number } = { retries: 6, initialRetryTime: 300 },
+): Kafka {
   const cfg: KafkaConfig = {
     clientId: k.clientId,
     brokers: k.brokers,
     ssl: k.ssl,
     connectionTimeout: 3000,
-    retry: { retries: 6, initialRetryTime: 300 },
+    retry,
     logLevel: logLevel.WARN,
     logCreator:
       () =>

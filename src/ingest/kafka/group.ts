@@ -10,7 +10,7 @@ import type { KafkaSection } from './config.ts';
 import type { KafkaConnection } from './connection.ts';
 import type { LagEstimator } from './lag.ts';
 import { decodeMark, encodeMark, handOver, type OwnerMark } from './ownership.ts';
-import { plannedStart, type PartitionPositions } from './positions.ts';
+import { plannedStart, type PartitionPositions, type PlannedCommit } from './positions.ts';
 import type { RowQueue } from './row-queue.ts';
 
 /** This trainer's membership of the group (see the module doc). */
@@ -19,6 +19,10 @@ export class GroupMember {
   memberId = '';
   /** Counts assignments: a start resolved under an older one is not used. */
   generation = 0;
+  /** The periodic commit in flight, if any (see checkpointed). */
+  private inFlight: Promise<void> | null = null;
+  /** The newest periodic commit waiting for the one in flight. */
+  private waiting: PlannedCommit[] | null = null;
 
   constructor(
     private readonly k: KafkaSection,
@@ -121,10 +125,13 @@ export class GroupMember {
   /**
    * After a durable checkpoint of `next` (next offsets by position key): commits the
    * partitions held (PartitionPositions.commitsAfterCheckpoint) and releases the revoked
-   * ones. A failed commit is logged and retried after the next checkpoint (not thrown).
+   * ones. A periodic commit runs in the background (resolves at once): a broker gone away
+   * makes kafkajs retry a commit for ~20 s, which must not stall training (issue 17); one is in
+   * flight at a time, and a newer one waiting replaces an older (offsets only grow). A release
+   * and the last commits (closing) are awaited, after the one in flight. A failed commit is
+   * logged and retried after the next checkpoint (never thrown).
    */
   async checkpointed(next: Record<string, number>): Promise<void> {
-    const topic = this.k.topic;
     const fresh = this.positions.checkpointed(next);
     if (!this.conn.consumer || !this.memberId) return;
     const fq = this.queue.firstQueued();
@@ -133,8 +140,32 @@ export class GroupMember {
       this.positions.releasesDone(releasing);
       return;
     }
+    if (releasing.length || this.conn.closing) {
+      this.waiting = null; // these commit every partition held, newer than a waiting one
+      await this.inFlight;
+      await this.commit(commits, releasing);
+      return;
+    }
+    if (this.inFlight) this.waiting = commits;
+    else this.inFlight = this.commitInBackground(commits);
+  }
+
+  /** Commits `first`, then whatever newer commit waits meanwhile, one at a time. */
+  private async commitInBackground(first: PlannedCommit[]): Promise<void> {
+    let c: PlannedCommit[] | null = first;
+    while (c && this.conn.consumer) {
+      await this.commit(c, []);
+      c = this.waiting;
+      this.waiting = null;
+    }
+    this.inFlight = null;
+  }
+
+  /** Commits `commits` with their ownership marks; then `releasing` are released. Never throws. */
+  private async commit(commits: PlannedCommit[], releasing: number[]): Promise<void> {
+    const topic = this.k.topic;
     try {
-      await this.conn.consumer.commitOffsets(
+      await this.conn.consumer!.commitOffsets(
         commits.map((c) => ({ topic, partition: c.partition, offset: String(c.offset), metadata: this.mark(c.state) })),
       );
       this.positions.releasesDone(releasing);
