@@ -16,6 +16,7 @@ import { pruneVersions } from '../../src/train/export-files.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { useFixture } from '../helpers/fixture.ts';
 import { tinyTrainedModel } from '../helpers/tiny-model.ts';
+import { FAULT_SCALE } from '../helpers/fault-scale.ts';
 
 const fx = useFixture();
 const WRITER = join(import.meta.dirname, '../helpers/prune-writer.ts');
@@ -130,14 +131,22 @@ describe('export pruning and loading', () => {
     return { superseded, loaded, published };
   }
 
-  it('a trainer pruning at once (keep 1, no grace) while a registry polls: loads superseded, 0 failed', async () => {
-    // how many loads lose their version depends on the machine (3 of 42 in one run at load 4.8);
-    // the superseded path itself is tested deterministically above
-    await race(1, 0, 8);
-  }, 90_000);
+  it(
+    'a trainer pruning at once (keep 1, no grace) while a registry polls: loads superseded, 0 failed',
+    async () => {
+      // how many loads lose their version depends on the machine (3 of 42 in one run at load 4.8);
+      // the superseded path itself is tested deterministically above
+      await race(1, 0, 8 * FAULT_SCALE);
+    },
+    90_000 + 20_000 * FAULT_SCALE,
+  );
 
-  it('with the grace time (keep 1, 60 s): nothing a load wants is pruned, 0 superseded, 0 failed', async () => {
-    const r = await race(1, 60_000, 5);
-    expect(r.superseded).toBe(0);
-  }, 90_000);
+  it(
+    'with the grace time (keep 1, 60 s): nothing a load wants is pruned, 0 superseded, 0 failed',
+    async () => {
+      const r = await race(1, 60_000, 5 * FAULT_SCALE);
+      expect(r.superseded).toBe(0);
+    },
+    90_000 + 20_000 * FAULT_SCALE,
+  );
 });
