@@ -95,11 +95,16 @@ export const mergedOnnxRuns = (): number => mergedRuns;
  */
 function merging(I: number, run: (x: Float32Array, rows: number) => Promise<Float32Array>) {
   let queue: Pending[] = [];
+  // merged inputs done with (a new ArrayBuffer per run drives V8 to full GCs: external memory)
+  const pool: Float32Array[] = [];
   const runGroup = async (group: Pending[], rows: number) => {
-    let x = group[0].x;
+    let x = group[0].x,
+      buf: Float32Array | undefined;
     if (group.length > 1) {
       mergedRuns++;
-      x = new Float32Array(rows * I);
+      buf = pool.pop();
+      if (!buf || buf.length < rows * I) buf = new Float32Array(MAX_MERGED_ROWS * I);
+      x = buf.subarray(0, rows * I);
       let o = 0;
       for (const p of group) {
         x.set(p.x.subarray(0, p.rows * I), o * I);
@@ -116,6 +121,7 @@ function merging(I: number, run: (x: Float32Array, rows: number) => Promise<Floa
     } catch (e) {
       for (const p of group) p.reject(e);
     }
+    if (buf && pool.length < 2) pool.push(buf);
   };
   const flush = () => {
     const all = queue;
