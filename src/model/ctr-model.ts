@@ -6,9 +6,12 @@ import { EmbeddingTable } from './embedding-table.ts';
 import type { ServingTower } from './serving-tower.ts';
 import { DenseTower } from './tower.ts';
 
-/** Tower input buffers score() keeps for reuse, and the largest it keeps (floats: 1024 rows of 1024). */
-const X_POOL_SIZE = 8,
-  X_POOL_MAX_FLOATS = 1 << 20;
+/**
+ * Tower input buffers score() keeps for reuse per model, and the largest it keeps (floats: 2 MB,
+ * 800 rows of the default tower): at most 8 MB held per loaded model.
+ */
+const X_POOL_SIZE = 4,
+  X_POOL_MAX_FLOATS = 1 << 19;
 
 /** Model shape settings (config `model.*`). */
 export interface ModelConfig {
