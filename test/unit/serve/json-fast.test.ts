@@ -94,9 +94,10 @@ describe('predict fast path', () => {
     const ws = ['', ' ', '\n', '\t '];
     let taken = 0;
     for (let k = 0; k < 3000; k++) {
-      const inst = () =>
-        `{${Array.from({ length: Math.floor(r() * 6) }, () => `${pick(ws)}"${pick(keys)}"${pick(ws)}:${pick(ws)}${pick(values)}`).join(',')}}`;
-      const text = `{${pick(ws)}"instances":[${Array.from({ length: 1 + Math.floor(r() * 3) }, inst).join(`,${pick(ws)}`)}]}`;
+      const pair = () => `${pick(ws)}"${pick(keys)}"${pick(ws)}:${pick(ws)}${pick(values)}`;
+      const inst = () => `{${Array.from({ length: Math.floor(r() * 6) }, pair).join(',')}}`;
+      const list = Array.from({ length: 1 + Math.floor(r() * 3) }, inst).join(`,${pick(ws)}`);
+      const text = `{${pick(ws)}"instances":[${list}]}`;
       const got = fast(text);
       if (!got) continue;
       taken++;
