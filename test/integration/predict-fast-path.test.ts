@@ -64,7 +64,7 @@ describe('predict fast path over HTTP', () => {
     const m = registry.current();
     if (!m) throw new Error('no model');
     const want = await m.model.score(m.featurizer.fromInstances(instances));
-    fast.forEach((p, i) => expect(Math.abs(p - want[i])).toBeLessThan(1e-6));
+    for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i] - want[i])).toBeLessThan(1e-6);
   });
 
   it('concurrent requests get the predictions they get one at a time', async () => {
@@ -76,7 +76,7 @@ describe('predict fast path over HTTP', () => {
     const together = await Promise.all(bodies.map((b) => predict(b)));
     together.forEach((p, k) => {
       expect(p.length).toBe(alone[k].length);
-      p.forEach((x, i) => expect(Math.abs(x - alone[k][i])).toBeLessThan(1e-6));
+      for (let i = 0; i < p.length; i++) expect(Math.abs(p[i] - alone[k][i])).toBeLessThan(1e-6);
     });
   });
 });
