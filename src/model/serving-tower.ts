@@ -68,8 +68,12 @@ function tfjsTower(tower: DenseTower): ServingTower {
   };
 }
 
-/** Most rows one merged onnxruntime run takes (more wait for the next run). */
-export const MAX_MERGED_ROWS = 1024;
+/**
+ * Most rows one merged onnxruntime run takes (more wait for the next run; a call of this many
+ * rows or more runs alone). A run of 256 rows costs little more per row than one of 1024, and
+ * merging large calls only adds copies and waits (bench/serve-speed.ts at 256 instances per request).
+ */
+export const MAX_MERGED_ROWS = 256;
 
 /** A logits() call waiting for the next run. */
 interface Pending {
