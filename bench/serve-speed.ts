@@ -15,6 +15,12 @@
  * and a node_modules link), with its own `--set` keys after the commas; default `this=.`.
  * Phases run one after another (never two at once), so each gets the same cores; the 1-min
  * load average is printed beside each figure, as other processes on the machine skew them.
+ * Beside throughput, each phase prints the CPU it cost, which other load skews less: `cpu us/i`,
+ * the server process's user + system CPU µs per instance (/proc/<pid>/stat; in-process: this
+ * process's), and `cli us/r`, this process's CPU µs per request while autocannon ran (the
+ * client's share of the machine). With `--rounds` > 1 a last table gives each server's median
+ * over the rounds and issue 11's targets (p99 < 10 ms at 16 instances, >= 41k instances/s at 16,
+ * HTTP >= 0.7 of in-process at every size).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,6 +38,7 @@ import { selectBackend } from '../src/model/backend.ts';
 import { loadExport } from '../src/model/export-reader.ts';
 import { writeExport } from '../src/train/export-writer.ts';
 import { scoreRows } from '../src/serve/scoring.ts';
+import { cpuSecondsOf, type Figures, ownCpuSeconds, printMedians } from './serve-speed-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -153,22 +160,14 @@ const served = { version, model, manifest, featurizer: new Featurizer(manifest.s
 /** In-process scoring: what the predict route does after parsing and checking the body. */
 const score = (rows: Record<string, unknown>[]) => scoreRows(served, rows, (i) => `instances[${i}]`);
 
-/** Figures of one phase. */
-interface Figures {
-  reqPerS: number;
-  instPerS: number;
-  p50: number;
-  p99: number;
-  load: number;
-  failed: number;
-}
-
 async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figures> {
   const url = `http://127.0.0.1:${s.port}/v1/models/${cfg.serve.modelName}:predict`;
   const check = await fetch(url, { method: 'POST', body: bodies[0] });
   const got = (await check.json()) as { predictions?: number[] };
   if (got.predictions?.length !== n)
     throw new Error(`${s.label}: ${check.status} ${JSON.stringify(got).slice(0, 200)}`);
+  const cpu0 = cpuSecondsOf(s.child.pid),
+    own0 = ownCpuSeconds();
   const r = await autocannon({
     url,
     connections,
@@ -180,7 +179,11 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
     })),
   });
   const failed = r.errors + r.timeouts + r.non2xx;
+  const cpu = cpuSecondsOf(s.child.pid) - cpu0,
+    own = ownCpuSeconds() - own0;
   return {
+    cpuPerInst: (cpu / (r.requests.total * n)) * 1e6,
+    clientCpuPerReq: (own / r.requests.total) * 1e6,
     reqPerS: r.requests.average,
     instPerS: r.requests.average * n,
     p50: r.latency.p50,
@@ -192,6 +195,7 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
 
 async function inProcessPhase(sets: Record<string, unknown>[][], n: number): Promise<Figures> {
   const lat: number[] = [];
+  const cpu0 = ownCpuSeconds();
   const end = performance.now() + seconds * 1000;
   let i = 0;
   while (performance.now() < end) {
@@ -203,7 +207,17 @@ async function inProcessPhase(sets: Record<string, unknown>[][], n: number): Pro
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   const reqPerS = lat.length / seconds;
-  return { reqPerS, instPerS: reqPerS * n, p50: q(0.5), p99: q(0.99), load: loadavg()[0], failed: 0 };
+  const cpuPerInst = ((ownCpuSeconds() - cpu0) / (lat.length * n)) * 1e6;
+  return {
+    reqPerS,
+    instPerS: reqPerS * n,
+    p50: q(0.5),
+    p99: q(0.99),
+    load: loadavg()[0],
+    failed: 0,
+    cpuPerInst,
+    clientCpuPerReq: NaN,
+  };
 }
 
 const fmt = (x: number, d = 0) => x.toFixed(d).padStart(9);
@@ -214,7 +228,9 @@ console.log(
 );
 console.log(
   `${'size'.padStart(5)} ${'phase'.padEnd(12)} ` +
-    ['req/s', 'inst/s', 'p50 ms', 'p99 ms', 'vs inproc', 'vs first'].map((h) => h.padStart(9)).join(' ') +
+    ['req/s', 'inst/s', 'p50 ms', 'p99 ms', 'vs inproc', 'vs first', 'cpu us/i', 'cli us/r']
+      .map((h) => h.padStart(9))
+      .join(' ') +
     ` ${'load1'.padStart(6)}`,
 );
 const results = new Map<string, Figures[]>();
@@ -224,7 +240,16 @@ for (let round = 0; round < rounds; round++)
     const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
     const bodies = sets.map((instances) => JSON.stringify({ instances }));
     const inproc = values['skip-in-process']
-      ? { reqPerS: NaN, instPerS: NaN, p50: NaN, p99: NaN, load: loadavg()[0], failed: 0 }
+      ? {
+          reqPerS: NaN,
+          instPerS: NaN,
+          p50: NaN,
+          p99: NaN,
+          load: loadavg()[0],
+          failed: 0,
+          cpuPerInst: NaN,
+          clientCpuPerReq: NaN,
+        }
       : await inProcessPhase(sets, n);
     const phases: [string, Figures][] = [['in-process', inproc]];
     for (const s of servers) phases.push([s.label, await httpPhase(s, bodies, n)]);
@@ -235,11 +260,18 @@ for (let round = 0; round < rounds; round++)
       console.log(
         `${String(n).padStart(5)} ${label.padEnd(12)} ${fmt(f.reqPerS)} ${fmt(f.instPerS)} ${fmt(f.p50, 2)} ` +
           `${fmt(f.p99, 2)} ${fmt(f.instPerS / inproc.instPerS, 2)} ` +
-          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ` +
+          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ${fmt(f.cpuPerInst, 1)} ${fmt(f.clientCpuPerReq, 0)} ` +
           `${f.load.toFixed(2).padStart(6)}${f.failed ? `  FAILED ${f.failed}` : ''}`,
       );
     }
   }
+if (rounds > 1)
+  printMedians(
+    results,
+    sizes,
+    servers.map((s) => s.label),
+    rounds,
+  );
 console.log(
   `load average at end: ${loadavg()
     .map((l) => l.toFixed(2))

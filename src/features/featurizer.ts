@@ -121,57 +121,74 @@ export class Featurizer {
       throw new LionctrError('LIONCTR_BAD_REQUEST', `too many instances: ${instances.length} > ${MAX_INSTANCES}`, {
         where: 'instances',
       });
-    const B = instances.length,
-      F = this.numSlots,
-      N = this.numNumeric;
+    const B = instances.length;
     const { categorical, numeric } = this.schema;
-    const out = this.alloc(B);
-    out.eventTimeMs.fill(NaN);
+    const out = this.servingBatch(B);
     for (let b = 0; b < B; b++) {
       const inst = instances[b];
-      const where = `instances[${b}]`;
       if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) {
-        throw new LionctrError('LIONCTR_BAD_REQUEST', 'each instance must be an object of {slot: value}', { where });
+        throw new LionctrError('LIONCTR_BAD_REQUEST', 'each instance must be an object of {slot: value}', {
+          where: `instances[${b}]`,
+        });
       }
       const rec = inst as Record<string, unknown>;
       for (const key in rec) {
         if (!this.slotKinds.has(key))
-          throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `${where}.${key}` });
+          throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${key}"`, { where: `instances[${b}].${key}` });
       }
-      out.weights[b] = 1;
-      out.offsets[b] = b;
-      for (let c = 0; c < categorical.length; c++) {
-        const x = rec[categorical[c]];
-        let s: string | null;
-        if (x === undefined || x === null || x === '') s = null;
-        else if (typeof x === 'string') s = x;
-        else if (typeof x === 'number' && Number.isFinite(x)) s = String(x);
-        else
-          throw new LionctrError(
-            'LIONCTR_BAD_REQUEST',
-            `categorical slot must be a string or number, got ${typeof x}`,
-            { where: `${where}.${categorical[c]}` },
-          );
-        this.hashers[c].hashInto(s, out.idHi, out.idLo, b * F + c);
-      }
-      for (let n = 0; n < N; n++) {
-        const x = rec[numeric[n]];
-        let v: number | null;
-        if (x === undefined || x === null || x === '') v = null;
-        else if (typeof x === 'number' && Number.isFinite(x)) v = x;
-        else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
-        else
-          throw new LionctrError(
-            'LIONCTR_BAD_REQUEST',
-            `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`,
-            { where: `${where}.${numeric[n]}` },
-          );
-        const f = categorical.length + n;
-        out.dense[b * N + n] = numericDense(v);
-        this.bucketInto(n, v, out.idHi, out.idLo, b * F + f);
-      }
+      for (let c = 0; c < categorical.length; c++) this.putCategorical(out, b, c, rec[categorical[c]]);
+      for (let n = 0; n < numeric.length; n++) this.putNumeric(out, b, n, rec[numeric[n]]);
     }
     return out;
+  }
+
+  /**
+   * A serving batch of B examples to fill with putCategorical / putNumeric (every slot of every
+   * example must be put): labels 0, weights 1, offsets 0..B-1, no event time.
+   */
+  servingBatch(B: number): FeatureBatch {
+    const out = this.alloc(B);
+    out.eventTimeMs.fill(NaN);
+    out.weights.fill(1);
+    for (let b = 0; b < B; b++) out.offsets[b] = b;
+    return out;
+  }
+
+  /**
+   * Writes categorical slot c (schema.categorical[c]) of example b from its raw value `x`:
+   * undefined, null and "" are missing; strings are hashed as they are, finite numbers as String(x).
+   * @throws LionctrError LIONCTR_BAD_REQUEST naming `instances[b].<slot>` for any other value.
+   */
+  putCategorical(out: FeatureBatch, b: number, c: number, x: unknown): void {
+    let s: string | null;
+    if (x === undefined || x === null || x === '') s = null;
+    else if (typeof x === 'string') s = x;
+    else if (typeof x === 'number' && Number.isFinite(x)) s = String(x);
+    else
+      throw new LionctrError('LIONCTR_BAD_REQUEST', `categorical slot must be a string or number, got ${typeof x}`, {
+        where: `instances[${b}].${this.schema.categorical[c]}`,
+      });
+    this.hashers[c].hashInto(s, out.idHi, out.idLo, b * this.numSlots + c);
+  }
+
+  /**
+   * Writes numeric slot n (schema.numeric[n]) of example b from its raw value `x`: undefined,
+   * null and "" are missing; finite numbers and numeric strings are taken.
+   * @throws LionctrError LIONCTR_BAD_REQUEST naming `instances[b].<slot>` for any other value.
+   */
+  putNumeric(out: FeatureBatch, b: number, n: number, x: unknown): void {
+    let v: number | null;
+    if (x === undefined || x === null || x === '') v = null;
+    else if (typeof x === 'number' && Number.isFinite(x)) v = x;
+    else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
+    else
+      throw new LionctrError(
+        'LIONCTR_BAD_REQUEST',
+        `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`,
+        { where: `instances[${b}].${this.schema.numeric[n]}` },
+      );
+    out.dense[b * this.numNumeric + n] = numericDense(v);
+    this.bucketInto(n, v, out.idHi, out.idLo, b * this.numSlots + this.schema.categorical.length + n);
   }
 
   /**

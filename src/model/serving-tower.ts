@@ -68,6 +68,88 @@ function tfjsTower(tower: DenseTower): ServingTower {
   };
 }
 
+/**
+ * Most rows one merged onnxruntime run takes (more wait for the next run; a call of this many
+ * rows or more runs alone). A run of 256 rows costs little more per row than one of 1024, and
+ * merging large calls only adds copies and waits (bench/serve-speed.ts at 256 instances per request).
+ */
+export const MAX_MERGED_ROWS = 256;
+
+/** A logits() call waiting for the next run. */
+interface Pending {
+  x: Float32Array;
+  rows: number;
+  resolve: (z: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+let mergedRuns = 0;
+
+/** onnxruntime runs that scored the rows of more than one logits() call, in this process (tests, benches). */
+export const mergedOnnxRuns = (): number => mergedRuns;
+
+/**
+ * Merges the logits() calls made in one turn of the event loop into one run of `run` (TF
+ * Serving's request batching, with no wait of its own: the calls of the requests parsed in one
+ * poll phase are run together in the next check phase, where onnxruntime-node would run each
+ * of them anyway). One run of M rows costs less than M/16 runs of 16 rows (measured with
+ * bench/serve-speed.ts: onnxruntime's per-call work and the smaller matrices' lower FLOP rate).
+ * Each call gets its own rows of the merged output (a view), row for row as a run of its own.
+ * Runs hold at most MAX_MERGED_ROWS rows (a larger call runs alone).
+ */
+function merging(I: number, run: (x: Float32Array, rows: number) => Promise<Float32Array>) {
+  let queue: Pending[] = [];
+  // merged inputs done with (a new ArrayBuffer per run drives V8 to full GCs: external memory)
+  const pool: Float32Array[] = [];
+  const runGroup = async (group: Pending[], rows: number) => {
+    let x = group[0].x,
+      buf: Float32Array | undefined;
+    if (group.length > 1) {
+      mergedRuns++;
+      buf = pool.pop();
+      if (!buf || buf.length < rows * I) buf = new Float32Array(MAX_MERGED_ROWS * I);
+      x = buf.subarray(0, rows * I);
+      let o = 0;
+      for (const p of group) {
+        x.set(p.x.subarray(0, p.rows * I), o * I);
+        o += p.rows;
+      }
+    }
+    try {
+      const z = await run(x, rows);
+      let o = 0;
+      for (const p of group) {
+        p.resolve(group.length > 1 ? z.subarray(o, o + p.rows) : z);
+        o += p.rows;
+      }
+    } catch (e) {
+      for (const p of group) p.reject(e);
+    }
+    if (buf && pool.length < 2) pool.push(buf);
+  };
+  const flush = () => {
+    const all = queue;
+    queue = [];
+    let group: Pending[] = [],
+      rows = 0;
+    for (const p of all) {
+      if (group.length > 0 && rows + p.rows > MAX_MERGED_ROWS) {
+        void runGroup(group, rows);
+        group = [];
+        rows = 0;
+      }
+      group.push(p);
+      rows += p.rows;
+    }
+    void runGroup(group, rows);
+  };
+  return (x: Float32Array, rows: number) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ x, rows, resolve, reject });
+    });
+}
+
 async function onnxTower(tower: DenseTower, threads: number): Promise<ServingTower> {
   const ort = await loadOrt();
   const values = tower.vars.map((v) => v.dataSync() as Float32Array);
@@ -80,13 +162,17 @@ async function onnxTower(tower: DenseTower, threads: number): Promise<ServingTow
   liveSessions++;
   let released = false;
   const I = tower.inputDim;
+  const merged = merging(I, async (x, rows) => {
+    if (released) throw new LionctrError('LIONCTR_INTERNAL', 'serving tower used after it was released');
+    const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', x, [rows, I]) });
+    return out[ONNX_OUTPUT].data as Float32Array;
+  });
   return {
     kind: 'onnx',
-    logits: async (x, rows) => {
-      if (released) throw new LionctrError('LIONCTR_INTERNAL', 'serving tower used after it was released');
-      const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', x, [rows, I]) });
-      return out[ONNX_OUTPUT].data as Float32Array;
-    },
+    logits: (x, rows) =>
+      released
+        ? Promise.reject(new LionctrError('LIONCTR_INTERNAL', 'serving tower used after it was released'))
+        : merged(x, rows),
     dispose: () => {
       if (released) return;
       released = true;

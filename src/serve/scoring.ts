@@ -12,7 +12,7 @@
  * wholly or not at all.
  */
 import { LionctrError } from '../errors.ts';
-import { sliceBatch } from '../features/feature-batch.ts';
+import { type FeatureBatch, sliceBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { ServedModel } from './model-registry.ts';
 
@@ -28,12 +28,9 @@ export const chunkedInFlight = (model: CtrModel): number => chunked.get(model) ?
 export const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 /**
- * Click probabilities of `rows` ({slot: value} objects) under `served`, one per row.
- * @param yieldTurn awaited between chunks (default nextTurn; tests pass a hook).
- * @param where names row i in a message (`instances[3]`).
- * @throws LionctrError from the featurizer (400, bad instance); LionctrError LIONCTR_INTERNAL
- *   (500) when the model gives a non-finite score: JSON has no NaN, and a prediction is never
- *   null (it would be) — the message names the version and the row.
+ * Click probabilities of `rows` ({slot: value} objects) under `served`, one per row: scoreBatch
+ * of their features.
+ * @throws LionctrError from the featurizer (400, bad instance); as scoreBatch.
  */
 export async function scoreRows(
   served: ServedModel,
@@ -41,7 +38,23 @@ export async function scoreRows(
   where: (i: number) => string,
   yieldTurn: () => Promise<void> = nextTurn,
 ): Promise<number[]> {
-  const batch = served.featurizer.fromInstances(rows);
+  return scoreBatch(served, served.featurizer.fromInstances(rows), where, yieldTurn);
+}
+
+/**
+ * Click probabilities of the examples of `batch` (featurized by `served.featurizer`) under
+ * `served`, one per example.
+ * @param yieldTurn awaited between chunks (default nextTurn; tests pass a hook).
+ * @param where names example i in a message (`instances[3]`).
+ * @throws LionctrError LIONCTR_INTERNAL (500) when the model gives a non-finite score: JSON has
+ *   no NaN, and a prediction is never null (it would be) — the message names the version and the row.
+ */
+export async function scoreBatch(
+  served: ServedModel,
+  batch: FeatureBatch,
+  where: (i: number) => string,
+  yieldTurn: () => Promise<void> = nextTurn,
+): Promise<number[]> {
   const predictions = new Array<number>(batch.size);
   const { model } = served,
     multi = batch.size > PREDICT_CHUNK;
@@ -49,7 +62,7 @@ export async function scoreRows(
   try {
     for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
       if (s > 0) await yieldTurn();
-      const p = await model.score(sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)));
+      const p = await model.score(multi ? sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)) : batch);
       for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
     }
   } finally {

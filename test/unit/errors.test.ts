@@ -97,6 +97,10 @@ describe('the prediction endpoint answers with the status of the table', () => {
         fromInstances: () => {
           throw err;
         },
+        // the predict fast path (src/serve/json-fast.ts) featurizes with servingBatch
+        servingBatch: () => {
+          throw err;
+        },
       },
     };
     const registry = {

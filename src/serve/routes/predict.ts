@@ -23,6 +23,6 @@ export async function predict(
   body: string | undefined,
   setVersion: SetVersion,
 ): Promise<unknown> {
-  const { rows, scores } = await scoreRequest(ctx, route, body, setVersion, checkPredictSignature, predictRows);
+  const { rows, scores } = await scoreRequest(ctx, route, body, setVersion, checkPredictSignature, predictRows, true);
   return rows.format === 'row' ? { predictions: scores } : { outputs: scores };
 }
