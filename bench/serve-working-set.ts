@@ -87,10 +87,9 @@ const median = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1];
 console.log(`median µs per instance over ${requests - 32} rounds of 256 instances per variant, alternating`);
 console.log(`load average ${loadavg()[0].toFixed(2)}`);
 console.log('per request  distinct  featurize  scoring (featurize + rows + tower)');
-variants.forEach(([n, d], v) =>
+for (const [v, [n, d]] of variants.entries())
   console.log(
     `${String(n).padStart(11)} ${String(d).padStart(9)} ${median(feat[v]).toFixed(2).padStart(10)} ` +
       `${median(all[v]).toFixed(2).padStart(10)}`,
-  ),
-);
+  );
 model.dispose();
