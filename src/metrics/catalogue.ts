@@ -103,8 +103,8 @@ function ingestMetrics(registry: client.Registry) {
     ),
     kafkaLag: gauge(
       'lionctr_kafka_consumer_lag',
-      'Messages between the partition high watermark and the next offset handed to training',
-      ['topic', 'partition'],
+      'Messages between the partition high watermark and the next offset handed to training, by consumer group',
+      ['group', 'topic', 'partition'],
     ),
   };
   // known bad-message reasons start at 0, so that rate() and alerts see them from the start

@@ -55,7 +55,7 @@ const samples: TrainEvents = {
     watermarkMs: 1000,
   },
   checkpoint: { step: 3, seconds: 0.2, bytes: 4096 },
-  lag: [{ topic: 'clicks', partition: 0, lag: 12 }],
+  lag: [{ group: 'trainers', topic: 'clicks', partition: 0, lag: 12 }],
   backpressure: { pauses: 2 },
 };
 
