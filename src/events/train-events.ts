@@ -161,8 +161,8 @@ export interface WriteFailureEvent {
   retryInSeconds: number;
 }
 
-/** Consumer lag per partition held now (messages behind the high watermark). */
-export type LagEvent = { topic: string; partition: number; lag: number }[];
+/** Consumer lag per partition held now (messages behind the high watermark), with the consumer group. */
+export type LagEvent = { group: string; topic: string; partition: number; lag: number }[];
 
 /** Times the source paused fetching for backpressure, cumulative. */
 export interface BackpressureEvent {

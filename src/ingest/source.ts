@@ -41,8 +41,8 @@ export interface Source {
   untrained?(n: number): void;
   /** Times fetching paused because too many rows waited for training (backpressure), cumulative. */
   backpressurePauses?(): number;
-  /** Consumer lag per partition (messages behind the high watermark), for sources that have one. */
-  lag?(): { topic: string; partition: number; lag: number }[];
+  /** Consumer lag per partition (messages behind the high watermark) and the consumer group, for sources with one. */
+  lag?(): { group: string; topic: string; partition: number; lag: number }[];
   /** Releases connections; called once when the trainer is done with the source. */
   close?(): Promise<void>;
 }

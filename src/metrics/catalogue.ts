@@ -47,11 +47,14 @@ export function setOrAbsent(g: client.Gauge, v: number | null | undefined): void
 
 /**
  * Every process's metrics: the default process metrics under their standard names
- * (`process_*`, `nodejs_*`) and `lionctr_build_info{version,backend} 1` (the tfjs backend at
- * scrape time, `none` before one is selected).
+ * (`process_*`, `nodejs_*`; no `_total` gauges) and `lionctr_build_info{version,backend} 1`
+ * (the tfjs backend at scrape time, `none` before one is selected).
  */
 function processMetrics(registry: client.Registry): void {
   client.collectDefaultMetrics({ register: registry });
+  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges with a counter's suffix
+  // (`promtool check metrics` rejects them); the per-type gauges without it stay (sum them for a total)
+  for (const n of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`nodejs_active_${n}_total`);
   new client.Gauge({
     name: 'lionctr_build_info',
     help: 'lionctr version and tfjs backend (value 1)',
@@ -79,8 +82,8 @@ function ingestMetrics(registry: client.Registry) {
     ),
     kafkaLag: gauge(
       'lionctr_kafka_consumer_lag',
-      'Messages between the partition high watermark and the next offset handed to training',
-      ['topic', 'partition'],
+      'Messages between the partition high watermark and the next offset handed to training, by consumer group',
+      ['group', 'topic', 'partition'],
     ),
   };
   // known bad-message reasons start at 0, so that rate() and alerts see them from the start

@@ -55,7 +55,7 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   events.on('lag', (lags) => {
     // the partitions held now: a revoked one's series goes (another trainer reports it)
     m.kafkaLag.reset();
-    for (const l of lags) m.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+    for (const l of lags) m.kafkaLag.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
   });
   events.on('export', (e) => {
     m.exportSeconds.observe(e.seconds);

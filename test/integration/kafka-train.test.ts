@@ -183,17 +183,19 @@ describeKafka('training from Kafka', () => {
           signal: ac.signal,
         });
         let lag = -1;
-        t.on('lag', (l: { lag: number }[]) => {
-          if (l.length) lag = l[0].lag;
+        let group = '';
+        t.on('lag', (l: { group: string; lag: number }[]) => {
+          if (l.length) ({ lag, group } = l[0]);
         });
         const done = t.run();
         const t0 = Date.now();
         while (lag !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
         ac.abort();
-        return { summary: await done, lag };
+        return { summary: await done, lag, group };
       };
       const first = await runUntilCaughtUp();
       expect(first.lag).toBe(0);
+      expect(first.group).toBe(`${topic}-trainers`); // the lag metric's group label (kafka.groupId)
       expect(first.summary.examplesThisRun).toBe(40);
       const [committed] = await committedOffsets(brokers, `${topic}-trainers`, topic);
       expect(Number(committed.offset)).toBe(43);

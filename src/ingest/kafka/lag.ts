@@ -9,8 +9,12 @@ import type { Logger } from 'pino';
 import type { KafkaConnection } from './connection.ts';
 import { plannedStart, type PartitionPositions } from './positions.ts';
 
-/** Consumer lag of one partition: high watermark minus the next offset handed to training, messages. */
+/**
+ * Consumer lag of one partition: high watermark minus the next offset handed to training, messages;
+ * `group` is the consumer group (kafka.groupId).
+ */
 export interface PartitionLag {
+  group: string;
   topic: string;
   partition: number;
   lag: number;
@@ -22,6 +26,7 @@ export class LagEstimator {
   private estimatedAt = 0;
 
   constructor(
+    private readonly group: string,
     private readonly topic: string,
     private readonly fromBeginning: boolean,
     private readonly positions: PartitionPositions,
@@ -36,7 +41,7 @@ export class LagEstimator {
    */
   lag(firstQueued: ReadonlyMap<number, number>): PartitionLag[] {
     this.estimateMissing();
-    return this.positions.lag(firstQueued).map((l) => ({ topic: this.topic, ...l }));
+    return this.positions.lag(firstQueued).map((l) => ({ group: this.group, topic: this.topic, ...l }));
   }
 
   /**

@@ -70,7 +70,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     resume: () => conn.consumer!.resume([{ topic }]),
   });
   const deadLetters = new DeadLetters(topic, k.deadLetterTopic, log);
-  const lag = new LagEstimator(topic, k.fromBeginning, positions, conn, log);
+  const lag = new LagEstimator(k.groupId, topic, k.fromBeginning, positions, conn, log);
   let wake: () => void = () => {};
   const group = new GroupMember(k, log, conn, positions, queue, lag, () => wake());
   const intake = createBatchIntake({

@@ -56,7 +56,7 @@ const samples: TrainEvents = {
   },
   checkpoint: { step: 3, seconds: 0.2, bytes: 4096 },
   writeFailure: { kind: 'checkpoint', error: 'ENOSPC', reason: 'ENOSPC', inARow: 1, retryInSeconds: 1 },
-  lag: [{ topic: 'clicks', partition: 0, lag: 12 }],
+  lag: [{ group: 'trainers', topic: 'clicks', partition: 0, lag: 12 }],
   backpressure: { pauses: 2 },
 };
 
