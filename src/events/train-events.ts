@@ -75,9 +75,12 @@ export interface Progress {
   window: number;
 }
 
-/** Embedding table sizes, emitted with every progress line. */
+/**
+ * Embedding table sizes, emitted with every progress line; `admitted` and `rejected` are the
+ * slot's totals since the trainer started (rows made; training lookups of ids refused a row).
+ */
 export interface TablesEvent {
-  slots: { slot: string; rows: number; bytes: number }[];
+  slots: { slot: string; rows: number; bytes: number; admitted?: number; rejected?: number }[];
   watermarkMs: number | null;
 }
 

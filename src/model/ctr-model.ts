@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
 import { LionctrError } from '../errors.ts';
+import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import type { ServingTower } from './serving-tower.ts';
 import { DenseTower } from './tower.ts';
@@ -22,11 +23,16 @@ export interface ModelConfig {
   fm?: boolean;
   /** Storage of the embedding rows' optimizer momentum; default float32. */
   momentumDtype?: 'float32' | 'bfloat16';
+  /** Feature admission while training (src/model/admission.ts); default off (a row on first sight). */
+  admission?: AdmissionConfig;
 }
 
 /** Gathered inputs of one batch. */
 export interface Gathered {
-  /** [B, F] row index of each (example, slot), -1 where the id is unknown (serving). */
+  /**
+   * [B, F] row index of each (example, slot), -1 where the id has no row (unknown when serving,
+   * not admitted when training: it reads as a zero row and is not updated).
+   */
   rowIdx: Int32Array;
   /** [B, I] tower input: embeddings of all slots (sum of dims) then N dense numerics. */
   x: Float32Array;
@@ -45,6 +51,8 @@ export class CtrModel {
   readonly slots: string[];
   readonly dims: number[];
   readonly tables: EmbeddingTable[];
+  /** One admission gate per table (its sketch and its admitted/rejected counts). */
+  readonly gates: AdmissionGate[];
   readonly tower: DenseTower;
   /** I: tower input width = sum(dims) + N. */
   readonly inputDim: number;
@@ -68,6 +76,7 @@ export class CtrModel {
     this.tables = this.slots.map(
       (s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }),
     );
+    this.gates = this.slots.map((s) => new AdmissionGate(s, config.admission ?? ADMIT_ALL, config.seed));
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) {
@@ -84,8 +93,9 @@ export class CtrModel {
 
   /**
    * Looks up the rows of a batch and builds the tower input.
-   * @param admit true while training (unknown ids get new rows), false when serving
-   *   (unknown ids read as zero vectors, linear weight 0).
+   * @param admit true while training (unknown ids get new rows when their slot's admission gate
+   *   lets them; those it refuses read as zero rows, index -1), false when serving (unknown ids
+   *   read as zero vectors, linear weight 0).
    */
   gather(batch: FeatureBatch, admit: boolean): Gathered {
     const B = batch.size,
@@ -99,10 +109,19 @@ export class CtrModel {
       const t = this.tables[f],
         S = t.rows.stride,
         D = t.dim,
-        co = this.colOffset[f];
+        co = this.colOffset[f],
+        gate = this.gates[f],
+        gated = admit && gate.active,
+        before = t.size;
       for (let b = 0; b < B; b++) {
         const k = b * F + f;
-        const r = admit ? t.findOrAdmit(batch.idHi[k], batch.idLo[k]) : t.find(batch.idHi[k], batch.idLo[k]);
+        const hi = batch.idHi[k],
+          lo = batch.idLo[k];
+        let r: number;
+        if (gated) {
+          r = t.find(hi, lo);
+          if (r < 0 && gate.admit(hi, lo, t.clock)) r = t.findOrAdmit(hi, lo);
+        } else r = admit ? t.findOrAdmit(hi, lo) : t.find(hi, lo);
         rowIdx[k] = r;
         if (r < 0) continue;
         const w = t.rows.data,
@@ -111,6 +130,7 @@ export class CtrModel {
         wide[b] += w[ro];
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
+      if (admit) gate.admitted += t.size - before;
     }
     const dOff = I - N;
     for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
@@ -188,6 +208,17 @@ export class CtrModel {
   /** Rows held per slot. */
   rowCounts(): Record<string, number> {
     return Object.fromEntries(this.tables.map((t) => [t.slot, t.size]));
+  }
+
+  /**
+   * Per slot: rows held, bytes allocated (rows, optimizer state, id map, admission sketch), and
+   * rows made / lookups refused a row while training (the gate's totals since the model was made).
+   */
+  tableStats(): { slot: string; rows: number; bytes: number; admitted: number; rejected: number }[] {
+    return this.tables.map((t, f) => {
+      const g = this.gates[f];
+      return { slot: t.slot, rows: t.size, bytes: t.bytes + g.bytes, admitted: g.admitted, rejected: g.rejected };
+    });
   }
 
   /** Frees the tower's tensors and the serving tower (an ONNX session). */

@@ -5,7 +5,8 @@
  *
  *     <root>/<step>/manifest.json   format, step, examples, source offsets, pass, arrays
  *                                   (name, dtype, length, byte offset), sha256 of state.bin
- *     <root>/<step>/state.bin       the arrays, back to back (little-endian)
+ *     <root>/<step>/state.bin       the arrays, back to back (little-endian); per table its ids,
+ *                                   row blocks and admission sketch (when admission counts)
  *     <root>/LATEST                 the newest complete checkpoint
  *
  * A checkpoint is written into `<root>/.tmp-<step>`, each file fsynced, renamed into place,
@@ -84,6 +85,8 @@ export async function writeCheckpoint(
     parts.push({ name: `table/${t.slot}/id_hi`, dtype: 'uint32', a: t.rowHi });
     parts.push({ name: `table/${t.slot}/id_lo`, dtype: 'uint32', a: t.rowLo });
     parts.push({ name: `table/${t.slot}/blocks`, dtype: 'uint32', a: t.blocks });
+    // the admission sketch's 8-bit counters as 32-bit words (its size is a multiple of 16 bytes)
+    if (t.sketch) parts.push({ name: `table/${t.slot}/admission_sketch`, dtype: 'uint32', a: u32Of(t.sketch) });
   }
   const bytes = parts.reduce((s, p) => s + p.a.byteLength, 0);
   const bin = new Uint8Array(bytes);
@@ -164,6 +167,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
       rowHi: get<Uint32Array>(`table/${t.slot}/id_hi`),
       rowLo: get<Uint32Array>(`table/${t.slot}/id_lo`),
       blocks: get<Uint32Array>(`table/${t.slot}/blocks`),
+      ...sketchOf(arr.get(`table/${t.slot}/admission_sketch`)),
     })),
   };
   const meta: CheckpointMeta = {
@@ -206,4 +210,14 @@ export async function readLatestCheckpoint(
     }
   }
   return null;
+}
+
+/** The words of an admission sketch (byte length a multiple of 4). */
+function u32Of(a: Uint8Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+}
+
+/** `{ sketch }` of a checkpoint's admission sketch array, `{}` when it has none. */
+function sketchOf(a: Float32Array | Uint32Array | undefined): { sketch?: Uint8Array } {
+  return a ? { sketch: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) } : {};
 }

@@ -1,7 +1,8 @@
 /**
  * Everything a training step depends on, as plain typed arrays (copies): the tower
  * variables and their Lion momentum, the step counter, and per table the rows in use
- * (ids, values, momentum in its stored dtype, last step, update count). A checkpoint writes
+ * (ids, values, momentum in its stored dtype, last step, update count) and its admission
+ * sketch (src/model/admission.ts). A checkpoint writes
  * this as is; restoring it into a fresh model with the same config and continuing gives
  * the same weights bit for bit as an uninterrupted run.
  */
@@ -24,6 +25,8 @@ export interface TrainState {
     stride: number;
     /** [size, stride] the row blocks (values, momentum, lastStep, updates; see RowStore) as raw 32-bit words. */
     blocks: Uint32Array;
+    /** The slot's admission sketch counters (src/model/admission.ts), absent when it has none. */
+    sketch?: Uint8Array;
   }[];
 }
 
@@ -35,7 +38,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
     tower: await Promise.all(ts.model.tower.vars.map(async (v) => ((await v.data()) as Float32Array).slice())),
     towerMomentum: dense.momentum.map((m) => m.slice()),
     denseLionStep: dense.step,
-    tables: ts.model.tables.map((t) => ({
+    tables: ts.model.tables.map((t, f) => ({
       slot: t.slot,
       size: t.size,
       rowHi: t.rowHi.slice(0, t.size),
@@ -44,6 +47,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
       blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
+      ...(ts.model.gates[f].counts ? { sketch: ts.model.gates[f].counts!.slice() } : {}),
     })),
   };
 }
@@ -52,7 +56,8 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
  * Restores a captured state into a TrainStep whose model is freshly built with the same
  * schema and config (tables empty).
  * @throws LionctrError LIONCTR_BAD_CHECKPOINT when tables, slots, widths, momentum dtypes or tower
- *   sizes do not match, or the state repeats an id; LIONCTR_INTERNAL when a table is not empty.
+ *   sizes do not match, the state repeats an id, or an admission sketch differs in size;
+ *   LIONCTR_INTERNAL when a table is not empty.
  */
 export function restoreState(ts: TrainStep, s: TrainState): void {
   const m = ts.model;
@@ -89,5 +94,7 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
       }
     }
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
+    // a state without a sketch (admission was off) leaves the model's counters at zero
+    if (st.sketch) m.gates[f].restore(st.sketch);
   });
 }

@@ -281,7 +281,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
-    const slots = this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes }));
+    const slots = this.opts.model.tableStats();
     this.emit('tables', { slots, watermarkMs: this.position.watermarkMs });
     if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
     this.emit('progress', p);
