@@ -38,8 +38,11 @@ export class AdmissionGate {
   readonly probability: number;
   /** Counters per sketch row (a multiple of 4); 0 without a sketch. */
   readonly width: number;
-  /** [SKETCH_DEPTH, width] counters, or null when minCount is 1 (nothing to count). */
-  readonly counts: Uint8Array | null;
+  /**
+   * [SKETCH_DEPTH, width] counters; null when minCount is 1 (nothing to count) or until the first
+   * training sighting (a model that only serves holds none).
+   */
+  counts: Uint8Array | null = null;
   /** Rows made while training (every new row, whether the gate is active or not). */
   admitted = 0;
   /** Training lookups of an id refused a row (it read as the slot's zero default row). */
@@ -68,7 +71,6 @@ export class AdmissionGate {
     this.probability = cfg.probability;
     this.threshold = Math.min(2 ** 32, Math.floor(cfg.probability * 2 ** 32));
     this.width = cfg.minCount > 1 ? Math.floor(cfg.sketchBytes / SKETCH_DEPTH / 4) * 4 : 0;
-    this.counts = this.width ? new Uint8Array(SKETCH_DEPTH * this.width) : null;
     const s = fmix(seed ^ fnv1a(slot));
     this.s1 = s;
     this.s2 = fmix(s ^ 0x5bd1e995);
@@ -79,7 +81,7 @@ export class AdmissionGate {
     return this.minCount > 1 || this.probability < 1;
   }
 
-  /** Bytes of the sketch. */
+  /** Bytes of the sketch (0 until the first training sighting). */
   get bytes(): number {
     return this.counts?.byteLength ?? 0;
   }
@@ -93,6 +95,7 @@ export class AdmissionGate {
   admit(hi: number, lo: number, step: number): boolean {
     const h1 = fmix(fmix(this.s1 ^ hi) ^ lo);
     let count = 0;
+    if (this.width && !this.counts) this.counts = new Uint8Array(SKETCH_DEPTH * this.width);
     const c = this.counts;
     if (c) {
       const W = this.width,
@@ -121,13 +124,13 @@ export class AdmissionGate {
    * @throws LionctrError LIONCTR_BAD_CHECKPOINT when the sizes differ.
    */
   restore(counts: Uint8Array): void {
-    if (!this.counts || counts.length !== this.counts.length) {
+    if (counts.length !== SKETCH_DEPTH * this.width) {
       throw new LionctrError(
         'LIONCTR_BAD_CHECKPOINT',
-        `slot "${this.slot}": admission sketch of ${counts.length} bytes, model has ${this.bytes}`,
+        `slot "${this.slot}": admission sketch of ${counts.length} bytes, model has ${SKETCH_DEPTH * this.width}`,
       );
     }
-    this.counts.set(counts);
+    this.counts = counts.slice();
   }
 }
 
