@@ -15,6 +15,12 @@ export interface AdmissionConfig {
   probability: number;
   /** Bytes of the count-min sketch of each slot (one byte per counter, 4 rows). */
   sketchBytes: number;
+  /**
+   * Sightings counted in a slot's sketch (training lookups of ids without a row) after which
+   * every counter is halved (the TinyLFU reset): an id must reach minCount within about that
+   * many. 0 or absent: 10 x the counters of a sketch row.
+   */
+  halveEvery?: number;
 }
 
 /** Admission off: every id gets a row on first sight (what training did before admission existed). */
@@ -29,8 +35,9 @@ export const SKETCH_DEPTH = 4;
  * Varghese 2002: only the counters at the minimum are raised), so a count is over-estimated
  * by the collisions only, never under-estimated. Row i's counter of an id is
  * (h1 + i h2) mod width (Kirsch & Mitzenmacher 2006), h1 and h2 32-bit hashes of
- * (seed, slot, id). The counters never decay: on a stream without end they fill up and admit
- * more (see README "Embedding memory: admission and eviction").
+ * (seed, slot, id). Every `halveEvery` sightings all counters are halved (Einziger et al.
+ * 2017, TinyLFU's reset), so that on a stream without end the counts stay those of a recent
+ * window instead of filling up.
  */
 export class AdmissionGate {
   readonly slot: string;
@@ -43,6 +50,10 @@ export class AdmissionGate {
    * training sighting (a model that only serves holds none).
    */
   counts: Uint8Array | null = null;
+  /** Sightings between two halvings of the counters. */
+  readonly halveEvery: number;
+  /** Sightings counted since the last halving (checkpointed with the counters). */
+  sightings = 0;
   /** Rows made while training (every new row, whether the gate is active or not). */
   admitted = 0;
   /** Training lookups of an id refused a row (it read as the slot's zero default row). */
@@ -55,7 +66,7 @@ export class AdmissionGate {
   /**
    * @param seed the model seed (model.seed).
    * @throws LionctrError LIONCTR_BAD_CONFIG when minCount is not in 1..255, probability not in
-   *   (0, 1], or sketchBytes below 4 * SKETCH_DEPTH.
+   *   (0, 1], sketchBytes below 4 * SKETCH_DEPTH, or halveEvery not an integer >= 0.
    */
   constructor(slot: string, cfg: AdmissionConfig, seed: number) {
     const bad = (key: string, msg: string) =>
@@ -66,11 +77,14 @@ export class AdmissionGate {
       throw bad('probability', `must be in (0, 1], got ${cfg.probability}`);
     if (!(cfg.sketchBytes >= 4 * SKETCH_DEPTH))
       throw bad('sketchBytes', `must be at least ${4 * SKETCH_DEPTH}, got ${cfg.sketchBytes}`);
+    if (cfg.halveEvery !== undefined && !(Number.isInteger(cfg.halveEvery) && cfg.halveEvery >= 0))
+      throw bad('halveEvery', `must be an integer >= 0, got ${cfg.halveEvery}`);
     this.slot = slot;
     this.minCount = cfg.minCount;
     this.probability = cfg.probability;
     this.threshold = Math.min(2 ** 32, Math.floor(cfg.probability * 2 ** 32));
     this.width = cfg.minCount > 1 ? Math.floor(cfg.sketchBytes / SKETCH_DEPTH / 4) * 4 : 0;
+    this.halveEvery = cfg.halveEvery || 10 * this.width;
     const s = fmix(seed ^ fnv1a(slot));
     this.s1 = s;
     this.s2 = fmix(s ^ 0x5bd1e995);
@@ -107,6 +121,10 @@ export class AdmissionGate {
         const k = i * W + (((h1 + Math.imul(i, h2)) >>> 0) % W);
         if (c[k] < count) c[k] = count;
       }
+      if (++this.sightings >= this.halveEvery) {
+        for (let k = 0; k < c.length; k++) c[k] >>>= 1;
+        this.sightings = 0;
+      }
       if (count < this.minCount) {
         this.rejected++;
         return false;
@@ -120,10 +138,10 @@ export class AdmissionGate {
   }
 
   /**
-   * Sets the sketch's counters (a checkpoint's).
+   * Sets the sketch's counters and sightings since the last halving (a checkpoint's).
    * @throws LionctrError LIONCTR_BAD_CHECKPOINT when the sizes differ.
    */
-  restore(counts: Uint8Array): void {
+  restore(counts: Uint8Array, sightings: number): void {
     if (counts.length !== SKETCH_DEPTH * this.width) {
       throw new LionctrError(
         'LIONCTR_BAD_CHECKPOINT',
@@ -131,6 +149,7 @@ export class AdmissionGate {
       );
     }
     this.counts = counts.slice();
+    this.sightings = sightings;
   }
 }
 

@@ -39,6 +39,13 @@ export const modelConfig = {
       format: 'positive-int',
       default: 1048576,
     },
+    halveEvery: {
+      doc:
+        'Sightings counted in a slot (lookups of ids without a row) after which its sketch counters are ' +
+        'halved: an id must reach minCount within about that many. 0 = 10 x the counters of a sketch row',
+      format: 'nat',
+      default: 0,
+    },
   },
 };
 

@@ -59,7 +59,7 @@ interface Manifest extends CheckpointMeta {
   step: number;
   denseLionStep: number;
   created_at: string;
-  tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number }[];
+  tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number; sketchSightings?: number }[];
   arrays: ArrayEntry[];
   sha256: string;
   bytes: number;
@@ -103,7 +103,13 @@ export async function writeCheckpoint(
     denseLionStep: state.denseLionStep,
     created_at: new Date().toISOString(),
     ...meta,
-    tables: state.tables.map((t) => ({ slot: t.slot, size: t.size, dtype: t.dtype, stride: t.stride })),
+    tables: state.tables.map((t) => ({
+      slot: t.slot,
+      size: t.size,
+      dtype: t.dtype,
+      stride: t.stride,
+      ...(t.sketch ? { sketchSightings: t.sketchSightings ?? 0 } : {}),
+    })),
     arrays,
     sha256: sha256(bin),
     bytes,

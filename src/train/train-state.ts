@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
+import type { AdmissionGate } from '../model/admission.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A TrainStep's state as plain typed arrays (see the module doc). */
@@ -27,6 +28,8 @@ export interface TrainState {
     blocks: Uint32Array;
     /** The slot's admission sketch counters (src/model/admission.ts), absent when it has none. */
     sketch?: Uint8Array;
+    /** Sightings counted in the sketch since its last halving (with `sketch`). */
+    sketchSightings?: number;
   }[];
 }
 
@@ -47,7 +50,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
       blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
-      ...(ts.model.gates[f].counts ? { sketch: ts.model.gates[f].counts!.slice() } : {}),
+      ...sketchState(ts.model.gates[f]),
     })),
   };
 }
@@ -95,6 +98,11 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
     }
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
     // a state without a sketch (admission was off) leaves the model's counters at zero
-    if (st.sketch) m.gates[f].restore(st.sketch);
+    if (st.sketch) m.gates[f].restore(st.sketch, st.sketchSightings ?? 0);
   });
+}
+
+/** A gate's sketch as TrainState fields: counters (a copy) and sightings, none when it has no sketch. */
+function sketchState(g: AdmissionGate): { sketch?: Uint8Array; sketchSightings?: number } {
+  return g.counts ? { sketch: g.counts.slice(), sketchSightings: g.sightings } : {};
 }

@@ -38,6 +38,25 @@ describe('admission gate', () => {
     for (const n of admittedAt.values()) expect(n).toBeLessThanOrEqual(5);
   });
 
+  it('halveEvery: counts older than the window fade, so an id seen once per window never gets a row', () => {
+    // width 1024 counters a row; 60 other ids between two sightings of id 7 pass one halving (every 50)
+    const run = (halveEvery: number) => {
+      const g = new AdmissionGate('C1', { ...cfg(2, 1, 4096), halveEvery }, 1);
+      const got: boolean[] = [];
+      for (let round = 0; round < 5; round++) {
+        got.push(g.admit(0, 7, round));
+        for (let o = 0; o < 60; o++) g.admit(1, round * 1000 + o, round);
+      }
+      return { got, g };
+    };
+    const fading = run(50);
+    expect(fading.got).toEqual([false, false, false, false, false]);
+    expect(fading.g.sightings).toBe((5 * 61) % 50);
+    // with a window of 10 x 1024 sightings the second sighting admits
+    expect(run(0).got.slice(0, 2)).toEqual([false, true]);
+    expect(run(0).g.halveEvery).toBe(10240);
+  });
+
   it('probability 0.25: about a quarter of first sightings admit; same seed same decisions, other seed others', () => {
     const decide = (seed: number) => {
       const g = new AdmissionGate('C7', cfg(1, 0.25), seed);
@@ -86,14 +105,16 @@ describe('admission gate', () => {
     expect(() => new AdmissionGate('C1', cfg(2, 0), 1)).toThrow(/model\.admission\.probability/);
     expect(() => new AdmissionGate('C1', cfg(2, 1.5), 1)).toThrow(/probability/);
     expect(() => new AdmissionGate('C1', cfg(2, 1, 8), 1)).toThrow(/sketchBytes/);
+    expect(() => new AdmissionGate('C1', { ...cfg(2), halveEvery: -1 }, 1)).toThrow(/halveEvery/);
   });
 
   it('restore() takes a sketch of the same size and refuses another', () => {
     const a = new AdmissionGate('C1', cfg(2, 1, 256), 1);
     a.admit(5, 6, 0);
     const b = new AdmissionGate('C1', cfg(2, 1, 256), 1);
-    b.restore(a.counts!);
+    b.restore(a.counts!, a.sightings);
+    expect(b.sightings).toBe(1);
     expect(b.admit(5, 6, 1)).toBe(true);
-    expect(() => new AdmissionGate('C1', cfg(2, 1, 512), 1).restore(a.counts!)).toThrow(/admission sketch/);
+    expect(() => new AdmissionGate('C1', cfg(2, 1, 512), 1).restore(a.counts!, 0)).toThrow(/admission sketch/);
   });
 });

@@ -127,7 +127,8 @@ describe('checkpoint -> restart -> continue with admission on', () => {
       batches.push(fz.fromRecordBatch(rb));
   });
   const build = (kernel: 'wasm' | 'js') => {
-    const admission = { minCount: 2, probability: 0.7, sketchBytes: 4096 };
+    // halved every 500 sightings of a slot: the sightings since the last halving are state too
+    const admission = { minCount: 2, probability: 0.7, sketchBytes: 4096, halveEvery: 500 };
     const model = new CtrModel(schema, { hidden: [8], initStd: 0.05, seed: 1, admission });
     return new TrainStep(model, {
       dense: lp(1e-3),
@@ -146,6 +147,7 @@ describe('checkpoint -> restart -> continue with admission on', () => {
       expect(t.size, t.slot).toBe(u.size);
       expect(Buffer.from(t.blocks.buffer).equals(Buffer.from(u.blocks.buffer)), `${t.slot} rows`).toBe(true);
       expect(Buffer.from(t.sketch!).equals(Buffer.from(u.sketch!)), `${t.slot} sketch`).toBe(true);
+      expect(t.sketchSightings, `${t.slot} sightings`).toBe(u.sketchSightings);
     });
   };
 
@@ -160,6 +162,7 @@ describe('checkpoint -> restart -> continue with admission on', () => {
         for (const b of batches.slice(4)) a.run(b);
         const ck = await readCheckpoint(join(dir, '4'));
         expect(ck.state.tables.every((t) => t.sketch?.length === 4096)).toBe(true);
+        expect(ck.state.tables.some((t) => (t.sketchSightings ?? 0) > 0)).toBe(true);
         const b2 = build(kernel);
         restoreState(b2, ck.state);
         for (const b of batches.slice(4)) b2.run(b);
