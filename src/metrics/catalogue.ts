@@ -143,6 +143,11 @@ function trainMetrics(registry: client.Registry) {
     embeddingAdmitted: counter('lionctr_embedding_admitted_total', 'Embedding rows made while training, per slot', [
       'slot',
     ]),
+    embeddingEvicted: counter(
+      'lionctr_embedding_evicted_total',
+      'Embedding rows removed by model.eviction (not seen for ttlSeconds of event time), per slot',
+      ['slot'],
+    ),
     embeddingRejected: counter(
       'lionctr_embedding_rejected_total',
       'Training lookups of ids that model.admission gave no row (read as a zero row, not updated), per slot',

@@ -1,6 +1,7 @@
 /**
  * Config section `model` (the dense tower, embedding init, the FM term, momentum storage:
- * src/model/ctr-model.ts; feature admission: src/model/admission.ts) and the top-level key `backend` (the tfjs backend,
+ * src/model/ctr-model.ts; feature admission: src/model/admission.ts; eviction:
+ * src/model/eviction.ts) and the top-level key `backend` (the tfjs backend,
  * src/model/backend.ts).
  */
 import { oneOf, type ConfigValues } from '../config/formats.ts';
@@ -43,6 +44,20 @@ export const modelConfig = {
       doc:
         'Sightings counted in a slot (lookups of ids without a row) after which its sketch counters are ' +
         'halved: an id must reach minCount within about that many. 0 = 10 x the counters of a sketch row',
+      format: 'nat',
+      default: 0,
+    },
+  },
+  eviction: {
+    ttlSeconds: {
+      doc:
+        'Remove embedding rows not seen for this many seconds of event time (their ids become tombstones of ' +
+        'the next delta export; a readmitted id starts afresh). 0 = never',
+      format: 'nat',
+      default: 0,
+    },
+    sweepSeconds: {
+      doc: 'Event-time seconds between two sweeps for expired rows; 0 = ttlSeconds / 10',
       format: 'nat',
       default: 0,
     },

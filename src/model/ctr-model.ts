@@ -4,6 +4,7 @@ import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema
 import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
+import { Eviction, NO_EVICTION, type EvictionConfig } from './eviction.ts';
 import type { ServingTower } from './serving-tower.ts';
 import { DenseTower } from './tower.ts';
 
@@ -25,6 +26,8 @@ export interface ModelConfig {
   momentumDtype?: 'float32' | 'bfloat16';
   /** Feature admission while training (src/model/admission.ts); default off (a row on first sight). */
   admission?: AdmissionConfig;
+  /** TTL eviction of rows on last-seen event time (src/model/eviction.ts); default off. */
+  eviction?: EvictionConfig;
 }
 
 /** Gathered inputs of one batch. */
@@ -53,6 +56,8 @@ export class CtrModel {
   readonly tables: EmbeddingTable[];
   /** One admission gate per table (its sketch and its admitted/rejected counts). */
   readonly gates: AdmissionGate[];
+  /** Last-seen times and TTL sweeps of the tables (inactive unless model.eviction.ttlSeconds > 0). */
+  readonly eviction: Eviction;
   readonly tower: DenseTower;
   /** I: tower input width = sum(dims) + N. */
   readonly inputDim: number;
@@ -77,6 +82,7 @@ export class CtrModel {
       (s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }),
     );
     this.gates = this.slots.map((s) => new AdmissionGate(s, config.admission ?? ADMIT_ALL, config.seed));
+    this.eviction = new Eviction(this.tables, config.eviction ?? NO_EVICTION);
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) {
@@ -105,6 +111,8 @@ export class CtrModel {
     const rowIdx = new Int32Array(B * F);
     const x = new Float32Array(B * I);
     const wide = new Float32Array(B);
+    const ev = admit && this.eviction.active ? this.eviction : null;
+    ev?.beforeBatch(batch.eventTimeMs, B);
     for (let f = 0; f < F; f++) {
       const t = this.tables[f],
         S = t.rows.stride,
@@ -131,6 +139,7 @@ export class CtrModel {
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
       if (admit) gate.admitted += t.size - before;
+      ev?.touch(f, rowIdx, F);
     }
     const dOff = I - N;
     for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
@@ -211,13 +220,16 @@ export class CtrModel {
   }
 
   /**
-   * Per slot: rows held, bytes allocated (rows, optimizer state, id map, admission sketch), and
-   * rows made / lookups refused a row while training (the gate's totals since the model was made).
+   * Per slot: rows held, bytes allocated (rows, optimizer state, id map, admission sketch,
+   * last-seen times), and rows made / lookups refused a row / rows evicted while training (totals
+   * since the model was made).
    */
-  tableStats(): { slot: string; rows: number; bytes: number; admitted: number; rejected: number }[] {
+  tableStats(): { slot: string; rows: number; bytes: number; admitted: number; rejected: number; evicted: number }[] {
+    const ev = this.eviction;
     return this.tables.map((t, f) => {
       const g = this.gates[f];
-      return { slot: t.slot, rows: t.size, bytes: t.bytes + g.bytes, admitted: g.admitted, rejected: g.rejected };
+      const bytes = t.bytes + g.bytes + ev.bytes(f);
+      return { slot: t.slot, rows: t.size, bytes, admitted: g.admitted, rejected: g.rejected, evicted: ev.evicted[f] };
     });
   }
 

@@ -58,6 +58,7 @@ interface Manifest extends CheckpointMeta {
   format: string;
   step: number;
   denseLionStep: number;
+  evictionClock?: { nowSec: number; lastSweepSec: number };
   created_at: string;
   tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number; sketchSightings?: number }[];
   arrays: ArrayEntry[];
@@ -87,6 +88,7 @@ export async function writeCheckpoint(
     parts.push({ name: `table/${t.slot}/blocks`, dtype: 'uint32', a: t.blocks });
     // the admission sketch's 8-bit counters as 32-bit words (its size is a multiple of 16 bytes)
     if (t.sketch) parts.push({ name: `table/${t.slot}/admission_sketch`, dtype: 'uint32', a: u32Of(t.sketch) });
+    if (t.lastSeen) parts.push({ name: `table/${t.slot}/last_seen`, dtype: 'uint32', a: t.lastSeen });
   }
   const bytes = parts.reduce((s, p) => s + p.a.byteLength, 0);
   const bin = new Uint8Array(bytes);
@@ -101,6 +103,7 @@ export async function writeCheckpoint(
     format: CHECKPOINT_FORMAT,
     step: state.step,
     denseLionStep: state.denseLionStep,
+    ...(state.evictionClock ? { evictionClock: state.evictionClock } : {}),
     created_at: new Date().toISOString(),
     ...meta,
     tables: state.tables.map((t) => ({
@@ -166,6 +169,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const state: TrainState = {
     step: m.step,
     denseLionStep: m.denseLionStep,
+    ...(m.evictionClock ? { evictionClock: m.evictionClock } : {}),
     tower: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower/${i}`)),
     towerMomentum: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower_momentum/${i}`)),
     tables: m.tables.map((t) => ({
@@ -174,6 +178,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
       rowLo: get<Uint32Array>(`table/${t.slot}/id_lo`),
       blocks: get<Uint32Array>(`table/${t.slot}/blocks`),
       ...sketchOf(arr.get(`table/${t.slot}/admission_sketch`)),
+      ...lastSeenOf(arr.get(`table/${t.slot}/last_seen`)),
     })),
   };
   const meta: CheckpointMeta = {
@@ -226,4 +231,9 @@ function u32Of(a: Uint8Array): Uint32Array {
 /** `{ sketch }` of a checkpoint's admission sketch array, `{}` when it has none. */
 function sketchOf(a: Float32Array | Uint32Array | undefined): { sketch?: Uint8Array } {
   return a ? { sketch: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) } : {};
+}
+
+/** `{ lastSeen }` of a checkpoint's last-seen array, `{}` when it has none. */
+function lastSeenOf(a: Float32Array | Uint32Array | undefined): { lastSeen?: Uint32Array } {
+  return a ? { lastSeen: a as Uint32Array } : {};
 }

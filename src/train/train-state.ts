@@ -1,8 +1,8 @@
 /**
  * Everything a training step depends on, as plain typed arrays (copies): the tower
  * variables and their Lion momentum, the step counter, and per table the rows in use
- * (ids, values, momentum in its stored dtype, last step, update count) and its admission
- * sketch (src/model/admission.ts). A checkpoint writes
+ * (ids, values, momentum in its stored dtype, last step, update count), its admission
+ * sketch (src/model/admission.ts) and last-seen times (src/model/eviction.ts). A checkpoint writes
  * this as is; restoring it into a fresh model with the same config and continuing gives
  * the same weights bit for bit as an uninterrupted run.
  */
@@ -17,6 +17,8 @@ export interface TrainState {
   tower: Float32Array[];
   towerMomentum: Float32Array[];
   denseLionStep: number;
+  /** The eviction clock (src/model/eviction.ts), absent when eviction is off. */
+  evictionClock?: { nowSec: number; lastSweepSec: number };
   tables: {
     slot: string;
     size: number;
@@ -30,17 +32,21 @@ export interface TrainState {
     sketch?: Uint8Array;
     /** Sightings counted in the sketch since its last halving (with `sketch`). */
     sketchSightings?: number;
+    /** [size] last-seen event time of each row, seconds (with evictionClock). */
+    lastSeen?: Uint32Array;
   }[];
 }
 
 /** Copies the state of a TrainStep (its model included). */
 export async function captureState(ts: TrainStep): Promise<TrainState> {
   const dense = await ts.denseLion.getState();
+  const ev = ts.model.eviction;
   return {
     step: ts.step,
     tower: await Promise.all(ts.model.tower.vars.map(async (v) => ((await v.data()) as Float32Array).slice())),
     towerMomentum: dense.momentum.map((m) => m.slice()),
     denseLionStep: dense.step,
+    ...(ev.active ? { evictionClock: { nowSec: ev.nowSec, lastSweepSec: ev.lastSweepSec } } : {}),
     tables: ts.model.tables.map((t, f) => ({
       slot: t.slot,
       size: t.size,
@@ -51,6 +57,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
       blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
       ...sketchState(ts.model.gates[f]),
+      ...(ev.active ? { lastSeen: lastSeenOf(ev.lastSeen[f], t.size) } : {}),
     })),
   };
 }
@@ -100,9 +107,21 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
     // a state without a sketch (admission was off) leaves the model's counters at zero
     if (st.sketch) m.gates[f].restore(st.sketch, st.sketchSightings ?? 0);
   });
+  if (s.evictionClock)
+    m.eviction.restore(
+      s.evictionClock,
+      s.tables.map((t) => t.lastSeen),
+    );
 }
 
 /** A gate's sketch as TrainState fields: counters (a copy) and sightings, none when it has no sketch. */
 function sketchState(g: AdmissionGate): { sketch?: Uint8Array; sketchSightings?: number } {
   return g.counts ? { sketch: g.counts.slice(), sketchSightings: g.sightings } : {};
+}
+
+/** A copy of the first `size` last-seen times (zeros past the array: rows never stamped). */
+function lastSeenOf(ls: Uint32Array, size: number): Uint32Array {
+  const out = new Uint32Array(size);
+  out.set(ls.subarray(0, Math.min(size, ls.length)));
+  return out;
 }

@@ -75,6 +75,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
     const d = opts.deltaIntervalSeconds ?? 0;
     this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
+    // rows evicted (model.eviction) are tombstones of the next delta export
+    opts.model.eviction.onEvict.push((slot, hi, lo) => this.deltas?.remove(slot, hi, lo));
     this.gate = trainerGate(this, (version) => this.deltas?.startChain(version));
   }
 

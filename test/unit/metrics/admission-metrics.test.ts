@@ -1,4 +1,4 @@
-/** Per-slot admission counters (lionctr_embedding_admitted_total / _rejected_total) from `tables` events. */
+/** Per-slot admission and eviction counters (lionctr_embedding_*_total) from `tables` events. */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { TrainEmitter } from '../../../src/events/train-events.ts';
@@ -15,7 +15,7 @@ describe('embedding admission metrics', () => {
     observeTrainer(ev, m);
     const t = (admitted: number, rejected: number) => ({
       slots: [
-        { slot: 'C1', rows: admitted, bytes: 1000, admitted, rejected },
+        { slot: 'C1', rows: admitted, bytes: 1000, admitted, rejected, evicted: rejected - 1 },
         { slot: 'C2', rows: 3, bytes: 64, admitted: 3, rejected: 0 },
       ],
       watermarkMs: null,
@@ -33,6 +33,7 @@ describe('embedding admission metrics', () => {
       'lionctr_embedding_admitted_total{slot="C2"} 3',
     );
     expect(sample(text, 'lionctr_embedding_rows', 'C1')).toBe('lionctr_embedding_rows{slot="C1"} 25');
+    expect(sample(text, 'lionctr_embedding_evicted_total', 'C1')).toBe('lionctr_embedding_evicted_total{slot="C1"} 8');
     // a restarted trainer (worker) starts its totals from 0: what it reports is all new
     ev.emit('tables', t(2, 1));
     text = await m.registry.metrics();

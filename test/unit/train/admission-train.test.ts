@@ -1,7 +1,8 @@
 /**
  * Training with feature admission (model.admission, src/model/admission.ts): ids refused a row
- * are not stored and their gradients are dropped by both sparse kernels; the sketch goes into
- * checkpoints, so checkpoint -> restart -> continue equals an uninterrupted run bit for bit.
+ * are not stored and their gradients are dropped by both sparse kernels; the sketch (and TTL
+ * eviction's clock and last-seen times) go into checkpoints, so checkpoint -> restart ->
+ * continue equals an uninterrupted run bit for bit.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -118,7 +119,7 @@ describe('RowGradients skips row -1 (an id without a row)', () => {
   });
 });
 
-describe('checkpoint -> restart -> continue with admission on', () => {
+describe('checkpoint -> restart -> continue with admission and eviction on', () => {
   const schema = { ...criteoSlots(), embeddingDim: 4 };
   const batches: FeatureBatch[] = [];
   beforeAll(async () => {
@@ -129,7 +130,9 @@ describe('checkpoint -> restart -> continue with admission on', () => {
   const build = (kernel: 'wasm' | 'js') => {
     // halved every 500 sightings of a slot: the sightings since the last halving are state too
     const admission = { minCount: 2, probability: 0.7, sketchBytes: 4096, halveEvery: 500 };
-    const model = new CtrModel(schema, { hidden: [8], initStd: 0.05, seed: 1, admission });
+    // the synthetic stream's event times step 10 ms an example: 2.56 s a batch of 256
+    const eviction = { ttlSeconds: 4, sweepSeconds: 1 };
+    const model = new CtrModel(schema, { hidden: [8], initStd: 0.05, seed: 1, admission, eviction });
     return new TrainStep(model, {
       dense: lp(1e-3),
       embedding: lp(1e-2),
@@ -148,6 +151,7 @@ describe('checkpoint -> restart -> continue with admission on', () => {
       expect(Buffer.from(t.blocks.buffer).equals(Buffer.from(u.blocks.buffer)), `${t.slot} rows`).toBe(true);
       expect(Buffer.from(t.sketch!).equals(Buffer.from(u.sketch!)), `${t.slot} sketch`).toBe(true);
       expect(t.sketchSightings, `${t.slot} sightings`).toBe(u.sketchSightings);
+      expect(Buffer.from(t.lastSeen!.buffer).equals(Buffer.from(u.lastSeen!.buffer)), `${t.slot} times`).toBe(true);
     });
   };
 
@@ -163,11 +167,15 @@ describe('checkpoint -> restart -> continue with admission on', () => {
         const ck = await readCheckpoint(join(dir, '4'));
         expect(ck.state.tables.every((t) => t.sketch?.length === 4096)).toBe(true);
         expect(ck.state.tables.some((t) => (t.sketchSightings ?? 0) > 0)).toBe(true);
+        expect(ck.state.evictionClock!.nowSec).toBeGreaterThan(0);
+        expect(a.model.eviction.evicted.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
         const b2 = build(kernel);
         restoreState(b2, ck.state);
         for (const b of batches.slice(4)) b2.run(b);
         const after = await captureState(a);
         same(await captureState(b2), after);
+        expect(b2.model.eviction.nowSec).toBe(a.model.eviction.nowSec);
+        expect(b2.model.eviction.lastSweepSec).toBe(a.model.eviction.lastSweepSec);
         expect(after.tables.reduce((s, t) => s + t.size, 0)).toBeGreaterThan(0);
         expect(a.model.gates.reduce((s, g) => s + g.rejected, 0)).toBeGreaterThan(0);
         // without the sketch the continuation admits other rows: the sketch is part of the state
