@@ -1,10 +1,12 @@
 /**
- * Holdout AUC and embedding rows with feature admission (model.admission.minCount) against
- * admission off, in the same run: on the Criteo sample (config/criteo.json: the first 8,000
- * rows, 2 passes; holdout the last 1,999) and on the synthetic stream (train on its first
- * N examples, holdout the next 50,000).
+ * Holdout AUC and embedding rows with feature admission (model.admission.minCount) and TTL
+ * eviction (model.eviction.ttlSeconds) against both off, in the same run: on the Criteo sample
+ * (config/criteo.json: the first 8,000 rows, 1 and 2 passes; holdout the last 1,999; it has no
+ * event times, so no TTL) and on the synthetic stream (train on its first N examples, holdout
+ * the next 50,000).
  *
- *   npx tsx bench/admission-quality.ts [--synthetic 200000] [--min-counts 2,4] [--set key=value ...]
+ *   npx tsx bench/admission-quality.ts [--synthetic 200000] [--min-counts 2,4] [--ttl 300] [--no-criteo]
+ *     [--set key=value ...]
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +26,8 @@ const { values } = parseArgs({
   options: {
     synthetic: { type: 'string', default: '200000' },
     'min-counts': { type: 'string', default: '2,4' },
+    ttl: { type: 'string', default: '300' },
+    'no-criteo': { type: 'boolean' },
     set: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean' },
   },
@@ -34,6 +38,7 @@ if (values.help) {
 }
 const CRITEO = '../shared/data/criteo-10k/criteo_10k.tsv';
 const minCounts = [1, ...values['min-counts'].split(',').map(Number)];
+const ttl = Number(values.ttl);
 
 /** Trains on `train` passes, scores `holdout`; returns holdout AUC, rows held and rows refused. */
 async function run(config: string[], sets: string[], train: () => Source[], holdout: () => Source) {
@@ -55,18 +60,25 @@ async function run(config: string[], sets: string[], train: () => Source[], hold
   }
   const rows = model.tables.reduce((s, t) => s + t.size, 0);
   const rejected = model.gates.reduce((s, g) => s + g.rejected, 0);
+  const evicted = model.eviction.evicted.reduce((s, n) => s + n, 0);
   const bytes = model.tableStats().reduce((s, t) => s + t.bytes, 0);
   model.dispose();
   step.denseLion.dispose();
-  return { auc: auc(p, y), rows, rejected, bytes, holdout: y.length };
+  return { auc: auc(p, y), rows, rejected, evicted, bytes, holdout: y.length };
 }
 
-const line = (name: string, mc: number, r: Awaited<ReturnType<typeof run>>, base: Awaited<ReturnType<typeof run>>) =>
+const line = (
+  name: string,
+  mc: number | string,
+  r: Awaited<ReturnType<typeof run>>,
+  base: Awaited<ReturnType<typeof run>>,
+) =>
   console.log(
-    `${name.padEnd(10)} minCount ${String(mc).padEnd(2)} AUC ${r.auc.toFixed(4)} (${
+    `${name.padEnd(10)} minCount ${String(mc).padEnd(10)} AUC ${r.auc.toFixed(4)} (${
       (r.auc - base.auc >= 0 ? '+' : '') + (r.auc - base.auc).toFixed(4)
     })  rows ${String(r.rows).padStart(8)} (${((100 * r.rows) / base.rows).toFixed(1)}%)` +
-      `  refused lookups ${r.rejected}  MB ${(r.bytes / 2 ** 20).toFixed(1)}  holdout ${r.holdout}`,
+      `  refused lookups ${r.rejected}  evicted ${r.evicted}  MB ${(r.bytes / 2 ** 20).toFixed(1)}` +
+      `  holdout ${r.holdout}`,
   );
 
 const os = await import('node:os');
@@ -76,7 +88,8 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-if (existsSync(CRITEO)) {
+if (values['no-criteo']) console.log('Criteo sample skipped (--no-criteo)');
+else if (existsSync(CRITEO)) {
   const criteo = (skip: number, limit?: number) =>
     createFileSource({ path: CRITEO, format: 'criteo', schema: criteoSchema, skip, limit });
   const criteoSchema = featureSchemaOf(loadConfig(['config/criteo.json']));
@@ -98,15 +111,20 @@ if (existsSync(CRITEO)) {
 } else console.log(`no ${CRITEO}: Criteo sample skipped`);
 const N = Number(values.synthetic);
 let base: Awaited<ReturnType<typeof run>> | undefined;
-for (const mc of minCounts) {
+// the synthetic stream's event times step 10 ms an example: N examples span N / 100 s
+const variants: [string, string[]][] = minCounts.map((mc) => [String(mc), [`model.admission.minCount=${mc}`]]);
+if (ttl > 0)
+  for (const mc of [1, minCounts[1] ?? 2])
+    variants.push([`${mc} ttl ${ttl}`, [`model.admission.minCount=${mc}`, `model.eviction.ttlSeconds=${ttl}`]]);
+for (const [name, sets] of variants) {
   const r = await run(
     [],
-    [`model.admission.minCount=${mc}`],
+    sets,
     () => [createSyntheticSource({ seed: 1, limit: N })],
     () => createSyntheticSource({ seed: 1, limit: 50_000, startOffset: N }),
   );
   base ??= r;
-  line('synthetic', mc, r, base);
+  line('synthetic', name, r, base);
 }
 console.log(
   `load average ${os
