@@ -72,7 +72,7 @@ export class Eviction {
     if (this.nowSec < 0) {
       // rows looked up before any event time was known count as seen now
       this.nowSec = this.lastSweepSec = sec;
-      this.tables.forEach((tb, f) => this.lastSeen[f].fill(sec, 0, tb.size));
+      for (const [f, tb] of this.tables.entries()) this.lastSeen[f].fill(sec, 0, tb.size);
       return;
     }
     if (sec > this.nowSec) this.nowSec = sec;
