@@ -10,10 +10,13 @@ import { CtrModel } from '../model/ctr-model.ts';
 import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import type { OptimConfig } from '../train/optim/optim-config.ts';
 
-/** A fresh CtrModel of `schema` with the config's `model.*` settings (tower, init, seed, FM, momentum dtype). */
+/**
+ * A fresh CtrModel of `schema` with the config's `model.*` settings (tower, init, seed, FM,
+ * momentum dtype, admission, eviction).
+ */
 export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
-  const { hidden, initStd, seed, fm, momentumDtype } = cfg.model;
-  return new CtrModel(schema, { hidden, initStd, seed, fm, momentumDtype });
+  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction } = cfg.model;
+  return new CtrModel(schema, { hidden, initStd, seed, fm, momentumDtype, admission, eviction });
 }
 
 /**

@@ -75,9 +75,13 @@ export interface Progress {
   window: number;
 }
 
-/** Embedding table sizes, emitted with every progress line. */
+/**
+ * Embedding table sizes, emitted with every progress line; `admitted`, `rejected` and `evicted`
+ * are the slot's totals since the trainer started (rows made; training lookups of ids refused a
+ * row; rows removed by model.eviction).
+ */
 export interface TablesEvent {
-  slots: { slot: string; rows: number; bytes: number }[];
+  slots: { slot: string; rows: number; bytes: number; admitted?: number; rejected?: number; evicted?: number }[];
   watermarkMs: number | null;
 }
 

@@ -117,7 +117,24 @@ function trainMetrics(registry: client.Registry) {
       'Training throughput over the last progress interval, examples/s',
     ),
     embeddingRows: gauge('lionctr_embedding_rows', 'Embedding rows held, per slot', ['slot']),
-    embeddingBytes: gauge('lionctr_embedding_bytes', 'Bytes allocated for rows + optimizer state, per slot', ['slot']),
+    embeddingBytes: gauge(
+      'lionctr_embedding_bytes',
+      'Bytes allocated for rows + optimizer state + admission sketch, per slot',
+      ['slot'],
+    ),
+    embeddingAdmitted: counter('lionctr_embedding_admitted_total', 'Embedding rows made while training, per slot', [
+      'slot',
+    ]),
+    embeddingEvicted: counter(
+      'lionctr_embedding_evicted_total',
+      'Embedding rows removed by model.eviction (not seen for ttlSeconds of event time), per slot',
+      ['slot'],
+    ),
+    embeddingRejected: counter(
+      'lionctr_embedding_rejected_total',
+      'Training lookups of ids that model.admission gave no row (read as a zero row, not updated), per slot',
+      ['slot'],
+    ),
     checkpointSeconds: histogram(
       'lionctr_checkpoint_seconds',
       'Wall time of one checkpoint (capture, write, fsync)',

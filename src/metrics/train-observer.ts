@@ -32,10 +32,24 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
     setOrAbsent(m.progCalibration, p.calibration);
     setOrAbsent(m.throughput, p.examplesPerSecond);
   });
+  // the admitted/rejected totals last seen per slot: the counters grow by the difference
+  const seen = new Map<string, { admitted: number; rejected: number; evicted: number }>();
   events.on('tables', (e) => {
     for (const t of e.slots) {
       m.embeddingRows.set({ slot: t.slot }, t.rows);
       m.embeddingBytes.set({ slot: t.slot }, t.bytes);
+      const last = seen.get(t.slot) ?? { admitted: 0, rejected: 0, evicted: 0 };
+      const now = {
+        admitted: t.admitted ?? last.admitted,
+        rejected: t.rejected ?? last.rejected,
+        evicted: t.evicted ?? last.evicted,
+      };
+      // a total below the last one is a new trainer's (a restarted worker): all of it is new
+      const grew = (a: number, b: number) => (a >= b ? a - b : a);
+      m.embeddingAdmitted.inc({ slot: t.slot }, grew(now.admitted, last.admitted));
+      m.embeddingRejected.inc({ slot: t.slot }, grew(now.rejected, last.rejected));
+      m.embeddingEvicted.inc({ slot: t.slot }, grew(now.evicted, last.evicted));
+      seen.set(t.slot, now);
     }
     if (e.watermarkMs !== null) m.freshness.set((Date.now() - e.watermarkMs) / 1000);
   });

@@ -1,6 +1,7 @@
 /**
- * Config section `model` (the dense tower, embedding init, the FM term, momentum storage;
- * src/model/ctr-model.ts) and the top-level key `backend` (the tfjs backend,
+ * Config section `model` (the dense tower, embedding init, the FM term, momentum storage:
+ * src/model/ctr-model.ts; feature admission: src/model/admission.ts; eviction:
+ * src/model/eviction.ts) and the top-level key `backend` (the tfjs backend,
  * src/model/backend.ts).
  */
 import { oneOf, type ConfigValues } from '../config/formats.ts';
@@ -18,6 +19,48 @@ export const modelConfig = {
   momentumDtype: {
     doc: 'Storage of embedding-row Lion momentum: float32 or bfloat16 (half the optimizer memory)',
     ...oneOf(['float32', 'bfloat16'], 'float32'),
+  },
+  admission: {
+    minCount: {
+      doc:
+        'Sightings of a feature id (counted per slot in a count-min sketch) before it gets an embedding row ' +
+        'while training, 1..255; before that it reads as a zero row and is not updated. 1 = off',
+      format: 'positive-int',
+      default: 1,
+    },
+    probability: {
+      doc:
+        'Chance that a sighting at or past minCount admits the id (deterministic in seed, slot, id, count ' +
+        'and step), in (0, 1]. 1 = off',
+      format: 'nonneg-number',
+      default: 1,
+    },
+    sketchBytes: {
+      doc: 'Bytes of the count-min sketch of each slot (4 rows of 8-bit counters); used when minCount > 1',
+      format: 'positive-int',
+      default: 1048576,
+    },
+    halveEvery: {
+      doc:
+        'Sightings counted in a slot (lookups of ids without a row) after which its sketch counters are ' +
+        'halved: an id must reach minCount within about that many. 0 = 10 x the counters of a sketch row',
+      format: 'nat',
+      default: 0,
+    },
+  },
+  eviction: {
+    ttlSeconds: {
+      doc:
+        'Remove embedding rows not seen for this many seconds of event time (their ids become tombstones of ' +
+        'the next delta export; a readmitted id starts afresh). 0 = never',
+      format: 'nat',
+      default: 0,
+    },
+    sweepSeconds: {
+      doc: 'Event-time seconds between two sweeps for expired rows; 0 = ttlSeconds / 10',
+      format: 'nat',
+      default: 0,
+    },
   },
 };
 

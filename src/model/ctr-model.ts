@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
 import { LionctrError } from '../errors.ts';
+import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
+import { Eviction, NO_EVICTION, type EvictionConfig } from './eviction.ts';
 import type { ServingTower } from './serving-tower.ts';
 import { DenseTower } from './tower.ts';
 
@@ -29,11 +31,18 @@ export interface ModelConfig {
   fm?: boolean;
   /** Storage of the embedding rows' optimizer momentum; default float32. */
   momentumDtype?: 'float32' | 'bfloat16';
+  /** Feature admission while training (src/model/admission.ts); default off (a row on first sight). */
+  admission?: AdmissionConfig;
+  /** TTL eviction of rows on last-seen event time (src/model/eviction.ts); default off. */
+  eviction?: EvictionConfig;
 }
 
 /** Gathered inputs of one batch. */
 export interface Gathered {
-  /** [B, F] row index of each (example, slot), -1 where the id is unknown (serving). */
+  /**
+   * [B, F] row index of each (example, slot), -1 where the id has no row (unknown when serving,
+   * not admitted when training: it reads as a zero row and is not updated).
+   */
   rowIdx: Int32Array;
   /** [B, I] tower input: embeddings of all slots (sum of dims) then N dense numerics. */
   x: Float32Array;
@@ -52,6 +61,10 @@ export class CtrModel {
   readonly slots: string[];
   readonly dims: number[];
   readonly tables: EmbeddingTable[];
+  /** One admission gate per table (its sketch and its admitted/rejected counts). */
+  readonly gates: AdmissionGate[];
+  /** Last-seen times and TTL sweeps of the tables (inactive unless model.eviction.ttlSeconds > 0). */
+  readonly eviction: Eviction;
   readonly tower: DenseTower;
   /** I: tower input width = sum(dims) + N. */
   readonly inputDim: number;
@@ -77,6 +90,8 @@ export class CtrModel {
     this.tables = this.slots.map(
       (s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }),
     );
+    this.gates = this.slots.map((s) => new AdmissionGate(s, config.admission ?? ADMIT_ALL, config.seed));
+    this.eviction = new Eviction(this.tables, config.eviction ?? NO_EVICTION);
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) {
@@ -93,8 +108,9 @@ export class CtrModel {
 
   /**
    * Looks up the rows of a batch and builds the tower input.
-   * @param admit true while training (unknown ids get new rows), false when serving
-   *   (unknown ids read as zero vectors, linear weight 0).
+   * @param admit true while training (unknown ids get new rows when their slot's admission gate
+   *   lets them; those it refuses read as zero rows, index -1), false when serving (unknown ids
+   *   read as zero vectors, linear weight 0).
    * @param xOut where to write x (B * I floats, all 0); a new array when absent.
    */
   gather(batch: FeatureBatch, admit: boolean, xOut?: Float32Array): Gathered {
@@ -105,14 +121,25 @@ export class CtrModel {
     const rowIdx = new Int32Array(B * F);
     const x = xOut ?? new Float32Array(B * I);
     const wide = new Float32Array(B);
+    const ev = admit && this.eviction.active ? this.eviction : null;
+    ev?.beforeBatch(batch.eventTimeMs, B);
     for (let f = 0; f < F; f++) {
       const t = this.tables[f],
         S = t.rows.stride,
         D = t.dim,
-        co = this.colOffset[f];
+        co = this.colOffset[f],
+        gate = this.gates[f],
+        gated = admit && gate.active,
+        before = t.size;
       for (let b = 0; b < B; b++) {
         const k = b * F + f;
-        const r = admit ? t.findOrAdmit(batch.idHi[k], batch.idLo[k]) : t.find(batch.idHi[k], batch.idLo[k]);
+        const hi = batch.idHi[k],
+          lo = batch.idLo[k];
+        let r: number;
+        if (gated) {
+          r = t.find(hi, lo);
+          if (r < 0 && gate.admit(hi, lo, t.clock)) r = t.findOrAdmit(hi, lo);
+        } else r = admit ? t.findOrAdmit(hi, lo) : t.find(hi, lo);
         rowIdx[k] = r;
         if (r < 0) continue;
         const w = t.rows.data,
@@ -121,6 +148,8 @@ export class CtrModel {
         wide[b] += w[ro];
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
+      if (admit) gate.admitted += t.size - before;
+      ev?.touch(f, rowIdx, F);
     }
     const dOff = I - N;
     for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
@@ -204,6 +233,20 @@ export class CtrModel {
   /** Rows held per slot. */
   rowCounts(): Record<string, number> {
     return Object.fromEntries(this.tables.map((t) => [t.slot, t.size]));
+  }
+
+  /**
+   * Per slot: rows held, bytes allocated (rows, optimizer state, id map, admission sketch,
+   * last-seen times), and rows made / lookups refused a row / rows evicted while training (totals
+   * since the model was made).
+   */
+  tableStats(): { slot: string; rows: number; bytes: number; admitted: number; rejected: number; evicted: number }[] {
+    const ev = this.eviction;
+    return this.tables.map((t, f) => {
+      const g = this.gates[f];
+      const bytes = t.bytes + g.bytes + ev.bytes(f);
+      return { slot: t.slot, rows: t.size, bytes, admitted: g.admitted, rejected: g.rejected, evicted: ev.evicted[f] };
+    });
   }
 
   /** Frees the tower's tensors and the serving tower (an ONNX session). */

@@ -5,7 +5,8 @@
  *
  *     <root>/<step>/manifest.json   format, step, examples, source offsets, pass, arrays
  *                                   (name, dtype, length, byte offset), sha256 of state.bin
- *     <root>/<step>/state.bin       the arrays, back to back (little-endian)
+ *     <root>/<step>/state.bin       the arrays, back to back (little-endian); per table its ids,
+ *                                   row blocks and admission sketch (when admission counts)
  *     <root>/LATEST                 the newest complete checkpoint
  *
  * A checkpoint is written into `<root>/.tmp-<step>`, each file fsynced, renamed into place,
@@ -57,8 +58,9 @@ interface Manifest extends CheckpointMeta {
   format: string;
   step: number;
   denseLionStep: number;
+  evictionClock?: { nowSec: number; lastSweepSec: number };
   created_at: string;
-  tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number }[];
+  tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number; sketchSightings?: number }[];
   arrays: ArrayEntry[];
   sha256: string;
   bytes: number;
@@ -85,6 +87,9 @@ export async function writeCheckpoint(
     parts.push({ name: `table/${t.slot}/id_hi`, dtype: 'uint32', a: t.rowHi });
     parts.push({ name: `table/${t.slot}/id_lo`, dtype: 'uint32', a: t.rowLo });
     parts.push({ name: `table/${t.slot}/blocks`, dtype: 'uint32', a: t.blocks });
+    // the admission sketch's 8-bit counters as 32-bit words (its size is a multiple of 16 bytes)
+    if (t.sketch) parts.push({ name: `table/${t.slot}/admission_sketch`, dtype: 'uint32', a: u32Of(t.sketch) });
+    if (t.lastSeen) parts.push({ name: `table/${t.slot}/last_seen`, dtype: 'uint32', a: t.lastSeen });
   }
   const bytes = parts.reduce((s, p) => s + p.a.byteLength, 0);
   const bin = new Uint8Array(bytes);
@@ -99,9 +104,16 @@ export async function writeCheckpoint(
     format: CHECKPOINT_FORMAT,
     step: state.step,
     denseLionStep: state.denseLionStep,
+    ...(state.evictionClock ? { evictionClock: state.evictionClock } : {}),
     created_at: new Date().toISOString(),
     ...meta,
-    tables: state.tables.map((t) => ({ slot: t.slot, size: t.size, dtype: t.dtype, stride: t.stride })),
+    tables: state.tables.map((t) => ({
+      slot: t.slot,
+      size: t.size,
+      dtype: t.dtype,
+      stride: t.stride,
+      ...(t.sketch ? { sketchSightings: t.sketchSightings ?? 0 } : {}),
+    })),
     arrays,
     sha256: sha256(bin),
     bytes,
@@ -163,6 +175,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const state: TrainState = {
     step: m.step,
     denseLionStep: m.denseLionStep,
+    ...(m.evictionClock ? { evictionClock: m.evictionClock } : {}),
     tower: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower/${i}`)),
     towerMomentum: Array.from({ length: nTower }, (_, i) => get<Float32Array>(`tower_momentum/${i}`)),
     tables: m.tables.map((t) => ({
@@ -170,6 +183,8 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
       rowHi: get<Uint32Array>(`table/${t.slot}/id_hi`),
       rowLo: get<Uint32Array>(`table/${t.slot}/id_lo`),
       blocks: get<Uint32Array>(`table/${t.slot}/blocks`),
+      ...sketchOf(arr.get(`table/${t.slot}/admission_sketch`)),
+      ...lastSeenOf(arr.get(`table/${t.slot}/last_seen`)),
     })),
   };
   const meta: CheckpointMeta = {
@@ -212,4 +227,19 @@ export async function readLatestCheckpoint(
     }
   }
   return null;
+}
+
+/** The words of an admission sketch (byte length a multiple of 4). */
+function u32Of(a: Uint8Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+}
+
+/** `{ sketch }` of a checkpoint's admission sketch array, `{}` when it has none. */
+function sketchOf(a: Float32Array | Uint32Array | undefined): { sketch?: Uint8Array } {
+  return a ? { sketch: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) } : {};
+}
+
+/** `{ lastSeen }` of a checkpoint's last-seen array, `{}` when it has none. */
+function lastSeenOf(a: Float32Array | Uint32Array | undefined): { lastSeen?: Uint32Array } {
+  return a ? { lastSeen: a as Uint32Array } : {};
 }

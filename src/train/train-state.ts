@@ -1,12 +1,14 @@
 /**
  * Everything a training step depends on, as plain typed arrays (copies): the tower
  * variables and their Lion momentum, the step counter, and per table the rows in use
- * (ids, values, momentum in its stored dtype, last step, update count). A checkpoint writes
+ * (ids, values, momentum in its stored dtype, last step, update count), its admission
+ * sketch (src/model/admission.ts) and last-seen times (src/model/eviction.ts). A checkpoint writes
  * this as is; restoring it into a fresh model with the same config and continuing gives
  * the same weights bit for bit as an uninterrupted run.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
+import type { AdmissionGate } from '../model/admission.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A TrainStep's state as plain typed arrays (see the module doc). */
@@ -15,6 +17,8 @@ export interface TrainState {
   tower: Float32Array[];
   towerMomentum: Float32Array[];
   denseLionStep: number;
+  /** The eviction clock (src/model/eviction.ts), absent when eviction is off. */
+  evictionClock?: { nowSec: number; lastSweepSec: number };
   tables: {
     slot: string;
     size: number;
@@ -24,18 +28,26 @@ export interface TrainState {
     stride: number;
     /** [size, stride] the row blocks (values, momentum, lastStep, updates; see RowStore) as raw 32-bit words. */
     blocks: Uint32Array;
+    /** The slot's admission sketch counters (src/model/admission.ts), absent when it has none. */
+    sketch?: Uint8Array;
+    /** Sightings counted in the sketch since its last halving (with `sketch`). */
+    sketchSightings?: number;
+    /** [size] last-seen event time of each row, seconds (with evictionClock). */
+    lastSeen?: Uint32Array;
   }[];
 }
 
 /** Copies the state of a TrainStep (its model included). */
 export async function captureState(ts: TrainStep): Promise<TrainState> {
   const dense = await ts.denseLion.getState();
+  const ev = ts.model.eviction;
   return {
     step: ts.step,
     tower: await Promise.all(ts.model.tower.vars.map(async (v) => ((await v.data()) as Float32Array).slice())),
     towerMomentum: dense.momentum.map((m) => m.slice()),
     denseLionStep: dense.step,
-    tables: ts.model.tables.map((t) => ({
+    ...(ev.active ? { evictionClock: { nowSec: ev.nowSec, lastSweepSec: ev.lastSweepSec } } : {}),
+    tables: ts.model.tables.map((t, f) => ({
       slot: t.slot,
       size: t.size,
       rowHi: t.rowHi.slice(0, t.size),
@@ -44,6 +56,8 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
       blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
+      ...sketchState(ts.model.gates[f]),
+      ...(ev.active ? { lastSeen: lastSeenOf(ev.lastSeen[f], t.size) } : {}),
     })),
   };
 }
@@ -52,7 +66,8 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
  * Restores a captured state into a TrainStep whose model is freshly built with the same
  * schema and config (tables empty).
  * @throws LionctrError LIONCTR_BAD_CHECKPOINT when tables, slots, widths, momentum dtypes or tower
- *   sizes do not match, or the state repeats an id; LIONCTR_INTERNAL when a table is not empty.
+ *   sizes do not match, the state repeats an id, or an admission sketch differs in size;
+ *   LIONCTR_INTERNAL when a table is not empty.
  */
 export function restoreState(ts: TrainStep, s: TrainState): void {
   const m = ts.model;
@@ -89,5 +104,24 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
       }
     }
     new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
+    // a state without a sketch (admission was off) leaves the model's counters at zero
+    if (st.sketch) m.gates[f].restore(st.sketch, st.sketchSightings ?? 0);
   });
+  if (s.evictionClock)
+    m.eviction.restore(
+      s.evictionClock,
+      s.tables.map((t) => t.lastSeen),
+    );
+}
+
+/** A gate's sketch as TrainState fields: counters (a copy) and sightings, none when it has no sketch. */
+function sketchState(g: AdmissionGate): { sketch?: Uint8Array; sketchSightings?: number } {
+  return g.counts ? { sketch: g.counts.slice(), sketchSightings: g.sightings } : {};
+}
+
+/** A copy of the first `size` last-seen times (zeros past the array: rows never stamped). */
+function lastSeenOf(ls: Uint32Array, size: number): Uint32Array {
+  const out = new Uint32Array(size);
+  out.set(ls.subarray(0, Math.min(size, ls.length)));
+  return out;
 }

@@ -58,8 +58,9 @@ export class TrainStep {
   step = 0;
   /**
    * Called before the sparse updates of each step taken with the [B, F] rows about to change
-   * (row of example b in table f at b * F + f; -1 never occurs while training): delta
-   * exports record them, the publish gate saves their values first.
+   * (row of example b in table f at b * F + f; -1 where model.admission gave the id no row,
+   * which the sparse updates skip): delta exports record them, the publish gate saves their
+   * values first.
    */
   readonly rowListeners: ((rowIdx: Int32Array, F: number) => void)[] = [];
 

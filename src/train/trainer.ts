@@ -72,6 +72,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
     const d = opts.deltaIntervalSeconds ?? 0;
     this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
+    // rows evicted (model.eviction) are tombstones of the next delta export
+    opts.model.eviction.onEvict.push((slot, hi, lo) => this.deltas?.remove(slot, hi, lo));
     this.gate = trainerGate(this, (version) => this.deltas?.startChain(version));
     const backoff = opts.writeRetrySeconds ?? { min: 1, max: 60 };
     this.writes = new WriteRetries(backoff, opts.logger, (e) => this.emit('writeFailure', e));
@@ -282,7 +284,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
-    const slots = this.opts.model.tables.map((t) => ({ slot: t.slot, rows: t.size, bytes: t.bytes }));
+    const slots = this.opts.model.tableStats();
     this.emit('tables', { slots, watermarkMs: this.position.watermarkMs });
     if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
     this.emit('progress', p);

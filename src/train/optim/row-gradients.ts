@@ -6,7 +6,8 @@ import type { BatchGrads } from './batch-grads.ts';
  * Dedupe + segment-sum of per-example row gradients of one table: the gradients of
  * duplicate ids in a batch are summed before the sparse step (sign() is non-linear,
  * DESIGN.md "Lion, sparse-aware" step 1). O(B) with a generation-stamped position array
- * indexed by row (no hashing, no per-row allocation).
+ * indexed by row (no hashing, no per-row allocation). Row index -1 (an id that the admission
+ * gate gave no row) is skipped.
  */
 export class RowGradients {
   /** [n] unique touched rows of the last accumulate. */
@@ -57,10 +58,14 @@ export class RowGradients {
       if ((b & 31) === 0) {
         let t = 0;
         const e = Math.min(B, b + 32);
-        for (let q = b; q < e; q++) t += mark[2 * rowIdx[q * F + f]];
+        for (let q = b; q < e; q++) {
+          const r = rowIdx[q * F + f];
+          if (r >= 0) t += mark[2 * r];
+        }
         this.touch = t;
       }
       const r = rowIdx[b * F + f];
+      if (r < 0) continue; // an id not admitted (src/model/admission.ts): no row, no update
       const xo = b * I + col;
       if (mark[2 * r] !== gen) {
         // first sighting in this batch: write, no need to zero first

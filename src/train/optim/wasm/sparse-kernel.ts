@@ -111,6 +111,7 @@ export class WasmSparseLion {
   stage(batch: BatchGrads, f: number, col: number, catchUp: boolean): boolean {
     const { rowIdx, B, F, gx, I, dlogit } = batch;
     const D = this.rows.width - 1;
+    for (let b = 0; b < B; b++) if (rowIdx[b * F + f] < 0) return this.stageAdmitted(batch, f, col, catchUp);
     if (!this.lay.layout(B, catchUp)) return false;
     const buf = this.memory.buffer,
       L = this.lay;
@@ -127,6 +128,37 @@ export class WasmSparseLion {
         for (let j = 0; j < D; j++) g[d + j] = gx[s + j];
       }
     this.B = B;
+    return true;
+  }
+
+  /**
+   * stage() for a batch where some of slot f's rows are -1 (ids the admission gate gave no
+   * row, src/model/admission.ts): stages only the examples that have a row, in batch order,
+   * so the kernel sums and updates the same rows as the JS kernel, which skips -1.
+   */
+  private stageAdmitted(batch: BatchGrads, f: number, col: number, catchUp: boolean): boolean {
+    const { rowIdx, B, F, gx, I, dlogit } = batch;
+    const D = this.rows.width - 1;
+    let n = 0;
+    for (let b = 0; b < B; b++) if (rowIdx[b * F + f] >= 0) n++;
+    if (!this.lay.layout(n, catchUp)) return false;
+    const buf = this.memory.buffer,
+      L = this.lay;
+    const idx = new Int32Array(buf, L.idx, n),
+      dl = new Float32Array(buf, L.dl, n),
+      g = new Float32Array(buf, L.gx, n * D);
+    let i = 0;
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      if (r < 0) continue;
+      idx[i] = r;
+      dl[i] = dlogit[b];
+      const s = b * I + col,
+        d = i * D;
+      for (let j = 0; j < D; j++) g[d + j] = gx[s + j];
+      i++;
+    }
+    this.B = n;
     return true;
   }
 
