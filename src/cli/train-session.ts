@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../config/schema.ts';
 import { selectBackend } from '../model/backend.ts';
+import { fingerprintedModelSection } from '../model/config.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
@@ -36,7 +37,7 @@ export async function createTrainer(
       { dense: step.denseLion.params[0], embedding: step.sparse.embedding },
       `Lion settings derived from AdamW ones (factor ${cfg.optim.fromAdamW.factor})`,
     );
-  const modelConfig = { schema, model: cfg.model };
+  const modelConfig = { schema, model: fingerprintedModelSection(cfg.model) };
   const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);
   const ckptDir = checkpointDirOf(cfg, opts.exportDir);
   const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};

@@ -73,3 +73,15 @@ export const backendConfig = {
 
 /** The resolved `model` section. */
 export type ModelSection = ConfigValues<typeof modelConfig>;
+
+/**
+ * The `model` settings that a checkpoint must match to be resumed (its fingerprint): all of
+ * them, except that admission and eviction are left out while they are off (minCount 1 and
+ * probability 1; ttlSeconds 0), so that checkpoints written before those keys existed, and runs
+ * that never turn them on, keep the fingerprint they had.
+ */
+export function fingerprintedModelSection(model: ModelSection): Record<string, unknown> {
+  const { admission, eviction, ...rest } = model;
+  const admits = admission.minCount > 1 || admission.probability < 1;
+  return { ...rest, ...(admits ? { admission } : {}), ...(eviction.ttlSeconds > 0 ? { eviction } : {}) };
+}
