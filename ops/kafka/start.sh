@@ -3,6 +3,8 @@
 # local tries, waits until it answers, prints its bootstrap address. Stop it with stop.sh.
 #   ops/kafka/start.sh [PORT] [--keep]   (default 19092; data in ops/kafka/data, logs in ops/kafka/data/broker.log)
 # Without --keep the data directory is wiped first (a fresh, empty broker: topics are gone).
+# A second broker (PORT and PORT+1 free) needs its own data directory: KAFKA_DATA_DIR=DIR
+# (then stop it with KAFKA_DATA_DIR=DIR ops/kafka/stop.sh); unset, ops/kafka/data.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 keep=0
@@ -16,7 +18,7 @@ if [ ! -d "$here/target/libs" ] || [ -z "$(ls "$here/target/libs" 2>/dev/null)" 
   echo "kafka: fetching broker jars with maven (once)..."
   (cd "$here" && mvn -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/libs)
 fi
-data="$here/data"
+data=${KAFKA_DATA_DIR:-$here/data}
 fresh=1
 if [ "$keep" = 1 ] && [ -f "$data/logs/meta.properties" ]; then fresh=0; else rm -rf "$data" && mkdir -p "$data/logs"; fi
 cat > "$data/server.properties" <<PROPS

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stops the broker started by start.sh (SIGTERM, then SIGKILL after 20 s).
+# Stops the broker started by start.sh (SIGTERM, then SIGKILL after 20 s); the one whose data
+# directory is KAFKA_DATA_DIR when set (as given to start.sh), else ops/kafka/data's.
 here=$(cd "$(dirname "$0")" && pwd)
-pidf="$here/data/broker.pid"
+pidf="${KAFKA_DATA_DIR:-$here/data}/broker.pid"
 [ -f "$pidf" ] || { echo "kafka: no broker pid file"; exit 0; }
 pid=$(cat "$pidf")
 kill "$pid" 2>/dev/null || { rm -f "$pidf"; exit 0; }

@@ -20,6 +20,7 @@ const SUITE: [file: string, fault: string][] = [
   ['trainer-full-disk', 'a full disk under a trainer (checkpoint, export, delta writes retried)'],
   ['run-faults', '`lionctr run` on a full disk: serving answers, training resumes'],
   ['run-broker-fault', '`lionctr run` with its broker out of reach: serving answers, trainer restarted'],
+  ['broker-fault', 'the Kafka broker stopped and killed -9 during training: nothing lost or repeated'],
   ['run-diverged', '`lionctr run` diverging: the last good version stays served'],
   ['produce-outage', '`lionctr produce` with no broker: its own exit status, retries'],
   ['slow-body', 'slow request bodies and headers: 408 in time, memory freed'],
