@@ -45,7 +45,7 @@ export function topicsCommand(): Command {
       try {
         await admin.connect();
       } catch (e) {
-        throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka: ${(e as Error).message}`, {
+        throw new LionctrError('LIONCTR_BROKER_UNAVAILABLE', `cannot reach Kafka: ${(e as Error).message}`, {
           where: 'kafka.brokers',
         });
       }

@@ -125,7 +125,7 @@ describeKafka('run with an unreachable broker', () => {
       expect(stats.failed, `failed predictions: ${stats.reasons.join(' | ')}`).toBe(0);
       expect(down.status).toBe(200);
       expect(String(down.body.training)).toMatch(
-        /^down: .*cannot reach Kafka at 127\.0\.0\.1:\d+.*; restart 1 in \d s$/,
+        /^down: \[LIONCTR_BROKER_UNAVAILABLE\] cannot reach Kafka at 127\.0\.0\.1:\d+.*; restart 1 in \d s$/,
       );
       expect(run.log()).toMatch(/the trainer failed \(\d+ in a row\); serving goes on/);
       expect(upWhileDown).toBe(0);

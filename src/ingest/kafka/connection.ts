@@ -45,7 +45,8 @@ export class KafkaConnection {
   /**
    * Connects the admin (checking that the topic and dead-letter topic exist), the producer
    * and the consumer.
-   * @throws LionctrError LIONCTR_BAD_CONFIG when Kafka cannot be reached or a topic is missing.
+   * @throws LionctrError LIONCTR_BROKER_UNAVAILABLE when Kafka cannot be reached (an outage: `run`
+   *   restarts its trainer), LIONCTR_BAD_CONFIG when a topic is missing.
    */
   async connect(): Promise<void> {
     const k = this.k,
@@ -57,10 +58,14 @@ export class KafkaConnection {
       await admin.connect();
       existing = new Set(await admin.listTopics());
     } catch (e) {
-      throw new LionctrError('LIONCTR_BAD_CONFIG', `cannot reach Kafka at ${brokers}: ${(e as Error).message}`, {
-        where: 'kafka.brokers',
-        cause: e,
-      });
+      throw new LionctrError(
+        'LIONCTR_BROKER_UNAVAILABLE',
+        `cannot reach Kafka at ${brokers}: ${(e as Error).message}`,
+        {
+          where: 'kafka.brokers',
+          cause: e,
+        },
+      );
     }
     if (!existing.has(k.topic)) {
       throw new LionctrError('LIONCTR_BAD_CONFIG', `Kafka topic "${k.topic}" does not exist on ${brokers}`, {
