@@ -13,7 +13,8 @@
  */
 import { numericBucket } from '../features/numeric.ts';
 import { CRITEO_CATEGORICAL, CRITEO_NUMERIC } from '../features/schema.ts';
-import { fmix32, Xoshiro128 } from './synthetic-prng.ts';
+import { fmix32 } from '../features/mix32.ts';
+import { Xoshiro128 } from './synthetic-prng.ts';
 
 /** Numeric slots of the synthetic stream: Criteo's I1..I13 (criteoSlots() of features/schema.ts). */
 export const SYN_NUMERIC = CRITEO_NUMERIC;

@@ -4,15 +4,7 @@
  * example regenerated in O(1).
  */
 
-/** murmur3's 32-bit finalizer: a bijective mix of a 32-bit word; returns an unsigned word. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 } from '../features/mix32.ts';
 
 const TWO_POW_32 = 4294967296;
 

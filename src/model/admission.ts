@@ -6,6 +6,7 @@
  * replay of the same stream admits the same rows. @module
  */
 import { LionctrError } from '../errors.ts';
+import { fmix32 } from '../features/mix32.ts';
 
 /** Settings of `model.admission` (see src/model/config.ts). */
 export interface AdmissionConfig {
@@ -85,9 +86,9 @@ export class AdmissionGate {
     this.threshold = Math.min(2 ** 32, Math.floor(cfg.probability * 2 ** 32));
     this.width = cfg.minCount > 1 ? Math.floor(cfg.sketchBytes / SKETCH_DEPTH / 4) * 4 : 0;
     this.halveEvery = cfg.halveEvery || 10 * this.width;
-    const s = fmix(seed ^ fnv1a(slot));
+    const s = fmix32(seed ^ fnv1a(slot));
     this.s1 = s;
-    this.s2 = fmix(s ^ 0x5bd1e995);
+    this.s2 = fmix32(s ^ 0x5bd1e995);
   }
 
   /** True when some id may be refused a row (minCount > 1 or probability < 1). */
@@ -107,13 +108,13 @@ export class AdmissionGate {
    * @param step the training step (part of the trial's hash, so a replay decides the same).
    */
   admit(hi: number, lo: number, step: number): boolean {
-    const h1 = fmix(fmix(this.s1 ^ hi) ^ lo);
+    const h1 = fmix32(fmix32(this.s1 ^ hi) ^ lo);
     let count = 0;
     if (this.width && !this.counts) this.counts = new Uint8Array(SKETCH_DEPTH * this.width);
     const c = this.counts;
     if (c) {
       const W = this.width,
-        h2 = fmix(fmix(this.s2 ^ lo) ^ hi) | 1;
+        h2 = fmix32(fmix32(this.s2 ^ lo) ^ hi) | 1;
       let m = 255;
       for (let i = 0; i < SKETCH_DEPTH; i++) m = Math.min(m, c[i * W + (((h1 + Math.imul(i, h2)) >>> 0) % W)]);
       count = Math.min(255, m + 1);
@@ -130,7 +131,7 @@ export class AdmissionGate {
         return false;
       }
     }
-    if (this.threshold < 2 ** 32 && fmix(fmix(h1 ^ Math.imul(count, 0x27d4eb2f)) ^ step) >= this.threshold) {
+    if (this.threshold < 2 ** 32 && fmix32(fmix32(h1 ^ Math.imul(count, 0x27d4eb2f)) ^ step) >= this.threshold) {
       this.rejected++;
       return false;
     }
@@ -151,17 +152,6 @@ export class AdmissionGate {
     this.counts = counts.slice();
     this.sightings = sightings;
   }
-}
-
-/** MurmurHash3's 32-bit finalizer (Appleby): an avalanching bijection of uint32. */
-function fmix(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** FNV-1a 32-bit hash of a string's UTF-16 code units (the slot name). */

@@ -12,6 +12,7 @@ import * as arrow from 'apache-arrow';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { EmbeddingTable } from '../model/embedding-table.ts';
 import { embeddingsToArrow, sha256, type DenseModelJson } from '../model/export-format.ts';
+import { VERSION_NAME } from '../model/export-paths.ts';
 import { ONNX_PATH } from '../model/featurization.ts';
 import { towerToOnnx } from '../model/onnx-tower.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
@@ -162,7 +163,7 @@ export async function pruneVersions(
   current: string,
   policy: PrunePolicy,
 ): Promise<string[]> {
-  const versions = names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+  const versions = names.filter((n) => VERSION_NAME.test(n)).sort((a, b) => Number(b) - Number(a));
   const now = Date.now(),
     deleted: string[] = [];
   for (let i = Math.max(policy.keep, 1); i < versions.length; i++) {
