@@ -8,14 +8,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics/catalogue.ts';
-import { createHttpServer } from '../../src/serve/http-server.ts';
+import type { createHttpServer } from '../../src/serve/http-server.ts';
 import { fastPathBodies } from '../../src/serve/json-fast.ts';
-import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import type { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
+import { serveOnLoopback } from '../helpers/served-http.ts';
 
 describe('predict fast path over HTTP', () => {
   let dir: string, base: string;
@@ -33,11 +32,7 @@ describe('predict fast path over HTTP', () => {
     dir = await mkdtemp(join(tmpdir(), 'lionctr-fast-'));
     trained = await tinyTrainedModel(2);
     await writeExport(dir, trained.model, { step: 1, examples: 0, sourceOffsets: {}, watermarkMs: null, metrics: {} });
-    registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0);
-    await registry.check();
-    app = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    ({ registry, app, base } = await serveOnLoopback(dir));
   });
   afterAll(async () => {
     await app?.close();

@@ -15,18 +15,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Featurizer } from '../../src/features/featurizer.ts';
-import { createMetrics } from '../../src/metrics/catalogue.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { loadExport } from '../../src/model/export-reader.ts';
-import { createHttpServer } from '../../src/serve/http-server.ts';
-import { ModelRegistry } from '../../src/serve/model-registry.ts';
+import type { createHttpServer } from '../../src/serve/http-server.ts';
+import type { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { edgeInstanceLines } from '../helpers/edge-instances.ts';
 import { findPython } from '../helpers/python-venv.ts';
 import { tinyTrainedModel } from '../helpers/tiny-model.ts';
+import { serveOnLoopback } from '../helpers/served-http.ts';
 
 const run = promisify(execFile);
 const REPRO = resolve(import.meta.dirname, '../python/repro.py');
@@ -66,11 +65,7 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
       metrics: {},
     });
     trained.model.dispose();
-    registry = new ModelRegistry(root, pino({ level: 'silent' }), 0);
-    await registry.check();
-    app = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    ({ registry, app, base } = await serveOnLoopback(root));
   });
   afterAll(async () => {
     await app?.close();

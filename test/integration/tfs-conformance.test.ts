@@ -15,6 +15,7 @@ import { createHttpServer, VERSION_HEADER } from '../../src/serve/http-server.ts
 import { ModelRegistry } from '../../src/serve/model-registry.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
+import { serveOnLoopback } from '../helpers/served-http.ts';
 
 const meta = (step: number) => ({ step, examples: step * 512, sourceOffsets: {}, watermarkMs: null, metrics: {} });
 type Reply = { status: number; body: Record<string, unknown>; version: string | null; allow: string | null };
@@ -53,11 +54,7 @@ describe("TF Serving's REST API", () => {
     trained.step.run(trained.featurizer.fromInstances(sampleInstances(256, trained.schema)));
     v2 = (await writeExport(dir, trained.model, meta(2), 10)).version;
     const labels = { stable: v1, canary: v2 };
-    registry = new ModelRegistry(dir, pino({ level: 'silent' }), 0, { keepVersions: 2, labels });
-    await registry.check();
-    app = createHttpServer({ registry, metrics, modelName: 'ctr' });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    ({ registry, app, base } = await serveOnLoopback(dir, { policy: { keepVersions: 2, labels }, metrics }));
   });
   afterAll(async () => {
     await app?.close();
