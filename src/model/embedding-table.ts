@@ -1,3 +1,4 @@
+import { LionctrError } from '../errors.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
@@ -6,8 +7,11 @@ import { RowStore, type RowDtype } from './row-store.ts';
  * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
  * sight while training and never move; storage doubles as it fills.
  *
- * The id map is open addressing with linear probing over typed arrays (ids are already
- * XXH64-uniform, so the low bits index directly). Values and optimizer state of a row live
+ * The id map is open addressing with linear probing over one Uint32Array of at least twice
+ * the row capacity (ids are already XXH64-uniform, so the low bits index directly): 4 bytes
+ * per entry, 8 bytes per row of capacity (before: 12 bytes per entry, separate hi, lo and
+ * row arrays). An entry packs the row index with a tag of the id's top bits, so a probe
+ * past another id rarely reads that id's row. Values and optimizer state of a row live
  * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
  */
 export class EmbeddingTable {
@@ -33,10 +37,16 @@ export class EmbeddingTable {
    * indices across a remove (the publish gate's snapshot) follow it here. Not copied by clone().
    */
   readonly removeListeners: ((row: number, last: number) => void)[] = [];
-  private keysHi: Uint32Array;
-  private keysLo: Uint32Array;
-  private slots: Int32Array; // row index or -1
+  /**
+   * [mapCap] the id map: 0 = empty, else (the id's hi & tagMask) | (row + 1). The low log2(mapCap)
+   * bits hold row + 1 (rows < capacity <= mapCap / 2), the bits above them the top bits of the
+   * id's hi word as a tag, so that a probe reads the row's id (rowHi/rowLo) only on a tag match.
+   */
+  private map: Uint32Array;
   private mask: number;
+  /** mapCap - 1 as the row + 1 field of an entry, and its complement (the tag bits). */
+  private rowMask: number;
+  private tagMask: number;
 
   /**
    * @param opts.initialCapacity rows allocated up front (grows by doubling); a loaded export
@@ -57,11 +67,9 @@ export class EmbeddingTable {
     this.rows = new RowStore(this.width, cap, opts.momentumDtype ?? 'float32');
     this.rowHi = new Uint32Array(cap);
     this.rowLo = new Uint32Array(cap);
-    const mapCap = nextPow2(cap * 2);
-    this.keysHi = new Uint32Array(mapCap);
-    this.keysLo = new Uint32Array(mapCap);
-    this.slots = new Int32Array(mapCap).fill(-1);
-    this.mask = mapCap - 1;
+    this.map = new Uint32Array(0);
+    this.mask = this.rowMask = this.tagMask = 0;
+    this.newMap(nextPow2(cap * 2));
   }
 
   /** Row capacity before the next doubling. */
@@ -71,24 +79,23 @@ export class EmbeddingTable {
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    return (
-      this.rows.bytes +
-      this.rowHi.byteLength +
-      this.rowLo.byteLength +
-      this.keysHi.byteLength +
-      this.keysLo.byteLength +
-      this.slots.byteLength
-    );
+    return this.rows.bytes + this.rowHi.byteLength + this.rowLo.byteLength + this.map.byteLength;
   }
 
   /** Row index of id (hi, lo), or -1 when absent. */
   find(hi: number, lo: number): number {
-    let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    const map = this.map,
+      mask = this.mask,
+      tagMask = this.tagMask;
+    let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {
-      const r = this.slots[p];
-      if (r === -1) return -1;
-      if (this.keysLo[p] === lo && this.keysHi[p] === hi) return r;
-      p = (p + 1) & this.mask;
+      const e = map[p];
+      if (e === 0) return -1;
+      if (((e ^ hi) & tagMask) === 0) {
+        const r = (e & this.rowMask) - 1;
+        if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
+      }
+      p = (p + 1) & mask;
     }
   }
 
@@ -101,9 +108,12 @@ export class EmbeddingTable {
   private admit(hi: number, lo: number, init: boolean): number {
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
     for (;;) {
-      const r = this.slots[p];
-      if (r === -1) break;
-      if (this.keysLo[p] === lo && this.keysHi[p] === hi) return r;
+      const e = this.map[p];
+      if (e === 0) break;
+      if (((e ^ hi) & this.tagMask) === 0) {
+        const r = (e & this.rowMask) - 1;
+        if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
+      }
       p = (p + 1) & this.mask;
     }
     if (this.size >= this.capacity) {
@@ -111,9 +121,7 @@ export class EmbeddingTable {
       return this.admit(hi, lo, init);
     }
     const row = this.size++;
-    this.keysHi[p] = hi;
-    this.keysLo[p] = lo;
-    this.slots[p] = row;
+    this.map[p] = this.entry(hi, row);
     this.rowHi[row] = hi;
     this.rowLo[row] = lo;
     this.rows.setLastStep(row, this.clock - 1);
@@ -138,21 +146,20 @@ export class EmbeddingTable {
    * removes). Map entries after the freed one are shifted back (linear-probing deletion).
    */
   remove(hi: number, lo: number): boolean {
-    let p = this.home(hi, lo);
-    while (this.slots[p] !== -1 && (this.keysLo[p] !== lo || this.keysHi[p] !== hi)) p = (p + 1) & this.mask;
-    const row = this.slots[p];
+    const row = this.find(hi, lo);
     if (row === -1) return false;
+    let p = this.home(hi, lo);
+    while ((this.map[p] & this.rowMask) !== row + 1) p = (p + 1) & this.mask;
     for (const l of this.removeListeners) l(row, this.size - 1);
     let hole = p;
-    for (let q = (p + 1) & this.mask; this.slots[q] !== -1; q = (q + 1) & this.mask) {
+    for (let q = (p + 1) & this.mask; this.map[q] !== 0; q = (q + 1) & this.mask) {
       // the entry at q may fill the hole when the hole lies between its home and q (cyclically)
-      if (((q - this.home(this.keysHi[q], this.keysLo[q])) & this.mask) < ((q - hole) & this.mask)) continue;
-      this.keysHi[hole] = this.keysHi[q];
-      this.keysLo[hole] = this.keysLo[q];
-      this.slots[hole] = this.slots[q];
+      const r = (this.map[q] & this.rowMask) - 1;
+      if (((q - this.home(this.rowHi[r], this.rowLo[r])) & this.mask) < ((q - hole) & this.mask)) continue;
+      this.map[hole] = this.map[q];
       hole = q;
     }
-    this.slots[hole] = -1;
+    this.map[hole] = 0;
     const last = --this.size;
     if (row !== last) {
       const S = this.rows.stride;
@@ -160,8 +167,8 @@ export class EmbeddingTable {
       this.rowHi[row] = this.rowHi[last];
       this.rowLo[row] = this.rowLo[last];
       let q = this.home(this.rowHi[row], this.rowLo[row]);
-      while (this.slots[q] !== last) q = (q + 1) & this.mask;
-      this.slots[q] = row;
+      while ((this.map[q] & this.rowMask) !== last + 1) q = (q + 1) & this.mask;
+      this.map[q] = this.entry(this.rowHi[row], row);
     }
     return true;
   }
@@ -176,9 +183,7 @@ export class EmbeddingTable {
     c.rows = this.rows.clone();
     c.rowHi = this.rowHi.slice();
     c.rowLo = this.rowLo.slice();
-    c.keysHi = this.keysHi.slice();
-    c.keysLo = this.keysLo.slice();
-    c.slots = this.slots.slice();
+    c.map = this.map.slice();
     return c;
   }
 
@@ -231,19 +236,33 @@ export class EmbeddingTable {
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);
     if (mapCap === this.mask + 1) return;
-    this.keysHi = new Uint32Array(mapCap);
-    this.keysLo = new Uint32Array(mapCap);
-    this.slots = new Int32Array(mapCap).fill(-1);
-    this.mask = mapCap - 1;
+    this.newMap(mapCap);
     for (let r = 0; r < this.size; r++) {
-      const hi = this.rowHi[r],
-        lo = this.rowLo[r];
-      let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-      while (this.slots[p] !== -1) p = (p + 1) & this.mask;
-      this.keysHi[p] = hi;
-      this.keysLo[p] = lo;
-      this.slots[p] = r;
+      const hi = this.rowHi[r];
+      let p = (this.rowLo[r] ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+      while (this.map[p] !== 0) p = (p + 1) & this.mask;
+      this.map[p] = this.entry(hi, r);
     }
+  }
+
+  /**
+   * An empty id map of `mapCap` entries (a power of two, at least twice the row capacity).
+   * @throws LionctrError LIONCTR_UNAVAILABLE beyond 2^31 entries (2^30 rows in one table): the
+   *   row + 1 field and the tag share one 32-bit word.
+   */
+  private newMap(mapCap: number): void {
+    if (mapCap > 2 ** 31) {
+      throw new LionctrError('LIONCTR_UNAVAILABLE', `table "${this.slot}": more than 2^30 rows in one table`);
+    }
+    this.map = new Uint32Array(mapCap);
+    this.mask = mapCap - 1;
+    this.rowMask = mapCap - 1;
+    this.tagMask = ~this.rowMask;
+  }
+
+  /** The map entry of row `row` of an id whose hi word is `hi`: tag bits | (row + 1). */
+  private entry(hi: number, row: number): number {
+    return ((hi & this.tagMask) | (row + 1)) >>> 0;
   }
 }
 

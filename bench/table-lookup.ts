@@ -1,0 +1,119 @@
+/**
+ * Embedding-table lookups against the random-read floor (issue "The embedding store at
+ * production scale"): for tables of 10^6 and 10^7 rows (dim 16, bfloat16 momentum; 10^8 with
+ * `--sizes`), it times, on the same random ids in the same run,
+ *   - floor: gathering the weights (W = 17 float32) of random rows of a plain typed array of
+ *     the table's row bytes, by row index (no id map: the best a lookup could do);
+ *   - lookup: EmbeddingTable.find(hi, lo) of the same rows' 64-bit ids, then the same gather;
+ *   - admit: inserting the ids into an empty table (growth included).
+ * It prints lookups/s, the ratio lookup / floor (median over rounds of floor time / lookup
+ * time, each pair timed back to back), bytes per row (EmbeddingTable.bytes / rows: rows,
+ * momentum, bookkeeping, ids and the id map), and RSS.
+ *
+ *   npx tsx bench/table-lookup.ts [--sizes 1000000,10000000] [--lookups 1000000] [--reps 7]
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { EmbeddingTable } from '../src/model/embedding-table.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000000,10000000' },
+    lookups: { type: 'string', default: '1000000' },
+    reps: { type: 'string', default: '7' },
+    help: { type: 'boolean' },
+  },
+});
+const usage = 'usage: npx tsx bench/table-lookup.ts [--sizes 1000000,10000000] [--lookups 1000000] [--reps 7]';
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const sizes = values.sizes.split(',').map(Number),
+  L = Number(values.lookups),
+  reps = Number(values.reps);
+for (const v of [L, reps, ...sizes]) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`bench/table-lookup: sizes, lookups and reps take whole numbers >= 1\n${usage}`);
+    process.exit(2);
+  }
+}
+const D = 16,
+  W = D + 1;
+let seed = 0x9e3779b9;
+/** xorshift32: uniform 32-bit words (the ids are XXH64 outputs in the product: uniform too). */
+const next = (): number => {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return seed >>> 0;
+};
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
+
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
+console.log('rows | admit rows/s | floor reads/s | lookups/s | lookup/floor | bytes/row | RSS MiB');
+for (const R of sizes) {
+  const hi = new Uint32Array(R),
+    lo = new Uint32Array(R);
+  for (let i = 0; i < R; i++) {
+    hi[i] = next();
+    lo[i] = next();
+  }
+  const t = new EmbeddingTable('C1', D, { momentumDtype: 'bfloat16', initialCapacity: 1024 });
+  let t0 = performance.now();
+  for (let i = 0; i < R; i++) t.findOrAdmit(hi[i], lo[i]);
+  const admitS = (performance.now() - t0) / 1000;
+  const floorRows = new Float32Array(t.rows.data.length); // the same bytes, read by row index
+  floorRows.set(t.rows.data.subarray(0, floorRows.length));
+  const S = t.rows.stride,
+    pick = new Uint32Array(L),
+    qHi = new Uint32Array(L),
+    qLo = new Uint32Array(L),
+    out = new Float32Array(W);
+  const ratios: number[] = [],
+    lookupRates: number[] = [],
+    floorRates: number[] = [];
+  let sink = 0;
+  for (let rep = 0; rep < reps; rep++) {
+    // the ids of the picked rows, gathered before timing: the floor reads no ids either
+    for (let i = 0; i < L; i++) {
+      pick[i] = next() % R;
+      qHi[i] = hi[pick[i]];
+      qLo[i] = lo[pick[i]];
+    }
+    t0 = performance.now();
+    for (let i = 0; i < L; i++) {
+      const o = pick[i] * S;
+      for (let j = 0; j < W; j++) out[j] = floorRows[o + j];
+      sink += out[0];
+    }
+    const floorS = (performance.now() - t0) / 1000;
+    const data = t.rows.data;
+    t0 = performance.now();
+    for (let i = 0; i < L; i++) {
+      const o = t.find(qHi[i], qLo[i]) * S;
+      for (let j = 0; j < W; j++) out[j] = data[o + j];
+      sink += out[0];
+    }
+    const lookupS = (performance.now() - t0) / 1000;
+    ratios.push(floorS / lookupS);
+    lookupRates.push(L / lookupS);
+    floorRates.push(L / floorS);
+  }
+  if (Number.isNaN(sink)) console.log('(sink)');
+  const row = [
+    R.toExponential(0),
+    (R / admitS).toExponential(2),
+    median(floorRates).toExponential(2),
+    median(lookupRates).toExponential(2),
+    median(ratios).toFixed(2),
+    (t.bytes / t.size).toFixed(1),
+    mib(process.memoryUsage().rss),
+  ];
+  console.log(row.join(' | '));
+}
