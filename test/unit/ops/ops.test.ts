@@ -29,4 +29,22 @@ describe('ops/grafana dashboard', () => {
     for (const n of used) expect(names.has(n), n).toBe(true);
     expect(readFileSync('ops/prometheus/prometheus.yml', 'utf8')).toMatch(/rule_files:\s*\n\s*- alerts\.yml/);
   });
+
+  it('every alert has a runbook line (what to check, what to do); the alerts of issue 15 are there', () => {
+    const blocks = readFileSync('ops/prometheus/alerts.yml', 'utf8').split(/^\s*- alert: /m).slice(1);
+    const names = blocks.map((b) => b.split('\n')[0].trim());
+    for (const b of blocks) expect(b, b.split('\n')[0]).toMatch(/\n\s+runbook: ".{40,}"\n/);
+    for (const a of [
+      'LionctrTargetDown',
+      'LionctrTrainerDown',
+      'LionctrKafkaLagGrowing',
+      'LionctrExportStale',
+      'LionctrProgressiveAucDrop',
+      'LionctrCalibrationOff',
+      'LionctrServeErrors',
+      'LionctrServeLatencyHigh',
+      'LionctrNonfiniteSteps',
+    ])
+      expect(names).toContain(a);
+  });
 });
