@@ -64,8 +64,9 @@ export type TrainFreshnessMetrics = ReturnType<typeof trainFreshnessMetrics>;
  * Subscribes the export freshness metrics to a trainer's events. Publish time: a delta is
  * published when written (`delta`); a full export when the publish gate says so (`gate`, not
  * `refused`) once a gate event was seen, else when written (`export`: no gate, or the first
- * export of a run, which is published at once). The newest example of an export was trained
- * at the last `step` before it (the trainer does not step while it writes or its gate holds rows).
+ * export of a run, which is published at once; a resumed run's first export, which its gate may
+ * hold or refuse, is counted at its write too). The newest example of an export was trained at
+ * the last `step` before it (the trainer does not step while it writes or its gate holds rows).
  */
 export function observeTrainFreshness(events: TrainEmitter, m: TrainFreshnessMetrics): void {
   let lastStepMs: number | null = null;

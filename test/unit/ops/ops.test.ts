@@ -130,6 +130,9 @@ describe('ops/prometheus alerts', () => {
     const names = await catalogueNames();
     for (const n of metricsOf(exprs)) expect(names.has(n) || ARRIVING.has(n), n).toBe(true);
     expect(readFileSync('ops/prometheus/prometheus.yml', 'utf8')).toMatch(/rule_files:\s*\n\s*- alerts\.yml/);
+    // LionctrTargetDown watches the job prometheus.yml scrapes
+    const job = readFileSync('ops/prometheus/prometheus.yml', 'utf8').match(/job_name: (\S+)/)?.[1];
+    expect(rules).toContain(`expr: up{job="${job}"} == 0`);
   });
 
   it('every alert has a runbook line (what to check, what to do); the alerts of issue 15 are there', () => {
