@@ -74,6 +74,23 @@ describe('ops/grafana dashboard', () => {
       expect([variable, '-- Grafana --']).toContain(m[1]);
   });
 
+  it('panels and rows do not overlap on the 24-column grid; ids are unique', () => {
+    const panels = readDashboard().panels as unknown as {
+      id: number;
+      gridPos: Record<'x' | 'y' | 'w' | 'h', number>;
+    }[];
+    const taken = new Set<string>();
+    for (const { id, gridPos: g } of panels) {
+      expect(g.x + g.w, `panel ${id}`).toBeLessThanOrEqual(24);
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          expect(taken.has(`${x},${y}`), `panel ${id} overlaps at ${x},${y}`).toBe(false);
+          taken.add(`${x},${y}`);
+        }
+    }
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+  });
+
   it('annotations for exports and checkpoints; rows for ingest, quality, freshness, embeddings, serving', () => {
     const dash = readDashboard();
     const ann = Object.fromEntries(dash.annotations.list.map((a) => [a.name, a.target?.expr ?? '']));
