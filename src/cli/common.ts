@@ -54,6 +54,7 @@ export function openConfiguredSource(
       seed: cfg.source.seed,
       limit: left(cfg.source.limit),
       startOffset: resume?.nextOffsets[key] ?? 0,
+      eventTime: cfg.source.synthetic.eventTime,
     });
   }
   const key = positionKey(fileSourceName(cfg.source.path), 0);

@@ -17,8 +17,11 @@ export type DeltaFailureReason = (typeof DELTA_FAILURE_REASONS)[number];
 
 /** The events table of a model registry. */
 export interface ServeEvents {
-  /** A verified version was swapped in and is served now (`previous`: the one it replaced, null at first). */
-  loaded: { version: string; step: number; previous: string | null };
+  /**
+   * A verified version was swapped in and is served now (`previous`: the one it replaced, null at
+   * first; `watermarkMs`: the newest event time in it, its manifest's event_time_watermark_ms).
+   */
+  loaded: { version: string; step: number; previous: string | null; watermarkMs: number | null };
   /** A version failed to load or verify; the one served before (if any) keeps serving. */
   loadFailed: { version: string; message: string };
   /**

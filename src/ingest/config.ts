@@ -4,6 +4,11 @@
  */
 import { oneOf, type ConfigValues } from '../config/formats.ts';
 
+/** How the synthetic source stamps event times (`source.synthetic.eventTime`; src/ingest/synthetic-source.ts). */
+export const SYNTHETIC_EVENT_TIMES = ['wallclock', 'simulated'] as const;
+/** One of SYNTHETIC_EVENT_TIMES. */
+export type SyntheticEventTime = (typeof SYNTHETIC_EVENT_TIMES)[number];
+
 /** Convict schema of `source.*`. */
 export const sourceConfig = {
   kind: {
@@ -12,6 +17,15 @@ export const sourceConfig = {
     env: 'LIONCTR_SOURCE',
   },
   seed: { doc: 'Seed of the synthetic click stream', format: 'int', default: 1, env: 'LIONCTR_SOURCE_SEED' },
+  synthetic: {
+    eventTime: {
+      doc:
+        'Event times of the synthetic stream: wallclock (the time each batch is drawn, so freshness metrics ' +
+        'read seconds) or simulated (2026-01-01 + 10 ms per example: the same on every run, for tests)',
+      ...oneOf(SYNTHETIC_EVENT_TIMES, 'wallclock'),
+      env: 'LIONCTR_SOURCE_SYNTHETIC_EVENT_TIME',
+    },
+  },
   path: { doc: 'Input file of the file source', format: String, default: '', env: 'LIONCTR_SOURCE_PATH' },
   format: {
     doc: 'Format of the file source',

@@ -7,11 +7,15 @@
  * the stream from 0. Per example the draws are, in order: 26 uniforms for C1..C26 (Zipf
  * by inverse CDF), 7 Box-Muller pairs for I1..I13 (I1 = cos part of pair 1, I2 = sin part,
  * ..., I13 = cos part of pair 7), then one uniform u for the label (label = u < p).
- * event_time_ms = Date.UTC(2026, 0, 1) + n * 10; source_partition 0; source_offset n.
+ * event_time_ms: with eventTime `simulated`, Date.UTC(2026, 0, 1) + n * 10 (deterministic: tests,
+ * resumes, eviction by event time); with `wallclock` (what `lionctr run` uses by default,
+ * `source.synthetic.eventTime`), the wall time at which the example's batch was drawn, so that
+ * freshness metrics read as they would on a live stream. source_partition 0; source_offset n.
  */
 import type { RecordBatch } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { criteoSlots } from '../features/schema.ts';
+import { SYNTHETIC_EVENT_TIMES, type SyntheticEventTime } from './config.ts';
 import type { SlotSchema, Source } from './source.ts';
 import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
 import { Xoshiro128 } from './synthetic-prng.ts';
@@ -41,6 +45,11 @@ export interface SyntheticSourceOptions {
   limit?: number;
   /** 0-based index of the first example (to resume); default 0. */
   startOffset?: number;
+  /**
+   * Event times: `simulated` (default) = SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS, the same on every
+   * run; `wallclock` = Date.now() when the batch is drawn (every example of a batch gets that time).
+   */
+  eventTime?: SyntheticEventTime;
 }
 
 /** The name of the synthetic source of `seed`, `synthetic(seed=<seed>)`: its Source.name, the source of its keys. */
@@ -53,12 +62,17 @@ export const syntheticSourceName = (seed: number): string => `synthetic(seed=${s
  * signals fire. stats().rows counts examples yielded; stats().bad is always {}.
  * The weights are built on the first call for a seed (~0.2 s) and cached.
  * Throws LIONCTR_BAD_CONFIG for a non-integer seed or a negative/non-integer limit or
- * startOffset (and from batches() for a bad batchSize).
+ * startOffset or an unknown eventTime (and from batches() for a bad batchSize).
  */
 export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source & { schema: SlotSchema } {
   const seed = opts.seed ?? 1;
   const start = opts.startOffset ?? 0;
   const limit = opts.limit ?? Infinity;
+  const eventTime = opts.eventTime ?? 'simulated';
+  if (!SYNTHETIC_EVENT_TIMES.includes(eventTime))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `eventTime must be wallclock or simulated, got ${eventTime}`, {
+      where: 'eventTime',
+    });
   if (!Number.isSafeInteger(seed))
     throw new LionctrError('LIONCTR_BAD_CONFIG', `seed must be a safe integer, got ${seed}`, { where: 'seed' });
   if (!Number.isSafeInteger(start) || start < 0)
@@ -84,7 +98,7 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
       for (let n = start; n < end; ) {
         if (signal?.aborted) return;
         const count = Math.min(batchSize, end - n);
-        const batch = generateBatch(schema, seed, n, count);
+        const batch = generateBatch(schema, seed, n, count, eventTime === 'wallclock' ? Date.now() : undefined);
         n += count;
         rows += count;
         yield batch;
@@ -96,9 +110,16 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
 
 /**
  * Examples first .. first+count-1 of `seed` as one RecordBatch with `schema`'s columns
- * plus bayes_p (schema must be criteoSlots()-shaped: 13 numeric, 26 categorical).
+ * plus bayes_p (schema must be criteoSlots()-shaped: 13 numeric, 26 categorical). Event times:
+ * `nowMs` for every example when given (ms since the epoch), else the simulated ones.
  */
-export function generateBatch(schema: SlotSchema, seed: number, first: number, count: number): RecordBatch {
+export function generateBatch(
+  schema: SlotSchema,
+  seed: number,
+  first: number,
+  count: number,
+  nowMs?: number,
+): RecordBatch {
   const m = plantedModel(seed);
   const b = new RecordBatchBuilder(schema, count, { bayesP: true, categoricalBytesHint: count * 4 });
   const { cat, num, pair, zipf } = m;
@@ -163,7 +184,7 @@ export function generateBatch(schema: SlotSchema, seed: number, first: number, c
     const prob = 1 / (1 + Math.exp(-logit[i]));
     label[i] = U[o] < prob ? 1 : 0;
     bayesP[i] = prob;
-    xs0[i] = SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS;
+    xs0[i] = nowMs ?? SYNTHETIC_START_MS + n * SYNTHETIC_STEP_MS;
     offset[i] = n;
   }
   b.eventTime.pushValues(xs0, 0, count);

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import client from 'prom-client';
 import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
+import { serveFreshnessMetrics, trainFreshnessMetrics } from './freshness-metrics.ts';
 import { gateMetrics } from './gate-metrics.ts';
 import { makers } from './makers.ts';
 
@@ -156,6 +157,7 @@ function trainMetrics(registry: client.Registry) {
       'Now minus the event time of the newest trained example, seconds',
     ),
     ...writeMetrics(registry),
+    ...trainFreshnessMetrics(registry),
   };
 }
 
@@ -227,6 +229,7 @@ function serveMetrics(registry: client.Registry) {
       'Seconds from a delta export found to its version served (read, verify, wait for chunked requests, apply)',
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
+    ...serveFreshnessMetrics(registry),
   };
   for (const reason of DELTA_FAILURE_REASONS) m.serveDeltaFailures.labels({ reason }).inc(0);
   for (const route of SERVE_ROUTES) {

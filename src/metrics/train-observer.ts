@@ -1,6 +1,7 @@
 import type { TrainEmitter } from '../events/train-events.ts';
 import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
+import { observeTrainFreshness } from './freshness-metrics.ts';
 
 /**
  * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
@@ -10,6 +11,7 @@ import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
  * from /metrics, never a stale or made-up value.
  */
 export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
+  observeTrainFreshness(events, m);
   events.on('ingest', (e) => {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
     for (const [reason, n] of Object.entries(e.bad)) {

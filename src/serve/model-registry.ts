@@ -258,9 +258,9 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     }
     const kept = new Set(versionsToKeep(this.loadedSet.versions(), version, this.keep, this.pinned));
     for (const v of this.loadedSet.versions()) if (!kept.has(v)) this.loadedSet.retire(v);
-    const step = (this.loadedSet.peek(version) as ServedModel).manifest.step;
+    const { step, event_time_watermark_ms: watermarkMs } = (this.loadedSet.peek(version) as ServedModel).manifest;
     this.logger.info({ version, step, previous }, `serving model version ${version} (step ${step})`);
-    this.emit('loaded', { version, step, previous });
+    this.emit('loaded', { version, step, previous, watermarkMs });
   }
 
   /** Starts polling LATEST. */

@@ -73,20 +73,40 @@ export function testScrapeConfig(targets: string[]): string {
   return text;
 }
 
-/** Every expression of the Grafana dashboard, with its panel's title (nested rows included). */
-export function dashboardExprs(): { title: string; expr: string }[] {
-  type Panel = { title?: string; targets?: { expr?: string }[]; panels?: Panel[] };
-  const dash = JSON.parse(readFileSync(join(ROOT, 'ops/grafana/lionctr-dashboard.json'), 'utf8')) as {
-    panels: Panel[];
-  };
+/** The Grafana dashboard's JSON (ops/grafana/lionctr-dashboard.json). */
+export function readDashboard(): DashboardJson {
+  return JSON.parse(readFileSync(join(ROOT, 'ops/grafana/lionctr-dashboard.json'), 'utf8')) as DashboardJson;
+}
+
+/** What the ops tests read of the dashboard's JSON (test/helpers/grafana-dashboard.ts has its full type). */
+export interface DashboardJson {
+  panels: DashboardPanel[];
+  templating: { list: { name: string; type: string; query?: unknown }[] };
+  annotations: { list: { name: string; target?: { expr?: string } }[] };
+}
+/** A panel or row of the dashboard. */
+export interface DashboardPanel {
+  type: string;
+  title?: string;
+  targets?: { expr?: string; legendFormat?: string }[];
+  panels?: DashboardPanel[];
+}
+
+/**
+ * Every expression of the Grafana dashboard, with its panel's title (nested rows included), and
+ * of its annotations (title `annotation <name>`).
+ */
+export function dashboardExprs(dash: DashboardJson = readDashboard()): { title: string; expr: string }[] {
   const out: { title: string; expr: string }[] = [];
-  const walk = (ps: Panel[]) => {
+  const walk = (ps: DashboardPanel[]) => {
     for (const p of ps) {
       for (const t of p.targets ?? []) if (t.expr) out.push({ title: p.title ?? '', expr: t.expr });
       walk(p.panels ?? []);
     }
   };
   walk(dash.panels);
+  for (const a of dash.annotations?.list ?? [])
+    if (a.target?.expr) out.push({ title: `annotation ${a.name}`, expr: a.target.expr });
   return out;
 }
 

@@ -2,9 +2,12 @@
  * A real Prometheus (Debian's 2.42) with the shipped scrape config and rules, scraping a real
  * `lionctr run` (synthetic stream, tiny model) and a `lionctr serve` of its exports every
  * second: both targets up, both scrapes pass `promtool check metrics`, every dashboard and
- * rule expression parses through the HTTP API, the rules evaluate without error, and the core
- * panels return data. Core: every panel but "Kafka consumer lag" (the synthetic source has no
- * Kafka). Skipped with a message without prometheus/promtool; under CI=true that fails instead.
+ * rule expression (annotations included, Grafana's variables substituted as Grafana would) parses
+ * through the HTTP API, the rules evaluate without error, the core panels return data (core:
+ * every expression but those of NOT_CORE and ARRIVING), the `job` and `instance` variables
+ * list both targets, and the freshness figures read seconds (the synthetic stream's wall-clock
+ * event times). Skipped with a message without prometheus/promtool; under CI=true that fails
+ * instead.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import {
   instantQuery,
   promtool,
   ROOT,
+  readDashboard,
   ruleExprs,
   testScrapeConfig,
 } from '../helpers/prometheus.ts';
@@ -27,8 +31,18 @@ const ci = process.env.CI === 'true';
 const tools = findPromTools();
 if (!tools.prometheus && !ci) console.warn(`Prometheus scrape test skipped: ${tools.why}`);
 
-/** Panels whose expressions need not return data here (no Kafka source in this run). */
-const NOT_CORE = new Set(['Kafka consumer lag (messages)']);
+/**
+ * Expressions that need not return data here: Kafka's (the synthetic source has none), the
+ * publish gate's held-out AUC (set at its first judged decision, which a run of seconds may not
+ * reach), and the annotations (events: an export within the last 5 s, or none).
+ */
+const NOT_CORE = [/lionctr_kafka_consumer_lag/, /lionctr_export_gate_auc/, /^changes\(/];
+/**
+ * Issue 15's windowed, lifetime and sliced quality gauges (label `scope`, the slice gauges, CTR,
+ * examples, AUC bound) come from another branch: until it is merged they return nothing here.
+ * Empty this list at the merge.
+ */
+const ARRIVING = [/scope="/];
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PREDICT = JSON.stringify({
@@ -82,6 +96,7 @@ describe.skipIf(!tools.prometheus && !ci)('Prometheus scraping lionctr run + ser
       'train.metricsWindow': 2000,
       'export.intervalSeconds': 2,
       'checkpoint.intervalSeconds': 2,
+      'export.deltaIntervalSeconds': 1,
       'serve.drainSeconds': 0,
       'log.level': 'warn',
     };
@@ -162,13 +177,14 @@ describe.skipIf(!tools.prometheus && !ci)('Prometheus scraping lionctr run + ser
   it('every dashboard and rule expression parses; the core panels return data', async () => {
     const dash = dashboardExprs();
     const rules = ruleExprs();
-    expect(dash.length).toBeGreaterThan(10);
+    expect(dash.length).toBeGreaterThan(40);
     expect(rules.length).toBeGreaterThanOrEqual(6);
     const empty: string[] = [];
     for (const { title, expr } of dash) {
       const q = await instantQuery(url(ports.prom), grafanaSubstitute(expr));
       expect(q, `${title}: ${expr}`).toMatchObject({ status: 'success', error: '' });
-      if (q.series === 0 && !NOT_CORE.has(title)) empty.push(`${title}: ${expr}`);
+      const core = ![...NOT_CORE, ...ARRIVING].some((r) => r.test(expr));
+      if (q.series === 0 && core) empty.push(`${title}: ${expr}`);
     }
     expect(empty, 'core panels without data').toEqual([]);
     for (const { title, expr } of rules) {
@@ -188,5 +204,37 @@ describe.skipIf(!tools.prometheus && !ci)('Prometheus scraping lionctr run + ser
         .sort(),
     );
     for (const r of loaded) expect(r, r.name).toMatchObject({ health: 'ok' });
+  });
+
+  it("the dashboard's job and instance variables list both targets", async () => {
+    const values = async (label: string, match: string) => {
+      const q = new URLSearchParams({ 'match[]': match });
+      const r = (await (await fetch(`${url(ports.prom)}/api/v1/label/${label}/values?${q}`)).json()) as {
+        data: string[];
+      };
+      return r.data;
+    };
+    const vars = Object.fromEntries(readDashboard().templating.list.map((v) => [v.name, String(v.query ?? '')]));
+    // label_values(<selector>, <label>) as Grafana's Prometheus data source sends it
+    const parse = (q: string) => q.match(/^label_values\((.+), (\w+)\)$/)!.slice(1);
+    const [jobSel, jobLabel] = parse(vars.job);
+    expect(await values(jobLabel, jobSel)).toEqual(['lionctr']);
+    const [instSel, instLabel] = parse(vars.instance);
+    expect((await values(instLabel, grafanaSubstitute(instSel))).sort()).toEqual(
+      [ports.run, ports.serve].map((p) => `127.0.0.1:${p}`).sort(),
+    );
+  });
+
+  it('freshness reads seconds: event -> trained, exported and served', async () => {
+    for (const m of [
+      'lionctr_train_event_time_lag_seconds',
+      'lionctr_export_event_time_lag_seconds',
+      'lionctr_serve_event_time_lag_seconds',
+    ]) {
+      const q = await instantQuery(url(ports.prom), `${m} < 60`);
+      const all = await instantQuery(url(ports.prom), m);
+      expect(all.series, m).toBeGreaterThanOrEqual(1);
+      expect(q.series, `${m} under 60 s on every target`).toBe(all.series);
+    }
   });
 });

@@ -9,9 +9,9 @@ describe('model registry events -> serving metrics', () => {
     const m = createMetrics();
     const registry: ServeEmitter = new EventEmitter();
     observeRegistry(registry, m);
-    registry.emit('loaded', { version: '1700000000001', step: 10, previous: null });
+    registry.emit('loaded', { version: '1700000000001', step: 10, previous: null, watermarkMs: null });
     registry.emit('loadFailed', { version: '1700000000002', message: 'checksum mismatch' });
-    registry.emit('loaded', { version: '1700000000004', step: 30, previous: '1700000000001' });
+    registry.emit('loaded', { version: '1700000000004', step: 30, previous: '1700000000001', watermarkMs: null });
     const text = await m.registry.metrics();
     expect(text).toMatch(/lionctr_serve_model_version 1700000000004\n/);
     expect(text).toMatch(/lionctr_serve_model_load_failures_total 1\n/);
