@@ -20,6 +20,19 @@ export const modelConfig = {
     doc: 'Storage of embedding-row Lion momentum: float32 or bfloat16 (half the optimizer memory)',
     ...oneOf(['float32', 'bfloat16'], 'float32'),
   },
+  memoryBudgetBytes: {
+    doc:
+      'Bytes of all embedding tables together (rows, momentum, ids, id map, last-seen times, admission ' +
+      'sketches): tables grow while they fit, then recycle their least recently updated rows (their ids ' +
+      'become tombstones of the next delta export). 0 = no bound',
+    format: 'nat',
+    default: 0,
+  },
+  maxRowsPerTable: {
+    doc: 'Rows of any one embedding table; past it the table recycles its least recently updated rows. 0 = no bound',
+    format: 'nat',
+    default: 0,
+  },
   admission: {
     minCount: {
       doc:
@@ -81,7 +94,13 @@ export type ModelSection = ConfigValues<typeof modelConfig>;
  * that never turn them on, keep the fingerprint they had.
  */
 export function fingerprintedModelSection(model: ModelSection): Record<string, unknown> {
-  const { admission, eviction, ...rest } = model;
+  const { admission, eviction, memoryBudgetBytes, maxRowsPerTable, ...rest } = model;
   const admits = admission.minCount > 1 || admission.probability < 1;
-  return { ...rest, ...(admits ? { admission } : {}), ...(eviction.ttlSeconds > 0 ? { eviction } : {}) };
+  return {
+    ...rest,
+    ...(admits ? { admission } : {}),
+    ...(eviction.ttlSeconds > 0 ? { eviction } : {}),
+    ...(memoryBudgetBytes > 0 ? { memoryBudgetBytes } : {}),
+    ...(maxRowsPerTable > 0 ? { maxRowsPerTable } : {}),
+  };
 }

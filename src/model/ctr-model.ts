@@ -5,6 +5,7 @@ import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { Eviction, NO_EVICTION, type EvictionConfig } from './eviction.ts';
+import { NO_BUDGET, RowBudget } from './row-budget.ts';
 import type { ServingTower } from './serving-tower.ts';
 import { DenseTower } from './tower.ts';
 
@@ -35,6 +36,10 @@ export interface ModelConfig {
   admission?: AdmissionConfig;
   /** TTL eviction of rows on last-seen event time (src/model/eviction.ts); default off. */
   eviction?: EvictionConfig;
+  /** Bytes of all embedding tables (src/model/row-budget.ts); 0 or absent = no bound. */
+  memoryBudgetBytes?: number;
+  /** Rows of capacity of any one table; 0 or absent = no bound. */
+  maxRowsPerTable?: number;
 }
 
 /** Gathered inputs of one batch. */
@@ -65,6 +70,8 @@ export class CtrModel {
   readonly gates: AdmissionGate[];
   /** Last-seen times and TTL sweeps of the tables (inactive unless model.eviction.ttlSeconds > 0). */
   readonly eviction: Eviction;
+  /** The memory budget of the tables (inactive unless model.memoryBudgetBytes or maxRowsPerTable > 0). */
+  readonly budget: RowBudget;
   readonly tower: DenseTower;
   /** I: tower input width = sum(dims) + N. */
   readonly inputDim: number;
@@ -88,10 +95,20 @@ export class CtrModel {
         where: 'schema.dims',
       });
     this.tables = this.slots.map(
-      (s, f) => new EmbeddingTable(s, this.dims[f], { initStd: config.initStd, momentumDtype: config.momentumDtype }),
+      (s, f) =>
+        new EmbeddingTable(s, this.dims[f], {
+          initStd: config.initStd,
+          momentumDtype: config.momentumDtype,
+          // a table starts at 1024 rows: fewer when a table may not hold that many
+          ...(config.maxRowsPerTable ? { initialCapacity: Math.min(1024, config.maxRowsPerTable) } : {}),
+        }),
     );
     this.gates = this.slots.map((s) => new AdmissionGate(s, config.admission ?? ADMIT_ALL, config.seed));
     this.eviction = new Eviction(this.tables, config.eviction ?? NO_EVICTION);
+    this.budget = new RowBudget(this.tables, this.eviction, this.gates, {
+      memoryBudgetBytes: config.memoryBudgetBytes ?? NO_BUDGET.memoryBudgetBytes,
+      maxRowsPerTable: config.maxRowsPerTable ?? NO_BUDGET.maxRowsPerTable,
+    });
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) {
@@ -123,6 +140,7 @@ export class CtrModel {
     const wide = new Float32Array(B);
     const ev = admit && this.eviction.active ? this.eviction : null;
     ev?.beforeBatch(batch.eventTimeMs, B);
+    if (admit && this.budget.active) this.budget.beforeBatch(B);
     for (let f = 0; f < F; f++) {
       const t = this.tables[f],
         S = t.rows.stride,
@@ -131,6 +149,7 @@ export class CtrModel {
         gate = this.gates[f],
         gated = admit && gate.active,
         before = t.size;
+      let refused = 0;
       for (let b = 0; b < B; b++) {
         const k = b * F + f;
         const hi = batch.idHi[k],
@@ -138,8 +157,15 @@ export class CtrModel {
         let r: number;
         if (gated) {
           r = t.find(hi, lo);
-          if (r < 0 && gate.admit(hi, lo, t.clock)) r = t.findOrAdmit(hi, lo);
-        } else r = admit ? t.findOrAdmit(hi, lo) : t.find(hi, lo);
+          if (r < 0 && gate.admit(hi, lo, t.clock)) {
+            r = t.findOrAdmit(hi, lo);
+            if (r < 0) refused++;
+          }
+        } else if (admit) {
+          r = t.findOrAdmit(hi, lo);
+          // -1: the table is full at the memory budget's capacity (src/model/row-budget.ts)
+          if (r < 0) refused++;
+        } else r = t.find(hi, lo);
         rowIdx[k] = r;
         if (r < 0) continue;
         const w = t.rows.data,
@@ -149,6 +175,7 @@ export class CtrModel {
         for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
       if (admit) gate.admitted += t.size - before;
+      this.budget.refused[f] += refused;
       ev?.touch(f, rowIdx, F);
     }
     const dOff = I - N;
@@ -237,15 +264,16 @@ export class CtrModel {
 
   /**
    * Per slot: rows held, bytes allocated (rows, optimizer state, id map, admission sketch,
-   * last-seen times), and rows made / lookups refused a row / rows evicted while training (totals
-   * since the model was made).
+   * last-seen times), and rows made / lookups refused a row (by the admission gate or a table full
+   * at the memory budget) / rows evicted (TTL or budget) while training (totals since the model was made).
    */
   tableStats(): { slot: string; rows: number; bytes: number; admitted: number; rejected: number; evicted: number }[] {
     const ev = this.eviction;
     return this.tables.map((t, f) => {
       const g = this.gates[f];
       const bytes = t.bytes + g.bytes + ev.bytes(f);
-      return { slot: t.slot, rows: t.size, bytes, admitted: g.admitted, rejected: g.rejected, evicted: ev.evicted[f] };
+      const rejected = g.rejected + this.budget.refused[f];
+      return { slot: t.slot, rows: t.size, bytes, admitted: g.admitted, rejected, evicted: ev.evicted[f] };
     });
   }
 

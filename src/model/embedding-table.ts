@@ -24,6 +24,11 @@ export class EmbeddingTable {
   readonly initStd: number;
   /** Rows in use. */
   size = 0;
+  /**
+   * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
+   * unbounded by default). A full table at this capacity admits no new id: findOrAdmit returns -1.
+   */
+  maxCapacity = Number.POSITIVE_INFINITY;
   /** Row values + momentum + bookkeeping; a row admitted at step t starts with lastStep t - 1. */
   rows: RowStore;
   /** The current training step, set by the trainer before admitting rows (0 when serving). */
@@ -99,7 +104,10 @@ export class EmbeddingTable {
     }
   }
 
-  /** Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent. */
+  /**
+   * Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent;
+   * -1 when absent and the table is full at maxCapacity.
+   */
   findOrAdmit(hi: number, lo: number): number {
     return this.admit(hi, lo, true);
   }
@@ -117,6 +125,7 @@ export class EmbeddingTable {
       p = (p + 1) & this.mask;
     }
     if (this.size >= this.capacity) {
+      if (this.capacity >= this.maxCapacity) return -1;
       this.growRows();
       return this.admit(hi, lo, init);
     }
@@ -135,6 +144,7 @@ export class EmbeddingTable {
    */
   put(hi: number, lo: number, values: ArrayLike<number>): number {
     const row = this.admit(hi, lo, false);
+    if (row < 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${this.slot}" is full at ${this.capacity} rows`);
     this.rows.setWeights(row, values);
     return row;
   }
@@ -212,7 +222,12 @@ export class EmbeddingTable {
   }
 
   private growRows(): void {
-    this.resize(this.capacity * 2);
+    this.resize(Math.min(this.capacity * 2, this.maxCapacity));
+  }
+
+  /** Grows the capacity to `cap` rows (no-op when it is already that large). */
+  growTo(cap: number): void {
+    if (cap > this.capacity) this.resize(cap);
   }
 
   /**

@@ -104,20 +104,31 @@ export class Eviction {
       // downwards: the row that moves into a freed index is the last one, already visited
       for (let r = t.size - 1; r >= 0; r--) {
         if (this.nowSec - ls[r] <= this.ttlSeconds) continue;
-        const hi = t.rowHi[r],
-          lo = t.rowLo[r],
-          last = t.size - 1;
-        t.remove(hi, lo);
-        ls[r] = ls[last];
-        // the freed block (the last row's old place) to zeros: the row admitted there next
-        // starts with zero momentum and update count, as in a fresh table (and after a resume)
-        t.rows.words.fill(0, last * t.rows.stride, (last + 1) * t.rows.stride);
-        this.evicted[f]++;
+        this.removeRow(f, r);
         n++;
-        for (const l of this.onEvict) l(t.slot, hi, lo);
       }
     });
     return n;
+  }
+
+  /**
+   * Evicts row r of table f (a TTL sweep's or the memory budget's, src/model/row-budget.ts): the
+   * table's last row moves into r (its last-seen time with it), the freed block is zeroed, the
+   * eviction is counted and `onEvict` hears the id. A caller visiting rows must go downwards.
+   */
+  removeRow(f: number, r: number): void {
+    const t = this.tables[f],
+      ls = this.lastSeen[f];
+    const hi = t.rowHi[r],
+      lo = t.rowLo[r],
+      last = t.size - 1;
+    t.remove(hi, lo);
+    if (ls.length > last) ls[r] = ls[last];
+    // the freed block (the last row's old place) to zeros: the row admitted there next
+    // starts with zero momentum and update count, as in a fresh table (and after a resume)
+    t.rows.words.fill(0, last * t.rows.stride, (last + 1) * t.rows.stride);
+    this.evicted[f]++;
+    for (const l of this.onEvict) l(t.slot, hi, lo);
   }
 
   /** Sets the clock and table f's times of rows 0..times.length-1 (a checkpoint's). */

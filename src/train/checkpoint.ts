@@ -60,7 +60,14 @@ interface Manifest extends CheckpointMeta {
   denseLionStep: number;
   evictionClock?: { nowSec: number; lastSweepSec: number };
   created_at: string;
-  tables: { slot: string; size: number; dtype: 'float32' | 'bfloat16'; stride: number; sketchSightings?: number }[];
+  tables: {
+    slot: string;
+    size: number;
+    capacity?: number;
+    dtype: 'float32' | 'bfloat16';
+    stride: number;
+    sketchSightings?: number;
+  }[];
   arrays: ArrayEntry[];
   sha256: string;
   bytes: number;
@@ -110,6 +117,7 @@ export async function writeCheckpoint(
     tables: state.tables.map((t) => ({
       slot: t.slot,
       size: t.size,
+      ...(t.capacity ? { capacity: t.capacity } : {}),
       dtype: t.dtype,
       stride: t.stride,
       ...(t.sketch ? { sketchSightings: t.sketchSightings ?? 0 } : {}),

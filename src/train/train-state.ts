@@ -22,6 +22,11 @@ export interface TrainState {
   tables: {
     slot: string;
     size: number;
+    /**
+     * Rows of capacity the table had (absent in checkpoints before it was kept): restored as it was,
+     * since the memory budget's decisions depend on it (src/model/row-budget.ts).
+     */
+    capacity?: number;
     rowHi: Uint32Array;
     rowLo: Uint32Array;
     dtype: 'float32' | 'bfloat16';
@@ -50,6 +55,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
     tables: ts.model.tables.map((t, f) => ({
       slot: t.slot,
       size: t.size,
+      capacity: t.capacity,
       rowHi: t.rowHi.slice(0, t.size),
       rowLo: t.rowLo.slice(0, t.size),
       dtype: t.rows.dtype,
@@ -97,6 +103,7 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
       const msg = `table "${t.slot}": row layout differs (momentum dtype or width)`;
       throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
     }
+    if (st.capacity) t.growTo(st.capacity);
     for (let r = 0; r < st.size; r++) {
       const row = t.findOrAdmit(st.rowHi[r], st.rowLo[r]);
       if (row !== r) {
