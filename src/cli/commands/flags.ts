@@ -41,9 +41,9 @@ export const brokerFlag = (o: { brokers?: string }): string[] =>
       ]
     : [];
 
-/** `--format criteo|csv|jsonl` of an input file (default criteo). */
+/** `--format criteo|csv|jsonl` of an input file (default: source.format, criteo). */
 export const fileFormat = () =>
-  new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
+  new Option('--format <format>', 'input format (default: source.format, criteo)').choices(['criteo', 'csv', 'jsonl']);
 
 /** Parser of a non-negative integer flag; commander reports `<name> must be a non-negative integer.` */
 export const intArg = (name: string) => (v: string) => {
