@@ -51,7 +51,8 @@ describe('env vars of config keys', () => {
       'LIONCTR_RUN_RESTART_BACKOFF_MAX_SECONDS -> LIONCTR_RUN_RESTART_BACKOFF_SECONDS_MAX',
     ]);
     expect(() => loadConfigFrom({ env: { LIONCTR_BATCH_SIZE: '512' } })).toThrow(
-      'LIONCTR_BATCH_SIZE was renamed LIONCTR_TRAIN_BATCH_SIZE (config key train.batchSize) (at env LIONCTR_BATCH_SIZE)',
+      'LIONCTR_BATCH_SIZE was renamed LIONCTR_TRAIN_BATCH_SIZE (config key train.batchSize) ' +
+        '(at env LIONCTR_BATCH_SIZE)',
     );
   });
 });
