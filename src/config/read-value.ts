@@ -19,6 +19,13 @@ import type { SchemaLeaf } from './keys.ts';
 /** A JSON number, the whole text (no hex, no suffix, no `Infinity`). */
 const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 
+/** `text` (trimmed) as a JSON number, whole (`1e3` = 1000); undefined when it is not one or not finite. */
+export function jsonNumber(text: string): number | undefined {
+  const t = text.trim();
+  const n = JSON_NUMBER.test(t) ? Number(t) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** The type a key's values have: that of its default. */
 export type ValueKind = 'number' | 'boolean' | 'string' | 'json';
 
@@ -52,12 +59,8 @@ export function readValue(key: string, leaf: SchemaLeaf, raw: unknown, from: str
     bad('is empty: give a value (an empty value is not 0, false, off or the default)');
   }
   switch (kind) {
-    case 'number': {
-      if (!JSON_NUMBER.test(text)) bad(`must be a number, got ${JSON.stringify(raw)}`);
-      const n = Number(text);
-      if (!Number.isFinite(n)) bad(`must be a finite number, got ${JSON.stringify(raw)}`);
-      return n;
-    }
+    case 'number':
+      return jsonNumber(text) ?? bad(`must be a number, got ${JSON.stringify(raw)}`);
     case 'boolean':
       if (text === 'true' || text === '1') return true;
       if (text === 'false' || text === '0') return false;
