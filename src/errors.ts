@@ -9,6 +9,12 @@
 /** An exit status of the `lionctr` command. */
 export type ExitStatus = 1 | 2 | 3;
 
+/**
+ * Exit status of a usage error (an unknown command or option, a missing or malformed argument):
+ * 2, as for a config error (LIONCTR_BAD_CONFIG), which a flag is as much as a config key.
+ */
+export const USAGE_EXIT: ExitStatus = 2;
+
 /** One entry of the catalogue. */
 export interface ErrorSpec {
   /** HTTP status the endpoint answers with (4xx: the caller's fault; 5xx: ours). */

@@ -1,9 +1,11 @@
 /**
  * The `lionctr` command tree: run | train | serve | eval | produce | topics, one file each
  * (src/cli/commands/, src/cli/produce.ts, src/cli/topics.ts). Every command prints an error
- * as one line and exits with its code's exit status (src/cli/common.ts fatal()).
+ * as one line and exits with its code's exit status (src/cli/common.ts fatal()); a usage error
+ * (unknown option, bad argument) exits 2 (USAGE_EXIT), like a config error.
  */
 import { Command } from 'commander';
+import { USAGE_EXIT } from '../errors.ts';
 import { createRequire } from 'node:module';
 import { addEvalCommand } from './commands/eval.ts';
 import { addRunCommand } from './commands/run.ts';
@@ -25,5 +27,12 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   program.addCommand(produceCommand());
   program.addCommand(topicsCommand());
+  usageErrorsExit2(program);
   return program;
+}
+
+/** Makes `cmd` and its subcommands exit USAGE_EXIT on a usage error (commander's default is 1); help exits 0. */
+function usageErrorsExit2(cmd: Command): void {
+  cmd.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : USAGE_EXIT));
+  for (const sub of cmd.commands) usageErrorsExit2(sub);
 }

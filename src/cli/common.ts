@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig, type LionctrConfig } from '../config/schema.ts';
-import { exitStatusOf } from '../errors.ts';
+import { existsSync, statSync } from 'node:fs';
+import type { LoadedConfig } from '../config/loader.ts';
+import { loadConfigFrom, type LionctrConfig } from '../config/schema.ts';
+import { exitStatusOf, LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
 import { createFileSource, fileSourceName } from '../ingest/file-source.ts';
@@ -8,22 +10,85 @@ import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
 
+/** The precedence of config sources, as `--help` and the README state it. */
+export const CONFIG_PRECEDENCE = [
+  'Configuration (later wins): defaults < config/default.json < --config files < env vars < --set <',
+  "  this command's flags (--export-dir, --port, ...).",
+  "A key's env var is LIONCTR_ + its path in upper snake case (train.batchSize: LIONCTR_TRAIN_BATCH_SIZE).",
+  'Values: empty is refused; numbers are JSON numbers (1e3 = 1000; 5k, 8081abc refused);',
+  '  booleans are true, false, 1 or 0. Usage and config errors exit 2.',
+].join('\n');
+
 /** Adds the options every command shares: --config FILE (repeatable) and --set key=value (repeatable). */
 export function withConfigOptions(cmd: Command): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   return cmd
     .option(
       '-c, --config <file>',
-      'JSON config file (repeatable; later files win); defaults: config/default.json keys',
+      'JSON config file (repeatable; later files win; env vars, --set and flags beat it)',
       collect,
       [],
     )
-    .option('--set <key=value>', 'override one config key, e.g. --set train.batchSize=1024 (repeatable)', collect, []);
+    .option(
+      '--set <key=value>',
+      "override one config key, e.g. --set train.batchSize=1024 (repeatable; beats files and env; the command's " +
+        'flags beat it)',
+      collect,
+      [],
+    )
+    .addHelpText('after', `\n${CONFIG_PRECEDENCE}`);
+}
+
+/**
+ * The flag that stands for each config key a command flag sets (for errors and the start-up
+ * line); a key not listed is named `a flag`.
+ */
+const FLAG_OF: Record<string, string> = {
+  'serve.port': '--port',
+  'serve.host': '--host',
+  'serve.modelName': '--model-name',
+  'serve.workers': '--workers',
+  'kafka.brokers': '--brokers',
+  'kafka.topic': '--topic',
+  'kafka.deadLetterTopic': '--dead-letter-topic',
+  'export.dir': '--export-dir',
+  'checkpoint.dir': '--checkpoint-dir',
+  'source.kind': '--input',
+  'source.path': '--input',
+  'source.format': '--format',
+  'source.skip': '--skip',
+  'source.limit': '--limit',
+  'source.epochs': '--epochs',
+  'train.maxExamples': '--max-examples',
+};
+
+/**
+ * Loads the config from a command's --config/--set plus `extra` `key=value` overrides that
+ * the command's flags stand for (they beat --set), and says where each non-default key came from.
+ */
+export function loadCommandConfig(
+  opts: { config: string[]; set: string[] },
+  extra: string[] = [],
+): LoadedConfig<LionctrConfig> {
+  const flags = extra.map((set) => ({ set, flag: FLAG_OF[set.slice(0, set.indexOf('='))] ?? 'a flag' }));
+  return loadConfigFrom({ files: opts.config, sets: opts.set, flags });
 }
 
 /** Loads the config from a command's --config/--set plus extra `key=value` overrides derived from flags. */
 export function configFrom(opts: { config: string[]; set: string[] }, extra: string[] = []): LionctrConfig {
-  return loadConfig(opts.config, [...extra, ...opts.set]);
+  return loadCommandConfig(opts, extra).config;
+}
+
+/**
+ * Checks, before anything is created, that a file source's input exists and is a file.
+ * @throws LionctrError LIONCTR_BAD_CONFIG when source.path is empty; LIONCTR_BAD_INPUT when it is missing.
+ */
+export function checkInput(cfg: LionctrConfig): void {
+  if (cfg.source.kind !== 'file') return;
+  const path = cfg.source.path;
+  if (!path) throw new LionctrError('LIONCTR_BAD_CONFIG', 'source.kind is file but no input: give --input FILE');
+  if (!existsSync(path)) throw new LionctrError('LIONCTR_BAD_INPUT', 'input file not found', { where: path });
+  if (!statSync(path).isFile()) throw new LionctrError('LIONCTR_BAD_INPUT', 'input is not a file', { where: path });
 }
 
 /** The feature schema of a config. @throws LionctrError LIONCTR_BAD_CONFIG. */

@@ -4,19 +4,16 @@
  * produce-progress.ts); prints produceFile's summary as one JSON line on stdout. A broker out of
  * reach is retried up to --broker-wait seconds, then exits 3 (LIONCTR_BROKER_UNAVAILABLE).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../log.ts';
+import { intArg } from './commands/flags.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
 import { countMessages } from './file-lines.ts';
 import { produceFile } from './produce-file.ts';
 import { progressReporter } from './produce-progress.ts';
 
-const count = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
-  return n;
-};
+const count = (name: string) => intArg(name);
 
 /** The `produce` subcommand (added to the program in commands.ts). */
 export function produceCommand(): Command {

@@ -2,16 +2,13 @@
  * `lionctr topics`: create the topics the Kafka source needs (the training topic and its
  * dead-letter topic) with the kafkajs admin API, waiting until every partition has a leader.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { LionctrError } from '../errors.ts';
 import { createKafka } from '../ingest/kafka/client.ts';
+import { intArg } from './commands/flags.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be an integer >= 1.');
-  return n;
-};
+const positive = intArg('--partitions', 1);
 
 /** The `topics` subcommand: `lionctr topics create [--partitions N] [--topic T]`. */
 export function topicsCommand(): Command {

@@ -2,8 +2,10 @@
  * The custom convict formats of the configuration (registered with convict when this module
  * is loaded), the `oneOf` enum helper, and `ConfigValues`, the type of a resolved section.
  * A format's validate throws an Error whose message convict prefixes with the key
- * (`train.batchSize: must be an integer >= 1`); coerce turns an env var or `--set` string into
- * the value (JSON where the value is a list or an object).
+ * (`train.batchSize: must be an integer >= 1`). Text values of number, boolean and string keys
+ * are read strictly before they reach convict (src/config/read-value.ts), so a coerce here only
+ * turns the text of a list or object key (env var, `--set`) into its value (JSON, or a
+ * comma-separated list); the number formats' coerce is kept for direct convict users.
  */
 import convict from 'convict';
 

@@ -1,8 +1,8 @@
 /**
  * The configuration of lionctr: every section's schema, each declared beside its owner, composed
- * here (convict; key, doc, default, format, env var), and `loadConfig` (src/config/loader.ts:
- * defaults < config/default.json < --config files < env vars < --set). Custom formats are in
- * src/config/formats.ts.
+ * here (convict; key, doc, default, format), and `loadConfig` (src/config/loader.ts:
+ * defaults < config/default.json < --config files < env vars < --set < command flags). Every key's
+ * env var is named from its path (src/config/keys.ts). Custom formats are in src/config/formats.ts.
  */
 import convict from 'convict';
 import { runConfig } from '../cli/config.ts';
@@ -14,7 +14,7 @@ import { serveConfig } from '../serve/config.ts';
 import { checkpointConfig, exportConfig, trainConfig } from '../train/config.ts';
 import { optimConfig } from '../train/optim/config.ts';
 import { oneOf, type ConfigValues } from './formats.ts';
-import { DEFAULT_CONFIG_FILE, loadConfigOf } from './loader.ts';
+import { type ConfigInputs, DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfigLayers, loadConfigOf } from './loader.ts';
 
 export { DEFAULT_CONFIG_FILE };
 
@@ -23,11 +23,10 @@ const logConfig = {
   level: {
     doc: 'Log level',
     ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'),
-    env: 'LIONCTR_LOG_LEVEL',
   },
 };
 
-/** The configuration schema (convict): every key, its doc, default, format and env var. */
+/** The configuration schema (convict): every key, its doc, default and format (env var: from its path). */
 export const configSchema = {
   source: sourceConfig,
   kafka: kafkaConfig,
@@ -60,4 +59,13 @@ export function schemaDefaults(): LionctrConfig {
  */
 export function loadConfig(files: string[] = [], sets: string[] = []): LionctrConfig {
   return loadConfigOf<LionctrConfig>(configSchema, files, sets);
+}
+
+/**
+ * Loads the configuration from `inputs` (defaults < config/default.json < files < env < --set <
+ * flags) and says where each key that is not at its default came from.
+ * @throws LionctrError LIONCTR_BAD_CONFIG naming the key and its source.
+ */
+export function loadConfigFrom(inputs: ConfigInputs): LoadedConfig<LionctrConfig> {
+  return loadConfigLayers<LionctrConfig>(configSchema, inputs);
 }

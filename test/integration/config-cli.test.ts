@@ -14,13 +14,13 @@ describe('configuration', () => {
   });
 
   it('applies files, env and --set in that order', () => {
-    process.env.LIONCTR_BATCH_SIZE = '512';
+    process.env.LIONCTR_TRAIN_BATCH_SIZE = '512';
     try {
       expect(loadConfig().train.batchSize).toBe(512);
       expect(loadConfig([], ['train.batchSize=64']).train.batchSize).toBe(64);
       expect(loadConfig([], ['model.hidden=[32,16]']).model.hidden).toEqual([32, 16]);
     } finally {
-      delete process.env.LIONCTR_BATCH_SIZE;
+      delete process.env.LIONCTR_TRAIN_BATCH_SIZE;
     }
   });
 

@@ -37,7 +37,7 @@ export function addEvalCommand(program: Command): void {
       const dir = await resolveExportDir(resolve(o.model));
       const { model, manifest } = await loadExport(dir);
       const fz = new Featurizer(manifest.schema);
-      const format: FileFormat = o.format;
+      const format: FileFormat = o.format ?? cfg.source.format;
       const src = createFileSource({
         path: resolve(o.input),
         format,

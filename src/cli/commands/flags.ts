@@ -3,6 +3,7 @@
  * them) that they stand for.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { jsonNumber } from '../../config/read-value.ts';
 
 /** The flags of run and serve as config overrides (see endpointOptions). */
 export const serveFlags = (o: {
@@ -41,13 +42,20 @@ export const brokerFlag = (o: { brokers?: string }): string[] =>
       ]
     : [];
 
-/** `--format criteo|csv|jsonl` of an input file (default criteo). */
+/** `--format criteo|csv|jsonl` of an input file (default: source.format, criteo). */
 export const fileFormat = () =>
-  new Option('--format <format>', 'input format').choices(['criteo', 'csv', 'jsonl']).default('criteo');
+  new Option('--format <format>', 'input format (default: source.format, criteo)').choices(['criteo', 'csv', 'jsonl']);
 
-/** Parser of a non-negative integer flag; commander reports `<name> must be a non-negative integer.` */
-export const intArg = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
-  return n;
-};
+/**
+ * Parser of an integer flag >= `min` (default 0), read like a config value: a whole JSON number
+ * (`1e3` = 1000; `5k`, `0x10`, empty refused); commander reports `<name> must be an integer >= min.`
+ */
+export const intArg =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = jsonNumber(v);
+    if (n === undefined || !Number.isInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}".`);
+    }
+    return n;
+  };

@@ -14,7 +14,8 @@ import { ModelRegistry } from '../../serve/model-registry.ts';
 /**
  * Aborts on the first SIGTERM/SIGINT, or when the parent process goes away (a wrapper such
  * as `npm start`'s shell that was killed without passing the signal on); a second signal
- * exits at once (status 130). @param what what a graceful stop does, for the log line.
+ * exits at once (status 130). The signal's reason is its name (`SIGTERM`, `SIGINT`, or
+ * `parent process N exited`). @param what what a graceful stop does, for the log line.
  */
 export function shutdownSignal(logger: Logger, what: string): AbortController {
   const ac = new AbortController();
@@ -24,7 +25,7 @@ export function shutdownSignal(logger: Logger, what: string): AbortController {
       process.exit(130);
     }
     logger.info(`${sig}: ${what}`);
-    ac.abort();
+    ac.abort(sig);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));

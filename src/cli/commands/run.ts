@@ -17,7 +17,7 @@ import { emitTrainEventMessage, type TrainEmitter, type TrainEventMessage } from
 import { observeTrainer } from '../../metrics/train-observer.ts';
 import { selectBackend } from '../../model/backend.ts';
 import type { TrainSummary } from '../../train/trainer-options.ts';
-import { configFrom, fatal, withConfigOptions } from '../common.ts';
+import { checkInput, configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
 import { checkpointDirOf } from '../checkpoint-dir.ts';
@@ -98,6 +98,7 @@ export function addRunCommand(program: Command): void {
   ).action(async (o) => {
     try {
       const cfg = configFrom(o, serveFlags(o));
+      checkInput(cfg); // before anything is created
       const logger = createLogger(cfg.log.level);
       const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
       const metrics = createMetrics();

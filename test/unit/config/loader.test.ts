@@ -11,10 +11,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { oneOf } from '../../../src/config/formats.ts';
 import { loadConfigOf } from '../../../src/config/loader.ts';
 
-const ENV = 'LIONCTR_UNIT_LOADER_BATCH';
+const ENV = 'LIONCTR_TRAIN_BATCH_SIZE'; // named from the key's path
 const schema = {
   train: {
-    batchSize: { doc: 'b', format: 'positive-int', default: 1, env: ENV },
+    batchSize: { doc: 'b', format: 'positive-int', default: 1 },
     hidden: { doc: 'h', format: 'int-list', default: [4] },
   },
   kind: { doc: 'k', ...oneOf(['x', 'y'], 'x') },
