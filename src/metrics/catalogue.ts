@@ -128,12 +128,14 @@ function trainMetrics(registry: client.Registry) {
     ]),
     embeddingEvicted: counter(
       'lionctr_embedding_evicted_total',
-      'Embedding rows removed by model.eviction (not seen for ttlSeconds of event time), per slot',
+      'Embedding rows removed by model.eviction (not seen for ttlSeconds of event time) or by the memory ' +
+        'budget (least recently updated rows of a full table), per slot',
       ['slot'],
     ),
     embeddingRejected: counter(
       'lionctr_embedding_rejected_total',
-      'Training lookups of ids that model.admission gave no row (read as a zero row, not updated), per slot',
+      'Training lookups of new ids given no row (refused by model.admission, or their table full at the ' +
+        'memory budget; read as a zero row, not updated), per slot',
       ['slot'],
     ),
     checkpointSeconds: histogram(
