@@ -120,6 +120,7 @@ export function openConfiguredSource(
       limit: left(cfg.source.limit),
       startOffset: resume?.nextOffsets[key] ?? 0,
       eventTime: cfg.source.synthetic.eventTime,
+      freshIdSlots: cfg.source.synthetic.freshIdSlots,
     });
   }
   const key = positionKey(fileSourceName(cfg.source.path), 0);

@@ -25,6 +25,13 @@ export const sourceConfig = {
       ...oneOf(SYNTHETIC_EVENT_TIMES, 'wallclock'),
       env: 'LIONCTR_SOURCE_SYNTHETIC_EVENT_TIME',
     },
+    freshIdSlots: {
+      doc:
+        'An ever-growing vocabulary: the last N categorical slots (0..26) of every synthetic example carry an ' +
+        'id never seen before (no signal; only rows), e.g. to soak model.memoryBudgetBytes. 0 = off',
+      format: 'nat',
+      default: 0,
+    },
   },
   path: { doc: 'Input file of the file source', format: String, default: '', env: 'LIONCTR_SOURCE_PATH' },
   format: {

@@ -50,6 +50,13 @@ export interface SyntheticSourceOptions {
    * run; `wallclock` = Date.now() when the batch is drawn (every example of a batch gets that time).
    */
   eventTime?: SyntheticEventTime;
+  /**
+   * An ever-growing vocabulary: in every example the last `freshIdSlots` categorical slots (0..26,
+   * default 0) carry an id never seen before (rank V_s + 1 + n for example n) instead of their
+   * planted value; labels stay those of the planted values, so fresh ids carry no signal (a long
+   * tail that only costs rows: for the memory budget's soak).
+   */
+  freshIdSlots?: number;
 }
 
 /** The name of the synthetic source of `seed`, `synthetic(seed=<seed>)`: its Source.name, the source of its keys. */
@@ -69,6 +76,15 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
   const start = opts.startOffset ?? 0;
   const limit = opts.limit ?? Infinity;
   const eventTime = opts.eventTime ?? 'simulated';
+  const fresh = opts.freshIdSlots ?? 0;
+  if (!Number.isInteger(fresh) || fresh < 0 || fresh > SYN_CATEGORICAL)
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      `freshIdSlots must be an integer 0..${SYN_CATEGORICAL}, got ${fresh}`,
+      {
+        where: 'freshIdSlots',
+      },
+    );
   if (!SYNTHETIC_EVENT_TIMES.includes(eventTime))
     throw new LionctrError('LIONCTR_BAD_CONFIG', `eventTime must be wallclock or simulated, got ${eventTime}`, {
       where: 'eventTime',
@@ -98,7 +114,8 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
       for (let n = start; n < end; ) {
         if (signal?.aborted) return;
         const count = Math.min(batchSize, end - n);
-        const batch = generateBatch(schema, seed, n, count, eventTime === 'wallclock' ? Date.now() : undefined);
+        const now = eventTime === 'wallclock' ? Date.now() : undefined;
+        const batch = generateBatch(schema, seed, n, count, now, fresh);
         n += count;
         rows += count;
         yield batch;
@@ -111,7 +128,8 @@ export function createSyntheticSource(opts: SyntheticSourceOptions = {}): Source
 /**
  * Examples first .. first+count-1 of `seed` as one RecordBatch with `schema`'s columns
  * plus bayes_p (schema must be criteoSlots()-shaped: 13 numeric, 26 categorical). Event times:
- * `nowMs` for every example when given (ms since the epoch), else the simulated ones.
+ * `nowMs` for every example when given (ms since the epoch), else the simulated ones; the last
+ * `freshIdSlots` categorical slots carry never-seen ids (SyntheticSourceOptions.freshIdSlots).
  */
 export function generateBatch(
   schema: SlotSchema,
@@ -119,6 +137,7 @@ export function generateBatch(
   first: number,
   count: number,
   nowMs?: number,
+  freshIdSlots = 0,
 ): RecordBatch {
   const m = plantedModel(seed);
   const b = new RecordBatchBuilder(schema, count, { bayesP: true, categoricalBytesHint: count * 4 });
@@ -143,7 +162,13 @@ export function generateBatch(
       ranks[base + i] = r;
       logit[i] += w[r - 1];
     }
-    b.categorical[s].pushUints(ranks, base, count);
+    if (s < SYN_CATEGORICAL - freshIdSlots) b.categorical[s].pushUints(ranks, base, count);
+    else {
+      // fresh ids beyond the slot's vocabulary (the planted ranks stay in `ranks` for the pair terms)
+      const ids = new Int32Array(count);
+      for (let i = 0; i < count; i++) ids[i] = (VOCAB_SIZES[s] + 1 + ((first + i) % 2 ** 30)) | 0;
+      b.categorical[s].pushUints(ids, 0, count);
+    }
   }
   const TWO_PI = 2 * Math.PI;
   const xs0 = new Float64Array(count);

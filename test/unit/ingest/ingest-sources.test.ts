@@ -308,6 +308,23 @@ describe('synthetic source', () => {
     expect(other.map((r) => r.C26)).not.toEqual(a.map((r) => r.C26));
   });
 
+  it('freshIdSlots: the last N slots carry never-seen ids, everything else (labels too) unchanged', async () => {
+    const plain = rowsOf(await collect(createSyntheticSource({ seed: 7, limit: 3000 }), 1024));
+    const fresh = rowsOf(await collect(createSyntheticSource({ seed: 7, limit: 3000, freshIdSlots: 2 }), 700));
+    const seen = new Set<string>();
+    for (const [i, r] of fresh.entries()) {
+      for (const c of ['C25', 'C26']) {
+        const v = String(r[c]);
+        expect(Number(v)).toBeGreaterThan(VOCAB_SIZES[Number(c.slice(1)) - 1]);
+        expect(seen.has(`${c}:${v}`)).toBe(false);
+        seen.add(`${c}:${v}`);
+      }
+      const { C25, C26, ...rest } = plain[i];
+      expect({ ...r, C25, C26 }).toEqual({ ...rest, C25, C26 });
+    }
+    expect(() => createSyntheticSource({ freshIdSlots: 27 })).toThrow(/freshIdSlots must be an integer 0\.\.26/);
+  });
+
   it('numeric buckets are numericBucket tokens; Zipf inverse CDF is right at the edges', () => {
     for (const x of [0, 1, 2, 3, 7, 100, 65535, 65536, 1e7]) {
       const tok = numericBucket(x)!;
