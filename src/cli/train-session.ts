@@ -10,6 +10,7 @@ import { featureSchemaOf, openConfiguredSource } from './common.ts';
 import { modelOf, optimConfigOf } from './model-setup.ts';
 import { LionctrError } from '../errors.ts';
 import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { progressiveWindow } from '../train/config.ts';
 import { lockCheckpointDir } from '../train/dir-lock.ts';
 import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
@@ -92,7 +93,8 @@ export async function createTrainer(
     epochs: cfg.source.kind === 'file' ? cfg.source.epochs : 1,
     batchSize: cfg.train.batchSize,
     maxExamples: cfg.train.maxExamples,
-    metricsWindow: cfg.train.metricsWindow,
+    metricsWindow: progressiveWindow(cfg.train),
+    progressiveSlices: { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices },
     maxNonfiniteSteps: cfg.train.maxNonfiniteSteps,
     writeRetrySeconds: cfg.train.writeRetrySeconds,
     progressSeconds: cfg.train.progressSeconds,

@@ -1,6 +1,7 @@
 import type { TrainEmitter } from '../events/train-events.ts';
 import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
+import { setQuality } from './quality-metrics.ts';
 
 /**
  * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
@@ -26,10 +27,7 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   });
   events.on('nonfinite', () => m.trainNonfinite.inc());
   events.on('progress', (p) => {
-    setOrAbsent(m.progAuc, p.auc);
-    setOrAbsent(m.progLogloss, p.logloss);
-    setOrAbsent(m.progNe, p.ne);
-    setOrAbsent(m.progCalibration, p.calibration);
+    setQuality(m.quality, p);
     setOrAbsent(m.throughput, p.examplesPerSecond);
   });
   // the admitted/rejected totals last seen per slot: the counters grow by the difference
