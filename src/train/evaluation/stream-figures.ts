@@ -8,8 +8,8 @@
  * 1974, "Rundungsfehleranalyse einiger Verfahren zur Summation endlicher Summen"): the sum of any
  * sequence of adds and takes is within 2 u |S| + O(n u^2) sum |x| of the exact one (u = 2^-53),
  * so a window's sum does not drift as examples pass through it; ProgressiveMetrics also re-sums a
- * window from its ring buffer every time the ring wraps (resetSums + addSums), which bounds n by the
- * window. The figures equal a float64 re-derivation to ~1e-15 relative (test/unit/train).
+ * window from its ring buffer every 16 times the ring wraps (resetSums + addSums), which bounds n
+ * by 32 windows. The figures equal a float64 re-derivation to ~1e-15 relative (test/unit/train).
  */
 import type { QualityFigures } from '../../events/train-events.ts';
 import { binnedAuc, type Binning } from './auc-bins.ts';

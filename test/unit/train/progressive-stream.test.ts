@@ -70,6 +70,12 @@ describe('streaming progressive figures', () => {
     );
   });
 
+  it('a small window slid 600 times (re-summed every 16): the sums still equal a re-derivation', () => {
+    const pm = new ProgressiveMetrics(1000);
+    feed(pm, 0, 600_500);
+    check(pm.figures(), 599_500, 600_500);
+  });
+
   it('a NaN prediction makes the window figures (but CTR) undefined until it leaves; the lifetime stays so', () => {
     const pm = new ProgressiveMetrics(1000);
     feed(pm, 0, 2000);
