@@ -281,13 +281,13 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     return progressOf(pm.figures(), this.opts.step.step, this.examples, examplesPerSecond, pm.lifetime(), pm.slices());
   }
 
-  /** Emits `tables` and `progress`; logs the progress line unless `quiet`. */
+  /** Emits `tables` and `progress`; logs the progress line unless `quiet` (slices counted: they are on /metrics). */
   private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
     const slots = this.opts.model.tableStats();
     this.emit('tables', { slots, watermarkMs: this.position.watermarkMs });
-    if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
+    if (!quiet) this.opts.logger.info({ progress: { ...p, slices: p.slices.length } }, formatProgressLine(p));
     this.emit('progress', p);
     return p;
   }
