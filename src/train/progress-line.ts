@@ -7,8 +7,6 @@
 import type { Progress, QualityFigures, SliceQuality } from '../events/train-events.ts';
 import type { WindowFigures } from './evaluation/progressive.ts';
 
-export type { WindowFigures };
-
 /**
  * Progress at optimizer step `step` after `examples` examples, at `examplesPerSecond`, from the
  * window's figures `f`, the lifetime's and the slices' (src/train/evaluation/progressive.ts).

@@ -27,7 +27,10 @@ import type { FeatureSchema } from '../../features/schema.ts';
 import { sliceKeysOf, type ColumnSource, type SliceKeys } from './slice-keys.ts';
 import { NO_BIN, StreamFigures } from './stream-figures.ts';
 
-/** Binning of the whole stream (bound ~0.14 * 1.3e-3 for well-spread scores) and of each slice. */
+/**
+ * Binning of the whole stream (bins of logit width <= 0.0013; the bound measured ~8e-5 on a drifting
+ * CTR stream of 10^6 examples, the actual error ~1e-7) and of each slice (width <= 0.0105).
+ */
 export const STREAM_BINNING = binning(10);
 export const SLICE_BINNING = binning(7);
 
