@@ -1,7 +1,7 @@
+import { setQuality } from './quality-metrics.ts';
 import type { TrainEmitter } from '../events/train-events.ts';
 import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
-import { setQuality } from './quality-metrics.ts';
 
 /**
  * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
