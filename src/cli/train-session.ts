@@ -10,6 +10,8 @@ import { featureSchemaOf, openConfiguredSource } from './common.ts';
 import { modelOf, optimConfigOf } from './model-setup.ts';
 import { LionctrError } from '../errors.ts';
 import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { progressiveWindow } from '../train/config.ts';
+import { sliceKeysOf } from '../train/evaluation/slice-keys.ts';
 import { lockCheckpointDir } from '../train/dir-lock.ts';
 import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
@@ -29,6 +31,8 @@ export async function createTrainer(
 ): Promise<Trainer> {
   await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
+  const sliced = { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices };
+  sliceKeysOf(sliced.slots, sliced.maxSlices, schema); // a slot that cannot be sliced: refused before any lock
   const model = modelOf(cfg, schema);
   const step = new TrainStep(model, optimConfigOf(cfg, model.slots), (msg) => logger.warn(msg));
   logger.info(step.kernelNote);
@@ -92,7 +96,8 @@ export async function createTrainer(
     epochs: cfg.source.kind === 'file' ? cfg.source.epochs : 1,
     batchSize: cfg.train.batchSize,
     maxExamples: cfg.train.maxExamples,
-    metricsWindow: cfg.train.metricsWindow,
+    metricsWindow: progressiveWindow(cfg.train),
+    progressiveSlices: sliced,
     maxNonfiniteSteps: cfg.train.maxNonfiniteSteps,
     writeRetrySeconds: cfg.train.writeRetrySeconds,
     progressSeconds: cfg.train.progressSeconds,

@@ -55,6 +55,38 @@ export interface NonFiniteEvent {
 }
 
 /**
+ * Progressive-validation figures of one scope (src/train/evaluation/stream-figures.ts): the window
+ * (last N examples), the lifetime (since the trainer started), or a slice of either. Undefined
+ * ones are NaN: AUC without clicks or non-clicks, NE and calibration without clicks, every figure
+ * but CTR and examples while a NaN or infinite prediction is in the scope, all of them when empty.
+ */
+export interface QualityFigures {
+  /** Binned ROC AUC (src/train/evaluation/auc-bins.ts). */
+  auc: number;
+  /** Stated bound on |auc - exact sort-based AUC| of the same examples. */
+  aucErrorBound: number;
+  /** Mean logloss, nats. */
+  logloss: number;
+  /** Normalized entropy: logloss / entropy of the scope's CTR. */
+  ne: number;
+  /** sum p / clicks. */
+  calibration: number;
+  /** clicks / examples. */
+  ctr: number;
+  examples: number;
+  /** Logloss of the true probabilities (synthetic source only; NaN otherwise). */
+  bayesLogloss: number;
+}
+
+/** The figures of one slice: `slice` is a raw value of slot `slot`, or `other` / `missing`. */
+export interface SliceQuality {
+  slot: string;
+  slice: string;
+  window: QualityFigures;
+  lifetime: QualityFigures;
+}
+
+/**
  * Progress figures (the `progress` event; also in TrainSummary). A figure that is undefined
  * over the window (AUC without clicks or without non-clicks, any figure over non-finite
  * predictions or an empty window) is NaN.
@@ -72,7 +104,15 @@ export interface Progress {
   bayesLogloss?: number;
   /** (LL_base - LL_model) / (LL_base - LL_bayes) over the window (synthetic only). */
   gainCaptured?: number;
+  /** Examples in the window. */
   window: number;
+  /** The window's CTR and the bound on |auc - exact AUC|. */
+  ctr: number;
+  aucErrorBound: number;
+  /** The same figures since the trainer started (or resumed). */
+  lifetime: QualityFigures;
+  /** Per slice of train.progressive.sliceSlots (window and lifetime); [] when none. */
+  slices: SliceQuality[];
 }
 
 /**

@@ -21,6 +21,7 @@ import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 import { serveFreshnessMetrics, trainFreshnessMetrics } from './freshness-metrics.ts';
 import { gateMetrics } from './gate-metrics.ts';
 import { makers } from './makers.ts';
+import { qualityMetrics } from './quality-metrics.ts';
 
 export { GATE_DECISIONS, GATE_REASONS } from './gate-metrics.ts';
 
@@ -109,10 +110,7 @@ function trainMetrics(registry: client.Registry) {
       [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
     ),
     batchLoss: gauge('lionctr_train_batch_logloss', 'Logloss of the last batch before its update, nats'),
-    progAuc: gauge('lionctr_progressive_auc', 'Progressive-validation AUC over the sliding window'),
-    progLogloss: gauge('lionctr_progressive_logloss', 'Progressive-validation logloss over the sliding window, nats'),
-    progNe: gauge('lionctr_progressive_normalized_entropy', 'Progressive-validation NE (logloss / base-rate entropy)'),
-    progCalibration: gauge('lionctr_progressive_calibration', 'Progressive-validation calibration (sum p / sum y)'),
+    ...qualityMetrics(registry),
     throughput: gauge(
       'lionctr_train_examples_per_second',
       'Training throughput over the last progress interval, examples/s',

@@ -1,3 +1,4 @@
+import { setQuality } from './quality-metrics.ts';
 import type { TrainEmitter } from '../events/train-events.ts';
 import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
@@ -28,10 +29,7 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   });
   events.on('nonfinite', () => m.trainNonfinite.inc());
   events.on('progress', (p) => {
-    setOrAbsent(m.progAuc, p.auc);
-    setOrAbsent(m.progLogloss, p.logloss);
-    setOrAbsent(m.progNe, p.ne);
-    setOrAbsent(m.progCalibration, p.calibration);
+    setQuality(m.quality, p);
     setOrAbsent(m.throughput, p.examplesPerSecond);
   });
   // the admitted/rejected totals last seen per slot: the counters grow by the difference

@@ -1,11 +1,12 @@
 /**
  * Config sections of the trainer (src/train/trainer.ts): `train` (batch size, stopping,
- * progressive validation window, progress lines, audit log), `checkpoint` (src/train/
+ * progressive validation window and slices, progress lines, audit log), `checkpoint` (src/train/
  * checkpoint.ts) and `export` (the exports root the trainer writes and the server reads,
  * src/train/export-writer.ts, and its publish gate, src/train/publish-gate.ts).
  */
 import convict from 'convict';
 import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+import { MAX_SLICES } from './evaluation/slice-keys.ts';
 
 /** Checks `[lo, hi]`: two finite numbers, 0 < lo <= 1 <= hi (a calibration range around 1). */
 function validateRange(v: unknown): void {
@@ -20,6 +21,14 @@ function validateRange(v: unknown): void {
 }
 
 convict.addFormat({ name: 'calibration-range', validate: validateRange, coerce: parseJsonOrKeep });
+convict.addFormat({
+  name: 'max-slices',
+  validate: (v: unknown) => {
+    if (!(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SLICES))
+      throw new Error(`must be an integer in 1..${MAX_SLICES}`);
+  },
+  coerce: (v: unknown) => Number(v),
+});
 
 /** Convict schema of `train.*`. */
 export const trainConfig = {
@@ -30,7 +39,32 @@ export const trainConfig = {
     default: 0,
     env: 'LIONCTR_MAX_EXAMPLES',
   },
-  metricsWindow: { doc: 'Examples in the progressive-validation window', format: 'positive-int', default: 100_000 },
+  metricsWindow: {
+    doc: 'Deprecated name of train.progressive.window: when > 0 it is the window (0 = use train.progressive.window)',
+    format: 'nat',
+    default: 0,
+  },
+  progressive: {
+    window: {
+      doc: 'Examples in the progressive-validation window (lionctr_progressive_*{scope="window"})',
+      format: 'positive-int',
+      default: 100_000,
+    },
+    sliceSlots: {
+      doc:
+        'Categorical slots whose values get progressive figures of their own (lionctr_progressive_slice_*), ' +
+        'e.g. ["country","ad_type"]; [] = none',
+      format: 'string-list',
+      default: [] as string[],
+    },
+    maxSlices: {
+      doc:
+        'Values per sliced slot with a slice of their own: the first ones seen; later values go to slice ' +
+        `"other" (1..${MAX_SLICES}; memory ~141 KB per slice)`,
+      format: 'max-slices',
+      default: 20,
+    },
+  },
   progressSeconds: { doc: 'Seconds between progress lines', format: 'nonneg-number', default: 5 },
   maxNonfiniteSteps: {
     doc:
@@ -150,6 +184,11 @@ export const exportConfig = {
 
 /** The resolved `train` section. */
 export type TrainSection = ConfigValues<typeof trainConfig>;
+
+/** The progressive-validation window: train.metricsWindow (deprecated) when > 0, else train.progressive.window. */
+export function progressiveWindow(train: TrainSection): number {
+  return train.metricsWindow > 0 ? train.metricsWindow : train.progressive.window;
+}
 /** The resolved `checkpoint` section. */
 export type CheckpointSection = ConfigValues<typeof checkpointConfig>;
 /** The resolved `export` section. */

@@ -4,18 +4,23 @@
  * Format: `step S | N ex | R ex/s | progressive(W) AUC a logloss l NE n calib c[ | bayes logloss b gain g]`,
  * 4 decimals (calibration and gain 3), `-` for a figure that is undefined or NaN.
  */
-import type { Progress } from '../events/train-events.ts';
-import type { ProgressiveMetrics } from './evaluation/progressive.ts';
-
-/** The figures of ProgressiveMetrics.figures(). */
-export type WindowFigures = ReturnType<ProgressiveMetrics['figures']>;
+import type { Progress, QualityFigures, SliceQuality } from '../events/train-events.ts';
+import type { WindowFigures } from './evaluation/progressive.ts';
 
 /**
- * Progress at optimizer step `step` after `examples` examples, at `examplesPerSecond`.
+ * Progress at optimizer step `step` after `examples` examples, at `examplesPerSecond`, from the
+ * window's figures `f`, the lifetime's and the slices' (src/train/evaluation/progressive.ts).
  * With Bayes probabilities (synthetic source): gainCaptured = (LL_base - LL) / (LL_base - LL_bayes),
  * where LL_base = logloss / NE is the entropy of the window's CTR.
  */
-export function progressOf(f: WindowFigures, step: number, examples: number, examplesPerSecond: number): Progress {
+export function progressOf(
+  f: WindowFigures,
+  step: number,
+  examples: number,
+  examplesPerSecond: number,
+  lifetime: QualityFigures,
+  slices: SliceQuality[] = [],
+): Progress {
   const p: Progress = {
     step,
     examples,
@@ -25,8 +30,12 @@ export function progressOf(f: WindowFigures, step: number, examples: number, exa
     ne: f.ne,
     calibration: f.calibration,
     window: f.window,
+    ctr: f.ctr,
+    aucErrorBound: f.aucErrorBound,
+    lifetime,
+    slices,
   };
-  if (f.bayesLogloss !== undefined) {
+  if (!Number.isNaN(f.bayesLogloss)) {
     const base = f.logloss / f.ne; // entropy of the window's CTR
     p.bayesLogloss = f.bayesLogloss;
     p.gainCaptured = (base - f.logloss) / (base - f.bayesLogloss);

@@ -22,7 +22,10 @@ export interface TrainerOptions {
   batchSize: number;
   /** Stop after this many examples (0 = no limit). */
   maxExamples: number;
+  /** Examples in the progressive-validation window (train.progressive.window). */
   metricsWindow: number;
+  /** Progressive figures per slice of these categorical slots, at most maxSlices values each (default none). */
+  progressiveSlices?: { slots: string[]; maxSlices: number };
   /**
    * Steps in a row whose loss or gradients are not finite (each one skipped) after which
    * run() fails with LIONCTR_DIVERGED (default 10).

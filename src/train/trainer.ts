@@ -19,7 +19,7 @@ import { attachAuditLog } from './audit-log.ts';
 import { addBadRows, badRowsSince } from './bad-rows.ts';
 import { Cadence, type Clocks } from './cadence.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
-import { ProgressiveMetrics } from './evaluation/progressive.ts';
+import { progressiveMetricsOf, type ProgressiveMetrics } from './evaluation/progressive.ts';
 import { DeltaExports } from './delta-exports.ts';
 import type { ExportMeta } from './export-writer.ts';
 import { exportFigures, formatProgressLine, progressOf } from './progress-line.ts';
@@ -64,7 +64,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     super();
     this.opts = opts;
     this.featurizer = new Featurizer(opts.model.schema);
-    this.progressive = new ProgressiveMetrics(opts.metricsWindow);
+    this.progressive = progressiveMetricsOf(opts.metricsWindow, opts.model.schema, opts.progressiveSlices);
     const r = opts.resumeFrom;
     this.position = r ? RunPosition.fromCheckpoint(r.meta) : new RunPosition();
     this.lastCheckpointStep = r ? r.step : -1;
@@ -178,7 +178,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     }
     const r = o.step.run(batch);
     const skipped = this.guard.afterStep(r, batch, o.step.step);
-    this.progressive.add(r.predictions, batch.labels, batch.bayesP, batch.size);
+    this.progressive.addBatch(r.predictions, batch, rb);
     this.position.account(source.name, batch);
     this.emit('step', {
       step: o.step.step,
@@ -277,16 +277,17 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
 
   /** Current progressive figures at `examplesPerSecond`. */
   private figures(examplesPerSecond = 0): Progress {
-    return progressOf(this.progressive.figures(), this.opts.step.step, this.examples, examplesPerSecond);
+    const pm = this.progressive;
+    return progressOf(pm.figures(), this.opts.step.step, this.examples, examplesPerSecond, pm.lifetime(), pm.slices());
   }
 
-  /** Emits `tables` and `progress`; logs the progress line unless `quiet`. */
+  /** Emits `tables` and `progress`; logs the progress line unless `quiet` (slices counted: they are on /metrics). */
   private reportProgress(rate: number, quiet = false): Progress {
     const p = this.figures(rate);
     this.lastProgress = p;
     const slots = this.opts.model.tableStats();
     this.emit('tables', { slots, watermarkMs: this.position.watermarkMs });
-    if (!quiet) this.opts.logger.info({ progress: p }, formatProgressLine(p));
+    if (!quiet) this.opts.logger.info({ progress: { ...p, slices: p.slices.length } }, formatProgressLine(p));
     this.emit('progress', p);
     return p;
   }

@@ -1,5 +1,6 @@
 /**
- * The Python of the reproduction test (test/python/repro.py): LIONCTR_PYTHON when set, else
+ * The Python of the reproduction test (test/python/repro.py) and of the scikit-learn AUC check
+ * (test/python/auc_check.py): LIONCTR_PYTHON when set, else
  * the repository's .venv-py (made by .ci/run), else a .venv-py made here from
  * test/python/requirements.txt with pip's configured index (a local one on the dev machines;
  * retries off, so an unreachable index fails in seconds, not minutes). Says why when there is
@@ -29,27 +30,33 @@ const lastLines = (e: unknown): string => {
   return (err.stderr || err.message || String(e)).trim().split('\n').slice(-3).join(' | ');
 };
 
-/** Whether `python` imports every package repro.py needs; the error's last lines when not. */
-async function usable(python: string): Promise<string | null> {
+/** The modules repro.py imports (the default of findPython). */
+export const REPRO_MODULES = ['numpy', 'pyarrow', 'onnxruntime', 'xxhash'];
+
+/** Whether `python` imports every one of `modules`; the error's last lines when not. */
+async function usable(python: string, modules: string[]): Promise<string | null> {
   try {
-    await run(python, ['-c', 'import numpy, pyarrow, onnxruntime, xxhash'], { timeout: 60_000 });
+    await run(python, ['-c', `import ${modules.join(', ')}`], { timeout: 60_000 });
     return null;
   } catch (e) {
     return lastLines(e);
   }
 }
 
-/** Finds (or makes) the interpreter; never throws. */
-export async function findPython(): Promise<PythonChoice> {
+/**
+ * Finds (or makes) an interpreter that imports `modules` (default: repro.py's; the made venv has all
+ * of requirements.txt); never throws.
+ */
+export async function findPython(modules = REPRO_MODULES): Promise<PythonChoice> {
   const explicit = process.env.LIONCTR_PYTHON;
   if (explicit) {
-    const bad = await usable(explicit);
+    const bad = await usable(explicit, modules);
     return bad
-      ? { python: null, why: `LIONCTR_PYTHON=${explicit} cannot run repro.py: ${bad}` }
+      ? { python: null, why: `LIONCTR_PYTHON=${explicit} cannot import ${modules.join(', ')}: ${bad}` }
       : { python: explicit, why: '' };
   }
   const venvPython = join(VENV, 'bin/python');
-  if (existsSync(venvPython) && !(await usable(venvPython))) return { python: venvPython, why: '' };
+  if (existsSync(venvPython) && !(await usable(venvPython, modules))) return { python: venvPython, why: '' };
   const t0 = performance.now();
   const tmp = `${VENV}.tmp-${process.pid}`;
   try {
@@ -66,7 +73,7 @@ export async function findPython(): Promise<PythonChoice> {
       why: `cannot make ${VENV} (python3 -m venv; pip install -r ${REQUIREMENTS}): ${lastLines(e)}`,
     };
   }
-  const bad = await usable(venvPython);
-  if (bad) return { python: null, why: `${VENV} was made but cannot run repro.py: ${bad}` };
+  const bad = await usable(venvPython, modules);
+  if (bad) return { python: null, why: `${VENV} was made but cannot import ${modules.join(', ')}: ${bad}` };
   return { python: venvPython, why: '', createdSeconds: (performance.now() - t0) / 1000 };
 }

@@ -10,6 +10,15 @@
 const EPS = 1e-7;
 
 /**
+ * One example's logloss in nats: -ln q if clicked else -ln(1-q), q = p clipped to [1e-7, 1-1e-7]
+ * (p finite; the terms `logloss` sums, and the streaming sums of ./stream-figures.ts).
+ */
+export function loglossTerm(p: number, clicked: boolean): number {
+  const q = Math.min(1 - EPS, Math.max(EPS, p));
+  return clicked ? -Math.log(q) : -Math.log(1 - q);
+}
+
+/**
  * Mean logloss in nats: -mean(y ln p + (1-y) ln(1-p)), p clipped to [1e-7, 1-1e-7]; NaN when
  * n = 0 or a p is NaN or infinite (clipping would turn an infinite one into a number).
  */
@@ -17,8 +26,7 @@ export function logloss(p: ArrayLike<number>, y: ArrayLike<number>, n = p.length
   let s = 0;
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(p[i])) return NaN;
-    const q = Math.min(1 - EPS, Math.max(EPS, p[i]));
-    s -= y[i] > 0.5 ? Math.log(q) : Math.log(1 - q);
+    s += loglossTerm(p[i], y[i] > 0.5);
   }
   return n ? s / n : NaN;
 }

@@ -6,8 +6,21 @@ import {
   TRAIN_EVENT_NAMES,
   type TrainEmitter,
   type TrainEventMessage,
+  type QualityFigures,
   type TrainEvents,
 } from '../../../src/events/train-events.ts';
+
+/** Figures of one progressive scope. */
+const FIGURES: QualityFigures = {
+  auc: 0.7,
+  aucErrorBound: 0.0004,
+  logloss: 0.5,
+  ne: 0.9,
+  calibration: 1,
+  ctr: 0.03,
+  examples: 192,
+  bayesLogloss: Number.NaN,
+};
 
 /** One payload per event of the table. */
 const samples: TrainEvents = {
@@ -30,6 +43,10 @@ const samples: TrainEvents = {
     ne: 0.9,
     calibration: 1,
     window: 192,
+    ctr: 0.03,
+    aucErrorBound: 0.0004,
+    lifetime: FIGURES,
+    slices: [{ slot: 'C1', slice: 'other', window: FIGURES, lifetime: FIGURES }],
   },
   tables: { slots: [{ slot: 'C1', rows: 5, bytes: 320 }], watermarkMs: null },
   export: { version: '1700000000000', seconds: 0.1, bytes: 2048, watermarkMs: 1000 },

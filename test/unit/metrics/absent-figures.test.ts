@@ -5,12 +5,25 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { TrainEmitter } from '../../../src/events/train-events.ts';
+import type { QualityFigures, TrainEmitter } from '../../../src/events/train-events.ts';
 import { createMetrics } from '../../../src/metrics/catalogue.ts';
 import { observeTrainer } from '../../../src/metrics/train-observer.ts';
 
-/** The sample lines of `name` (no HELP/TYPE). */
-const samples = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name} `));
+/** The sample lines of `name` (no HELP/TYPE), labelled or not. */
+const samples = (text: string, name: string) =>
+  text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+
+/** Figures of one progressive scope (the lifetime's in these events). */
+const lifetime: QualityFigures = {
+  auc: 0.7,
+  aucErrorBound: 0.001,
+  logloss: 0.45,
+  ne: 0.93,
+  calibration: 1.01,
+  ctr: 0.1,
+  examples: 900,
+  bayesLogloss: Number.NaN,
+};
 
 describe('undefined figures are absent, never 0 or stale', () => {
   it('a fresh registry has no sample for a gauge without a value', async () => {
@@ -35,28 +48,51 @@ describe('undefined figures are absent, never 0 or stale', () => {
     const m = createMetrics();
     const ev: TrainEmitter = new EventEmitter();
     observeTrainer(ev, m);
-    const progress = { step: 5, examples: 500, examplesPerSecond: 100, window: 500 };
-    ev.emit('progress', { ...progress, auc: 0.71, logloss: 0.45, ne: 0.93, calibration: 1.02 });
+    const progress = { step: 5, examples: 500, examplesPerSecond: 100, window: 500, ctr: 0.1, slices: [] };
+    const defined = { auc: 0.71, logloss: 0.45, ne: 0.93, calibration: 1.02, aucErrorBound: 0.001 };
+    ev.emit('progress', { ...progress, ...defined, lifetime });
     let text = await m.registry.metrics();
-    expect(samples(text, 'lionctr_progressive_auc')).toEqual(['lionctr_progressive_auc 0.71']);
-    // no clicks in the window: AUC, NE and calibration undefined; logloss defined
-    ev.emit('progress', { ...progress, auc: Number.NaN, logloss: 0.01, ne: Number.NaN, calibration: Number.NaN });
+    expect(samples(text, 'lionctr_progressive_auc')).toEqual([
+      'lionctr_progressive_auc{scope="window"} 0.71',
+      'lionctr_progressive_auc{scope="lifetime"} 0.7',
+    ]);
+    // no clicks in the window: AUC, its bound, NE and calibration undefined; logloss defined
+    const nan = Number.NaN;
+    const noClicks = { auc: nan, logloss: 0.01, ne: nan, calibration: nan, aucErrorBound: nan };
+    ev.emit('progress', { ...progress, ...noClicks, ctr: 0, lifetime });
     text = await m.registry.metrics();
-    expect(samples(text, 'lionctr_progressive_auc')).toEqual([]);
-    expect(samples(text, 'lionctr_progressive_normalized_entropy')).toEqual([]);
-    expect(samples(text, 'lionctr_progressive_calibration')).toEqual([]);
-    expect(samples(text, 'lionctr_progressive_logloss')).toEqual(['lionctr_progressive_logloss 0.01']);
+    expect(samples(text, 'lionctr_progressive_auc')).toEqual(['lionctr_progressive_auc{scope="lifetime"} 0.7']);
+    expect(samples(text, 'lionctr_progressive_auc_error_bound')).toEqual([
+      'lionctr_progressive_auc_error_bound{scope="lifetime"} 0.001',
+    ]);
+    expect(samples(text, 'lionctr_progressive_normalized_entropy')).toEqual([
+      'lionctr_progressive_normalized_entropy{scope="lifetime"} 0.93',
+    ]);
+    expect(samples(text, 'lionctr_progressive_calibration')).toEqual([
+      'lionctr_progressive_calibration{scope="lifetime"} 1.01',
+    ]);
+    expect(samples(text, 'lionctr_progressive_logloss')).toEqual([
+      'lionctr_progressive_logloss{scope="window"} 0.01',
+      'lionctr_progressive_logloss{scope="lifetime"} 0.45',
+    ]);
     // a diverged step: NaN loss, skipped update, every figure undefined (not the last logloss)
     ev.emit('step', { step: 6, examples: 100, seconds: 0.01, loss: Number.NaN, watermarkMs: null });
     ev.emit('nonfinite', { step: 6, examples: 100, what: 'loss NaN', inARow: 1 });
-    const nan = Number.NaN;
-    ev.emit('progress', { ...progress, auc: nan, logloss: nan, ne: nan, calibration: nan });
+    const allNan = { auc: nan, logloss: nan, ne: nan, calibration: nan, aucErrorBound: nan };
+    ev.emit('progress', { ...progress, ...allNan, lifetime: { ...lifetime, ...allNan } });
     text = await m.registry.metrics();
     expect(samples(text, 'lionctr_progressive_logloss')).toEqual([]);
+    expect(samples(text, 'lionctr_progressive_ctr')).toEqual([
+      'lionctr_progressive_ctr{scope="window"} 0.1',
+      'lionctr_progressive_ctr{scope="lifetime"} 0.1',
+    ]);
     expect(samples(text, 'lionctr_train_batch_logloss')).toEqual([]);
     expect(samples(text, 'lionctr_train_nonfinite_steps_total')).toEqual(['lionctr_train_nonfinite_steps_total 1']);
-    ev.emit('progress', { ...progress, auc: 0.7, logloss: 0.46, ne: 0.94, calibration: 0.99 });
+    ev.emit('progress', { ...progress, ...defined, calibration: 0.99, lifetime });
     text = await m.registry.metrics();
-    expect(samples(text, 'lionctr_progressive_calibration')).toEqual(['lionctr_progressive_calibration 0.99']);
+    expect(samples(text, 'lionctr_progressive_calibration')).toEqual([
+      'lionctr_progressive_calibration{scope="window"} 0.99',
+      'lionctr_progressive_calibration{scope="lifetime"} 1.01',
+    ]);
   });
 });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Progress } from '../../../src/events/train-events.ts';
+import type { Progress, QualityFigures } from '../../../src/events/train-events.ts';
 import { exportFigures, formatProgressLine, progressOf } from '../../../src/train/progress-line.ts';
+
+const lifetime: QualityFigures = {
+  auc: 0.69,
+  aucErrorBound: 0.0003,
+  logloss: 0.46,
+  ne: 0.92,
+  calibration: 1.01,
+  ctr: 0.2,
+  examples: 3072,
+  bayesLogloss: Number.NaN,
+};
 
 const base: Progress = {
   step: 12,
@@ -11,6 +22,10 @@ const base: Progress = {
   ne: 0.912345,
   calibration: 1.02345,
   window: 3072,
+  ctr: 0.2,
+  aucErrorBound: 0.0003,
+  lifetime,
+  slices: [],
 };
 
 describe('progress line', () => {
@@ -29,8 +44,8 @@ describe('progress line', () => {
   });
 
   it('computes the gain captured from the window figures: (LL_base - LL) / (LL_base - LL_bayes)', () => {
-    const f = { auc: 0.7, logloss: 0.45, ne: 0.9, calibration: 1, examples: 100, window: 100, bayesLogloss: 0.4 };
-    const p = progressOf(f, 3, 300, 50);
+    const f = { ...lifetime, auc: 0.7, logloss: 0.45, ne: 0.9, calibration: 1, examples: 100, window: 100 };
+    const p = progressOf({ ...f, bayesLogloss: 0.4 }, 3, 300, 50, lifetime);
     const llBase = 0.45 / 0.9;
     expect(p).toMatchObject({
       step: 3,
@@ -39,10 +54,11 @@ describe('progress line', () => {
       auc: 0.7,
       window: 100,
       bayesLogloss: 0.4,
+      lifetime,
+      slices: [],
     });
     expect(p.gainCaptured).toBeCloseTo((llBase - 0.45) / (llBase - 0.4), 12);
-    const { bayesLogloss: _, ...noBayes } = f;
-    expect(progressOf(noBayes, 3, 300, 50)).not.toHaveProperty('gainCaptured');
+    expect(progressOf(f, 3, 300, 50, lifetime)).not.toHaveProperty('gainCaptured');
   });
 
   it('gives an export the figures, NaN and absent ones as null', () => {
