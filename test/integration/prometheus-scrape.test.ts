@@ -4,7 +4,7 @@
  * second: both targets up, both scrapes pass `promtool check metrics`, every dashboard and
  * rule expression (annotations included, Grafana's variables substituted as Grafana would) parses
  * through the HTTP API, the rules evaluate without error, the core panels return data (core:
- * every expression but those of NOT_CORE and ARRIVING), the `job` and `instance` variables
+ * every expression but those of NOT_CORE), the `job` and `instance` variables
  * list both targets, and the freshness figures read seconds (the synthetic stream's wall-clock
  * event times). Skipped with a message without prometheus/promtool; under CI=true that fails
  * instead.
@@ -37,12 +37,6 @@ if (!tools.prometheus && !ci) console.warn(`Prometheus scrape test skipped: ${to
  * reach), and the annotations (events: an export within the last 5 s, or none).
  */
 const NOT_CORE = [/lionctr_kafka_consumer_lag/, /lionctr_export_gate_auc/, /^changes\(/];
-/**
- * Issue 15's windowed, lifetime and sliced quality gauges (label `scope`, the slice gauges, CTR,
- * examples, AUC bound) come from another branch: until it is merged they return nothing here.
- * Empty this list at the merge.
- */
-const ARRIVING = [/scope="/];
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PREDICT = JSON.stringify({
@@ -93,7 +87,8 @@ describe.skipIf(!tools.prometheus && !ci)('Prometheus scraping lionctr run + ser
       'model.hidden': [16],
       'schema.embeddingDim': 4,
       'train.progressSeconds': 1,
-      'train.metricsWindow': 2000,
+      'train.progressive.window': 2000,
+      'train.progressive.sliceSlots': ['C6'],
       'export.intervalSeconds': 2,
       'checkpoint.intervalSeconds': 2,
       'export.deltaIntervalSeconds': 1,
@@ -183,7 +178,7 @@ describe.skipIf(!tools.prometheus && !ci)('Prometheus scraping lionctr run + ser
     for (const { title, expr } of dash) {
       const q = await instantQuery(url(ports.prom), grafanaSubstitute(expr));
       expect(q, `${title}: ${expr}`).toMatchObject({ status: 'success', error: '' });
-      const core = ![...NOT_CORE, ...ARRIVING].some((r) => r.test(expr));
+      const core = !NOT_CORE.some((r) => r.test(expr));
       if (q.series === 0 && core) empty.push(`${title}: ${expr}`);
     }
     expect(empty, 'core panels without data').toEqual([]);

@@ -10,22 +10,6 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/catalogue.ts';
 import { dashboardExprs, readDashboard } from '../../helpers/prometheus.ts';
 
-/**
- * Metrics agreed for issue 15 whose code comes from another branch (windowed/lifetime/sliced
- * quality): not in this branch's catalogue yet. Empty this set when they arrive (a test below
- * fails until then).
- */
-const ARRIVING = new Set([
-  'lionctr_progressive_ctr',
-  'lionctr_progressive_examples',
-  'lionctr_progressive_auc_error_bound',
-  'lionctr_progressive_slice_auc',
-  'lionctr_progressive_slice_logloss',
-  'lionctr_progressive_slice_calibration',
-  'lionctr_progressive_slice_ctr',
-  'lionctr_progressive_slice_examples',
-]);
-
 const catalogueNames = async () => new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
 /** The lionctr_* metric names an expression uses (histogram series as their metric). */
 const metricsOf = (exprs: string[]) =>
@@ -36,12 +20,7 @@ describe('ops/grafana dashboard', () => {
     const used = metricsOf(dashboardExprs().map((e) => e.expr));
     const names = await catalogueNames();
     expect(used.size).toBeGreaterThan(20);
-    for (const n of used) expect(names.has(n) || ARRIVING.has(n), n).toBe(true);
-  });
-
-  it('the names still arriving are not in the catalogue yet (empty ARRIVING once they are)', async () => {
-    const names = await catalogueNames();
-    for (const n of ARRIVING) expect(names.has(n), `${n} is in the catalogue now`).toBe(false);
+    for (const n of used) expect(names.has(n), n).toBe(true);
   });
 
   it('every expression is filtered by $job and $instance and uses $__rate_interval, no fixed window', () => {
@@ -145,7 +124,7 @@ describe('ops/prometheus alerts', () => {
     const exprs = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1]);
     expect(exprs.length).toBeGreaterThan(4);
     const names = await catalogueNames();
-    for (const n of metricsOf(exprs)) expect(names.has(n) || ARRIVING.has(n), n).toBe(true);
+    for (const n of metricsOf(exprs)) expect(names.has(n), n).toBe(true);
     expect(readFileSync('ops/prometheus/prometheus.yml', 'utf8')).toMatch(/rule_files:\s*\n\s*- alerts\.yml/);
     // LionctrTargetDown watches the job prometheus.yml scrapes
     const job = readFileSync('ops/prometheus/prometheus.yml', 'utf8').match(/job_name: (\S+)/)?.[1];
