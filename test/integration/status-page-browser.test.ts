@@ -53,7 +53,8 @@ function pixelsOf([name, rgb]: [string, number[]]): number {
 
 const clean = (t: PageTrouble) => expect(t).toEqual({ errors: [], failed: [], foreign: [] });
 
-describe.skipIf(!found.path && !ci)('status page in headless Chromium', () => {
+const skip = !found.path && !ci;
+describe.skipIf(skip)(`status page in headless Chromium${skip ? ` [skipped: ${found.why}]` : ''}`, () => {
   it('run: version, four charts drawn with data; serve: no trainer, throughput', async () => {
     if (!found.path) throw new Error(found.why);
     const dir = fx.tempDir('status-page');

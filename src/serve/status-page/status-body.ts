@@ -22,6 +22,17 @@ export interface StatusSources {
 
 const finite = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/** Significant digits of the charted figures in the JSON (about halves a full history's bytes). */
+const DIGITS = 6;
+
+/** The history's columns with every series but `t` (unix seconds, kept to the ms) at DIGITS significant digits. */
+function rounded(cols: ReturnType<StatusHistory['columns']>): ReturnType<StatusHistory['columns']> {
+  const out = { ...cols };
+  for (const n of SERIES)
+    if (n !== 't') out[n] = cols[n].map((v) => (v === null ? null : Number(v.toPrecision(DIGITS))));
+  return out;
+}
+
 /** The status JSON at `nowMs` (unix ms). */
 export function statusBody(src: StatusSources, nowMs = Date.now()): unknown {
   const m = src.models.current();
@@ -50,7 +61,7 @@ export function statusBody(src: StatusSources, nowMs = Date.now()): unknown {
       interval_seconds: src.intervalSeconds,
       capacity: src.history.capacity,
       bytes: src.history.bytes,
-      series: src.history.columns(),
+      series: rounded(src.history.columns()),
     },
   };
 }
