@@ -2,7 +2,8 @@
  * Config section `serve`: where the prediction endpoint listens (src/serve/http-server.ts),
  * the model name in its URLs, how often it checks LATEST and how many versions it keeps
  * loaded (src/serve/model-registry.ts), the version labels, what scores the dense tower
- * (src/model/serving-tower.ts), and the drain period on SIGTERM.
+ * (src/model/serving-tower.ts), the drain period on SIGTERM, and the status page's history
+ * (src/serve/status-page/).
  */
 import convict from 'convict';
 import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
@@ -29,6 +30,13 @@ function validateLabels(v: unknown): void {
 }
 
 convict.addFormat({ name: 'version-labels', validate: validateLabels, coerce: parseJsonOrKeep });
+
+/** Checks the status page's sample interval: a finite number of seconds >= 0.1 (no busy timer). */
+function validateInterval(v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.1) throw new Error('must be a number of seconds >= 0.1');
+}
+
+convict.addFormat({ name: 'status-interval', validate: validateInterval, coerce: (v: unknown) => Number(v) });
 
 /** Convict schema of `serve.*`. */
 export const serveConfig = {
@@ -144,6 +152,22 @@ export const serveConfig = {
     format: 'nonneg-number',
     default: 120,
     env: 'LIONCTR_SERVE_IDLE_TIMEOUT_SECONDS',
+  },
+  statusHistory: {
+    samples: {
+      doc:
+        "Samples of the status page's charts kept in memory (GET /, /v1/lionctr/status), a ring buffer of 104 " +
+        'bytes a sample (720: 74,880 B, one hour at the default interval)',
+      format: 'positive-int',
+      default: 720,
+      env: 'LIONCTR_SERVE_STATUS_HISTORY_SAMPLES',
+    },
+    intervalSeconds: {
+      doc: 'Seconds between two samples of the status page (quality, throughput, freshness read from the metrics)',
+      format: 'status-interval',
+      default: 5,
+      env: 'LIONCTR_SERVE_STATUS_HISTORY_INTERVAL_SECONDS',
+    },
   },
 };
 

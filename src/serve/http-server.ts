@@ -12,6 +12,7 @@ import { extras } from './routes/extras.ts';
 import { metadata } from './routes/metadata.ts';
 import { predict } from './routes/predict.ts';
 import { status } from './routes/status.ts';
+import { registerStatusPage, type StatusHistoryOptions } from './status-page/routes.ts';
 import { nextTurn } from './scoring.ts';
 import { TfsError } from './tfs-error.ts';
 import { API_PREFIX, parseApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
@@ -43,13 +44,16 @@ export interface HttpServerOptions {
   limits?: Partial<ServeLimits>;
   /** `run`: how its trainer stands (`up`, `down: <error>; ...`), /readyz's `training` field; readiness unchanged. */
   trainingStatus?: () => string;
+  /** serve.statusHistory: the status page's samples kept and their interval (default: the config's). */
+  statusHistory?: StatusHistoryOptions;
 }
 
 /**
  * The prediction endpoint: TF Serving's REST API (tensorflow/serving g3doc/api_rest.md, see
  * src/serve/routes/*.ts and DESIGN.md "Exports and serving"), lionctr's extras at
  * GET /v1/lionctr/models/<name>, and GET /healthz (process up), /readyz (a model is loaded and
- * not draining), /metrics (Prometheus text).
+ * not draining), /metrics (Prometheus text); the status page at GET / with its JSON at
+ * GET /v1/lionctr/status (src/serve/status-page/; its sampler stops when the server closes).
  *
  * Every path under /v1/ is parsed as TF Serving's handler parses it (src/serve/tfs-paths.ts;
  * case-insensitive). Errors answer TF Serving's body {"error": <its message for the fault>}
@@ -200,6 +204,15 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     if (m) metrics.servedAge.set((Date.now() - Date.parse(m.manifest.created_at)) / 1000);
     const text = await (opts.scrape ?? (() => metrics.registry.metrics()))();
     return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+
+  registerStatusPage(app, {
+    metrics: metrics.registry,
+    models: registry,
+    modelName,
+    history: opts.statusHistory,
+    training: opts.trainingStatus,
+    onSampleError: (e) => logger?.warn({ err: e }, `status page sample failed: ${(e as Error).message}`),
   });
 
   // TF Serving's REST handler takes every path under /v1/ (http_server.cc RestApiRequestDispatcher)

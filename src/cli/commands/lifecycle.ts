@@ -82,6 +82,7 @@ export async function startServer(
     scrape: worker?.scrape,
     limits: cfg.serve,
     trainingStatus,
+    statusHistory: cfg.serve.statusHistory,
   });
   if (worker) {
     const id = String(worker.id);
