@@ -140,7 +140,7 @@ describe('status page over HTTP', () => {
 
   it('`run`: trainer figures and its state', async () => {
     const m = createMetrics();
-    m.progAuc.set(0.74);
+    m.quality.scoped.auc.set({ scope: 'window' }, 0.74);
     m.trainExamples.inc(100);
     const { base } = await serve(m, 50, () => 'up');
     await sleep(200);

@@ -76,9 +76,9 @@ describe('StatusSampler', () => {
     expect(s.hasTrainer).toBe(true);
     m.trainExamples.inc(1000);
     await s.sample(t0);
-    m.progAuc.set(0.75);
-    m.progLogloss.set(0.45);
-    m.progCalibration.set(1.02);
+    m.quality.scoped.auc.set({ scope: 'window' }, 0.75);
+    m.quality.scoped.logloss.set({ scope: 'window' }, 0.45);
+    m.quality.scoped.calibration.set({ scope: 'window' }, 1.02);
     m.freshness.set(3.5);
     m.trainExamples.inc(4000);
     m.serveRequests.inc({ route: 'predict', code: '200' }, 9);
