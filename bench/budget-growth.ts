@@ -112,7 +112,6 @@ function run(label: string, maxIds: number, memoryBudgetBytes: number): void {
   }
   console.log(`${label}: max RSS ${mib(maxRss)} MiB, max RSS - held ${mib(maxOverhead)} MiB`);
   model.dispose();
-  step.dispose?.();
 }
 
 console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; batch ${B}, ${F} slots, dim 16, bf16`);

@@ -12,11 +12,12 @@ import type { OptimConfig } from '../train/optim/optim-config.ts';
 
 /**
  * A fresh CtrModel of `schema` with the config's `model.*` settings (tower, init, seed, FM,
- * momentum dtype, admission, eviction).
+ * momentum dtype, admission, eviction, memory budget).
  */
 export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
-  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction } = cfg.model;
-  return new CtrModel(schema, { hidden, initStd, seed, fm, momentumDtype, admission, eviction });
+  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable } = cfg.model;
+  const opts = { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable };
+  return new CtrModel(schema, opts);
 }
 
 /**
