@@ -37,9 +37,14 @@ export function shutdownSignal(logger: Logger, what: string): AbortController {
   return ac;
 }
 
-/** Resolves when the shutdown signal fires. */
+/**
+ * Resolves when the shutdown signal fires, at once when it already has (a SIGTERM during start-up,
+ * e.g. while `serve --workers N` waits for its first export: the 'abort' event is not fired again).
+ */
 export const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+  signal.aborted
+    ? Promise.resolve()
+    : new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
 
 /** The header naming the worker process that answered (`serve --workers N`: 1..N, restarts get new ids). */
 export const WORKER_HEADER = 'x-lionctr-worker';
