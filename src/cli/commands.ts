@@ -1,11 +1,12 @@
 /**
- * The `lionctr` command tree: run | train | serve | eval | produce | topics, one file each
+ * The `lionctr` command tree: run | train | serve | eval | produce | topics | native, one file each
  * (src/cli/commands/, src/cli/produce.ts, src/cli/topics.ts). Every command prints an error
  * as one line and exits with its code's exit status (src/cli/common.ts fatal()).
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { addEvalCommand } from './commands/eval.ts';
+import { nativeCommand } from './commands/native.ts';
 import { addRunCommand } from './commands/run.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addTrainCommand } from './commands/train.ts';
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   program.addCommand(produceCommand());
   program.addCommand(topicsCommand());
+  program.addCommand(nativeCommand());
   return program;
 }
