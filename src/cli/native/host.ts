@@ -4,7 +4,7 @@
  * @tensorflow/tfjs-node into node_modules without its install script (which would download
  * libtensorflow) and without touching package.json or package-lock.json.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { mustRun, type NativeBuildOptions, runChild, StepFailure } from './steps.ts';
 
@@ -74,7 +74,9 @@ export const tfjsNodeDir = (root: string): string => join(root, 'node_modules/@t
  * Installs @tensorflow/tfjs-node at @tensorflow/tfjs-core's version (they share one tfjs
  * engine only when equal) with `npm install --no-save --ignore-scripts`: package.json and
  * package-lock.json stay as they are, and the download script does not run. Skipped when that
- * version is already there. @throws StepFailure when tfjs-core is missing, npm fails, or the
+ * version is already there. The lockfile's optional @tensorflow/tfjs-node-gpu, which a normal
+ * install drops when its download fails, comes back without its addon under --ignore-scripts:
+ * it is removed again when this step brought it. @throws StepFailure when tfjs-core is missing, npm fails, or the
  * installed copy would bring its own tfjs-core.
  */
 export async function installTfjsNode(o: NativeBuildOptions): Promise<string> {
@@ -83,6 +85,8 @@ export async function installTfjsNode(o: NativeBuildOptions): Promise<string> {
   const have = installedVersion(o.root, '@tensorflow/tfjs-node');
   let did = `@tensorflow/tfjs-node@${core} already installed`;
   if (have !== core) {
+    const gpu = join(o.root, 'node_modules/@tensorflow/tfjs-node-gpu');
+    const hadGpu = existsSync(gpu);
     const npm = o.env.npm_execpath ? [process.execPath, o.env.npm_execpath] : ['npm'];
     const args = [
       'install',
@@ -98,6 +102,11 @@ export async function installTfjsNode(o: NativeBuildOptions): Promise<string> {
       throw new StepFailure('LIONCTR_UNAVAILABLE', `npm installed @tensorflow/tfjs-node ${now}, want ${core}`);
     }
     did = `installed @tensorflow/tfjs-node@${core} (--no-save --ignore-scripts)${have ? `, was ${have}` : ''}`;
+    if (!hadGpu && existsSync(gpu)) {
+      // the lockfile's optional GPU package, put back without its (failing) install script: no addon
+      rmSync(gpu, { recursive: true, force: true });
+      did += '; removed the unbuilt @tensorflow/tfjs-node-gpu npm put back';
+    }
   }
   const ownCore = join(tfjsNodeDir(o.root), 'node_modules/@tensorflow/tfjs-core');
   if (existsSync(ownCore)) {
