@@ -97,7 +97,8 @@ const builtAddons = (dir: string): string[] =>
 
 /**
  * Builds tfjs_binding.node: `node-pre-gyp install --build-from-source` in tfjs-node's folder,
- * with node-gyp and Node's headers from the preflight, `node_modules/.bin` on PATH. The whole
+ * with node-gyp and Node's headers from the preflight, `node_modules/.bin` on PATH, make -j
+ * (JOBS=max unless set). The whole
  * output goes to `<cache>/logs/addon-build.log`. @throws StepFailure with its last lines.
  */
 export async function buildAddon(o: NativeBuildOptions, tools: HostTools): Promise<string> {
@@ -110,6 +111,7 @@ export async function buildAddon(o: NativeBuildOptions, tools: HostTools): Promi
   const env: NodeJS.ProcessEnv = {
     ...o.env,
     PATH: [join(o.root, 'node_modules/.bin'), o.env.PATH ?? ''].join(delimiter),
+    JOBS: o.env.JOBS ?? 'max', // node-gyp's make -j
     ...(tools.nodedir ? { npm_config_nodedir: tools.nodedir } : {}),
     ...(tools.nodeGyp ? { npm_config_node_gyp: tools.nodeGyp } : {}),
   };
