@@ -26,16 +26,27 @@ let chosen: BackendChoice | undefined;
 const passedOver = (tried: { backend: string; why: string }[]): string =>
   tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : '';
 
+const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
+
 /**
  * Selects and initialises the backend once per process.
- * @param prefer 'auto' (the order above) or one backend to force.
+ * @param prefer 'auto' (the order above; the environment's `LIONCTR_BACKEND` when it names a
+ *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
- *   (saying why for each).
+ *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',
   log: (msg: string) => void = () => {},
 ): Promise<BackendChoice> {
+  const env = process.env.LIONCTR_BACKEND;
+  if (prefer === 'auto' && env && env !== 'auto') {
+    if (!NAMES.includes(env)) {
+      const msg = `LIONCTR_BACKEND=${env} names no backend (auto, ${NAMES.join(', ')})`;
+      throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where: 'LIONCTR_BACKEND' });
+    }
+    prefer = env as BackendName;
+  }
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
   const tried: { backend: string; why: string }[] = [];
   const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];

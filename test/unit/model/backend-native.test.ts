@@ -3,14 +3,15 @@
  * that is missing, or installed without its built addon, is passed over without being loaded,
  * with a reason and the hint to `npm run native:build`; one whose load fails after registering
  * `tensorflow` kernels (a GPU build on a host without CUDA) has them removed, so that the next
- * package registers its own instead of being refused as "already registered".
+ * package registers its own instead of being refused as "already registered". Backend `auto`
+ * takes the one `LIONCTR_BACKEND` names (how a test run or CI keeps the suite on wasm).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { loadNative } from '../../../src/model/backend.ts';
+import { loadNative, selectBackend } from '../../../src/model/backend.ts';
 import { useFixture } from '../../helpers/fixture.ts';
 
 const fx = useFixture();
@@ -70,5 +71,21 @@ describe('loadNative', () => {
     expect(tf.getKernel('LionctrProbeB', 'tensorflow')).toBeDefined();
     tf.unregisterKernel('LionctrProbeB', 'tensorflow');
     expect(tf.getKernelsForBackend('tensorflow').length).toBe(before);
+  });
+});
+
+describe('selectBackend("auto") and LIONCTR_BACKEND', () => {
+  it('takes the backend the environment names, and refuses a name that is none', async () => {
+    const saved = process.env.LIONCTR_BACKEND;
+    try {
+      process.env.LIONCTR_BACKEND = 'cpu';
+      expect((await selectBackend('auto')).backend).toBe('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      process.env.LIONCTR_BACKEND = 'gpu';
+      await expect(selectBackend('auto')).rejects.toThrow(/LIONCTR_BACKEND=gpu names no backend/);
+    } finally {
+      if (saved === undefined) delete process.env.LIONCTR_BACKEND;
+      else process.env.LIONCTR_BACKEND = saved;
+    }
   });
 });
