@@ -18,7 +18,7 @@ export function nativeCommand(): Command {
   cmd
     .command('build')
     .description(
-      "build @tensorflow/tfjs-node against the tensorflow-cpu wheel from pip's index (nothing else downloaded); " +
+      "build @tensorflow/tfjs-node against the tensorflow-cpu wheel from pip's index, not a libtensorflow download; " +
         'idempotent; afterwards backend "auto" picks tensorflow',
     )
     .option('--force', 'rebuild the addon even if the native backend already loads')
