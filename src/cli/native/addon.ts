@@ -16,6 +16,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -45,11 +46,14 @@ const linksTo = (path: string, target: string): boolean => {
   }
 };
 
-/** True when `a` and `b` are the same file (hard link) or the same size and modification time (copy). */
+/**
+ * True when `a` and `b` are the same file (hard link) or the same size and modification time to
+ * the millisecond (a copy: fillDeps sets the copy's time, at the millisecond precision utimes keeps).
+ */
 const sameFile = (a: string, b: string): boolean => {
   if (!existsSync(b)) return false;
   const [sa, sb] = [statSync(a), statSync(b)];
-  return (sa.ino === sb.ino && sa.dev === sb.dev) || (sa.size === sb.size && sa.mtimeMs === sb.mtimeMs);
+  return (sa.ino === sb.ino && sa.dev === sb.dev) || (sa.size === sb.size && Math.abs(sa.mtimeMs - sb.mtimeMs) < 1);
 };
 
 /**
@@ -71,6 +75,8 @@ export function fillDeps(o: NativeBuildOptions, extracted: string): string {
       linkSync(src, dest);
     } catch {
       copyFileSync(src, dest);
+      const { atime, mtime } = statSync(src);
+      utimesSync(dest, atime, mtime); // so that sameFile knows the copy next time
     }
     changed++;
   }

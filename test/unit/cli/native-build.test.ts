@@ -5,7 +5,19 @@
  * with the names its installer and binding.gyp expect, and a second fill changes nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEPS_LINKS, fillDeps } from '../../../src/cli/native/addon.ts';
@@ -126,4 +138,24 @@ describe('native build steps', () => {
     expect(fillDeps(o, dir)).toMatch(/\(1 entries changed\)$/);
     expect(readlinkSync(wrong)).toBe('libtensorflow_cc.so.2');
   });
+
+  it.skipIf(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev)(
+    'copies the libraries when the cache is on another file system, once',
+    async () => {
+      const shm = mkdtempSync('/dev/shm/lionctr-native-');
+      try {
+        const o = options({ cacheDir: shm });
+        const wheel = join(o.root, 'tensorflow_cpu-2.21.0-cp311-none-any.whl');
+        fakeWheel(wheel, WHEEL_MEMBERS);
+        const { dir } = await extractWheel(o, wheel);
+        mkdirSync(join(o.root, 'node_modules/@tensorflow/tfjs-node'), { recursive: true });
+        expect(fillDeps(o, dir)).toMatch(/\(7 entries changed\)$/);
+        const copy = join(o.root, 'node_modules/@tensorflow/tfjs-node/deps/lib/libtensorflow_cc.so.2');
+        expect(readFileSync(copy, 'utf8')).toBe('cc');
+        expect(fillDeps(o, dir)).toMatch(/already filled$/);
+      } finally {
+        rmSync(shm, { recursive: true, force: true });
+      }
+    },
+  );
 });
