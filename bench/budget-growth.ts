@@ -114,7 +114,11 @@ function run(label: string, maxIds: number, memoryBudgetBytes: number): void {
   model.dispose();
 }
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; batch ${B}, ${F} slots, dim 16, bf16`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}; batch ${B}, ${F} slots, dim 16, bf16`,
+);
 await selectBackend('auto');
 run('budget', ids, budget);
 if (peerIds > 0) run('peer (no budget)', peerIds, 0);

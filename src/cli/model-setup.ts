@@ -15,7 +15,8 @@ import type { OptimConfig } from '../train/optim/optim-config.ts';
  * momentum dtype, admission, eviction, memory budget).
  */
 export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
-  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable } = cfg.model;
+  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable } =
+    cfg.model;
   const opts = { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable };
   return new CtrModel(schema, opts);
 }

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
 import '@tensorflow/tfjs-backend-cpu';
@@ -7,9 +9,10 @@ import '@tensorflow/tfjs';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from
- * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when installed and loadable, then
- * `wasm` (with the transposed-matmul fix below), then `cpu`. Returns the chosen backend
- * and, for each one passed over, why.
+ * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when installed, built and loadable (on
+ * hosts without internet `npm run native:build` builds tfjs-node, README "Air-gapped hosts"),
+ * then `wasm` (with the transposed-matmul fix below), then `cpu`. Returns the chosen backend
+ * and, for each one passed over, why; the caller's log line says both.
  */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export interface BackendChoice {
@@ -23,16 +26,27 @@ let chosen: BackendChoice | undefined;
 const passedOver = (tried: { backend: string; why: string }[]): string =>
   tried.length ? ` (passed over: ${tried.map((t) => `${t.backend}: ${t.why}`).join('; ')})` : '';
 
+const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
+
 /**
  * Selects and initialises the backend once per process.
- * @param prefer 'auto' (the order above) or one backend to force.
+ * @param prefer 'auto' (the order above; the environment's `LIONCTR_BACKEND` when it names a
+ *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
- *   (saying why for each).
+ *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',
   log: (msg: string) => void = () => {},
 ): Promise<BackendChoice> {
+  const env = process.env.LIONCTR_BACKEND;
+  if (prefer === 'auto' && env && env !== 'auto') {
+    if (!NAMES.includes(env)) {
+      const msg = `LIONCTR_BACKEND=${env} names no backend (auto, ${NAMES.join(', ')})`;
+      throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where: 'LIONCTR_BACKEND' });
+    }
+    prefer = env as BackendName;
+  }
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
   const tried: { backend: string; why: string }[] = [];
   const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];
@@ -55,18 +69,51 @@ export async function selectBackend(
   throw new LionctrError('LIONCTR_UNAVAILABLE', `no tfjs backend could load: ${whys}`);
 }
 
-/** Loads the native binding (GPU build first); throws with the reason when neither loads. */
-function loadNative(): void {
+/** The native packages, GPU build first. */
+export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** Where a native package's built addon is (`lib/napi-v*\/tfjs_binding.node`), or undefined. */
+function builtAddon(pkgDir: string): string | undefined {
+  const lib = join(pkgDir, 'lib');
+  if (!existsSync(lib)) return undefined;
+  return readdirSync(lib)
+    .map((d) => join(lib, d, 'tfjs_binding.node'))
+    .find((f) => existsSync(f));
+}
+
+/**
+ * Loads the first native package of `packages` that is installed, built and loadable. A
+ * package installed without its addon (e.g. by `npm install --ignore-scripts`) is passed over
+ * without being loaded; one whose load fails (a GPU build without CUDA) has the `tensorflow`
+ * kernels it registered removed again, so that the next package registers its own.
+ * @throws LionctrError LIONCTR_UNAVAILABLE saying why for each package, and that
+ *   `npm run native:build` builds @tensorflow/tfjs-node.
+ */
+export function loadNative(packages: string[] = NATIVE_PACKAGES): void {
   const require = createRequire(import.meta.url);
   const errors: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of packages) {
+    let dir: string;
+    try {
+      dir = dirname(require.resolve(`${pkg}/package.json`));
+    } catch {
+      errors.push(`${pkg}: not installed`);
+      continue;
+    }
+    if (!builtAddon(dir)) {
+      errors.push(`${pkg}: installed but its addon is not built (no lib/napi-v*/tfjs_binding.node)`);
+      continue;
+    }
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     try {
       require(pkg);
       return;
     } catch (err) {
+      for (const k of tf.getKernelsForBackend('tensorflow')) tf.unregisterKernel(k.kernelName, 'tensorflow');
       errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
+  errors.push('`npm run native:build` builds @tensorflow/tfjs-node without a download (README "Air-gapped hosts")');
   throw new LionctrError('LIONCTR_UNAVAILABLE', errors.join('; '));
 }
 
