@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { fatal } from '../../src/cli/common.ts';
 import { configSchema } from '../../src/config/schema.ts';
+import { schemaKeys } from '../../src/config/keys.ts';
 import {
   ERRORS,
   LionctrError,
@@ -31,12 +32,17 @@ function sourceFiles(dir = SRC): string[] {
   });
 }
 
-/** The env var names of the configuration (LIONCTR_* strings that are not error codes). */
-function configEnvNames(node: unknown, out = new Set<string>()): Set<string> {
-  if (node === null || typeof node !== 'object') return out;
-  const env = (node as { env?: unknown }).env;
-  if (typeof env === 'string') out.add(env);
-  for (const v of Object.values(node)) configEnvNames(v, out);
+/**
+ * The LIONCTR_* strings that name env vars, not error codes: each config key's (mechanical, from
+ * its path, src/config/keys.ts, and any former name it still refuses) and the few read outside
+ * the config (the native build's cache folder).
+ */
+function configEnvNames(schema: object): Set<string> {
+  const out = new Set<string>(['LIONCTR_NATIVE_CACHE']);
+  for (const k of schemaKeys(schema)) {
+    out.add(k.env);
+    if (k.formerEnv) out.add(k.formerEnv);
+  }
   return out;
 }
 
