@@ -107,7 +107,7 @@ export class KafkaConnection {
       maxWaitTimeInMs: 250,
     });
     this.consumer = c;
-    await this.noteCommitted();
+    await this.noteCommitted().catch(() => {}); // best effort: the consumer's own start reports an outage
     c.on(c.events.GROUP_JOIN, (e) => {
       void this.noteCommitted().catch(() => {}); // best effort: the snapshot at start stays
       this.handlers.onJoin(e.payload as never);
