@@ -213,6 +213,9 @@ export interface BackpressureEvent {
   pauses: number;
 }
 
+/** Out-of-range positions reset per partition and the messages they skipped, cumulative (kafka.offsetReset). */
+export type OffsetResetsEvent = { group: string; topic: string; partition: number; resets: number; skipped: number }[];
+
 /** The events table: event name -> payload. */
 export interface TrainEvents {
   ingest: IngestEvent;
@@ -227,6 +230,7 @@ export interface TrainEvents {
   writeFailure: WriteFailureEvent;
   lag: LagEvent;
   backpressure: BackpressureEvent;
+  offsetResets: OffsetResetsEvent;
 }
 
 /** A trainer event name. */
@@ -246,6 +250,7 @@ export const TRAIN_EVENT_NAMES = Object.keys({
   writeFailure: 0,
   lag: 0,
   backpressure: 0,
+  offsetResets: 0,
 } satisfies Record<TrainEventName, 0>) as TrainEventName[];
 
 /** An emitter of the trainer's events (a Trainer, or the relay of a worker's messages). */

@@ -3,7 +3,7 @@ import { LionctrError } from '../errors.ts';
 import { BAYES_P_COLUMN, EVENT_TIME_COLUMN, LABEL_COLUMN, OFFSET_COLUMN, PARTITION_COLUMN } from './columns.ts';
 import type { FeatureBatch } from './feature-batch.ts';
 import { SlotHasher } from './hash.ts';
-import { NUMERIC_BUCKET, numericBucket, numericDense } from './numeric.ts';
+import { NUMERIC_BUCKET, numericBucket, numericDense, parseNumber } from './numeric.ts';
 import { embeddingSlots, type FeatureSchema } from './schema.ts';
 
 /** Largest request a serving call may featurize. */
@@ -173,15 +173,15 @@ export class Featurizer {
 
   /**
    * Writes numeric slot n (schema.numeric[n]) of example b from its raw value `x`: undefined,
-   * null and "" are missing; finite numbers and numeric strings are taken.
+   * null and "" are missing; finite numbers are taken, strings as training reads them (parseNumber).
    * @throws LionctrError LIONCTR_BAD_REQUEST naming `instances[b].<slot>` for any other value.
    */
   putNumeric(out: FeatureBatch, b: number, n: number, x: unknown): void {
-    let v: number | null;
-    if (x === undefined || x === null || x === '') v = null;
-    else if (typeof x === 'number' && Number.isFinite(x)) v = x;
-    else if (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))) v = Number(x);
-    else
+    let v: number | null | undefined;
+    if (x === undefined || x === null) v = null;
+    else if (typeof x === 'number') v = Number.isFinite(x) ? x : undefined;
+    else if (typeof x === 'string') v = parseNumber(x);
+    if (v === undefined)
       throw new LionctrError(
         'LIONCTR_BAD_REQUEST',
         `numeric slot must be a finite number, got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`,

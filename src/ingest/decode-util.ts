@@ -1,5 +1,6 @@
 /** Shared helpers of the line decoders: typed LIONCTR_BAD_INPUT errors and number parsing. */
 import { LionctrError } from '../errors.ts';
+import { parseNumber } from '../features/numeric.ts';
 import type { BadReason } from './bad-reasons.ts';
 
 /**
@@ -12,28 +13,16 @@ export function badInput(reason: BadReason, message: string, where: string, caus
 }
 
 /**
- * Parses a numeric cell: '' -> null (missing); a finite decimal number (optional sign,
- * fraction, exponent; surrounding spaces allowed) -> number. Throws LIONCTR_BAD_INPUT
- * `bad_number` naming `field` otherwise (e.g. "abc", "1x", "NaN", "Infinity", "0x10").
+ * Parses a numeric cell with parseNumber (src/features/numeric.ts, shared with serving): ''
+ * and whitespace only -> null (missing); a finite decimal number (optional sign, fraction,
+ * exponent; surrounding spaces allowed) -> number. Throws LIONCTR_BAD_INPUT `bad_number`
+ * naming `field` otherwise (e.g. "abc", "1x", "NaN", "Infinity", "0x10").
  */
 export function parseNumericCell(s: string, field: string, where: string): number | null {
-  const n = s.length;
-  if (n === 0) return null;
-  // Fast path: an optional '-' then ASCII digits only (all of Criteo's integer counts).
-  let k = s.charCodeAt(0) === 45 && n > 1 ? 1 : 0;
-  for (; k < n; k++) {
-    const c = s.charCodeAt(k);
-    if (c < 48 || c > 57) break;
-  }
-  if (k === n) return +s;
-  const v = +s;
-  if (Number.isNaN(v) || v === Infinity || v === -Infinity || !NUMBER_RE.test(s)) {
-    if (s.trim().length === 0) return null;
-    throw badInput('bad_number', `${field}: not a number: ${JSON.stringify(s.slice(0, 40))}`, where);
-  }
+  const v = parseNumber(s);
+  if (v === undefined) throw badInput('bad_number', `${field}: not a number: ${JSON.stringify(s.slice(0, 40))}`, where);
   return v;
 }
-const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
 /** Parses a label cell: exactly "0" or "1" (surrounding spaces allowed); throws `missing_label` / `bad_label`. */
 export function parseLabelCell(s: string | undefined, where: string): 0 | 1 {

@@ -41,6 +41,11 @@ export interface Source {
   untrained?(n: number): void;
   /** Times fetching paused because too many rows waited for training (backpressure), cumulative. */
   backpressurePauses?(): number;
+  /**
+   * Out-of-range positions reset per partition (kafka.offsetReset) and the messages they skipped,
+   * cumulative, for sources with positions (Kafka).
+   */
+  offsetResets?(): { group: string; topic: string; partition: number; resets: number; skipped: number }[];
   /** Consumer lag per partition (messages behind the high watermark) and the consumer group, for sources with one. */
   lag?(): { group: string; topic: string; partition: number; lag: number }[];
   /** Releases connections; called once when the trainer is done with the source. */

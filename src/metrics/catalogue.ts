@@ -20,6 +20,7 @@ import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
 import { serveFreshnessMetrics, trainFreshnessMetrics } from './freshness-metrics.ts';
 import { gateMetrics } from './gate-metrics.ts';
+import { kafkaResetMetrics } from './kafka-reset-metrics.ts';
 import { makers } from './makers.ts';
 import { qualityMetrics } from './quality-metrics.ts';
 
@@ -87,6 +88,7 @@ function ingestMetrics(registry: client.Registry) {
       'Messages between the partition high watermark and the next offset handed to training, by consumer group',
       ['group', 'topic', 'partition'],
     ),
+    ...kafkaResetMetrics(registry),
   };
   // known bad-message reasons start at 0, so that rate() and alerts see them from the start
   for (const reason of BAD_REASONS) m.ingestBad.labels({ reason }).inc(0);

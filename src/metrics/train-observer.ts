@@ -3,6 +3,7 @@ import type { TrainEmitter } from '../events/train-events.ts';
 import type client from 'prom-client';
 import { setOrAbsent, type TrainMetrics } from './catalogue.ts';
 import { observeTrainFreshness } from './freshness-metrics.ts';
+import { observeKafkaResets } from './kafka-reset-metrics.ts';
 
 /**
  * Subscribes the metric catalogue to a trainer's events (src/events/train-events.ts): a
@@ -13,6 +14,7 @@ import { observeTrainFreshness } from './freshness-metrics.ts';
  */
 export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   observeTrainFreshness(events, m);
+  observeKafkaResets(events, m);
   events.on('ingest', (e) => {
     m.ingestMessages.inc({ status: 'ok' }, e.ok);
     for (const [reason, n] of Object.entries(e.bad)) {

@@ -6,6 +6,7 @@ import type { ModelRegistry } from './model-registry.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './config.ts';
 import { checkKeyCounts, slotCount } from './instance-guard.ts';
+import { bodyText } from './json-body.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
 import { extras } from './routes/extras.ts';
@@ -113,9 +114,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   // the body as text: the API parses it (TF Serving's order of checks and messages, src/serve/json-body.ts)
   // keys counted before parsing: a body of many distinct keys stalls JSON.parse (src/serve/instance-guard.ts)
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, checkKeyCounts(String(body), slotCount(registry.current())));
+      done(null, checkKeyCounts(bodyText(body as Buffer), slotCount(registry.current())));
     } catch (e) {
       done(e as Error, undefined);
     }

@@ -4,6 +4,8 @@
  * the signature lookups of the predict and classify/regress handlers, and the value check of a
  * slot with TF Serving's TypeError wording. Messages are TF Serving's, quoted with their source.
  */
+import { isUtf8 } from 'node:buffer';
+import { parseNumber } from '../features/numeric.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { jsonDebugString, jsonTypeString } from './json-debug.ts';
 import { invalidArgument } from './tfs-error.ts';
@@ -20,6 +22,18 @@ export const SERVING_DEFAULT = 'serving_default';
 /** json_tensor.cc FormatError: "JSON Value: <value as debug string> <what>". */
 export const formatError = (value: unknown, what: string, where = 'body') =>
   invalidArgument(`JSON Value: ${jsonDebugString(value)} ${what}`, where);
+
+/**
+ * The text of a request body, read as training reads a Kafka message or file: a leading UTF-8
+ * BOM is dropped (RFC 8259 section 8.1 lets a parser ignore it); bytes that are not UTF-8 are
+ * refused, as a Kafka message's are (`bad_utf8`), not read as U+FFFD.
+ * @throws TfsError 400 `JSON Parse error: the body is not valid UTF-8`.
+ */
+export function bodyText(raw: Buffer): string {
+  if (!isUtf8(raw)) throw invalidArgument('JSON Parse error: the body is not valid UTF-8', 'body');
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  return raw.toString('utf8', bom ? 3 : 0);
+}
 
 /**
  * The body as a JSON object (json_tensor.cc ParseJson).
@@ -83,15 +97,16 @@ export const dtypeOf = (kind: 'numeric' | 'categorical') =>
 
 /**
  * True when lionctr's featurizer takes `v` for a slot of `kind` (src/features/featurizer.ts):
- * null/absent/"" is missing; numeric slots take finite numbers and numeric strings;
- * categorical slots take strings and finite numbers (TF Serving would take only numbers,
- * resp. strings: lionctr takes both).
+ * null/absent/"" is missing; numeric slots take finite numbers and strings that training reads
+ * as a number or as missing (parseNumber, shared with training: decimal only, whitespace only
+ * = missing); categorical slots take strings and finite numbers (TF Serving would take only
+ * numbers, resp. strings: lionctr takes both).
  */
 export function valueFits(v: unknown, kind: 'numeric' | 'categorical'): boolean {
   if (v === undefined || v === null || v === '') return true;
   if (typeof v === 'number') return Number.isFinite(v);
   if (typeof v !== 'string') return false;
-  return kind === 'categorical' || (v.trim() !== '' && Number.isFinite(Number(v)));
+  return kind === 'categorical' || parseNumber(v) !== undefined;
 }
 
 /** json_tensor.cc TypeError: "JSON Value: <v> Type: <JSON type> is not of expected type: <dtype>". */

@@ -152,6 +152,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       for (const held of await this.gate.offer(rb)) if (held.numRows > 0) this.trainBatch(held, source);
       if (source.lag) this.emit('lag', source.lag());
       if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
+      if (source.offsetResets) this.emit('offsetResets', source.offsetResets());
       await this.doWhatIsDue(source, clocks, performance.now());
       if (this.limitReached() || o.signal?.aborted) break;
       await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in

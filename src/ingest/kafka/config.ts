@@ -4,6 +4,7 @@
  * consumer's timing and backpressure settings.
  */
 import { oneOf, type ConfigValues } from '../../config/formats.ts';
+import { OFFSET_RESET_POLICIES } from './offset-reset.ts';
 
 /** Convict schema of `kafka.*`. */
 export const kafkaConfig = {
@@ -40,9 +41,18 @@ export const kafkaConfig = {
     default: 65536,
   },
   fromBeginning: {
-    doc: 'Start at the earliest offset when neither a checkpoint nor the group has one (else the latest)',
+    doc:
+      'Start at the earliest offset when neither a checkpoint nor the group has one (else the latest); ' +
+      'an out-of-range position follows kafka.offsetReset',
     format: Boolean,
     default: true,
+  },
+  offsetReset: {
+    doc:
+      "Where a position outside its partition's offsets (records expired or deleted, topic recreated or " +
+      "truncated) continues, as Kafka's auto.offset.reset: earliest (the log start), latest (the log end) or " +
+      'fail (stop with an error); each reset and the messages it skips are counted and logged',
+    ...oneOf(OFFSET_RESET_POLICIES, 'earliest'),
   },
   queueMaxRows: {
     doc: 'Decoded rows buffered ahead of training; above this the consumer pauses fetching (backpressure)',

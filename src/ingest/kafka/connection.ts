@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
 import { createKafka } from './client.ts';
 import type { KafkaSection } from './config.ts';
-import type { OffsetRange } from './positions.ts';
+import type { OffsetRange } from './offset-reset.ts';
 
 /** What the consumer calls: a group join (new assignment) and each fetched batch. */
 export interface ConsumerHandlers {
@@ -32,6 +32,12 @@ export class KafkaConnection {
   closing = false;
   private restarting = false;
   private readonly client: Kafka;
+  /**
+   * The group's committed offsets as last read before kafkajs fetched (at each consumer start
+   * and group join): kafkajs replaces an out-of-range committed offset with its own reset
+   * (a -2/-1 commit that reads as none), so this is where the offset it replaced is known.
+   */
+  private readonly committedBefore = new Map<number, number>();
 
   /** @throws LionctrError LIONCTR_BAD_CONFIG for a bad SASL setting (see createKafka). */
   constructor(
@@ -101,7 +107,11 @@ export class KafkaConnection {
       maxWaitTimeInMs: 250,
     });
     this.consumer = c;
-    c.on(c.events.GROUP_JOIN, (e) => this.handlers.onJoin(e.payload as never));
+    await this.noteCommitted().catch(() => {}); // best effort: the consumer's own start reports an outage
+    c.on(c.events.GROUP_JOIN, (e) => {
+      void this.noteCommitted().catch(() => {}); // best effort: the snapshot at start stays
+      this.handlers.onJoin(e.payload as never);
+    });
     c.on(c.events.CRASH, (e) => {
       // kafkajs restarts itself after retriable errors; after the others (broker gone past
       // its retries) we start a new consumer, so that training and serving live on
@@ -149,6 +159,19 @@ export class KafkaConnection {
         return [e.partition, { offset: offset >= 0 ? offset : null, metadata: e.metadata ?? null }];
       }),
     );
+  }
+
+  /** Reads the committed offsets into committedBefore (partitions with none keep what was read before). */
+  private async noteCommitted(): Promise<void> {
+    for (const [p, c] of await this.committed()) if (c.offset !== null) this.committedBefore.set(p, c.offset);
+  }
+
+  /**
+   * Partition p's committed offset as read before kafkajs last fetched (null when none): where
+   * the group was when the committed offset now reads as none (kafkajs reset it out of range).
+   */
+  committedEarlier(p: number): number | null {
+    return this.committedBefore.get(p) ?? null;
   }
 
   /** The offset range of each partition of the topic. */

@@ -3,7 +3,8 @@
  * logged, and sent to `kafka.deadLetterTopic` with the original key and value bytes and
  * headers `lionctr-reason`, `lionctr-error` (at most 1000 characters), `lionctr-topic`,
  * `lionctr-partition`, `lionctr-offset`. With no dead-letter topic they are only counted.
- * Dead-lettering is at-least-once: a message re-read after a restart is sent again.
+ * Dead-lettering is at-least-once: a message re-read after a restart (or a failed send) is sent
+ * again; it is counted once per process.
  */
 import type { IHeaders, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -45,6 +46,8 @@ export function deadLetterOf(topic: string, m: BadMessage): DeadLetter {
 export class DeadLetters {
   /** Bad messages by reason, cumulative. */
   readonly bad: Record<string, number> = {};
+  /** Per partition, the offset after the last message counted (one read again is not counted twice). */
+  private readonly countedTo = new Map<number, number>();
 
   /**
    * @param topic the source topic.
@@ -56,8 +59,14 @@ export class DeadLetters {
     private readonly log: Logger,
   ) {}
 
-  /** Counts `m` (warning for the first five of its reason) and returns its dead-letter message. */
+  /**
+   * Counts `m` (warning for the first five of its reason) and returns its dead-letter message.
+   * A message at or below one counted before in its partition (read again: kafkajs retries a
+   * batch whose dead-letter send failed; a partition re-assigned) is not counted or logged again.
+   */
   reject(m: BadMessage): DeadLetter {
+    if (m.offset < (this.countedTo.get(m.partition) ?? 0)) return deadLetterOf(this.topic, m);
+    this.countedTo.set(m.partition, m.offset + 1);
     const n = (this.bad[m.reason] ?? 0) + 1;
     this.bad[m.reason] = n;
     const where = `${this.topic}/${m.partition}@${m.offset}`;
@@ -70,6 +79,11 @@ export class DeadLetters {
       );
     }
     return deadLetterOf(this.topic, m);
+  }
+
+  /** Partition p starts over at lower offsets (topic recreated): its messages are new ones to count. */
+  forget(p: number): void {
+    this.countedTo.delete(p);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { KafkaSection } from './config.ts';
 import type { KafkaConnection } from './connection.ts';
 import type { LagEstimator } from './lag.ts';
+import { OffsetResets } from './offset-reset.ts';
 import { decodeMark, encodeMark, handOver, type OwnerMark } from './ownership.ts';
 import { plannedStart, type PartitionPositions, type PlannedCommit } from './positions.ts';
 import type { RowQueue } from './row-queue.ts';
@@ -32,6 +33,7 @@ export class GroupMember {
     private readonly queue: RowQueue,
     private readonly lag: LagEstimator,
     private readonly wake: () => void,
+    private readonly resets = new OffsetResets(k.groupId, k.topic, k.offsetReset, log),
   ) {}
 
   private mark(state: OwnerMark['state']): string {
@@ -65,10 +67,13 @@ export class GroupMember {
    * Resolves where partition p starts (plannedStart), waiting (polling every 200 ms) for a
    * live previous owner to release it, at most `kafka.releaseWaitMs`; then commits a `held`
    * mark at its durable start, so that a later owner waits for our release.
+   * A position outside the partition's offsets moves by `kafka.offsetReset` (OffsetResets).
    * @param heartbeat kafkajs' heartbeat; throws when a new rebalance starts (kafkajs then rejoins).
    * @param firstFetched offset of the first message of the batch in hand, or null.
+   * @returns true when fetching was sought back to the start (the batch in hand is past it: drop it).
+   * @throws LionctrError LIONCTR_BAD_INPUT for an out-of-range position under `kafka.offsetReset=fail`.
    */
-  async resolveStart(p: number, heartbeat: () => Promise<void>, firstFetched: number | null): Promise<void> {
+  async resolveStart(p: number, heartbeat: () => Promise<void>, firstFetched: number | null): Promise<boolean> {
     const k = this.k,
       topic = k.topic,
       log = this.log,
@@ -87,28 +92,24 @@ export class GroupMember {
               `kafka.releaseWaitMs=${k.releaseWaitMs}; starting at its committed offset`,
           );
         } else if (waited) log.info({ partition: p }, `${topic}/${p}: released by its previous owner`);
-        const known = { committed: c.offset, ...this.positions.known(p) };
+        // none committed where there was one: kafkajs reset it, out of range (connection.ts)
+        const known = { committed: c.offset ?? conn.committedEarlier(p), ...this.positions.known(p) };
         const range = (await conn.ranges()).get(p) ?? { low: 0, high: 0 };
-        const { start, durableStart, requested } = plannedStart(known, range, k.fromBeginning, firstFetched);
-        if (start !== requested) {
-          // like Kafka's auto.offset.reset for an out-of-range position: the topic was
-          // recreated or truncated (start > high), or retention deleted the records (start < low)
-          const { low, high } = range;
-          log.error(
-            { partition: p, start: requested, low, high, reset: start },
-            `${topic}/${p}: position ${requested} ` +
-              `is outside the partition's offsets [${low}, ${high}] (topic recreated or truncated, or records ` +
-              `expired); continuing at ${start}`,
-          );
-        }
+        const planned = plannedStart(known, range, k.fromBeginning, firstFetched, k.offsetReset);
+        const { requested, durableStart } = planned;
+        // out of range: kafka.offsetReset (Kafka's auto.offset.reset), counted; `fail` throws
+        const start = planned.start === requested ? requested : this.resets.reset(p, requested, range, 'position');
         const held = { topic, partition: p, offset: String(durableStart), metadata: this.mark('held') };
         await conn.consumer!.commitOffsets([held]);
         this.positions.start(p, start);
+        // kafkajs reset its fetch position by `fromBeginning`: one past ours would skip messages
+        const seek = start !== requested && (firstFetched === null || start < firstFetched);
+        if (seek) conn.consumer!.seek({ topic, partition: p, offset: String(start) });
         log.info(
           { partition: p, start, committed: c.offset, checkpoint: this.positions.known(p).checkpoint ?? null },
           `${topic}/${p}: assigned, starting at offset ${start}`,
         );
-        return;
+        return seek;
       }
       if (!waited) {
         log.info(

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { KafkaConnection } from './connection.ts';
+import type { OffsetResetPolicy } from './offset-reset.ts';
 import { plannedStart, type PartitionPositions } from './positions.ts';
 
 /**
@@ -29,6 +30,7 @@ export class LagEstimator {
     private readonly group: string,
     private readonly topic: string,
     private readonly fromBeginning: boolean,
+    private readonly reset: OffsetResetPolicy,
     private readonly positions: PartitionPositions,
     private readonly conn: KafkaConnection,
     private readonly log: Logger,
@@ -72,7 +74,7 @@ export class LagEstimator {
         const range = ranges.get(p);
         if (!range || !this.positions.assigned.has(p) || this.positions.started(p)) continue;
         const known = { committed: committed.get(p)?.offset, ...this.positions.known(p) };
-        this.positions.estimated(p, range.high, plannedStart(known, range, this.fromBeginning, null).start);
+        this.positions.estimated(p, range.high, plannedStart(known, range, this.fromBeginning, null, this.reset).start);
       }
     } catch (e) {
       const msg = (e as Error).message;

@@ -10,13 +10,10 @@
  * (RowQueue.firstQueued()): rows below it are trained (or dead-lettered), rows from it are not.
  */
 import { isKeyOf, partitionOf, positionKey } from '../position-key.ts';
+import { inRange, type OffsetRange, type OffsetResetPolicy } from './offset-reset.ts';
 import { startOffset, type OwnerMark } from './ownership.ts';
 
-/** A partition's offsets: `low` its first, `high` its high watermark (next offset to be written). */
-export interface OffsetRange {
-  low: number;
-  high: number;
-}
+export type { OffsetRange } from './offset-reset.ts';
 
 /** One offset to commit after a checkpoint, with the ownership state its mark carries. */
 export interface PlannedCommit {
@@ -24,14 +21,6 @@ export interface PlannedCommit {
   offset: number;
   state: OwnerMark['state'];
 }
-
-/**
- * A start offset moved into `range` like Kafka's auto.offset.reset: below low (records
- * expired) to low; past high (topic recreated or truncated) to the reset policy's end
- * (low when `fromBeginning`, else high).
- */
-export const inRange = (start: number, { low, high }: OffsetRange, fromBeginning: boolean): number =>
-  start < low ? low : start > high ? (fromBeginning ? low : high) : start;
 
 /** What is known of a partition's position when it is assigned (next offsets; null/undefined = unknown). */
 export interface KnownPositions {
@@ -46,8 +35,9 @@ export interface KnownPositions {
 /**
  * Where an assigned partition starts: the largest of the committed and checkpoint offsets
  * (`durableStart`; with neither, `range.low` when `fromBeginning`, else the first fetched
- * offset, else `range.high`), raised to `handed`, then moved into `range` (inRange). An
- * out-of-range start also lowers `durableStart` to the reset offset.
+ * offset, else `range.high`), raised to `handed`, then moved into `range` by `reset` (inRange;
+ * `fail` moves it to low: the caller refuses). An out-of-range start also lowers
+ * `durableStart` to the reset offset.
  * @param firstFetched offset of the first message of the batch in hand, or null.
  * @returns `start`, `durableStart` and `requested`: the start before it was moved into range
  *   (they differ when the topic was recreated or truncated, or records expired).
@@ -57,13 +47,14 @@ export function plannedStart(
   range: OffsetRange,
   fromBeginning: boolean,
   firstFetched: number | null,
+  reset: OffsetResetPolicy = 'earliest',
 ): { start: number; durableStart: number; requested: number } {
   // the latest end is where the consumer began fetching at its join: the first fetched
   // message (the end now already counts the batch in hand, which would be skipped)
   let durableStart =
     startOffset(known.committed, known.checkpoint) ?? (fromBeginning ? range.low : (firstFetched ?? range.high));
   const requested = startOffset(durableStart, known.handed)!;
-  const start = inRange(requested, range, fromBeginning);
+  const start = inRange(requested, range, reset);
   if (start !== requested) durableStart = Math.min(durableStart, start);
   return { start, durableStart, requested };
 }

@@ -27,6 +27,7 @@ import { DeadLetters } from './dead-letter.ts';
 import { GroupMember } from './group.ts';
 import { createBatchIntake } from './intake.ts';
 import { LagEstimator, type PartitionLag } from './lag.ts';
+import { OffsetResets } from './offset-reset.ts';
 import { createMessageDecoder } from './message-decoder.ts';
 import { PartitionPositions } from './positions.ts';
 import { RowQueue } from './row-queue.ts';
@@ -49,8 +50,9 @@ export interface KafkaSource extends Source {
 /**
  * Creates the Kafka source of `opts.kafka` (topic, group, decoder, dead-letter topic).
  * Nothing connects until batches() is iterated. batches() throws LionctrError
- * LIONCTR_BAD_CONFIG when the topic (or the dead-letter topic) does not exist, and the
- * consumer's error when kafkajs gives up (broker gone past its retries).
+ * LIONCTR_BAD_CONFIG when the topic (or the dead-letter topic) does not exist, LIONCTR_BAD_INPUT
+ * for an out-of-range position under kafka.offsetReset=fail, and the consumer's error when
+ * kafkajs gives up (broker gone past its retries).
  */
 export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const k = opts.kafka,
@@ -70,9 +72,12 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     resume: () => conn.consumer!.resume([{ topic }]),
   });
   const deadLetters = new DeadLetters(topic, k.deadLetterTopic, log);
-  const lag = new LagEstimator(k.groupId, topic, k.fromBeginning, positions, conn, log);
+  const lag = new LagEstimator(k.groupId, topic, k.fromBeginning, k.offsetReset, positions, conn, log);
   let wake: () => void = () => {};
-  const group = new GroupMember(k, log, conn, positions, queue, lag, () => wake());
+  const resets = new OffsetResets(k.groupId, topic, k.offsetReset, log);
+  /** The error that stops the source (an out-of-range position under kafka.offsetReset=fail). */
+  let fatal: LionctrError | null = null;
+  const group = new GroupMember(k, log, conn, positions, queue, lag, () => wake(), resets);
   const intake = createBatchIntake({
     topic,
     log,
@@ -82,6 +87,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     positions,
     queue,
     deadLetters,
+    resets,
+    fail: (e) => {
+      fatal ??= e;
+      wake();
+    },
     wake: () => wake(),
   });
   const wantsCheckpoint = () => positions.releaseWanted(Date.now());
@@ -100,6 +110,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     name,
     stats: () => ({ rows: queue.received, bad: { ...deadLetters.bad } }),
     backpressurePauses: () => queue.pauses,
+    offsetResets: () => resets.all(),
     checkpointWanted: wantsCheckpoint,
     untrained(n: number): void {
       for (const [p, o] of queue.untrained(n)) positions.returned(p, o);
@@ -125,6 +136,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       let idleSince = Date.now();
       try {
         while (!signal?.aborted) {
+          if (fatal) throw fatal;
           const n = queue.size;
           const age = n > 0 ? Date.now() - queue.oldestAt()! : 0;
           if (n >= batchSize || (n > 0 && age >= k.lingerMs)) {

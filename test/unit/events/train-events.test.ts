@@ -75,6 +75,7 @@ const samples: TrainEvents = {
   writeFailure: { kind: 'checkpoint', error: 'ENOSPC', reason: 'ENOSPC', inARow: 1, retryInSeconds: 1 },
   lag: [{ group: 'trainers', topic: 'clicks', partition: 0, lag: 12 }],
   backpressure: { pauses: 2 },
+  offsetResets: [{ group: 'g', topic: 'clicks', partition: 0, resets: 1, skipped: 4 }],
 };
 
 describe('trainer events table and worker relay', () => {

@@ -45,3 +45,21 @@ describe('dead-lettering', () => {
     await expect(none.send(null, [one])).resolves.toBeUndefined(); // no dead-letter topic: only counted
   });
 });
+
+describe('dead-lettering a batch again', () => {
+  it('counts and logs a bad message once when its batch is read again (a failed send retried)', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s).msg) });
+    const d = new DeadLetters('clicks', 'clicks.dlq', log);
+    const bad = (offset: number) => ({ key: null, value: null, partition: 0, offset, reason: 'bad_json' as const });
+    // kafkajs retries the batch 3 times while the dead-letter topic is unreachable
+    for (let attempt = 0; attempt < 3; attempt++) for (const o of [3, 7]) d.reject({ ...bad(o), error: 'x' });
+    expect(d.bad).toEqual({ bad_json: 2 });
+    expect(lines.length).toBe(2);
+    d.reject({ ...bad(8), error: 'x' }); // a new one is counted
+    expect(d.bad).toEqual({ bad_json: 3 });
+    d.forget(0); // the topic was recreated: offsets start over, and are new messages
+    d.reject({ ...bad(3), error: 'x' });
+    expect(d.bad).toEqual({ bad_json: 4 });
+  });
+});

@@ -2,7 +2,8 @@
 // offsets are committed after a checkpoint (exactly-once), releases of revoked partitions,
 // topic resets and lag.
 import { describe, expect, it } from 'vitest';
-import { inRange, PartitionPositions, plannedStart } from '../../../../src/ingest/kafka/positions.ts';
+import { inRange } from '../../../../src/ingest/kafka/offset-reset.ts';
+import { PartitionPositions, plannedStart } from '../../../../src/ingest/kafka/positions.ts';
 
 const SRC = 'kafka:clicks';
 const none = new Map<number, number>();
@@ -10,11 +11,12 @@ const fq = (...pairs: [number, number][]) => new Map(pairs);
 
 describe('inRange and plannedStart', () => {
   it('moves an out-of-range start like auto.offset.reset', () => {
-    expect(inRange(5, { low: 0, high: 10 }, true)).toBe(5);
-    expect(inRange(10, { low: 0, high: 10 }, false)).toBe(10); // the high watermark is in range
-    expect(inRange(2, { low: 3, high: 10 }, false)).toBe(3); // expired: to low
-    expect(inRange(12, { low: 3, high: 10 }, true)).toBe(3); // recreated: to the policy's end
-    expect(inRange(12, { low: 3, high: 10 }, false)).toBe(10);
+    expect(inRange(5, { low: 0, high: 10 }, 'earliest')).toBe(5);
+    expect(inRange(10, { low: 0, high: 10 }, 'latest')).toBe(10); // the high watermark is in range
+    expect(inRange(2, { low: 3, high: 10 }, 'earliest')).toBe(3); // expired: to the policy's end
+    expect(inRange(2, { low: 3, high: 10 }, 'latest')).toBe(10);
+    expect(inRange(12, { low: 3, high: 10 }, 'earliest')).toBe(3); // recreated: to the policy's end
+    expect(inRange(12, { low: 3, high: 10 }, 'latest')).toBe(10);
   });
 
   it('starts at the largest of committed, checkpoint and handed offsets', () => {
