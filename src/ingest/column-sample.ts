@@ -15,6 +15,8 @@ export interface ColumnSample {
   rows: number;
   /** CSV only: the delimiter and whether the first line is a header. */
   csv?: { delimiter: string; header: boolean };
+  /** True when the names are made up (`c1..cN`: a header-less file without --columns). */
+  unnamed?: boolean;
 }
 
 /** The delimiter of a CSV/TSV line: the most frequent of tab, comma, semicolon, pipe (comma on a tie). */
@@ -73,7 +75,8 @@ export async function sampleCsv(
   const names = opts.columns ?? (header ? records[0].map((c) => c.trim()) : records[0].map((_, i) => `c${i + 1}`));
   const data = header ? records.slice(1) : records.slice(0, rows);
   const cells = names.map((_, i) => data.map((r) => (i < r.length ? r[i] : null)));
-  return { names, cells, rows: data.length, csv: { delimiter, header } };
+  const unnamed = !opts.columns && !header;
+  return { names, cells, rows: data.length, csv: { delimiter, header }, unnamed };
 }
 
 /**

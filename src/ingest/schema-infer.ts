@@ -4,8 +4,9 @@
  * `source.csv`), each decision with its reason. Rules, in order, per column:
  * 1. label: `--label`, else a column named label/click/clicked/is_click/y/target whose values are
  *    all 0 or 1, else (say so) the first column whose values are all 0 or 1 with both present.
- * 2. time: a column named ts/time/timestamp/event_time/hour/date/datetime whose values all read in
- *    one format: YYMMDDHH (Avazu's hour), YYYYMMDDHH, YYYYMMDD, s, ms, ISO-like patterns.
+ * 2. time: a column named ts/time/timestamp/event_time/hour/date/datetime (in a file without
+ *    names: the first column) whose values all read in one format: YYMMDDHH (Avazu's hour),
+ *    YYYYMMDDHH, YYYYMMDD, s, ms, ISO-like patterns (the range check of time-format.ts applies).
  * 3. ignored: no value in the sample; one value only (it carries nothing); or id-like: >= 95% of
  *    >= 50 values distinct and not fractional numbers (a unique id per row is never seen again, so
  *    its embedding rows cannot generalise; they only fill the tables); a reserved name.
@@ -93,13 +94,14 @@ export function inferSchema(sample: ColumnSample, label?: string): Inference {
 
   let time: Inference['time'] = null;
   for (const n of sample.names) {
-    if (time || n === lab || !TIME_NAMES.includes(n.toLowerCase())) continue;
+    const named = TIME_NAMES.includes(n.toLowerCase());
+    if (time || n === lab || !(named || sample.unnamed)) continue;
     const v = values.get(n)!;
     const format = v.length > 0 ? timeFormatOf(n, v) : null;
     if (format) {
       time = { column: n, format };
       notes.push(`time: "${n}" in ${format} (e.g. ${v[0]}); event time only, not a feature`);
-    } else notes.push(`"${n}" has a time name but its values read in none of ${TIME_FORMATS.join(', ')}`);
+    } else if (named) notes.push(`"${n}" has a time name but its values read in none of ${TIME_FORMATS.join(', ')}`);
   }
 
   const out: Inference = { label: lab, time, numeric: [], categorical: [], ignore: [], notes };
