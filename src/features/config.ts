@@ -52,7 +52,9 @@ export const schemaConfig = {
     },
   },
   ignore: {
-    doc: 'Columns of a CSV file that are neither label, time nor a slot (any other such column is refused)',
+    doc:
+      'Columns of a CSV file (keys of JSON lines features) that are neither label, time nor a slot: any other ' +
+      'such CSV column is refused',
     format: 'string-list',
     default: [] as string[],
   },

@@ -5,6 +5,7 @@
  * ignores (`schema.ignore`): a file lacking a slot or carrying a column nobody named is refused,
  * naming them. An empty cell is a missing value. Records come from csv-parse (see file-source).
  */
+import { LionctrError } from '../errors.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseLabelCell, parseNumericCell } from './decode-util.ts';
 import { defaultInputColumns, type InputColumns } from './input-columns.ts';
@@ -88,6 +89,26 @@ export function csvColumnMap(
     numeric: schema.numeric.map((s) => pos.get(s) ?? -1),
     categorical: schema.categorical.map((s) => pos.get(s) ?? -1),
   };
+}
+
+/**
+ * The column map of a file without a header line (`source.csv.header` false), from the names in
+ * `source.csv.columns`; null for a file with a header (its first record names the columns).
+ * @throws LionctrError LIONCTR_BAD_CONFIG when names are missing (no header) or given for a file
+ *   with a header; LIONCTR_BAD_INPUT as csvColumnMap.
+ */
+export function namedColumnMap(schema: SlotSchema, cols: InputColumns): CsvColumnMap | null {
+  const where = 'source.csv.columns';
+  if (cols.csv.header && cols.csv.columns.length > 0) {
+    const msg = 'source.csv.columns names the columns of a file without a header: set source.csv.header false';
+    throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where });
+  }
+  if (cols.csv.header) return null;
+  if (cols.csv.columns.length === 0)
+    throw new LionctrError('LIONCTR_BAD_CONFIG', 'source.csv.header is false: name the columns in source.csv.columns', {
+      where,
+    });
+  return csvColumnMap(cols.csv.columns, schema, where, cols);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { csvColumnMap } from './csv-decoder.ts';
+import { csvColumnMap, namedColumnMap } from './csv-decoder.ts';
 import { delimiterOf, type InputColumns } from './input-columns.ts';
 import type { SlotSchema } from './source.ts';
 
@@ -17,13 +17,11 @@ const HEAD_BYTES = 1 << 20;
  * Checks the columns of the CSV file `path` (its first record, or `cols.csv.columns` when it has
  * no header) for `schema`.
  * @throws LionctrError LIONCTR_BAD_INPUT as csvColumnMap does (missing label, missing slots,
- *   unconfigured columns, duplicates); nothing when the file is empty.
+ *   unconfigured columns, duplicates; nothing when the file is empty), LIONCTR_BAD_CONFIG as
+ *   namedColumnMap does.
  */
 export function checkCsvColumns(path: string, schema: SlotSchema, cols: InputColumns): void {
-  if (!cols.csv.header) {
-    csvColumnMap(cols.csv.columns, schema, 'source.csv.columns', cols);
-    return;
-  }
+  if (namedColumnMap(schema, cols) !== null) return;
   const fd = openSync(path, 'r');
   const buf = Buffer.alloc(HEAD_BYTES);
   let n: number;

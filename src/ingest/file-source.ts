@@ -19,7 +19,7 @@ import { badReasonOf, type BadReason } from './bad-reasons.ts';
 import { decodeCriteoLine } from './criteo-decoder.ts';
 import { badInput } from './decode-util.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
-import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
+import { csvColumnMap, decodeCsvRecord, namedColumnMap, type CsvColumnMap } from './csv-decoder.ts';
 import { defaultInputColumns, delimiterOf, type InputColumns } from './input-columns.ts';
 
 /** File formats understood by createFileSource. */
@@ -129,9 +129,10 @@ export function createFileSource(opts: FileSourceOptions): Source {
                 : createJsonlDecoder(
                     schema,
                     (slot, where) =>
+                      cols.ignore.includes(slot) ||
                       console.warn(
                         `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
-                          `it is ignored (first seen at ${where})`,
+                          `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
                       ),
                     cols.time,
                   ),
@@ -254,24 +255,7 @@ async function* csvRecords(
   stream.on('error', (e) => parser.destroy(e));
   parser.on('skip', (e: Error & { lines?: number }) => onBad('bad_csv', `${e.message} (at ${path}:${e.lines ?? '?'})`));
   stream.pipe(parser);
-  let map: CsvColumnMap | null = null;
-  if (cols.csv.header && cols.csv.columns.length > 0)
-    throw new LionctrError(
-      'LIONCTR_BAD_CONFIG',
-      'source.csv.columns names the columns of a file without a header: ' + 'set source.csv.header false',
-      { where: 'source.csv.columns' },
-    );
-  if (!cols.csv.header) {
-    if (cols.csv.columns.length === 0)
-      throw new LionctrError(
-        'LIONCTR_BAD_CONFIG',
-        'source.csv.header is false: name the columns in source.csv.columns',
-        {
-          where: 'source.csv.columns',
-        },
-      );
-    map = csvColumnMap(cols.csv.columns, schema, 'source.csv.columns', cols);
-  }
+  let map: CsvColumnMap | null = namedColumnMap(schema, cols);
   let out: PendingRecord[] = [];
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {

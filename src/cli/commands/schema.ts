@@ -3,7 +3,7 @@
  * `--config` takes (label column, time column and format, numeric / categorical / ignored
  * columns, the CSV layout); each decision and its reason go to stderr (src/ingest/schema-infer.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { LionctrError } from '../../errors.ts';
@@ -12,7 +12,7 @@ import { type ColumnSample, sampleCsv, sampleJsonl } from '../../ingest/column-s
 import { delimiterOf } from '../../ingest/input-columns.ts';
 import { inferSchema } from '../../ingest/schema-infer.ts';
 import { fatal } from '../common.ts';
-import { fileFormat, intArg } from './flags.ts';
+import { intArg } from './flags.ts';
 
 /** The format of `path` by its extension: .jsonl/.json -> jsonl, anything else csv. */
 const formatOf = (path: string): string => (['.jsonl', '.json', '.ndjson'].includes(extname(path)) ? 'jsonl' : 'csv');
@@ -39,7 +39,12 @@ export function schemaCommand(): Command {
         'the label column, the time column and its format, numeric, categorical and ignored columns, the CSV layout',
     )
     .requiredOption('--input <file>', 'the file to sample')
-    .addOption(fileFormat().default(undefined, 'by extension: .jsonl -> jsonl, else csv (TSV too)'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'input format (default: by extension: .jsonl, .json, .ndjson: jsonl; else csv)',
+      ).choices(['csv', 'jsonl', 'criteo']),
+    )
     .option('--label <column>', 'the label column (default: found by name, else the first column of 0s and 1s)')
     .option('--sample <n>', 'rows to sample from the start of the file', intArg('--sample', 1), 10000)
     .option('--delimiter <char>', 'CSV field delimiter, or tab (default: sniffed from the first line)')

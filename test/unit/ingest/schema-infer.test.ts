@@ -76,6 +76,20 @@ describe('time column format (schema.time.format)', () => {
   });
 });
 
+describe('schema.ignore in JSON lines', () => {
+  it('an ignored features key is not warned about; another unknown key is', async () => {
+    const p = file('ig.jsonl', '{"label":1,"features":{"uid":"a","n1":1,"zz":2}}\n');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const columns = { ...defaultInputColumns(), ignore: ['uid'] };
+    for await (const _ of createFileSource({ path: p, format: 'jsonl', schema: S, columns }).batches({ batchSize: 4 }))
+      void _;
+    const said = warn.mock.calls.flat().join('\n');
+    warn.mockRestore();
+    expect(said).toMatch(/slot "zz"/);
+    expect(said).not.toMatch(/uid/);
+  });
+});
+
 describe('header-less CSV/TSV (source.csv.header false, source.csv.columns)', () => {
   it('reads the first line as data with the configured names and delimiter', async () => {
     const p = file('nh.tsv', `1\t${T_S}000\t0\t4.5\tq\n0\t\t0\t\tr\n`);
