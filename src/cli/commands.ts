@@ -1,5 +1,5 @@
 /**
- * The `lionctr` command tree: run | train | serve | eval | produce | topics | native, one file each
+ * The `lionctr` command tree: run | train | serve | eval | produce | topics | schema | native, one file each
  * (src/cli/commands/, src/cli/produce.ts, src/cli/topics.ts). Every command prints an error
  * as one line and exits with its code's exit status (src/cli/common.ts fatal()); a usage error
  * (unknown option, bad argument) exits 2 (USAGE_EXIT), like a config error.
@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { addEvalCommand } from './commands/eval.ts';
 import { nativeCommand } from './commands/native.ts';
 import { addRunCommand } from './commands/run.ts';
+import { schemaCommand } from './commands/schema.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addTrainCommand } from './commands/train.ts';
 import { produceCommand } from './produce.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   program.addCommand(produceCommand());
   program.addCommand(topicsCommand());
+  program.addCommand(schemaCommand());
   program.addCommand(nativeCommand());
   usageErrorsExit2(program);
   return program;

@@ -6,6 +6,8 @@ import { exitStatusOf, LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { validateSchema } from '../features/schema.ts';
 import { createFileSource, fileSourceName } from '../ingest/file-source.ts';
+import { checkCsvColumns } from '../ingest/csv-header-check.ts';
+import type { InputColumns } from '../ingest/input-columns.ts';
 import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
@@ -81,7 +83,8 @@ export function configFrom(opts: { config: string[]; set: string[] }, extra: str
 
 /**
  * Checks, before anything is created, that a file source's input exists and is a file.
- * @throws LionctrError LIONCTR_BAD_CONFIG when source.path is empty; LIONCTR_BAD_INPUT when it is missing.
+ * @throws LionctrError LIONCTR_BAD_CONFIG when source.path is empty; LIONCTR_BAD_INPUT when it is missing,
+ *   or when a CSV file's columns do not fit the schema (src/ingest/csv-header-check.ts).
  */
 export function checkInput(cfg: LionctrConfig): void {
   if (cfg.source.kind !== 'file') return;
@@ -89,6 +92,7 @@ export function checkInput(cfg: LionctrConfig): void {
   if (!path) throw new LionctrError('LIONCTR_BAD_CONFIG', 'source.kind is file but no input: give --input FILE');
   if (!existsSync(path)) throw new LionctrError('LIONCTR_BAD_INPUT', 'input file not found', { where: path });
   if (!statSync(path).isFile()) throw new LionctrError('LIONCTR_BAD_INPUT', 'input is not a file', { where: path });
+  if (cfg.source.format === 'csv') checkCsvColumns(path, cfg.schema, inputColumnsOf(cfg));
 }
 
 /** The feature schema of a config. @throws LionctrError LIONCTR_BAD_CONFIG. */
@@ -101,6 +105,12 @@ export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
   };
   validateSchema(s);
   return s;
+}
+
+/** The column rules of a config's input files (schema.label, schema.time, schema.ignore, source.csv). */
+export function inputColumnsOf(cfg: LionctrConfig): InputColumns {
+  const { label, time, ignore } = cfg.schema;
+  return { label, time: { ...time }, ignore, csv: { ...cfg.source.csv } };
 }
 
 /**
@@ -131,6 +141,7 @@ export function openConfiguredSource(
     skip: cfg.source.skip,
     limit: left(cfg.source.limit),
     fromLine: resume?.nextOffsets[key] ?? 1,
+    columns: inputColumnsOf(cfg),
   });
 }
 

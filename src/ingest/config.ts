@@ -3,6 +3,7 @@
  * the `kafka` section of src/ingest/kafka/config.ts), and how a file source reads its file.
  */
 import { oneOf, type ConfigValues } from '../config/formats.ts';
+import { delimiterOf } from './input-columns.ts';
 
 /** How the synthetic source stamps event times (`source.synthetic.eventTime`; src/ingest/synthetic-source.ts). */
 export const SYNTHETIC_EVENT_TIMES = ['wallclock', 'simulated'] as const;
@@ -42,6 +43,22 @@ export const sourceConfig = {
   skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },
   limit: { doc: 'Max examples read per pass (0 = no limit)', format: 'nat', default: 0, env: 'LIONCTR_SOURCE_LIMIT' },
   epochs: { doc: 'Passes over a file source', format: 'positive-int', default: 1 },
+  csv: {
+    header: { doc: 'A CSV file starts with a header line naming its columns', format: Boolean, default: true },
+    columns: {
+      doc: 'The column names of a CSV file without a header (source.csv.header false), in file order',
+      format: 'string-list',
+      default: [] as string[],
+    },
+    delimiter: {
+      doc: 'Field delimiter of a CSV file: one character, or tab',
+      format: (v: unknown) => {
+        if (typeof v !== 'string' || delimiterOf(v).length !== 1 || /["\r\n]/.test(v))
+          throw new Error('must be one character (not a quote or newline), or tab');
+      },
+      default: ',',
+    },
+  },
 };
 
 /** The resolved `source` section. */

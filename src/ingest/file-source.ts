@@ -19,7 +19,8 @@ import { badReasonOf, type BadReason } from './bad-reasons.ts';
 import { decodeCriteoLine } from './criteo-decoder.ts';
 import { badInput } from './decode-util.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
-import { csvColumnMap, decodeCsvRecord, type CsvColumnMap } from './csv-decoder.ts';
+import { csvColumnMap, decodeCsvRecord, namedColumnMap, type CsvColumnMap } from './csv-decoder.ts';
+import { defaultInputColumns, delimiterOf, type InputColumns } from './input-columns.ts';
 
 /** File formats understood by createFileSource. */
 export type FileFormat = 'criteo' | 'csv' | 'jsonl';
@@ -37,6 +38,8 @@ export interface FileSourceOptions {
   limit?: number;
   /** Resume: lines before this 1-based line number are passed over undecoded (after `skip`); default 1. */
   fromLine?: number;
+  /** Label, time and ignored columns, CSV layout (schema.label/time/ignore, source.csv); default: the defaults. */
+  columns?: InputColumns;
 }
 
 /** At most this many warning lines per source. */
@@ -56,6 +59,7 @@ export const fileSourceName = (path: string): string => `file:${path}`;
  */
 export function createFileSource(opts: FileSourceOptions): Source {
   const { path, format, schema } = opts;
+  const cols = opts.columns ?? defaultInputColumns();
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? Infinity;
   const fromLine = opts.fromLine ?? 1;
@@ -117,16 +121,20 @@ export function createFileSource(opts: FileSourceOptions): Source {
       let yielded = 0;
       const records =
         format === 'csv'
-          ? csvRecords(path, schema, onBad)
+          ? csvRecords(path, schema, onBad, cols)
           : lineRecords(
               path,
               format === 'criteo'
                 ? decodeCriteoLine
-                : createJsonlDecoder(schema, (slot, where) =>
-                    console.warn(
-                      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
-                        `it is ignored (first seen at ${where})`,
-                    ),
+                : createJsonlDecoder(
+                    schema,
+                    (slot, where) =>
+                      cols.ignore.includes(slot) ||
+                      console.warn(
+                        `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
+                          `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
+                      ),
+                    cols.time,
                   ),
             );
       for await (const chunk of records) {
@@ -233,9 +241,11 @@ async function* csvRecords(
   path: string,
   schema: SlotSchema,
   onBad: (reason: BadReason, message: string) => void,
+  cols: InputColumns,
 ): AsyncGenerator<PendingRecord[]> {
   const stream = createReadStream(path);
   const parser = csvParse({
+    delimiter: delimiterOf(cols.csv.delimiter),
     info: true,
     relax_column_count: true,
     skip_empty_lines: true,
@@ -245,13 +255,13 @@ async function* csvRecords(
   stream.on('error', (e) => parser.destroy(e));
   parser.on('skip', (e: Error & { lines?: number }) => onBad('bad_csv', `${e.message} (at ${path}:${e.lines ?? '?'})`));
   stream.pipe(parser);
-  let map: CsvColumnMap | null = null;
+  let map: CsvColumnMap | null = namedColumnMap(schema, cols);
   let out: PendingRecord[] = [];
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = item.info.lines;
       if (map === null) {
-        map = csvColumnMap(item.record, schema, `${path}:${line}`);
+        map = csvColumnMap(item.record, schema, `${path}:${line}`, cols);
         continue;
       }
       const m = map;

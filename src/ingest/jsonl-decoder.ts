@@ -1,5 +1,6 @@
 /**
- * Decoder of JSON lines: `{"label":0|1,"ts":<ms>,"features":{slot: value, ...}}`.
+ * Decoder of JSON lines: `{"label":0|1,"ts":<time>,"features":{slot: value, ...}}`; the time key
+ * and its format (ms by default, or s, or a pattern) are `schema.time` (src/ingest/time-format.ts).
  * Numeric slot values: numbers or numeric strings (null/"" = missing). Categorical values:
  * strings or finite numbers (numbers become their decimal string; null = missing). Slots
  * not in the schema are ignored (`onUnknownSlot` hears of each name once, e.g. to log it);
@@ -8,10 +9,7 @@
 import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
-
-/** Accepted range of `ts`, ms since the epoch: 2001-09-09 to 2500-01-01. */
-const MIN_TS_MS = 1e12,
-  MAX_TS_MS = 16725225600000;
+import { timeParser } from './time-format.ts';
 
 /** Decodes one JSON line into a row; see createJsonlDecoder. */
 export type LineDecoder = (line: string, where: string) => DecodedRow;
@@ -21,13 +19,15 @@ export type LineDecoder = (line: string, where: string) => DecodedRow;
  * throws LIONCTR_BAD_INPUT with reason `bad_json` (not JSON / not an object),
  * `missing_label`, `bad_label` (not the number 0 or 1; true/false rejected), `bad_number`
  * (a numeric slot or ts that is a non-numeric string or non-finite), `bad_timestamp` (ts
- * not in ms since the epoch between 2001 and 2500), or `wrong_type`
+ * not in `time.format` or not between 2001 and 2500), or `wrong_type`
  * (features not an object, ts or a slot value of the wrong JSON type).
  */
 export function createJsonlDecoder(
   schema: SlotSchema,
   onUnknownSlot?: (slot: string, where: string) => void,
+  time: { column: string; format: string } = { column: TS_INPUT_FIELD, format: 'ms' },
 ): LineDecoder {
+  const parseTime = timeParser(time.column, time.format);
   const unknown = new Set<string>();
   const numIndex = new Map<string, number>();
   for (const [i, s] of schema.numeric.entries()) numIndex.set(s, i);
@@ -52,25 +52,15 @@ export function createJsonlDecoder(
     if (lab !== 0 && lab !== 1) throw badInput('bad_label', `label must be 0 or 1, got ${JSON.stringify(lab)}`, where);
 
     let eventTimeMs: number | null = null;
-    const ts = o[TS_INPUT_FIELD];
+    const ts = o[time.column];
     if (ts !== undefined && ts !== null) {
-      if (typeof ts === 'number') {
-        if (!Number.isFinite(ts)) throw badInput('bad_number', 'ts must be finite', where);
-        eventTimeMs = ts;
-      } else if (typeof ts === 'string') {
-        eventTimeMs = parseNumericCell(ts, TS_INPUT_FIELD, where);
-      } else {
-        throw badInput('wrong_type', `ts must be a number (ms since epoch), got ${typeof ts}`, where);
-      }
-      // seconds, microseconds or nanoseconds would wreck the event-time watermark for good
-      if (eventTimeMs !== null && !(eventTimeMs >= MIN_TS_MS && eventTimeMs <= MAX_TS_MS)) {
+      if (typeof ts !== 'number' && typeof ts !== 'string')
         throw badInput(
-          'bad_timestamp',
-          `ts must be milliseconds since the epoch (years 2001-2500), got ${eventTimeMs}` +
-            (eventTimeMs > MAX_TS_MS ? ' (microseconds or nanoseconds?)' : ' (seconds?)'),
+          'wrong_type',
+          `${time.column} must be a number or string (${time.format}), got ${typeof ts}`,
           where,
         );
-      }
+      eventTimeMs = parseTime(ts, where);
     }
 
     const numeric = new Array<number | null>(nNum).fill(null);

@@ -11,7 +11,7 @@ import { createLogger } from '../../log.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { loadExport, resolveExportDir } from '../../model/export-reader.ts';
 import { evalFigures } from '../../train/evaluation/binary-metrics.ts';
-import { configFrom, fatal, withConfigOptions } from '../common.ts';
+import { configFrom, fatal, inputColumnsOf, withConfigOptions } from '../common.ts';
 import { fileFormat, intArg } from './flags.ts';
 
 /** `x` to `d` decimals, `-` when undefined (NaN: AUC of a file without clicks, ...). */
@@ -44,6 +44,7 @@ export function addEvalCommand(program: Command): void {
         schema: manifest.schema,
         skip: o.skip ?? 0,
         limit: o.limit || undefined,
+        columns: inputColumnsOf(cfg),
       });
       const ps: number[] = [],
         ys: number[] = [];

@@ -49,7 +49,7 @@ async function producedReasons(): Promise<Set<string>> {
   out.add(thrown(() => csvColumnMap(['label', 'label'], SLOTS, 'x:1'))!);
   out.add(thrown(() => createFileSource({ path: path.join(dir, 'absent.csv'), format: 'csv', schema: SLOTS }))!);
   const csv = path.join(dir, 'bad.csv');
-  writeFileSync(csv, 'label,n1\n1,"unterminated\n0,2\n');
+  writeFileSync(csv, 'label,n1,c1\n1,"unterminated\n0,2,x\n');
   const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
   const src = createFileSource({ path: csv, format: 'csv', schema: SLOTS });
   for await (const _ of src.batches({ batchSize: 8 })) void _;

@@ -8,6 +8,7 @@ import { numericBucket } from '../../../src/features/numeric.ts';
 import { rowsToRecordBatch } from '../../../src/ingest/arrow/record-batch-builder.ts';
 import type { SlotSchema, Source } from '../../../src/ingest/source.ts';
 import { criteoSlots } from '../../../src/features/schema.ts';
+import { defaultInputColumns } from '../../../src/ingest/input-columns.ts';
 import { createFileSource } from '../../../src/ingest/file-source.ts';
 import { decodeCriteoLine } from '../../../src/ingest/criteo-decoder.ts';
 import { createJsonlDecoder } from '../../../src/ingest/jsonl-decoder.ts';
@@ -188,25 +189,27 @@ describe('criteo file source', () => {
 });
 
 describe('csv file source', () => {
-  it('maps header columns, missing columns and empty cells; offsets count the header', async () => {
+  it('maps header columns, ignored columns and empty cells; offsets count the header', async () => {
+    const T = 1700000000000;
     const text = [
       'c2,label,ts,n1,extra',
-      'x,1,1000,2.5,zz',
+      `x,1,${T + 1000},2.5,zz`,
       ',0,,,',
-      '"q,uoted",1,2000,abc,',
-      'y,1,3000,4',
+      `"q,uoted",1,${T + 2000},abc,`,
+      `y,1,${T + 3000},4`,
       'z,true,1,1,1',
-      'w,0,5000,-1e3,',
+      `w,0,${T + 5000},-1e3,`,
     ].join('\n');
     const p = tmpFile('a.csv', text);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const src = createFileSource({ path: p, format: 'csv', schema: SMALL });
+    const columns = { ...defaultInputColumns(), ignore: ['extra'] };
+    const src = createFileSource({ path: p, format: 'csv', schema: { numeric: ['n1'], categorical: ['c2'] }, columns });
     const rows = rowsOf(await collect(src));
     warn.mockRestore();
     expect(rows).toEqual([
-      { label: 1, event_time_ms: 1000, n1: 2.5, n2: null, c1: null, c2: 'x', source_partition: 0, source_offset: 2 },
-      { label: 0, event_time_ms: null, n1: null, n2: null, c1: null, c2: null, source_partition: 0, source_offset: 3 },
-      { label: 0, event_time_ms: 5000, n1: -1000, n2: null, c1: null, c2: 'w', source_partition: 0, source_offset: 7 },
+      { label: 1, event_time_ms: T + 1000, n1: 2.5, c2: 'x', source_partition: 0, source_offset: 2 },
+      { label: 0, event_time_ms: null, n1: null, c2: null, source_partition: 0, source_offset: 3 },
+      { label: 0, event_time_ms: T + 5000, n1: -1000, c2: 'w', source_partition: 0, source_offset: 7 },
     ]);
     expect(src.stats().bad).toEqual({ bad_number: 1, wrong_field_count: 1, bad_label: 1 });
   });
