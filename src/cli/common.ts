@@ -131,6 +131,7 @@ export function openConfiguredSource(
     skip: cfg.source.skip,
     limit: left(cfg.source.limit),
     fromLine: resume?.nextOffsets[key] ?? 1,
+    fieldStarts: cfg.source.libsvm.fieldStarts,
   });
 }
 

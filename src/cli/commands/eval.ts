@@ -44,6 +44,7 @@ export function addEvalCommand(program: Command): void {
         schema: manifest.schema,
         skip: o.skip ?? 0,
         limit: o.limit || undefined,
+        fieldStarts: cfg.source.libsvm.fieldStarts,
       });
       const ps: number[] = [],
         ys: number[] = [];
