@@ -61,7 +61,6 @@ export const sourceConfig = {
         'schema.categorical; an index belongs to the last field starting at or below it); [] = index i is field i',
       format: 'field-starts',
       default: [] as number[],
-      env: 'LIONCTR_SOURCE_LIBSVM_FIELD_STARTS',
     },
   },
   skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },

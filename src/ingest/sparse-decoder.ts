@@ -99,7 +99,8 @@ export function createSparseDecoder(
       if (field >= S)
         throw badInput(
           'unknown_field',
-          `feature ${JSON.stringify(tok.slice(0, 40))} is field ${field}, but the schema has ${S} slots (0..${S - 1})`,
+          `feature ${JSON.stringify(tok.slice(0, 40))} is field ${field}, but the schema has ${S} slots (0..${S - 1})` +
+            (parts === 2 && starts.length === 0 ? '; source.libsvm.fieldStarts maps index ranges to slots' : ''),
           where,
         );
       if (seen[field] === stamp)

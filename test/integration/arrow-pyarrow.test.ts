@@ -2,7 +2,7 @@
  * Arrow IPC input from an independent producer: pyarrow (test/helpers/python-venv.ts; the test
  * skips saying why without it, and fails under CI=true) writes the Criteo sample as an IPC stream
  * (int64 counts, dictionary-encoded strings, several record batches) and as an IPC file
- * (float64 counts, plain strings, zstd-free); the file source reads each to exactly the rows it
+ * (float64 counts, plain strings); the file source reads each to exactly the rows it
  * reads from the TSV itself.
  */
 import { execFile } from 'node:child_process';
@@ -26,7 +26,8 @@ if (!choice.python && !ci) console.warn(`pyarrow interop test skipped: ${choice.
 const WRITER = `
 import sys, pyarrow as pa, pyarrow.csv as pc
 names = ['label'] + [f'I{i}' for i in range(1, 14)] + [f'C{i}' for i in range(1, 27)]
-types = {'label': pa.int8(), **{f'I{i}': pa.int64() for i in range(1, 14)}, **{f'C{i}': pa.string() for i in range(1, 27)}}
+types = {'label': pa.int8(), **{f'I{i}': pa.int64() for i in range(1, 14)},
+         **{f'C{i}': pa.string() for i in range(1, 27)}}
 t = pc.read_csv(sys.argv[1], read_options=pc.ReadOptions(column_names=names),
                 parse_options=pc.ParseOptions(delimiter='\\t', quote_char=False),
                 convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=True))
