@@ -10,7 +10,8 @@
  * its id; val 0 means absent (as in every sparse format); any other val marks the id
  * present, and a val other than 1 is not used (a slot holds one id, no weight), which
  * `onDroppedValue` hears once per slot.
- * Labels: `1`/`+1` -> 1, `0`/`-1` -> 0; anything else is `bad_label`.
+ * Labels: `1`/`+1` -> 1, `0`/`-1` -> 0; anything else is `bad_label`. A token starting
+ * with `#` starts a comment (SVMlight) that runs to the end of the line.
  */
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { badInput, parseNumericCell } from './decode-util.ts';
@@ -91,6 +92,7 @@ export function createSparseDecoder(
     stamp++;
     for (let t = 1; t < toks.length; t++) {
       const tok = toks[t];
+      if (tok.charCodeAt(0) === 35) break; // '#': an SVMlight comment runs to the end of the line
       const p = tok.split(':');
       if (p.length !== parts || !DIGITS.test(p[0]) || (parts === 3 && !DIGITS.test(p[1])))
         throw badInput('bad_feature', `feature ${JSON.stringify(tok.slice(0, 40))} is not ${shape}`, where);

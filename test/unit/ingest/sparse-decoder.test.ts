@@ -68,6 +68,7 @@ describe('libsvm', () => {
       categorical: [null, '3'],
     });
     expect(reason(() => d('1 4:1', 'f'))).toBe('unknown_field');
+    expect(d('0 0:7 # user 12, 9:9', 'f').numeric).toEqual([7, null]);
   });
   it('maps index ranges to fields with fieldStarts', () => {
     const d = createSparseDecoder('libsvm', SLOTS, { fieldStarts: [1, 2, 3, 1000] });
