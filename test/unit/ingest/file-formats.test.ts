@@ -152,6 +152,14 @@ describe('Arrow IPC input', () => {
     expectRows(await read(file('b.arrow.gz', gzipSync(tableToIPC(table(), 'file'))), 'arrow'));
   });
 
+  it('resumes at a row number (fromLine), as a checkpoint does; skip and limit count good rows', async () => {
+    const p = file('r.arrows', tableToIPC(table(), 'stream'));
+    const r = await read(p, 'arrow', SLOTS, { fromLine: 2 });
+    expect(r.rows.map((x) => x.source_offset)).toEqual([2]);
+    const g = await read(file('r.ffm.gz', gzipSync(`${FFM.join('\n')}\n`)), 'libffm', SLOTS, { fromLine: 3, limit: 1 });
+    expect(g.rows.map((x) => x.source_offset)).toEqual([7]);
+  });
+
   it('takes bool labels, integer categoricals and timestamps', async () => {
     const t = new Table({
       label: vectorFromArray([true, false], new Bool()),
