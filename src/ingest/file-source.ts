@@ -192,13 +192,17 @@ function recordsOf(
       );
     case 'libsvm':
     case 'libffm': {
+      let warned = false; // one line per source, whichever slot comes first
       const decode = createSparseDecoder(format, schema, {
         fieldStarts: opts.fieldStarts,
-        onDroppedValue: (slot, where) =>
+        onDroppedValue: (slot, where) => {
+          if (warned) return;
+          warned = true;
           console.warn(
-            `lionctr ingest: categorical slot ${slot} has feature values other than 0 and 1; a slot holds one id, ` +
-              `so the value is not used (the id counts as present; first at ${where})`,
-          ),
+            `lionctr ingest: categorical slot ${slot} (and maybe others) has feature values other than 0 and 1; ` +
+              `a slot holds one id, so the value is not used (the id counts as present; first at ${where})`,
+          );
+        },
       });
       return lineRecords(path, decode);
     }

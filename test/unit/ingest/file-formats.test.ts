@@ -61,6 +61,15 @@ describe('libffm and libsvm files', () => {
     ]);
     expect(bad).toEqual({ duplicate_field: 1, bad_label: 1, unknown_field: 1 });
   });
+  it('says once per file that categorical values other than 0/1 are not used', async () => {
+    const r = await read(file('w.ffm', '1 2:5:0.5 3:6:0.5\n0 2:7:0.5 3:8:2\n'), 'libffm');
+    expect(r.rows.map((x) => [x.c1, x.c2])).toEqual([
+      ['5', '6'],
+      ['7', '8'],
+    ]);
+    expect(r.warnings.filter((w) => w.includes('other than 0 and 1'))).toHaveLength(1);
+  });
+
   it('reads libsvm with field ranges from fieldStarts', async () => {
     const p = file('a.svm', '1 1:3 2:1 10:1 2000:1\n0 3:1 1500:1\n');
     const { rows, bad } = await read(p, 'libsvm', SLOTS, { fieldStarts: [1, 2, 3, 1000] });
