@@ -142,6 +142,7 @@ export function openConfiguredSource(
     limit: left(cfg.source.limit),
     fromLine: resume?.nextOffsets[key] ?? 1,
     columns: inputColumnsOf(cfg),
+    fieldStarts: cfg.source.libsvm.fieldStarts,
   });
 }
 

@@ -11,6 +11,7 @@ import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka } from '../ingest/kafka/client.ts';
 import type { KafkaSection } from '../ingest/kafka/config.ts';
+import type { MessageFormat } from '../ingest/kafka/message-decoder.ts';
 import { LionctrError } from '../errors.ts';
 import { type BrokerWait, untilBrokerBack } from './broker-retry.ts';
 import { fileLines } from './file-lines.ts';
@@ -45,7 +46,7 @@ export interface ProduceOptions {
   /** Path of the file to replay. */
   input: string;
   /** Format of the lines, sent as header `lionctr-format` (the trainer decodes by its kafka.format). */
-  format: 'criteo' | 'jsonl';
+  format: MessageFormat;
   /** Messages per second, 0 = as fast as the broker takes them (default 0). */
   rate?: number;
   /**

@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../log.ts';
+import { MESSAGE_FORMATS } from '../ingest/kafka/message-decoder.ts';
 import { intArg } from './commands/flags.ts';
 import { configFrom, fatal, withConfigOptions } from './common.ts';
 import { countMessages } from './file-lines.ts';
@@ -28,7 +29,7 @@ export function produceCommand(): Command {
         new Option(
           '--format <format>',
           'format of the lines, sent as header lionctr-format (default: kafka.format)',
-        ).choices(['criteo', 'jsonl']),
+        ).choices([...MESSAGE_FORMATS]),
       )
       .option('--topic <topic>', 'existing topic to write to (default: kafka.topic)')
       .option('--brokers <host:port,...>', 'bootstrap brokers (kafka.brokers)')

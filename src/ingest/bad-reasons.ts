@@ -11,6 +11,9 @@
  *     kafka.maxMessageBytes), `bad_utf8`;
  *   line/record decoders (criteo, csv, jsonl, decode-util): `bad_json`, `missing_label`,
  *     `bad_label`, `bad_number`, `wrong_type`, `wrong_field_count`, `bad_timestamp`;
+ *   sparse text (sparse-decoder: libsvm, libffm): `bad_feature` (not idx:val / field:idx:val),
+ *     `unknown_field` (a field beyond the schema's slots), `duplicate_field` (two features of one slot);
+ *   Arrow IPC files (arrow-records): `bad_label`, `missing_label`, `bad_number`, `bad_timestamp` per row;
  *   CSV files: `bad_csv` (a record csv-parse cannot parse), `bad_header` (duplicate column);
  *   file sources: `missing_file` (no such file / not a regular file);
  *   `bad_input`: a LIONCTR_BAD_INPUT that carries no catalogued reason.
@@ -26,6 +29,9 @@ export const BAD_REASONS = [
   'wrong_type',
   'wrong_field_count',
   'bad_timestamp',
+  'bad_feature',
+  'unknown_field',
+  'duplicate_field',
   'bad_csv',
   'bad_header',
   'missing_file',

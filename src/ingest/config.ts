@@ -2,13 +2,26 @@
  * Config section `source`: where examples come from (synthetic stream, a file, or Kafka with
  * the `kafka` section of src/ingest/kafka/config.ts), and how a file source reads its file.
  */
-import { oneOf, type ConfigValues } from '../config/formats.ts';
+import convict from 'convict';
+import { oneOf, parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
 import { delimiterOf } from './input-columns.ts';
 
 /** How the synthetic source stamps event times (`source.synthetic.eventTime`; src/ingest/synthetic-source.ts). */
 export const SYNTHETIC_EVENT_TIMES = ['wallclock', 'simulated'] as const;
 /** One of SYNTHETIC_EVENT_TIMES. */
 export type SyntheticEventTime = (typeof SYNTHETIC_EVENT_TIMES)[number];
+
+/** `source.libsvm.fieldStarts`: strictly ascending integers >= 0 (JSON from env/--set). */
+function validateFieldStarts(v: unknown): void {
+  if (!Array.isArray(v) || v.some((x, i) => !Number.isInteger(x) || x < 0 || (i > 0 && x <= v[i - 1])))
+    throw new Error('must be a list of strictly ascending integers >= 0, e.g. [0,13,1000]');
+}
+convict.addFormat({ name: 'field-starts', validate: validateFieldStarts, coerce: parseJsonOrKeep });
+
+/** Formats of the file source (src/ingest/file-source.ts); README "Input formats". */
+export const FILE_FORMATS = ['criteo', 'csv', 'jsonl', 'libsvm', 'libffm', 'arrow'] as const;
+/** One of FILE_FORMATS. */
+export type FileFormat = (typeof FILE_FORMATS)[number];
 
 /** Convict schema of `source.*`. */
 export const sourceConfig = {
@@ -36,9 +49,20 @@ export const sourceConfig = {
   },
   path: { doc: 'Input file of the file source', format: String, default: '', env: 'LIONCTR_SOURCE_PATH' },
   format: {
-    doc: 'Format of the file source',
-    ...oneOf(['criteo', 'csv', 'jsonl'], 'criteo'),
+    doc:
+      'Format of the file source: criteo (TSV), csv (with a header), jsonl, libsvm (also libFM), libffm, ' +
+      'arrow (IPC file or stream); gzip-compressed input of any format is detected and decompressed',
+    ...oneOf(FILE_FORMATS, 'criteo'),
     env: 'LIONCTR_SOURCE_FORMAT',
+  },
+  libsvm: {
+    fieldStarts: {
+      doc:
+        'libsvm: the first feature index of each field, ascending (field k = slot k of schema.numeric then ' +
+        'schema.categorical; an index belongs to the last field starting at or below it); [] = index i is field i',
+      format: 'field-starts',
+      default: [] as number[],
+    },
   },
   skip: { doc: 'Data rows of the file to skip first', format: 'nat', default: 0 },
   limit: { doc: 'Max examples read per pass (0 = no limit)', format: 'nat', default: 0, env: 'LIONCTR_SOURCE_LIMIT' },

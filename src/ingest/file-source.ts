@@ -1,13 +1,15 @@
 /**
- * File sources: Criteo TSV, CSV with a header, or JSON lines, streamed (never read whole)
- * into Arrow RecordBatches. Bad rows are counted by reason, warned about (once per reason,
- * at most 5 lines per source), and skipped; they never stop the stream.
+ * File sources: Criteo TSV, CSV with a header, JSON lines, libSVM/libFM, libFFM (each
+ * gzip-compressed or not) or Arrow IPC, streamed (never read whole) into Arrow RecordBatches.
+ * Bad rows are counted by reason, warned about (once per reason, at most 5 lines per
+ * source), and skipped; they never stop the stream.
  *
  * Positions: source_partition 0, source_offset = the 1-based line number of the row in the
  * file (the CSV header is line 1; a CSV record with quoted newlines gets the line it ends
- * on). Blank lines are skipped silently (not rows, not bad) but keep their line numbers.
+ * on; an Arrow input's row gets its 1-based row number). Blank lines are skipped silently
+ * (not rows, not bad) but keep their line numbers.
  */
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse as csvParse } from 'csv-parse';
 import type { RecordBatch } from 'apache-arrow';
@@ -15,15 +17,19 @@ import { LionctrError } from '../errors.ts';
 import { CRITEO_CATEGORICAL, CRITEO_NUMERIC } from '../features/schema.ts';
 import type { DecodedRow, SlotSchema, Source } from './source.ts';
 import { RecordBatchBuilder } from './arrow/record-batch-builder.ts';
+import { arrowRecords } from './arrow-records.ts';
 import { badReasonOf, type BadReason } from './bad-reasons.ts';
+import { FILE_FORMATS, type FileFormat } from './config.ts';
 import { decodeCriteoLine } from './criteo-decoder.ts';
 import { badInput } from './decode-util.ts';
+import { openInput } from './input-stream.ts';
 import { createJsonlDecoder } from './jsonl-decoder.ts';
 import { csvColumnMap, decodeCsvRecord, namedColumnMap, type CsvColumnMap } from './csv-decoder.ts';
 import { defaultInputColumns, delimiterOf, type InputColumns } from './input-columns.ts';
+import { lineRecords, type PendingRecord } from './line-records.ts';
+import { createSparseDecoder } from './sparse-decoder.ts';
 
-/** File formats understood by createFileSource. */
-export type FileFormat = 'criteo' | 'csv' | 'jsonl';
+export type { FileFormat } from './config.ts';
 
 /** Options of createFileSource. */
 export interface FileSourceOptions {
@@ -40,6 +46,8 @@ export interface FileSourceOptions {
   fromLine?: number;
   /** Label, time and ignored columns, CSV layout (schema.label/time/ignore, source.csv); default: the defaults. */
   columns?: InputColumns;
+  /** libsvm: first feature index of each field (`source.libsvm.fieldStarts`; sparse-decoder.ts); default []. */
+  fieldStarts?: readonly number[];
 }
 
 /** At most this many warning lines per source. */
@@ -69,8 +77,9 @@ export function createFileSource(opts: FileSourceOptions): Source {
     throw new LionctrError('LIONCTR_BAD_CONFIG', `limit must be a non-negative integer, got ${limit}`, {
       where: 'limit',
     });
-  if (format !== 'criteo' && format !== 'csv' && format !== 'jsonl') {
-    throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown file format ${JSON.stringify(format)} (criteo, csv, jsonl)`, {
+  if (!(FILE_FORMATS as readonly string[]).includes(format)) {
+    const known = FILE_FORMATS.join(', ');
+    throw new LionctrError('LIONCTR_BAD_CONFIG', `unknown file format ${JSON.stringify(format)} (${known})`, {
       where: 'format',
     });
   }
@@ -119,24 +128,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
       let builder = new RecordBatchBuilder(schema, batchSize);
       let seen = 0; // data rows met so far (good or bad)
       let yielded = 0;
-      const records =
-        format === 'csv'
-          ? csvRecords(path, schema, onBad, cols)
-          : lineRecords(
-              path,
-              format === 'criteo'
-                ? decodeCriteoLine
-                : createJsonlDecoder(
-                    schema,
-                    (slot, where) =>
-                      cols.ignore.includes(slot) ||
-                      console.warn(
-                        `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
-                          `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
-                      ),
-                    cols.time,
-                  ),
-            );
+      const records = recordsOf(opts, onBad, cols);
       for await (const chunk of records) {
         if (signal?.aborted) return;
         for (const rec of chunk) {
@@ -184,51 +176,46 @@ function checkFile(path: string, statFn: (p: string) => Stats | NodeJS.ErrnoExce
   if (!st.isFile()) throw badInput('missing_file', `input ${path} is not a regular file`, path);
 }
 
-/** One data row before decoding: its 1-based line number and a lazy decoder (skipped rows are never decoded). */
-interface PendingRecord {
-  line: number;
-  decode(): DecodedRow;
-}
-
-/**
- * Non-blank lines of a text file, in chunks (one per read buffer, to keep await overhead
- * per chunk not per line), each with its 1-based line number; '\r\n' endings and a
- * leading BOM are handled. The decoder gets `path:line` as `where`.
- */
-async function* lineRecords(
-  path: string,
-  decode: (line: string, where: string) => DecodedRow,
+/** The pending records of `opts.path` in its format (bad CSV records go to `onBad`). */
+function recordsOf(
+  opts: FileSourceOptions,
+  onBad: (reason: BadReason, message: string) => void,
+  cols: InputColumns,
 ): AsyncGenerator<PendingRecord[]> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
-  let lineNo = 0;
-  let first = true;
-  const make = (text: string, n: number): PendingRecord => ({ line: n, decode: () => decode(text, `${path}:${n}`) });
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      let text = rest + chunk;
-      if (first) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        first = false;
-      }
-      const out: PendingRecord[] = [];
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-        lineNo++;
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        if (end > start) out.push(make(text.slice(start, end), lineNo));
-        start = nl + 1;
-      }
-      rest = text.slice(start);
-      if (out.length > 0) yield out;
+  const { path, format, schema } = opts;
+  const unknownSlot = (slot: string, where: string) =>
+    cols.ignore.includes(slot) ||
+    console.warn(
+      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
+        `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
+    );
+  switch (format) {
+    case 'csv':
+      return csvRecords(path, schema, onBad, cols);
+    case 'arrow':
+      return arrowRecords(path, schema, (names) =>
+        console.warn(`lionctr ingest: ${path} has columns that are not slots; they are ignored: ${names.join(', ')}`),
+      );
+    case 'libsvm':
+    case 'libffm': {
+      let warned = false; // one line per source, whichever slot comes first
+      const decode = createSparseDecoder(format, schema, {
+        fieldStarts: opts.fieldStarts,
+        onDroppedValue: (slot, where) => {
+          if (warned) return;
+          warned = true;
+          console.warn(
+            `lionctr ingest: categorical slot ${slot} (and maybe others) has feature values other than 0 and 1; ` +
+              `a slot holds one id, so the value is not used (the id counts as present; first at ${where})`,
+          );
+        },
+      });
+      return lineRecords(path, decode);
     }
-    if (rest.length > 0) {
-      lineNo++;
-      const t = rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest;
-      if (t.length > 0) yield [make(t, lineNo)];
-    }
-  } finally {
-    stream.destroy();
+    case 'jsonl':
+      return lineRecords(path, createJsonlDecoder(schema, unknownSlot, cols.time));
+    default:
+      return lineRecords(path, decodeCriteoLine);
   }
 }
 
@@ -243,7 +230,8 @@ async function* csvRecords(
   onBad: (reason: BadReason, message: string) => void,
   cols: InputColumns,
 ): AsyncGenerator<PendingRecord[]> {
-  const stream = createReadStream(path);
+  const input = openInput(path);
+  const stream = input.stream;
   const parser = csvParse({
     delimiter: delimiterOf(cols.csv.delimiter),
     info: true,
@@ -257,22 +245,26 @@ async function* csvRecords(
   stream.pipe(parser);
   let map: CsvColumnMap | null = namedColumnMap(schema, cols);
   let out: PendingRecord[] = [];
+  let line = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = item.info.lines;
+      const at = item.info.lines;
+      line = at;
       if (map === null) {
-        map = csvColumnMap(item.record, schema, `${path}:${line}`, cols);
+        map = csvColumnMap(item.record, schema, `${path}:${at}`, cols);
         continue;
       }
       const m = map;
       const record = item.record;
-      out.push({ line, decode: () => decodeCsvRecord(record, m, `${path}:${line}`) });
+      out.push({ line: at, decode: () => decodeCsvRecord(record, m, `${path}:${at}`) });
       if (out.length >= 1024) {
         yield out;
         out = [];
       }
     }
     if (out.length > 0) yield out;
+  } catch (e) {
+    throw input.fail(e, `line ${line}`);
   } finally {
     stream.destroy();
     parser.destroy();

@@ -45,6 +45,7 @@ export function addEvalCommand(program: Command): void {
         skip: o.skip ?? 0,
         limit: o.limit || undefined,
         columns: inputColumnsOf(cfg),
+        fieldStarts: cfg.source.libsvm.fieldStarts,
       });
       const ps: number[] = [],
         ys: number[] = [];

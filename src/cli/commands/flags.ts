@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { jsonNumber } from '../../config/read-value.ts';
+import { FILE_FORMATS } from '../../ingest/config.ts';
 
 /** The flags of run and serve as config overrides (see endpointOptions). */
 export const serveFlags = (o: {
@@ -42,9 +43,9 @@ export const brokerFlag = (o: { brokers?: string }): string[] =>
       ]
     : [];
 
-/** `--format criteo|csv|jsonl` of an input file (default: source.format, criteo). */
+/** `--format <one of FILE_FORMATS>` of an input file (default: source.format, criteo). */
 export const fileFormat = () =>
-  new Option('--format <format>', 'input format (default: source.format, criteo)').choices(['criteo', 'csv', 'jsonl']);
+  new Option('--format <format>', 'input format (default: source.format, criteo)').choices([...FILE_FORMATS]);
 
 /**
  * Parser of an integer flag >= `min` (default 0), read like a config value: a whole JSON number

@@ -23,8 +23,10 @@ export const kafkaConfig = {
     env: 'LIONCTR_KAFKA_GROUP_ID',
   },
   format: {
-    doc: 'Message decoder: jsonl (one JSON object per message, the JSON-lines shape) or criteo (one TSV line)',
-    ...oneOf(['jsonl', 'criteo'], 'jsonl'),
+    doc:
+      'Message decoder: jsonl (one JSON object per message, the JSON-lines shape), criteo (one TSV line), ' +
+      'libsvm or libffm (one sparse line; libsvm feature index i is field i)',
+    ...oneOf(['jsonl', 'criteo', 'libsvm', 'libffm'], 'jsonl'),
     env: 'LIONCTR_KAFKA_FORMAT',
   },
   deadLetterTopic: {

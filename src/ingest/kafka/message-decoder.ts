@@ -1,15 +1,20 @@
 /**
  * Decoding of Kafka message values into rows: `jsonl` (one JSON object per message, the
- * JSON-lines shape of src/ingest/jsonl-decoder.ts) or `criteo` (one Criteo TSV line). A
- * message without event time of its own gets the message timestamp (ms).
+ * JSON-lines shape of src/ingest/jsonl-decoder.ts), `criteo` (one Criteo TSV line), or
+ * `libsvm` / `libffm` (one sparse line, src/ingest/sparse-decoder.ts). A message without
+ * event time of its own gets the message timestamp (ms).
  */
 import { badReasonOf, type BadReason } from '../bad-reasons.ts';
 import { LionctrError } from '../../errors.ts';
 import { decodeCriteoLine } from '../criteo-decoder.ts';
 import { createJsonlDecoder } from '../jsonl-decoder.ts';
+import { createSparseDecoder, type SparseDecoderOptions } from '../sparse-decoder.ts';
 import type { DecodedRow, SlotSchema } from '../source.ts';
 
-export type MessageFormat = 'jsonl' | 'criteo';
+/** The message formats (`kafka.format`). */
+export const MESSAGE_FORMATS = ['jsonl', 'criteo', 'libsvm', 'libffm'] as const;
+/** One of MESSAGE_FORMATS. */
+export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
 
 /** Outcome of decoding one message: a row, or the reason and message of a bad one. */
 export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: BadReason; error: string };
@@ -18,16 +23,24 @@ export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: BadRe
  * Returns a decoder of message values for `format`.
  * Bad-message reasons: `empty` (null/empty value), `oversized` (value over `maxBytes`),
  * `bad_utf8`, and the decoders' own (`bad_json`, `missing_label`, `bad_label`, `bad_number`,
- * `wrong_type`, `wrong_field_count`). Never throws for bad input.
+ * `wrong_type`, `wrong_field_count`; sparse: `bad_feature`, `unknown_field`, `duplicate_field`).
+ * Never throws for bad input.
  * @param maxBytes largest acceptable value, bytes.
+ * @param sparse libsvm/libffm options (libsvm fieldStarts; default: feature index i is field i).
  */
 export function createMessageDecoder(
   format: MessageFormat,
   schema: SlotSchema,
   maxBytes: number,
   onUnknownSlot?: (slot: string, where: string) => void,
+  sparse?: SparseDecoderOptions,
 ): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
-  const line = format === 'jsonl' ? createJsonlDecoder(schema, onUnknownSlot) : decodeCriteoLine;
+  const line =
+    format === 'jsonl'
+      ? createJsonlDecoder(schema, onUnknownSlot)
+      : format === 'libsvm' || format === 'libffm'
+        ? createSparseDecoder(format, schema, sparse)
+        : decodeCriteoLine;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (value, timestampMs, where) => {
     if (!value || value.length === 0) return { ok: false, reason: 'empty', error: `empty message (at ${where})` };

@@ -8,6 +8,7 @@ import { decodeCriteoLine } from '../../../src/ingest/criteo-decoder.ts';
 import { csvColumnMap } from '../../../src/ingest/csv-decoder.ts';
 import { createFileSource } from '../../../src/ingest/file-source.ts';
 import { createJsonlDecoder } from '../../../src/ingest/jsonl-decoder.ts';
+import { createSparseDecoder } from '../../../src/ingest/sparse-decoder.ts';
 import { createMessageDecoder } from '../../../src/ingest/kafka/message-decoder.ts';
 import type { SlotSchema } from '../../../src/ingest/source.ts';
 import { createMetrics } from '../../../src/metrics/catalogue.ts';
@@ -46,6 +47,8 @@ async function producedReasons(): Promise<Set<string>> {
     out.add(thrown(() => jsonl(line, 'x:1'))!);
   }
   out.add(thrown(() => decodeCriteoLine('1\t2', 'x:1'))!);
+  const ffm = createSparseDecoder('libffm', SLOTS);
+  for (const line of ['1 0:1', '1 0:3:1 0:4:1', '1 7:1:1']) out.add(thrown(() => ffm(line, 'x:1'))!);
   out.add(thrown(() => csvColumnMap(['label', 'label'], SLOTS, 'x:1'))!);
   out.add(thrown(() => createFileSource({ path: path.join(dir, 'absent.csv'), format: 'csv', schema: SLOTS }))!);
   const csv = path.join(dir, 'bad.csv');
