@@ -99,7 +99,7 @@ describe('gzip input', () => {
     expect(notGz.rows).toEqual(plain.rows);
     const ffm = await read(file('a.ffm.gz', gzipSync(`${FFM.join('\n')}\n`)), 'libffm');
     expect(ffm.rows).toHaveLength(3);
-    const csv = await read(file('a.csv.gz', gzipSync('label,n1,c1\n1,2,x\n0,,y\n')), 'csv');
+    const csv = await read(file('a.csv.gz', gzipSync('label,n1,n2,c1,c2\n1,2,,x,\n0,,,y,\n')), 'csv');
     expect(csv.rows.map((r) => [r.label, r.n1, r.c1])).toEqual([
       [1, 2, 'x'],
       [0, null, 'y'],
@@ -120,7 +120,7 @@ describe('gzip input', () => {
     it(`a truncated gzip (${format}) is an error naming the file, byte and line, not a short read`, async () => {
       const body =
         format === 'csv'
-          ? `label,c1\n${Array.from({ length: 3000 }, (_, i) => `1,v${i * 7919}`).join('\n')}`
+          ? `label,n1,n2,c1,c2\n${Array.from({ length: 3000 }, (_, i) => `1,,,v${i * 7919},`).join('\n')}`
           : tsv.repeat(200);
       const whole = gzipSync(`${body}\n`);
       const p = file(`t-${format}.gz`, whole.subarray(0, Math.floor(whole.length * 0.6)));
