@@ -12,13 +12,11 @@ import type { OptimConfig } from '../train/optim/optim-config.ts';
 
 /**
  * A fresh CtrModel of `schema` with the config's `model.*` settings (tower, init, seed, FM,
- * momentum dtype, admission, eviction, memory budget).
+ * momentum dtype, admission, eviction, memory budget): the whole section, so that a key added to
+ * it reaches the model without being listed here.
  */
 export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
-  const { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable } =
-    cfg.model;
-  const opts = { hidden, initStd, seed, fm, momentumDtype, admission, eviction, memoryBudgetBytes, maxRowsPerTable };
-  return new CtrModel(schema, opts);
+  return new CtrModel(schema, cfg.model);
 }
 
 /**

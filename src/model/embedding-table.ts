@@ -281,7 +281,8 @@ export class EmbeddingTable {
   }
 }
 
-function nextPow2(n: number): number {
+/** The smallest power of two >= n (1 for n <= 1). */
+export function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;

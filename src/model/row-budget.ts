@@ -4,7 +4,7 @@
  * grow recycles its least recently updated rows (LRU on each row's lastStep). @module
  */
 import type { AdmissionGate } from './admission.ts';
-import type { EmbeddingTable } from './embedding-table.ts';
+import { nextPow2, type EmbeddingTable } from './embedding-table.ts';
 import type { Eviction } from './eviction.ts';
 
 /** Settings of the budget (src/model/config.ts); 0 = no bound. */
@@ -157,10 +157,4 @@ export function kthSmallest(a: Int32Array, k: number): number {
     else return a[k];
   }
   return a[k];
-}
-
-function nextPow2(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
