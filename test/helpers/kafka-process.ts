@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import type { Fixture } from './fixture.ts';
+import { resolve } from 'node:path';
 
 /** This process's environment without LIONCTR_* variables (config comes from --set only). */
 export const cleanEnv = (): NodeJS.ProcessEnv =>
@@ -43,12 +44,13 @@ export function kafkaTrainerSets(
 }
 
 /**
- * A `lionctr train` child process with these `--set`s, tracked by `fx`; `exited` resolves
- * with its exit code (null when killed) and its stderr and stdout.
+ * A `lionctr <args>` child process (bin/lionctr.mjs, `args` after it) in `cwd` (default: here),
+ * tracked by `fx`; `stderr()` is what it wrote to stderr so far, `exited` resolves with its exit
+ * code (null when killed) and its stderr and stdout.
  */
-export function spawnTrainer(sets: string[], fx: Fixture) {
-  const args = ['bin/lionctr.mjs', 'train', ...sets.flatMap((s) => ['--set', s])];
-  const c = fx.track(spawn('node', args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+export function spawnLionctr(args: string[], fx: Fixture, cwd?: string) {
+  const bin = resolve(import.meta.dirname, '../../bin/lionctr.mjs');
+  const c = fx.track(spawn('node', [bin, ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
   let err = '',
     out = '';
   c.stderr!.on('data', (d) => {
@@ -60,7 +62,12 @@ export function spawnTrainer(sets: string[], fx: Fixture) {
   const exited = new Promise<{ code: number | null; err: string; out: string }>((res) =>
     c.on('exit', (code) => res({ code, err, out })),
   );
-  return { c, exited };
+  return { c, exited, stderr: () => err };
+}
+
+/** A `lionctr train` child process with these `--set`s, tracked by `fx` (see spawnLionctr). */
+export function spawnTrainer(sets: string[], fx: Fixture) {
+  return spawnLionctr(['train', ...sets.flatMap((s) => ['--set', s])], fx);
 }
 
 /** Runs `lionctr <args>` to its end (at most 90 s), output as UTF-8. */

@@ -5,13 +5,13 @@
  * signal before its end exits non-zero saying how far it got, a re-run that trains nothing
  * says so; usage errors exit 2 like config errors; --help states the precedence.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useFixture } from '../helpers/fixture.ts';
 import { syntheticCriteoLines, writeLines } from '../helpers/kafka-data.ts';
-import { cleanEnv } from '../helpers/kafka-process.ts';
+import { cleanEnv, spawnLionctr } from '../helpers/kafka-process.ts';
 
 const fx = useFixture();
 const BIN = resolve(import.meta.dirname, '../../bin/lionctr.mjs');
@@ -59,22 +59,15 @@ describe('lionctr train: safer defaults', () => {
   ] as const) {
     it(`stopped by ${sig} before its end, exits ${code} and says how far it got`, async () => {
       const cwd = fx.tempDir('signal');
-      const args = [BIN, 'train', '--max-examples', '100000000', '--export-dir', 'out', ...small];
-      const c = fx.track(spawn('node', args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
-      let err = '',
-        out = '';
-      c.stderr!.on('data', (d) => {
-        err += d;
-      });
-      c.stdout!.on('data', (d) => {
-        out += d;
-      });
-      const exited = new Promise<number | null>((res) => c.on('exit', (n) => res(n)));
+      const args = ['train', '--max-examples', '100000000', '--export-dir', 'out', ...small];
+      const { c, exited, stderr } = spawnLionctr(args, fx, cwd);
       const t0 = Date.now();
-      while (!/exported version/.test(err) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+      while (!/exported version/.test(stderr()) && Date.now() - t0 < 60_000)
+        await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 500));
       c.kill(sig);
-      expect(await exited, err).toBe(code);
+      const { code: exit, err, out } = await exited;
+      expect(exit, err).toBe(code);
       expect(err).toMatch(new RegExp(`interrupted by ${sig} after [1-9]\\d* examples .*the same command resumes`));
       expect(JSON.parse(out).interrupted).toBe(sig);
     });
