@@ -128,20 +128,18 @@ describeKafka('kafka.offsetReset', () => {
     const topic = uniqueTopic('reset-run');
     await createTopic(kafkaBrokers()!, topic, 1);
     await produce(topic, syntheticCriteoLines(10));
-    // 10 rows held (linger) over queueMaxRows=5: fetching pauses at offset 10, then 20 more are
-    // written and those below 25 deleted; when the rows are taken, fetching resumes out of range
+    // 10 rows held (linger) over queueMaxRows=5: fetching pauses at offset 10; while they are
+    // held (before they are yielded, which would resume fetching), 20 more are written and those
+    // below 25 deleted; when the rows are taken, fetching resumes out of range
     const src = sourceOf(topic, { 'kafka.queueMaxRows': 5, 'kafka.lingerMs': 4000 });
-    let deleted = false;
-    const offsets = await offsetsUntil(
-      src,
-      (o) => o.length >= 15,
-      async () => {
-        if (deleted || src.stats().rows < 10) return;
-        deleted = true;
-        await produce(topic, syntheticCriteoLines(20, 3));
-        await deleteBelow(topic, 25);
-      },
-    );
+    const expire = (async () => {
+      const deadline = Date.now() + 30_000;
+      while (src.stats().rows < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await produce(topic, syntheticCriteoLines(20, 3));
+      await deleteBelow(topic, 25);
+    })();
+    const offsets = await offsetsUntil(src, (o) => o.length >= 15);
+    await expire;
     expect(offsets).toEqual([...Array.from({ length: 10 }, (_, i) => i), 25, 26, 27, 28, 29]);
     expect(src.offsetResets!()).toEqual([{ group: `${topic}-g`, topic, partition: 0, resets: 1, skipped: 15 }]);
   }, 60_000);
