@@ -168,6 +168,14 @@ export interface GateEvent {
 }
 
 /**
+ * LATEST moved to the export `version` (src/train/publish-gate.ts): with the gate on, after a
+ * `published`, `unjudged` or `ungated` decision; with the gate off, after every export.
+ */
+export interface PublishedEvent {
+  version: string;
+}
+
+/**
  * A delta export written (src/train/delta-exports.ts): `<root>/<base>/delta-<seq>`, served as
  * `version` once applied; its changed rows and tombstones (all slots), wall time (s), size
  * (bytes: dense tower + rows + tombstones) and event-time watermark (ms).
@@ -225,6 +233,7 @@ export interface TrainEvents {
   tables: TablesEvent;
   export: ExportEvent;
   gate: GateEvent;
+  published: PublishedEvent;
   delta: DeltaEvent;
   checkpoint: CheckpointEvent;
   writeFailure: WriteFailureEvent;
@@ -245,6 +254,7 @@ export const TRAIN_EVENT_NAMES = Object.keys({
   tables: 0,
   export: 0,
   gate: 0,
+  published: 0,
   delta: 0,
   checkpoint: 0,
   writeFailure: 0,

@@ -80,7 +80,6 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
   events.on('gate', (e) => {
     m.gateDecisions.inc({ decision: e.decision });
     for (const reason of e.reasons) m.gateRefusals.inc({ reason });
-    if (e.decision !== 'refused') m.publishedTimestamp.set(Date.now() / 1000);
     if (e.decision === 'ungated') return;
     m.gateExamples.set(e.examples);
     m.gateSnapshotBytes.set(e.snapshotBytes);
@@ -94,6 +93,7 @@ export function observeTrainer(events: TrainEmitter, m: TrainMetrics): void {
       setLabelledOrAbsent(m.gateCalibration, model, f?.calibration);
     }
   });
+  events.on('published', () => m.publishedTimestamp.set(Date.now() / 1000));
   events.on('delta', (e) => {
     m.deltaSeconds.observe(e.seconds);
     m.deltaRows.set(e.rows);

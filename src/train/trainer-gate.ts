@@ -9,7 +9,8 @@ import type { Trainer } from './trainer.ts';
 
 /**
  * The gate of `trainer` (its options, featurizer, examples trained, `gate` event);
- * `onPublish` is called when LATEST has moved (the trainer starts its delta chain there).
+ * `onPublish` is called when LATEST has moved (the trainer starts its delta chain there), after
+ * the trainer's `published` event (emitted with the gate on or off).
  */
 export function trainerGate(trainer: Trainer, onPublish: PublishGateOptions['onPublish']): PublishGate {
   const o = trainer.opts;
@@ -26,7 +27,10 @@ export function trainerGate(trainer: Trainer, onPublish: PublishGateOptions['onP
     logger,
     remaining,
     emit,
-    onPublish,
+    onPublish: async (version) => {
+      trainer.emit('published', { version });
+      await onPublish?.(version);
+    },
   });
   trainer.on('delta', () => gate.afterDelta());
   return gate;

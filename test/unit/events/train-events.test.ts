@@ -61,6 +61,7 @@ const samples: TrainEvents = {
     snapshotBytes: 65536,
     seconds: 0.05,
   },
+  published: { version: '1700000000000' },
   delta: {
     version: '1700000000001',
     base: '1700000000000',
