@@ -131,7 +131,11 @@ export function isItemTypeOf(type: arrow.DataType, dtype: WeightDtype): boolean 
 export function parseWeightDtype(v: unknown, where: string): WeightDtype {
   if (v === undefined) return 'float32';
   if (typeof v === 'string' && (WEIGHT_DTYPES as readonly string[]).includes(v)) return v as WeightDtype;
-  throw new LionctrError('LIONCTR_BAD_EXPORT', `weight_dtype ${JSON.stringify(v)} is none of ${WEIGHT_DTYPES}`, {
-    where,
-  });
+  throw new LionctrError(
+    'LIONCTR_BAD_EXPORT',
+    `weight_dtype ${JSON.stringify(v)} is none of ${WEIGHT_DTYPES.join(', ')}`,
+    {
+      where,
+    },
+  );
 }

@@ -5,8 +5,9 @@
  * the manifest records the dtype and its checksums cover the stored bytes; the served
  * predictions of a 16-bit export stay within a stated tolerance of the float32 export's; a
  * float16 export of a weight past float16's range is refused (bfloat16 holds it); a delta
- * written as float16 or bfloat16 is read and applied with the same exactness; and
- * test/python/repro.py reproduces the served predictions of each dtype within 1e-5.
+ * written as float16 or bfloat16 is read and applied with the same exactness; `lionctr train`
+ * takes the dtype from the config; and test/python/repro.py reproduces the served predictions
+ * of each dtype within 1e-5.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -173,6 +174,21 @@ describe('export.weightDtype', () => {
     } finally {
       base.model.dispose();
     }
+  });
+});
+
+describe('export.weightDtype from the config', () => {
+  it('lionctr train --set export.weightDtype=float16 writes a float16 export that loads', async () => {
+    const dir = fx.tempDir('wd-cli');
+    const args = ['--max-examples', '1024', '--export-dir', dir, '--set', 'export.gate.enabled=false'];
+    await run('node', ['bin/lionctr.mjs', 'train', ...args, '--set', 'export.weightDtype=float16'], {
+      timeout: 120_000,
+    });
+    const version = (await readFile(join(dir, 'LATEST'), 'utf8')).trim();
+    const served = await loadExport(join(dir, version));
+    expect(served.manifest.weight_dtype).toBe('float16');
+    expect(served.model.tables.some((t) => t.size > 0)).toBe(true);
+    served.model.dispose();
   });
 });
 

@@ -10,7 +10,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeWeights, encodeWeights, fromBf16, fromF16, toBf16, toF16 } from '../../../src/model/weight-dtype.ts';
+import {
+  decodeWeights,
+  encodeWeights,
+  fromBf16,
+  fromF16,
+  parseWeightDtype,
+  toBf16,
+  toF16,
+} from '../../../src/model/weight-dtype.ts';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -177,5 +185,14 @@ describe('export.weightDtype conversions', () => {
       if (nan(np16[i]) ? !nan(toF16(all[i])) : np16[i] !== toF16(all[i])) diff++;
     }
     expect(diff).toBe(0);
+  });
+});
+
+describe('weight_dtype in manifests', () => {
+  it('absent reads as float32; the three dtypes are accepted, anything else refused', () => {
+    expect(parseWeightDtype(undefined, 'm.json')).toBe('float32');
+    for (const d of ['float32', 'float16', 'bfloat16']) expect(parseWeightDtype(d, 'm.json')).toBe(d);
+    for (const bad of ['int8', 'Float16', 16, null])
+      expect(() => parseWeightDtype(bad, 'm.json')).toThrow(/weight_dtype .* is none of float32, float16, bfloat16/);
   });
 });
