@@ -105,6 +105,7 @@ export async function createTrainer(
     exportIntervalSeconds: cfg.export.intervalSeconds,
     deltaIntervalSeconds: cfg.export.deltaIntervalSeconds,
     exportKeep: cfg.export.keep,
+    exportWeightDtype: cfg.export.weightDtype,
     gate: cfg.export.gate,
     logger,
     signal: opts.signal,

@@ -8,8 +8,9 @@
  *   <root>/<base>/delta-<n>/dense/weights.bin
  *   <root>/<base>/delta-<n>/dense/model.onnx
  *   <root>/<base>/delta-<n>/embeddings/<slot>.arrow rows changed since the previous export (full or delta),
- *                                                   same schema as a full export's tables; absent when the
- *                                                   slot has no changed rows (then not in `files`)
+ *                                                   same schema as a full export's tables, weights stored
+ *                                                   as the delta's weight_dtype; absent when the slot has
+ *                                                   no changed rows (then not in `files`)
  *   <root>/<base>/delta-<n>/tombstones/<slot>.arrow ids of rows removed (column id uint64); absent when none
  *
  * A delta is written into `<root>/<base>/.tmp-delta-<n>`, fsynced, renamed to `delta-<n>`,
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import { idsFromArrow, idsToUint64, sha256 } from './export-format.ts';
+import { WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.ts';
 
 /** The `format` of a delta manifest. */
 export const DELTA_FORMAT = 'lionctr-delta/1';
@@ -60,6 +62,8 @@ export interface DeltaManifest {
   rows: Record<string, number>;
   /** Removed ids written, per slot (0 or absent: no tombstones/<slot>.arrow). */
   tombstones: Record<string, number>;
+  /** Storage of the changed rows' weights (weight-dtype.ts); absent: float32 (older deltas). */
+  weight_dtype?: WeightDtype;
   /** sha256 (hex) of every file of the delta, by path relative to the delta dir. */
   files: Record<string, string>;
 }
@@ -129,7 +133,8 @@ const isCounts = (o: unknown): o is Record<string, number> =>
  * @throws LionctrError LIONCTR_BAD_EXPORT (where = `where`) when it is not JSON, its format is
  *   not DELTA_FORMAT, or a field is missing or malformed (versions decimal strings, seq an
  *   integer >= 1, prev_sha256 and every checksum 64 hex digits, file paths confined to the
- *   delta dir, rows and tombstones non-negative integer counts).
+ *   delta dir, rows and tombstones non-negative integer counts, weight_dtype absent or one of
+ *   WEIGHT_DTYPES).
  */
 export function parseDeltaManifest(text: string, where: string): DeltaManifest {
   const bad = (msg: string): never => {
@@ -155,6 +160,8 @@ export function parseDeltaManifest(text: string, where: string): DeltaManifest {
   if (typeof m.metrics !== 'object' || m.metrics === null) bad('metrics must be an object');
   if (!isCounts(m.rows)) bad('rows must map slots to counts');
   if (!isCounts(m.tombstones)) bad('tombstones must map slots to counts');
+  if (m.weight_dtype !== undefined && !(WEIGHT_DTYPES as readonly unknown[]).includes(m.weight_dtype))
+    bad(`weight_dtype must be one of ${WEIGHT_DTYPES.join(', ')}`);
   const files = m.files;
   if (typeof files !== 'object' || files === null || Array.isArray(files)) return bad('files must be an object');
   for (const [rel, sum] of Object.entries(files)) {

@@ -4,6 +4,7 @@ import { LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import type { ModelConfig } from './ctr-model.ts';
 import type { Featurization } from './featurization.ts';
+import { arrowItemType, decodeWeights, encodeWeights, isItemTypeOf, type WeightDtype } from './weight-dtype.ts';
 
 /**
  * The export format (DESIGN.md "Exports and serving"):
@@ -12,8 +13,10 @@ import type { Featurization } from './featurization.ts';
  *   <root>/<version>/dense/model.json         tower topology + tfjs weights manifest
  *   <root>/<version>/dense/weights.bin        float32 little-endian, variables in order
  *   <root>/<version>/dense/model.onnx         the same tower as ONNX (onnx-tower.ts)
- *   <root>/<version>/embeddings/<slot>.arrow  Arrow IPC file: id Uint64, vector FixedSizeList<Float32>[D+1]
- *                                             (vector[0] = linear weight, vector[1..D] = embedding)
+ *   <root>/<version>/embeddings/<slot>.arrow  Arrow IPC file: id Uint64, vector FixedSizeList<T>[D+1]
+ *                                             (vector[0] = linear weight, vector[1..D] = embedding;
+ *                                             T Float32, Float16, or Uint16 of bfloat16 bits, as the
+ *                                             manifest's weight_dtype says: weight-dtype.ts)
  *   <root>/LATEST                             the version to serve, replaced atomically
  *
  * Versions are decimal integers (ms since epoch at export, strictly increasing per root),
@@ -42,6 +45,8 @@ export interface ExportManifest {
   featurization?: Featurization;
   /** Progressive metrics at export time. */
   metrics: Record<string, number | null>;
+  /** Storage of the embedding tables' weights (weight-dtype.ts); absent: float32 (older exports). */
+  weight_dtype?: WeightDtype;
   /** sha256 (hex) of every file of the version, by path relative to the version dir. */
   files: Record<string, string>;
 }
@@ -82,34 +87,43 @@ export function idsFromArrow(col: arrow.Vector, n: number): { hi: Uint32Array; l
 }
 
 /**
- * One slot's rows as an Arrow table: ids [n] uint64 from (hi, lo), vectors [n, W] float32.
+ * One slot's rows as an Arrow table: ids [n] uint64 from (hi, lo), vectors [n, W] stored as
+ * `dtype` (weight-dtype.ts: float32 as is, float16 or bfloat16 rounded to nearest even).
+ * @param values [n, W] float32 weights, or their 16-bit patterns already encoded as `dtype`.
  */
 export function embeddingsToArrow(
   hi: Uint32Array,
   lo: Uint32Array,
-  values: Float32Array,
+  values: Float32Array | Uint16Array,
   n: number,
   width: number,
+  dtype: WeightDtype = 'float32',
 ): arrow.Table {
   const ids = idsToUint64(hi, lo, n);
-  const listType = new arrow.FixedSizeList(width, new arrow.Field('item', new arrow.Float32(), false));
+  const item = arrowItemType(dtype);
+  const flat = values.subarray(0, n * width);
+  // one makeData for the three item types (its overloads are per type; the data fits the type)
   const child = arrow.makeData({
-    type: new arrow.Float32(),
+    type: item as arrow.Float32,
     length: n * width,
     nullCount: 0,
-    data: values.subarray(0, n * width),
+    data: (flat instanceof Float32Array ? encodeWeights(flat, dtype) : flat) as Float32Array,
   });
+  const listType = new arrow.FixedSizeList(width, new arrow.Field('item', item as arrow.Float32, false));
   const vec = arrow.makeVector(arrow.makeData({ type: listType, length: n, nullCount: 0, child }));
   return new arrow.Table({ id: arrow.makeVector(ids), vector: vec });
 }
 
 /**
- * Reads one slot's Arrow table back into flat arrays.
- * @throws LionctrError LIONCTR_BAD_EXPORT when the columns are absent or of the wrong width.
+ * Reads one slot's Arrow table back into flat arrays, weights widened to float32 (exact).
+ * @param dtype the storage the manifest's weight_dtype names (weight-dtype.ts).
+ * @throws LionctrError LIONCTR_BAD_EXPORT when the columns are absent, of the wrong width, or
+ *   their items are not stored as `dtype`.
  */
 export function embeddingsFromArrow(
   table: arrow.Table,
   width: number,
+  dtype: WeightDtype = 'float32',
 ): { hi: Uint32Array; lo: Uint32Array; values: Float32Array; n: number } {
   const n = table.numRows;
   const idCol = table.getChild('id'),
@@ -126,11 +140,13 @@ export function embeddingsFromArrow(
       throw new LionctrError('LIONCTR_BAD_EXPORT', `embedding vectors have width ${t.listSize}, expected ${width}`);
     }
     const child = chunk.children[0];
-    const vals = (child.values as Float32Array).subarray(
+    if (!isItemTypeOf(child.type, dtype))
+      throw new LionctrError('LIONCTR_BAD_EXPORT', `embedding vectors hold ${child.type}, not ${dtype} weights`);
+    const vals = (child.values as Float32Array | Uint16Array).subarray(
       child.offset + chunk.offset * width,
       child.offset + (chunk.offset + chunk.length) * width,
     );
-    values.set(vals, o);
+    decodeWeights(vals, dtype, values.subarray(o, o + vals.length));
     o += vals.length;
   }
   return { hi, lo, values, n };

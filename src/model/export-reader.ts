@@ -13,6 +13,7 @@ import { Slicer, readHashed } from './sliced-read.ts';
 import { EXPORT_FORMAT, type DenseModelJson, type ExportManifest } from './export-format.ts';
 import { checkFileEntries, checkVersionName, confinedPath, insideChecker } from './export-paths.ts';
 import { createServingTower, type ServingTowerOptions, servingTowerOptions } from './serving-tower.ts';
+import { decodeWeights, isItemTypeOf, parseWeightDtype, type WeightDtype } from './weight-dtype.ts';
 
 /**
  * Resolves a path to a version directory: a version dir (has manifest.json) as is, an
@@ -135,6 +136,7 @@ export async function loadExport(
   // a diverged model (NaN or infinite weights) is refused: serving keeps the version it has
   const bad = countNonFinite(all.subarray(0, o));
   if (bad) fail(`${bad} of ${o} weights are NaN or infinite (a diverged model)`, 'dense/weights.bin');
+  const dtype = parseWeightDtype(manifest.weight_dtype, join(dir, 'manifest.json'));
   const { hidden, initStd, seed, fm } = manifest.model;
   const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
   try {
@@ -157,7 +159,7 @@ export async function loadExport(
       const capacity = table!.numRows + (table!.numRows >> 3);
       const t = new EmbeddingTable(slot, dim, { initStd, initialCapacity: capacity, momentumDtype: 'none' });
       model.tables[f] = t;
-      await fillTable(t, table!, slicer, (msg) => fail(msg, rel));
+      await fillTable(t, table!, dtype, slicer, (msg) => fail(msg, rel));
     }
     // files a newer writer lists that this reader does not use are still verified
     for (const rel of [...unread]) await file(rel);
@@ -173,17 +175,20 @@ export async function loadExport(
 const ROWS_PER_SLICE = 4096;
 
 /**
- * Puts the rows of one slot's Arrow table (id Uint64, vector FixedSizeList<Float32>[W]) into
- * `t`, reading the record batches in place (no copy of the vectors), pausing through `slicer`.
+ * Puts the rows of one slot's Arrow table (id Uint64, vector FixedSizeList<T>[W], T as `dtype`
+ * is stored: weight-dtype.ts) into `t`, reading the record batches in place (float32 vectors
+ * not copied; 16-bit ones widened a slice at a time), pausing through `slicer`.
  * @param fail throws with the message (a LIONCTR_BAD_EXPORT naming the file).
  */
 async function fillTable(
   t: EmbeddingTable,
   table: arrow.Table,
+  dtype: WeightDtype,
   slicer: Slicer,
   fail: (msg: string) => never,
 ): Promise<void> {
   const W = t.width;
+  const wide = dtype === 'float32' ? null : new Float32Array(ROWS_PER_SLICE * W);
   for (const b of table.batches) {
     const ids = b.getChild('id')?.data[0],
       vec = b.getChild('vector')?.data[0];
@@ -192,25 +197,27 @@ async function fillTable(
     if (!(type instanceof arrow.FixedSizeList) || type.listSize !== W)
       fail(`not a valid embedding table: vectors are not of width ${W}`);
     const child = vec!.children[0];
-    if (!(ids!.values instanceof BigUint64Array) || !(child?.values instanceof Float32Array))
-      fail('not a valid embedding table: id must be uint64 and vector float32');
+    if (!(ids!.values instanceof BigUint64Array) || !child || !isItemTypeOf(child.type, dtype))
+      fail(`not a valid embedding table: id must be uint64 and vector items ${dtype} (the manifest's weight_dtype)`);
     if (ids!.nullCount || vec!.nullCount) fail('not a valid embedding table: null ids or vectors');
     const n = b.numRows,
       idv = ids!.values as BigUint64Array,
       // uint64 little-endian as (lo, hi) uint32 pairs: no BigInt per row
       id32 = new Uint32Array(idv.buffer, idv.byteOffset + ids!.offset * 8, 2 * n),
       v0 = child.offset + vec!.offset * W,
-      vals = (child.values as Float32Array).subarray(v0, v0 + n * W);
-    if (vals.length < n * W) fail('not a valid embedding table: fewer vector values than rows');
+      stored = (child.values as Float32Array | Uint16Array).subarray(v0, v0 + n * W);
+    if (stored.length < n * W) fail('not a valid embedding table: fewer vector values than rows');
     let bad = 0;
     for (let i0 = 0; i0 < n; i0 += ROWS_PER_SLICE) {
       const i1 = Math.min(n, i0 + ROWS_PER_SLICE);
-      bad += countNonFinite(vals.subarray(i0 * W, i1 * W));
-      for (let i = i0; i < i1; i++) t.put(id32[2 * i + 1], id32[2 * i], vals.subarray(i * W, (i + 1) * W));
+      const part = stored.subarray(i0 * W, i1 * W);
+      const vals = wide ? decodeWeights(part, dtype, wide.subarray(0, part.length)) : (part as Float32Array);
+      bad += countNonFinite(vals);
+      for (let i = i0; i < i1; i++) t.put(id32[2 * i + 1], id32[2 * i], vals.subarray((i - i0) * W, (i - i0 + 1) * W));
       await slicer.pause();
     }
     // the table is dropped with the model when this throws
-    if (bad) fail(`${bad} of ${vals.length} weights are NaN or infinite (a diverged model)`);
+    if (bad) fail(`${bad} of ${stored.length} weights are NaN or infinite (a diverged model)`);
   }
 }
 

@@ -70,7 +70,8 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
       id: 'column "id", uint64: the feature id (hash.id)',
       vector:
         'column "vector", FixedSizeList<float32>[dim + 1]: [0] the linear (wide) weight, ' +
-        '[1 .. dim] the embedding e (dim per slot in "dims")',
+        '[1 .. dim] the embedding e (dim per slot in "dims"); items float16, or uint16 holding the top ' +
+        "16 bits of a float32 (bfloat16), when the manifest's weight_dtype says so",
       unknown_id: 'an id absent from the table has linear weight 0 and embedding all zeros',
       dims: Object.fromEntries(model.slots.map((s, f) => [s, model.dims[f]])),
     },

@@ -194,11 +194,12 @@ export async function readDelta(dir: string, prev: DeltaPredecessor, model: CtrM
         refuse('bad_delta', `${kind} for slot "${slot}", which the model does not have`, where('manifest.json'));
   const rows: DeltaRows[] = [];
   const tombstones: DeltaIds[] = [];
+  const dtype = manifest.weight_dtype ?? 'float32'; // checked by parseDeltaManifest
   for (const [slot, f] of slots) {
     const width = model.tables[f].width;
     const rowsRel = deltaRowsPath(slot);
     if ((manifest.rows[slot] ?? 0) > 0 || files.has(rowsRel)) {
-      const r = parseTable(file(rowsRel), where(rowsRel), (t) => embeddingsFromArrow(t, width));
+      const r = parseTable(file(rowsRel), where(rowsRel), (t) => embeddingsFromArrow(t, width, dtype));
       expectCount(r.n, manifest.rows[slot] ?? 0, where(rowsRel));
       await nextTurn(); // each table parsed and checked in a turn of its own: requests go on between
       const bad = countNonFinite(r.values.subarray(0, r.n * width));

@@ -5,7 +5,8 @@
  * src/train/export-writer.ts, and its publish gate, src/train/publish-gate.ts).
  */
 import convict from 'convict';
-import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+import { oneOf, parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+import { WEIGHT_DTYPES } from '../model/weight-dtype.ts';
 import { MAX_SLICES } from './evaluation/slice-keys.ts';
 
 /** Checks `[lo, hi]`: two finite numbers, 0 < lo <= 1 <= hi (a calibration range around 1). */
@@ -135,6 +136,12 @@ export const exportConfig = {
     env: 'LIONCTR_EXPORT_DELTA_INTERVAL_SECONDS',
   },
   keep: { doc: 'Export versions kept on disk', format: 'positive-int', default: 3 },
+  weightDtype: {
+    doc:
+      'Storage of the embedding and linear weights in exports and deltas: float32, float16 or bfloat16 (half the ' +
+      'bytes, rounded to nearest even; training stays float32; src/model/weight-dtype.ts)',
+    ...oneOf([...WEIGHT_DTYPES], 'float32'),
+  },
   gate: {
     enabled: {
       doc:

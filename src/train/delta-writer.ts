@@ -22,7 +22,7 @@ import {
 import { sha256 } from '../model/export-format.ts';
 import { inTempDir } from './durable-fs.ts';
 import { ExportDirWriter, tableRowsToIpc, writeDenseFiles } from './export-files.ts';
-import type { ExportMeta } from './export-writer.ts';
+import { type ExportMeta, storedPart } from './export-writer.ts';
 import { nonFiniteDense, nonFiniteIn, refuseNonFinite, type NonFinitePart } from './finite-check.ts';
 
 /** Ids removed from one slot's table: [n] halves of each 64-bit id. */
@@ -55,7 +55,8 @@ export interface DeltaWritten {
  * @param meta the trainer's figures; `afterVersion` is ignored (the chain's version rules).
  * @returns the manifest and what the next delta chains onto. Version: max(now ms, previous + 1).
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight of the
- *   tower or of a changed row is NaN or infinite; LIONCTR_INTERNAL when `rows` does not match
+ *   tower or of a changed row is NaN or infinite (as stored: meta.weightDtype float16 overflows
+ *   beyond +-65504); LIONCTR_INTERNAL when `rows` does not match
  *   the model's tables or `removed` names an unknown slot; LIONCTR_WRITE_FAILED naming the delta,
  *   the file and the operation (its temp dir removed at once: nothing is visible then).
  */
@@ -96,9 +97,10 @@ async function writeDeltaFiles(
   // every value to be written is checked before anything is: the tower, then the changed rows
   // (the other rows were checked when the previous export of the chain wrote them)
   const bad: NonFinitePart[] = nonFiniteDense(model);
+  const dtype = meta.weightDtype ?? 'float32';
   const tables = model.tables.map((t, f) => {
-    const ipc = rows[f].length > 0 ? tableRowsToIpc(t, rows[f]) : null;
-    const b = ipc && nonFiniteIn(`embeddings ${t.slot}`, ipc.values);
+    const ipc = rows[f].length > 0 ? tableRowsToIpc(t, rows[f], dtype) : null;
+    const b = ipc && nonFiniteIn(storedPart(t.slot, dtype), ipc.values);
     if (b) bad.push(b);
     return ipc?.bytes ?? null;
   });
@@ -143,6 +145,7 @@ async function writeDeltaFiles(
     metrics: meta.metrics,
     rows: rowCounts,
     tombstones: tombCounts,
+    weight_dtype: dtype,
     files: w.files,
   };
   const dir = join(baseDir, deltaDirName(seq));

@@ -15,6 +15,7 @@ import { embeddingsToArrow, sha256, type DenseModelJson } from '../model/export-
 import { VERSION_NAME } from '../model/export-paths.ts';
 import { ONNX_PATH } from '../model/featurization.ts';
 import { towerToOnnx } from '../model/onnx-tower.ts';
+import { decodeWeights, encodeWeights, type WeightDtype } from '../model/weight-dtype.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
 
 /** A directory being written: every file fsynced and its sha256 recorded. */
@@ -105,14 +106,24 @@ export async function writeDenseFiles(w: ExportDirWriter, model: CtrModel): Prom
 
 /**
  * The Arrow IPC file of table `t`'s rows `rows` (ascending row indices; all rows 0..size-1
- * when omitted), with their ids and W weights.
- * @returns the file bytes and the packed [n, W] weights (for a finite check).
+ * when omitted), with their ids and W weights stored as `dtype` (src/model/weight-dtype.ts).
+ * @returns the file bytes and the packed [n, W] weights as stored, widened back to float32
+ *   (for a finite check: a float16 weight beyond +-65504 is stored as +-Infinity).
  */
-export function tableRowsToIpc(t: EmbeddingTable, rows?: Int32Array): { bytes: Uint8Array; values: Float32Array } {
-  if (!rows) {
-    const values = t.rows.packedWeights(t.size);
-    return { bytes: arrow.tableToIPC(embeddingsToArrow(t.rowHi, t.rowLo, values, t.size, t.width), 'file'), values };
-  }
+export function tableRowsToIpc(
+  t: EmbeddingTable,
+  rows?: Int32Array,
+  dtype: WeightDtype = 'float32',
+): { bytes: Uint8Array; values: Float32Array } {
+  const ipc = (hi: Uint32Array, lo: Uint32Array, values: Float32Array, n: number) => {
+    const stored = encodeWeights(values, dtype);
+    const table = embeddingsToArrow(hi, lo, stored, n, t.width, dtype);
+    return {
+      bytes: arrow.tableToIPC(table, 'file'),
+      values: dtype === 'float32' ? values : decodeWeights(stored, dtype),
+    };
+  };
+  if (!rows) return ipc(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size);
   const n = rows.length,
     W = t.width,
     S = t.rows.stride,
@@ -126,7 +137,7 @@ export function tableRowsToIpc(t: EmbeddingTable, rows?: Int32Array): { bytes: U
     lo[i] = t.rowLo[r];
     values.set(d.subarray(r * S, r * S + W), i * W);
   }
-  return { bytes: arrow.tableToIPC(embeddingsToArrow(hi, lo, values, n, W), 'file'), values };
+  return ipc(hi, lo, values, n);
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { describeModelFeaturization } from '../model/featurization.ts';
 import { EXPORT_FORMAT, type ExportManifest } from '../model/export-format.ts';
+import type { WeightDtype } from '../model/weight-dtype.ts';
 import { inTempDir, inWrite, replaceDurable, syncDir, writeFault } from './durable-fs.ts';
 import {
   ExportDirWriter,
@@ -12,7 +13,7 @@ import {
   tableRowsToIpc,
   writeDenseFiles,
 } from './export-files.ts';
-import { assertFiniteWeights } from './finite-check.ts';
+import { assertFiniteWeights, nonFiniteIn, refuseNonFinite } from './finite-check.ts';
 
 /** What the trainer knows at export time besides the model. */
 export interface ExportMeta {
@@ -23,6 +24,8 @@ export interface ExportMeta {
   metrics: Record<string, number | null>;
   /** A version the new one must be greater than besides LATEST's (the last delta's: LATEST does not name it). */
   afterVersion?: string;
+  /** How the tables' weights are stored (export.weightDtype, src/model/weight-dtype.ts); default float32. */
+  weightDtype?: WeightDtype;
 }
 
 /** What writeCandidate / writeExport wrote: the version, its directory and its size (bytes). */
@@ -63,8 +66,10 @@ export async function writeExport(
  * what becomes of it.
  * @returns the version written and its (candidate) directory.
  * @throws LionctrError LIONCTR_DIVERGED, before anything is written, when a weight is NaN or
- *   infinite (finite-check.ts); LIONCTR_WRITE_FAILED (ENOSPC, EACCES, ...) naming the version, the
- *   file and the operation, after removing its temp directory.
+ *   infinite (finite-check.ts), or (its temp directory removed) a weight beyond float16's range
+ *   when `meta.weightDtype` is float16 (+-65520 and beyond round to infinity);
+ *   LIONCTR_WRITE_FAILED (ENOSPC, EACCES, ...) naming the version, the file and the operation,
+ *   after removing its temp directory.
  */
 export async function writeCandidate(root: string, model: CtrModel, meta: ExportMeta): Promise<WrittenExport> {
   assertFiniteWeights(model, `an export under ${root}`);
@@ -78,7 +83,13 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
   await inTempDir(tmp, `export version ${version} under ${root}`, async () => {
     await w.create(['dense', 'embeddings']);
     await writeDenseFiles(w, model);
-    for (const t of model.tables) await w.put(`embeddings/${t.slot}.arrow`, tableRowsToIpc(t).bytes);
+    const dtype = meta.weightDtype ?? 'float32';
+    for (const t of model.tables) {
+      const ipc = tableRowsToIpc(t, undefined, dtype);
+      const bad = nonFiniteIn(storedPart(t.slot, dtype), ipc.values);
+      if (bad) refuseNonFinite([bad], `export version ${version} under ${root}`);
+      await w.put(`embeddings/${t.slot}.arrow`, ipc.bytes);
+    }
     const manifest: ExportManifest = {
       format: EXPORT_FORMAT,
       version,
@@ -91,6 +102,7 @@ export async function writeCandidate(root: string, model: CtrModel, meta: Export
       model: { ...model.config, input_dim: model.inputDim, slots: model.slots, dims: model.dims },
       featurization: describeModelFeaturization(model),
       metrics: meta.metrics,
+      weight_dtype: dtype,
       files: w.files,
     };
     // the parent is not synced: a candidate lost in a crash is never published (its name is pruned)
@@ -138,6 +150,10 @@ export async function refuseCandidate(root: string, version: string, keepRefused
   for (const n of refused.slice(keepRefused)) await rm(join(root, n), { recursive: true, force: true });
   return dir;
 }
+
+/** A table's name in a refusal: its float16 weights overflow where its float32 ones are finite. */
+export const storedPart = (slot: string, dtype: WeightDtype): string =>
+  `embeddings ${slot}${dtype === 'float16' ? ' as float16 (|w| >= 65520 overflows: use bfloat16)' : ''}`;
 
 /** The newest version LATEST or a name under `root` holds (a version, candidate or refused one); 0 when none. */
 async function newestOnDisk(root: string): Promise<number> {

@@ -14,6 +14,7 @@ import type { FeatureBatch } from '../features/feature-batch.ts';
 import { CtrModel } from '../model/ctr-model.ts';
 import { EmbeddingTable } from '../model/embedding-table.ts';
 import { EXPORT_FORMAT, embeddingsFromArrow, type ExportManifest, sha256 } from '../model/export-format.ts';
+import { parseWeightDtype } from '../model/weight-dtype.ts';
 
 /**
  * Loads export `version` under `root` as a serving model (not trainable) holding the tower and,
@@ -47,6 +48,7 @@ export async function loadServedRows(
     !!manifest.model.fm === !!like.config.fm &&
     manifest.model.input_dim === like.inputDim;
   if (!same) fail('the served version is of another model (schema or model settings)', 'manifest.json');
+  const dtype = parseWeightDtype(manifest.weight_dtype, join(dir, 'manifest.json'));
   const wbuf = await read('dense/weights.bin');
   const all = new Float32Array(wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + wbuf.byteLength));
   const towerValues: Float32Array[] = [];
@@ -65,7 +67,7 @@ export async function loadServedRows(
       const want = new EmbeddingTable(t.slot, 0);
       for (const b of batches) for (let k = f; k < b.idHi.length; k += F) want.findOrAdmit(b.idHi[k], b.idLo[k]);
       const rel = `embeddings/${t.slot}.arrow`;
-      const { hi, lo, values, n } = embeddingsFromArrow(arrow.tableFromIPC(await read(rel)), t.width);
+      const { hi, lo, values, n } = embeddingsFromArrow(arrow.tableFromIPC(await read(rel)), t.width, dtype);
       for (let i = 0; i < n; i++)
         if (want.find(hi[i], lo[i]) >= 0) t.put(hi[i], lo[i], values.subarray(i * t.width, (i + 1) * t.width));
     }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Progress } from '../events/train-events.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
+import type { WeightDtype } from '../model/weight-dtype.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import type { GateSection } from './config.ts';
 import type { TrainStep } from './train-step.ts';
@@ -40,6 +41,8 @@ export interface TrainerOptions {
   /** Seconds between periodic exports (0 = only the first and the last). */
   exportIntervalSeconds: number;
   exportKeep: number;
+  /** Storage of the tables' weights in exports and deltas (export.weightDtype); default float32. */
+  exportWeightDtype?: WeightDtype;
   /** The publish gate (`export.gate`, src/train/publish-gate.ts); absent = off (every export published at once). */
   gate?: GateSection;
   /** Seconds between delta exports under the last full export (0 or absent = none). */

@@ -273,7 +273,8 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const pos = this.position;
     const metrics = exportFigures(this.lastProgress ?? this.figures());
     const at = { step: this.opts.step.step, examples: pos.examples, watermarkMs: pos.watermarkMs };
-    return { ...at, sourceOffsets: pos.offsets(), metrics, afterVersion: this.deltas?.lastVersion };
+    const weightDtype = this.opts.exportWeightDtype;
+    return { ...at, sourceOffsets: pos.offsets(), metrics, afterVersion: this.deltas?.lastVersion, weightDtype };
   }
 
   /** Current progressive figures at `examplesPerSecond`. */

@@ -133,6 +133,16 @@ def token_bytes(token: str) -> bytes:
     return LONE_SURROGATE.sub("\ufffd", token).encode("utf-8")
 
 
+def weights_as_float32(stored, dtype: str):
+    """Table weights as stored (manifest weight_dtype) widened to float32, exactly."""
+    want = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16}.get(dtype)
+    if want is None or stored.dtype != want:
+        raise SystemExit(f"weight_dtype {dtype!r}: vector items are {stored.dtype}")
+    if dtype == "bfloat16":  # Arrow has no bfloat16: Uint16 of the top 16 bits of a float32
+        return (stored.astype(np.uint32) << 16).view(np.float32)
+    return stored.astype(np.float32)
+
+
 def reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
@@ -163,7 +173,8 @@ class Export:
             table = ipc.open_file(self.read(self.fz["tables"]["path"].replace("<slot>", name))).read_all()
             width = self.fz["tables"]["dims"][name] + 1
             ids = table.column("id").to_numpy()
-            vectors = table.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, width)
+            stored = table.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, width)
+            vectors = weights_as_float32(stored, self.manifest.get("weight_dtype", "float32"))
             self.tables[name] = ({int(i): r for r, i in enumerate(ids.tolist())}, vectors.astype(np.float64), width)
         tower = self.fz["tower"]
         self.session = ort.InferenceSession(self.read(tower["onnx"]), providers=["CPUExecutionProvider"])
