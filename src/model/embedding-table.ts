@@ -153,7 +153,8 @@ export class EmbeddingTable {
    * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last
    * row moves into the freed row index, so that rows stay 0..size-1: a row index held across a
    * remove is stale (serving gathers rows and copies their values in one call; training never
-   * removes). Map entries after the freed one are shifted back (linear-probing deletion).
+   * removes). Map entries after the freed one are shifted back (linear-probing deletion). The
+   * vacated last block is zeroed: a row admitted there later has no stale momentum or counts.
    */
   remove(hi: number, lo: number): boolean {
     const row = this.find(hi, lo);
@@ -170,9 +171,9 @@ export class EmbeddingTable {
       hole = q;
     }
     this.map[hole] = 0;
-    const last = --this.size;
+    const last = --this.size,
+      S = this.rows.stride;
     if (row !== last) {
-      const S = this.rows.stride;
       this.rows.words.copyWithin(row * S, last * S, (last + 1) * S);
       this.rowHi[row] = this.rowHi[last];
       this.rowLo[row] = this.rowLo[last];
@@ -180,6 +181,7 @@ export class EmbeddingTable {
       while ((this.map[q] & this.rowMask) !== last + 1) q = (q + 1) & this.mask;
       this.map[q] = this.entry(this.rowHi[row], row);
     }
+    this.rows.words.fill(0, last * S, (last + 1) * S); // the next row admitted there starts from zeros
     return true;
   }
 
