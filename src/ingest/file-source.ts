@@ -184,10 +184,9 @@ function recordsOf(
 ): AsyncGenerator<PendingRecord[]> {
   const { path, format, schema } = opts;
   const unknownSlot = (slot: string, where: string) =>
-    cols.ignore.includes(slot) ||
     console.warn(
-      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
-        `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
+      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored ` +
+        `(schema.unknownSlots=ignore; first seen at ${where}); list it in schema.ignore to silence this`,
     );
   switch (format) {
     case 'csv':
@@ -213,7 +212,16 @@ function recordsOf(
       return lineRecords(path, decode);
     }
     case 'jsonl':
-      return lineRecords(path, createJsonlDecoder(schema, unknownSlot, cols.time));
+      return lineRecords(
+        path,
+        createJsonlDecoder(schema, {
+          onUnknownSlot: unknownSlot,
+          time: cols.time,
+          unknownSlots: cols.unknownSlots,
+          ignore: cols.ignore,
+          weight: cols.weight,
+        }),
+      );
     default:
       return lineRecords(path, decodeCriteoLine);
   }

@@ -8,8 +8,19 @@ import { badReasonOf, type BadReason } from '../bad-reasons.ts';
 import { LionctrError } from '../../errors.ts';
 import { decodeCriteoLine } from '../criteo-decoder.ts';
 import { createJsonlDecoder } from '../jsonl-decoder.ts';
+import { defaultInputColumns, type InputColumns } from '../input-columns.ts';
 import { createSparseDecoder, type SparseDecoderOptions } from '../sparse-decoder.ts';
 import type { DecodedRow, SlotSchema } from '../source.ts';
+
+/** Options of createMessageDecoder. */
+export interface MessageDecoderOptions {
+  /** Hears each unknown slot ignored (schema.unknownSlots=ignore) once, e.g. to log it. */
+  onUnknownSlot?: (slot: string, where: string) => void;
+  /** libsvm/libffm options (libsvm `source.libsvm.fieldStarts`; default: feature index i is field i). */
+  sparse?: SparseDecoderOptions;
+  /** schema.time, schema.ignore, schema.weight, schema.unknownSlots as for files; default: the defaults. */
+  columns?: InputColumns;
+}
 
 /** The message formats (`kafka.format`). */
 export const MESSAGE_FORMATS = ['jsonl', 'criteo', 'libsvm', 'libffm'] as const;
@@ -23,23 +34,29 @@ export type Decoded = { ok: true; row: DecodedRow } | { ok: false; reason: BadRe
  * Returns a decoder of message values for `format`.
  * Bad-message reasons: `empty` (null/empty value), `oversized` (value over `maxBytes`),
  * `bad_utf8`, and the decoders' own (`bad_json`, `missing_label`, `bad_label`, `bad_number`,
- * `wrong_type`, `wrong_field_count`; sparse: `bad_feature`, `unknown_field`, `duplicate_field`).
+ * `wrong_type`, `wrong_field_count`, `bad_timestamp`, `unknown_slot`, `bad_weight`; sparse:
+ * `bad_feature`, `unknown_field`, `duplicate_field`).
  * Never throws for bad input.
  * @param maxBytes largest acceptable value, bytes.
- * @param sparse libsvm/libffm options (libsvm fieldStarts; default: feature index i is field i).
  */
 export function createMessageDecoder(
   format: MessageFormat,
   schema: SlotSchema,
   maxBytes: number,
-  onUnknownSlot?: (slot: string, where: string) => void,
-  sparse?: SparseDecoderOptions,
+  opts: MessageDecoderOptions = {},
 ): (value: Buffer | null, timestampMs: number, where: string) => Decoded {
+  const cols = opts.columns ?? defaultInputColumns();
   const line =
     format === 'jsonl'
-      ? createJsonlDecoder(schema, onUnknownSlot)
+      ? createJsonlDecoder(schema, {
+          onUnknownSlot: opts.onUnknownSlot,
+          time: cols.time,
+          unknownSlots: cols.unknownSlots,
+          ignore: cols.ignore,
+          weight: cols.weight,
+        })
       : format === 'libsvm' || format === 'libffm'
-        ? createSparseDecoder(format, schema, sparse)
+        ? createSparseDecoder(format, schema, opts.sparse)
         : decodeCriteoLine;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (value, timestampMs, where) => {

@@ -43,8 +43,12 @@ async function producedReasons(): Promise<Set<string>> {
     '{"label":0,"features":{"n1":"x"}}',
     '{"label":0,"ts":[]}',
     '{"label":0,"ts":5}',
+    '{"label":0,"features":{"zz":1}}',
   ]) {
     out.add(thrown(() => jsonl(line, 'x:1'))!);
+  }
+  for (const line of ['{"label":0,"w":-1}']) {
+    out.add(thrown(() => createJsonlDecoder(SLOTS, { weight: 'w' })(line, 'x:1'))!);
   }
   out.add(thrown(() => decodeCriteoLine('1\t2', 'x:1'))!);
   const ffm = createSparseDecoder('libffm', SLOTS);

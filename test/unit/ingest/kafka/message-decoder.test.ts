@@ -1,6 +1,7 @@
 // Kafka message values -> rows (message-decoder.ts): bad messages by reason, never thrown;
 // the message timestamp stands in for a missing event time.
 import { describe, expect, it } from 'vitest';
+import { defaultInputColumns } from '../../../../src/ingest/input-columns.ts';
 import { createMessageDecoder } from '../../../../src/ingest/kafka/message-decoder.ts';
 
 const schema = { numeric: ['I1'], categorical: ['C1'] };
@@ -9,7 +10,10 @@ const criteoLine = ['1', '5', ...Array(12).fill(''), 'abc', ...Array(25).fill(''
 describe('message decoder', () => {
   it('decodes JSON lines, with the message timestamp when the row has no ts', () => {
     const unknown: string[] = [];
-    const d = createMessageDecoder('jsonl', schema, 1000, (slot, where) => unknown.push(`${slot} ${where}`));
+    const d = createMessageDecoder('jsonl', schema, 1000, {
+      onUnknownSlot: (slot, where) => unknown.push(`${slot} ${where}`),
+      columns: { ...defaultInputColumns(), unknownSlots: 'ignore' },
+    });
     const r = d(Buffer.from('{"label":1,"features":{"I1":3,"C1":"x","Z":1}}'), 1.7e12, 't/0@4');
     expect(r).toEqual({ ok: true, row: { label: 1, eventTimeMs: 1.7e12, numeric: [3], categorical: ['x'] } });
     expect(unknown).toEqual(['Z t/0@4']);
@@ -43,5 +47,31 @@ describe('message decoder', () => {
     expect(bad(Buffer.from('{"x":1}'))).toMatch(/^missing_label: /);
     const criteo = createMessageDecoder('criteo', schema, 1000);
     expect(criteo(Buffer.from('a\tb'), 0, 'w')).toMatchObject({ ok: false, reason: 'wrong_field_count' });
+  });
+
+  it('applies schema.unknownSlots, schema.time and schema.weight to JSON messages as to files', () => {
+    const d = createMessageDecoder('jsonl', schema, 1000); // default: reject
+    const r = d(Buffer.from('{"label":1,"features":{"I1":3,"Z":1}}'), 1.7e12, 't/0@4');
+    expect(r).toMatchObject({ ok: false, reason: 'unknown_slot' });
+    expect(!r.ok && r.error).toMatch(/features\.Z is not a slot/);
+    const cols = { ...defaultInputColumns(), time: { column: 'hour', format: 'YYMMDDHH' }, weight: 'w' };
+    const t = createMessageDecoder('jsonl', schema, 1000, { columns: cols });
+    const ok = t(Buffer.from('{"label":1,"hour":"14102100","w":3,"features":{"I1":3}}'), 1.7e12, 't/0@5');
+    expect(ok).toMatchObject({ ok: true, row: { eventTimeMs: Date.UTC(2014, 9, 21, 0), weight: 3 } });
+    expect(t(Buffer.from('{"label":1,"hour":"1410","features":{}}'), 0, 't/0@6')).toMatchObject({
+      ok: false,
+      reason: 'bad_timestamp',
+    });
+    expect(t(Buffer.from('{"label":1,"w":-2,"features":{}}'), 0, 't/0@7')).toMatchObject({
+      ok: false,
+      reason: 'bad_weight',
+    });
+  });
+
+  it('passes source.libsvm.fieldStarts to the libsvm decoder', () => {
+    const two = { numeric: ['I1'], categorical: ['C1'] };
+    const m = createMessageDecoder('libsvm', two, 1000, { sparse: { fieldStarts: [0, 100] } });
+    const r = m(Buffer.from('1 0:2.5 150:1'), 5, 't/0@1');
+    expect(r).toMatchObject({ ok: true, row: { numeric: [2.5], categorical: ['150'] } });
   });
 });
