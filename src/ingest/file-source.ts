@@ -192,8 +192,12 @@ function recordsOf(
     case 'csv':
       return csvRecords(path, schema, onBad, cols);
     case 'arrow':
-      return arrowRecords(path, schema, (names) =>
-        console.warn(`lionctr ingest: ${path} has columns that are not slots; they are ignored: ${names.join(', ')}`),
+      return arrowRecords(
+        path,
+        schema,
+        (names) =>
+          console.warn(`lionctr ingest: ${path} has columns that are not slots; they are ignored: ${names.join(', ')}`),
+        cols.weight,
       );
     case 'libsvm':
     case 'libffm': {
