@@ -3,7 +3,8 @@
  * for a file without one); one is the label (`schema.label`), one may be the event time
  * (`schema.time`), one may be the sample weight (`schema.weight`), the others must be exactly the
  * schema's slots plus the columns the config ignores (`schema.ignore`): a file lacking a slot or
- * carrying a column nobody named is refused, naming them. An empty cell is a missing value. Records come from csv-parse (see file-source).
+ * carrying a column nobody named is refused, naming them. An empty cell is a missing value.
+ * Records come from csv-parse (see file-source).
  */
 import { LionctrError } from '../errors.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
