@@ -7,8 +7,9 @@
 
 /**
  * Every reason a decoder or source can give, by origin:
- *   Kafka message (kafka/message-decoder.ts): `empty` (null/empty value), `oversized` (over
- *     kafka.maxMessageBytes), `bad_utf8`;
+ *   Kafka message (kafka/message-decoder.ts): `empty` (null/empty value, or an Arrow message of
+ *     no rows), `oversized` (over kafka.maxMessageBytes), `bad_utf8`, `bad_arrow` (kafka.format=arrow:
+ *     not Arrow IPC; kafka/arrow-message.ts);
  *   line/record decoders (criteo, csv, jsonl, decode-util): `bad_json`, `missing_label`,
  *     `bad_label`, `bad_number`, `wrong_type`, `wrong_field_count`, `bad_timestamp`;
  *     `unknown_slot` (jsonl: a features key that is no slot, under schema.unknownSlots=reject);
@@ -24,6 +25,7 @@ export const BAD_REASONS = [
   'empty',
   'oversized',
   'bad_utf8',
+  'bad_arrow',
   'bad_json',
   'missing_label',
   'bad_label',

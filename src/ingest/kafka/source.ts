@@ -150,7 +150,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
           const n = queue.size;
           const age = n > 0 ? Date.now() - queue.oldestAt()! : 0;
           if (n >= batchSize || (n > 0 && age >= k.lingerMs)) {
-            yield take(Math.min(n, batchSize));
+            yield take(queue.wholeMessages(Math.min(n, batchSize))); // an Arrow message's rows stay together
             idleSince = Date.now();
             continue;
           }

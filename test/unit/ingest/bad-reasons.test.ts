@@ -35,6 +35,8 @@ async function producedReasons(): Promise<Set<string>> {
     const d = msg(v, 0, 't/0@1');
     if (!d.ok) out.add(d.reason);
   }
+  const arrow = createMessageDecoder('arrow', SLOTS, 64)(Buffer.from('no arrow'), 0, 't/0@2');
+  if (!arrow.ok) out.add(arrow.reason);
   const jsonl = createJsonlDecoder(SLOTS);
   for (const line of [
     '{',

@@ -1,5 +1,6 @@
 // Kafka message values -> rows (message-decoder.ts): bad messages by reason, never thrown;
 // the message timestamp stands in for a missing event time.
+import { Table, tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { defaultInputColumns } from '../../../../src/ingest/input-columns.ts';
 import { createMessageDecoder } from '../../../../src/ingest/kafka/message-decoder.ts';
@@ -73,5 +74,31 @@ describe('message decoder', () => {
     const m = createMessageDecoder('libsvm', two, 1000, { sparse: { fieldStarts: [0, 100] } });
     const r = m(Buffer.from('1 0:2.5 150:1'), 5, 't/0@1');
     expect(r).toMatchObject({ ok: true, row: { numeric: [2.5], categorical: ['150'] } });
+  });
+
+  it('kafka.format=arrow: an Arrow IPC stream of several batches is one message of many rows', () => {
+    const part = (from: number, n: number) =>
+      tableFromArrays({
+        label: Int8Array.from({ length: n }, (_, i) => (from + i) % 2),
+        I1: Float64Array.from({ length: n }, (_, i) => from + i),
+        C1: Array.from({ length: n }, (_, i) => `c${from + i}`),
+        w: Float64Array.from({ length: n }, () => 2),
+      });
+    const all = part(0, 5);
+    const two = new Table([...all.slice(0, 3).batches, ...all.slice(3).batches]);
+    expect(two.batches.length).toBe(2);
+    const d = createMessageDecoder('arrow', schema, 1 << 20, { columns: { ...defaultInputColumns(), weight: 'w' } });
+    const r = d(Buffer.from(tableToIPC(two, 'stream')), 1.7e12, 't/0@9');
+    expect(r.ok).toBe(true);
+    const rows = r.ok ? [r.row, ...(r.rest ?? [])] : [];
+    expect(rows.map((x) => [x.label, x.numeric[0], x.categorical[0], x.weight, x.eventTimeMs])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [i % 2, i, `c${i}`, 2, 1.7e12]),
+    );
+    expect(d(Buffer.from('not arrow at all'), 0, 't/0@10')).toMatchObject({ ok: false, reason: 'bad_arrow' });
+    const noLabel = tableToIPC(tableFromArrays({ I1: Float64Array.from([1]) }), 'stream');
+    expect(d(Buffer.from(noLabel), 0, 't/0@11')).toMatchObject({ ok: false, reason: 'missing_label' });
+    const cells = { label: Int8Array.from([1, 3]), I1: Float64Array.from([1, 2]), C1: ['a', 'b'] };
+    const badRow = tableToIPC(tableFromArrays(cells), 'stream');
+    expect(d(Buffer.from(badRow), 0, 't/0@12')).toMatchObject({ ok: false, reason: 'bad_label' });
   });
 });
