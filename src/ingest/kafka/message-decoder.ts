@@ -86,7 +86,7 @@ export function createMessageDecoder(
   };
 }
 
-/** The rows `decode` gives (message timestamp where a row has no time), or the bad message its LIONCTR_BAD_INPUT says. */
+/** The rows `decode` gives (the message timestamp where a row has no time), or the bad message it throws. */
 function decodeRows(decode: () => DecodedRow[], timestampMs: number): Decoded {
   try {
     const rows = decode();

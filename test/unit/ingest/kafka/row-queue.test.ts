@@ -85,7 +85,7 @@ describe('RowQueue', () => {
     expect(q.firstQueued()).toEqual(new Map([[0, 66_002]]));
   });
 
-  it("wholeMessages grows a take to the end of the last row's message (kafka.format=arrow rows share an offset)", () => {
+  it("wholeMessages grows a take to the end of the last row's message (arrow rows share an offset)", () => {
     const { q } = queue(100);
     q.push([row(0, 5), row(0, 5), row(0, 5), row(0, 6), row(1, 6), row(1, 6)]);
     expect(q.wholeMessages(1)).toBe(3);
