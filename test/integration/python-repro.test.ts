@@ -151,7 +151,7 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
       expect(res.status).toBe(200); // Zz dropped: the export's unknown_slots is ignore
       const want = ((await res.json()) as { predictions: number[] }).predictions;
       // recalibrated: q / (q + (1 - q) / 0.25) of the model's own q
-      want.forEach((p, i) => expect(p).toBeCloseTo(raw[i] / (raw[i] + (1 - raw[i]) / 0.25), 6));
+      for (const [i, p] of want.entries()) expect(p).toBeCloseTo(raw[i] / (raw[i] + (1 - raw[i]) / 0.25), 6);
       const jsonl = join(nrRoot, 'instances.jsonl');
       await writeFile(jsonl, instances.map((x) => JSON.stringify(x)).join('\n'));
       const { stdout } = await run(choice.python!, [REPRO, dir, jsonl], { timeout: 60_000 });
