@@ -107,10 +107,10 @@ export function featureSchemaOf(cfg: LionctrConfig): FeatureSchema {
   return s;
 }
 
-/** The column rules of a config's input files (schema.label, schema.time, schema.ignore, source.csv). */
+/** The column rules of a config's input files (schema.label, time, ignore, weight, unknownSlots; source.csv). */
 export function inputColumnsOf(cfg: LionctrConfig): InputColumns {
-  const { label, time, ignore } = cfg.schema;
-  return { label, time: { ...time }, ignore, csv: { ...cfg.source.csv } };
+  const { label, time, ignore, weight, unknownSlots } = cfg.schema;
+  return { label, time: { ...time }, ignore, csv: { ...cfg.source.csv }, weight, unknownSlots };
 }
 
 /**

@@ -16,7 +16,10 @@ import type { OptimConfig } from '../train/optim/optim-config.ts';
  * it reaches the model without being listed here.
  */
 export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
-  return new CtrModel(schema, cfg.model);
+  const model = new CtrModel(schema, cfg.model);
+  // recorded in the exports' manifest (src/model/serving-rules.ts)
+  model.rules = { unknownSlots: cfg.schema.unknownSlots, negativeRate: cfg.train.negativeRate };
+  return model;
 }
 
 /**

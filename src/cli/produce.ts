@@ -29,7 +29,7 @@ export function produceCommand(): Command {
         new Option(
           '--format <format>',
           'format of the lines, sent as header lionctr-format (default: kafka.format)',
-        ).choices([...MESSAGE_FORMATS]),
+        ).choices(MESSAGE_FORMATS.filter((f) => f !== 'arrow')),
       )
       .option('--topic <topic>', 'existing topic to write to (default: kafka.topic)')
       .option('--brokers <host:port,...>', 'bootstrap brokers (kafka.brokers)')

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
 import { Trainer } from '../train/trainer.ts';
-import { featureSchemaOf, openConfiguredSource } from './common.ts';
+import { featureSchemaOf, inputColumnsOf, openConfiguredSource } from './common.ts';
 import { modelOf, optimConfigOf } from './model-setup.ts';
 import { LionctrError } from '../errors.ts';
 import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
@@ -77,7 +77,8 @@ export async function createTrainer(
   const openSource = async (_epoch: number, resume: ResumePoint | null): Promise<Source> => {
     if (cfg.source.kind === 'kafka') {
       const { createKafkaSource } = await import('../ingest/kafka/source.ts');
-      return createKafkaSource({ kafka: cfg.kafka, schema, resume, logger });
+      const input = { columns: inputColumnsOf(cfg), fieldStarts: cfg.source.libsvm.fieldStarts };
+      return createKafkaSource({ kafka: cfg.kafka, schema, resume, logger, input });
     }
     return openConfiguredSource(cfg, schema, resume);
   };

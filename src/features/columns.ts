@@ -15,6 +15,8 @@ export const EVENT_TIME_COLUMN = 'event_time_ms';
 export const PARTITION_COLUMN = 'source_partition';
 /** Source offset of a row (Float64: file line, Kafka offset, synthetic index). */
 export const OFFSET_COLUMN = 'source_offset';
+/** Sample weight (Float64, >= 0; schema.weight), only in batches of a source with a weight column: absent = 1. */
+export const WEIGHT_COLUMN = 'sample_weight';
 /** True click probability (Float64), synthetic source only. */
 export const BAYES_P_COLUMN = 'bayes_p';
 /** Schema metadata key holding the source name (e.g. `kafka:<topic>`, `file:<path>`). */
@@ -30,4 +32,5 @@ export const RESERVED_SLOT_NAMES: readonly string[] = [
   PARTITION_COLUMN,
   OFFSET_COLUMN,
   BAYES_P_COLUMN,
+  WEIGHT_COLUMN,
 ];

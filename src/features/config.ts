@@ -1,11 +1,13 @@
 /**
  * Config section `schema`: the slots of an example (numeric and categorical, the Criteo
  * layout by default; src/features/schema.ts), their embedding dims, and the other columns of an
- * input file: the label, the event time and its format, the columns ignored on purpose.
+ * input file: the label, the event time and its format, the columns ignored on purpose, the
+ * sample-weight column, and the unknown-slot policy shared by training and serving.
  */
-import type { ConfigValues } from '../config/formats.ts';
+import { oneOf, type ConfigValues } from '../config/formats.ts';
 import { criteoSlots } from './schema.ts';
 import { timeFormatProblem } from './time-pattern.ts';
+import { UNKNOWN_SLOT_POLICIES } from './unknown-slots.ts';
 
 const slots = criteoSlots();
 
@@ -57,6 +59,24 @@ export const schemaConfig = {
       'such CSV column is refused',
     format: 'string-list',
     default: [] as string[],
+  },
+  unknownSlots: {
+    doc:
+      'A key of a JSON example (JSON lines, Kafka JSON, a serving instance) that is neither a slot nor in ' +
+      'schema.ignore: reject (a bad row, reason unknown_slot; serving answers 400) or ignore (dropped and ' +
+      "counted). Recorded in the export, so serving applies the trainer's rule unless serve.unknownSlots " +
+      'says otherwise',
+    ...oneOf(UNKNOWN_SLOT_POLICIES, 'reject'),
+  },
+  weight: {
+    doc:
+      'The sample-weight column of a CSV, JSON-lines (top-level key) or Arrow input: a finite number >= 0 that ' +
+      "scales the example's loss and gradient; absent or null = 1; a negative, non-finite or non-numeric value " +
+      'is a bad row (bad_weight). Empty = no weight column',
+    format: (v: unknown) => {
+      if (typeof v !== 'string') throw new Error('must be a column name (or empty: no weight column)');
+    },
+    default: '',
   },
 };
 

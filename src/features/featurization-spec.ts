@@ -9,6 +9,7 @@
 import { MISSING_TOKEN, SLOT_SEED_SEED, slotSeed } from './hash.ts';
 import { NUMERIC_BUCKET } from './numeric.ts';
 import { embeddingSlots, type FeatureSchema } from './schema.ts';
+import type { UnknownSlotPolicy } from './unknown-slots.ts';
 
 /** Version of the description's layout; bumped when a field changes meaning. */
 export const FEATURIZATION_VERSION = 'lionctr-featurization/1';
@@ -25,6 +26,8 @@ export interface SlotSpec {
 export interface FeaturizationSpec {
   version: typeof FEATURIZATION_VERSION;
   instance: string;
+  /** A key of an instance that is not a slot: `reject` (the request is refused) or `ignore` (dropped). */
+  unknown_slots: UnknownSlotPolicy;
   number_to_string: string;
   hash: {
     function: 'xxh64';
@@ -51,17 +54,23 @@ export interface FeaturizationSpec {
 }
 
 /**
- * The featurization of `schema`'s instances as plain JSON data (no functions, no BigInts).
+ * The featurization of `schema`'s instances as plain JSON data (no functions, no BigInts), for a
+ * model whose unknown-slot policy is `unknownSlots` (schema.unknownSlots; default reject).
  * Pure; throws nothing.
  */
-export function describeFeaturization(schema: FeatureSchema): FeaturizationSpec {
+export function describeFeaturization(
+  schema: FeatureSchema,
+  unknownSlots: UnknownSlotPolicy = 'reject',
+): FeaturizationSpec {
   const numeric = new Set(schema.numeric);
   const { threshold, logPrefix, rawPrefix } = NUMERIC_BUCKET;
   return {
     version: FEATURIZATION_VERSION,
     instance:
       'a JSON object {slot: value}; a slot that is absent, null or "" is missing; a key that is not a slot ' +
-      'is an error; a value of another type than listed under categorical/numeric "accepts" is an error',
+      'follows unknown_slots (reject: an error; ignore: dropped); a value of another type than listed under ' +
+      'categorical/numeric "accepts" is an error',
+    unknown_slots: unknownSlots,
     number_to_string:
       'ECMAScript Number::toString(x), as JavaScript String(x): the shortest decimal that rounds to x; ' +
       'no exponent when 1e-6 <= |x| < 1e21 (1 -> "1", 1.0 -> "1", 0.5 -> "0.5", 1e-7 -> "1e-7", ' +
@@ -82,7 +91,8 @@ export function describeFeaturization(schema: FeatureSchema): FeaturizationSpec 
     numeric: {
       accepts:
         'a finite JSON number, or a string that is not blank and whose ECMAScript Number(string) is finite ' +
-        '(surrounding white space ignored; decimal with optional sign and exponent, or 0x/0o/0b integers)',
+        '(surrounding white space ignored; decimal with optional sign, fraction and exponent only: ' +
+        'no 0x/0o/0b, Infinity or NaN)',
       missing: 'token hash.missing_token, dense input dense.missing',
       token: {
         rule:

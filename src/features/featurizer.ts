@@ -1,6 +1,13 @@
 import type { RecordBatch, Vector } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
-import { BAYES_P_COLUMN, EVENT_TIME_COLUMN, LABEL_COLUMN, OFFSET_COLUMN, PARTITION_COLUMN } from './columns.ts';
+import {
+  BAYES_P_COLUMN,
+  EVENT_TIME_COLUMN,
+  LABEL_COLUMN,
+  OFFSET_COLUMN,
+  PARTITION_COLUMN,
+  WEIGHT_COLUMN,
+} from './columns.ts';
 import type { FeatureBatch } from './feature-batch.ts';
 import { SlotHasher } from './hash.ts';
 import { NUMERIC_BUCKET, numericBucket, numericDense, parseNumber } from './numeric.ts';
@@ -46,7 +53,8 @@ export class Featurizer {
 
   /**
    * Featurizes one Arrow batch with columns label (Int8), event_time_ms, one column per
-   * slot, source_partition, source_offset and optionally bayes_p (names: ./columns.ts).
+   * slot, source_partition, source_offset and optionally bayes_p and sample_weight (names:
+   * ./columns.ts; weights 1 without sample_weight).
    * @throws LionctrError LIONCTR_BAD_INPUT when a slot column is absent.
    */
   fromRecordBatch(rb: RecordBatch): FeatureBatch {
@@ -58,9 +66,10 @@ export class Featurizer {
       return v;
     };
     const label = col(LABEL_COLUMN);
+    const weight = rb.getChild(WEIGHT_COLUMN);
     for (let b = 0; b < B; b++) {
       out.labels[b] = Number(label.get(b));
-      out.weights[b] = 1;
+      out.weights[b] = weight ? Number(weight.get(b) ?? 1) : 1;
     }
     const ts = rb.getChild(EVENT_TIME_COLUMN);
     if (ts)

@@ -3,7 +3,8 @@
  * found by its magic; gzip-compressed too) as pending records, columns mapped to the
  * schema by name: `label` (integer, float or bool; 0/1), optional `ts` (ms since the epoch
  * as a number, or an Arrow timestamp), numeric slots (integer or float), categorical slots
- * (utf8, a dictionary of utf8 or integers, or integers). A missing slot column or a column
+ * (utf8, a dictionary of utf8 or integers, or integers), an optional sample-weight column
+ * (schema.weight; a number). A missing slot column or a column
  * of the wrong type makes the whole file unusable (an error naming it); bad values count
  * per row.
  */
@@ -12,7 +13,7 @@ import { DataType, RecordBatchReader, type Field, type Schema, type Vector } fro
 import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
 import { LionctrError } from '../errors.ts';
-import { badInput } from './decode-util.ts';
+import { badInput, parseWeightValue } from './decode-util.ts';
 import { isZlibError, openInput } from './input-stream.ts';
 import type { PendingRecord } from './line-records.ts';
 
@@ -21,11 +22,13 @@ const MIN_TS_MS = 1e12,
   MAX_TS_MS = 16725225600000;
 
 /** Column positions in the Arrow schema; ts -1 when absent. */
-interface ArrowColumnMap {
+export interface ArrowColumnMap {
   label: number;
   ts: number;
   numeric: number[];
   categorical: number[];
+  /** The sample-weight column (schema.weight); -1: none (weight 1). */
+  weight: number;
 }
 
 const isNumberType = (t: DataType): boolean => DataType.isInt(t) || DataType.isFloat(t);
@@ -35,13 +38,15 @@ const isTextType = (t: DataType): boolean => DataType.isUtf8(t) || DataType.isLa
  * Maps `schema`'s slots to the Arrow schema's columns by name. Throws LIONCTR_BAD_INPUT
  * naming the file and column(s): `missing_label` (no `label`), `bad_header` (slot columns
  * absent), `wrong_type` (a column of a type its role does not take). `onExtra` hears the
- * names of columns that are neither label, ts nor a slot (they are not read).
+ * names of columns that are neither label, ts, the weight column (`weight`, schema.weight;
+ * a number column, optional) nor a slot (they are not read).
  */
 export function arrowColumnMap(
   arrow: Schema,
   schema: SlotSchema,
   path: string,
   onExtra?: (names: string[]) => void,
+  weight = '',
 ): ArrowColumnMap {
   const pos = new Map<string, number>();
   for (const [i, f] of arrow.fields.entries()) pos.set(f.name, i);
@@ -78,14 +83,23 @@ export function arrowColumnMap(
       );
     return i;
   });
-  const known = new Set([LABEL_COLUMN, TS_INPUT_FIELD, ...schema.numeric, ...schema.categorical]);
+  const w = weight ? (pos.get(weight) ?? -1) : -1;
+  if (w >= 0 && !isNumberType(arrow.fields[w].type))
+    throw typeError(arrow.fields[w], 'a sample weight (schema.weight) must be a number');
+  const known = new Set([LABEL_COLUMN, TS_INPUT_FIELD, weight, ...schema.numeric, ...schema.categorical]);
   const extra = arrow.fields.map((f) => f.name).filter((n) => !known.has(n));
   if (extra.length > 0) onExtra?.(extra);
-  return { label, ts, numeric, categorical };
+  return { label, ts, numeric, categorical, weight: w };
 }
 
 /** Decodes row `r` of the columns `cols` (indexed as the Arrow schema) with `map`; throws per-row LIONCTR_BAD_INPUT. */
-function decodeArrowRow(cols: Vector[], map: ArrowColumnMap, names: string[], r: number, where: string): DecodedRow {
+export function decodeArrowRow(
+  cols: Vector[],
+  map: ArrowColumnMap,
+  names: string[],
+  r: number,
+  where: string,
+): DecodedRow {
   const lab = cols[map.label].get(r);
   if (lab === null || lab === undefined) throw badInput('missing_label', 'label is null', where);
   const l = Number(lab);
@@ -112,7 +126,13 @@ function decodeArrowRow(cols: Vector[], map: ArrowColumnMap, names: string[], r:
     const s = String(v);
     return s.length === 0 ? null : s;
   });
-  return { label: l as 0 | 1, eventTimeMs, numeric, categorical };
+  const row: DecodedRow = { label: l as 0 | 1, eventTimeMs, numeric, categorical };
+  if (map.weight >= 0) {
+    const v = cols[map.weight].get(r);
+    const w = parseWeightValue(v === null || v === undefined ? v : Number(v), names[map.weight], where);
+    if (w !== undefined) row.weight = w;
+  }
+  return row;
 }
 
 /**
@@ -126,6 +146,7 @@ export async function* arrowRecords(
   path: string,
   schema: SlotSchema,
   onExtra?: (names: string[]) => void,
+  weight = '',
 ): AsyncGenerator<PendingRecord[]> {
   const input = openInput(path);
   const handle = input.gzip ? null : await open(path, 'r');
@@ -160,7 +181,7 @@ export async function* arrowRecords(
         throw fail(e, `after row ${row}`);
       }
       if (next.done) break;
-      map ??= arrowColumnMap(reader.schema, schema, path, onExtra);
+      map ??= arrowColumnMap(reader.schema, schema, path, onExtra, weight);
       const m = map;
       const batch = next.value;
       const cols = names.map((_, i) => batch.getChildAt(i) as Vector);
@@ -171,7 +192,7 @@ export async function* arrowRecords(
       }
       if (out.length > 0) yield out;
     }
-    map ??= arrowColumnMap(reader.schema, schema, path, onExtra);
+    map ??= arrowColumnMap(reader.schema, schema, path, onExtra, weight);
   } finally {
     input.stream.destroy();
     await handle?.close();

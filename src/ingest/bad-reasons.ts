@@ -7,10 +7,13 @@
 
 /**
  * Every reason a decoder or source can give, by origin:
- *   Kafka message (kafka/message-decoder.ts): `empty` (null/empty value), `oversized` (over
- *     kafka.maxMessageBytes), `bad_utf8`;
+ *   Kafka message (kafka/message-decoder.ts): `empty` (null/empty value, or an Arrow message of
+ *     no rows), `oversized` (over kafka.maxMessageBytes), `bad_utf8`, `bad_arrow` (kafka.format=arrow:
+ *     not Arrow IPC; kafka/arrow-message.ts);
  *   line/record decoders (criteo, csv, jsonl, decode-util): `bad_json`, `missing_label`,
  *     `bad_label`, `bad_number`, `wrong_type`, `wrong_field_count`, `bad_timestamp`;
+ *     `unknown_slot` (jsonl: a features key that is no slot, under schema.unknownSlots=reject);
+ *     `bad_weight` (csv, jsonl, arrow: a schema.weight value that is negative, non-finite or no number);
  *   sparse text (sparse-decoder: libsvm, libffm): `bad_feature` (not idx:val / field:idx:val),
  *     `unknown_field` (a field beyond the schema's slots), `duplicate_field` (two features of one slot);
  *   Arrow IPC files (arrow-records): `bad_label`, `missing_label`, `bad_number`, `bad_timestamp` per row;
@@ -22,6 +25,7 @@ export const BAD_REASONS = [
   'empty',
   'oversized',
   'bad_utf8',
+  'bad_arrow',
   'bad_json',
   'missing_label',
   'bad_label',
@@ -29,6 +33,8 @@ export const BAD_REASONS = [
   'wrong_type',
   'wrong_field_count',
   'bad_timestamp',
+  'unknown_slot',
+  'bad_weight',
   'bad_feature',
   'unknown_field',
   'duplicate_field',

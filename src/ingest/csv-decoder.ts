@@ -1,13 +1,14 @@
 /**
  * Decoder of CSV records: the columns are named by the header line (or by `source.csv.columns`
  * for a file without one); one is the label (`schema.label`), one may be the event time
- * (`schema.time`), the others must be exactly the schema's slots plus the columns the config
- * ignores (`schema.ignore`): a file lacking a slot or carrying a column nobody named is refused,
- * naming them. An empty cell is a missing value. Records come from csv-parse (see file-source).
+ * (`schema.time`), one may be the sample weight (`schema.weight`), the others must be exactly the
+ * schema's slots plus the columns the config ignores (`schema.ignore`): a file lacking a slot or
+ * carrying a column nobody named is refused, naming them. An empty cell is a missing value.
+ * Records come from csv-parse (see file-source).
  */
 import { LionctrError } from '../errors.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
-import { badInput, parseLabelCell, parseNumericCell } from './decode-util.ts';
+import { badInput, parseLabelCell, parseNumericCell, parseWeightValue } from './decode-util.ts';
 import { defaultInputColumns, type InputColumns } from './input-columns.ts';
 import { type TimeParser, timeParser } from './time-format.ts';
 
@@ -20,6 +21,8 @@ export interface CsvColumnMap {
   time: TimeParser | null;
   numeric: number[];
   categorical: number[];
+  /** Position of the sample-weight column (schema.weight); -1: none (weight 1). */
+  weight: number;
 }
 
 /** At most this many names are listed in an error. */
@@ -63,7 +66,8 @@ export function csvColumnMap(
   if (slots.includes(cols.label))
     throw badInput('bad_header', `the label column "${cols.label}" is also a slot of the schema`, where);
   const missing = slots.filter((s) => !pos.has(s));
-  const known = new Set([cols.label, cols.time.column, ...slots, ...cols.ignore]);
+  const weightCol = cols.weight ?? '';
+  const known = new Set([cols.label, cols.time.column, ...slots, ...cols.ignore, ...(weightCol ? [weightCol] : [])]);
   const extra = [...pos.keys()].filter((c) => !known.has(c));
   if (missing.length > 0 || extra.length > 0) {
     const parts = [
@@ -88,6 +92,7 @@ export function csvColumnMap(
     time: ts >= 0 ? timeParser(cols.time.column, cols.time.format) : null,
     numeric: schema.numeric.map((s) => pos.get(s) ?? -1),
     categorical: schema.categorical.map((s) => pos.get(s) ?? -1),
+    weight: weightCol ? (pos.get(weightCol) ?? -1) : -1,
   };
 }
 
@@ -114,7 +119,8 @@ export function namedColumnMap(schema: SlotSchema, cols: InputColumns): CsvColum
 /**
  * Decodes one CSV record (array of cells) with `map`. Throws LIONCTR_BAD_INPUT with reason
  * `wrong_field_count` (cell count differs from the header's), `missing_label`, `bad_label`,
- * `bad_number` (a numeric slot or time cell) or `bad_timestamp` (time-format.ts).
+ * `bad_number` (a numeric slot or time cell), `bad_timestamp` (time-format.ts) or `bad_weight`
+ * (the schema.weight cell: empty = weight 1).
  */
 export function decodeCsvRecord(record: string[], map: CsvColumnMap, where: string): DecodedRow {
   if (record.length !== map.header.length) {
@@ -132,5 +138,10 @@ export function decodeCsvRecord(record: string[], map: CsvColumnMap, where: stri
     const v = record[c];
     return v.length === 0 ? null : v;
   });
-  return { label, eventTimeMs, numeric, categorical };
+  const row: DecodedRow = { label, eventTimeMs, numeric, categorical };
+  if (map.weight >= 0) {
+    const w = parseWeightValue(record[map.weight], map.header[map.weight].trim(), where);
+    if (w !== undefined) row.weight = w;
+  }
+  return row;
 }

@@ -35,3 +35,24 @@ export function parseLabelCell(s: string | undefined, where: string): 0 | 1 {
   if (t === '1') return 1;
   throw badInput('bad_label', `label must be 0 or 1, got ${JSON.stringify(t.slice(0, 40))}`, where);
 }
+
+/**
+ * Reads a sample weight (`schema.weight`): undefined, null, '' and whitespace only -> undefined
+ * (weight 1); a finite number >= 0, or a string parseNumber reads as one -> that number.
+ * Throws LIONCTR_BAD_INPUT `bad_weight` naming `column` otherwise (negative, NaN, Infinity,
+ * "abc", true, an object).
+ */
+export function parseWeightValue(v: unknown, column: string, where: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  let w: number | null | undefined;
+  if (typeof v === 'number') w = v;
+  else if (typeof v === 'string') w = parseNumber(v);
+  if (w === null) return undefined;
+  if (w === undefined || !Number.isFinite(w) || w < 0)
+    throw badInput(
+      'bad_weight',
+      `${column}: a sample weight must be a finite number >= 0, got ${JSON.stringify(v)?.slice(0, 40) ?? String(v)}`,
+      where,
+    );
+  return w;
+}

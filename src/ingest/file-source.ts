@@ -184,17 +184,20 @@ function recordsOf(
 ): AsyncGenerator<PendingRecord[]> {
   const { path, format, schema } = opts;
   const unknownSlot = (slot: string, where: string) =>
-    cols.ignore.includes(slot) ||
     console.warn(
-      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; ` +
-        `it is ignored (first seen at ${where}); list it in schema.ignore to silence this`,
+      `lionctr ingest: rows carry slot "${slot}", which the schema does not have; it is ignored ` +
+        `(schema.unknownSlots=ignore; first seen at ${where}); list it in schema.ignore to silence this`,
     );
   switch (format) {
     case 'csv':
       return csvRecords(path, schema, onBad, cols);
     case 'arrow':
-      return arrowRecords(path, schema, (names) =>
-        console.warn(`lionctr ingest: ${path} has columns that are not slots; they are ignored: ${names.join(', ')}`),
+      return arrowRecords(
+        path,
+        schema,
+        (names) =>
+          console.warn(`lionctr ingest: ${path} has columns that are not slots; they are ignored: ${names.join(', ')}`),
+        cols.weight,
       );
     case 'libsvm':
     case 'libffm': {
@@ -213,7 +216,16 @@ function recordsOf(
       return lineRecords(path, decode);
     }
     case 'jsonl':
-      return lineRecords(path, createJsonlDecoder(schema, unknownSlot, cols.time));
+      return lineRecords(
+        path,
+        createJsonlDecoder(schema, {
+          onUnknownSlot: unknownSlot,
+          time: cols.time,
+          unknownSlots: cols.unknownSlots,
+          ignore: cols.ignore,
+          weight: cols.weight,
+        }),
+      );
     default:
       return lineRecords(path, decodeCriteoLine);
   }

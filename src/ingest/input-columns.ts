@@ -1,9 +1,12 @@
 /**
  * @module How the columns of an input file are read besides its slots (config `schema.label`,
  * `schema.time`, `schema.ignore`, `source.csv.*`): which column is the label, which is the event
- * time and in what format, which columns are ignored on purpose, and a CSV file's layout.
+ * time and in what format, which columns are ignored on purpose, the sample-weight column
+ * (`schema.weight`), what a JSON example's unknown key does (`schema.unknownSlots`), and a CSV
+ * file's layout.
  */
 import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
+import type { UnknownSlotPolicy } from '../features/unknown-slots.ts';
 
 /** The column rules of an input file. */
 export interface InputColumns {
@@ -15,6 +18,10 @@ export interface InputColumns {
   ignore: string[];
   /** CSV layout: a header line or not, the column names when not, the field delimiter. */
   csv: { header: boolean; columns: string[]; delimiter: string };
+  /** The sample-weight column (schema.weight); '' or absent = none (every weight 1). */
+  weight?: string;
+  /** A JSON example's key that is no slot (schema.unknownSlots; src/features/unknown-slots.ts); absent = reject. */
+  unknownSlots?: UnknownSlotPolicy;
 }
 
 /** The defaults: `label`, `ts` in ms, nothing ignored, a comma-separated file with a header. */

@@ -1,15 +1,33 @@
 /**
  * Decoder of JSON lines: `{"label":0|1,"ts":<time>,"features":{slot: value, ...}}`; the time key
- * and its format (ms by default, or s, or a pattern) are `schema.time` (src/ingest/time-format.ts).
+ * and its format (ms by default, or s, or a pattern) are `schema.time` (src/ingest/time-format.ts),
+ * an optional sample-weight key is `schema.weight` (top level, beside `label`).
  * Numeric slot values: numbers or numeric strings (null/"" = missing). Categorical values:
- * strings or finite numbers (numbers become their decimal string; null = missing). Slots
- * not in the schema are ignored (`onUnknownSlot` hears of each name once, e.g. to log it);
- * `ts` is optional (missing/null -> eventTimeMs null).
+ * strings or finite numbers (numbers become their decimal string; null = missing). A features
+ * key that is no slot and not in `schema.ignore` follows `schema.unknownSlots`
+ * (src/features/unknown-slots.ts): `reject` makes the row bad (`unknown_slot`), `ignore` drops
+ * it (`onUnknownSlot` hears of each name once, e.g. to log it); `ts` is optional (missing/null
+ * -> eventTimeMs null).
  */
 import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
+import type { UnknownSlotPolicy } from '../features/unknown-slots.ts';
 import type { DecodedRow, SlotSchema } from './source.ts';
-import { badInput, parseNumericCell } from './decode-util.ts';
+import { badInput, parseNumericCell, parseWeightValue } from './decode-util.ts';
 import { timeParser } from './time-format.ts';
+
+/** Options of createJsonlDecoder (each defaults to the config's default). */
+export interface JsonlOptions {
+  /** Hears each ignored unknown slot's name once (unknownSlots `ignore`), with where it was first seen. */
+  onUnknownSlot?: (slot: string, where: string) => void;
+  /** The time key and its format (schema.time); default `ts` in ms. */
+  time?: { column: string; format: string };
+  /** schema.unknownSlots; default `reject`. */
+  unknownSlots?: UnknownSlotPolicy;
+  /** Keys dropped silently under either policy (schema.ignore). */
+  ignore?: readonly string[];
+  /** The sample-weight key (schema.weight); '' or absent = none (weight 1). */
+  weight?: string;
+}
 
 /** Decodes one JSON line into a row; see createJsonlDecoder. */
 export type LineDecoder = (line: string, where: string) => DecodedRow;
@@ -19,14 +37,16 @@ export type LineDecoder = (line: string, where: string) => DecodedRow;
  * throws LIONCTR_BAD_INPUT with reason `bad_json` (not JSON / not an object),
  * `missing_label`, `bad_label` (not the number 0 or 1; true/false rejected), `bad_number`
  * (a numeric slot or ts that is a non-numeric string or non-finite), `bad_timestamp` (ts
- * not in `time.format` or not between 2001 and 2500), or `wrong_type`
+ * not in `time.format` or not between 2001 and 2500), `unknown_slot` (under `reject`, naming
+ * the key), `bad_weight` (parseWeightValue), or `wrong_type`
  * (features not an object, ts or a slot value of the wrong JSON type).
  */
-export function createJsonlDecoder(
-  schema: SlotSchema,
-  onUnknownSlot?: (slot: string, where: string) => void,
-  time: { column: string; format: string } = { column: TS_INPUT_FIELD, format: 'ms' },
-): LineDecoder {
+export function createJsonlDecoder(schema: SlotSchema, opts: JsonlOptions = {}): LineDecoder {
+  const time = opts.time ?? { column: TS_INPUT_FIELD, format: 'ms' };
+  const { onUnknownSlot } = opts;
+  const reject = (opts.unknownSlots ?? 'reject') === 'reject';
+  const ignored = new Set(opts.ignore ?? []);
+  const weightKey = opts.weight ?? '';
   const parseTime = timeParser(time.column, time.format);
   const unknown = new Set<string>();
   const numIndex = new Map<string, number>();
@@ -78,13 +98,26 @@ export function createJsonlDecoder(
         }
         const ci = catIndex.get(key);
         if (ci !== undefined) categorical[ci] = categoricalValue(v, key, where);
+        else if (ignored.has(key)) continue;
+        else if (reject)
+          throw badInput(
+            'unknown_slot',
+            `features.${key} is not a slot of the schema (schema.unknownSlots=reject; list it in schema.ignore ` +
+              'or set schema.unknownSlots=ignore to drop it)',
+            `${where} features.${key}`,
+          );
         else if (onUnknownSlot && !unknown.has(key)) {
           unknown.add(key);
           onUnknownSlot(key, where);
         }
       }
     }
-    return { label: lab, eventTimeMs, numeric, categorical };
+    const row: DecodedRow = { label: lab, eventTimeMs, numeric, categorical };
+    if (weightKey) {
+      const w = parseWeightValue(o[weightKey], weightKey, `${where} ${weightKey}`);
+      if (w !== undefined) row.weight = w;
+    }
+    return row;
   };
 }
 

@@ -63,11 +63,13 @@ export interface ResumePoint {
 /**
  * One decoded example. `numeric[i]` belongs to schema.numeric[i] (null = missing),
  * `categorical[j]` to schema.categorical[j] (null = missing); eventTimeMs is ms since the
- * epoch or null when the source has no time.
+ * epoch or null when the source has no time; `weight` is the sample weight (schema.weight, a
+ * finite number >= 0), absent = 1.
  */
 export interface DecodedRow {
   label: 0 | 1;
   eventTimeMs: number | null;
   numeric: (number | null)[];
   categorical: (string | null)[];
+  weight?: number;
 }

@@ -202,6 +202,10 @@ function serveMetrics(registry: client.Registry) {
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       ['route'],
     ),
+    serveUnknownSlots: counter(
+      'lionctr_serve_unknown_slots_total',
+      'Values of request keys that are not slots, dropped under schema.unknownSlots=ignore (under reject: 400)',
+    ),
     serveInstances: histogram(
       'lionctr_serve_instances_per_request',
       'Instances per predict request',

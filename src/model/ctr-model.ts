@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
+import { DEFAULT_SERVING_RULES, type ServingRules } from './serving-rules.ts';
 import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
@@ -80,6 +81,11 @@ export class CtrModel {
   servingTower: ServingTower | undefined;
   /** Tower inputs score() has done with, for the next requests. */
   private readonly xPool: Float32Array[] = [];
+  /**
+   * The unknown-slot policy and negative rate exports record (./serving-rules.ts): set from the
+   * config by the trainer, from the manifest by loadExport; predict() and score() do not apply them.
+   */
+  rules: ServingRules = { ...DEFAULT_SERVING_RULES };
 
   constructor(
     schema: FeatureSchema,

@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
+import { servingRulesOf } from './serving-rules.ts';
 import { CtrModel } from './ctr-model.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { Slicer, readHashed } from './sliced-read.ts';
@@ -139,6 +140,7 @@ export async function loadExport(
   const dtype = parseWeightDtype(manifest.weight_dtype, join(dir, 'manifest.json'));
   const { hidden, initStd, seed, fm } = manifest.model;
   const model = new CtrModel(manifest.schema, { hidden, initStd, seed, fm }, { towerValues, trainable: false });
+  model.rules = servingRulesOf(manifest);
   try {
     if (model.inputDim !== dense.modelTopology.input_dim)
       fail(

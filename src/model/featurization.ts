@@ -35,7 +35,15 @@ export interface Featurization extends FeaturizationSpec {
     graph: string;
     tfjs: string;
   };
-  output: { logit: string; wide: string; deep: string; fm: string | null; prediction: string };
+  output: {
+    logit: string;
+    wide: string;
+    deep: string;
+    fm: string | null;
+    /** train.negativeRate r in (0, 1]: negatives of the training log were kept with probability r. */
+    negative_rate: number;
+    prediction: string;
+  };
 }
 
 /** Path of an embedding slot's table inside a version directory. */
@@ -63,7 +71,7 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
       'e_f the embedding columns of slot f in the tower input (Rendle 2010, lemma 3.1)'
     : null;
   return {
-    ...describeFeaturization(model.schema),
+    ...describeFeaturization(model.schema, model.rules.unknownSlots),
     tables: {
       path: tablePath('<slot>'),
       format: 'Arrow IPC file, one per slot in "slots"',
@@ -99,7 +107,13 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
       wide: "sum over slots of vector[0] of the row of the slot's id (0 for an unknown id)",
       deep: `the tower's ${ONNX_OUTPUT} on the tower input: ReLU MLP, the last layer's bias is the global bias`,
       fm,
-      prediction: 'sigmoid(logit) = 1 / (1 + exp(-logit))',
+      negative_rate: model.rules.negativeRate,
+      prediction:
+        model.rules.negativeRate === 1
+          ? 'sigmoid(logit) = 1 / (1 + exp(-logit))'
+          : 'q / (q + (1 - q) / negative_rate) with q = sigmoid(logit) = 1 / (1 + exp(-logit)), in float64: ' +
+            'the model was trained on a log whose negatives were kept with probability negative_rate, and this ' +
+            'recalibrates q to the full log (equivalently sigmoid(logit + ln(negative_rate)))',
     },
   };
 }

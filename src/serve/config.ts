@@ -6,7 +6,7 @@
  * (src/serve/status-page/).
  */
 import convict from 'convict';
-import { parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
+import { oneOf, parseJsonOrKeep, type ConfigValues } from '../config/formats.ts';
 
 /** A model name or version label as TF Serving's URL regex takes it: `[^/:]+`. */
 const URL_NAME = /^[^/:]+$/;
@@ -152,6 +152,13 @@ export const serveConfig = {
     format: 'nonneg-number',
     default: 120,
     env: 'LIONCTR_SERVE_IDLE_TIMEOUT_SECONDS',
+  },
+  unknownSlots: {
+    doc:
+      "A request key that is not a slot: model (the policy the export records, the trainer's " +
+      'schema.unknownSlots; reject for exports older than the record), reject (400 naming the key) or ignore ' +
+      '(dropped, counted in lionctr_serve_unknown_slots_total)',
+    ...oneOf(['model', 'reject', 'ignore'], 'model'),
   },
   statusHistory: {
     samples: {

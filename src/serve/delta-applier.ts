@@ -60,6 +60,7 @@ export function applyDeltaInPlace(
  */
 export function copyWithDelta(model: CtrModel, d: ParsedDelta): { model: CtrModel; counts: DeltaCounts } {
   const copy = new CtrModel(model.schema, model.config, { towerValues: d.dense, trainable: false });
+  copy.rules = model.rules;
   model.tables.forEach((t, f) => {
     copy.tables[f] = t.clone();
   });

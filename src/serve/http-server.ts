@@ -9,6 +9,7 @@ import { checkKeyCounts, slotCount } from './instance-guard.ts';
 import { bodyText } from './json-body.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
+import type { UnknownSlotPolicy } from '../features/unknown-slots.ts';
 import { extras } from './routes/extras.ts';
 import { metadata } from './routes/metadata.ts';
 import { predict } from './routes/predict.ts';
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   limits?: Partial<ServeLimits>;
   /** `run`: how its trainer stands (`up`, `down: <error>; ...`), /readyz's `training` field; readiness unchanged. */
   trainingStatus?: () => string;
+  /** serve.unknownSlots when it overrides each model's own policy (its manifest's); default: the model's. */
+  unknownSlots?: UnknownSlotPolicy;
   /** serve.statusHistory: the status page's samples kept and their interval (default: the config's). */
   statusHistory?: StatusHistoryOptions;
 }
@@ -67,7 +70,8 @@ export interface HttpServerOptions {
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const { registry, metrics, modelName, logger } = opts;
-  const ctx: ApiContext = { registry, metrics, modelName, yieldTurn: opts.yieldTurn ?? nextTurn };
+  const yieldTurn = opts.yieldTurn ?? nextTurn;
+  const ctx: ApiContext = { registry, metrics, modelName, yieldTurn, unknownSlots: opts.unknownSlots };
   const started = new WeakMap<FastifyRequest, number>();
   const labelOf = (url: string): ServeRoute => {
     const path = pathOf(url);

@@ -87,6 +87,15 @@ export function checkExampleSignature(name: string): void {
 /** The kind of each slot of a schema. */
 export type SlotKinds = ReadonlyMap<string, 'numeric' | 'categorical'>;
 
+/**
+ * Where a request's keys that are not slots go under schema.unknownSlots=ignore
+ * (src/features/unknown-slots.ts): `drop(key, n)` hears of each key dropped, with the values it
+ * held (n examples); the request readers pass none (undefined) under `reject`, which refuses the key.
+ */
+export interface UnknownSlotSink {
+  drop(key: string, n: number): void;
+}
+
 /** Slot -> kind, in tower order (categorical, then numeric). */
 export const slotKinds = (s: FeatureSchema): SlotKinds =>
   new Map([...s.categorical.map((c) => [c, 'categorical'] as const), ...s.numeric.map((n) => [n, 'numeric'] as const)]);

@@ -8,7 +8,7 @@
  */
 import { LionctrError } from '../errors.ts';
 import { jsonTypeString } from './json-debug.ts';
-import { type JsonDoc, type SlotKinds, formatError, valueFits } from './json-body.ts';
+import { type JsonDoc, type SlotKinds, type UnknownSlotSink, formatError, valueFits } from './json-body.ts';
 import { checkCount, isBase64Object, type Rows } from './json-tensor.ts';
 import { invalidArgument } from './tfs-error.ts';
 
@@ -21,7 +21,7 @@ function featureKind(v: unknown): 'bytes' | 'float' | 'int64' | undefined {
 }
 
 /** One Example object as {slot: value} (MakeExampleFromJsonObject + lionctr's slot checks). */
-function exampleOf(v: unknown, where: string, kinds: SlotKinds): Record<string, unknown> {
+function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: UnknownSlotSink): Record<string, unknown> {
   // json_tensor.cc MakeExampleFromJsonObject: "Example must be JSON object but got JSON ", JsonTypeString(val)
   if (v === null || typeof v !== 'object' || Array.isArray(v))
     throw invalidArgument(`Example must be JSON object but got JSON ${jsonTypeString(v)}`, where);
@@ -50,6 +50,10 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds): Record<string, 
       kind ??= k;
     }
     const slot = kinds.get(name);
+    if (!slot && unknown) {
+      unknown.drop(name, 1); // schema.unknownSlots=ignore
+      continue;
+    }
     if (!slot) throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${name}"`, { where: `${where}.${name}` });
     if (values.length > 1)
       throw new LionctrError(
@@ -75,16 +79,16 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds): Record<string, 
  *   key 'examples' is expected and was not found` — TF Serving says "classify" for regress
  *   too —, `... Expecting 'examples' value to be an list/array`, `... 'examples' value is an
  *   empty array`, `Example must be JSON object but got JSON ...`, ...); LionctrError 400 for
- *   an unknown slot or a value its slot cannot take.
+ *   an unknown slot (unless `unknown` takes it: schema.unknownSlots=ignore) or a value its slot cannot take.
  */
-export function exampleRows(doc: JsonDoc, kinds: SlotKinds): Rows {
-  const context = 'context' in doc ? exampleOf(doc.context, 'context', kinds) : {};
+export function exampleRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
+  const context = 'context' in doc ? exampleOf(doc.context, 'context', kinds, unknown) : {};
   const list = doc.examples;
   if (list === undefined)
     throw formatError(doc, "When method is classify, key 'examples' is expected and was not found", 'examples');
   if (!Array.isArray(list)) throw formatError(doc, "Expecting 'examples' value to be an list/array", 'examples');
   if (list.length === 0) throw formatError(doc, "'examples' value is an empty array", 'examples');
   checkCount(list.length, 'examples');
-  const rows = list.map((e, i) => ({ ...context, ...exampleOf(e, `examples[${i}]`, kinds) }));
+  const rows = list.map((e, i) => ({ ...context, ...exampleOf(e, `examples[${i}]`, kinds, unknown) }));
   return { format: 'row', rows, where: (i) => `examples[${i}]` };
 }

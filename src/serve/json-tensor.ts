@@ -10,7 +10,14 @@
 import { LionctrError } from '../errors.ts';
 import { MAX_INSTANCES } from '../features/featurizer.ts';
 import { jsonTypeString } from './json-debug.ts';
-import { type JsonDoc, type SlotKinds, formatError, typeErrorText, valueFits } from './json-body.ts';
+import {
+  type JsonDoc,
+  type SlotKinds,
+  type UnknownSlotSink,
+  formatError,
+  typeErrorText,
+  valueFits,
+} from './json-body.ts';
 import { invalidArgument } from './tfs-error.ts';
 
 /** Rows for the featurizer, the response format and how to name row i in a message. */
@@ -37,7 +44,7 @@ export function checkCount(n: number, where: string): void {
 }
 
 /** "instances": [{slot: value}, ...] (FillTensorMapFromInstancesList). */
-function instanceRows(doc: JsonDoc, kinds: SlotKinds): Rows {
+function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
   const list = doc.instances;
   // json_tensor.cc FillPredictRequestFromJson: FormatError(doc, "Expecting '", "instances", "' to be an list/array")
   if (!Array.isArray(list)) throw formatError(doc, "Expecting 'instances' to be an list/array", 'instances');
@@ -57,6 +64,11 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds): Rows {
     for (const key in inst) {
       const v = inst[key];
       const kind = kinds.get(key);
+      if (!kind && unknown) {
+        delete inst[key]; // schema.unknownSlots=ignore (deleting the key being visited is safe in for-in)
+        unknown.drop(key, 1);
+        continue;
+      }
       const inner = !kind
         ? `JSON object: does not have named input: ${key}`
         : valueFits(v, kind)
@@ -75,14 +87,19 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds): Rows {
 }
 
 /** "inputs": {slot: [values...], ...} (FillTensorMapFromInputsMap). */
-function columnRows(doc: JsonDoc, kinds: SlotKinds): Rows {
+function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
   const cols = doc.inputs;
   if (!isElementObject(cols))
     throw invalidArgument(
       'inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map',
       'inputs',
     );
-  const keys = Object.keys(cols);
+  let keys = Object.keys(cols);
+  if (unknown) {
+    const known = keys.filter((k) => kinds.has(k));
+    for (const k of keys) if (!kinds.has(k)) unknown.drop(k, Array.isArray(cols[k]) ? cols[k].length : 1);
+    if (known.length > 0) keys = known; // a request of unknown keys only: refused below, naming one
+  }
   // FillTensorMapFromInputsMap: "Missing named input: ", name, " in 'inputs' object."
   // (lionctr: only when none is given; a slot left out is missing in every example)
   if (keys.length === 0)
@@ -127,14 +144,15 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds): Rows {
  *   correctly expecting only one of 'inputs' or 'instances' keys to exist `), neither
  *   (`Missing 'inputs' or 'instances' key`), `No values in 'instances' array`, an unknown slot,
  *   a value of the wrong type, ...; LionctrError 400 for faults TF Serving does not name.
+ * @param unknown where keys that are not slots go (schema.unknownSlots=ignore); absent: they are refused.
  */
-export function predictRows(doc: JsonDoc, kinds: SlotKinds): Rows {
+export function predictRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
   const hasInstances = 'instances' in doc,
     hasInputs = 'inputs' in doc;
   if (hasInstances && hasInputs)
     // the trailing space is TF Serving's: "' keys to exist "
     throw formatError(doc, "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ");
-  if (hasInstances) return instanceRows(doc, kinds);
-  if (hasInputs) return columnRows(doc, kinds);
+  if (hasInstances) return instanceRows(doc, kinds, unknown);
+  if (hasInputs) return columnRows(doc, kinds, unknown);
   throw invalidArgument("Missing 'inputs' or 'instances' key", 'body');
 }

@@ -14,6 +14,7 @@
 import { LionctrError } from '../errors.ts';
 import { type FeatureBatch, sliceBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
+import { recalibrate, servingRulesOf } from '../model/serving-rules.ts';
 import type { ServedModel } from './model-registry.ts';
 
 /** Instances scored per turn of the event loop. */
@@ -43,7 +44,8 @@ export async function scoreRows(
 
 /**
  * Click probabilities of the examples of `batch` (featurized by `served.featurizer`) under
- * `served`, one per example.
+ * `served`, one per example; recalibrated (in float64) when the export was trained on a log with
+ * downsampled negatives (its manifest's `featurization.output.negative_rate`; serving-rules.ts).
  * @param yieldTurn awaited between chunks (default nextTurn; tests pass a hook).
  * @param where names example i in a message (`instances[3]`).
  * @throws LionctrError LIONCTR_INTERNAL (500) when the model gives a non-finite score: JSON has
@@ -58,12 +60,13 @@ export async function scoreBatch(
   const predictions = new Array<number>(batch.size);
   const { model } = served,
     multi = batch.size > PREDICT_CHUNK;
+  const r = servingRulesOf(served.manifest).negativeRate;
   if (multi) chunked.set(model, chunkedInFlight(model) + 1);
   try {
     for (let s = 0; s < batch.size; s += PREDICT_CHUNK) {
       if (s > 0) await yieldTurn();
       const p = await model.score(multi ? sliceBatch(batch, s, Math.min(batch.size, s + PREDICT_CHUNK)) : batch);
-      for (let i = 0; i < p.length; i++) predictions[s + i] = p[i];
+      for (let i = 0; i < p.length; i++) predictions[s + i] = recalibrate(p[i], r);
     }
   } finally {
     if (multi) chunked.set(model, chunkedInFlight(model) - 1);

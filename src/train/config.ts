@@ -87,6 +87,16 @@ export const trainConfig = {
       default: 60,
     },
   },
+  negativeRate: {
+    doc:
+      'r in (0, 1]: the training log kept each negative with probability r (negative downsampling). Predictions ' +
+      'are recalibrated to the full log, q / (q + (1 - q) / r), for progressive metrics, eval and serving (the ' +
+      'export records r); training itself is unchanged. 1 = not downsampled',
+    format: (v: unknown) => {
+      if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw new Error('must be a number in (0, 1]');
+    },
+    default: 1,
+  },
   auditLog: {
     doc: "Test/debug aid: JSON-lines file receiving every trained row's source position per step (empty = off)",
     format: String,

@@ -127,6 +127,42 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
     expect(Math.max(...want) - Math.min(...want)).toBeGreaterThan(0.1);
   });
 
+  it("repro.py applies the manifest's negative_rate and unknown_slots as serving does, within 1e-5", async () => {
+    const schema = { numeric: ['I1', 'I2'], categorical: ['C1', 'C2'], embeddingDim: 3 };
+    const model = new CtrModel(schema, { hidden: [4], initStd: 0.5, seed: 9 });
+    model.rules = { unknownSlots: 'ignore', negativeRate: 0.25 };
+    const instances = Array.from({ length: 20 }, (_, i) => ({ C1: `a${i % 5}`, C2: `b${i % 3}`, I1: i, Zz: 'x' }));
+    model.gather(new Featurizer(schema).fromInstances(instances.map(({ Zz: _, ...r }) => r)), true);
+    for (const t of model.tables) for (let r = 0; r < t.size; r++) t.rows.data[t.rows.weightsAt(r)] = Math.cos(r) * 0.6;
+    const nrRoot = join(root, 'negative-rate');
+    const { dir } = await writeExport(nrRoot, model, {
+      step: 1,
+      examples: 1,
+      sourceOffsets: {},
+      watermarkMs: null,
+      metrics: {},
+    });
+    const raw = model.predict(new Featurizer(schema).fromInstances(instances.map(({ Zz: _, ...r }) => r)));
+    model.dispose();
+    const served = await serveOnLoopback(nrRoot);
+    try {
+      const body = JSON.stringify({ instances });
+      const res = await fetch(`${served.base}/v1/models/ctr:predict`, { method: 'POST', body });
+      expect(res.status).toBe(200); // Zz dropped: the export's unknown_slots is ignore
+      const want = ((await res.json()) as { predictions: number[] }).predictions;
+      // recalibrated: q / (q + (1 - q) / 0.25) of the model's own q
+      for (const [i, p] of want.entries()) expect(p).toBeCloseTo(raw[i] / (raw[i] + (1 - raw[i]) / 0.25), 6);
+      const jsonl = join(nrRoot, 'instances.jsonl');
+      await writeFile(jsonl, instances.map((x) => JSON.stringify(x)).join('\n'));
+      const { stdout } = await run(choice.python!, [REPRO, dir, jsonl], { timeout: 60_000 });
+      const got = (JSON.parse(stdout) as { predictions: number[] }).predictions;
+      expect(Math.max(...got.map((p, i) => Math.abs(p - want[i])))).toBeLessThan(1e-5);
+    } finally {
+      await served.app.close();
+      served.registry.stop();
+    }
+  });
+
   it("repro.py formats and parses numbers as V8's String(x) and Number(s)", async () => {
     let s = 99;
     const rand = () => {

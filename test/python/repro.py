@@ -194,9 +194,11 @@ class Export:
         if not isinstance(inst, dict):
             raise BadInstance("each instance must be an object of {slot: value}")
         names = {s["name"] for s in fz["slots"]}
-        for key in inst:
-            if key not in names:
-                raise BadInstance(f'unknown slot "{key}"')
+        # "unknown_slots": reject (an error) or ignore (dropped); exports older than the field reject
+        if fz.get("unknown_slots", "reject") == "reject":
+            for key in inst:
+                if key not in names:
+                    raise BadInstance(f'unknown slot "{key}"')
         missing = fz["hash"]["missing_token"]
         dense_rule = fz["numeric"]["dense"]
         embedding, dense, wide = {}, {}, 0.0
@@ -239,7 +241,10 @@ class Export:
             parts = [p["columns"] for p in self.fz["tower_input"]["layout"] if p["source"] == "embedding"]
             e = np.stack([x[:, lo:hi] for lo, hi in parts], axis=1).astype(np.float64)  # [B, F, D]
             logit += 0.5 * (np.square(e.sum(axis=1)) - np.square(e).sum(axis=1)).sum(axis=1)
-        return (1.0 / (1.0 + np.exp(-logit))).tolist()
+        q = 1.0 / (1.0 + np.exp(-logit))
+        # output.negative_rate r < 1: trained on a log whose negatives were kept with probability r
+        r = float(self.fz["output"].get("negative_rate", 1))
+        return (q if r == 1 else q / (q + (1.0 - q) / r)).tolist()
 
 
 def main(argv):

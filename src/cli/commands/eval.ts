@@ -10,6 +10,7 @@ import { createFileSource, type FileFormat } from '../../ingest/file-source.ts';
 import { createLogger } from '../../log.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { loadExport, resolveExportDir } from '../../model/export-reader.ts';
+import { recalibrateAll } from '../../model/serving-rules.ts';
 import { evalFigures } from '../../train/evaluation/binary-metrics.ts';
 import { configFrom, fatal, inputColumnsOf, withConfigOptions } from '../common.ts';
 import { fileFormat, intArg } from './flags.ts';
@@ -51,7 +52,8 @@ export function addEvalCommand(program: Command): void {
         ys: number[] = [];
       for await (const rb of src.batches({ batchSize: 4096 })) {
         const b = fz.fromRecordBatch(rb);
-        const p = model.predict(b);
+        // trained on a log with downsampled negatives: on the evaluated file's scale (serving-rules.ts)
+        const p = recalibrateAll(model.predict(b), model.rules.negativeRate);
         for (let i = 0; i < b.size; i++) {
           ps.push(p[i]);
           ys.push(b.labels[i]);

@@ -88,6 +88,7 @@ export async function startServer(
     limits: cfg.serve,
     trainingStatus,
     statusHistory: cfg.serve.statusHistory,
+    unknownSlots: cfg.serve.unknownSlots === 'model' ? undefined : cfg.serve.unknownSlots,
   });
   if (worker) {
     const id = String(worker.id);

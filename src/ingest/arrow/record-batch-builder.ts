@@ -3,7 +3,8 @@
  * per call, with the columns (names owned by src/features/columns.ts) in contract order:
  *   label Int8 (0|1, never null), event_time_ms Float64 (null = unknown),
  *   <numeric slots> Float64 (null = missing), <categorical slots> Utf8 (null = missing),
- *   source_partition Int32, source_offset Float64, [bayes_p Float64: synthetic only].
+ *   source_partition Int32, source_offset Float64, [bayes_p Float64: synthetic only],
+ *   [sample_weight Float64: only when a row pushed carries a weight (schema.weight); 1 where a row has none].
  * A builder given a source name puts it in the schema metadata `lionctr.source` (e.g.
  * `kafka:clicks`), so every row's topic, partition and offset are known from the batch.
  */
@@ -27,25 +28,28 @@ import {
   OFFSET_COLUMN,
   PARTITION_COLUMN,
   SOURCE_METADATA_KEY,
+  WEIGHT_COLUMN,
 } from '../../features/columns.ts';
 import type { DecodedRow, SlotSchema } from '../source.ts';
 import { Float64ColumnBuilder, Utf8ColumnBuilder } from './column-builders.ts';
 
-const schemaCache = new WeakMap<SlotSchema, Map<boolean, Schema>>();
+const schemaCache = new WeakMap<SlotSchema, Map<number, Schema>>();
 
 /**
  * The Arrow schema of batches for `slots` (cached per SlotSchema object), with the
- * `bayes_p` column at the end when `opts.bayesP`. Throws TypeError for duplicate column
- * names (a slot named like a fixed column: a programming/config error).
+ * `bayes_p` column at the end when `opts.bayesP`, then `sample_weight` when `opts.weight`.
+ * Throws TypeError for duplicate column names (a slot named like a fixed column: a
+ * programming/config error).
  */
-export function arrowSchemaFor(slots: SlotSchema, opts: { bayesP?: boolean } = {}): Schema {
+export function arrowSchemaFor(slots: SlotSchema, opts: { bayesP?: boolean; weight?: boolean } = {}): Schema {
   const withP = !!opts.bayesP;
+  const key = (withP ? 1 : 0) + (opts.weight ? 2 : 0);
   let byFlag = schemaCache.get(slots);
   if (!byFlag) {
     byFlag = new Map();
     schemaCache.set(slots, byFlag);
   }
-  const hit = byFlag.get(withP);
+  const hit = byFlag.get(key);
   if (hit) return hit;
   const fields: Field[] = [
     new Field(LABEL_COLUMN, new Int8(), false),
@@ -56,13 +60,14 @@ export function arrowSchemaFor(slots: SlotSchema, opts: { bayesP?: boolean } = {
     new Field(OFFSET_COLUMN, new Float64(), false),
   ];
   if (withP) fields.push(new Field(BAYES_P_COLUMN, new Float64(), false));
+  if (opts.weight) fields.push(new Field(WEIGHT_COLUMN, new Float64(), false));
   const seen = new Set<string>();
   for (const f of fields) {
     if (seen.has(f.name)) throw new TypeError(`duplicate column name ${f.name} in slot schema`);
     seen.add(f.name);
   }
   const schema = new Schema(fields);
-  byFlag.set(withP, schema);
+  byFlag.set(key, schema);
   return schema;
 }
 
@@ -80,6 +85,8 @@ export class RecordBatchBuilder {
   readonly partition: Int32Array;
   readonly offset: Float64Array;
   readonly bayesP: Float64Array | null;
+  /** Sample weights, made when the first row with a weight is pushed (earlier rows: 1). */
+  weight: Float64Array | null = null;
   /** Rows completed so far. */
   length = 0;
 
@@ -121,6 +128,8 @@ export class RecordBatchBuilder {
     this.partition[i] = partition;
     this.offset[i] = offset;
     if (this.bayesP) this.bayesP[i] = bayesP ?? NaN;
+    if (row.weight !== undefined && !this.weight) this.weight = new Float64Array(this.capacity).fill(1);
+    if (this.weight) this.weight[i] = row.weight ?? 1;
     this.length = i + 1;
   }
 
@@ -143,10 +152,11 @@ export class RecordBatchBuilder {
       makeData({ type: new Float64(), length: n, nullCount: 0, data: cut(this.offset) }),
     ];
     if (this.bayesP) children.push(makeData({ type: new Float64(), length: n, nullCount: 0, data: cut(this.bayesP) }));
+    if (this.weight) children.push(makeData({ type: new Float64(), length: n, nullCount: 0, data: cut(this.weight) }));
     for (const c of children) {
       if (c.length !== n) throw new RangeError(`column length ${c.length} != batch length ${n}`);
     }
-    let schema = arrowSchemaFor(this.slots, { bayesP: !!this.bayesP });
+    let schema = arrowSchemaFor(this.slots, { bayesP: !!this.bayesP, weight: !!this.weight });
     if (this.source) schema = new Schema(schema.fields, new Map([[SOURCE_METADATA_KEY, this.source]]));
     const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
     return new RecordBatch(schema, data);

@@ -4,6 +4,7 @@
  * consumer's timing and backpressure settings.
  */
 import { oneOf, type ConfigValues } from '../../config/formats.ts';
+import { MESSAGE_FORMATS } from './message-decoder.ts';
 import { OFFSET_RESET_POLICIES } from './offset-reset.ts';
 
 /** Convict schema of `kafka.*`. */
@@ -25,8 +26,9 @@ export const kafkaConfig = {
   format: {
     doc:
       'Message decoder: jsonl (one JSON object per message, the JSON-lines shape), criteo (one TSV line), ' +
-      'libsvm or libffm (one sparse line; libsvm feature index i is field i)',
-    ...oneOf(['jsonl', 'criteo', 'libsvm', 'libffm'], 'jsonl'),
+      'libsvm or libffm (one sparse line; libsvm fields as source.libsvm.fieldStarts), arrow (an Arrow IPC ' +
+      'stream of one or more rows, columns as an Arrow input file)',
+    ...oneOf(MESSAGE_FORMATS, 'jsonl'),
     env: 'LIONCTR_KAFKA_FORMAT',
   },
   deadLetterTopic: {

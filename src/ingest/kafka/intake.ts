@@ -74,8 +74,10 @@ export function createBatchIntake(d: IntakeParts): (payload: EachBatchPayload) =
       const off = Number(msg.offset);
       if (off < pos) continue; // already queued or trained
       const r = d.decode(msg.value, Number(msg.timestamp), `${topic}/${p}@${off}`);
-      if (r.ok) good.push({ p, o: off, row: r.row, at: now });
-      else dead.push(d.deadLetters.reject({ ...r, key: msg.key, value: msg.value, partition: p, offset: off }));
+      if (r.ok) {
+        good.push({ p, o: off, row: r.row, at: now });
+        if (r.rest) for (const row of r.rest) good.push({ p, o: off, row, at: now }); // kafka.format=arrow
+      } else dead.push(d.deadLetters.reject({ ...r, key: msg.key, value: msg.value, partition: p, offset: off }));
       pos = off + 1;
     }
     // bad ones reach the dead-letter topic before any later row can be trained and committed

@@ -58,6 +58,18 @@ export class RowQueue {
   }
 
   /**
+   * `n` (1 <= n <= size) grown to the end of the n-th oldest row's message: the rows after it
+   * of the same partition and offset (kafka.format=arrow: one message, many rows) are counted
+   * too, so that a take never splits a message.
+   */
+  wholeMessages(n: number): number {
+    const last = this.items[this.head + n - 1];
+    let end = this.head + n;
+    while (end < this.items.length && this.items[end].p === last.p && this.items[end].o === last.o) end++;
+    return end - this.head;
+  }
+
+  /**
    * Takes the `n` oldest rows (n <= size); resumes fetching when at most maxRows / 2 are
    * left. They are remembered until the next take() for untrained().
    */

@@ -20,6 +20,7 @@
 import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
 import { RecordBatchBuilder } from '../arrow/record-batch-builder.ts';
+import type { InputColumns } from '../input-columns.ts';
 import type { ResumePoint, SlotSchema, Source } from '../source.ts';
 import type { KafkaSection } from './config.ts';
 import { KafkaConnection } from './connection.ts';
@@ -39,6 +40,11 @@ export interface KafkaSourceOptions {
   /** The checkpoint's positions, or null on a fresh start. */
   resume: ResumePoint | null;
   logger: Logger;
+  /**
+   * How messages are read beyond kafka.*, as a file is read: schema.time/ignore/weight/unknownSlots
+   * (default: the defaults) and `source.libsvm.fieldStarts` (default []: feature index i is field i).
+   */
+  input?: { columns?: InputColumns; fieldStarts?: readonly number[] };
 }
 
 /** A Source with Kafka's extras. */
@@ -59,12 +65,16 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     log = opts.logger,
     topic = k.topic;
   const name = `kafka:${topic}`;
-  const decode = createMessageDecoder(k.format, opts.schema, k.maxMessageBytes, (slot, where) =>
-    log.warn(
-      { slot, where },
-      `messages carry slot "${slot}", which the schema does not have; it is ignored (first seen at ${where})`,
-    ),
-  );
+  const decode = createMessageDecoder(k.format, opts.schema, k.maxMessageBytes, {
+    onUnknownSlot: (slot, where) =>
+      log.warn(
+        { slot, where },
+        `messages carry slot "${slot}", which the schema does not have; it is ignored ` +
+          `(schema.unknownSlots=ignore; first seen at ${where})`,
+      ),
+    sparse: { fieldStarts: opts.input?.fieldStarts },
+    columns: opts.input?.columns,
+  });
   const conn = new KafkaConnection(k, log, { onJoin: (e) => group.onAssignment(e), eachBatch: (b) => intake(b) });
   const positions = new PartitionPositions(name, opts.resume?.nextOffsets);
   const queue = new RowQueue(k.queueMaxRows, {
@@ -140,7 +150,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
           const n = queue.size;
           const age = n > 0 ? Date.now() - queue.oldestAt()! : 0;
           if (n >= batchSize || (n > 0 && age >= k.lingerMs)) {
-            yield take(Math.min(n, batchSize));
+            yield take(queue.wholeMessages(Math.min(n, batchSize))); // an Arrow message's rows stay together
             idleSince = Date.now();
             continue;
           }

@@ -4,6 +4,7 @@
  * (cached per featurizer).
  */
 import type { Featurizer } from '../../features/featurizer.ts';
+import type { UnknownSlotPolicy } from '../../features/unknown-slots.ts';
 import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { type SlotKinds, slotKinds } from '../json-body.ts';
 import type { ModelRegistry } from '../model-registry.ts';
@@ -16,6 +17,8 @@ export interface ApiContext {
   metrics: ServeMetrics;
   /** Awaited between scoring chunks of a large request (src/serve/scoring.ts nextTurn). */
   yieldTurn: () => Promise<void>;
+  /** serve.unknownSlots when it overrides the model's policy; undefined = each model's own (its manifest's). */
+  unknownSlots?: UnknownSlotPolicy;
 }
 
 /** Per request: names the version the response comes from (the x-lionctr-model-version header). */

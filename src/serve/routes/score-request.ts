@@ -6,7 +6,9 @@
  * it does not take goes the slow path, with the same answers.
  */
 import type { FeatureBatch } from '../../features/feature-batch.ts';
-import { type JsonDoc, parseJsonBody, type SlotKinds, signatureName } from '../json-body.ts';
+import type { UnknownSlotPolicy } from '../../features/unknown-slots.ts';
+import { servingRulesOf } from '../../model/serving-rules.ts';
+import { type JsonDoc, parseJsonBody, type SlotKinds, signatureName, type UnknownSlotSink } from '../json-body.ts';
 import { featurizeScan, scanInstances } from '../json-fast.ts';
 import type { Rows } from '../json-tensor.ts';
 import { scoreBatch } from '../scoring.ts';
@@ -21,6 +23,9 @@ const FAST_ROWS: Rows = { format: 'row', rows: [], where: (i) => `instances[${i}
  * Parses `body` (scanInstances first when `fast`), holds the version `route` names (released
  * when scoring ends), names it with `setVersion`, checks the signature with `checkSignature`,
  * reads the rows with `read` and scores them (counted in lionctr_serve_instances_per_request).
+ * Keys that are not slots follow serve.unknownSlots, else the model's own policy (its manifest's
+ * `featurization.unknown_slots`): `reject` refuses the request (400 naming the key), `ignore`
+ * drops them, counted in lionctr_serve_unknown_slots_total.
  * @param fast try the fast path (predict: a body of the form scanInstances takes has no
  *   signature_name, so its signature is '', and its rows are `instances` rows).
  * @returns the rows read (FAST_ROWS's format and names, with no rows, from the fast path) and
@@ -33,7 +38,7 @@ export async function scoreRequest(
   body: string | undefined,
   setVersion: SetVersion,
   checkSignature: (name: string) => void,
-  read: (doc: JsonDoc, kinds: SlotKinds) => Rows,
+  read: (doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink) => Rows,
   fast = false,
 ): Promise<{ rows: Rows; scores: number[] }> {
   // a scan is valid until the next one: it is used below before any await
@@ -53,7 +58,7 @@ export async function scoreRequest(
     let rows = FAST_ROWS;
     if (!batch) {
       doc ??= parseJsonBody(body);
-      rows = read(doc, kindsOf(featurizer));
+      rows = read(doc, kindsOf(featurizer), unknownSinkOf(ctx, servingRulesOf(held.value.manifest).unknownSlots));
       batch = featurizer.fromInstances(rows.rows);
     }
     const scores = await scoreBatch(held.value, batch, rows.where, ctx.yieldTurn);
@@ -62,4 +67,10 @@ export async function scoreRequest(
   } finally {
     held.release();
   }
+}
+
+/** The sink of unknown keys under the policy in force (ctx's override, else the model's): none under reject. */
+function unknownSinkOf(ctx: ApiContext, model: UnknownSlotPolicy): UnknownSlotSink | undefined {
+  if ((ctx.unknownSlots ?? model) === 'reject') return undefined;
+  return { drop: (_key, n) => ctx.metrics.serveUnknownSlots.inc(n) };
 }

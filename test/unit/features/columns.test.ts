@@ -6,7 +6,8 @@ import { arrowSchemaFor, rowsToRecordBatch } from '../../../src/ingest/arrow/rec
 
 describe('batch column names (features/columns.ts)', () => {
   it('every fixed column the record-batch builder writes, and the ts input field, is a reserved slot name', () => {
-    const fixed = arrowSchemaFor({ numeric: [], categorical: [] }, { bayesP: true }).fields.map((f) => f.name);
+    const all = { bayesP: true, weight: true };
+    const fixed = arrowSchemaFor({ numeric: [], categorical: [] }, all).fields.map((f) => f.name);
     expect(fixed).toContain(LABEL_COLUMN);
     expect([...RESERVED_SLOT_NAMES].sort()).toEqual([...fixed, TS_INPUT_FIELD].sort());
   });

@@ -35,6 +35,8 @@ async function producedReasons(): Promise<Set<string>> {
     const d = msg(v, 0, 't/0@1');
     if (!d.ok) out.add(d.reason);
   }
+  const arrow = createMessageDecoder('arrow', SLOTS, 64)(Buffer.from('no arrow'), 0, 't/0@2');
+  if (!arrow.ok) out.add(arrow.reason);
   const jsonl = createJsonlDecoder(SLOTS);
   for (const line of [
     '{',
@@ -43,8 +45,12 @@ async function producedReasons(): Promise<Set<string>> {
     '{"label":0,"features":{"n1":"x"}}',
     '{"label":0,"ts":[]}',
     '{"label":0,"ts":5}',
+    '{"label":0,"features":{"zz":1}}',
   ]) {
     out.add(thrown(() => jsonl(line, 'x:1'))!);
+  }
+  for (const line of ['{"label":0,"w":-1}']) {
+    out.add(thrown(() => createJsonlDecoder(SLOTS, { weight: 'w' })(line, 'x:1'))!);
   }
   out.add(thrown(() => decodeCriteoLine('1\t2', 'x:1'))!);
   const ffm = createSparseDecoder('libffm', SLOTS);

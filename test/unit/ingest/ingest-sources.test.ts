@@ -236,12 +236,13 @@ describe('jsonl file source', () => {
     ];
     const p = tmpFile('a.jsonl', `${lines.join('\n')}\n`);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const src = createFileSource({ path: p, format: 'jsonl', schema: SMALL });
+    const columns = { ...defaultInputColumns(), unknownSlots: 'ignore' as const };
+    const src = createFileSource({ path: p, format: 'jsonl', schema: SMALL, columns });
     const rows = rowsOf(await collect(src));
     expect(warn).toHaveBeenCalledTimes(6); // 5 bad rows + the unknown slot "other", once
-    expect(warn.mock.calls.flat().join('\n')).toMatch(
-      /slot "other", which the schema does not have; it is ignored \(first seen at .*a\.jsonl:1\)/,
-    );
+    const said = warn.mock.calls.flat().join('\n');
+    expect(said).toMatch(/slot "other", which the schema does not have; it is ignored/);
+    expect(said).toMatch(/\(schema\.unknownSlots=ignore; first seen at .*a\.jsonl:1\)/);
     warn.mockRestore();
     expect(rows).toEqual([
       {
@@ -260,6 +261,18 @@ describe('jsonl file source', () => {
       rows: 2,
       bad: { bad_json: 1, missing_label: 1, bad_label: 1, bad_number: 2, wrong_type: 1, bad_timestamp: 1 },
     });
+  });
+
+  it('under schema.unknownSlots=reject (the default) a line with an unknown slot is a bad row, counted', async () => {
+    const lines = ['{"label":1,"features":{"n1":3,"other":1}}', '{"label":0,"features":{"n1":2}}'];
+    const p = tmpFile('rej.jsonl', `${lines.join('\n')}\n`);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const src = createFileSource({ path: p, format: 'jsonl', schema: SMALL });
+    const rows = rowsOf(await collect(src));
+    expect(warn.mock.calls.flat().join('\n')).toMatch(/\[unknown_slot\].*features\.other is not a slot/);
+    warn.mockRestore();
+    expect(rows.map((r) => r.source_offset)).toEqual([2]);
+    expect(src.stats()).toEqual({ rows: 1, bad: { unknown_slot: 1 } });
   });
 
   it('decoder rejects labels other than 0/1', () => {

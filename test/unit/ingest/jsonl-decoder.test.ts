@@ -64,11 +64,40 @@ describe('createJsonlDecoder', () => {
     );
   });
 
-  it('reports each unknown slot once', () => {
+  it('under schema.unknownSlots=ignore, drops an unknown slot and reports each name once', () => {
     const seen: string[] = [];
-    const d = createJsonlDecoder(SLOTS, (slot, where) => seen.push(`${slot}@${where}`));
+    const onUnknownSlot = (slot: string, where: string) => seen.push(`${slot}@${where}`);
+    const d = createJsonlDecoder(SLOTS, { onUnknownSlot, unknownSlots: 'ignore' });
     d('{"label":0,"features":{"zz":1,"n1":2}}', 'x:1');
     d('{"label":0,"features":{"zz":1,"yy":"a"}}', 'x:2');
     expect(seen).toEqual(['zz@x:1', 'yy@x:2']);
+  });
+
+  it('under schema.unknownSlots=reject (the default), a row with an unknown slot is bad: unknown_slot', () => {
+    const seen: string[] = [];
+    const d = createJsonlDecoder(SLOTS, { onUnknownSlot: (s) => seen.push(s) });
+    expect(() => d('{"label":0,"features":{"n1":2,"zz":1}}', 'x:1')).toThrow(
+      expect.objectContaining({
+        reason: 'unknown_slot',
+        where: 'x:1 features.zz',
+        message: expect.stringMatching(/zz/),
+      }),
+    );
+    expect(seen).toEqual([]);
+    // schema.ignore drops a key under either policy
+    const ign = createJsonlDecoder(SLOTS, { ignore: ['zz'] });
+    expect(ign('{"label":0,"features":{"n1":2,"zz":1}}', 'x:2').numeric[0]).toBe(2);
+  });
+
+  it('reads the sample weight of schema.weight: absent/null = 1, negative or non-finite = bad_weight', () => {
+    const d = createJsonlDecoder(SLOTS, { weight: 'w' });
+    expect(d('{"label":1,"w":2.5}', 'x:1').weight).toBe(2.5);
+    expect(d('{"label":1,"w":"0.25"}', 'x:1').weight).toBe(0.25);
+    expect(d('{"label":1,"w":0}', 'x:1').weight).toBe(0);
+    expect(d('{"label":1}', 'x:1').weight).toBeUndefined();
+    expect(d('{"label":1,"w":null}', 'x:1').weight).toBeUndefined();
+    for (const w of ['-1', '"abc"', '1e400', 'true', '[]', '"NaN"'])
+      expect(() => d(`{"label":1,"w":${w}}`, 'x:3'), w).toThrow(expect.objectContaining({ reason: 'bad_weight' }));
+    expect(createJsonlDecoder(SLOTS)('{"label":1,"w":-1}', 'x:1').weight).toBeUndefined(); // no weight column
   });
 });

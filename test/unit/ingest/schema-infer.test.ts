@@ -80,7 +80,7 @@ describe('schema.ignore in JSON lines', () => {
   it('an ignored features key is not warned about; another unknown key is', async () => {
     const p = file('ig.jsonl', '{"label":1,"features":{"uid":"a","n1":1,"zz":2}}\n');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const columns = { ...defaultInputColumns(), ignore: ['uid'] };
+    const columns = { ...defaultInputColumns(), ignore: ['uid'], unknownSlots: 'ignore' as const };
     for await (const _ of createFileSource({ path: p, format: 'jsonl', schema: S, columns }).batches({ batchSize: 4 }))
       void _;
     const said = warn.mock.calls.flat().join('\n');

@@ -13,23 +13,27 @@ import { createMessageDecoder } from '../../../src/ingest/kafka/message-decoder.
 import { createMetrics } from '../../../src/metrics/catalogue.ts';
 import { createHttpServer } from '../../../src/serve/http-server.ts';
 import type { ModelRegistry } from '../../../src/serve/model-registry.ts';
+import type { UnknownSlotPolicy } from '../../../src/features/unknown-slots.ts';
+import { defaultInputColumns } from '../../../src/ingest/input-columns.ts';
 
 const schema = { numeric: ['I1'], categorical: ['C1'], embeddingDim: 2 };
 const featurizer = new Featurizer(schema);
 const decode = createMessageDecoder('jsonl', schema, 1 << 16);
 
-function server() {
+function server(unknownSlots?: UnknownSlotPolicy, metrics = createMetrics(), override?: UnknownSlotPolicy) {
   const served = {
     version: '1',
     featurizer,
-    model: { score: async (b: { size: number }) => new Float32Array(b.size) },
+    manifest: unknownSlots ? { featurization: { unknown_slots: unknownSlots } } : {},
+    model: { score: async (b: { size: number }) => new Float32Array(b.size).fill(0.25) },
   };
   const registry = {
     current: () => served,
     acquire: () => ({ version: '1', value: served, release: () => {} }),
     lastError: undefined,
   } as unknown as ModelRegistry;
-  return createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr', logger: pino({ level: 'silent' }) });
+  const logger = pino({ level: 'silent' });
+  return createHttpServer({ registry, metrics, modelName: 'ctr', logger, unknownSlots: override });
 }
 
 /** Training's reading of `s` as numeric slot I1: the value, null (missing) or 'bad'. */
@@ -96,5 +100,55 @@ describe('one rule for training and serving', () => {
     expect(rb.statusCode).toBe(400);
     expect(rb.json().error).toBe('JSON Parse error: the body is not valid UTF-8');
     await app.close();
+  });
+
+  it('one unknown-slot policy: reject refuses the row and the request, ignore drops the key in both', async () => {
+    const msg = Buffer.from('{"label":1,"features":{"C1":"a","Z9":"x"}}');
+    const predict = (app: ReturnType<typeof server>, payload: unknown) =>
+      app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: JSON.stringify(payload) });
+    const bodies = [
+      { instances: [{ C1: 'a', Z9: 'x' }] },
+      { inputs: { C1: ['a', 'b'], Z9: [1, 2] } },
+      { instances: [{ C1: 'a', I1: 1, Z9: 'x' }], signature_name: 'serving_default' },
+    ];
+    // reject: a bad row (unknown_slot) in training, 400 naming the key in serving (the default, and an old export)
+    expect(decode(msg, 1, 'w')).toMatchObject({ ok: false, reason: 'unknown_slot' });
+    for (const policy of ['reject', undefined] as const) {
+      const app = server(policy);
+      for (const b of bodies) {
+        const r = await predict(app, b);
+        expect(r.statusCode, JSON.stringify(b)).toBe(400);
+        expect(r.json().error).toMatch(/does not have named input: Z9/);
+      }
+      const c = await app.inject({
+        method: 'POST',
+        url: '/v1/models/ctr:classify',
+        payload: '{"examples":[{"Z9":1}]}',
+      });
+      expect(c.statusCode).toBe(400);
+      expect(c.json().error).toMatch(/Z9/);
+      await app.close();
+    }
+    // ignore: dropped in training (the row trains without it) and in serving (counted)
+    const cols = { ...defaultInputColumns(), unknownSlots: 'ignore' as const };
+    const ign = createMessageDecoder('jsonl', schema, 1 << 16, { columns: cols })(msg, 1, 'w');
+    expect(ign).toMatchObject({ ok: true, row: { categorical: ['a'] } });
+    const metrics = createMetrics();
+    const app = server('ignore', metrics);
+    for (const b of bodies) {
+      const r = await predict(app, b);
+      expect(r.statusCode, JSON.stringify(b)).toBe(200);
+    }
+    const c = await app.inject({ method: 'POST', url: '/v1/models/ctr:classify', payload: '{"examples":[{"Z9":1}]}' });
+    expect(c.statusCode).toBe(200);
+    expect((await metrics.serveUnknownSlots.get()).values[0].value).toBe(1 + 2 + 1 + 1);
+    await app.close();
+    // serve.unknownSlots overrides the export's policy, both ways
+    const strict = server('ignore', createMetrics(), 'reject');
+    expect((await predict(strict, bodies[0])).statusCode).toBe(400);
+    await strict.close();
+    const lax = server('reject', createMetrics(), 'ignore');
+    expect((await predict(lax, bodies[0])).statusCode).toBe(200);
+    await lax.close();
   });
 });

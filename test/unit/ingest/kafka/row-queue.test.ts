@@ -84,4 +84,15 @@ describe('RowQueue', () => {
     expect(q.size).toBe(70_010 - 66_002);
     expect(q.firstQueued()).toEqual(new Map([[0, 66_002]]));
   });
+
+  it("wholeMessages grows a take to the end of the last row's message (arrow rows share an offset)", () => {
+    const { q } = queue(100);
+    q.push([row(0, 5), row(0, 5), row(0, 5), row(0, 6), row(1, 6), row(1, 6)]);
+    expect(q.wholeMessages(1)).toBe(3);
+    expect(q.wholeMessages(3)).toBe(3);
+    expect(q.wholeMessages(4)).toBe(4); // 1@6 is another partition's message
+    expect(q.wholeMessages(5)).toBe(6);
+    expect(at(q.take(q.wholeMessages(2)))).toEqual(['0@5', '0@5', '0@5']);
+    expect(q.wholeMessages(1)).toBe(1);
+  });
 });
