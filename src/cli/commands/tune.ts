@@ -34,8 +34,10 @@ function tuneFlags(o: { input?: string; format?: string; limit?: number }): stri
 const HELP = [
   '',
   'Each trial trains a fresh model in this process, as `train` would, on the first rows of the file',
-  '(file order: a click log is written in time order) and scores holdout AUC on the last',
-  '--holdout-fraction of them. Trial 1 is the base config (--config, --set, defaults); half of the',
+  '(file order: a click log is written in time order) and scores holdout AUC on the rows after them,',
+  'in --folds rolling-origin folds of --holdout-fraction of the rows each (defaults 2 and 0.2: train on',
+  'the first 60%, score the next 20%; train on the first 80%, score the last 20%); its score is the',
+  'mean. Trial 1 is the base config (--config, --set, defaults); half of the',
   'rest sample the space at random, the other half move one or two settings of the best so far one',
   'step. Same file, config and --seed: same trials. The space (family: wide = linear weights only,',
   'fm = wide + factorization-machine term, deep = wide & deep, deepfm = deep + FM):',
@@ -43,7 +45,7 @@ const HELP = [
   'Batch sizes over a quarter of the training rows are left out; FM families too when schema.dims',
   'gives slots their own dims. The rows are held in memory: use --limit on a large file.',
   'Output: the best config on stdout (or --out), the table of trials on stderr; --json prints',
-  '{best, config, trials, rows, trainRows, bad} on stdout instead. Then:',
+  '{best, config, trials, rows, folds, bad} on stdout instead. Then:',
   '  lionctr train --config tuned.json --input FILE --export-dir DIR',
 ].join('\n');
 
@@ -60,11 +62,17 @@ export function addTuneCommand(program: Command): void {
       .addOption(fileFormat())
       .option('--trials <n>', 'trial budget (trials at most)', intArg('--trials', 1), 20)
       .option('--seed <n>', 'seed of the search', intArg('--seed'), 1)
-      .option('--holdout-fraction <x>', 'last fraction of the rows scored, in (0, 1)', fractionArg, 0.2)
+      .option('--holdout-fraction <x>', 'fraction of the rows each fold scores, in (0, 1)', fractionArg, 0.2)
+      .option(
+        '--folds <n>',
+        'rolling-origin folds: a trial scores the mean holdout AUC over them',
+        intArg('--folds', 1),
+        2,
+      )
       .option('--limit <n>', 'use the first n good rows (after source.skip; source.limit)', intArg('--limit', 1))
       .option('--out <file>', 'write the best config there (JSON) instead of stdout')
       .option('--keep-source', 'keep source.kind/path/skip/limit of this run in the written config')
-      .option('--json', 'print {best, config, trials, rows, trainRows, bad} as one JSON object on stdout')
+      .option('--json', 'print {best, config, trials, rows, folds, bad} as one JSON object on stdout')
       .addHelpText('after', HELP),
   ).action(async (o) => {
     try {
@@ -79,16 +87,17 @@ export function addTuneCommand(program: Command): void {
         trials: o.trials,
         seed: o.seed,
         holdoutFraction: o.holdoutFraction,
+        folds: o.folds,
         keepSource: !!o.keepSource,
         out: process.stderr,
       });
       const text = `${JSON.stringify(r.config, null, 2)}\n`;
       if (o.out) writeFileSync(o.out, text);
       if (o.json) {
-        const { best, config, trials, rows, trainRows, bad } = r;
+        const { best, config, trials, rows, folds, bad } = r;
         const [bestRow] = trialsJson([best]);
         process.stdout.write(
-          `${JSON.stringify({ best: bestRow, config, trials: trialsJson(trials), rows, trainRows, bad })}\n`,
+          `${JSON.stringify({ best: bestRow, config, trials: trialsJson(trials), rows, folds, bad })}\n`,
         );
         return;
       }

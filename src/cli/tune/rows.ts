@@ -1,8 +1,11 @@
 /**
  * The rows `lionctr tune` trains and scores on: read once from the configured file into
  * memory (Arrow RecordBatches of CHUNK rows), split in file order (a click log is written in
- * time order) into the first rows (training) and the last `holdoutFraction` of them (holdout),
- * and replayed as Sources in any batch size without reading the file again.
+ * time order) into rolling-origin folds (Tashman 2000, "Out-of-sample tests of forecasting
+ * accuracy", sec. 3): with holdout H = round(rows x holdoutFraction) and K folds, fold k
+ * (0-based) trains on the rows before rows - (K - k) H and scores the H rows after them, so
+ * the last fold scores the last H rows; replayed as Sources in any batch size without reading
+ * the file again.
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { LionctrConfig } from '../../config/schema.ts';
@@ -18,14 +21,20 @@ import { openConfiguredSource } from '../common.ts';
  */
 export const CHUNK = 8192;
 
+/** One rolling-origin fold of the rows. */
+export interface Fold {
+  trainRows: number;
+  end: number;
+}
+
 /** The rows of a tuning run, held in memory. */
 export interface TuneRows {
   /** The cached batches, CHUNK rows each but the last, in file order. */
   chunks: RecordBatch[];
   /** Rows in all (good rows; bad ones are counted in `bad` and left out). */
   rows: number;
-  /** The first `trainRows` rows are trained on, the rest are the holdout. */
-  trainRows: number;
+  /** The folds, in time order: train on rows [0, trainRows), score rows [trainRows, end). */
+  folds: Fold[];
   /** Bad rows skipped while reading, by reason. */
   bad: Record<string, number>;
   /** Source name of the file (`file:<path>`), kept in the replays' positions. */
@@ -34,17 +43,21 @@ export interface TuneRows {
 
 /**
  * Reads the configured file source (source.path, format, skip, limit) into memory and splits
- * it: the last round(rows * holdoutFraction) rows are the holdout.
- * @throws LionctrError LIONCTR_BAD_INPUT when fewer than 20 rows are usable or either part is empty;
- *   LIONCTR_BAD_CONFIG when holdoutFraction is not in (0, 1).
+ * it into `folds` rolling-origin folds of round(rows * holdoutFraction) scored rows each.
+ * @throws LionctrError LIONCTR_BAD_INPUT when fewer than 20 rows are usable or a fold would
+ *   train or score no row; LIONCTR_BAD_CONFIG when folds x holdoutFraction is not in (0, 1).
  */
 export async function readTuneRows(
   cfg: LionctrConfig,
   schema: FeatureSchema,
   holdoutFraction: number,
+  folds = 1,
 ): Promise<TuneRows> {
-  if (!(holdoutFraction > 0 && holdoutFraction < 1))
-    throw new LionctrError('LIONCTR_BAD_CONFIG', `--holdout-fraction must be in (0, 1), got ${holdoutFraction}`);
+  if (!(holdoutFraction > 0 && folds >= 1 && folds * holdoutFraction < 1))
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      `--holdout-fraction x --folds must be in (0, 1), got ${holdoutFraction} x ${folds}`,
+    );
   const src = openConfiguredSource(cfg, schema);
   const chunks: RecordBatch[] = [];
   let rows = 0;
@@ -54,12 +67,15 @@ export async function readTuneRows(
   }
   const bad = src.stats().bad;
   const held = Math.round(rows * holdoutFraction);
-  const trainRows = rows - held;
-  if (rows < 20 || held < 1 || trainRows < 1) {
+  if (rows < 20 || held < 1 || rows - folds * held < 1) {
     const why = `${rows} usable rows (bad rows: ${JSON.stringify(bad)}): too few to split into training and holdout`;
     throw new LionctrError('LIONCTR_BAD_INPUT', why, { where: cfg.source.path });
   }
-  return { chunks, rows, trainRows, bad, name: src.name };
+  const fs = Array.from({ length: folds }, (_, k) => ({
+    trainRows: rows - (folds - k) * held,
+    end: rows - (folds - k - 1) * held,
+  }));
+  return { chunks, rows, folds: fs, bad, name: src.name };
 }
 
 /** The rows [from, to) of the cached chunks, as RecordBatch slices in order. */

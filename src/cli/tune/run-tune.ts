@@ -12,11 +12,11 @@ import { selectBackend } from '../../model/backend.ts';
 import { featureSchemaOf } from '../common.ts';
 import { bestConfig } from './best-config.ts';
 import { type BarOutput, ProgressBar } from './progress.ts';
-import { readTuneRows } from './rows.ts';
+import { type Fold, readTuneRows } from './rows.ts';
 import { bestOf, search } from './search.ts';
 import { describeSpace, fitSpace, overridesOf, type Point, pointOf } from './space.ts';
 import type { TrialRow } from './table.ts';
-import { runTrial } from './trial.ts';
+import { combineFolds, runTrial, type TrialFigures } from './trial.ts';
 
 /** What a tuning run is given. */
 export interface TuneOptions {
@@ -29,6 +29,8 @@ export interface TuneOptions {
   trials: number;
   seed: number;
   holdoutFraction: number;
+  /** Rolling-origin folds (rows.ts); a trial's score is its mean holdout AUC over them. */
+  folds: number;
   /** Keep source.kind/path/skip/limit in the written config. */
   keepSource: boolean;
   /** Progress bar and notes (process.stderr). */
@@ -42,7 +44,8 @@ export interface TuneResult {
   /** The config to write: `train --config` takes it. */
   config: Record<string, unknown>;
   rows: number;
-  trainRows: number;
+  /** The folds: train on rows [0, trainRows), score [trainRows, end). */
+  folds: Fold[];
   bad: Record<string, number>;
 }
 
@@ -60,11 +63,12 @@ function trialLogger(cfg: LionctrConfig): Logger {
 export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const logger = trialLogger(o.cfg);
   await selectBackend(o.cfg.backend, (m) => logger.debug(m));
-  const rows = await readTuneRows(o.cfg, featureSchemaOf(o.cfg), o.holdoutFraction);
-  const { space, notes } = fitSpace(o.cfg, rows.trainRows);
+  const rows = await readTuneRows(o.cfg, featureSchemaOf(o.cfg), o.holdoutFraction, o.folds);
+  const { space, notes } = fitSpace(o.cfg, rows.folds[0].trainRows);
+  const folds = rows.folds.map((f) => `rows ${f.trainRows + 1}-${f.end} after ${f.trainRows}`).join(', ');
   o.out.write(
-    `lionctr tune: ${rows.rows} rows of ${o.cfg.source.path} in file order: training on the first ${rows.trainRows}, ` +
-      `holdout the last ${rows.rows - rows.trainRows}; up to ${o.trials} trials, seed ${o.seed}\n`,
+    `lionctr tune: ${rows.rows} rows of ${o.cfg.source.path} in file order; each trial scores holdout AUC on ` +
+      `${folds} (mean); up to ${o.trials} trials, seed ${o.seed}\n`,
   );
   for (const n of notes) o.out.write(`lionctr tune: ${n}\n`);
   logger.debug({ space: describeSpace(space) }, 'search space');
@@ -74,7 +78,10 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const evaluate = async (p: Point, index: number): Promise<number> => {
     const row: TrialRow = { index, point: p, kind: 'base', score: NaN };
     try {
-      row.figures = await runTrial(o.configOf(index === 0 ? [] : overridesOf(p)), rows, logger);
+      const cfg = o.configOf(index === 0 ? [] : overridesOf(p));
+      const fs: TrialFigures[] = [];
+      for (const fold of rows.folds) fs.push(await runTrial(cfg, rows, fold, logger));
+      row.figures = combineFolds(fs);
       row.score = row.figures.auc;
     } catch (e) {
       if (!(e instanceof LionctrError) || e.code !== 'LIONCTR_DIVERGED') throw e;
@@ -106,5 +113,5 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   }
   // the base trial's point holds the base config's own values: written out all the same
   const config = bestConfig(o.cfg, o.origins, overridesOf(best.point), o.keepSource);
-  return { trials: rowsOut, best, config, rows: rows.rows, trainRows: rows.trainRows, bad: rows.bad };
+  return { trials: rowsOut, best, config, rows: rows.rows, folds: rows.folds, bad: rows.bad };
 }

@@ -13,22 +13,44 @@ import { TrainStep } from '../../train/train-step.ts';
 import { Trainer } from '../../train/trainer.ts';
 import { featureSchemaOf } from '../common.ts';
 import { modelOf, optimConfigOf } from '../model-setup.ts';
-import { replaySource, type TuneRows } from './rows.ts';
+import { type Fold, replaySource, type TuneRows } from './rows.ts';
 
-/** What a trial measured: the holdout figures and the training time. */
+/** What a trial measured: the holdout figures and the training time (summed or averaged over folds). */
 export interface TrialFigures extends EvalFigures {
   /** Examples trained (training rows x passes). */
   trained: number;
   /** Wall seconds of training and scoring. */
   seconds: number;
+  /** Holdout AUC of each fold, in time order (one fold: [auc]). */
+  foldAucs: number[];
+}
+
+/**
+ * The figures of a trial over its folds: AUC, logloss, NE and calibration averaged (each
+ * fold's holdout has the same number of rows), examples, trained and seconds summed.
+ */
+export function combineFolds(fs: readonly TrialFigures[]): TrialFigures {
+  const mean = (k: 'auc' | 'logloss' | 'ne' | 'calibration') => fs.reduce((s, f) => s + f[k], 0) / fs.length;
+  const sum = (k: 'examples' | 'trained' | 'seconds') => fs.reduce((s, f) => s + f[k], 0);
+  return {
+    auc: mean('auc'),
+    logloss: mean('logloss'),
+    ne: mean('ne'),
+    calibration: mean('calibration'),
+    examples: sum('examples'),
+    trained: sum('trained'),
+    seconds: sum('seconds'),
+    foldAucs: fs.flatMap((f) => f.foldAucs),
+  };
 }
 
 /**
  * Trains a fresh model of `cfg` (model.*, optim.*, schema.*, train.batchSize, source.epochs)
- * on rows [0, trainRows) of `rows`, `source.epochs` passes, and scores rows [trainRows, rows).
+ * on rows [0, fold.trainRows) of `rows`, `source.epochs` passes, and scores rows
+ * [fold.trainRows, fold.end).
  * @throws LionctrError as `train` does (LIONCTR_BAD_CONFIG on a bad setting, LIONCTR_DIVERGED).
  */
-export async function runTrial(cfg: LionctrConfig, rows: TuneRows, logger: Logger): Promise<TrialFigures> {
+export async function runTrial(cfg: LionctrConfig, rows: TuneRows, fold: Fold, logger: Logger): Promise<TrialFigures> {
   const t0 = performance.now();
   const schema = featureSchemaOf(cfg);
   const model = modelOf(cfg, schema);
@@ -38,7 +60,7 @@ export async function runTrial(cfg: LionctrConfig, rows: TuneRows, logger: Logge
     const trainer = new Trainer({
       model,
       step,
-      openSource: () => replaySource(rows, 0, rows.trainRows),
+      openSource: () => replaySource(rows, 0, fold.trainRows),
       epochs: cfg.source.epochs,
       batchSize: cfg.train.batchSize,
       maxExamples: 0,
@@ -55,7 +77,7 @@ export async function runTrial(cfg: LionctrConfig, rows: TuneRows, logger: Logge
     const fz = new Featurizer(schema);
     const p: number[] = [],
       y: number[] = [];
-    for await (const rb of replaySource(rows, rows.trainRows, rows.rows).batches({ batchSize: 4096 })) {
+    for await (const rb of replaySource(rows, fold.trainRows, fold.end).batches({ batchSize: 4096 })) {
       const b = fz.fromRecordBatch(rb);
       const q = model.predict(b);
       for (let i = 0; i < b.size; i++) {
@@ -64,7 +86,7 @@ export async function runTrial(cfg: LionctrConfig, rows: TuneRows, logger: Logge
       }
     }
     const f = evalFigures(p, y);
-    return { ...f, trained: s.examplesThisRun, seconds: (performance.now() - t0) / 1000 };
+    return { ...f, trained: s.examplesThisRun, seconds: (performance.now() - t0) / 1000, foldAucs: [f.auc] };
   } finally {
     model.dispose();
     step?.denseLion.dispose();
