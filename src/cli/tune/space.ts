@@ -21,7 +21,7 @@ export interface Dim {
 
 /**
  * The dimensions and values searched (the README and `tune --help` state the same):
- * family: wide = linear weights only (model.hidden [], the tower a linear layer), fm = wide +
+ * family: wide = a linear model (model.hidden [], the tower one linear layer), fm = wide +
  * the FM pairwise term (model.fm), deep = wide & deep (hidden layers), deepfm = deep + FM.
  */
 export const SPACE: readonly Dim[] = [
@@ -34,7 +34,10 @@ export const SPACE: readonly Dim[] = [
   { name: 'optim.embedding.weightDecay', values: [0, 0.3, 3] },
   { name: 'optim.linear.lr', values: [1e-3, 3e-3, 1e-2] },
   { name: 'optim.linear.weightDecay', values: [0, 0.3, 3] },
-  { name: 'optim.schedule.kind', values: ['constant', 'inverse-sqrt'] },
+  // constant only: a tuned lr then means the same in the final, longer run (more rows than a
+  // fold's); a decaying schedule ends a longer run at a lower lr than the one tuned. With both,
+  // the search picked inverse-sqrt on the folds and lost 0.009-0.010 AUC on the Criteo holdout.
+  { name: 'optim.schedule.kind', values: ['constant'] },
   { name: 'train.batchSize', values: [64, 128, 256, 512, 1024] },
   { name: 'source.epochs', values: [1, 2, 3, 4] },
 ];
