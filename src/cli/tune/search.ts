@@ -1,10 +1,11 @@
 /**
  * The search of `lionctr tune`: seeded, sequential, within a trial budget. Trial 1 is the base
  * config as given; then half the remaining budget samples the space at random (each
- * dimension uniform over its values); the other half perturbs the best point so far (one or
- * two dimensions moved to a neighbouring value), a simple local search after the random
- * phase (Bergstra & Bengio 2012 on random search; the perturbation step as in an (1+1)
- * evolution strategy). No point is tried twice. Same seed and same scores: same trials.
+ * dimension uniform over its values; Bergstra & Bengio 2012); the other half is a
+ * first-improvement hill climb from the best point so far: its one-dimension changes (every
+ * other value of every dimension) in a seeded random order, moving on as soon as one scores
+ * better; when none is left, random two-dimension steps. No point is tried twice. Same seed
+ * and same scores: same trials.
  */
 import { Xoshiro128 } from '../../ingest/synthetic-prng.ts';
 import { type Dim, type Point, pointKey } from './space.ts';
@@ -72,6 +73,18 @@ function neighbour(p: Point, space: readonly Dim[], rng: Xoshiro128): Point {
   return q;
 }
 
+/** The points that differ from `p` in one dimension, in a seeded random order (Fisher-Yates). */
+function changesOf(p: Point, space: readonly Dim[], rng: Xoshiro128): Point[] {
+  const out: Point[] = [];
+  for (const d of space)
+    for (const v of d.values) if (JSON.stringify(v) !== JSON.stringify(p[d.name])) out.push({ ...p, [d.name]: v });
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = pick(rng, i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 /**
  * Runs the search (see module doc): at most `trials` trials, fewer when no untried point is
  * found in MAX_DRAWS draws. Returns the trials in order; the best is bestOf(trials).
@@ -83,6 +96,8 @@ export async function search(o: SearchOptions): Promise<Trial[]> {
   const tried = new Set<string>();
   const out: Trial[] = [];
   const randomTrials = Math.ceil((o.trials - 1) / 2);
+  let climbFrom = '';
+  let changes: Point[] = [];
   for (let i = 0; i < o.trials; i++) {
     let point: Point | null = null;
     let kind: Trial['kind'] = i === 0 ? 'base' : i <= randomTrials ? 'random' : 'local';
@@ -90,7 +105,11 @@ export async function search(o: SearchOptions): Promise<Trial[]> {
       let p: Point;
       if (kind === 'base') p = o.base;
       else if (kind === 'random') p = randomPoint(o.space, o.base, rng);
-      else p = neighbour(bestOf(out)?.point ?? o.base, o.space, rng);
+      else {
+        const from = bestOf(out)?.point ?? o.base;
+        if (pointKey(from) !== climbFrom) [climbFrom, changes] = [pointKey(from), changesOf(from, o.space, rng)];
+        p = changes.shift() ?? neighbour(from, o.space, rng);
+      }
       p = repair(p, o.space, rng);
       if (!tried.has(pointKey(p))) point = p;
       else if (kind === 'local' && draw >= MAX_DRAWS / 2) kind = 'random'; // the best's neighbours are used up

@@ -20,7 +20,8 @@ export interface Dim {
 }
 
 /**
- * The dimensions and values searched (the README and `tune --help` state the same):
+ * The dimensions and values searched (the README and `tune --help` state the same); the linear
+ * weights take the embedding rows' lr and weight decay (both are sparse rows of the same ids):
  * family: wide = a linear model (model.hidden [], the tower one linear layer), fm = wide +
  * the FM pairwise term (model.fm), deep = wide & deep (hidden layers), deepfm = deep + FM.
  */
@@ -32,8 +33,6 @@ export const SPACE: readonly Dim[] = [
   { name: 'optim.dense.weightDecay', values: [0, 0.1, 1] },
   { name: 'optim.embedding.lr', values: [1e-3, 3e-3, 1e-2] },
   { name: 'optim.embedding.weightDecay', values: [0, 0.3, 3] },
-  { name: 'optim.linear.lr', values: [1e-3, 3e-3, 1e-2] },
-  { name: 'optim.linear.weightDecay', values: [0, 0.3, 3] },
   // constant only: a tuned lr then means the same in the final, longer run (more rows than a
   // fold's); a decaying schedule ends a longer run at a lower lr than the one tuned. With both,
   // the search picked inverse-sqrt on the folds and lost 0.009-0.010 AUC on the Criteo holdout.
@@ -94,9 +93,16 @@ export function fitSpace(
   return { space: out, notes };
 }
 
+/** Dimensions whose value also goes to a second key: the linear weights follow the embedding rows. */
+const ALSO: Record<string, string> = {
+  'optim.embedding.lr': 'optim.linear.lr',
+  'optim.embedding.weightDecay': 'optim.linear.weightDecay',
+};
+
 /**
- * The config overrides (`key=JSON`) of a point: each dimension's key, except `model.family`,
- * which sets model.fm and (wide, fm) model.hidden [] in place of the point's hidden layers.
+ * The config overrides (`key=JSON`) of a point: each dimension's key (and its ALSO key), except
+ * `model.family`, which sets model.fm and (wide, fm) model.hidden [] in place of the point's
+ * hidden layers.
  */
 export function overridesOf(p: Point): string[] {
   const family = p['model.family'] as Family | undefined;
@@ -105,6 +111,7 @@ export function overridesOf(p: Point): string[] {
     if (name === 'model.family') out.push(`model.fm=${family === 'fm' || family === 'deepfm'}`);
     else if (name === 'model.hidden' && (family === 'wide' || family === 'fm')) out.push('model.hidden=[]');
     else out.push(`${name}=${JSON.stringify(v)}`);
+    if (ALSO[name]) out.push(`${ALSO[name]}=${JSON.stringify(v)}`);
   }
   return out;
 }
