@@ -7,7 +7,7 @@
  * regression (bench/tune-lr.py) tunes C on the same split lionctr tune scores (the last fold)
  * and refits on the whole training part. Each lionctr step is the CLI, as a user runs it.
  *
- *   npx tsx bench/tune-criteo.ts [--trials 40] [--seed 1] [--folds 2] [--avazu-rows 30000] [--no-avazu]
+ *   npx tsx bench/tune-criteo.ts [--trials 40] [--seed 1] [--folds 2] [--avazu-rows 20000] [--no-avazu]
  *     [--python PATH]   (default: LIONCTR_PYTHON, else /work/main/.venv-py or ./.venv-py; skipped when none)
  */
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '40' },
     seed: { type: 'string', default: '1' },
     folds: { type: 'string', default: '2' },
-    'avazu-rows': { type: 'string', default: '30000' },
+    'avazu-rows': { type: 'string', default: '20000' },
     'no-avazu': { type: 'boolean' },
     python: { type: 'string' },
     help: { type: 'boolean' },
