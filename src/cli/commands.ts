@@ -1,5 +1,5 @@
 /**
- * The `lionctr` command tree: run | train | serve | eval | produce | topics | schema | native, one file each
+ * The `lionctr` command tree: run | train | serve | eval | tune | produce | topics | schema | native, one file each
  * (src/cli/commands/, src/cli/produce.ts, src/cli/topics.ts). Every command prints an error
  * as one line and exits with its code's exit status (src/cli/common.ts fatal()); a usage error
  * (unknown option, bad argument) exits 2 (USAGE_EXIT), like a config error.
@@ -13,6 +13,7 @@ import { addRunCommand } from './commands/run.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addTrainCommand } from './commands/train.ts';
+import { addTuneCommand } from './commands/tune.ts';
 import { produceCommand } from './produce.ts';
 import { topicsCommand } from './topics.ts';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   addTrainCommand(program);
   addServeCommand(program);
   addEvalCommand(program);
+  addTuneCommand(program);
   program.addCommand(produceCommand());
   program.addCommand(topicsCommand());
   program.addCommand(schemaCommand());
