@@ -3,11 +3,12 @@
  * (./worker.ts), and the snapshot of the source's counters that travels with each batch
  * and reply (so that the Source's synchronous getters answer on the training thread).
  *
- * Flow: the training side sends `start` with `credits` (batches the ingest thread may send
- * ahead); each batch spends one, each `pull` (a batch taken for training) gives one back, so
- * at most `credits` batches wait between the threads. `untrained`, `checkpointed`, `stop` and
- * `close` are ordered with `pull` (one port, FIFO), which keeps Kafka's exactly-once
- * bookkeeping as it is on one thread.
+ * Flow: the training side sends `open` (replied `ready` or `error`), then `start` with
+ * `credits` (batches the ingest thread may send ahead); each batch spends one, each `pull` (a
+ * batch taken for training) gives one back, so at most `credits` batches wait between the
+ * threads. `untrained`, `checkpointed`, `stop` and `close` (replied `closed`; the thread then
+ * waits for the next `open`) are ordered with `pull` (one port, FIFO), which keeps Kafka's
+ * exactly-once bookkeeping as it is on one thread.
  * @module
  */
 import type { FeatureSchema } from '../../features/schema.ts';
@@ -15,8 +16,8 @@ import type { Source } from '../source.ts';
 import type { SourceSpec } from './source-spec.ts';
 import type { ErrorData, PackedBatch } from './transfer.ts';
 
-/** What the ingest thread is started with (workerData). */
-export interface IngestWorkerData {
+/** What the ingest thread opens (the `open` message). */
+export interface OpenSource {
   spec: SourceSpec;
   /** The schema the batches are featurized by (the model's: src/features/featurizer.ts). */
   features: FeatureSchema;
@@ -55,6 +56,7 @@ export type FromIngest =
 
 /** Training thread -> ingest thread. */
 export type ToIngest =
+  | ({ type: 'open' } & OpenSource)
   | { type: 'start'; batchSize: number; credits: number }
   | { type: 'pull' }
   | { type: 'untrained'; n: number }

@@ -21,7 +21,7 @@ import type { Source } from '../source.ts';
 import { attachFeatures } from './batch-features.ts';
 import { Inbox } from './inbox.ts';
 import { relayLogLine } from './log-relay.ts';
-import type { FromIngest, IngestWorkerData, SourceSnapshot, ToIngest } from './protocol.ts';
+import type { FromIngest, SourceSnapshot, ToIngest } from './protocol.ts';
 import type { SourceSpec } from './source-spec.ts';
 import { errorFromData, unpackRecordBatch } from './transfer.ts';
 
@@ -37,21 +37,66 @@ export interface ThreadedSourceOptions {
 }
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+/** An ingest thread whose source closed, kept for the next one (unref'd: it keeps no process alive). */
+let idle: { worker: Worker; detach: () => void } | null = null;
+
+/** Handlers of a thread's events (only these are removed: the Worker's own listeners stay). */
+interface Handlers {
+  message: (m: FromIngest) => void;
+  error: (e: Error) => void;
+  exit: (code: number) => void;
+}
+
+/** Attaches `h` to `w`; returns what detaches them. */
+function attach(w: Worker, h: Handlers): () => void {
+  w.on('message', h.message);
+  w.on('error', h.error);
+  w.on('exit', h.exit);
+  return () => {
+    w.off('message', h.message);
+    w.off('error', h.error);
+    w.off('exit', h.exit);
+  };
+}
+
+/** The idle ingest thread, or a new one, with `h` attached; returns it and what detaches `h`. */
+function leaseWorker(h: Handlers): { worker: Worker; detach: () => void } {
+  const kept = idle;
+  idle = null;
+  kept?.detach();
+  kept?.worker.ref();
+  const worker = kept?.worker ?? new Worker(BOOT);
+  return { worker, detach: attach(worker, h) };
+}
+
+/** Keeps `w` (its source closed, its handlers detached) for the next source, or ends it when one is kept. */
+async function park(worker: Worker): Promise<void> {
+  if (idle) {
+    await worker.terminate();
+    return;
+  }
+  const gone = () => {
+    if (idle?.worker === worker) idle = null;
+  };
+  idle = { worker, detach: attach(worker, { message: () => {}, error: gone, exit: gone }) };
+  worker.unref();
+}
 
 /**
- * Starts an ingest thread for `opts.spec` and resolves once its source is open.
+ * Opens `opts.spec` on an ingest thread (the one a closed source left, or a new one) and
+ * resolves once the source is open.
  * @throws what opening the source throws on that thread (LionctrError LIONCTR_BAD_CONFIG,
  *   LIONCTR_BAD_INPUT), re-made here with the same code and message.
  */
 export async function openThreadedSource(opts: ThreadedSourceOptions): Promise<Source> {
-  const data: IngestWorkerData = { spec: opts.spec, features: opts.features, logLevel: opts.logger.level };
-  const worker = new Worker(BOOT, { workerData: data });
   const inbox = new Inbox();
-  worker.on('message', (m: FromIngest) => (m.type === 'log' ? relayLogLine(opts.logger, m.line) : inbox.push(m)));
-  worker.on('error', (e) => inbox.die(e));
-  worker.on('exit', (code) =>
-    inbox.die(new LionctrError('LIONCTR_INTERNAL', `the ingest thread exited (code ${code})`, { where: 'source' })),
-  );
+  const { worker, detach } = leaseWorker({
+    message: (m) => (m.type === 'log' ? relayLogLine(opts.logger, m.line) : inbox.push(m)),
+    error: (e) => inbox.die(e),
+    exit: (code) =>
+      inbox.die(new LionctrError('LIONCTR_INTERNAL', `the ingest thread exited (code ${code})`, { where: 'source' })),
+  });
+  worker.postMessage({ type: 'open', spec: opts.spec, features: opts.features, logLevel: opts.logger.level });
   const first = await inbox.next();
   if (first?.type !== 'ready') {
     await worker.terminate();
@@ -104,8 +149,14 @@ export async function openThreadedSource(opts: ThreadedSourceOptions): Promise<S
       closed = true;
       try {
         if (!inbox.dead) await request({ type: 'close' });
-      } finally {
+      } catch (e) {
         await worker.terminate();
+        throw e;
+      }
+      if (inbox.dead) await worker.terminate();
+      else {
+        detach();
+        await park(worker);
       }
     },
   };

@@ -1,37 +1,42 @@
 /**
- * The ingest thread (started by ./threaded-source.ts): opens the source of its SourceSpec,
- * iterates its batches, featurizes each one here and sends it with its features by transfer
- * (./transfer.ts), never more ahead than the credits the training side gave (the bounded
- * queue of ./protocol.ts). The Kafka consumer's event loop is this thread's, so its
- * heartbeats flow while a training step holds the other thread. Errors of the source (bad
+ * The ingest thread (started by ./threaded-source.ts): for each `open` it opens the source of
+ * the SourceSpec, iterates its batches, featurizes each one here and sends it with its
+ * features by transfer (./transfer.ts), never more ahead than the credits the training side
+ * gave (the bounded queue of ./protocol.ts); after `close` it waits for the next `open` (a
+ * file's next pass reuses the thread). The Kafka consumer's event loop is this thread's, so
+ * its heartbeats flow while a training step holds the other thread. Errors of the source (bad
  * config, broker gone, bad input) go back as `error` messages, re-thrown on the training side.
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Featurizer } from '../../features/featurizer.ts';
 import type { Source } from '../source.ts';
 import { relayingLogger } from './log-relay.ts';
-import { capsOf, type FromIngest, type IngestWorkerData, snapshotOf, type ToIngest } from './protocol.ts';
+import { capsOf, type FromIngest, snapshotOf, type ToIngest } from './protocol.ts';
 import { openSourceSpec } from './source-spec.ts';
 import { errorToData, packBatch } from './transfer.ts';
 
 const port = parentPort!;
-const data = workerData as IngestWorkerData;
 const post = (m: FromIngest, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
-const logger = relayingLogger(data.logLevel, (line) => post({ type: 'log', line }));
+const logger = relayingLogger('info', (line) => post({ type: 'log', line }));
 
-let source: Source | null = null;
-try {
-  source = await openSourceSpec(data.spec, logger);
-} catch (e) {
-  post({ type: 'error', error: errorToData(e) });
-  port.close();
-}
-if (source) serve(source);
+/** The open source's handler of the training side's messages (null between sources). */
+let session: ((m: ToIngest) => void) | null = null;
 
-/** Answers the training side's messages for `src` (see ./protocol.ts). */
-function serve(src: Source): void {
-  const featurizer = new Featurizer(data.features);
+port.on('message', (m: ToIngest) => {
+  if (m.type !== 'open') return session?.(m);
+  logger.level = m.logLevel;
+  openSourceSpec(m.spec, logger).then(
+    (src) => {
+      session = serve(src, new Featurizer(m.features));
+      post({ type: 'ready', name: src.name, caps: capsOf(src), snapshot: snapshotOf(src) });
+    },
+    (e) => post({ type: 'error', error: errorToData(e) }),
+  );
+});
+
+/** The message handler for `src` (see ./protocol.ts). */
+function serve(src: Source, featurizer: Featurizer): (m: ToIngest) => void {
   const stop = new AbortController();
   let credits = 0;
   let wake = () => {};
@@ -72,7 +77,7 @@ function serve(src: Source): void {
     }
   }
 
-  port.on('message', (m: ToIngest) => {
+  return (m) => {
     switch (m.type) {
       case 'start':
         credits = m.credits;
@@ -95,9 +100,9 @@ function serve(src: Source): void {
       case 'close':
         stop.abort();
         wake();
-        void reply('closed', () => src.close?.()).then(() => port.close());
+        session = null; // the reply is the last message of this source
+        void reply('closed', () => src.close?.());
         break;
     }
-  });
-  post({ type: 'ready', name: src.name, caps: capsOf(src), snapshot: snapshotOf(src) });
+  };
 }
