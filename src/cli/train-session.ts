@@ -17,7 +17,7 @@ import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { openSourceSpec } from '../ingest/threaded/source-spec.ts';
-import { openThreadedSource } from '../ingest/threaded/threaded-source.ts';
+import { openThreadedSource, prewarmIngestThread } from '../ingest/threaded/threaded-source.ts';
 import { checkpointDirOf } from './checkpoint-dir.ts';
 
 /**
@@ -31,6 +31,7 @@ export async function createTrainer(
   logger: Logger,
   opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null },
 ): Promise<Trainer> {
+  if (cfg.source.thread.enabled) prewarmIngestThread(); // its start overlaps the set-up below
   await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
   const sliced = { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices };

@@ -45,15 +45,15 @@ export class Inbox {
   }
 
   /**
-   * The next stream message, or null when `signal` aborts first.
+   * The next stream message, or null once `signal` has aborted (also when messages wait).
    * @throws the thread's death error when it is gone and nothing is left.
    */
   async next(signal?: AbortSignal): Promise<Stream | null> {
     for (;;) {
+      if (signal?.aborted) return null; // a stop yields nothing more, not even a batch already here
       const m = this.stream.shift();
       if (m) return m;
       if (this.dead) throw this.dead;
-      if (signal?.aborted) return null;
       await new Promise<void>((res) => {
         const done = () => {
           signal?.removeEventListener('abort', done);

@@ -83,6 +83,14 @@ async function park(worker: Worker): Promise<void> {
 }
 
 /**
+ * Starts an ingest thread now, kept idle for the first openThreadedSource: its start (a
+ * second or more: the thread loads its modules) then overlaps the trainer's own set-up.
+ */
+export function prewarmIngestThread(): void {
+  if (!idle) void park(new Worker(BOOT));
+}
+
+/**
  * Opens `opts.spec` on an ingest thread (the one a closed source left, or a new one) and
  * resolves once the source is open.
  * @throws what opening the source throws on that thread (LionctrError LIONCTR_BAD_CONFIG,

@@ -48,7 +48,7 @@ async function drain(src: Source, batchSize: number, featurizer: Featurizer) {
 }
 
 describe('handing batches over', () => {
-  it('transfers the Arrow IPC buffer and the feature arrays: detached on the sender, views on the receiver', async () => {
+  it('moves the Arrow IPC buffer and the feature arrays: detached on the sender, views on the receiver', async () => {
     const rb = await firstBatch(createSyntheticSource({ seed: 3, limit: 700 }), 700);
     const features = new Featurizer(FEATURES).fromRecordBatch(rb);
     const want = { labels: [...features.labels], idLo: [...features.idLo], c1: [...rb.getChild('C1')!] };
