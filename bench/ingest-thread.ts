@@ -133,7 +133,8 @@ for (let r = 0; r < Number(v.rounds); r++) {
       console.log(
         `${w.padEnd(9)} thread ${thread ? 'on ' : 'off'}  ${f.examplesPerSecond.toFixed(0).padStart(7)} ex/s  ` +
           `cpu ${f.cpuPercent.toFixed(0).padStart(3)}%  ${f.seconds.toFixed(1)} s; after step 5: ` +
-          `${f.steadyExamplesPerSecond.toFixed(0).padStart(7)} ex/s cpu ${f.steadyCpuPercent.toFixed(0).padStart(3)}%  ` +
+          `${f.steadyExamplesPerSecond.toFixed(0).padStart(7)} ex/s ` +
+          `cpu ${f.steadyCpuPercent.toFixed(0).padStart(3)}%  ` +
           `load1 ${f.load1.toFixed(2)}`,
       );
     }
@@ -155,7 +156,8 @@ for (const w of workloads) {
       `off ${off.toFixed(0)} ex/s ` +
       `(cpu ${med(false, 'cpuPercent').toFixed(0)}%): ratio ${(on / off).toFixed(2)} ` +
       `(per round ${ratios.map((x) => x.toFixed(2)).join(', ')}); after step 5: on ` +
-      `${med(true, 'steadyExamplesPerSecond').toFixed(0)} ex/s (cpu ${med(true, 'steadyCpuPercent').toFixed(0)}%), off ` +
+      `${med(true, 'steadyExamplesPerSecond').toFixed(0)} ex/s ` +
+      `(cpu ${med(true, 'steadyCpuPercent').toFixed(0)}%), off ` +
       `${med(false, 'steadyExamplesPerSecond').toFixed(0)} ex/s (cpu ${med(false, 'steadyCpuPercent').toFixed(0)}%)`,
   );
 }
