@@ -120,8 +120,7 @@ export function inputColumnsOf(cfg: LionctrConfig): InputColumns {
  */
 export function sourceSpecOf(cfg: LionctrConfig, schema: FeatureSchema, resume: ResumePoint | null = null): SourceSpec {
   if (cfg.source.kind === 'kafka') {
-    const slots = { numeric: schema.numeric, categorical: schema.categorical };
-    return { kind: 'kafka', options: { kafka: cfg.kafka, schema: slots, resume } };
+    return { kind: 'kafka', options: { kafka: cfg.kafka, schema, resume } };
   }
   const left = (limit: number) => (limit ? Math.max(0, limit - (resume?.passExamples ?? 0)) : undefined);
   if (cfg.source.kind === 'synthetic') {

@@ -129,8 +129,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     logPassStart(o.logger, source.name, epoch, o.epochs, resume, o.resumeFrom?.step ?? 0);
     let done: boolean;
     try {
-      // a source that ends its batches on abort did not finish the pass
-      done = (await this.trainBatches(source, clocks)) || !!o.signal?.aborted;
+      done = (await this.trainBatches(source, clocks)) || !!o.signal?.aborted; // aborted: the pass did not end
       if (!done) this.position.endPass(epoch, o.epochs, source.name);
       await this.checkpoint(source);
     } finally {
