@@ -11,6 +11,7 @@ import type { InputColumns } from '../ingest/input-columns.ts';
 import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
+import type { SourceSpec } from '../ingest/threaded/source-spec.ts';
 
 /** The precedence of config sources, as `--help` and the README state it. */
 export const CONFIG_PRECEDENCE = [
@@ -114,27 +115,28 @@ export function inputColumnsOf(cfg: LionctrConfig): InputColumns {
 }
 
 /**
- * Opens the configured file or synthetic source for one pass, at `resume`'s position when
- * given (the pass a checkpoint stopped in). The kafka source is opened by train-session.
+ * The configured source for one pass as plain data (src/ingest/threaded/source-spec.ts), at
+ * `resume`'s position when given (the pass a checkpoint stopped in): what the ingest thread opens.
  */
-export function openConfiguredSource(
-  cfg: LionctrConfig,
-  schema: FeatureSchema,
-  resume: ResumePoint | null = null,
-): Source {
+export function sourceSpecOf(cfg: LionctrConfig, schema: FeatureSchema, resume: ResumePoint | null = null): SourceSpec {
+  if (cfg.source.kind === 'kafka') {
+    const input = { columns: inputColumnsOf(cfg), fieldStarts: cfg.source.libsvm.fieldStarts };
+    return { kind: 'kafka', options: { kafka: cfg.kafka, schema, resume, input } };
+  }
   const left = (limit: number) => (limit ? Math.max(0, limit - (resume?.passExamples ?? 0)) : undefined);
   if (cfg.source.kind === 'synthetic') {
     const key = positionKey(syntheticSourceName(cfg.source.seed), 0);
-    return createSyntheticSource({
+    const options = {
       seed: cfg.source.seed,
       limit: left(cfg.source.limit),
       startOffset: resume?.nextOffsets[key] ?? 0,
       eventTime: cfg.source.synthetic.eventTime,
       freshIdSlots: cfg.source.synthetic.freshIdSlots,
-    });
+    };
+    return { kind: 'synthetic', options };
   }
   const key = positionKey(fileSourceName(cfg.source.path), 0);
-  return createFileSource({
+  const options = {
     path: cfg.source.path,
     format: cfg.source.format,
     schema,
@@ -143,7 +145,23 @@ export function openConfiguredSource(
     fromLine: resume?.nextOffsets[key] ?? 1,
     columns: inputColumnsOf(cfg),
     fieldStarts: cfg.source.libsvm.fieldStarts,
-  });
+  };
+  return { kind: 'file', options };
+}
+
+/**
+ * Opens the configured file or synthetic source for one pass on this thread, at `resume`'s
+ * position when given. The kafka source is opened by train-session (openSourceSpec).
+ */
+export function openConfiguredSource(
+  cfg: LionctrConfig,
+  schema: FeatureSchema,
+  resume: ResumePoint | null = null,
+): Source {
+  const spec = sourceSpecOf(cfg, schema, resume);
+  if (spec.kind === 'synthetic') return createSyntheticSource(spec.options);
+  if (spec.kind === 'file') return createFileSource(spec.options);
+  throw new LionctrError('LIONCTR_INTERNAL', 'openConfiguredSource opens file and synthetic sources only');
 }
 
 /**

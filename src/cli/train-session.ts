@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
 import { TrainStep } from '../train/train-step.ts';
 import { Trainer } from '../train/trainer.ts';
-import { featureSchemaOf, inputColumnsOf, openConfiguredSource } from './common.ts';
+import { featureSchemaOf, sourceSpecOf } from './common.ts';
 import { modelOf, optimConfigOf } from './model-setup.ts';
 import { LionctrError } from '../errors.ts';
 import { readLatestCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
@@ -16,6 +16,8 @@ import { lockCheckpointDir } from '../train/dir-lock.ts';
 import { restoreState } from '../train/train-state.ts';
 import { sha256 } from '../model/export-format.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
+import { openSourceSpec } from '../ingest/threaded/source-spec.ts';
+import { openThreadedSource, prewarmIngestThread } from '../ingest/threaded/threaded-source.ts';
 import { checkpointDirOf } from './checkpoint-dir.ts';
 
 /**
@@ -29,6 +31,7 @@ export async function createTrainer(
   logger: Logger,
   opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null },
 ): Promise<Trainer> {
+  if (cfg.source.thread.enabled) prewarmIngestThread(); // its start overlaps the set-up below
   await selectBackend(cfg.backend, (msg) => logger.info(msg));
   const schema = featureSchemaOf(cfg);
   const sliced = { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices };
@@ -75,12 +78,10 @@ export async function createTrainer(
     );
   }
   const openSource = async (_epoch: number, resume: ResumePoint | null): Promise<Source> => {
-    if (cfg.source.kind === 'kafka') {
-      const { createKafkaSource } = await import('../ingest/kafka/source.ts');
-      const input = { columns: inputColumnsOf(cfg), fieldStarts: cfg.source.libsvm.fieldStarts };
-      return createKafkaSource({ kafka: cfg.kafka, schema, resume, logger, input });
-    }
-    return openConfiguredSource(cfg, schema, resume);
+    const spec = sourceSpecOf(cfg, schema, resume);
+    const t = cfg.source.thread;
+    if (t.enabled) return openThreadedSource({ spec, features: schema, queueBatches: t.queueBatches, logger });
+    return openSourceSpec(spec, logger);
   };
   const trainer = new Trainer({
     model,

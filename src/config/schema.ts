@@ -9,6 +9,7 @@ import { runConfig } from '../cli/config.ts';
 import { schemaConfig } from '../features/config.ts';
 import { sourceConfig } from '../ingest/config.ts';
 import { kafkaConfig } from '../ingest/kafka/config.ts';
+import { threadConfig } from '../ingest/threaded/config.ts';
 import { backendConfig, modelConfig } from '../model/config.ts';
 import { serveConfig } from '../serve/config.ts';
 import { checkpointConfig, exportConfig, trainConfig } from '../train/config.ts';
@@ -28,7 +29,7 @@ const logConfig = {
 
 /** The configuration schema (convict): every key, its doc, default and format (env var: from its path). */
 export const configSchema = {
-  source: sourceConfig,
+  source: { ...sourceConfig, thread: threadConfig },
   kafka: kafkaConfig,
   checkpoint: checkpointConfig,
   schema: schemaConfig,

@@ -15,6 +15,7 @@ import type { EventArgs } from '../events/typed-emitter.ts';
 import { sliceBatch } from '../features/feature-batch.ts';
 import { Featurizer } from '../features/featurizer.ts';
 import type { Source } from '../ingest/source.ts';
+import { featuresOf } from '../ingest/threaded/batch-features.ts';
 import { attachAuditLog } from './audit-log.ts';
 import { addBadRows, badRowsSince } from './bad-rows.ts';
 import { Cadence, type Clocks } from './cadence.ts';
@@ -128,8 +129,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     logPassStart(o.logger, source.name, epoch, o.epochs, resume, o.resumeFrom?.step ?? 0);
     let done: boolean;
     try {
-      // a source that ends its batches on abort did not finish the pass
-      done = (await this.trainBatches(source, clocks)) || !!o.signal?.aborted;
+      done = (await this.trainBatches(source, clocks)) || !!o.signal?.aborted; // aborted: the pass did not end
       if (!done) this.position.endPass(epoch, o.epochs, source.name);
       await this.checkpoint(source);
     } finally {
@@ -171,7 +171,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   private trainBatch(rb: RecordBatch, source: Source): void {
     const o = this.opts,
       stepStart = performance.now();
-    let batch = this.featurizer.fromRecordBatch(rb);
+    let batch = featuresOf(this.featurizer, rb); // made on the ingest thread, or now
     if (o.maxExamples && this.examples + batch.size > o.maxExamples) {
       const keep = o.maxExamples - this.examples;
       source.untrained?.(batch.size - keep); // not trained: a source with positions takes them back

@@ -16,6 +16,12 @@
  * row-queue.ts (queued rows and backpressure: above `kafka.queueMaxRows` the consumer
  * pauses fetching, below half it resumes), dead-letter.ts (bad messages to
  * `kafka.deadLetterTopic`), lag.ts (lag, also of partitions not started yet).
+ *
+ * Heartbeats: kafkajs sends the group heartbeats from its fetch loop, on the event loop of
+ * the thread that created the consumer. `lionctr` opens this source on the ingest thread
+ * (src/ingest/threaded, `source.thread.enabled`), so they flow while a step holds the training
+ * thread; opened on the training thread, a step longer than `kafka.sessionTimeoutMs` loses the
+ * group membership (test/integration/kafka-heartbeat.test.ts).
  */
 import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
