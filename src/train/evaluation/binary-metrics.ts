@@ -3,8 +3,9 @@
  * labels y in {0,1}, optionally example weights w >= 0 (sample weights, 1/r on the non-clicks
  * of a downsampled log; `weightsOf`): every figure is then its weighted form, each example
  * counting w times (AUC: the weighted Mann-Whitney statistic). Float64 accumulation
- * throughout. A figure that is undefined is NaN, never a made-up number: every figure over predictions of which one is NaN or infinite
- * (a diverged model), AUC over one class, NE and calibration without clicks, all over none.
+ * throughout. A figure that is undefined is NaN, never a made-up number: every figure over
+ * predictions of which one is NaN or infinite (a diverged model), AUC over one class, NE and
+ * calibration without clicks, all over none.
  * @module
  */
 

@@ -102,7 +102,8 @@ describe('progressive and eval figures on the corrected scale (train.negativeRat
       check(pm.lifetime(), reference(q, y, sw, 0, mark), mark, `lifetime at ${mark}`);
       seen.push(
         `${mark}: window AUC ${win.auc.toFixed(5)} (exact ${ref.auc.toFixed(5)}, ` +
-          `bound ${win.aucErrorBound.toExponential(1)}) calibration ${win.calibration.toFixed(4)} ctr ${win.ctr.toFixed(4)}`,
+          `bound ${win.aucErrorBound.toExponential(1)}) calibration ${win.calibration.toFixed(4)} ` +
+          `ctr ${win.ctr.toFixed(4)}`,
       );
     }
     console.log(`weighted progressive figures, r=${R}:\n  ${seen.join('\n  ')}`);
