@@ -4,19 +4,22 @@
  * full log's scale, as the trainer's progressive ones: predictions recalibrated for the
  * export's train.negativeRate, each example weighted by its sample weight (schema.weight) and,
  * when the file's own negatives were kept at a rate r (`--negative-rate`), each non-click by 1/r.
+ * The file is read laid out as the trainer's input was (the export records it), unless the
+ * config given here sets a layout key (cli/input-layout.ts).
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { jsonNumber } from '../../config/read-value.ts';
 import { resolve } from 'node:path';
 import { LionctrError } from '../../errors.ts';
 import { Featurizer } from '../../features/featurizer.ts';
-import { createFileSource, type FileFormat } from '../../ingest/file-source.ts';
+import { createFileSource } from '../../ingest/file-source.ts';
 import { createLogger } from '../../log.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { loadExport, resolveExportDir } from '../../model/export-reader.ts';
 import { recalibrateAll } from '../../model/serving-rules.ts';
 import { evalFigures, weightsOf } from '../../train/evaluation/binary-metrics.ts';
-import { configFrom, fatal, inputColumnsOf, withConfigOptions } from '../common.ts';
+import { fatal, loadCommandConfig, withConfigOptions } from '../common.ts';
+import { evalInputOf } from '../input-layout.ts';
 import { fileFormat, intArg } from './flags.ts';
 
 /** `x` to `d` decimals, `-` when undefined (NaN: AUC of a file without clicks, ...). */
@@ -49,21 +52,23 @@ export function addEvalCommand(program: Command): void {
       .option('--json', 'print one JSON object {auc, logloss, ne, calibration, examples}; undefined ones null'),
   ).action(async (o) => {
     try {
-      const cfg = configFrom(o);
+      const loaded = loadCommandConfig(o),
+        cfg = loaded.config;
       const logger = createLogger(cfg.log.level);
       await selectBackend(cfg.backend, (m) => logger.debug(m));
       const dir = await resolveExportDir(resolve(o.model));
       const { model, manifest } = await loadExport(dir);
       const fz = new Featurizer(manifest.schema);
-      const format: FileFormat = o.format ?? cfg.source.format;
+      // the file's layout: the config's where it sets one, else the trainer's (input-layout.ts)
+      const input = evalInputOf(loaded, manifest.featurization?.input);
       const src = createFileSource({
         path: resolve(o.input),
-        format,
+        format: o.format ?? input.format,
         schema: manifest.schema,
         skip: o.skip ?? 0,
         limit: o.limit || undefined,
-        columns: inputColumnsOf(cfg),
-        fieldStarts: cfg.source.libsvm.fieldStarts,
+        columns: input.columns,
+        fieldStarts: input.fieldStarts,
       });
       const ps: number[] = [],
         ys: number[] = [],
