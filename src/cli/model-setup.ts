@@ -7,6 +7,7 @@ import type { LionctrConfig } from '../config/schema.ts';
 import { LionctrError } from '../errors.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { CtrModel } from '../model/ctr-model.ts';
+import { inputLayoutOf } from './input-layout.ts';
 import { lionFromAdamW, type LionParams } from '../train/optim/lion-config.ts';
 import type { OptimConfig } from '../train/optim/optim-config.ts';
 
@@ -19,6 +20,7 @@ export function modelOf(cfg: LionctrConfig, schema: FeatureSchema): CtrModel {
   const model = new CtrModel(schema, cfg.model);
   // recorded in the exports' manifest (src/model/serving-rules.ts)
   model.rules = { unknownSlots: cfg.schema.unknownSlots, negativeRate: cfg.train.negativeRate };
+  model.inputLayout = inputLayoutOf(cfg); // recorded too: eval reads files laid out the same way
   return model;
 }
 

@@ -69,10 +69,11 @@ export interface QualityFigures {
   logloss: number;
   /** Normalized entropy: logloss / entropy of the scope's CTR. */
   ne: number;
-  /** sum p / clicks. */
+  /** sum w p / sum w y (w: example weights, 1 unless schema.weight or train.negativeRate; stream-figures.ts). */
   calibration: number;
-  /** clicks / examples. */
+  /** sum w y / sum w: clicks / examples when unweighted. */
   ctr: number;
+  /** Examples counted (unweighted). */
   examples: number;
   /** Logloss of the true probabilities (synthetic source only; NaN otherwise). */
   bayesLogloss: number;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { embeddingSlots, slotDims, type FeatureSchema } from '../features/schema.ts';
+import type { InputLayout } from './featurization.ts';
 import { DEFAULT_SERVING_RULES, type ServingRules } from './serving-rules.ts';
 import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
@@ -86,6 +87,8 @@ export class CtrModel {
    * config by the trainer, from the manifest by loadExport; predict() and score() do not apply them.
    */
   rules: ServingRules = { ...DEFAULT_SERVING_RULES };
+  /** The trainer's input layout, recorded in exports (./featurization.ts); set from the config by the trainer. */
+  inputLayout: InputLayout | null = null;
 
   constructor(
     schema: FeatureSchema,

@@ -13,8 +13,27 @@ export type TowerInputPart =
   | { slot: string; source: 'embedding'; columns: [number, number] }
   | { slot: string; source: 'dense'; column: number };
 
+/**
+ * The layout of the trainer's input files (its config's schema.label, schema.time, schema.ignore,
+ * schema.weight, source.format, source.csv, source.libsvm.fieldStarts), recorded so that `lionctr
+ * eval` reads a file laid out the same way without the train's --config (a setting of its own
+ * config wins). JSON data.
+ */
+export interface InputLayout {
+  format: string;
+  label: string;
+  time: { column: string; format: string };
+  ignore: string[];
+  /** '' = no weight column. */
+  weight: string;
+  csv: { header: boolean; columns: string[]; delimiter: string };
+  libsvm_field_starts: number[];
+}
+
 /** The full `featurization` of an export manifest. */
 export interface Featurization extends FeaturizationSpec {
+  /** The trainer's input layout; absent in exports written before it was recorded, or by a model without one. */
+  input?: InputLayout;
   tables: {
     path: string;
     format: string;
@@ -72,6 +91,7 @@ export function describeModelFeaturization(model: CtrModel): Featurization {
     : null;
   return {
     ...describeFeaturization(model.schema, model.rules.unknownSlots),
+    ...(model.inputLayout ? { input: model.inputLayout } : {}),
     tables: {
       path: tablePath('<slot>'),
       format: 'Arrow IPC file, one per slot in "slots"',

@@ -12,7 +12,9 @@
  * candidate is set aside as `refused-<version>` and LATEST stays. With too few clicks or
  * non-clicks (`minClicks`; the source ended, the run's last export) the candidate is
  * published unjudged, unless a candidate was refused since the last publish (then it is
- * refused too: nothing shows the model recovered). The rule is gate-rule.ts. The first
+ * refused too: nothing shows the model recovered). Figures are on the progressive figures'
+ * corrected scale (evaluation/progressive.ts): predictions recalibrated for train.negativeRate r,
+ * examples weighted by their sample weight and non-clicks by 1/r. The rule is gate-rule.ts. The first
  * export of a fresh run has nothing served to be compared with and is published without a
  * gate; a run resumed from a checkpoint judges its first export against the version LATEST
  * names, read from disk (served-from-disk.ts: only the rows the held-out examples need).
@@ -26,7 +28,8 @@ import { type FeatureBatch, sliceBatch } from '../features/feature-batch.ts';
 import type { Featurizer } from '../features/featurizer.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import type { GateSection } from './config.ts';
-import { evalFigures } from './evaluation/binary-metrics.ts';
+import { evalFigures, weightsOf } from './evaluation/binary-metrics.ts';
+import { recalibrateAll } from '../model/serving-rules.ts';
 import { readLatest } from '../model/export-reader.ts';
 import { publishCandidate, refuseCandidate, refusedName } from './export-writer.ts';
 import { judge, type Verdict } from './gate-rule.ts';
@@ -57,11 +60,12 @@ export interface PublishGateOptions {
   onPublish?: (version: string) => Promise<void> | void;
 }
 
-/** Held-out predictions of both models and the labels. */
+/** Held-out predictions of both models (sampled scale), the labels and sample weights. */
 interface Scores {
   cand: Float32Array;
   served: Float32Array;
   labels: Float32Array;
+  weights: Float32Array;
 }
 
 /** The publish gate of one trainer (see the module doc). */
@@ -176,11 +180,14 @@ export class PublishGate {
       return held;
     }
     const { cand, served, labels } = scores;
-    const n = labels.length;
+    const n = labels.length,
+      r = this.o.model.rules.negativeRate;
     let clicks = 0;
     for (let i = 0; i < n; i++) clicks += labels[i];
-    const c = evalFigures(cand, labels),
-      s = evalFigures(served, labels);
+    // on the full log's scale, as the progressive figures (module doc)
+    const w = weightsOf(labels, n, r, scores.weights);
+    const c = evalFigures(recalibrateAll(cand, r), labels, n, w),
+      s = evalFigures(recalibrateAll(served, r), labels, n, w);
     const figures = {
       candidate: { auc: c.auc, calibration: c.calibration },
       served: { auc: s.auc, calibration: s.calibration },
@@ -264,6 +271,7 @@ export class PublishGate {
         cand: concat(batches.map((b) => this.o.model.predict(b))),
         served: concat(batches.map(served)),
         labels: concat(batches.map((b) => b.labels)),
+        weights: concat(batches.map((b) => b.weights)),
       };
     } finally {
       disk?.dispose();

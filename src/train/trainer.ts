@@ -65,7 +65,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     super();
     this.opts = opts;
     this.featurizer = new Featurizer(opts.model.schema);
-    this.progressive = progressiveMetricsOf(opts.metricsWindow, opts.model.schema, opts.progressiveSlices);
+    this.progressive = progressiveMetricsOf(opts.metricsWindow, opts.model, opts.progressiveSlices);
     const r = opts.resumeFrom;
     this.position = r ? RunPosition.fromCheckpoint(r.meta) : new RunPosition();
     this.lastCheckpointStep = r ? r.step : -1;

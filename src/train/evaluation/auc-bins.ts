@@ -71,8 +71,10 @@ export interface BinnedAuc {
 
 /**
  * AUC of per-bin click counts `pos` and non-click counts `neg` ([K], bins ascending in p), with
- * its bound; O(K). Counts are exact integers (float64 ones below 2^53); U and the tie sum are
- * float64 sums of K products (relative rounding error below K * 2^-53).
+ * its bound; O(K). Counts may be weights (sums of example weights w >= 0): the figure is then the
+ * weighted Mann-Whitney statistic, sum over click i, non-click j of w_i w_j ([s_i > s_j] + [s_i =
+ * s_j] / 2) / (W+ W-), and the bound, sum_b pos_b neg_b / (2 W+ W-), holds the same way. U and the
+ * tie sum are float64 sums of K products (relative rounding error below K * 2^-53).
  */
 export function binnedAuc(pos: ArrayLike<number>, neg: ArrayLike<number>): BinnedAuc {
   let negBelow = 0,

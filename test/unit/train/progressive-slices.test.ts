@@ -43,7 +43,7 @@ function makeRows(): { rows: DecodedRow[]; pred: Float32Array } {
 describe('progressive slices', () => {
   const { rows, pred } = makeRows();
   const labels = Float32Array.from(rows, (r) => r.label);
-  const pm = progressiveMetricsOf(W, schema, { slots: ['C1', 'C2'], maxSlices: MAX });
+  const pm = progressiveMetricsOf(W, { schema }, { slots: ['C1', 'C2'], maxSlices: MAX });
   const fz = new Featurizer(schema);
   for (let s = 0; s < N; s += 1000) {
     const rb = rowsToRecordBatch(schema, rows.slice(s, s + 1000), { offsets: new Float64Array(1000) });
@@ -98,7 +98,7 @@ describe('progressive slices', () => {
 
   it('rejects a slot that is not a categorical slot of the schema, or named twice', () => {
     for (const slots of [['I1'], ['C9'], ['C1', 'C1']])
-      expect(() => progressiveMetricsOf(10, schema, { slots, maxSlices: 3 })).toThrow(
+      expect(() => progressiveMetricsOf(10, { schema }, { slots, maxSlices: 3 })).toThrow(
         expect.objectContaining({ code: 'LIONCTR_BAD_CONFIG' }),
       );
   });
