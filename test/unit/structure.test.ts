@@ -16,7 +16,9 @@ function filesUnder(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(join(ROOT, d), { withFileTypes: true })) {
       const p = `${d}/${e.name}`;
-      if (e.isDirectory()) walk(p);
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('.')) walk(p); // not dot folders: bench/peers/.venv (the suite's peer) is no source
+      }
       else if (/\.(ts|mjs)$/.test(e.name)) out.push(p);
     }
   };
