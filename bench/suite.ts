@@ -37,6 +37,14 @@ const load = () =>
     .join(' ');
 const startedAt = new Date().toISOString(),
   loadStart = load();
+if (o.fromJson) {
+  const saved = JSON.parse(readFileSync(o.fromJson, 'utf8'));
+  finish(saved.runs ?? [], saved.auc ?? {}, saved.options?.threads ?? o.threads, {
+    ...saved,
+    options: saved.options ?? o,
+  });
+  process.exit(0);
+}
 if ((o.auc || o.modes.includes('raw')) && !existsSync(o.data)) {
   console.error(`lionctr bench suite: no Criteo sample at ${o.data} (--data PATH; or --modes ids --no-auc)`);
   process.exit(2);
@@ -104,31 +112,46 @@ for (const rows of o.rows)
 for (const w of workers) w.close();
 rmSync(rawFile, { force: true });
 
-const summary = summarize(runs, 'torch');
-const targets = targetLines(summary, o.threads);
-console.log(`\n${formatTable(summary)}\n`);
-console.log(
-  'split: % of the summed phases per step (lionctr: source and featurize from the timed steps, the rest from ' +
-    `${o.splitSteps} instrumented steps); cores: CPU time / wall time over the timed steps; ` +
-    'tfjs-wasm runs on one thread',
-);
-for (const t of targets) console.log(t);
-for (const [name, a] of Object.entries(auc)) console.log(`holdout AUC ${name}: ${(a as { auc?: number }).auc ?? a}`);
-const loadEnd = load();
-console.log(`load average at start ${loadStart}, at end ${loadEnd}`);
-const out = {
+finish(runs, auc, o.threads, {
   startedAt,
-  finishedAt: new Date().toISOString(),
-  loadAverage: { start: loadStart, end: loadEnd },
+  loadAverage: { start: loadStart },
   host: { cpus: cpus().length, node: process.version, torch: torchVersion },
   options: o,
-  auc,
-  summary,
-  targets,
-  runs,
-};
-writeFileSync(o.json, `${JSON.stringify(out, null, 2)}\n`);
-console.log(`JSON: ${o.json}`);
+});
+
+/**
+ * Prints the table, the targets, the AUC and the load average of `runs`, and writes them with
+ * `meta` to --json.
+ */
+function finish(
+  runs: RunRecord[],
+  auc: Record<string, unknown>,
+  threads: number,
+  meta: { loadAverage?: { start?: string; end?: string }; [k: string]: unknown },
+): void {
+  const summary = summarize(runs, 'torch');
+  const targets = targetLines(summary, threads);
+  console.log(`\n${formatTable(summary)}\n`);
+  console.log(
+    'split: % of the summed phases per step (lionctr: source and featurize from the timed steps, the rest from ' +
+      'instrumented steps); cores: CPU time / wall time over the timed steps; tfjs-wasm runs on one thread',
+  );
+  for (const t of targets) console.log(t);
+  for (const [name, a] of Object.entries(auc)) console.log(`holdout AUC ${name}: ${(a as { auc?: number }).auc ?? a}`);
+  const loadEnd = meta.loadAverage?.end ?? load();
+  console.log(`load average (1, 5, 15 min) at start ${meta.loadAverage?.start ?? '?'}, at end ${loadEnd}`);
+  const out = {
+    ...meta,
+    finishedAt: meta.finishedAt ?? new Date().toISOString(),
+    loadAverage: { start: meta.loadAverage?.start, end: loadEnd },
+    auc,
+    summary,
+    targets,
+    runs,
+  };
+  writeFileSync(o.json, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`JSON: ${o.json}`);
+}
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);

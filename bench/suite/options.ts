@@ -23,6 +23,8 @@ export interface SuiteOptions {
   data: string;
   json: string;
   venv: string;
+  /** Reprint the table of a saved run's JSON (its `runs`, `auc`, `options.threads`) and write it again; runs nothing. */
+  fromJson?: string;
 }
 
 export const USAGE = `usage: npm run bench [-- suite] [flags]     the suite: lionctr against a PyTorch peer
@@ -41,7 +43,8 @@ flags of the suite (defaults in brackets):
   --no-auc                   skip the holdout AUC on the Criteo sample
   --data PATH                Criteo sample [../shared/data/criteo-10k/criteo_10k.tsv]
   --json FILE                where the JSON goes [bench-suite.json in the OS temp folder]
-  --venv DIR                 the peer's venv, made when absent [bench/peers/.venv]`;
+  --venv DIR                 the peer's venv, made when absent [bench/peers/.venv]
+  --from-json FILE           runs nothing: the table, targets and AUC of a saved run's JSON, written again to --json`;
 
 /** Parses the suite's argv; throws an Error whose message names the bad flag. */
 export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'help' {
@@ -63,6 +66,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       data: { type: 'string', default: '../shared/data/criteo-10k/criteo_10k.tsv' },
       json: { type: 'string', default: `${tmp}/bench-suite.json` },
       venv: { type: 'string', default: 'bench/peers/.venv' },
+      'from-json': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -97,5 +101,6 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     data: values.data,
     json: values.json,
     venv: values.venv,
+    ...(values['from-json'] ? { fromJson: values['from-json'] } : {}),
   };
 }
