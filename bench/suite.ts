@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeIdBatches, writeIdBatches } from './suite/ids-file.ts';
 import { parseSuiteArgs, USAGE } from './suite/options.ts';
-import { formatTable, summarize, targetLines, type RunFigures, type RunRecord } from './suite/report.ts';
+import { formatTable, machineBusy, summarize, targetLines, type RunFigures, type RunRecord } from './suite/report.ts';
 import { ensureVenv, lionctrWorker, peerWorker, type Worker } from './suite/workers.ts';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), 'suite');
@@ -130,7 +130,10 @@ function finish(
   meta: { loadAverage?: { start?: string; end?: string }; [k: string]: unknown },
 ): void {
   const summary = summarize(runs, 'torch');
-  const targets = targetLines(summary, threads);
+  const loadEnd = meta.loadAverage?.end ?? load();
+  const cpuCount = (meta.host as { cpus?: number } | undefined)?.cpus ?? cpus().length;
+  const busy = machineBusy([meta.loadAverage?.start, loadEnd], cpuCount);
+  const targets = targetLines(summary, threads, busy);
   console.log(`\n${formatTable(summary)}\n`);
   console.log(
     'split: % of the summed phases per step (lionctr: source and featurize from the timed steps, the rest from ' +
@@ -138,12 +141,17 @@ function finish(
   );
   for (const t of targets) console.log(t);
   for (const [name, a] of Object.entries(auc)) console.log(`holdout AUC ${name}: ${(a as { auc?: number }).auc ?? a}`);
-  const loadEnd = meta.loadAverage?.end ?? load();
   console.log(`load average (1, 5, 15 min) at start ${meta.loadAverage?.start ?? '?'}, at end ${loadEnd}`);
+  if (busy)
+    console.log(
+      `WARNING: a load average above ${cpuCount / 2} on ${cpuCount} CPUs: other work shared the cores, ` +
+        'so these figures say who got them more than how fast each runner is; run again on a quiet machine',
+    );
   const out = {
     ...meta,
     finishedAt: meta.finishedAt ?? new Date().toISOString(),
     loadAverage: { start: meta.loadAverage?.start, end: loadEnd },
+    busy,
     auc,
     summary,
     targets,

@@ -23,7 +23,7 @@ export interface SuiteOptions {
   data: string;
   json: string;
   venv: string;
-  /** Reprint the table of a saved run's JSON (its `runs`, `auc`, `options.threads`) and write it again; runs nothing. */
+  /** Reprints the table of a saved run's JSON (its `runs`, `auc`, `options.threads`), writes it again; runs nothing. */
   fromJson?: string;
 }
 

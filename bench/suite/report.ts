@@ -147,14 +147,25 @@ export function formatTable(rows: SummaryRow[]): string {
 /** Issue 13's targets: lionctr end to end from the raw file against the peer, per backend and setting. */
 export const TARGETS: Record<string, number> = { tensorflow: 1.0, wasm: 0.5 };
 
-/** One line per raw-mode lionctr row with a target: the median ratio, its range, met or not. */
-export function targetLines(rows: SummaryRow[], threads: number): string[] {
+/**
+ * Whether the machine was too busy for the figures to measure speed: a 1-minute load average
+ * (at start or end) above half the CPUs means other work shared the cores the runs were timed on.
+ */
+export function machineBusy(loads: (string | undefined)[], cpus: number): boolean {
+  return loads.some((l) => Number(l?.split(' ')[0]) > cpus / 2);
+}
+
+/**
+ * One line per raw-mode lionctr row with a target: the median ratio, its range, met or not
+ * ("not conclusive" when `busy`: the ratios of a shared machine depend on who got the cores).
+ */
+export function targetLines(rows: SummaryRow[], threads: number, busy = false): string[] {
   return rows
     .filter((r) => r.mode === 'raw' && r.vsPeer && TARGETS[r.runner] !== undefined)
     .map((r) => {
       const t = TARGETS[r.runner],
         v = r.vsPeer!;
-      const verdict = v.median >= t ? 'met' : 'NOT met';
+      const verdict = (v.median >= t ? 'met' : 'NOT met') + (busy ? ' (machine busy: not conclusive)' : '');
       return (
         `target ${r.runner} >= ${t.toFixed(1)}x torch, raw file, batch ${r.batch}, torch table ${pow(r.rows)}, ` +
         `${threads} threads: ${v.median.toFixed(2)}x (${v.min.toFixed(2)}-${v.max.toFixed(2)}) ${verdict}`

@@ -51,10 +51,8 @@ describe('bench suite report (--from-json)', () => {
     const saved = join(dir, 'saved.json'),
       out = join(dir, 'out.json');
     const auc = { tensorflow: { auc: 0.7488 }, torch: { auc: 0.7497 } };
-    writeFileSync(
-      saved,
-      JSON.stringify({ options: { threads: 2 }, loadAverage: { start: '0.50 0.40 0.30' }, auc, runs }),
-    );
+    const loadAverage = { start: '0.50 0.40 0.30', end: '0.90 0.50 0.30' };
+    writeFileSync(saved, JSON.stringify({ options: { threads: 2 }, host: { cpus: 2 }, loadAverage, auc, runs }));
     const r = suite(['--from-json', saved, '--json', out]);
     expect(r.status, r.out).toBe(0);
     const line = (runner: string) => r.out.split('\n').find((l) => l.startsWith('raw') && l.includes(` ${runner} `));
@@ -64,7 +62,8 @@ describe('bench suite report (--from-json)', () => {
     expect(line('wasm')).toMatch(/0\.40x \(0\.40-0\.45\).* 1 failed: wasm exited: out of memory/);
     expect(line('torch')).toMatch(/10\.0k \(10\.0k-20\.0k\)\s+10 /);
     expect(r.out).toContain('target tensorflow >= 1.0x torch, raw file, batch 4096, torch table 1e5, 2 threads: 2.00x');
-    expect(r.out).toMatch(/target wasm >= 0\.5x torch.*0\.40x \(0\.40-0\.45\) NOT met/);
+    expect(r.out).toMatch(/target wasm >= 0\.5x torch.*0\.40x \(0\.40-0\.45\) NOT met$/m);
+    expect(r.out).not.toContain('WARNING');
     expect(r.out).toContain('holdout AUC torch: 0.7497');
     expect(r.out).toContain('load average (1, 5, 15 min) at start 0.50 0.40 0.30');
     const j = JSON.parse(readFileSync(out, 'utf8'));
@@ -75,6 +74,19 @@ describe('bench suite report (--from-json)', () => {
     expect(j.summary.find((s: { runner: string }) => s.runner === 'torch').vsPeer).toBeUndefined();
     expect(j.runs).toHaveLength(runs.length);
     expect(j.targets).toHaveLength(2);
+    expect(j.busy).toBe(false);
+  });
+
+  it('says when the machine was busy (1-minute load above half the CPUs): targets not conclusive', () => {
+    const saved = join(dir, 'busy.json'),
+      out = join(dir, 'busy-out.json');
+    const loadAverage = { start: '0.50 0.40 0.30', end: '9.18 8.71 8.46' };
+    writeFileSync(saved, JSON.stringify({ options: { threads: 2 }, host: { cpus: 2 }, loadAverage, runs }));
+    const r = suite(['--from-json', saved, '--json', out]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain('2.00x (1.50-2.50) met (machine busy: not conclusive)');
+    expect(r.out).toContain('WARNING: a load average above 1 on 2 CPUs');
+    expect(JSON.parse(readFileSync(out, 'utf8')).busy).toBe(true);
   });
 
   it('refuses a bad flag with exit 2, naming it', () => {
