@@ -16,9 +16,8 @@ function filesUnder(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(join(ROOT, d), { withFileTypes: true })) {
       const p = `${d}/${e.name}`;
-      if (e.isDirectory()) {
-        if (!e.name.startsWith('.')) walk(p); // not dot folders: bench/peers/.venv (the suite's peer) is no source
-      }
+      if (e.isDirectory() && e.name.startsWith('.')) continue; // dot folders, e.g. bench/peers/.venv: not source
+      if (e.isDirectory()) walk(p);
       else if (/\.(ts|mjs)$/.test(e.name)) out.push(p);
     }
   };
