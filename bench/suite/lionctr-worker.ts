@@ -121,6 +121,7 @@ let idsCache: { path: string; batches: FeatureBatch[] } | undefined;
 async function run(c: RunCmd) {
   const { model, step } = modelFor(c.mode, c.rows);
   let next: () => Promise<RecordBatch | FeatureBatch>;
+  let close = async () => {};
   if (c.mode === 'ids') {
     if (idsCache?.path !== c.idsFile) idsCache = { path: c.idsFile!, batches: idFeatureBatches(c.idsFile!) };
     const pre = idsCache!.batches;
@@ -129,6 +130,7 @@ async function run(c: RunCmd) {
   } else {
     const it = endless(c.rawFile!, c.batch);
     next = async () => (await it.next()).value as RecordBatch;
+    close = async () => void (await it.return(undefined)); // closes the file
   }
   const toBatch = (x: RecordBatch | FeatureBatch): FeatureBatch =>
     c.mode === 'raw' ? fz.fromRecordBatch(x as RecordBatch) : (x as FeatureBatch);
@@ -159,6 +161,7 @@ async function run(c: RunCmd) {
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const ph = noPhases();
   for (let i = 0; i < c.splitSteps; i++) timedStep(step, toBatch(await next()), ph);
+  await close();
   const per = (ms: number, k: number) => (k > 0 ? ms / k : NaN);
   const split = {
     source: per(t.source, steps),

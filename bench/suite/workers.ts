@@ -17,6 +17,7 @@ export class Worker {
   private readonly answers: string[] = [];
   private waiting: ((line: string | null) => void) | undefined;
   private stderrTail = '';
+  private exited = false;
 
   constructor(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
     this.name = name;
@@ -25,7 +26,11 @@ export class Worker {
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
     });
-    this.proc.on('exit', () => this.deliver(null));
+    this.proc.stdin!.on('error', () => {}); // a worker that died: send() answers {error}
+    this.proc.on('exit', () => {
+      this.exited = true;
+      this.deliver(null);
+    });
   }
 
   private deliver(line: string | null): void {
@@ -38,8 +43,10 @@ export class Worker {
 
   /** Sends one command and waits for its answer; {error} when the worker answers one or exits. */
   async send(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.exited) return { error: `${this.name} exited: ${this.stderrTail.trim().split('\n').pop()}` };
     this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    const line = this.answers.shift() ?? (await new Promise<string | null>((r) => (this.waiting = r)));
+    const line =
+      this.answers.shift() ?? (this.exited ? null : await new Promise<string | null>((r) => (this.waiting = r)));
     if (line === null) return { error: `${this.name} exited: ${this.stderrTail.trim().split('\n').pop()}` };
     try {
       return JSON.parse(line);
