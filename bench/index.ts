@@ -1,9 +1,12 @@
 /**
- * The benchmark runner behind `npm run bench`: lists the benchmarks of this folder (each a
- * script with its own flags and `--help`) or runs one by name in a child process, passing the
- * remaining arguments on. Exit status: the benchmark's.
+ * The benchmark runner behind `npm run bench`: runs the speed suite (bench/suite.ts: lionctr
+ * against a PyTorch peer) when given no name or only flags, lists the benchmarks of this folder
+ * (each a script with its own flags and `--help`), or runs one by name in a child process,
+ * passing the remaining arguments on. Exit status: the benchmark's.
  *
- *   npm run bench                              # the list, with each benchmark's first doc line
+ *   npm run bench                              # the suite with its short defaults (a few minutes)
+ *   npm run bench -- --batches 4096 --rounds 5 # the suite with flags (npm run bench -- --help)
+ *   npm run bench -- --list                    # the list, with each benchmark's first doc line
  *   npm run bench -- throughput --steps 10     # runs bench/throughput.ts --steps 10
  *   npm run bench -- sparse-step --help
  */
@@ -34,13 +37,15 @@ function benchmarks(): { name: string; summary: string }[] {
     .map((f) => ({ name: f.slice(0, -3), summary: firstSentence(readFileSync(join(here, f), 'utf8')) }));
 }
 
-const [name, ...rest] = process.argv.slice(2);
+const args = process.argv.slice(2);
 const all = benchmarks();
-if (!name || name === '--help' || name === '-h') {
-  console.log('usage: npm run bench -- <name> [flags]   (each benchmark takes --help)\n');
+if (args[0] === '--list' || args[0] === '-l') {
+  console.log('usage: npm run bench -- <name> [flags]   (each benchmark takes --help; no name: the suite)\n');
   for (const b of all) console.log(`  ${b.name.padEnd(20)} ${b.summary}`);
   process.exit(0);
 }
+// no name, or flags only: the suite (its --help lists its flags and how to run one benchmark)
+const [name, ...rest] = !args[0] || args[0].startsWith('-') ? ['suite', ...args] : args;
 if (!all.some((b) => b.name === name)) {
   console.error(`lionctr bench: no benchmark "${name}" in bench/ (one of: ${all.map((b) => b.name).join(', ')})`);
   process.exit(2);

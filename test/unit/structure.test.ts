@@ -16,6 +16,7 @@ function filesUnder(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(join(ROOT, d), { withFileTypes: true })) {
       const p = `${d}/${e.name}`;
+      if (e.isDirectory() && e.name.startsWith('.')) continue; // dot folders, e.g. bench/peers/.venv: not source
       if (e.isDirectory()) walk(p);
       else if (/\.(ts|mjs)$/.test(e.name)) out.push(p);
     }
