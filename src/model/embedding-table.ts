@@ -1,4 +1,5 @@
 import { LionctrError } from '../errors.ts';
+import { fillIdMap } from './id-map-fill.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
@@ -254,12 +255,7 @@ export class EmbeddingTable {
     const mapCap = nextPow2(cap * 2);
     if (mapCap === this.mask + 1) return;
     this.newMap(mapCap);
-    for (let r = 0; r < this.size; r++) {
-      const hi = this.rowHi[r];
-      let p = (this.rowLo[r] ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-      while (this.map[p] !== 0) p = (p + 1) & this.mask;
-      this.map[p] = this.entry(hi, r);
-    }
+    fillIdMap(this.map, this.mask, this.tagMask, this.rowHi, this.rowLo, this.size);
   }
 
   /**

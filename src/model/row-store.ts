@@ -86,11 +86,15 @@ export class RowStore {
     const oldWords = this.capacity * this.stride,
       newWords = capacity * this.stride,
       bytes = newWords * 4;
-    const host = this.memory ? this.host : null;
+    const host = this.memory ? this.host : null,
+      had = this.memory ? this.memory.buffer.byteLength / 4 : 0;
     if (host && capacity >= this.capacity && host.holds(bytes) && this.reserve(bytes)) {
       this.capacity = capacity;
       this.views();
-      this.data.fill(0, oldWords, newWords);
+      // the pages the memory grew by are zero (WebAssembly.Memory.grow): only the words it had
+      // after the rows (the owner's scratch) need zeroing, not the whole new half (touching
+      // every new page: 2.6 s of a 16.8e6 -> 33.6e6 row growth on this VM)
+      this.data.fill(0, oldWords, Math.min(newWords, had));
       return;
     }
     const old = this.data.subarray(0, Math.min(oldWords, newWords));
