@@ -1,4 +1,5 @@
 import { LionctrError } from '../errors.ts';
+import { fillIdMap } from './id-map-fill.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
@@ -26,7 +27,9 @@ export class EmbeddingTable {
   size = 0;
   /**
    * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
-   * unbounded by default). A full table at this capacity admits no new id: findOrAdmit returns -1.
+   * unbounded by default). A full table at this capacity, or at rows.maxRows (one typed array's
+   * limit: 76.7 million rows at dim 16 with bfloat16 momentum), admits no new id: findOrAdmit
+   * returns -1.
    */
   maxCapacity = Number.POSITIVE_INFINITY;
   /** Row values + momentum + bookkeeping; a row admitted at step t starts with lastStep t - 1. */
@@ -125,7 +128,7 @@ export class EmbeddingTable {
       p = (p + 1) & this.mask;
     }
     if (this.size >= this.capacity) {
-      if (this.capacity >= this.maxCapacity) return -1;
+      if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
       this.growRows();
       return this.admit(hi, lo, init);
     }
@@ -224,7 +227,7 @@ export class EmbeddingTable {
   }
 
   private growRows(): void {
-    this.resize(Math.min(this.capacity * 2, this.maxCapacity));
+    this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows));
   }
 
   /** Grows the capacity to `cap` rows (no-op when it is already that large). */
@@ -254,12 +257,7 @@ export class EmbeddingTable {
     const mapCap = nextPow2(cap * 2);
     if (mapCap === this.mask + 1) return;
     this.newMap(mapCap);
-    for (let r = 0; r < this.size; r++) {
-      const hi = this.rowHi[r];
-      let p = (this.rowLo[r] ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-      while (this.map[p] !== 0) p = (p + 1) & this.mask;
-      this.map[p] = this.entry(hi, r);
-    }
+    fillIdMap(this.map, this.mask, this.tagMask, this.rowHi, this.rowLo, this.size);
   }
 
   /**
