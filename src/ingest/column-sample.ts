@@ -1,12 +1,16 @@
 /**
  * @module The first rows of an input file as named columns of raw text cells, for `lionctr schema
  * infer` (src/ingest/schema-infer.ts): a CSV/TSV file (delimiter sniffed, header line detected) or
- * JSON lines (`label`, the time key and each `features` key as a column).
+ * JSON lines (`label`, the time key and each `features` key as a column); gzip-compressed files
+ * too, read through input-stream.ts as training reads them.
  */
-import { createReadStream } from 'node:fs';
 import { parse as csvParse } from 'csv-parse';
 import { LionctrError } from '../errors.ts';
 import { parseNumericCell } from './decode-util.ts';
+import { openInput } from './input-stream.ts';
+
+/** The type a typed input (Arrow) gives a column (number: an integer type); text formats have none. */
+export type CellKind = 'number' | 'float' | 'text' | 'timestamp' | 'bool' | 'other';
 
 /** Sampled columns: names in file order, one array of cells per column (null: absent in that row). */
 export interface ColumnSample {
@@ -17,6 +21,8 @@ export interface ColumnSample {
   csv?: { delimiter: string; header: boolean };
   /** True when the names are made up (`c1..cN`: a header-less file without --columns). */
   unnamed?: boolean;
+  /** Typed inputs only (Arrow): each column's kind. */
+  kinds?: CellKind[];
 }
 
 /** The delimiter of a CSV/TSV line: the most frequent of tab, comma, semicolon, pipe (comma on a tie). */
@@ -41,13 +47,14 @@ export function looksLikeHeader(first: string[], later: string[][]): boolean {
   return !first.some((c, i) => later.some((r) => r[i] === c));
 }
 
-/** Reads the first line of `path` (up to 1 MiB). */
+/** Reads the first line of `path` (decompressed; up to about 1 MiB). */
 async function firstLine(path: string): Promise<string> {
-  const s = createReadStream(path, { encoding: 'utf8', start: 0, end: 1 << 20 });
+  const s = openInput(path).stream;
+  s.setEncoding('utf8');
   let text = '';
   for await (const chunk of s as AsyncIterable<string>) {
     text += chunk;
-    if (text.includes('\n')) break;
+    if (text.includes('\n') || text.length > 1 << 20) break;
   }
   s.destroy();
   return text.replace(/^\uFEFF/, '').split(/\r?\n/)[0];
@@ -65,11 +72,13 @@ export async function sampleCsv(
   opts: { delimiter?: string; columns?: string[] } = {},
 ): Promise<ColumnSample> {
   const delimiter = opts.delimiter ?? sniffDelimiter(await firstLine(path));
-  const parser = createReadStream(path).pipe(
+  const input = openInput(path).stream;
+  const parser = input.pipe(
     csvParse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true, to: rows + 1 }),
   );
   const records: string[][] = [];
   for await (const r of parser as AsyncIterable<string[]>) records.push(r);
+  input.destroy();
   if (records.length === 0) throw new LionctrError('LIONCTR_BAD_INPUT', 'the file has no rows', { where: path });
   const header = opts.columns ? false : looksLikeHeader(records[0], records.slice(1, 200));
   const names = opts.columns ?? (header ? records[0].map((c) => c.trim()) : records[0].map((_, i) => `c${i + 1}`));
@@ -86,7 +95,8 @@ export async function sampleCsv(
 export async function sampleJsonl(path: string, rows: number, timeKey: string): Promise<ColumnSample> {
   const objs: Record<string, unknown>[] = [];
   let rest = '';
-  const s = createReadStream(path, { encoding: 'utf8' });
+  const s = openInput(path).stream;
+  s.setEncoding('utf8');
   for await (const chunk of s as AsyncIterable<string>) {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';

@@ -17,10 +17,13 @@
  *    codes of 100000+) and small sets such as hour-of-day or banner position stay categorical:
  *    an embedding per value learns any shape.
  * 5. categorical: everything else.
+ * Typed input (Arrow; `sample.kinds`): a text column (utf8, dictionary) is never numeric, a float
+ * column never categorical (the Arrow reader takes integers and text as ids); a timestamp column is
+ * only ever the time (ms); bool and other types are ignored (no slot reads them).
  */
 import { RESERVED_SLOT_NAMES } from '../features/columns.ts';
 import { LionctrError } from '../errors.ts';
-import type { ColumnSample } from './column-sample.ts';
+import type { CellKind, ColumnSample } from './column-sample.ts';
 import { parseNumericCell } from './decode-util.ts';
 import { timeParser } from './time-format.ts';
 
@@ -97,7 +100,8 @@ export function inferSchema(sample: ColumnSample, label?: string): Inference {
     const named = TIME_NAMES.includes(n.toLowerCase());
     if (time || n === lab || !(named || sample.unnamed)) continue;
     const v = values.get(n)!;
-    const format = v.length > 0 ? timeFormatOf(n, v) : null;
+    const kind = sample.kinds?.[sample.names.indexOf(n)];
+    const format = kind === 'timestamp' ? 'ms' : v.length > 0 ? timeFormatOf(n, v) : null;
     if (format) {
       time = { column: n, format };
       notes.push(`time: "${n}" in ${format} (e.g. ${v[0]}); event time only, not a feature`);
@@ -107,15 +111,28 @@ export function inferSchema(sample: ColumnSample, label?: string): Inference {
   const out: Inference = { label: lab, time, numeric: [], categorical: [], ignore: [], notes };
   for (const n of sample.names) {
     if (n === lab || n === time?.column) continue;
-    const [role, why] = roleOf(n, values.get(n)!, sample.rows);
+    const [role, why] = roleOf(n, values.get(n)!, sample.rows, sample.kinds?.[sample.names.indexOf(n)]);
     out[role].push(n);
     notes.push(`${n}: ${role} (${why})`);
   }
   return out;
 }
 
-/** The role of one column and why (rules 3-5 of the module doc). */
-function roleOf(name: string, v: string[], rows: number): ['ignore' | 'numeric' | 'categorical', string] {
+type Role = ['ignore' | 'numeric' | 'categorical', string];
+
+/** The role of one column and why (rules 3-5 of the module doc; `kind`: its type in a typed input). */
+function roleOf(name: string, v: string[], rows: number, kind?: CellKind): Role {
+  if (kind === 'bool' || kind === 'other' || kind === 'timestamp')
+    return ['ignore', `Arrow ${kind} column: no slot reads this type`];
+  const [role, why] = untypedRoleOf(name, v, rows);
+  if (kind === 'text' && role === 'numeric') return ['categorical', `Arrow text column (${why})`];
+  if (kind === 'float' && role === 'categorical')
+    return ['numeric', `Arrow float column: categorical slots take integers or text only (${why})`];
+  return [role, why];
+}
+
+/** The role of one column of text cells and why (rules 3-5 of the module doc). */
+function untypedRoleOf(name: string, v: string[], rows: number): Role {
   if (RESERVED_SLOT_NAMES.includes(name)) return ['ignore', 'a reserved name, cannot be a slot'];
   if (v.length === 0) return ['ignore', `no value in ${rows} rows`];
   const counts = new Map<string, number>();

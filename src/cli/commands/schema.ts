@@ -1,7 +1,8 @@
 /**
- * `lionctr schema infer`: samples an input file and prints, as JSON on stdout, a config that
- * `--config` takes (label column, time column and format, numeric / categorical / ignored
- * columns, the CSV layout); each decision and its reason go to stderr (src/ingest/schema-infer.ts).
+ * `lionctr schema infer`: samples an input file (csv, jsonl, arrow, libsvm, libffm; gzip too) and
+ * prints, as JSON on stdout, a config that `--config` takes (label column, time column and format,
+ * numeric / categorical / ignored columns, the CSV layout, libSVM field starts); each decision and
+ * its reason go to stderr (src/ingest/schema-infer.ts, src/ingest/sparse-infer.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
@@ -10,12 +11,77 @@ import { LionctrError } from '../../errors.ts';
 import { criteoSlots } from '../../features/schema.ts';
 import { type ColumnSample, sampleCsv, sampleJsonl } from '../../ingest/column-sample.ts';
 import { delimiterOf } from '../../ingest/input-columns.ts';
+import { sampleArrow } from '../../ingest/arrow-sample.ts';
 import { inferSchema } from '../../ingest/schema-infer.ts';
+import { inferLibffm, inferLibsvm } from '../../ingest/sparse-infer.ts';
 import { fatal } from '../common.ts';
 import { intArg } from './flags.ts';
 
-/** The format of `path` by its extension: .jsonl/.json -> jsonl, anything else csv. */
-const formatOf = (path: string): string => (['.jsonl', '.json', '.ndjson'].includes(extname(path)) ? 'jsonl' : 'csv');
+const BY_EXTENSION: Record<string, string> = {
+  '.jsonl': 'jsonl',
+  '.json': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.arrow': 'arrow',
+  '.feather': 'arrow',
+  '.ipc': 'arrow',
+  '.svm': 'libsvm',
+  '.libsvm': 'libsvm',
+  '.libfm': 'libsvm',
+  '.ffm': 'libffm',
+  '.libffm': 'libffm',
+};
+
+/** The format of `path` by its extension (a trailing .gz passed over); csv when not known. */
+const formatOf = (path: string): string => BY_EXTENSION[extname(path.replace(/\.gz$/, ''))] ?? 'csv';
+
+const say = (s: string) => process.stderr.write(`lionctr schema infer: ${s}\n`);
+
+/** The config of a libSVM / libFFM file (src/ingest/sparse-infer.ts). */
+async function sparseConfig(format: string, path: string, rows: number, starts?: number[]): Promise<object> {
+  const inf = format === 'libffm' ? await inferLibffm(path, rows) : await inferLibsvm(path, rows, starts);
+  say(`${inf.rows} lines sampled of ${path}; field k is slot k of schema.numeric followed by schema.categorical`);
+  for (const n of inf.notes) say(n);
+  const libsvm = inf.fieldStarts ? { libsvm: { fieldStarts: inf.fieldStarts } } : {};
+  return { source: { format, ...libsvm }, schema: { numeric: inf.numeric, categorical: inf.categorical } };
+}
+
+/** The config of an Arrow IPC file: `label` and `ts` by name, as the Arrow reader takes them. */
+async function arrowConfig(path: string, rows: number, label?: string): Promise<object> {
+  const sample = await sampleArrow(path, rows);
+  const inf = inferSchema(sample, label);
+  say(`${sample.rows} rows sampled of ${path} (Arrow: columns by name and type)`);
+  for (const n of inf.notes) say(n);
+  if (inf.label !== 'label')
+    throw new LionctrError(
+      'LIONCTR_BAD_INPUT',
+      `Arrow input is read with its label in the column "label", ` +
+        `but the label here is "${inf.label}": rename the column`,
+      { where: path },
+    );
+  const t = inf.time;
+  if (t && t.column !== 'ts') {
+    say(`"${t.column}" is not read as the event time (Arrow input reads the column "ts" only): ignored`);
+    inf.ignore.push(t.column);
+  } else if (t && t.format !== 'ms')
+    throw new LionctrError(
+      'LIONCTR_BAD_INPUT',
+      `Arrow column "ts" reads as ${t.format}, but Arrow input takes ` +
+        'ts as ms since the epoch or an Arrow timestamp: convert it',
+      { where: path },
+    );
+  return {
+    source: { format: 'arrow' },
+    schema: { label: 'label', numeric: inf.numeric, categorical: inf.categorical, ignore: inf.ignore },
+  };
+}
+
+/** `--field-starts a,b,...` as ascending integers >= 0. */
+function fieldStartsArg(v: string): number[] {
+  const s = v.split(',').map((x) => Number(x.trim()));
+  if (s.some((x, i) => !Number.isInteger(x) || x < 0 || (i > 0 && x <= s[i - 1])))
+    throw new InvalidArgumentError(`--field-starts must be ascending integers >= 0, got "${v}"`);
+  return s;
+}
 
 /** A config value's delimiter as it is written in JSON (a tab as `tab`). */
 const shownDelimiter = (d: string): string => (d === '\t' ? 'tab' : d);
@@ -42,9 +108,11 @@ export function schemaCommand(): Command {
     .addOption(
       new Option(
         '--format <format>',
-        'input format (default: by extension: .jsonl, .json, .ndjson: jsonl; else csv)',
-      ).choices(['csv', 'jsonl', 'criteo']),
+        'input format (default: by extension, .gz passed over: .jsonl, .json, .ndjson: jsonl; .arrow, .feather, ' +
+          '.ipc: arrow; .svm, .libsvm, .libfm: libsvm; .ffm, .libffm: libffm; else csv)',
+      ).choices(['csv', 'jsonl', 'criteo', 'arrow', 'libsvm', 'libffm']),
     )
+    .option('--field-starts <a,b,...>', 'libsvm: the first index of each field (default: inferred)', fieldStartsArg)
     .option('--label <column>', 'the label column (default: found by name, else the first column of 0s and 1s)')
     .option('--sample <n>', 'rows to sample from the start of the file', intArg('--sample', 1), 10000)
     .option('--delimiter <char>', 'CSV field delimiter, or tab (default: sniffed from the first line)')
@@ -59,6 +127,14 @@ export function schemaCommand(): Command {
           process.stdout.write(`${JSON.stringify(criteoConfig(), null, 2)}\n`);
           return;
         }
+        if (format === 'libsvm' || format === 'libffm' || format === 'arrow') {
+          const cfg =
+            format === 'arrow'
+              ? await arrowConfig(path, o.sample, o.label)
+              : await sparseConfig(format, path, o.sample, o.fieldStarts);
+          process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+          return;
+        }
         if (o.delimiter !== undefined && delimiterOf(o.delimiter).length !== 1)
           throw new InvalidArgumentError(`--delimiter must be one character or tab, got "${o.delimiter}"`);
         const columns = o.columns
@@ -71,7 +147,6 @@ export function schemaCommand(): Command {
             ? await sampleJsonl(path, o.sample, 'ts')
             : await sampleCsv(path, o.sample, { delimiter: o.delimiter && delimiterOf(o.delimiter), columns });
         const inf = inferSchema(sample, o.label);
-        const say = (s: string) => process.stderr.write(`lionctr schema infer: ${s}\n`);
         const layout = sample.csv;
         say(
           `${sample.rows} rows sampled of ${o.input}` +
