@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { tableToIPC } from 'apache-arrow';
+import { Int8, Int64, Table, TimestampMillisecond, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { criteoCells, toArrowTable, toLibffm, toLibsvm } from '../helpers/criteo-convert.ts';
 import { CRITEO_TSV, haveShared } from '../helpers/shared.ts';
@@ -122,6 +122,45 @@ describe.skipIf(!haveShared(CRITEO_TSV))('schema infer -> train -> eval in each 
     console.log(`schema infer formats: csv.gz ${JSON.stringify(out)} (criteo ${baseline})`);
     expect(out.examples).toBe(1999);
     expect(Math.abs(out.auc - baseline)).toBeLessThan(0.01);
+  });
+});
+
+describe('schema infer: Arrow time and label by the names the Arrow reader takes', () => {
+  const N = 200;
+  const arrow = (name: string, label: string, ts: unknown) => {
+    const p = join(dir, `${name}.arrow`);
+    const cols = {
+      [label]: vectorFromArray(
+        Array.from({ length: N }, (_, i) => i % 2),
+        new Int8(),
+      ),
+      ts,
+      site: vectorFromArray(
+        Array.from({ length: N }, (_, i) => `s${i % 9}`),
+        new Utf8(),
+      ),
+    };
+    writeFileSync(p, tableToIPC(new Table(cols as never), 'file'));
+    return p;
+  };
+  const ms = Array.from({ length: N }, (_, i) => 1_700_000_000_000 + i * 1000);
+
+  it('an Arrow timestamp ts is the event time, not a slot', () => {
+    const [, c] = infer('arrow-ts', arrow('ts', 'label', vectorFromArray(ms, new TimestampMillisecond())));
+    expect(c.schema).toEqual({ label: 'label', numeric: [], categorical: ['site'], ignore: [] });
+  });
+
+  it('ts in seconds and a label not named label are refused (the reader would reject every row)', () => {
+    const secs = vectorFromArray(
+      ms.map((x) => BigInt(x / 1000)),
+      new Int64(),
+    );
+    const r = cli('schema', 'infer', '--input', arrow('ts-s', 'label', secs));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/"ts" reads as s.*ms since the epoch/);
+    const l = cli('schema', 'infer', '--input', arrow('click', 'click', secs));
+    expect(l.status).toBe(2);
+    expect(l.stderr).toMatch(/label in the column "label".*"click"/);
   });
 });
 
