@@ -96,14 +96,15 @@ for (const rows of o.rows)
       const cmd = { cmd: 'run', mode, batch, rows, seconds: o.seconds, minSteps: o.minSteps, maxSteps: o.maxSteps };
       for (let round = 1; round <= o.rounds; round++) {
         const said: string[] = [];
-        for (const w of workers) {
+        for (const [w, thread] of runnersOf(mode)) {
           w.resetPeakRss();
-          const a = await w.send({ ...cmd, splitSteps: o.splitSteps, idsFile, rawFile });
-          const rec: RunRecord = { mode, batch, rows, runner: w.name, round };
+          const a = await w.send({ ...cmd, splitSteps: o.splitSteps, idsFile, rawFile, ingestThread: thread === 'on' });
+          const runner = thread === 'off' && o.ingestThread.length > 1 ? `${w.name} no-thread` : w.name;
+          const rec: RunRecord = { mode, batch, rows, runner, round };
           if (typeof a.error === 'string') rec.error = a.error;
           else rec.figures = { ...(a as unknown as RunFigures), peakRssMb: w.peakRssMb() };
           runs.push(rec);
-          said.push(`${w.name} ${rec.figures ? `${(rec.figures.examplesPerSecond / 1e3).toFixed(1)}k/s` : 'failed'}`);
+          said.push(`${runner} ${rec.figures ? `${(rec.figures.examplesPerSecond / 1e3).toFixed(1)}k/s` : 'failed'}`);
         }
         console.log(`${mode} batch ${batch} rows ${rows} round ${round}: ${said.join(', ')}`);
       }
@@ -159,6 +160,13 @@ function finish(
   };
   writeFileSync(o.json, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`JSON: ${o.json}`);
+}
+
+/** The runs of one round: each worker, lionctr's once per --ingest-thread setting in raw mode. */
+function runnersOf(mode: string): [Worker, 'on' | 'off'][] {
+  return workers.flatMap((w): [Worker, 'on' | 'off'][] =>
+    mode === 'raw' && w.name !== 'torch' ? o.ingestThread.map((t): [Worker, 'on' | 'off'] => [w, t]) : [[w, 'on']],
+  );
 }
 
 function gcd(a: number, b: number): number {

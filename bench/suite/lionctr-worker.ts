@@ -3,8 +3,10 @@
  * (argv[2]: tensorflow | wasm | cpu) that reads one JSON command per line on stdin and answers
  * one JSON line on stdout, as the PyTorch peer does (bench/peers/torch_ctr.py):
  *   {"cmd":"run","mode":"ids"|"raw","batch","rows","seconds","minSteps","maxSteps","splitSteps",
- *    "idsFile"|"rawFile"}: one warm-up step, then TrainStep.run for at least minSteps and
- *    `seconds` (at most maxSteps), then splitSteps instrumented replica steps (step-split.ts);
+ *    "idsFile"|"rawFile","ingestThread"}: one warm-up step, then TrainStep.run for at least minSteps and
+ *    `seconds` (at most maxSteps), then splitSteps instrumented replica steps (step-split.ts); in
+ *    raw mode with ingestThread the file is read, parsed and featurized on an ingest thread, as
+ *    `lionctr train` does (src/ingest/threaded: sourceSpecOf + openThreadedSource), else here;
  *   {"cmd":"auc","file","trainRows","epochs","batch"}: config/criteo.json's model and optimizer,
  *    trained on the file's first trainRows rows, holdout AUC on the rest;
  *   {"cmd":"quit"}.
@@ -14,13 +16,16 @@
  */
 import { createInterface } from 'node:readline';
 import type { RecordBatch } from 'apache-arrow';
-import { featureSchemaOf } from '../../src/cli/common.ts';
+import { pino } from 'pino';
+import { featureSchemaOf, sourceSpecOf } from '../../src/cli/common.ts';
 import { modelOf, optimConfigOf } from '../../src/cli/model-setup.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import type { FeatureBatch } from '../../src/features/feature-batch.ts';
 import { Featurizer } from '../../src/features/featurizer.ts';
 import { criteoSlots } from '../../src/features/schema.ts';
 import { createFileSource } from '../../src/ingest/file-source.ts';
+import { featuresOf } from '../../src/ingest/threaded/batch-features.ts';
+import { openThreadedSource } from '../../src/ingest/threaded/threaded-source.ts';
 import { selectBackend, type BackendName } from '../../src/model/backend.ts';
 import type { CtrModel } from '../../src/model/ctr-model.ts';
 import { auc } from '../../src/train/evaluation/binary-metrics.ts';
@@ -38,6 +43,8 @@ interface RunCmd {
   splitSteps: number;
   idsFile?: string;
   rawFile?: string;
+  /** Raw mode: read through the ingest thread (as `lionctr train` does); false or absent: on this thread. */
+  ingestThread?: boolean;
 }
 interface AucCmd {
   file: string;
@@ -116,6 +123,31 @@ async function* endless(path: string, batch: number): AsyncGenerator<RecordBatch
   }
 }
 
+const threadLogger = pino({ level: 'warn' }, pino.destination(2));
+
+/**
+ * Endless full batches of a Criteo file read on an ingest thread exactly as `lionctr train` reads
+ * its configured file (sourceSpecOf, openThreadedSource with source.thread.queueBatches), the
+ * features attached (featuresOf); the source is opened again at the file's end.
+ */
+async function* endlessThreaded(path: string, batch: number): AsyncGenerator<RecordBatch> {
+  const c = { ...cfg, source: { ...cfg.source, kind: 'file' as const, format: 'criteo' as const, path, skip: 0 } };
+  c.source.limit = 0;
+  for (;;) {
+    const src = await openThreadedSource({
+      spec: sourceSpecOf(c, schema),
+      features: schema,
+      queueBatches: cfg.source.thread.queueBatches,
+      logger: threadLogger,
+    });
+    try {
+      for await (const rb of src.batches({ batchSize: batch })) if (rb.numRows === batch) yield rb;
+    } finally {
+      await src.close?.();
+    }
+  }
+}
+
 let idsCache: { path: string; batches: FeatureBatch[] } | undefined;
 
 async function run(c: RunCmd) {
@@ -128,12 +160,12 @@ async function run(c: RunCmd) {
     let k = 0;
     next = async () => pre[k++ % pre.length];
   } else {
-    const it = endless(c.rawFile!, c.batch);
+    const it = c.ingestThread ? endlessThreaded(c.rawFile!, c.batch) : endless(c.rawFile!, c.batch);
     next = async () => (await it.next()).value as RecordBatch;
     close = async () => void (await it.return(undefined)); // closes the file
   }
   const toBatch = (x: RecordBatch | FeatureBatch): FeatureBatch =>
-    c.mode === 'raw' ? fz.fromRecordBatch(x as RecordBatch) : (x as FeatureBatch);
+    c.mode === 'raw' ? featuresOf(fz, x as RecordBatch) : (x as FeatureBatch);
   step.run(toBatch(await next())); // warm-up
   const t = { source: 0, featurize: 0, step: 0 };
   let steps = 0,

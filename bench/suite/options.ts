@@ -8,6 +8,8 @@ export interface SuiteOptions {
   batches: number[];
   rows: number[];
   modes: ('ids' | 'raw')[];
+  /** Raw mode: lionctr reads through the ingest thread (on, as `lionctr train`), on this thread (off), or both. */
+  ingestThread: ('on' | 'off')[];
   backends: string[];
   threads: number;
   /** Seconds of timed training per run (after one warm-up step), at least minSteps, at most maxSteps. */
@@ -33,6 +35,8 @@ flags of the suite (defaults in brackets):
   --batches 512,4096,16384   batch sizes
   --rows 100000,10000000     table rows (ids mode: all slots together; the peer's hashed table in raw mode)
   --modes ids,raw            ids: pre-made integer ids (the step alone); raw: the Criteo file end to end
+  --ingest-thread on         raw mode: lionctr reads via the ingest thread as \`lionctr train\` (on), on the
+                             step's thread (off), or both (on,off: the off rows are runner "<backend> no-thread")
   --backends tensorflow,wasm lionctr's tfjs backends (each in its own worker process)
   --threads 2                torch.set_num_threads, TF_NUM_INTRAOP_THREADS (tfjs-wasm runs on one thread)
   --seconds 2                timed seconds per run, after one warm-up step
@@ -54,6 +58,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       batches: { type: 'string', default: '512,4096,16384' },
       rows: { type: 'string', default: '100000,10000000' },
       modes: { type: 'string', default: 'ids,raw' },
+      'ingest-thread': { type: 'string', default: 'on' },
       backends: { type: 'string', default: 'tensorflow,wasm' },
       threads: { type: 'string', default: '2' },
       seconds: { type: 'string', default: '2' },
@@ -80,6 +85,9 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
   const one = (flag: string, s: string, min: number) => ints(flag, s, min)[0];
   const modes = values.modes.split(',');
   for (const m of modes) if (m !== 'ids' && m !== 'raw') throw new Error(`--modes takes ids and raw (got "${m}")`);
+  const ingestThread = values['ingest-thread'].split(',');
+  for (const t of ingestThread)
+    if (t !== 'on' && t !== 'off') throw new Error(`--ingest-thread takes on and off (got "${t}")`);
   const backends = values.backends.split(',').filter(Boolean);
   for (const b of backends)
     if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new Error(`--backends: no backend "${b}"`);
@@ -89,6 +97,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     batches: ints('batches', values.batches, 1),
     rows: ints('rows', values.rows, 39).sort((a, b) => a - b),
     modes: modes as ('ids' | 'raw')[],
+    ingestThread: ingestThread as ('on' | 'off')[],
     backends,
     threads: one('threads', values.threads, 1),
     seconds,

@@ -116,8 +116,9 @@ const pow = (x: number) => (Number.isInteger(Math.log10(x)) ? `1e${Math.log10(x)
 
 /** The table: one line per (setting, runner); the split in % of the step's phases summed. */
 export function formatTable(rows: SummaryRow[]): string {
+  const w = Math.max(11, ...rows.map((r) => r.runner.length));
   const head =
-    'mode batch rows runner      examples/s (min-max)     vs torch (min-max)   ' +
+    `mode batch rows ${'runner'.padEnd(w)} examples/s (min-max)     vs torch (min-max)   ` +
     'ms/step  src feat look  fwd  bwd dens sprs   RSS MB cores';
   const lines = [head];
   for (const r of rows) {
@@ -130,7 +131,7 @@ export function formatTable(rows: SummaryRow[]): string {
         r.mode.padEnd(4),
         String(r.batch).padStart(5),
         pow(r.rows).padStart(4),
-        r.runner.padEnd(11),
+        r.runner.padEnd(w),
         `${k(e.median).padStart(7)} (${k(e.min)}-${k(e.max)})`.padEnd(24),
         (v ? `${v.median.toFixed(2)}x (${v.min.toFixed(2)}-${v.max.toFixed(2)})` : '').padEnd(20),
         total.toFixed(0).padStart(7),

@@ -6,6 +6,7 @@ import { DEFAULT_SERVING_RULES, type ServingRules } from './serving-rules.ts';
 import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
+import { copySlotRows } from './row-gather.ts';
 import { Eviction, NO_EVICTION, type EvictionConfig } from './eviction.ts';
 import { NO_BUDGET, RowBudget } from './row-budget.ts';
 import type { ServingTower } from './serving-tower.ts';
@@ -176,13 +177,9 @@ export class CtrModel {
           if (r < 0) refused++;
         } else r = t.find(hi, lo);
         rowIdx[k] = r;
-        if (r < 0) continue;
-        const w = t.rows.data,
-          ro = r * S,
-          xo = b * I + co;
-        wide[b] += w[ro];
-        for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
       }
+      // the rows after every lookup of the slot (admission may have grown the table's arrays)
+      copySlotRows(rowIdx, F, f, B, t.rows.data, S, D, x, I, co, wide);
       if (admit) gate.admitted += t.size - before;
       this.budget.refused[f] += refused;
       ev?.touch(f, rowIdx, F);

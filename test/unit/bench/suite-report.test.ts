@@ -94,4 +94,24 @@ describe('bench suite report (--from-json)', () => {
     expect(r.status).toBe(2);
     expect(r.out).toContain('--rounds takes whole numbers >= 1 (got "x")');
   });
+
+  it('refuses an --ingest-thread other than on and off', () => {
+    const r = suite(['--ingest-thread', 'on,maybe']);
+    expect(r.status).toBe(2);
+    expect(r.out).toContain('--ingest-thread takes on and off (got "maybe")');
+  });
+
+  it('keeps the columns aligned for a longer runner name (the "<backend> no-thread" rows)', () => {
+    const json = join(dir, 'nothread.json');
+    const rows = [run('tensorflow', 1, 20000), run('tensorflow no-thread', 1, 30000), run('torch', 1, 10000)];
+    writeFileSync(json, JSON.stringify({ runs: rows, loadAverage: { start: '0.1 0.1 0.1', end: '0.1 0.1 0.1' } }));
+    const r = suite(['--from-json', json, '--json', join(dir, 'nothread-out.json')]);
+    expect(r.status).toBe(0);
+    const lines = r.out.split('\n').filter((l) => l.startsWith('mode') || l.startsWith('raw'));
+    const at = (l: string) => l.indexOf('k (');
+    expect(lines.length).toBe(4);
+    expect(new Set(lines.slice(1).map(at)).size).toBe(1);
+    expect(lines[0].indexOf('examples/s')).toBeLessThan(at(lines[1]));
+    expect(r.out).toContain('tensorflow no-thread');
+  });
 });
