@@ -64,7 +64,8 @@ export async function selectBackend(
       await tf.ready();
       restore();
       chosen = { backend: name, tried };
-      const threads = name === 'wasm' ? ` (${getThreadsCount()} thread(s), LIONCTR_WASM_THREADS)` : '';
+      const n = name === 'wasm' ? getThreadsCount() : 1;
+      const threads = n > 1 ? ` on ${n} threads (LIONCTR_WASM_THREADS)` : '';
       log(`tfjs backend: ${name}${threads}${passedOver(tried)}`);
       return chosen;
     } catch (err) {
