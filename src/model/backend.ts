@@ -35,7 +35,8 @@ const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
  * @param prefer 'auto' (the order above; the environment's `LIONCTR_BACKEND` when it names a
  *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
- *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend.
+ *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend or
+ *   `LIONCTR_WASM_THREADS` is not an integer in 1..8.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',
@@ -50,6 +51,7 @@ export async function selectBackend(
     prefer = env as BackendName;
   }
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
+  const wasmThreads = wasmThreadsFromEnv(); // a bad value is a config error, not a reason to pass wasm over
   const tried: { backend: string; why: string }[] = [];
   const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];
   for (const name of order) {
@@ -58,7 +60,7 @@ export async function selectBackend(
       if (name === 'tensorflow') loadNative();
       if (name === 'wasm') {
         patchWasmTransposedMatMul();
-        restore = prepareWasmThreads(wasmThreadsFromEnv());
+        restore = prepareWasmThreads(wasmThreads);
       }
       if (!(await tf.setBackend(name))) throw new LionctrError('LIONCTR_UNAVAILABLE', 'setBackend returned false');
       await tf.ready();
