@@ -3,15 +3,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
+import { prepareWasmThreads, wasmThreadsFromEnv } from './wasm-threads.ts';
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from
  * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when installed, built and loadable (on
  * hosts without internet `npm run native:build` builds tfjs-node, README "Air-gapped hosts"),
- * then `wasm` (with the transposed-matmul fix below), then `cpu`. Returns the chosen backend
+ * then `wasm` (with the transposed-matmul fix below; on N threads with `LIONCTR_WASM_THREADS=N`,
+ * see wasm-threads.ts), then `cpu`. Returns the chosen backend
  * and, for each one passed over, why; the caller's log line says both.
  */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -33,7 +35,8 @@ const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
  * @param prefer 'auto' (the order above; the environment's `LIONCTR_BACKEND` when it names a
  *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
- *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend.
+ *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend or
+ *   `LIONCTR_WASM_THREADS` is not an integer in 1..8.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',
@@ -48,18 +51,27 @@ export async function selectBackend(
     prefer = env as BackendName;
   }
   if (chosen && (prefer === 'auto' || prefer === chosen.backend)) return chosen;
+  const wasmThreads = wasmThreadsFromEnv(); // a bad value is a config error, not a reason to pass wasm over
   const tried: { backend: string; why: string }[] = [];
   const order: BackendName[] = prefer === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [prefer];
   for (const name of order) {
+    let restore = () => {};
     try {
       if (name === 'tensorflow') loadNative();
-      if (name === 'wasm') patchWasmTransposedMatMul();
+      if (name === 'wasm') {
+        patchWasmTransposedMatMul();
+        restore = prepareWasmThreads(wasmThreads);
+      }
       if (!(await tf.setBackend(name))) throw new LionctrError('LIONCTR_UNAVAILABLE', 'setBackend returned false');
       await tf.ready();
+      restore();
       chosen = { backend: name, tried };
-      log(`tfjs backend: ${name}${passedOver(tried)}`);
+      const n = name === 'wasm' ? getThreadsCount() : 1;
+      const threads = n > 1 ? ` on ${n} threads (LIONCTR_WASM_THREADS)` : '';
+      log(`tfjs backend: ${name}${threads}${passedOver(tried)}`);
       return chosen;
     } catch (err) {
+      restore();
       const why = (err as Error).message.split('\n')[0];
       if (prefer !== 'auto') throw new LionctrError('LIONCTR_UNAVAILABLE', `backend ${name} cannot load: ${why}`);
       tried.push({ backend: name, why });

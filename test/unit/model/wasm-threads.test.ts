@@ -1,0 +1,120 @@
+/**
+ * tfjs-backend-wasm on 2 threads in Node (LIONCTR_WASM_THREADS, src/model/wasm-threads.ts):
+ * the threaded-SIMD build loads, XNNPACK's pool reports 2 threads, and the dense tower's
+ * forward logits, loss and gradients (tf.valueAndGrads of the trainer's weighted logloss)
+ * match the single-threaded wasm build's, both built in turn in this one process.
+ *
+ * Tolerance, norm-wise per tensor: max|threaded - single| <= TOL * max|single|, TOL = 1e-5.
+ * Both run the same XNNPACK float32 kernels (unit roundoff u = 2^-24 = 6.0e-8); splitting a
+ * matmul across threads changes which tile a core computes, and the SIMD build's kernels
+ * differ from the threaded-SIMD build's in blocking, so a length-n sum may be added in another
+ * order: about sqrt(n)*u relative (n = 637: 1.5e-6; n = 1024 over the batch: 1.9e-6), through
+ * three layers ~5e-6 at most. Observed: 0 (bit-identical; XNNPACK splits the output into
+ * tiles, each summed in the same order on whichever thread), printed. No example is weighted 0
+ * near a ReLU kink (native-parity.test.ts does): at differences of 0 no unit changes branch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../src/model/backend.ts';
+import { DenseTower } from '../../../src/model/tower.ts';
+import { reinitWasmBackend, wasmThreadsFromEnv } from '../../../src/model/wasm-threads.ts';
+
+const TOL = 1e-5;
+const [B, I, HIDDEN] = [1024, 637, [256, 128]];
+
+/** A reproducible uniform [lo, hi) float32 array (mulberry32). */
+function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32);
+  }
+  return out;
+}
+
+const sizes = [I, ...HIDDEN, 1];
+const weights: Float32Array[] = sizes.slice(0, -1).flatMap((fanIn, l) => {
+  const fanOut = sizes[l + 1];
+  const lim = Math.sqrt(6 / (fanIn + fanOut));
+  return [uniform(fanIn * fanOut, -lim, lim, 11 + l), uniform(fanOut, -0.1, 0.1, 21 + l)];
+});
+const x = uniform(B * I, -1, 1, 7);
+const labels = uniform(B, 0, 1, 8).map((u) => (u < 0.25 ? 1 : 0));
+const exampleWeights = uniform(B, 0.5, 1.5, 9);
+
+/** Logits, loss and gradients [d/dx, d/dW0, ...] of the tower on the current backend. */
+function forwardBackward(): { logits: Float32Array; loss: number; grads: Float32Array[] } {
+  const tower = new DenseTower(I, HIDDEN, { values: weights });
+  try {
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(x, [B, I]);
+      const [y, w] = [tf.tensor1d(labels), tf.tensor1d(exampleWeights)];
+      let logits: Float32Array = new Float32Array(0);
+      const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
+        const z = tower.logits(xIn as tf.Tensor2D, vars);
+        logits = z.dataSync() as Float32Array;
+        const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+        return tf.div(tf.sum(tf.mul(l, w)), tf.sum(w)) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(f)([xt, ...tower.vars]);
+      return { logits, loss: value.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
+    });
+  } finally {
+    tower.dispose();
+  }
+}
+
+/** max|a - b| / max|b|: the norm-wise relative difference of `a` from the reference `b`. */
+function relDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return m === 0 ? d : d / m;
+}
+
+describe('LIONCTR_WASM_THREADS', () => {
+  it('takes 1..8 and refuses anything else, naming the variable', () => {
+    expect(wasmThreadsFromEnv({})).toBe(1);
+    expect(wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: '2' })).toBe(2);
+    for (const bad of ['0', '9', '1.5', 'two']) {
+      expect(() => wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: bad })).toThrow(/LIONCTR_WASM_THREADS/);
+    }
+  });
+});
+
+describe('wasm backend on 2 threads in Node', () => {
+  afterAll(async () => {
+    await reinitWasmBackend(1);
+  });
+
+  it(`runs the tower on 2 threads with the single-thread logits, loss and gradients within ${TOL}`, async () => {
+    await selectBackend('wasm');
+    expect(await reinitWasmBackend(1)).toBe(1);
+    const single = forwardBackward();
+    expect(await reinitWasmBackend(2)).toBe(2);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(getThreadsCount()).toBe(2);
+    // the pool's second thread is a running pthread worker (worker_threads.Worker)
+    const pthread = (tf.backend() as unknown as { wasm: { PThread?: { runningWorkers: unknown[] } } }).wasm.PThread;
+    expect(pthread?.runningWorkers.length).toBe(1);
+    const threaded = forwardBackward();
+    const names = ['logits', 'loss', 'd/dx', ...weights.map((_, i) => `d/d${i % 2 ? 'b' : 'W'}${i >> 1}`)];
+    const diffs = [
+      relDiff(threaded.logits, single.logits),
+      relDiff(Float32Array.of(threaded.loss), Float32Array.of(single.loss)),
+      ...threaded.grads.map((g, i) => relDiff(g, single.grads[i])),
+    ];
+    console.log(
+      `wasm 2 threads vs 1, norm-wise relative: ${names.map((n, i) => `${n} ${diffs[i].toExponential(1)}`).join(', ')}`,
+    );
+    for (const [i, d] of diffs.entries()) expect(d, names[i]).toBeLessThanOrEqual(TOL);
+    expect(single.grads[1].reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeGreaterThan(1e-6);
+  }, 120_000);
+});
