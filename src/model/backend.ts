@@ -36,7 +36,7 @@ const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
  *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
  *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend or
- *   `LIONCTR_WASM_THREADS` is not an integer in 1..8.
+ *   LIONCTR_WASM_THREADS is not an integer in 1..8.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',

@@ -31,7 +31,7 @@ const WORKER = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threade
 export const MAX_WASM_THREADS = 8;
 
 /**
- * The thread count `LIONCTR_WASM_THREADS` asks for: 1 (tfjs's single-threaded build) when unset
+ * The thread count LIONCTR_WASM_THREADS asks for: 1 (tfjs's single-threaded build) when unset
  * or empty, else an integer 1..8.
  * @throws LionctrError LIONCTR_BAD_CONFIG when the variable is not such an integer.
  */
@@ -41,7 +41,7 @@ export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
     const msg = `LIONCTR_WASM_THREADS=${raw} is not an integer in 1..${MAX_WASM_THREADS}`;
-    throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where: 'LIONCTR_WASM_THREADS' });
+    throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where: 'env LIONCTR_WASM_THREADS' });
   }
   return n;
 }
