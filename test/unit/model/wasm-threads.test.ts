@@ -17,8 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.ts';
-import { DenseTower } from '../../../src/model/tower.ts';
 import { reinitWasmBackend, wasmThreadsFromEnv } from '../../../src/model/wasm-threads.ts';
+import { relDiff, towerForwardBackward } from '../../helpers/tower-grads.ts';
 
 const TOL = 1e-5;
 const [B, I, HIDDEN] = [1024, 637, [256, 128]];
@@ -47,37 +47,7 @@ const labels = uniform(B, 0, 1, 8).map((u) => (u < 0.25 ? 1 : 0));
 const exampleWeights = uniform(B, 0.5, 1.5, 9);
 
 /** Logits, loss and gradients [d/dx, d/dW0, ...] of the tower on the current backend. */
-function forwardBackward(): { logits: Float32Array; loss: number; grads: Float32Array[] } {
-  const tower = new DenseTower(I, HIDDEN, { values: weights });
-  try {
-    return tf.tidy(() => {
-      const xt = tf.tensor2d(x, [B, I]);
-      const [y, w] = [tf.tensor1d(labels), tf.tensor1d(exampleWeights)];
-      let logits: Float32Array = new Float32Array(0);
-      const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
-        const z = tower.logits(xIn as tf.Tensor2D, vars);
-        logits = z.dataSync() as Float32Array;
-        const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
-        return tf.div(tf.sum(tf.mul(l, w)), tf.sum(w)) as tf.Scalar;
-      };
-      const { value, grads } = tf.valueAndGrads(f)([xt, ...tower.vars]);
-      return { logits, loss: value.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
-    });
-  } finally {
-    tower.dispose();
-  }
-}
-
-/** max|a - b| / max|b|: the norm-wise relative difference of `a` from the reference `b`. */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0,
-    m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
+const forwardBackward = () => towerForwardBackward({ I, B, hidden: HIDDEN, weights, x, labels, exampleWeights });
 
 describe('LIONCTR_WASM_THREADS', () => {
   it('takes 1..8 and refuses anything else, naming the variable', () => {

@@ -1,0 +1,53 @@
+/**
+ * The dense tower's forward and backward pass on whatever tfjs backend is current, for tests
+ * that compare two backends (native vs wasm, wasm on 1 vs N threads) on the same inputs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DenseTower } from '../../src/model/tower.ts';
+
+/** The tower's inputs: x [B, I], labels [B] (0/1), example weights [B], initial weights per layer. */
+export interface TowerCase {
+  I: number;
+  B: number;
+  hidden: number[];
+  weights: Float32Array[];
+  x: Float32Array;
+  labels: Float32Array;
+  exampleWeights: Float32Array;
+}
+
+/**
+ * Logits [B], the weighted logloss and gradients [d/dx, d/dW0, ...] of the tower on the current
+ * backend; the trainer's weighted logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|)).
+ */
+export function towerForwardBackward(c: TowerCase): { logits: Float32Array; loss: number; grads: Float32Array[] } {
+  const tower = new DenseTower(c.I, c.hidden, { values: c.weights });
+  try {
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(c.x, [c.B, c.I]);
+      const [y, w] = [tf.tensor1d(c.labels), tf.tensor1d(c.exampleWeights)];
+      let logits: Float32Array = new Float32Array(0);
+      const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
+        const z = tower.logits(xIn as tf.Tensor2D, vars);
+        logits = z.dataSync() as Float32Array;
+        const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+        return tf.div(tf.sum(tf.mul(l, w)), tf.sum(w)) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(f)([xt, ...tower.vars]);
+      return { logits, loss: value.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
+    });
+  } finally {
+    tower.dispose();
+  }
+}
+
+/** max|a - b| / max|b|: the norm-wise relative difference of `a` from the reference `b`. */
+export function relDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return m === 0 ? d : d / m;
+}
