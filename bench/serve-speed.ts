@@ -22,7 +22,7 @@
  * over the rounds and issue 11's targets (p99 < 10 ms at 16 instances, >= 41k instances/s at 16,
  * HTTP >= 0.7 of in-process at every size).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -52,6 +52,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '18600' },
     'node-args': { type: 'string', default: '' },
     'skip-in-process': { type: 'boolean', default: false },
+    pin: { type: 'string', default: '' },
     help: { type: 'boolean' },
   },
 });
@@ -67,6 +68,13 @@ const seconds = Number(values.seconds),
   rowsPerSlot = Number(values.rows),
   connections = Number(values.connections),
   rounds = Number(values.rounds);
+/** `--pin S:C`: the server (and in-process scoring) on CPU list S, autocannon on CPU list C (taskset). */
+const pin = values.pin ? { server: values.pin.split(':')[0], client: values.pin.split(':')[1] } : null;
+/** Moves every thread of this process onto the CPU list `cpus` (taskset -a -p). */
+function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+if (pin) pinSelf(pin.client);
 const BODIES = 16; // distinct request bodies per size, cycled (the hash caches see repeats, as in a click log)
 
 /** Deterministic uniform integers in [0, n) (mulberry32). */
@@ -136,7 +144,8 @@ async function startServer(spec: string, port: number): Promise<Server> {
     String(port),
   ];
   for (const s of [...values.set, 'log.level=warn', 'serve.drainSeconds=0', ...sets]) args.push('--set', s);
-  const child = spawn(process.execPath, args, { cwd: resolve(dir), stdio: ['ignore', 'inherit', 'inherit'] });
+  const [cmd, argv] = pin ? ['taskset', ['-c', pin.server, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(cmd, argv, { cwd: resolve(dir), stdio: ['ignore', 'inherit', 'inherit'] });
   const until = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server ${label} exited with ${child.exitCode}`);
@@ -194,6 +203,15 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
 }
 
 async function inProcessPhase(sets: Record<string, unknown>[][], n: number): Promise<Figures> {
+  if (pin) pinSelf(pin.server);
+  try {
+    return await inProcessRun(sets, n);
+  } finally {
+    if (pin) pinSelf(pin.client);
+  }
+}
+
+async function inProcessRun(sets: Record<string, unknown>[][], n: number): Promise<Figures> {
   const lat: number[] = [];
   const cpu0 = ownCpuSeconds();
   const end = performance.now() + seconds * 1000;
