@@ -105,8 +105,17 @@ export async function sampleJsonl(path: string, rows: number, timeKey: string): 
   }
   s.destroy();
   if (objs.length < rows) pushJson(objs, rest);
-  const names = ['label', timeKey];
-  const seen = new Set(names);
+  const flat = flatKeys(objs, timeKey);
+  if (flat.length > 0 && !objs.some((o) => Object.keys(feats(o)).length > 0))
+    throw new LionctrError(
+      'LIONCTR_BAD_INPUT',
+      `${path}: JSON lines carry their slots under "features" ({"label":0|1,"${timeKey}":<ms>,` +
+        `"features":{slot: value}}); the sampled lines have no "features" object but top-level keys ` +
+        `${flat.slice(0, 8).join(', ')}${flat.length > 8 ? ', ...' : ''}`,
+    );
+  // the time key is a column only when some sampled line has it (a warning about an absent key misleads)
+  const names = objs.some((o) => o[timeKey] !== undefined) ? ['label', timeKey] : ['label'];
+  const seen = new Set(['label', timeKey]);
   for (const o of objs)
     for (const k of Object.keys(feats(o)))
       if (!seen.has(k)) {
@@ -114,8 +123,17 @@ export async function sampleJsonl(path: string, rows: number, timeKey: string): 
         names.push(k);
       }
   const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
-  const cells = names.map((n, i) => objs.map((o) => text(i < 2 ? o[n] : feats(o)[n])));
+  const top = names.indexOf(timeKey) === 1 ? 2 : 1;
+  const cells = names.map((n, i) => objs.map((o) => text(i < top ? o[n] : feats(o)[n])));
   return { names, cells, rows: objs.length };
+}
+
+/** Top-level keys of the sampled objects other than label, the time key and features, in first-seen order. */
+function flatKeys(objs: Record<string, unknown>[], timeKey: string): string[] {
+  const keys = new Set<string>();
+  for (const o of objs)
+    for (const k of Object.keys(o)) if (k !== 'label' && k !== timeKey && k !== 'features') keys.add(k);
+  return [...keys];
 }
 
 const feats = (o: Record<string, unknown>): Record<string, unknown> =>

@@ -5,9 +5,10 @@
  * Numeric slot values: numbers or numeric strings (null/"" = missing). Categorical values:
  * strings or finite numbers (numbers become their decimal string; null = missing). A features
  * key that is no slot and not in `schema.ignore` follows `schema.unknownSlots`
- * (src/features/unknown-slots.ts): `reject` makes the row bad (`unknown_slot`), `ignore` drops
- * it (`onUnknownSlot` hears of each name once, e.g. to log it); `ts` is optional (missing/null
- * -> eventTimeMs null).
+ * (src/features/unknown-slots.ts), and so does a top-level key other than label, the time key,
+ * the weight key and `features` (a flat line's slots): `reject` makes the row bad
+ * (`unknown_slot`), `ignore` drops it (`onUnknownSlot` hears of each name once, e.g. to log
+ * it); `ts` is optional (missing/null -> eventTimeMs null).
  */
 import { LABEL_COLUMN, TS_INPUT_FIELD } from '../features/columns.ts';
 import type { UnknownSlotPolicy } from '../features/unknown-slots.ts';
@@ -81,6 +82,22 @@ export function createJsonlDecoder(schema: SlotSchema, opts: JsonlOptions = {}):
           where,
         );
       eventTimeMs = parseTime(ts, where);
+    }
+
+    for (const key in o) {
+      if (key === LABEL_COLUMN || key === time.column || key === 'features' || key === weightKey) continue;
+      if (ignored.has(key)) continue;
+      if (reject)
+        throw badInput(
+          'unknown_slot',
+          `top-level key "${key}": slots go under "features" ({"label":0|1,"features":{"${key}": ...}}); ` +
+            'list it in schema.ignore or set schema.unknownSlots=ignore to drop it',
+          `${where} ${key}`,
+        );
+      if (onUnknownSlot && !unknown.has(key)) {
+        unknown.add(key);
+        onUnknownSlot(key, where);
+      }
     }
 
     const numeric = new Array<number | null>(nNum).fill(null);

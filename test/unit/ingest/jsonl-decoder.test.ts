@@ -89,6 +89,23 @@ describe('createJsonlDecoder', () => {
     expect(ign('{"label":0,"features":{"n1":2,"zz":1}}', 'x:2').numeric[0]).toBe(2);
   });
 
+  it('a top-level key other than label, ts, the weight key and features follows schema.unknownSlots too', () => {
+    // a flat line (slots beside label) was trained as an example with every slot missing, silently
+    expect(() => dec('{"label":1,"n1":2,"c1":"a"}', 'x:1')).toThrow(
+      expect.objectContaining({
+        reason: 'unknown_slot',
+        where: 'x:1 n1',
+        message: expect.stringMatching(/"features"/),
+      }),
+    );
+    const seen: string[] = [];
+    const d = createJsonlDecoder(SLOTS, { unknownSlots: 'ignore', onUnknownSlot: (s) => seen.push(s) });
+    expect(d('{"label":1,"n1":2,"features":{"n1":3}}', 'x:2').numeric[0]).toBe(3);
+    expect(seen).toEqual(['n1']);
+    const w = createJsonlDecoder(SLOTS, { weight: 'w', ignore: ['uid'] });
+    expect(w('{"label":1,"ts":1700000000000,"w":2,"uid":"u","features":{"n1":1}}', 'x:3').weight).toBe(2);
+  });
+
   it('reads the sample weight of schema.weight: absent/null = 1, negative or non-finite = bad_weight', () => {
     const d = createJsonlDecoder(SLOTS, { weight: 'w' });
     expect(d('{"label":1,"w":2.5}', 'x:1').weight).toBe(2.5);
@@ -98,6 +115,8 @@ describe('createJsonlDecoder', () => {
     expect(d('{"label":1,"w":null}', 'x:1').weight).toBeUndefined();
     for (const w of ['-1', '"abc"', '1e400', 'true', '[]', '"NaN"'])
       expect(() => d(`{"label":1,"w":${w}}`, 'x:3'), w).toThrow(expect.objectContaining({ reason: 'bad_weight' }));
-    expect(createJsonlDecoder(SLOTS)('{"label":1,"w":-1}', 'x:1').weight).toBeUndefined(); // no weight column
+    // no weight key configured: "w" is a key the config does not name (unknown_slot), unless ignored
+    expect(reasonOf(() => createJsonlDecoder(SLOTS)('{"label":1,"w":-1}', 'x:1'))).toBe('unknown_slot');
+    expect(createJsonlDecoder(SLOTS, { ignore: ['w'] })('{"label":1,"w":-1}', 'x:1').weight).toBeUndefined();
   });
 });

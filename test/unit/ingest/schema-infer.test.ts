@@ -163,3 +163,19 @@ describe('schema infer rules', () => {
     });
   });
 });
+
+describe('sampleJsonl on lines without "features"', () => {
+  it('refuses flat lines with a message naming the expected shape and the keys found', async () => {
+    const p = file('flat.jsonl', '{"label":1,"a":"x","b":2}\n{"label":0,"a":"y","b":3}\n');
+    await expect(sampleJsonl(p, 100, 'ts')).rejects.toThrow(/no "features" object but top-level keys a, b/);
+  });
+
+  it('has no time column (and so no note about its format) when no line has the time key', async () => {
+    const p = file('nots.jsonl', '{"label":1,"features":{"a":"x"}}\n{"label":0,"features":{"a":"y"}}\n');
+    const sample = await sampleJsonl(p, 100, 'ts');
+    expect(sample.names).toEqual(['label', 'a']);
+    const inf = inferSchema(sample);
+    expect(inf.notes.join('\n')).not.toMatch(/time name/);
+    expect(inf.ignore).toEqual([]);
+  });
+});
