@@ -46,9 +46,13 @@ export const configSchema = {
 /** The resolved configuration. */
 export type LionctrConfig = ConfigValues<typeof configSchema>;
 
-/** The schema's defaults as a plain object (what config/default.json holds). */
+/**
+ * The schema's defaults as a plain object (what config/default.json holds); the process's
+ * environment and arguments are not read (convict reads both by default, so a LIONCTR_* variable
+ * set in the shell showed up as a "default").
+ */
 export function schemaDefaults(): LionctrConfig {
-  return convict<LionctrConfig>(configSchema).getProperties();
+  return convict<LionctrConfig>(configSchema, { env: {}, args: [] }).getProperties();
 }
 
 /**
