@@ -2,7 +2,7 @@
  * The figures of bench/serve-speed.ts: one phase's, the CPU they cost, and the medians over
  * rounds against issue 11's serving-speed targets.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Figures of one phase. */
 export interface Figures {
@@ -18,8 +18,8 @@ export interface Figures {
   clientCpuPerReq: number;
 }
 
-/** CPU seconds (user + system) of process `pid` so far, from /proc (NaN where there is none). */
-export function cpuSecondsOf(pid: number | undefined): number {
+/** CPU seconds (user + system) of process `pid` alone so far, from /proc (NaN where there is none). */
+function ownCpuOf(pid: number): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
@@ -27,6 +27,28 @@ export function cpuSecondsOf(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** The live child processes of `pid` (/proc/<pid>/task/<tid>/children; none where it cannot be read). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds (user + system) of process `pid` and its live descendants so far (`serve --workers N`:
+ * the primary and its workers; a worker that died in between is missed), from /proc (NaN where there is none).
+ */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let sum = ownCpuOf(pid);
+  for (const c of childrenOf(pid)) sum += cpuSecondsOf(c);
+  return sum;
 }
 
 /** CPU seconds (user + system) of this process so far. */

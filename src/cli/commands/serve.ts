@@ -1,6 +1,7 @@
 /**
- * `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones; with
- * serve.workers > 1, from that many worker processes sharing the port (src/cli/commands/serve-cluster.ts).
+ * `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones; from
+ * serve.workers worker processes sharing the port (default auto: one per core) when that is more
+ * than 1 (src/cli/commands/serve-cluster.ts), else from this process.
  */
 import type { Command } from 'commander';
 import cluster from 'node:cluster';
@@ -9,6 +10,7 @@ import { resolve } from 'node:path';
 import type { LionctrConfig } from '../../config/schema.ts';
 import { createLogger } from '../../log.ts';
 import { createServeMetrics } from '../../metrics/catalogue.ts';
+import { workerCount } from '../../serve/config.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, intArg, serveFlags } from './flags.ts';
@@ -25,8 +27,9 @@ export function addServeCommand(program: Command): void {
         .option('--export-dir <dir>', 'exports root (export.dir)')
         .option(
           '--workers <n>',
-          'worker processes sharing the port, each loading the exports (0: one per core) (serve.workers)',
-          intArg('--workers'),
+          'worker processes sharing the port, each loading the exports (auto or 0: one per core; default auto) ' +
+            '(serve.workers)',
+          (v: string) => (v.trim() === 'auto' ? 'auto' : intArg('--workers')(v)),
         ),
     ),
   ).action(async (o) => {
@@ -34,7 +37,7 @@ export function addServeCommand(program: Command): void {
       const extra = o.workers !== undefined ? [`serve.workers=${o.workers}`] : [];
       const cfg = configFrom(o, [...serveFlags(o), ...extra]);
       const logger = createLogger(cfg.log.level);
-      const workers = cfg.serve.workers === 0 ? availableParallelism() : cfg.serve.workers;
+      const workers = workerCount(cfg.serve.workers, availableParallelism());
       if (cluster.isPrimary && workers > 1) {
         const ac = shutdownSignal(logger, `stopping ${workers} workers (each finishes its requests in flight)`);
         logger.info(`serving from ${workers} worker processes on port ${cfg.serve.port}`);
