@@ -18,7 +18,7 @@ import { registerStatusPage, type StatusHistoryOptions } from './status-page/rou
 import { JsonText } from './json-text.ts';
 import { nextTurn } from './scoring.ts';
 import { TfsError } from './tfs-error.ts';
-import { API_PREFIX, parseApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
+import { API_PREFIX, cachedApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
 
 /** Largest request body accepted by default, bytes (serve.maxBodyBytes). */
 export const MAX_BODY_BYTES = DEFAULT_SERVE_LIMITS.maxBodyBytes;
@@ -235,7 +235,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.all('/*', async (req, reply) => {
     const path = pathOf(req.url);
     if (!API_PREFIX.test(path)) return noRoute(req, reply);
-    const route = parseApiPath(req.method, path);
+    const route = cachedApiPath(req.method, path);
     const setVersion = (v: string) => reply.header(VERSION_HEADER, v);
     const body = req.body as string | undefined;
     let out: unknown;
