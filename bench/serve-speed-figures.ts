@@ -16,14 +16,17 @@ export interface Figures {
   cpuPerInst: number;
   /** CPU µs per request of this process while autocannon ran (NaN in-process). */
   clientCpuPerReq: number;
+  /** The system (kernel) share of cpuPerInst, percent (socket reads and writes, wakeups). */
+  sysPercent: number;
 }
 
-/** CPU seconds (user + system) of process `pid` alone so far, from /proc (NaN where there is none). */
-function ownCpuOf(pid: number): number {
+/** CPU seconds of process `pid` alone so far, system only when `sys` else user + system, from /proc (NaN: none). */
+function ownCpuOf(pid: number, sys: boolean): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+    // utime, stime in USER_HZ (100 on Linux)
+    return ((sys ? 0 : Number(fields[11])) + Number(fields[12])) / 100;
   } catch {
     return NaN;
   }
@@ -42,12 +45,13 @@ function childrenOf(pid: number): number[] {
 
 /**
  * CPU seconds (user + system) of process `pid` and its live descendants so far (`serve --workers N`:
- * the primary and its workers; a worker that died in between is missed), from /proc (NaN where there is none).
+ * the primary and its workers; a worker that died in between is missed), from /proc (NaN where there is none);
+ * system time only when `sys`.
  */
-export function cpuSecondsOf(pid: number | undefined): number {
+export function cpuSecondsOf(pid: number | undefined, sys = false): number {
   if (pid === undefined) return NaN;
-  let sum = ownCpuOf(pid);
-  for (const c of childrenOf(pid)) sum += cpuSecondsOf(c);
+  let sum = ownCpuOf(pid, sys);
+  for (const c of childrenOf(pid)) sum += cpuSecondsOf(c, sys);
   return sum;
 }
 
