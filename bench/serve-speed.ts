@@ -17,8 +17,8 @@
  * load average is printed beside each figure, as other processes on the machine skew them.
  * Beside throughput, each phase prints the CPU it cost, which other load skews less: `cpu us/i`,
  * the server's user + system CPU µs per instance (/proc/<pid>/stat, its worker processes included;
- * in-process: this process's), `sys %` the kernel's share of it, and `cli us/r`, this process's CPU µs per request while autocannon ran (the
- * client's share of the machine). With `--rounds` > 1 a last table gives each server's median
+ * in-process: this process's), `sys %` the kernel's share of it, and `cli us/r`, this process's CPU µs
+ * per request while autocannon ran (the client's share of the machine). With `--rounds` > 1 a last table gives each server's median
  * over the rounds and issue 11's targets (p99 < 10 ms at 16 instances, >= 41k instances/s at 16,
  * HTTP >= 0.7 of in-process at every size).
  */
@@ -283,7 +283,8 @@ for (let round = 0; round < rounds; round++)
       console.log(
         `${String(n).padStart(5)} ${label.padEnd(12)} ${fmt(f.reqPerS)} ${fmt(f.instPerS)} ${fmt(f.p50, 2)} ` +
           `${fmt(f.p99, 2)} ${fmt(f.instPerS / inproc.instPerS, 2)} ` +
-          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ${fmt(f.cpuPerInst, 1)} ${fmt(f.sysPercent, 0)} ${fmt(f.clientCpuPerReq, 0)} ` +
+          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ${fmt(f.cpuPerInst, 1)} ${fmt(f.sysPercent, 0)} ` +
+          `${fmt(f.clientCpuPerReq, 0)} ` +
           `${f.load.toFixed(2).padStart(6)}${f.failed ? `  FAILED ${f.failed}` : ''}`,
       );
     }
