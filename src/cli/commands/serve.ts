@@ -3,7 +3,7 @@
  * serve.workers worker processes sharing the port (default auto: one per core) when that is more
  * than 1 (src/cli/commands/serve-cluster.ts), else from this process.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -17,6 +17,16 @@ import { endpointOptions, intArg, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
 import { runPrimary, workerSide } from './serve-cluster.ts';
 
+/** Parser of --workers: `auto`, or an integer >= 0 as intArg reads it; commander reports what it takes. */
+function workersArg(v: string): 'auto' | number {
+  if (v.trim() === 'auto') return 'auto';
+  try {
+    return intArg('--workers')(v);
+  } catch {
+    throw new InvalidArgumentError(`--workers must be auto or an integer >= 0, got "${v}".`);
+  }
+}
+
 /** Adds `serve` to the program. */
 export function addServeCommand(program: Command): void {
   withConfigOptions(
@@ -29,7 +39,7 @@ export function addServeCommand(program: Command): void {
           '--workers <n>',
           'worker processes sharing the port, each loading the exports (auto or 0: one per core; default auto) ' +
             '(serve.workers)',
-          (v: string) => (v.trim() === 'auto' ? 'auto' : intArg('--workers')(v)),
+          workersArg,
         ),
     ),
   ).action(async (o) => {

@@ -15,7 +15,8 @@ import { scoreRequest } from './score-request.ts';
 /**
  * Answers a predict request (its JSON text: {"predictions": [...]} or {"outputs": [...]}), in TF
  * Serving's order of checks (http_rest_api_handler.cc ProcessPredictRequest: body JSON,
- * signature_name's type, the servable, the signature, the inputs). The version is held from lookup to the last chunk scored.
+ * signature_name's type, the servable, the signature, the inputs). The version is held from
+ * lookup to the last chunk scored.
  * @throws TfsError / LionctrError (4xx) for a bad request, 500 for a non-finite score.
  */
 export async function predict(

@@ -3,7 +3,9 @@
  * every core (issue 11: "use both cores"); integers keep working (0 is auto), anything else is
  * refused naming the key. workerCount turns the value into the processes `serve` runs.
  */
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { addServeCommand } from '../../../src/cli/commands/serve.ts';
 import { loadConfig } from '../../../src/config/schema.ts';
 import { serveConfig, workerCount } from '../../../src/serve/config.ts';
 
@@ -51,5 +53,16 @@ describe('serve.workers', () => {
         /serve\.workers: must be auto \(one worker per core\) or an integer >= 0 \(0: auto\)/,
       );
     expect(() => workerCount(-2, 2)).toThrow(/must be auto/);
+  });
+
+  it('--workers takes auto or an integer >= 0, and says so', () => {
+    const program = new Command().exitOverride();
+    addServeCommand(program);
+    const serve = program.commands.find((c) => c.name() === 'serve');
+    serve?.exitOverride().configureOutput({ writeErr: () => {} });
+    for (const v of ['many', '1.5', '-1'])
+      expect(() => program.parse(['serve', '--workers', v], { from: 'user' }), v).toThrow(
+        `--workers must be auto or an integer >= 0, got "${v}".`,
+      );
   });
 });
