@@ -19,8 +19,8 @@
  * the server's user + system CPU µs per instance (/proc/<pid>/stat, its worker processes included;
  * in-process: this process's), `sys %` the kernel's share of it, and `cli us/r`, this process's CPU µs
  * per request while autocannon ran (the client's share of the machine). With `--rounds` > 1 a last
- * table gives each server's median over the rounds and issue 11's targets (p99 < 10 ms at 16 instances, >= 41k instances/s at 16,
- * HTTP >= 0.7 of in-process at every size).
+ * table gives each server's median over the rounds and issue 11's targets (p99 < 10 ms at 16
+ * instances, >= 41k instances/s at 16, HTTP >= 0.7 of in-process at every size).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
