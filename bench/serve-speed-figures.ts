@@ -2,7 +2,7 @@
  * The figures of bench/serve-speed.ts: one phase's, the CPU they cost, and the medians over
  * rounds against issue 11's serving-speed targets.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Figures of one phase. */
 export interface Figures {
@@ -16,17 +16,43 @@ export interface Figures {
   cpuPerInst: number;
   /** CPU µs per request of this process while autocannon ran (NaN in-process). */
   clientCpuPerReq: number;
+  /** The system (kernel) share of cpuPerInst, percent (socket reads and writes, wakeups). */
+  sysPercent: number;
 }
 
-/** CPU seconds (user + system) of process `pid` so far, from /proc (NaN where there is none). */
-export function cpuSecondsOf(pid: number | undefined): number {
+/** CPU seconds of process `pid` alone so far, system only when `sys` else user + system, from /proc (NaN: none). */
+function ownCpuOf(pid: number, sys: boolean): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+    // utime, stime in USER_HZ (100 on Linux)
+    return ((sys ? 0 : Number(fields[11])) + Number(fields[12])) / 100;
   } catch {
     return NaN;
   }
+}
+
+/** The live child processes of `pid` (/proc/<pid>/task/<tid>/children; none where it cannot be read). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds (user + system) of process `pid` and its live descendants so far (`serve --workers N`:
+ * the primary and its workers; a worker that died in between is missed), from /proc (NaN where there is none);
+ * system time only when `sys`.
+ */
+export function cpuSecondsOf(pid: number | undefined, sys = false): number {
+  if (pid === undefined) return NaN;
+  let sum = ownCpuOf(pid, sys);
+  for (const c of childrenOf(pid)) sum += cpuSecondsOf(c, sys);
+  return sum;
 }
 
 /** CPU seconds (user + system) of this process so far. */

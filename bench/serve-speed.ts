@@ -16,11 +16,11 @@
  * Phases run one after another (never two at once), so each gets the same cores; the 1-min
  * load average is printed beside each figure, as other processes on the machine skew them.
  * Beside throughput, each phase prints the CPU it cost, which other load skews less: `cpu us/i`,
- * the server process's user + system CPU µs per instance (/proc/<pid>/stat; in-process: this
- * process's), and `cli us/r`, this process's CPU µs per request while autocannon ran (the
- * client's share of the machine). With `--rounds` > 1 a last table gives each server's median
- * over the rounds and issue 11's targets (p99 < 10 ms at 16 instances, >= 41k instances/s at 16,
- * HTTP >= 0.7 of in-process at every size).
+ * the server's user + system CPU µs per instance (/proc/<pid>/stat, its worker processes included;
+ * in-process: this process's), `sys %` the kernel's share of it, and `cli us/r`, this process's CPU µs
+ * per request while autocannon ran (the client's share of the machine). With `--rounds` > 1 a last
+ * table gives each server's median over the rounds and issue 11's targets (p99 < 10 ms at 16
+ * instances, >= 41k instances/s at 16, HTTP >= 0.7 of in-process at every size).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -176,6 +176,7 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
   if (got.predictions?.length !== n)
     throw new Error(`${s.label}: ${check.status} ${JSON.stringify(got).slice(0, 200)}`);
   const cpu0 = cpuSecondsOf(s.child.pid),
+    sys0 = cpuSecondsOf(s.child.pid, true),
     own0 = ownCpuSeconds();
   const r = await autocannon({
     url,
@@ -189,9 +190,11 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
   });
   const failed = r.errors + r.timeouts + r.non2xx;
   const cpu = cpuSecondsOf(s.child.pid) - cpu0,
+    sys = cpuSecondsOf(s.child.pid, true) - sys0,
     own = ownCpuSeconds() - own0;
   return {
     cpuPerInst: (cpu / (r.requests.total * n)) * 1e6,
+    sysPercent: (100 * sys) / cpu,
     clientCpuPerReq: (own / r.requests.total) * 1e6,
     reqPerS: r.requests.average,
     instPerS: r.requests.average * n,
@@ -235,6 +238,7 @@ async function inProcessRun(sets: Record<string, unknown>[][], n: number): Promi
     failed: 0,
     cpuPerInst,
     clientCpuPerReq: NaN,
+    sysPercent: NaN,
   };
 }
 
@@ -246,7 +250,7 @@ console.log(
 );
 console.log(
   `${'size'.padStart(5)} ${'phase'.padEnd(12)} ` +
-    ['req/s', 'inst/s', 'p50 ms', 'p99 ms', 'vs inproc', 'vs first', 'cpu us/i', 'cli us/r']
+    ['req/s', 'inst/s', 'p50 ms', 'p99 ms', 'vs inproc', 'vs first', 'cpu us/i', 'sys %', 'cli us/r']
       .map((h) => h.padStart(9))
       .join(' ') +
     ` ${'load1'.padStart(6)}`,
@@ -267,6 +271,7 @@ for (let round = 0; round < rounds; round++)
           failed: 0,
           cpuPerInst: NaN,
           clientCpuPerReq: NaN,
+          sysPercent: NaN,
         }
       : await inProcessPhase(sets, n);
     const phases: [string, Figures][] = [['in-process', inproc]];
@@ -278,7 +283,8 @@ for (let round = 0; round < rounds; round++)
       console.log(
         `${String(n).padStart(5)} ${label.padEnd(12)} ${fmt(f.reqPerS)} ${fmt(f.instPerS)} ${fmt(f.p50, 2)} ` +
           `${fmt(f.p99, 2)} ${fmt(f.instPerS / inproc.instPerS, 2)} ` +
-          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ${fmt(f.cpuPerInst, 1)} ${fmt(f.clientCpuPerReq, 0)} ` +
+          `${fmt(first ? f.instPerS / first.instPerS : 1, 2)} ${fmt(f.cpuPerInst, 1)} ${fmt(f.sysPercent, 0)} ` +
+          `${fmt(f.clientCpuPerReq, 0)} ` +
           `${f.load.toFixed(2).padStart(6)}${f.failed ? `  FAILED ${f.failed}` : ''}`,
       );
     }

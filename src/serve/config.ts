@@ -16,6 +16,27 @@ function validateModelName(v: unknown): void {
   if (typeof v !== 'string' || !URL_NAME.test(v)) throw new Error('must be a non-empty name without "/" or ":"');
 }
 
+/** What serve.workers takes: `auto`, or a whole number >= 0 (a number, or its text from env / --set). */
+const WORKERS = /^(auto|0|[1-9]\d*)$/;
+
+/** Checks serve.workers: `auto` or an integer >= 0 (0 means auto). */
+function validateWorkers(v: unknown): void {
+  const ok =
+    typeof v === 'number' ? Number.isSafeInteger(v) && v >= 0 : typeof v === 'string' && WORKERS.test(v.trim());
+  if (!ok) throw new Error(`must be auto (one worker per core) or an integer >= 0 (0: auto), got ${JSON.stringify(v)}`);
+}
+
+/**
+ * The worker processes `lionctr serve` runs for serve.workers `v` on a machine of `cores`
+ * (os.availableParallelism()): `cores` for `auto` or 0, else the number (text from env / --set read as one).
+ * @throws Error when `v` is not what validateWorkers takes (the config is validated before this is called).
+ */
+export function workerCount(v: 'auto' | number | string, cores: number): number {
+  validateWorkers(v);
+  const n = typeof v === 'number' ? v : v.trim() === 'auto' ? 0 : Number(v);
+  return n === 0 ? Math.max(1, cores) : n;
+}
+
 /** Checks `{label: version}`: labels without `/` or `:`, versions decimal integers (string or number). */
 function validateLabels(v: unknown): void {
   if (v === null || typeof v !== 'object' || Array.isArray(v))
@@ -102,10 +123,10 @@ export const serveConfig = {
   workers: {
     doc:
       '`lionctr serve` only: worker processes sharing the port (node:cluster), each loading the exports itself ' +
-      '(memory: this many copies of the served versions); 0: one per core (os.availableParallelism()). `run` ' +
-      'always serves from its one process',
-    format: 'nat',
-    default: 1,
+      '(memory: this many copies of the served versions); auto (or 0): one per core (os.availableParallelism()). ' +
+      '`run` serves from its one process whatever this says (its trainer thread takes a core)',
+    format: validateWorkers,
+    default: 'auto' as 'auto' | number,
     env: 'LIONCTR_SERVE_WORKERS',
   },
   drainSeconds: {

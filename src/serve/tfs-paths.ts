@@ -109,3 +109,25 @@ export function parseApiPath(method: string, path: string): ApiRoute {
   }
   throw invalidArgument(malformed, 'url');
 }
+
+/** Most (method, path) pairs cachedApiPath keeps; the cache is emptied when it is full (varied paths). */
+const ROUTE_CACHE_MAX = 256;
+const routeCache = new Map<string, ApiRoute>();
+
+/**
+ * parseApiPath, remembered for the (method, path) pairs that parse (a server sees the same few
+ * paths again and again: the regexes, decoding and BigInt checks cost ~2 µs a request, bench/serve-speed.ts
+ * at 1 instance). Paths that throw are parsed each time (the same error each time). The route
+ * returned is shared: callers must not change it.
+ * @throws as parseApiPath.
+ */
+export function cachedApiPath(method: string, path: string): ApiRoute {
+  const key = `${method} ${path}`;
+  let r = routeCache.get(key);
+  if (r === undefined) {
+    r = Object.freeze(parseApiPath(method, path));
+    if (routeCache.size >= ROUTE_CACHE_MAX) routeCache.clear();
+    routeCache.set(key, r);
+  }
+  return r;
+}

@@ -158,6 +158,8 @@ export async function serveSoak(opts: ServeSoakOptions): Promise<ServeSoakResult
     'serve.pollSeconds': Math.min(1, opts.publishSeconds / 4),
     'serve.drainSeconds': 0,
     'log.level': 'warn',
+    // one process: the RSS sampled is the serving process's (serve.workers' default, auto, forks one per core)
+    'serve.workers': 1,
   };
   const server = spawn(
     process.execPath,

@@ -1,19 +1,31 @@
 /**
- * `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones; with
- * serve.workers > 1, from that many worker processes sharing the port (src/cli/commands/serve-cluster.ts).
+ * `lionctr serve`: serves the latest export under an exports root, hot-swapping newer ones; from
+ * serve.workers worker processes sharing the port (default auto: one per core) when that is more
+ * than 1 (src/cli/commands/serve-cluster.ts), else from this process.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { LionctrConfig } from '../../config/schema.ts';
 import { createLogger } from '../../log.ts';
 import { createServeMetrics } from '../../metrics/catalogue.ts';
+import { workerCount } from '../../serve/config.ts';
 import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, intArg, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
 import { runPrimary, workerSide } from './serve-cluster.ts';
+
+/** Parser of --workers: `auto`, or an integer >= 0 as intArg reads it; commander reports what it takes. */
+function workersArg(v: string): 'auto' | number {
+  if (v.trim() === 'auto') return 'auto';
+  try {
+    return intArg('--workers')(v);
+  } catch {
+    throw new InvalidArgumentError(`--workers must be auto or an integer >= 0, got "${v}".`);
+  }
+}
 
 /** Adds `serve` to the program. */
 export function addServeCommand(program: Command): void {
@@ -25,8 +37,9 @@ export function addServeCommand(program: Command): void {
         .option('--export-dir <dir>', 'exports root (export.dir)')
         .option(
           '--workers <n>',
-          'worker processes sharing the port, each loading the exports (0: one per core) (serve.workers)',
-          intArg('--workers'),
+          'worker processes sharing the port, each loading the exports (auto or 0: one per core; default auto) ' +
+            '(serve.workers)',
+          workersArg,
         ),
     ),
   ).action(async (o) => {
@@ -34,7 +47,7 @@ export function addServeCommand(program: Command): void {
       const extra = o.workers !== undefined ? [`serve.workers=${o.workers}`] : [];
       const cfg = configFrom(o, [...serveFlags(o), ...extra]);
       const logger = createLogger(cfg.log.level);
-      const workers = cfg.serve.workers === 0 ? availableParallelism() : cfg.serve.workers;
+      const workers = workerCount(cfg.serve.workers, availableParallelism());
       if (cluster.isPrimary && workers > 1) {
         const ac = shutdownSignal(logger, `stopping ${workers} workers (each finishes its requests in flight)`);
         logger.info(`serving from ${workers} worker processes on port ${cfg.serve.port}`);

@@ -6,15 +6,17 @@
  * Serving's exactly).
  */
 import { checkPredictSignature } from '../json-body.ts';
+import { type JsonText, numbersUnder } from '../json-text.ts';
 import { predictRows } from '../json-tensor.ts';
 import type { ModelRoute } from '../tfs-paths.ts';
 import type { ApiContext, SetVersion } from './context.ts';
 import { scoreRequest } from './score-request.ts';
 
 /**
- * Answers a predict request, in TF Serving's order of checks (http_rest_api_handler.cc
- * ProcessPredictRequest: body JSON, signature_name's type, the servable, the signature, the
- * inputs). The version is held from lookup to the last chunk scored.
+ * Answers a predict request (its JSON text: {"predictions": [...]} or {"outputs": [...]}), in TF
+ * Serving's order of checks (http_rest_api_handler.cc ProcessPredictRequest: body JSON,
+ * signature_name's type, the servable, the signature, the inputs). The version is held from
+ * lookup to the last chunk scored.
  * @throws TfsError / LionctrError (4xx) for a bad request, 500 for a non-finite score.
  */
 export async function predict(
@@ -22,7 +24,7 @@ export async function predict(
   route: ModelRoute,
   body: string | undefined,
   setVersion: SetVersion,
-): Promise<unknown> {
+): Promise<JsonText> {
   const { rows, scores } = await scoreRequest(ctx, route, body, setVersion, checkPredictSignature, predictRows, true);
-  return rows.format === 'row' ? { predictions: scores } : { outputs: scores };
+  return numbersUnder(rows.format === 'row' ? 'predictions' : 'outputs', scores);
 }
