@@ -8,8 +8,10 @@
  *
  * `taped`: tf.valueAndGrads of the deep logits and four reads (the trainer before issue 13);
  * `hand`: src/model/deep-pass.ts and one packed read plus the input gradient (TrainStep.run now).
- * Prints per round ms per step (median of --steps after a warm-up step) of each pass, the 1-min
- * load average, then per pass the median over rounds, its range, and hand's speed-up over taped.
+ * Each round runs --steps steps of each pass alternately (A B B A ...); it prints per round the
+ * median wall and CPU ms per step of each pass (CPU time counts every thread; it is less swayed
+ * than wall time by other work on the cores) and the 1-min load average, then per pass the median
+ * over rounds, its range, and hand's speed-up over taped.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -84,36 +86,47 @@ function run(pass: Pass): void {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const passes: Pass[] = ['taped', 'hand'];
-const got = new Map<Pass, number[]>(passes.map((p) => [p, []]));
+const wall = new Map<Pass, number[]>(passes.map((p) => [p, []]));
+const cpu = new Map<Pass, number[]>(passes.map((p) => [p, []]));
+const ratios: number[] = [];
 console.log(
   `${tf.getBackend()}: dense part of a step, batch ${B}, tower ${I} -> ${cfg.model.hidden.join(' -> ')} -> 1`,
 );
+for (const pass of passes) run(pass); // warm-up
 const before = tf.memory().numTensors;
 for (let r = 0; r < rounds; r++) {
-  const said: string[] = [];
-  for (const pass of passes) {
-    run(pass);
-    const times: number[] = [];
-    for (let s = 0; s < steps; s++) {
-      const t0 = performance.now();
+  const w = new Map<Pass, number[]>(passes.map((p) => [p, []]));
+  const c = new Map<Pass, number[]>(passes.map((p) => [p, []]));
+  for (let s = 0; s < steps; s++)
+    for (const pass of s % 2 ? [...passes].reverse() : passes) {
+      const t0 = performance.now(),
+        c0 = process.cpuUsage();
       run(pass);
-      times.push(performance.now() - t0);
+      const cu = process.cpuUsage(c0);
+      w.get(pass)?.push(performance.now() - t0);
+      c.get(pass)?.push((cu.user + cu.system) / 1e3);
     }
-    got.get(pass)?.push(median(times));
-    said.push(`${pass} ${median(times).toFixed(1)} ms`);
-  }
+  const said = passes.map((p) => {
+    const [mw, mc] = [median(w.get(p) ?? []), median(c.get(p) ?? [])];
+    wall.get(p)?.push(mw);
+    cpu.get(p)?.push(mc);
+    return `${p} ${mw.toFixed(1)} ms (cpu ${mc.toFixed(1)} ms)`;
+  });
+  ratios.push(median(w.get('taped') ?? []) / median(w.get('hand') ?? []));
   console.log(`round ${r + 1}: ${said.join(', ')}; load ${loadavg()[0].toFixed(2)}`);
 }
 for (const pass of passes) {
-  const ms = got.get(pass) ?? [];
+  const ms = wall.get(pass) ?? [];
   const range = `${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)}`;
-  console.log(`${pass}: median ${median(ms).toFixed(1)} ms/step (range ${range})`);
+  const cms = median(cpu.get(pass) ?? []);
+  console.log(`${pass}: median ${median(ms).toFixed(1)} ms/step (range ${range}), cpu ${cms.toFixed(1)} ms/step`);
 }
-const [t, h] = passes.map((p) => got.get(p) ?? []);
-const ratios = t.map((v, i) => v / h[i]);
+const [t, h] = passes.map((p) => median(wall.get(p) ?? []));
+const [tc, hc] = passes.map((p) => median(cpu.get(p) ?? []));
 console.log(
-  `hand vs taped: ${(median(t) / median(h)).toFixed(2)}x faster (per round ${Math.min(...ratios).toFixed(2)}-` +
-    `${Math.max(...ratios).toFixed(2)}x); tensors held after: ${tf.memory().numTensors - before} more than before`,
+  `hand vs taped: ${(t / h).toFixed(2)}x faster wall (per round ${Math.min(...ratios).toFixed(2)}-` +
+    `${Math.max(...ratios).toFixed(2)}x), ${(tc / hc).toFixed(2)}x less cpu; ` +
+    `tensors held after: ${tf.memory().numTensors - before} more than before`,
 );
 console.log(
   `load average (1, 5, 15 min): ${loadavg()
