@@ -56,7 +56,9 @@ export function towerBackward(dz: tf.Tensor1D, acts: tf.Tensor2D[], vars: tf.Ten
   for (let l = L - 1; l >= 0; l--) {
     const h = acts[l],
       W = vars[2 * l] as tf.Tensor2D;
-    grads[2 * l] = tf.matMul(h, da, true, false);
+    // the output layer's da [B, 1]: da^T is a reshape, and 1 x B by B x n needs no transposed copy of h
+    grads[2 * l] =
+      l === L - 1 ? tf.reshape(tf.matMul(tf.reshape(da, [1, B]), h), [-1, 1]) : tf.matMul(h, da, true, false);
     grads[2 * l + 1] = tf.reshape(tf.matMul(ones, da), [-1]);
     // the output layer's W [H, 1]: da W^T is a broadcast product, no matmul
     let dh = l === L - 1 ? tf.mul(da, tf.reshape(W, [1, -1])) : tf.matMul(da, W, false, true);
