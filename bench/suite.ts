@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeIdBatches, writeIdBatches } from './suite/ids-file.ts';
 import { parseSuiteArgs, USAGE } from './suite/options.ts';
@@ -75,8 +75,13 @@ if (o.modes.includes('raw')) {
   writeFileSync(rawFile, `${Array.from({ length: n }, (_, i) => lines[i % lines.length]).join('\n')}\n`);
 }
 
+const other = o.compare ? join(resolve(o.compare), 'bench', 'suite') : undefined;
+const otherName = o.compare ? basename(resolve(o.compare)) : '';
 const workers: Worker[] = [
-  ...o.backends.map((b) => lionctrWorker(b, o.threads, here)),
+  ...o.backends.flatMap((b) => [
+    lionctrWorker(b, o.threads, here),
+    ...(other ? [lionctrWorker(b, o.threads, other, `${b}@${otherName}`)] : []),
+  ]),
   ...(o.peer ? [peerWorker(o.venv, o.threads, here)] : []),
 ];
 const auc: Record<string, unknown> = {};
@@ -138,7 +143,8 @@ function finish(
   console.log(`\n${formatTable(summary)}\n`);
   console.log(
     'split: % of the summed phases per step (lionctr: source and featurize from the timed steps, the rest from ' +
-      'instrumented steps); cores: CPU time / wall time over the timed steps; tfjs-wasm runs on one thread',
+      'instrumented steps); cores: CPU time / wall time over the timed steps; tfjs-wasm runs on ' +
+      `${process.env.LIONCTR_WASM_THREADS || 1} thread(s) (LIONCTR_WASM_THREADS)`,
   );
   for (const t of targets) console.log(t);
   for (const [name, a] of Object.entries(auc)) console.log(`holdout AUC ${name}: ${(a as { auc?: number }).auc ?? a}`);

@@ -7,7 +7,9 @@
  *   npx tsx bench/wasm-threads.ts [--batch 4096] [--input 637] [--hidden 256,128] [--steps 10]
  *     [--rounds 3] [--threads 1,2]
  *
- * Prints ms per fwd+bwd step (median of `--steps`), GFLOP/s (matmul FLOPs only:
+ * The step is the trainer's hand-written pass (src/model/tower-pass.ts); the taped one
+ * (tf.valueAndGrads, before issue 13) runs beside it. Prints ms per fwd+bwd step (median of
+ * `--steps`), GFLOP/s (matmul FLOPs only:
  * 2*B*sum(in*out) forward, twice that backward for d/dW and d/dx) and the 1-min load average
  * per phase, then per thread count the median over rounds and its speed ratio to the first
  * count; the same for the first layer's matmul alone ([B, I] x [I, H0], XNNPACK's share).
@@ -17,6 +19,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/model/backend.ts';
 import { DenseTower } from '../src/model/tower.ts';
+import { towerBackward, towerForward } from '../src/model/tower-pass.ts';
 import { reinitWasmBackend } from '../src/model/wasm-threads.ts';
 
 const { values } = parseArgs({
@@ -37,24 +40,36 @@ const flops = 6 * B * sizes.slice(0, -1).reduce((s, n, l) => s + n * sizes[l + 1
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** ms per fwd+bwd step (median of `steps`, after 2 warm-up steps) on the current backend. */
-function stepMs(): number {
+/**
+ * ms per fwd+bwd step (median of `steps`, after 2 warm-up steps) on the current backend, by
+ * tf.valueAndGrads (`taped`, the trainer before issue 13) or src/model/tower-pass.ts (`hand`, the
+ * trainer's pass now).
+ */
+function stepMs(pass: 'taped' | 'hand'): number {
   const tower = new DenseTower(I, hidden, { seed: 1 });
   const x = tf.randomUniform([B, I], -1, 1, 'float32', 2);
   const y = tf.cast(tf.greater(tf.randomUniform([B], 0, 1, 'float32', 3), 0.75), 'float32');
-  const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
-    const z = tower.logits(xIn as tf.Tensor2D, vars);
+  const lossOf = (z: tf.Tensor): tf.Scalar => {
     const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
     return tf.mean(l) as tf.Scalar;
   };
-  const grad = tf.valueAndGrads(f);
+  const grad = tf.valueAndGrads((xIn: tf.Tensor, ...vars: tf.Tensor[]) =>
+    lossOf(tower.logits(xIn as tf.Tensor2D, vars)),
+  );
   const times: number[] = [];
   for (let s = 0; s < steps + 2; s++) {
     const t0 = performance.now();
     tf.tidy(() => {
-      const { value, grads } = grad([x, ...tower.vars]);
-      value.dataSync();
-      for (const g of grads) g.dataSync();
+      if (pass === 'taped') {
+        const { value, grads } = grad([x, ...tower.vars]);
+        value.dataSync();
+        for (const g of grads) g.dataSync();
+      } else {
+        const { logits, acts } = towerForward(x as tf.Tensor2D, tower.vars);
+        lossOf(logits).dataSync();
+        const dz = tf.div(tf.sub(tf.sigmoid(logits), y), B) as tf.Tensor1D;
+        for (const g of towerBackward(dz, acts, tower.vars)) g.dataSync();
+      }
     });
     if (s >= 2) times.push(performance.now() - t0);
   }
@@ -81,19 +96,23 @@ function matmulMs(): number {
 await selectBackend('wasm');
 console.log(`tower fwd+bwd [${B}, ${I}] -> ${hidden.join(' -> ')} -> 1, ${(flops / 1e9).toFixed(2)} GFLOP/step`);
 const results = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
+const tapedResults = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
 const mmResults = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
 for (let r = 0; r < rounds; r++) {
   for (const n of threadCounts) {
     const got = await reinitWasmBackend(n);
-    const ms = stepMs();
+    const taped = stepMs('taped');
+    const ms = stepMs('hand');
     const mm = matmulMs();
     results.get(n)?.push(ms);
+    tapedResults.get(n)?.push(taped);
     mmResults.get(n)?.push(mm);
     const gf = flops / ms / 1e6;
     const load = loadavg()[0].toFixed(2);
     const mmGf = (2 * B * I * hidden[0]) / mm / 1e6;
     console.log(
-      `round ${r + 1} threads ${n} (pool ${got}): ${ms.toFixed(1)} ms/step, ${gf.toFixed(1)} GFLOP/s;` +
+      `round ${r + 1} threads ${n} (pool ${got}): ${ms.toFixed(1)} ms/step, ${gf.toFixed(1)} GFLOP/s ` +
+        `(taped ${taped.toFixed(1)} ms);` +
         ` first-layer matmul ${mm.toFixed(1)} ms, ${mmGf.toFixed(1)} GFLOP/s; load ${load}`,
     );
   }

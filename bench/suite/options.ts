@@ -25,6 +25,8 @@ export interface SuiteOptions {
   data: string;
   json: string;
   venv: string;
+  /** Another checkout whose lionctr workers run beside this one's, as runners "<backend>@<its folder name>". */
+  compare?: string;
   /** Reprints the table of a saved run's JSON (its `runs`, `auc`, `options.threads`), writes it again; runs nothing. */
   fromJson?: string;
 }
@@ -48,6 +50,8 @@ flags of the suite (defaults in brackets):
   --data PATH                Criteo sample [../shared/data/criteo-10k/criteo_10k.tsv]
   --json FILE                where the JSON goes [bench-suite.json in the OS temp folder]
   --venv DIR                 the peer's venv, made when absent [bench/peers/.venv]
+  --compare DIR              also runs the lionctr workers of the checkout DIR (e.g. main beside a branch),
+                             interleaved with this one's, as runners "<backend>@<DIR's folder name>"
   --from-json FILE           runs nothing: the table, targets and AUC of a saved run's JSON, written again to --json`;
 
 /** Parses the suite's argv; throws an Error whose message names the bad flag. */
@@ -72,6 +76,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       json: { type: 'string', default: `${tmp}/bench-suite.json` },
       venv: { type: 'string', default: 'bench/peers/.venv' },
       'from-json': { type: 'string' },
+      compare: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -111,5 +116,6 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     json: values.json,
     venv: values.venv,
     ...(values['from-json'] ? { fromJson: values['from-json'] } : {}),
+    ...(values.compare ? { compare: values.compare } : {}),
   };
 }

@@ -4,8 +4,9 @@
  * TrainStep.dense, TrainStep.sparseUpdates), each phase timed on its own:
  *   lookup:   gather (row lookup, admission, tower input);
  *   forward:  the tower and the loss alone, the loss read back (a separate pass);
- *   backward: tf.valueAndGrads and the step's read-backs (finite check, predictions, input
- *             gradient) less the forward pass's time: the backward pass and the read-backs;
+ *   backward: the forward and backward pass (src/model/deep-pass.ts) and the step's read-backs
+ *             (predictions, loss and finite check packed; the input gradient) less the forward
+ *             pass's time: the backward pass and the read-backs;
  *   dense:    Lion on the tower (TrainStep.dense.apply);
  *   sparse:   dLoss/dlogit and the sparse Lion steps of every table.
  * The replica skips the non-finite branch and the row listeners (none in the bench). It trains
@@ -15,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../../src/features/feature-batch.ts';
 import type { BatchGrads } from '../../src/train/optim/batch-grads.ts';
 import type { TrainStep } from '../../src/train/train-step.ts';
+import { deepBackward, deepForward } from '../../src/model/deep-pass.ts';
 
 /** Milliseconds spent per phase (summed over the steps timed). */
 export interface StepPhases {
@@ -47,7 +49,7 @@ export function timedStep(step: TrainStep, batch: FeatureBatch, t: StepPhases): 
   a = now();
   tf.tidy(() => {
     const x = tf.tensor2d(g.x, [B, I]);
-    const z = tf.add(m.deepLogits(x), tf.tensor1d(g.wide));
+    const z = tf.add(deepForward(m, x).logits, tf.tensor1d(g.wide));
     lossOf(z, tf.tensor1d(batch.labels), tf.tensor1d(batch.weights)).dataSync();
   });
   const forward = now() - a;
@@ -57,26 +59,24 @@ export function timedStep(step: TrainStep, batch: FeatureBatch, t: StepPhases): 
   a = now();
   tf.tidy(() => {
     const x = tf.tensor2d(g.x, [B, I]);
-    const wide = tf.tensor1d(g.wide),
-      y = tf.tensor1d(batch.labels),
+    const y = tf.tensor1d(batch.labels),
       w = tf.tensor1d(batch.weights);
-    let logits: tf.Tensor | undefined;
-    const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
-      const z = tf.add(m.deepLogits(xIn as tf.Tensor2D, vars), wide);
-      logits = tf.keep(z);
-      return lossOf(z, y, w);
-    };
-    const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-    tf.addN([value, ...grads.map((gr) => tf.sum(gr))]).dataSync();
-    predictions = tf.sigmoid(logits!).dataSync() as Float32Array;
-    logits!.dispose();
-    gx = grads[0].dataSync() as Float32Array;
-    value.dataSync();
+    const fwd = deepForward(m, x);
+    const z = tf.add(fwd.logits, tf.tensor1d(g.wide)) as tf.Tensor1D;
+    const value = lossOf(z, y, w);
+    const p = tf.sigmoid(z);
+    const grads = deepBackward(m, tf.div(tf.mul(tf.sub(p, y), w), sumW) as tf.Tensor1D, fwd);
+    const check = tf.addN([value, ...grads.map((gr) => tf.sum(gr))]);
+    const read = tf.concat([p, tf.reshape(value, [1]), tf.reshape(check, [1])]).dataSync() as Float32Array;
+    predictions = read.slice(0, B);
     const b = now();
     t.backward += b - a - forward;
     step.dense.apply(grads.slice(1), step.step);
     m.tower.vars[m.tower.vars.length - 1].dataSync(); // the update has run
-    t.dense += now() - b;
+    const c = now();
+    t.dense += c - b;
+    gx = grads[0].dataSync() as Float32Array;
+    t.backward += now() - c;
   });
   a = now();
   const dlogit = new Float32Array(B);

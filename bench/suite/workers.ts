@@ -81,15 +81,18 @@ export class Worker {
   }
 }
 
-/** A lionctr worker on `backend`, TensorFlow's thread pools sized to `threads`. */
-export function lionctrWorker(backend: string, threads: number, here: string): Worker {
+/**
+ * A lionctr worker on `backend`, TensorFlow's thread pools sized to `threads`, from the suite
+ * folder `here` (another checkout's for --compare), named `name`.
+ */
+export function lionctrWorker(backend: string, threads: number, here: string, name = backend): Worker {
   const env = {
     ...process.env,
     TF_NUM_INTRAOP_THREADS: String(threads),
     TF_NUM_INTEROP_THREADS: '1',
     TF_CPP_MIN_LOG_LEVEL: '2',
   };
-  return new Worker(backend, process.execPath, ['--import', 'tsx', join(here, 'lionctr-worker.ts'), backend], env);
+  return new Worker(name, process.execPath, ['--import', 'tsx', join(here, 'lionctr-worker.ts'), backend], env);
 }
 
 /** The PyTorch peer worker, with `threads` intra-op threads. */

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
+import { deepBackward, deepForward } from '../model/deep-pass.ts';
 import type { DenseChain } from './optim/dense-chain.ts';
 import type { DenseLion } from './optim/dense-lion.ts';
 import type { OptimConfig } from './optim/optim-config.ts';
@@ -117,26 +118,28 @@ export class TrainStep {
     // result element by element looking for tensors (seconds for a [B, I] array).
     tf.tidy(() => {
       const x = tf.tensor2d(g.x, [B, I]);
-      const wide = tf.tensor1d(g.wide);
       const y = tf.tensor1d(batch.labels);
       const w = tf.tensor1d(batch.weights);
-      const f = (xIn: tf.Tensor, ...vars: tf.Tensor[]): tf.Scalar => {
-        const z = tf.add(m.deepLogits(xIn as tf.Tensor2D, vars), wide);
-        logitsKept = tf.keep(z);
-        // numerically stable logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|))
-        const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
-        return tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
-      };
-      const { value, grads } = tf.valueAndGrads(f)([x, ...m.tower.vars]);
-      // one scalar read: loss + the sum of every gradient (the tower's, and the tower input's
-      // that the embedding rows' gradients are sums of) is NaN or infinite iff one of them is
-      // (or a sum overflows float32); a non-finite logit makes the loss non-finite
+      const fwd = deepForward(m, x);
+      const z = tf.add(fwd.logits, tf.tensor1d(g.wide)) as tf.Tensor1D;
+      logitsKept = tf.keep(z);
+      // numerically stable logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|))
+      const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      const value = tf.div(tf.sum(tf.mul(l, w)), sumW) as tf.Scalar;
+      const p = tf.sigmoid(z);
+      // dLoss/dz = w (sigmoid(z) - y) / sum(w), the derivative of the loss above
+      const grads = deepBackward(m, tf.div(tf.mul(tf.sub(p, y), w), sumW) as tf.Tensor1D, fwd);
+      // one read of [predictions, loss, check]: check = loss + the sum of every gradient (the
+      // tower's, and the tower input's that the embedding rows' gradients are sums of) is NaN or
+      // infinite iff one of them is (or a sum overflows float32); a non-finite logit makes the
+      // loss non-finite
       const check = tf.addN([value, ...grads.map((gr) => tf.sum(gr))]);
-      if (Number.isFinite(check.dataSync()[0])) this.dense.apply(grads.slice(1), this.step);
+      const read = tf.concat([p, tf.reshape(value, [1]), tf.reshape(check, [1])]).dataSync() as Float32Array;
+      predictions = read.slice(0, B);
+      loss = read[B];
+      if (Number.isFinite(read[B + 1])) this.dense.apply(grads.slice(1), this.step);
       else nonFinite = whatIsNonFinite(value, grads, m.tower.vars);
-      predictions = tf.sigmoid(logitsKept!).dataSync() as Float32Array;
       gx = grads[0].dataSync() as Float32Array;
-      loss = value.dataSync()[0];
     });
     if (nonFinite) {
       // sigmoid(±Infinity) is 0 or 1: a prediction of an overflowed logit is undefined, not a score

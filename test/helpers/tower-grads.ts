@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DenseTower } from '../../src/model/tower.ts';
+import { towerBackward, towerForward } from '../../src/model/tower-pass.ts';
 
 /** The tower's inputs: x [B, I], labels [B] (0/1), example weights [B], initial weights per layer. */
 export interface TowerCase {
@@ -16,11 +17,40 @@ export interface TowerCase {
   exampleWeights: Float32Array;
 }
 
+/** Logits [B], the weighted logloss, gradients [d/dx, d/dW0, ...]. */
+export interface TowerFigures {
+  logits: Float32Array;
+  loss: number;
+  grads: Float32Array[];
+}
+
 /**
  * Logits [B], the weighted logloss and gradients [d/dx, d/dW0, ...] of the tower on the current
- * backend; the trainer's weighted logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|)).
+ * backend as the trainer computes them (src/model/tower-pass.ts, dLoss/dz = w (sigmoid(z) - y) /
+ * sum(w)); the trainer's weighted logloss with logits: max(z,0) - z*y + log(1 + exp(-|z|)).
  */
-export function towerForwardBackward(c: TowerCase): { logits: Float32Array; loss: number; grads: Float32Array[] } {
+export function towerForwardBackward(c: TowerCase): TowerFigures {
+  const tower = new DenseTower(c.I, c.hidden, { values: c.weights });
+  try {
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(c.x, [c.B, c.I]);
+      const [y, w] = [tf.tensor1d(c.labels), tf.tensor1d(c.exampleWeights)];
+      const sumW = tf.sum(w);
+      const { logits: z, acts } = towerForward(xt, tower.vars);
+      const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      const loss = tf.div(tf.sum(tf.mul(l, w)), sumW);
+      const dz = tf.div(tf.mul(tf.sub(tf.sigmoid(z), y), w), sumW) as tf.Tensor1D;
+      const grads = towerBackward(dz, acts, tower.vars);
+      const logits = z.dataSync() as Float32Array;
+      return { logits, loss: loss.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
+    });
+  } finally {
+    tower.dispose();
+  }
+}
+
+/** towerForwardBackward by tf.valueAndGrads of DenseTower.logits (the trainer's pass before issue 13). */
+export function towerForwardBackwardTaped(c: TowerCase): TowerFigures {
   const tower = new DenseTower(c.I, c.hidden, { values: c.weights });
   try {
     return tf.tidy(() => {

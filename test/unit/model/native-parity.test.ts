@@ -1,8 +1,9 @@
 /**
  * The native `tensorflow` backend (built by `npm run native:build`) and `wasm` compute the same
  * dense tower: same weights, same batch, forward logits, loss and the gradients with respect
- * to the tower input and every variable (tf.valueAndGrads of the trainer's weighted logloss),
- * each backend in turn in this one process (tf.setBackend between registered backends).
+ * to the tower input and every variable (the trainer's pass, src/model/tower-pass.ts, of its
+ * weighted logloss), each backend in turn in this one process (tf.setBackend between registered
+ * backends).
  *
  * Tolerance, norm-wise per tensor: max|native - wasm| <= TOL * max|wasm|, TOL = 2e-5. Both
  * compute in float32 (unit roundoff u = 2^-24 = 6.0e-8) but sum in different orders (oneDNN /

@@ -1,7 +1,8 @@
 /**
  * tfjs-backend-wasm on 2 threads in Node (LIONCTR_WASM_THREADS, src/model/wasm-threads.ts):
  * the threaded-SIMD build loads, XNNPACK's pool reports 2 threads, and the dense tower's
- * forward logits, loss and gradients (tf.valueAndGrads of the trainer's weighted logloss)
+ * forward logits, loss and gradients (the trainer's pass, src/model/tower-pass.ts, of its
+ * weighted logloss)
  * match the single-threaded wasm build's, both built in turn in this one process.
  *
  * Tolerance, norm-wise per tensor: max|threaded - single| <= TOL * max|single|, TOL = 1e-5.
