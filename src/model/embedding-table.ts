@@ -174,17 +174,16 @@ export class EmbeddingTable {
       hole = q;
     }
     this.map[hole] = 0;
-    const last = --this.size,
-      S = this.rows.stride;
+    const last = --this.size;
     if (row !== last) {
-      this.rows.words.copyWithin(row * S, last * S, (last + 1) * S);
+      this.rows.copyRow(last, row);
       this.rowHi[row] = this.rowHi[last];
       this.rowLo[row] = this.rowLo[last];
       let q = this.home(this.rowHi[row], this.rowLo[row]);
       while ((this.map[q] & this.rowMask) !== last + 1) q = (q + 1) & this.mask;
       this.map[q] = this.entry(this.rowHi[row], row);
     }
-    this.rows.words.fill(0, last * S, (last + 1) * S); // the next row admitted there starts from zeros
+    this.rows.zeroRow(last); // the next row admitted there starts from zeros
     return true;
   }
 
@@ -209,8 +208,8 @@ export class EmbeddingTable {
 
   /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
   private initRow(row: number, hi: number, lo: number): void {
-    const o = row * this.rows.stride,
-      w = this.rows.data;
+    const o = this.rows.at(row),
+      w = this.rows.dataOf(row);
     let s = (hi ^ Math.imul(lo, 0x85ebca6b) ^ 0x2545f491) >>> 0;
     w[o] = 0;
     for (let j = 1; j < this.width; j++) {

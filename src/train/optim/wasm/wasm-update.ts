@@ -1,7 +1,10 @@
 /**
  * The WebAssembly SIMD sparse Lion step of one table (sparse-kernel.ts) and its fall-back
- * to the JS one: a table's rows move into a WebAssembly memory of their own on its first
- * step (wasm-memory.ts); when none can be made, or the rows outgrow it, the table goes on
+ * to the JS one: each chunk of a table's rows (RowStore) moves into a WebAssembly memory of
+ * its own on the first step that touches it (wasm-memory.ts), with a kernel instance of its
+ * own; a step runs the kernel of each chunk the batch touches, in chunk order (a row's
+ * gradients are summed in batch order within its chunk: the same sums as over one memory).
+ * When no memory can be made, or a chunk outgrows it, the table goes on
  * with the JS kernel from that step on, and the train step's `note` gets one line per
  * reason (a process-wide reason, such as ulimit -v, would otherwise repeat per table).
  */
@@ -12,10 +15,16 @@ import type { SparseUpdate, TableSlot } from '../sparse-update.ts';
 import { WasmSparseLion } from './sparse-kernel.ts';
 import { useWasmMemory } from './wasm-memory.ts';
 
-/** Sparse Lion on the wasm kernel, bound to the table's memory while the rows are in one. */
+/** Sparse Lion on the wasm kernel, bound to the table chunks' memories while the rows are in them. */
 export class WasmLionUpdate {
-  /** The kernel over the table's memory (made on the first step), or null. */
-  kernel: WasmSparseLion | null = null;
+  /** The kernel over each chunk's memory (made on the first step that touches it), or null. */
+  kernels: (WasmSparseLion | null)[] = [];
+  /** The kernel of chunk 0 (the only one of a table up to chunkRows rows), or null. */
+  get kernel(): WasmSparseLion | null {
+    return this.kernels[0] ?? null;
+  }
+  /** Flags of the chunks a step touches (reused). */
+  private touched = new Uint8Array(0);
   /** Why the table cannot have a WebAssembly memory (set once; then tryApply() does nothing), or null. */
   refused: string | null = null;
 
@@ -35,17 +44,46 @@ export class WasmLionUpdate {
   tryApply(g: BatchGrads, step: number): boolean {
     if (this.refused !== null) return false;
     const rows = this.at.table.rows;
-    let k = this.kernel;
-    if (k && k.memory !== rows.memory) k = this.kernel = null;
+    if (rows.chunks.length === 1) {
+      const k = this.bind(0);
+      if (!k) return false;
+      return k.step(g, this.at.f, this.at.col, this.group, step, this.lrAt);
+    }
+    const n = rows.chunks.length,
+      { rowIdx, B, F } = g,
+      f = this.at.f,
+      sh = rows.shift;
+    if (this.touched.length < n) this.touched = new Uint8Array(2 * n);
+    const t = this.touched.fill(0);
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      if (r >= 0) t[r >>> sh] = 1;
+    }
+    // every touched chunk bound and staged before any runs: a refusal changes no row
+    const catchUp = (this.group.mode ?? 'lazy') !== 'lazy';
+    for (let c = 0; c < n; c++)
+      if (t[c] && (!this.bind(c) || !this.kernels[c]!.stage(g, f, this.at.col, catchUp))) return false;
+    for (let c = 0; c < n; c++) if (t[c]) this.kernels[c]!.run(this.group, step, this.lrAt);
+    return true;
+  }
+
+  /**
+   * The kernel of chunk c, made (moving the chunk into a memory) when it has none or the
+   * chunk left its memory; null when refused (`refused` says why).
+   */
+  private bind(c: number): WasmSparseLion | null {
+    const rows = this.at.table.rows;
+    let k = this.kernels[c] ?? null;
+    if (k && k.memory !== rows.chunks[c].memory) k = this.kernels[c] = null;
     if (!k) {
-      const why = useWasmMemory(rows);
+      const why = useWasmMemory(rows, c);
       if (why) {
         this.refused = why;
-        return false;
+        return null;
       }
-      k = this.kernel = new WasmSparseLion(rows);
+      k = this.kernels[c] = new WasmSparseLion(rows, c);
     }
-    return k.step(g, this.at.f, this.at.col, this.group, step, this.lrAt);
+    return k;
   }
 }
 
