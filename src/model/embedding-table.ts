@@ -4,7 +4,7 @@ import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
  * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
- * rows themselves. A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
+ * rows themselves (in chunks, RowStore). A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
  * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
  * sight while training and never move; storage doubles as it fills.
  *
@@ -27,8 +27,8 @@ export class EmbeddingTable {
   size = 0;
   /**
    * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
-   * unbounded by default). A full table at this capacity, or at rows.maxRows (one typed array's
-   * limit: 76.7 million rows at dim 16 with bfloat16 momentum), admits no new id: findOrAdmit
+   * unbounded by default). A full table at this capacity, or at rows.maxRows (the id map's 2^30
+   * rows; the rows lie in chunks, so no typed array bounds them), admits no new id: findOrAdmit
    * returns -1.
    */
   maxCapacity = Number.POSITIVE_INFINITY;

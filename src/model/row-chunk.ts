@@ -53,15 +53,20 @@ export interface RowChunk {
   buffer: ArrayBuffer;
 }
 
-/** A zero chunk of `rows` rows of `stride` words in an ArrayBuffer (a Uint16 view when `halves`). */
-export function newChunk(rows: number, stride: number, halves: boolean): RowChunk {
+/**
+ * A zero chunk of `rows` rows of `stride` words (a Uint16 view when `halves`): in a new memory
+ * of `host` when one is given and it makes one, else in an ArrayBuffer.
+ */
+export function newChunk(rows: number, stride: number, halves: boolean, host: MemoryHost | null = null): RowChunk {
+  const bytes = rows * stride * 4,
+    memory = host?.holds(bytes) ? host.create(bytes) : null;
   const ch: RowChunk = {
     rows,
     data: EMPTY_F,
     words: EMPTY_I,
     half: EMPTY_H,
-    memory: null,
-    buffer: new ArrayBuffer(rows * stride * 4),
+    memory,
+    buffer: memory ? EMPTY_BUF : new ArrayBuffer(bytes),
   };
   chunkViews(ch, stride, halves);
   return ch;

@@ -127,8 +127,9 @@ export class RowStore {
    * Grows (or shrinks) to `capacity` rows, keeping the first min(old, new) rows; new rows are
    * zero. Full chunks stay where they are; the last chunk is refilled (one copy of at most a
    * chunk; in a WebAssembly memory it grows in place: what the host kept after its rows is
-   * overwritten, and a chunk its host no longer holds goes back to an ArrayBuffer); new
-   * chunks are ArrayBuffers until their owner moves them (moveToMemory).
+   * overwritten, and a chunk its host no longer holds goes back to an ArrayBuffer); a new
+   * chunk is made in a memory of the host's once some chunk has one (its pages zero until
+   * touched: no copy when the kernel binds it), else in an ArrayBuffer.
    * @throws LionctrError LIONCTR_UNAVAILABLE beyond maxRows.
    */
   grow(capacity: number): void {
@@ -140,7 +141,7 @@ export class RowStore {
     for (let c = 0; c < n; c++) {
       const rows = Math.min(this.chunkRows, capacity - c * this.chunkRows),
         old = this.chunks[c];
-      if (!old) this.chunks.push(newChunk(rows, this.stride, this.hasHalf));
+      if (!old) this.chunks.push(newChunk(rows, this.stride, this.hasHalf, this.host));
       else if (old.rows !== rows) resizeChunk(old, rows, this.host, this.stride, this.hasHalf);
     }
     this.capacity = capacity;

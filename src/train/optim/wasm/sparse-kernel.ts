@@ -177,6 +177,23 @@ export class WasmSparseLion {
   }
 
   /**
+   * Places the scratch for n staged examples and returns its views ([n] rows, chunk-local;
+   * [n] dLoss/dlogit; [n, D] gradients) for the caller to fill (WasmLionUpdate stages a
+   * batch over all chunks in one pass); null when it does not fit in the 4 GiB memory.
+   */
+  place(n: number, catchUp: boolean): { idx: Int32Array; dl: Float32Array; gx: Float32Array } | null {
+    if (!this.lay.layout(n, catchUp)) return null;
+    const buf = this.memory.buffer,
+      L = this.lay;
+    this.B = n;
+    return {
+      idx: new Int32Array(buf, L.idx, n),
+      dl: new Float32Array(buf, L.dl, n),
+      gx: new Float32Array(buf, L.gx, n * (this.rows.width - 1)),
+    };
+  }
+
+  /**
    * Dedupe + segment-sum + the Lion step on the staged batch (see step()).
    * @throws LionctrError LIONCTR_INTERNAL when nothing is staged, a catch-up mode was not
    *   staged for, or a catch-up mode runs under a schedule without a constant tail.

@@ -23,8 +23,8 @@ export class WasmLionUpdate {
   get kernel(): WasmSparseLion | null {
     return this.kernels[0] ?? null;
   }
-  /** Flags of the chunks a step touches (reused). */
-  private touched = new Uint8Array(0);
+  /** Examples of a step per chunk (reused). */
+  private counts = new Int32Array(0);
   /** Why the table cannot have a WebAssembly memory (set once; then tryApply() does nothing), or null. */
   refused: string | null = null;
 
@@ -49,21 +49,51 @@ export class WasmLionUpdate {
       if (!k) return false;
       return k.step(g, this.at.f, this.at.col, this.group, step, this.lrAt);
     }
-    const n = rows.chunks.length,
-      { rowIdx, B, F } = g,
-      f = this.at.f,
-      sh = rows.shift;
-    if (this.touched.length < n) this.touched = new Uint8Array(2 * n);
-    const t = this.touched.fill(0);
+    return this.chunked(g, step);
+  }
+
+  /**
+   * A step over several chunks: the examples counted per chunk, every touched chunk bound and
+   * its scratch placed before any row changes (a refusal changes none), the batch staged in
+   * one pass (each example into its row's chunk, in batch order), then each chunk's kernel run.
+   */
+  private chunked(g: BatchGrads, step: number): boolean {
+    const rows = this.at.table.rows,
+      n = rows.chunks.length,
+      { rowIdx, B, F, gx, I, dlogit } = g,
+      { f, col } = this.at,
+      sh = rows.shift,
+      cm = rows.chunkMask,
+      D = rows.width - 1;
+    if (this.counts.length < n) this.counts = new Int32Array(2 * n);
+    const cnt = this.counts.fill(0);
     for (let b = 0; b < B; b++) {
       const r = rowIdx[b * F + f];
-      if (r >= 0) t[r >>> sh] = 1;
+      if (r >= 0) cnt[r >>> sh]++;
     }
-    // every touched chunk bound and staged before any runs: a refusal changes no row
-    const catchUp = (this.group.mode ?? 'lazy') !== 'lazy';
-    for (let c = 0; c < n; c++)
-      if (t[c] && (!this.bind(c) || !this.kernels[c]!.stage(g, f, this.at.col, catchUp))) return false;
-    for (let c = 0; c < n; c++) if (t[c]) this.kernels[c]!.run(this.group, step, this.lrAt);
+    const catchUp = (this.group.mode ?? 'lazy') !== 'lazy',
+      places: ({ idx: Int32Array; dl: Float32Array; gx: Float32Array } | null)[] = [];
+    for (let c = 0; c < n; c++) {
+      const k = cnt[c] > 0 ? this.bind(c) : null;
+      if (cnt[c] > 0 && !k) return false;
+      const p = k ? k.place(cnt[c], catchUp) : null;
+      if (k && !p) return false;
+      places.push(p);
+      cnt[c] = 0; // from here: each chunk's next position
+    }
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      if (r < 0) continue;
+      const c = r >>> sh,
+        p = places[c]!,
+        i = cnt[c]++;
+      p.idx[i] = r & cm;
+      p.dl[i] = dlogit[b];
+      const s = b * I + col,
+        d = i * D;
+      for (let j = 0; j < D; j++) p.gx[d + j] = gx[s + j];
+    }
+    for (let c = 0; c < n; c++) if (places[c]) this.kernels[c]!.run(this.group, step, this.lrAt);
     return true;
   }
 

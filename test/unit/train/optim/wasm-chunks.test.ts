@@ -108,4 +108,45 @@ describe('sparse Lion over chunked rows', () => {
           }
         }
       });
+
+  it.runIf(kernelModule() !== null)(
+    'a table that grows while its chunk 0 is in a memory: new chunks are made in memories, same rows',
+    () => {
+      const W = 17,
+        F = 1,
+        I = 16,
+        B = 300;
+      const group: SparseLionGroup = { embedding: { lr: 0.01, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 } };
+      const lrAt = lrFunction(CONSTANT_LR);
+      const one = store(W, 40, 'bfloat16', 20, 9),
+        many = store(W, 40, 'bfloat16', 6, 9);
+      const u1 = new WasmLionUpdate({ ...slot(one), f: 0, col: 0 }, group, lrAt),
+        u2 = new WasmLionUpdate({ ...slot(many), f: 0, col: 0 }, group, lrAt);
+      const rand = rng(3);
+      for (let it = 0; it < 6; it++) {
+        const R = it < 2 ? 40 : 500;
+        if (it === 2) {
+          const mem0 = many.chunks[0].memory;
+          expect(mem0).not.toBeNull();
+          one.grow(500);
+          many.grow(500);
+          expect(many.chunks[0].memory).toBe(mem0); // grew in place
+          expect(many.chunks.every((c) => c.memory !== null)).toBe(true); // made in memories, not copied later
+        }
+        const rowIdx = new Int32Array(B * F).map(() => Math.floor(rand() * R));
+        const g: BatchGrads = {
+          rowIdx,
+          B,
+          F,
+          gx: new Float32Array(B * I).map(() => rand() - 0.5),
+          I,
+          dlogit: new Float32Array(B).map(() => rand() - 0.5),
+        };
+        expect(u1.tryApply(g, it + 1)).toBe(true);
+        expect(u2.tryApply(g, it + 1)).toBe(true);
+      }
+      expect(many.chunks.length).toBe(8);
+      expect(blocks(many, 500)).toEqual(blocks(one, 500));
+    },
+  );
 });
