@@ -1,6 +1,6 @@
 import { LionctrError } from '../errors.ts';
 import { fillIdMap } from './id-map-fill.ts';
-import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap } from './id-map-move.ts';
+import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
 import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
@@ -95,15 +95,22 @@ export class EmbeddingTable {
     return this.rows.bytes + ids + this.map.byteLength + (this.old?.map.byteLength ?? 0);
   }
 
-  /** Row index of id (hi, lo), or -1 when absent. */
+  /** Row index of id (hi, lo), or -1 when absent (while an old map empties, see id-map-move.ts). */
   find(hi: number, lo: number): number {
+    let old = this.old;
+    if (old !== null && unmoved(old, hi, lo)) {
+      // not moved yet: in the old map if anywhere but among the ids admitted since
+      const r = findOld(old, hi, lo, this.rowHi, this.rowLo);
+      if (r >= 0) return r;
+      old = null;
+    }
     const map = this.map,
       mask = this.mask,
       tagMask = this.tagMask;
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {
       const e = map[p];
-      if (e === 0) return this.old ? findOld(this.old, hi, lo, this.rowHi, this.rowLo) : -1;
+      if (e === 0) return old ? findOld(old, hi, lo, this.rowHi, this.rowLo) : -1;
       if (((e ^ hi) & tagMask) === 0) {
         const r = (e & this.rowMask) - 1;
         if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
@@ -138,7 +145,7 @@ export class EmbeddingTable {
     }
     if (this.size >= this.capacity) {
       if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
-      this.growRows();
+      this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows)); // doubling
       return this.admit(hi, lo, init);
     }
     const row = this.size++;
@@ -217,10 +224,6 @@ export class EmbeddingTable {
   /** Map position where the probe for id (hi, lo) starts. */
   private home(hi: number, lo: number): number {
     return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-  }
-
-  private growRows(): void {
-    this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows));
   }
 
   /** Grows the capacity to `cap` rows (no-op when it is already that large). */

@@ -28,6 +28,14 @@ export interface OldIdMap {
 /** The map position where the probe for id (hi, lo) starts (as EmbeddingTable's). */
 const home = (hi: number, lo: number, mask: number): number => (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
 
+/**
+ * Whether id (hi, lo)'s entry, if the old map has one, has surely not moved yet: its home is
+ * at or past the next position to move (a lookup then probes the old map first, one probe).
+ */
+export function unmoved(o: OldIdMap, hi: number, lo: number): boolean {
+  return home(hi, lo, o.mask) >= o.at;
+}
+
 /** Row of id (hi, lo) in the old map, or -1 (ids: [rows] hi and lo words of each row). */
 export function findOld(o: OldIdMap, hi: number, lo: number, rowHi: Uint32Array, rowLo: Uint32Array): number {
   const map = o.map,

@@ -29,7 +29,10 @@ describe('EmbeddingTable id map growth, moved with the admissions', () => {
     const moves = 2 ** 18 / MOVES_PER_ADMIT;
     for (let i = n + 1; i < n + moves; i++) {
       expect(t.findOrAdmit(...id(i))).toBe(i);
-      if (i % 4099 === 0) for (let j = 0; j < i; j += 1009) expect(t.find(...id(j))).toBe(j);
+      if (i % 4099 === 0) {
+        for (let j = 0; j < i; j += 1009) expect(t.find(...id(j))).toBe(j);
+        for (let j = 0; j < 64; j++) expect(t.find(...id(8 * n + j))).toBe(-1); // never admitted
+      }
       expect(t.findOrAdmit(...id(i - n))).toBe(i - n); // an old id: its row, not a new one
     }
     expect(t.size).toBe(n + moves);
