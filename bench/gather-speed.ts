@@ -84,7 +84,6 @@ function previousGather(m: CtrModel, batch: FeatureBatch) {
     wide = new Float32Array(B);
   for (let f = 0; f < F; f++) {
     const t = m.tables[f],
-      S = t.rows.stride,
       D = t.dim,
       co = m.columnOffset(f);
     for (let b = 0; b < B; b++) {
@@ -92,8 +91,8 @@ function previousGather(m: CtrModel, batch: FeatureBatch) {
       const r = t.findOrAdmit(batch.idHi[k], batch.idLo[k]);
       rowIdx[k] = r;
       if (r < 0) continue;
-      const w = t.rows.data,
-        ro = r * S,
+      const w = t.rows.dataOf(r),
+        ro = t.rows.at(r),
         xo = b * I + co;
       wide[b] += w[ro];
       for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];

@@ -20,19 +20,29 @@
  * run (the re-reads and the floor loop run alone, round after round): two extremes, the
  * strictest and noisiest of the three.
  *
+ * Rows lie in chunks (RowStore; 2^20 rows, `--chunk-log2` sets it): a table of several chunks
+ * runs the wasm kernel once per chunk the batch touches (WasmLionUpdate, staging included: its
+ * `+ staging` line only), so running the same sizes with a small `--chunk-log2` shows what the
+ * chunks cost.
+ *
  *   npx tsx bench/sparse-step.ts [--sizes 100000,1000000,10000000] [--touched 200000] [--reps 15]
+ *     [--chunk-log2 20]
  */
 import { parseArgs } from 'node:util';
 import { RowGradients } from '../src/train/optim/row-gradients.ts';
 import { sparseLionStep, type SparseMode } from '../src/train/optim/sparse-lion.ts';
 import { WasmSparseLion } from '../src/train/optim/wasm/sparse-kernel.ts';
-import { RowStore } from '../src/model/row-store.ts';
+import { RowStore, rowViewLimits } from '../src/model/row-store.ts';
+import type { EmbeddingTable } from '../src/model/embedding-table.ts';
+import { WasmLionUpdate } from '../src/train/optim/wasm/wasm-update.ts';
+import { loadavg } from 'node:os';
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '100000,1000000,10000000' },
     touched: { type: 'string', default: '200000' },
     reps: { type: 'string', default: '15' },
+    'chunk-log2': { type: 'string', default: '20' },
     help: { type: 'boolean' },
   },
 });
@@ -44,6 +54,7 @@ const W = 16,
   T = Number(values.touched),
   reps = Number(values.reps);
 const sizes = values.sizes.split(',').map(Number);
+rowViewLimits.chunkRowsLog2 = Number(values['chunk-log2']);
 for (const [flag, v] of [['--touched', T], ['--reps', reps], ...sizes.map((x) => ['--sizes', x] as const)] as const) {
   if (!Number.isInteger(v) || v < 1) {
     console.error(`bench/sparse-step: ${flag} takes whole numbers >= 1 (got ${String(v)})`);
@@ -67,7 +78,10 @@ const variants: { kernel: 'wasm' | 'js'; mode: SparseMode; dtype: 'float32' | 'b
 
 console.log(
   `sparse Lion step, dim ${W}, ${T} touched ids per step, ${reps} rounds; ` +
-    'rows/s: touched ids (duplicates included) per second, the best round',
+    'rows/s: touched ids (duplicates included) per second, the best round; ' +
+    `chunks of 2^${rowViewLimits.chunkRowsLog2} rows; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
 );
 console.log('ratios: floor time / step time, so above 1 the step is faster than the floor (the goal: at least 0.70)');
 console.log(
@@ -84,7 +98,7 @@ for (const R of sizes) {
   const make = (dtype: 'float32' | 'bfloat16'): RowStore => {
     const rows = new RowStore(W, R, dtype);
     for (let r = 0; r < R; r++) {
-      for (let j = 0; j < W; j++) rows.data[r * rows.stride + j] = rand() - 0.5;
+      for (let j = 0; j < W; j++) rows.dataOf(r)[rows.at(r) + j] = rand() - 0.5;
       rows.setLastStep(r, -1);
     }
     return rows;
@@ -170,8 +184,23 @@ for (const R of sizes) {
   for (const v of variants) {
     let rows: RowStore | null = make(v.dtype);
     const group = { embedding: params, mode: v.mode };
-    const k = v.kernel === 'wasm' ? new WasmSparseLion(rows) : null;
-    if (k) {
+    const chunked = rows.chunks.length > 1;
+    const k = v.kernel === 'wasm' && !chunked ? new WasmSparseLion(rows) : null;
+    if (v.kernel === 'wasm' && chunked) {
+      const at = { table: { rows, width: W } as unknown as EmbeddingTable, f: 0, col: 0 };
+      const u = new WasmLionUpdate(
+        at,
+        group,
+        Object.assign(() => 1, { constantFrom: 0 }),
+      );
+      const run = () => {
+        step += 3;
+        if (!u.tryApply(batch, step)) throw new Error('bench/sparse-step: the wasm step did nothing');
+      };
+      for (let i = 0; i < 3; i++) run();
+      const what = `${v.kernel} ${v.mode} ${v.dtype} + staging, ${rows.chunks.length} chunks`;
+      line(what, paired(run), rows.bytes / 2 ** 20);
+    } else if (k) {
       // warm-up: V8 compiles wasm with its baseline compiler first and optimises a function
       // in the background once it runs hot, so the first calls can be slow
       for (let i = 0; i < 3; i++) {

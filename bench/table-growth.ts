@@ -3,13 +3,15 @@
  * scale": "growth without a long pause"). One table (dim 16, bfloat16 momentum) is filled to
  * `--start` rows untimed, then each timed batch admits `--batch` new ids (findOrAdmit) and runs
  * the sparse Lion update (lazy) on those rows plus as many random existing rows, through the
- * train step's own per-table update (WasmFallback: the wasm kernel while the rows fit in a
- * WebAssembly memory, then the JS kernel), until the table holds `--target` rows.
+ * train step's own per-table update (WasmFallback: the wasm kernel, one instance per chunk of
+ * rows, each chunk in a WebAssembly memory of its own; the JS kernel if refused one), until the
+ * table holds `--target` rows.
  * It prints the median and p99 batch time, the largest spikes with the growth step that caused
  * each (capacity before -> after, and how long the rows' reallocation and the id map's rebuild
  * took), RSS at each power of ten, bytes per row and which kernel ran.
  *
- * Memory: bytes/row x rows, and twice the old rows while they are copied to a larger buffer.
+ * Memory: bytes/row x rows (the rows lie in chunks: growing copies at most the last chunk),
+ * and while the id map doubles, the old map and 8 bytes a row of rebuild scratch.
  * The run stops (exit 3) when the machine's MemAvailable drops below `--min-free-gib`.
  *
  *   npx tsx bench/table-growth.ts [--start 1000000] [--target 100000000] [--batch 16384]
@@ -139,7 +141,7 @@ while (t.size < target) {
     marks.push(
       `${t.size.toExponential(2)} rows: RSS ${gib(rss)} GiB, table ${gib(t.bytes)} GiB ` +
         `(${(t.bytes / t.size).toFixed(1)} B/row allocated, ${(t.bytes / t.capacity).toFixed(1)} B/row of capacity ` +
-        `${t.capacity}), kernel ${kernel()}`,
+        `${t.capacity}), RSS/row ${(rss / t.size).toFixed(1)} B, ${t.rows.chunks.length} chunks, kernel ${kernel()}`,
     );
     console.log(marks[marks.length - 1]);
     if (t.size >= nextMark) nextMark *= 10;

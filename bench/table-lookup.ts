@@ -2,10 +2,10 @@
  * Embedding-table lookups against the random-read floor (issue "The embedding store at
  * production scale"): for tables of 10^6 and 10^7 rows (dim 16, bfloat16 momentum; 10^8 with
  * `--sizes`), it times, in the same run,
- *   - floor: gathering the weights (W = 17 float32) of random rows of a plain typed array of
- *     the table's row bytes, by row index (no id map: the best a lookup could do). The array is
- *     the table's own rows (no second copy: 11 GB at 10^8 rows), at rows drawn apart from the
- *     lookup's, so that neither warms the other's rows in cache;
+ *   - floor: gathering the weights (W = 17 float32) of random rows of the table's own rows by
+ *     row index (chunk r >>> shift, word (r & mask) * stride: no id map, the best a lookup
+ *     could do; no second copy: 11 GB at 10^8 rows), at rows drawn apart from the lookup's,
+ *     so that neither warms the other's rows in cache;
  *   - lookup: EmbeddingTable.find(hi, lo) of random rows' 64-bit ids, then the same gather;
  *   - admit: inserting the ids into an empty table (growth included).
  * It prints lookups/s, the ratio lookup / floor (median over rounds of floor time / lookup
@@ -65,7 +65,7 @@ console.log(
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );
-console.log('rows | admit rows/s | floor reads/s | lookups/s | lookup/floor | bytes/row | RSS MiB');
+console.log('rows | admit rows/s | floor reads/s | lookups/s | lookup/floor | bytes/row | RSS MiB | RSS/row | chunks');
 for (const R of sizes) {
   const hi = new Uint32Array(R),
     lo = new Uint32Array(R);
@@ -95,18 +95,23 @@ for (const R of sizes) {
       qLo[i] = lo[pick[i]];
       floorPick[i] = next() % R;
     }
-    const floorRows = t.rows.data;
+    const chunks = t.rows.chunks,
+      sh = t.rows.shift,
+      cm = t.rows.chunkMask;
     t0 = performance.now();
     for (let i = 0; i < L; i++) {
-      const o = floorPick[i] * S;
+      const r = floorPick[i],
+        floorRows = chunks[r >>> sh].data,
+        o = (r & cm) * S;
       for (let j = 0; j < W; j++) out[j] = floorRows[o + j];
       sink += out[0];
     }
     const floorS = (performance.now() - t0) / 1000;
-    const data = t.rows.data;
     t0 = performance.now();
     for (let i = 0; i < L; i++) {
-      const o = t.find(qHi[i], qLo[i]) * S;
+      const r = t.find(qHi[i], qLo[i]),
+        data = chunks[r >>> sh].data,
+        o = (r & cm) * S;
       for (let j = 0; j < W; j++) out[j] = data[o + j];
       sink += out[0];
     }
@@ -124,6 +129,8 @@ for (const R of sizes) {
     median(ratios).toFixed(2),
     (t.bytes / t.size).toFixed(1),
     mib(process.memoryUsage().rss),
+    (process.memoryUsage().rss / R).toFixed(1),
+    t.rows.chunks.length,
   ];
   console.log(row.join(' | '));
 }

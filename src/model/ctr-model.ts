@@ -153,7 +153,6 @@ export class CtrModel {
     if (admit && this.budget.active) this.budget.beforeBatch(B);
     for (let f = 0; f < F; f++) {
       const t = this.tables[f],
-        S = t.rows.stride,
         D = t.dim,
         co = this.colOffset[f],
         gate = this.gates[f],
@@ -179,7 +178,7 @@ export class CtrModel {
         rowIdx[k] = r;
       }
       // the rows after every lookup of the slot (admission may have grown the table's arrays)
-      copySlotRows(rowIdx, F, f, B, t.rows.data, S, D, x, I, co, wide);
+      copySlotRows(rowIdx, F, f, B, t.rows, D, x, I, co, wide);
       if (admit) gate.admitted += t.size - before;
       this.budget.refused[f] += refused;
       ev?.touch(f, rowIdx, F);

@@ -1,10 +1,12 @@
 import { LionctrError } from '../errors.ts';
 import { fillIdMap } from './id-map-fill.ts';
+import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
+import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
  * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
- * rows themselves. A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
+ * rows themselves (in chunks, RowStore). A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
  * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
  * sight while training and never move; storage doubles as it fills.
  *
@@ -27,8 +29,8 @@ export class EmbeddingTable {
   size = 0;
   /**
    * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
-   * unbounded by default). A full table at this capacity, or at rows.maxRows (one typed array's
-   * limit: 76.7 million rows at dim 16 with bfloat16 momentum), admits no new id: findOrAdmit
+   * unbounded by default). A full table at this capacity, or at rows.maxRows (the id map's 2^30
+   * rows; the rows lie in chunks, so no typed array bounds them), admits no new id: findOrAdmit
    * returns -1.
    */
   maxCapacity = Number.POSITIVE_INFINITY;
@@ -51,6 +53,8 @@ export class EmbeddingTable {
    * id's hi word as a tag, so that a probe reads the row's id (rowHi/rowLo) only on a tag match.
    */
   private map: Uint32Array;
+  /** The map being replaced after a doubling, its entries moving into `map` (null: none). */
+  private old: OldIdMap | null = null;
   private mask: number;
   /** mapCap - 1 as the row + 1 field of an entry, and its complement (the tag bits). */
   private rowMask: number;
@@ -87,18 +91,26 @@ export class EmbeddingTable {
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    return this.rows.bytes + this.rowHi.byteLength + this.rowLo.byteLength + this.map.byteLength;
+    const ids = this.rowHi.byteLength + this.rowLo.byteLength;
+    return this.rows.bytes + ids + this.map.byteLength + (this.old?.map.byteLength ?? 0);
   }
 
-  /** Row index of id (hi, lo), or -1 when absent. */
+  /** Row index of id (hi, lo), or -1 when absent (while an old map empties, see id-map-move.ts). */
   find(hi: number, lo: number): number {
+    let old = this.old;
+    if (old !== null && unmoved(old, hi, lo)) {
+      // not moved yet: in the old map if anywhere but among the ids admitted since
+      const r = findOld(old, hi, lo, this.rowHi, this.rowLo);
+      if (r >= 0) return r;
+      old = null;
+    }
     const map = this.map,
       mask = this.mask,
       tagMask = this.tagMask;
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {
       const e = map[p];
-      if (e === 0) return -1;
+      if (e === 0) return old ? findOld(old, hi, lo, this.rowHi, this.rowLo) : -1;
       if (((e ^ hi) & tagMask) === 0) {
         const r = (e & this.rowMask) - 1;
         if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
@@ -127,9 +139,13 @@ export class EmbeddingTable {
       }
       p = (p + 1) & this.mask;
     }
+    if (this.old) {
+      const r = findOld(this.old, hi, lo, this.rowHi, this.rowLo);
+      if (r >= 0) return r;
+    }
     if (this.size >= this.capacity) {
       if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
-      this.growRows();
+      this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows)); // doubling
       return this.admit(hi, lo, init);
     }
     const row = this.size++;
@@ -137,7 +153,9 @@ export class EmbeddingTable {
     this.rowHi[row] = hi;
     this.rowLo[row] = lo;
     this.rows.setLastStep(row, this.clock - 1);
-    if (init) this.initRow(row, hi, lo);
+    if (init) initRow(this.rows, row, hi, lo, this.initStd);
+    if (this.old && moveEntries(this.old, MOVES_PER_ADMIT, this.map, this.mask, this.tagMask, this.rowHi, this.rowLo))
+      this.old = null;
     return row;
   }
 
@@ -160,6 +178,7 @@ export class EmbeddingTable {
    * vacated last block is zeroed: a row admitted there later has no stale momentum or counts.
    */
   remove(hi: number, lo: number): boolean {
+    this.settleMap();
     const row = this.find(hi, lo);
     if (row === -1) return false;
     let p = this.home(hi, lo);
@@ -174,17 +193,16 @@ export class EmbeddingTable {
       hole = q;
     }
     this.map[hole] = 0;
-    const last = --this.size,
-      S = this.rows.stride;
+    const last = --this.size;
     if (row !== last) {
-      this.rows.words.copyWithin(row * S, last * S, (last + 1) * S);
+      this.rows.copyRow(last, row);
       this.rowHi[row] = this.rowHi[last];
       this.rowLo[row] = this.rowLo[last];
       let q = this.home(this.rowHi[row], this.rowLo[row]);
       while ((this.map[q] & this.rowMask) !== last + 1) q = (q + 1) & this.mask;
       this.map[q] = this.entry(this.rowHi[row], row);
     }
-    this.rows.words.fill(0, last * S, (last + 1) * S); // the next row admitted there starts from zeros
+    this.rows.zeroRow(last); // the next row admitted there starts from zeros
     return true;
   }
 
@@ -193,6 +211,7 @@ export class EmbeddingTable {
    * serving applies a delta to a copy while requests still read the original.
    */
   clone(): EmbeddingTable {
+    this.settleMap();
     const c = Object.create(EmbeddingTable.prototype) as EmbeddingTable;
     Object.assign(c, this, { removeListeners: [] });
     c.rows = this.rows.clone();
@@ -205,29 +224,6 @@ export class EmbeddingTable {
   /** Map position where the probe for id (hi, lo) starts. */
   private home(hi: number, lo: number): number {
     return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-  }
-
-  /** Deterministic init: N(0, initStd^2)-like values derived from the id, linear column 0. */
-  private initRow(row: number, hi: number, lo: number): void {
-    const o = row * this.rows.stride,
-      w = this.rows.data;
-    let s = (hi ^ Math.imul(lo, 0x85ebca6b) ^ 0x2545f491) >>> 0;
-    w[o] = 0;
-    for (let j = 1; j < this.width; j++) {
-      // sum of 4 uniforms (Irwin-Hall) scaled to unit variance: cheap and smooth enough for init
-      let u = 0;
-      for (let k = 0; k < 4; k++) {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(s ^ (s >>> 15), s | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        u += ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      }
-      w[o + j] = (u - 2) * Math.sqrt(3) * this.initStd;
-    }
-  }
-
-  private growRows(): void {
-    this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows));
   }
 
   /** Grows the capacity to `cap` rows (no-op when it is already that large). */
@@ -256,8 +252,21 @@ export class EmbeddingTable {
     this.rowLo = grow(this.rowLo, cap);
     const mapCap = nextPow2(cap * 2);
     if (mapCap === this.mask + 1) return;
+    this.settleMap();
+    if (this.size >= 1 << 16) {
+      // the old map's entries move into the new one with the next admissions (id-map-move.ts)
+      this.old = { map: this.map, mask: this.mask, rowMask: this.rowMask, tagMask: this.tagMask, at: 0 };
+      this.newMap(mapCap);
+      return;
+    }
     this.newMap(mapCap);
     fillIdMap(this.map, this.mask, this.tagMask, this.rowHi, this.rowLo, this.size);
+  }
+
+  /** Moves what is left of an old id map into the map (a remove or a clone needs one map). */
+  private settleMap(): void {
+    if (this.old) moveEntries(this.old, Infinity, this.map, this.mask, this.tagMask, this.rowHi, this.rowLo);
+    this.old = null;
   }
 
   /**

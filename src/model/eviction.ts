@@ -126,7 +126,7 @@ export class Eviction {
     if (ls.length > last) ls[r] = ls[last];
     // the freed block (the last row's old place) to zeros: the row admitted there next
     // starts with zero momentum and update count, as in a fresh table (and after a resume)
-    t.rows.words.fill(0, last * t.rows.stride, (last + 1) * t.rows.stride);
+    t.rows.zeroRow(last);
     this.evicted[f]++;
     for (const l of this.onEvict) l(t.slot, hi, lo);
   }

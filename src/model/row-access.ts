@@ -109,11 +109,11 @@ export class LocalRowAccess implements RowAccess {
   lookup(slot: string, ids: RowIds, out: Int32Array, found: Uint8Array): void {
     const t = this.table(slot),
       S = layoutOf(t).stride,
-      words = t.rows.words;
+      rows = t.rows;
     for (let i = 0; i < ids.n; i++) {
       const r = t.find(ids.hi[i], ids.lo[i]);
       found[i] = r < 0 ? 0 : 1;
-      if (r >= 0) out.set(words.subarray(r * S, (r + 1) * S), i * S);
+      if (r >= 0) out.set(rows.wordsOf(r).subarray(rows.at(r), rows.at(r) + S), i * S);
     }
   }
 
@@ -124,8 +124,8 @@ export class LocalRowAccess implements RowAccess {
     for (let i = 0; i < ids.n; i++) {
       let r = t.find(ids.hi[i], ids.lo[i]);
       if (r < 0) r = t.put(ids.hi[i], ids.lo[i], none);
-      // t.rows.words is re-read: put() may have grown the table (new views)
-      t.rows.words.set(blocks.subarray(i * S, (i + 1) * S), r * S);
+      // t.rows is re-read: put() may have grown the table (new views)
+      t.rows.wordsOf(r).set(blocks.subarray(i * S, (i + 1) * S), t.rows.at(r));
     }
   }
 }

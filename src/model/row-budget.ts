@@ -113,17 +113,17 @@ export class RowBudget {
   private evictOldest(f: number, count: number): number {
     const t = this.tables[f];
     if (count <= 0 || t.size === 0) return 0;
-    const { words, stride, metaOff } = t.rows;
+    const rows = t.rows;
     const steps = new Int32Array(t.size);
-    for (let r = 0; r < t.size; r++) steps[r] = words[r * stride + metaOff];
+    for (let r = 0; r < t.size; r++) steps[r] = rows.lastStep(r);
     const k = Math.min(count, t.size);
     const thr = kthSmallest(steps, k - 1);
     // rows strictly older than thr go; rows at thr go until k are gone (highest indices first)
     let atThr = k;
-    for (let r = 0; r < t.size; r++) if (words[r * stride + metaOff] < thr) atThr--;
+    for (let r = 0; r < t.size; r++) if (rows.lastStep(r) < thr) atThr--;
     let n = 0;
     for (let r = t.size - 1; r >= 0; r--) {
-      const s = words[r * stride + metaOff];
+      const s = rows.lastStep(r);
       if (s < thr || (s === thr && atThr-- > 0)) {
         this.eviction.removeRow(f, r);
         n++;

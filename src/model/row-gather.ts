@@ -6,6 +6,7 @@
  * most of CtrModel.gather.
  * @module
  */
+import type { RowStore } from './row-store.ts';
 
 /** Examples whose rows are read ahead at once: 256 rows of <= 2 cache lines fit L1/L2. */
 const CHUNK = 256;
@@ -18,7 +19,7 @@ let sink = 0;
  * without a row (-1) are left as they are (zero). Same values and order of additions as a
  * plain per-example copy.
  * @param rowIdx [B, F] row indices of the batch (slot f's column is read).
- * @param data the table's row words (RowStore.data), `stride` words per row.
+ * @param rows the table's row store (chunked: row r in chunk r >>> shift, RowStore).
  * @param x [B, I] tower input; wide [B] linear sums.
  */
 export function copySlotRows(
@@ -26,25 +27,33 @@ export function copySlotRows(
   F: number,
   f: number,
   B: number,
-  data: Float32Array,
-  stride: number,
+  rows: RowStore,
   D: number,
   x: Float32Array,
   I: number,
   co: number,
   wide: Float32Array,
 ): void {
+  const chunks = rows.chunks,
+    sh = rows.shift,
+    m = rows.chunkMask,
+    stride = rows.stride;
   let acc = 0;
   for (let b0 = 0; b0 < B; b0 += CHUNK) {
     const b1 = Math.min(B, b0 + CHUNK);
     for (let b = b0; b < b1; b++) {
       const r = rowIdx[b * F + f];
-      if (r >= 0) acc += data[r * stride] + data[r * stride + D];
+      if (r >= 0) {
+        const data = chunks[r >>> sh].data,
+          o = (r & m) * stride;
+        acc += data[o] + data[o + D];
+      }
     }
     for (let b = b0; b < b1; b++) {
       const r = rowIdx[b * F + f];
       if (r < 0) continue;
-      const ro = r * stride,
+      const data = chunks[r >>> sh].data,
+        ro = (r & m) * stride,
         xo = b * I + co;
       wide[b] += data[ro];
       for (let j = 0; j < D; j++) x[xo + j] = data[ro + 1 + j];

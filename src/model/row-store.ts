@@ -11,40 +11,38 @@
  * A 'none' store holds weights only (a loaded export that is never trained: 4W bytes a row
  * instead of 4(2W + 2)); setLastStep is a no-op on it and it has no momentum or updates.
  *
- * One buffer, three views: `data` (float32 words), `words` (int32 words, for lastStep and
- * updates) and `half` (uint16, for bf16 momentum), each over the rows only. Row r starts at
- * word r * stride. lastStep = the last step whose update the row has had; updates = how
+ * Chunked arenas: the rows lie in chunks of `chunkRows` rows (a power of two, 2^20 unless
+ * a row is so large that a chunk would pass 1 GiB or a typed array's element limit), each
+ * chunk its own buffer with three views: `data` (float32 words), `words` (int32 words, for
+ * lastStep and updates) and `half` (uint16, for bf16 momentum). Row r is in chunk
+ * r >>> shift at word (r & chunkMask) * stride of it (chunk(r), at(r)); a row never
+ * straddles chunks. Every chunk but the last is full; growing fills the last one (one copy
+ * of at most a chunk) and adds new ones: rows already in full chunks are never copied, and
+ * no single ArrayBuffer, typed array or WebAssembly memory bounds the table (10^8 rows and
+ * more in one table). lastStep = the last step whose update the row has had; updates = how
  * many optimizer updates it has had.
  *
- * The buffer is a plain ArrayBuffer until an owner moves the rows into a WebAssembly.Memory
- * of their own (moveToMemory(); the training kernel does, src/train/optim/wasm/wasm-memory.ts):
- * from then on the rows are at byte 0 of it, the owner may use the bytes after them
- * (reserve()), and its MemoryHost decides whether grown rows stay in a memory or go back to
- * an ArrayBuffer. Tables that no owner asks for (serving) never take one.
+ * A chunk's buffer is a plain ArrayBuffer until an owner moves it into a WebAssembly.Memory
+ * of its own (moveToMemory(); the training kernel does, chunk by chunk,
+ * src/train/optim/wasm/wasm-memory.ts): from then on the chunk's rows are at byte 0 of it,
+ * the owner may use the bytes after them (reserve()), and its MemoryHost decides whether a
+ * grown chunk stays in a memory or goes back to an ArrayBuffer. Tables that no owner asks
+ * for (serving) never take one. @module
  */
 
 import { LionctrError } from '../errors.ts';
+import {
+  chunkShift,
+  chunkViews,
+  EMPTY_BUF,
+  type MemoryHost,
+  newChunk,
+  type RowChunk,
+  reserveChunk,
+  resizeChunk,
+} from './row-chunk.ts';
 
-/**
- * The owner of a table's WebAssembly memory: how large it may be and whether rows of a size
- * may live in one (what the owner keeps after the rows is its own business).
- */
-export interface MemoryHost {
-  /** Most bytes the memory may have (rows and what the owner keeps after them). */
-  readonly maxBytes: number;
-  /** Whether rows of `bytes` may be (or stay) in a memory of this host. */
-  holds(bytes: number): boolean;
-  /** A new memory of at least `bytes`, or null when none can be made now. */
-  create(bytes: number): WebAssembly.Memory | null;
-}
-
-/**
- * Most elements of one typed array (V8 in Node 20: 2^32; new Uint16Array(buf, 0, 2^32 + 1)
- * throws a RangeError). The views cover all rows, so a store holds at most maxElements / stride
- * rows (16 GiB), and with bfloat16 momentum half that (its Uint16 view has 2 elements a word:
- * 76.7 million rows at dim 16). Tests lower it.
- */
-export const rowViewLimits = { maxElements: 2 ** 32 };
+export { type MemoryHost, type RowChunk, rowViewLimits } from './row-chunk.ts';
 
 /** Storage of a row's momentum: float32, bfloat16, or none (weights only, for serving). */
 export type RowDtype = 'float32' | 'bfloat16' | 'none';
@@ -63,21 +61,22 @@ export class RowStore {
   readonly momOff: number;
   /** Word offset of lastStep (updates is the next word); W (= stride, no such words) for 'none'. */
   readonly metaOff: number;
-  data: Float32Array;
-  words: Int32Array;
-  half: Uint16Array;
-  capacity: number;
-  /** The table's WebAssembly memory (rows at byte 0), or null when the rows live in an ArrayBuffer. */
-  memory: WebAssembly.Memory | null = null;
-  /** The owner of `memory` (null with it). */
+  /** log2 of the rows of a full chunk; chunkMask = chunkRows - 1. */
+  readonly shift: number;
+  readonly chunkRows: number;
+  readonly chunkMask: number;
+  /** The chunks, in row order: all full but the last. */
+  chunks: RowChunk[] = [];
+  capacity = 0;
+  /** The owner of the chunks' memories (null while no chunk has one). */
   private host: MemoryHost | null = null;
 
   /**
-   * Most rows this store can hold (rowViewLimits): a table stops growing there (EmbeddingTable
-   * admits no more ids, as at a memory budget's cap).
+   * Most rows this store can hold: the id map's limit (2^30 rows, EmbeddingTable), no longer
+   * one typed array's (each chunk has its own views).
    */
   get maxRows(): number {
-    return Math.floor(rowViewLimits.maxElements / (this.stride * (this.hasHalf ? 2 : 1)));
+    return 2 ** 30;
   }
 
   /** Whether the store has a Uint16 view (bfloat16 momentum); the other layouts need none. */
@@ -93,148 +92,186 @@ export class RowStore {
     this.momOff = width;
     this.metaOff = layout === 'bfloat16' ? width + Math.ceil(width / 2) : layout === 'float32' ? 2 * width : width;
     this.stride = this.weightsOnly ? width : this.metaOff + 2;
-    this.capacity = 0;
-    this.data = new Float32Array(0);
-    this.words = new Int32Array(0);
-    this.half = new Uint16Array(0);
+    this.shift = chunkShift(this.stride, this.hasHalf);
+    this.chunkRows = 2 ** this.shift;
+    this.chunkMask = this.chunkRows - 1;
     this.grow(capacity);
   }
 
+  /** The chunk of row r. */
+  chunk(r: number): RowChunk {
+    return this.chunks[r >>> this.shift];
+  }
+
+  /** Word offset of row r's block in its chunk (weight j at + j; chunk(r)'s views). */
+  at(r: number): number {
+    return (r & this.chunkMask) * this.stride;
+  }
+
+  /** Float32 words of row r's chunk (index with weightsAt(r) / momentumAt(r)). */
+  dataOf(r: number): Float32Array {
+    return this.chunks[r >>> this.shift].data;
+  }
+
+  /** Int32 words of row r's chunk (lastStep at at(r) + metaOff). */
+  wordsOf(r: number): Int32Array {
+    return this.chunks[r >>> this.shift].words;
+  }
+
+  /** Rows of capacity in chunk c. */
+  rowsIn(c: number): number {
+    return Math.min(this.chunkRows, this.capacity - c * this.chunkRows);
+  }
+
   /**
-   * Reallocates to `capacity` rows, keeping the first min(old, new) rows; new rows are
-   * zero. In a WebAssembly memory growing keeps the rows in place (what the host kept after
-   * them is overwritten); rows that its host no longer holds go back to an ArrayBuffer.
+   * Grows (or shrinks) to `capacity` rows, keeping the first min(old, new) rows; new rows are
+   * zero. Full chunks stay where they are; the last chunk is refilled (one copy of at most a
+   * chunk; in a WebAssembly memory it grows in place: what the host kept after its rows is
+   * overwritten, and a chunk its host no longer holds goes back to an ArrayBuffer); a new
+   * chunk is made in a memory of the host's once some chunk has one (its pages zero until
+   * touched: no copy when the kernel binds it), else in an ArrayBuffer.
+   * @throws LionctrError LIONCTR_UNAVAILABLE beyond maxRows.
    */
   grow(capacity: number): void {
     if (capacity > this.maxRows) {
-      throw new LionctrError(
-        'LIONCTR_UNAVAILABLE',
-        `RowStore: ${capacity} rows of ${this.stride} words are over the ${this.maxRows} one typed array holds`,
-      );
+      throw new LionctrError('LIONCTR_UNAVAILABLE', `RowStore: ${capacity} rows are over the ${this.maxRows} it holds`);
     }
-    const oldWords = this.capacity * this.stride,
-      newWords = capacity * this.stride,
-      bytes = newWords * 4;
-    const host = this.memory ? this.host : null,
-      had = this.memory ? this.memory.buffer.byteLength / 4 : 0;
-    if (host && capacity >= this.capacity && host.holds(bytes) && this.reserve(bytes)) {
-      this.capacity = capacity;
-      this.views();
-      // the pages the memory grew by are zero (WebAssembly.Memory.grow): only the words it had
-      // after the rows (the owner's scratch) need zeroing, not the whole new half (touching
-      // every new page: 2.6 s of a 16.8e6 -> 33.6e6 row growth on this VM)
-      this.data.fill(0, oldWords, Math.min(newWords, had));
-      return;
+    const n = capacity === 0 ? 0 : ((capacity - 1) >>> this.shift) + 1;
+    this.chunks.length = Math.min(this.chunks.length, n);
+    for (let c = 0; c < n; c++) {
+      const rows = Math.min(this.chunkRows, capacity - c * this.chunkRows),
+        old = this.chunks[c];
+      if (!old) this.chunks.push(newChunk(rows, this.stride, this.hasHalf, this.host));
+      else if (old.rows !== rows) resizeChunk(old, rows, this.host, this.stride, this.hasHalf);
     }
-    const old = this.data.subarray(0, Math.min(oldWords, newWords));
-    const memory = host?.holds(bytes) ? host.create(bytes) : null;
-    this.memory = memory;
-    if (!memory) this.host = null;
-    this.buffer = memory ? new ArrayBuffer(0) : new ArrayBuffer(bytes);
     this.capacity = capacity;
-    this.views();
-    this.data.set(old);
   }
 
   /**
-   * Moves the rows into `memory` (made by `host`, at least `bytes` long), rows at byte 0;
-   * from then on `host` decides where grown rows live (grow()).
+   * Moves chunk c's rows into `memory` (made by `host`, at least the chunk's bytes long), rows
+   * at byte 0; from then on `host` decides where the chunk's grown rows live (grow()).
    */
-  moveToMemory(memory: WebAssembly.Memory, host: MemoryHost): void {
-    const old = this.data;
-    this.memory = memory;
+  moveToMemory(memory: WebAssembly.Memory, host: MemoryHost, c = 0): void {
+    const ch = this.chunks[c],
+      old = ch.data;
+    ch.memory = memory;
     this.host = host;
-    this.buffer = new ArrayBuffer(0);
-    this.views();
-    this.data.set(old);
+    ch.buffer = EMPTY_BUF;
+    chunkViews(ch, this.stride, this.hasHalf);
+    ch.data.set(old);
+  }
+
+  /** Chunk 0's WebAssembly memory (chunks[c].memory for the others), or null. */
+  get memory(): WebAssembly.Memory | null {
+    return this.chunks[0]?.memory ?? null;
   }
 
   /**
-   * Makes the table's memory at least `bytes` long (rows and what the host keeps after
-   * them). Refreshes the views (growing a memory detaches the old ones). Returns false when
-   * the rows are in an ArrayBuffer, `bytes` is over the host's maxBytes, or the memory
-   * cannot grow.
+   * Makes chunk c's memory at least `bytes` long (rows and what the host keeps after them).
+   * Refreshes its views (growing a memory detaches the old ones). Returns false when the
+   * chunk is in an ArrayBuffer, `bytes` is over the host's maxBytes, or the memory cannot grow.
    */
-  reserve(bytes: number): boolean {
-    const m = this.memory;
-    if (!m || !this.host || bytes > this.host.maxBytes) return false;
-    if (m.buffer.byteLength < bytes) {
-      try {
-        m.grow(Math.ceil((bytes - m.buffer.byteLength) / PAGE));
-      } catch {
-        return false;
-      }
-      this.views();
-    }
-    return true;
+  reserve(bytes: number, c = 0): boolean {
+    const ch = this.chunks[c];
+    return !!ch && reserveChunk(ch, this.host, bytes, this.stride, this.hasHalf);
   }
 
-  /** A deep copy of the row blocks, in an ArrayBuffer of its own (never in a WebAssembly memory). */
+  /** A deep copy of the row blocks, each chunk in an ArrayBuffer of its own (never in a WebAssembly memory). */
   clone(): RowStore {
     const c = Object.create(RowStore.prototype) as RowStore;
     Object.assign(c, this);
-    c.memory = null;
     c.host = null;
-    c.buffer = this.data.slice().buffer; // same element type: a byte copy
-    c.views();
+    c.chunks = this.chunks.map((ch) => {
+      const copy: RowChunk = { ...ch, memory: null, buffer: ch.data.slice().buffer }; // same element type: a byte copy
+      chunkViews(copy, this.stride, this.hasHalf);
+      return copy;
+    });
     return c;
   }
 
-  private buffer: ArrayBuffer = new ArrayBuffer(0);
-  private views(): void {
-    const buf = this.memory ? this.memory.buffer : this.buffer,
-      words = this.capacity * this.stride;
-    this.data = new Float32Array(buf, 0, words);
-    this.words = new Int32Array(buf, 0, words);
-    this.half = this.hasHalf ? new Uint16Array(buf, 0, 2 * words) : new Uint16Array(0);
+  /** The only chunk's float32 words (a store of one chunk: tests and small tables). @throws on several chunks */
+  get data(): Float32Array {
+    return this.only().data;
+  }
+
+  /** The only chunk's int32 words. @throws LionctrError LIONCTR_INTERNAL on several chunks */
+  get words(): Int32Array {
+    return this.only().words;
+  }
+
+  /** The only chunk's uint16 halves. @throws LionctrError LIONCTR_INTERNAL on several chunks */
+  get half(): Uint16Array {
+    return this.only().half;
+  }
+
+  private only(): RowChunk {
+    if (this.chunks.length !== 1) {
+      throw new LionctrError('LIONCTR_INTERNAL', `RowStore: ${this.chunks.length} chunks, no single view (chunk(r))`);
+    }
+    return this.chunks[0];
   }
 
   /** Bytes of the rows (allocated capacity, without the kernel's scratch). */
   get bytes(): number {
-    return this.data.byteLength;
+    return this.capacity * this.stride * 4;
   }
 
   /** Copies row r's W weights into out (or a new array). */
   getWeights(r: number, out = new Float32Array(this.width)): Float32Array {
-    out.set(this.data.subarray(r * this.stride, r * this.stride + this.width));
+    const o = this.at(r);
+    out.set(this.dataOf(r).subarray(o, o + this.width));
     return out;
   }
 
   /** Sets row r's W weights. */
   setWeights(r: number, values: ArrayLike<number>): void {
-    this.data.set(values, r * this.stride);
+    this.dataOf(r).set(values, this.at(r));
   }
 
   /** Sets row r's last updated step (no-op on a weights-only store). */
   setLastStep(r: number, s: number): void {
-    if (!this.weightsOnly) this.words[r * this.stride + this.metaOff] = s;
+    if (!this.weightsOnly) this.wordsOf(r)[this.at(r) + this.metaOff] = s;
   }
 
-  /** Index in `data` of row r's weight 0 (weight j at + j). */
+  /** Index in dataOf(r) of row r's weight 0 (weight j at + j). */
   weightsAt(r: number): number {
-    return r * this.stride;
+    return this.at(r);
   }
 
-  /** Index in `data` of row r's float32 momentum of column 0 (column j at + j; float32 momentum only). */
+  /** Index in dataOf(r) of row r's float32 momentum of column 0 (column j at + j; float32 momentum only). */
   momentumAt(r: number): number {
-    return r * this.stride + this.momOff;
+    return this.at(r) + this.momOff;
+  }
+
+  /** Row r's last updated step (lastStep; not on a weights-only store). */
+  lastStep(r: number): number {
+    return this.wordsOf(r)[this.at(r) + this.metaOff];
   }
 
   /** Records an optimizer update of row r at step s: lastStep = s, updates + 1. */
   markUpdated(r: number, s: number): void {
-    const o = r * this.stride + this.metaOff;
-    this.words[o] = s;
-    this.words[o + 1]++;
+    const o = this.at(r) + this.metaOff,
+      w = this.wordsOf(r);
+    w[o] = s;
+    w[o + 1]++;
+  }
+
+  /** Copies row `from`'s whole block onto row `to` (any chunks). */
+  copyRow(from: number, to: number): void {
+    const o = this.at(from);
+    this.wordsOf(to).set(this.wordsOf(from).subarray(o, o + this.stride), this.at(to));
+  }
+
+  /** Zeroes row r's whole block. */
+  zeroRow(r: number): void {
+    const o = this.at(r);
+    this.wordsOf(r).fill(0, o, o + this.stride);
   }
 
   /** [n, W] weights of rows 0..n-1, packed (for exports). */
   packedWeights(n: number): Float32Array {
     const out = new Float32Array(n * this.width);
-    for (let r = 0; r < n; r++)
-      out.set(this.data.subarray(r * this.stride, r * this.stride + this.width), r * this.width);
+    for (let r = 0; r < n; r++) out.set(this.dataOf(r).subarray(this.at(r), this.at(r) + this.width), r * this.width);
     return out;
   }
 }
-
-/** WebAssembly page size (bytes). */
-const PAGE = 65536;

@@ -90,8 +90,7 @@ export class RowSync {
  */
 function removeRow(t: EmbeddingTable, hi: number, lo: number): void {
   if (!t.remove(hi, lo)) return;
-  const S = t.rows.stride;
-  t.rows.words.fill(0, t.size * S, (t.size + 1) * S);
+  t.rows.zeroRow(t.size);
 }
 
 /** The unique ids of slot f (of F) in `batch`, in order of first occurrence. */

@@ -141,8 +141,7 @@ export function applyPrepared(model: CtrModel, d: ParsedDelta, prep: PreparedRow
     const table = model.tables[r.table],
       at = prep.at[j],
       order = prep.order[j],
-      data = table.rows.data,
-      S = table.rows.stride,
+      store = table.rows,
       W = table.width;
     const later = new Int32Array(r.n);
     let n = 0;
@@ -151,7 +150,8 @@ export function applyPrepared(model: CtrModel, d: ParsedDelta, prep: PreparedRow
       const i = order[k],
         row = at[i];
       if (row < table.size && table.rowHi[row] === r.hi[i] && table.rowLo[row] === r.lo[i]) {
-        const o = row * S,
+        const o = store.at(row),
+          data = store.dataOf(row),
           v = i * W;
         for (let c = 0; c < W; c++) data[o + c] = r.values[v + c];
       } else later[n++] = i;

@@ -126,8 +126,7 @@ export function tableRowsToIpc(
   if (!rows) return ipc(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size);
   const n = rows.length,
     W = t.width,
-    S = t.rows.stride,
-    d = t.rows.data;
+    store = t.rows;
   const hi = new Uint32Array(n),
     lo = new Uint32Array(n),
     values = new Float32Array(n * W);
@@ -135,7 +134,7 @@ export function tableRowsToIpc(
     const r = rows[i];
     hi[i] = t.rowHi[r];
     lo[i] = t.rowLo[r];
-    values.set(d.subarray(r * S, r * S + W), i * W);
+    values.set(store.dataOf(r).subarray(store.at(r), store.at(r) + W), i * W);
   }
   return ipc(hi, lo, values, n);
 }

@@ -30,15 +30,24 @@ export interface NonFinitePart {
 export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
   const out = nonFiniteDense(model);
   for (const t of model.tables) {
-    const d = t.rows.data,
-      S = t.rows.stride,
+    const S = t.rows.stride,
       W = t.width,
-      n = t.size;
+      n = t.size,
+      C = t.rows.chunkRows;
+    // chunk by chunk, rows in order: the same sum as over one array
     let s = 0;
-    for (let r = 0; r < n; r++) for (let j = 0, o = r * S; j < W; j++) s += d[o + j];
+    for (let c = 0; c * C < n; c++) {
+      const d = t.rows.chunks[c].data,
+        m = Math.min(C, n - c * C);
+      for (let r = 0; r < m; r++) for (let j = 0, o = r * S; j < W; j++) s += d[o + j];
+    }
     if (Number.isFinite(s)) continue;
     let count = 0;
-    for (let r = 0; r < n; r++) for (let j = 0, o = r * S; j < W; j++) if (!Number.isFinite(d[o + j])) count++;
+    for (let c = 0; c * C < n; c++) {
+      const d = t.rows.chunks[c].data,
+        m = Math.min(C, n - c * C);
+      for (let r = 0; r < m; r++) for (let j = 0, o = r * S; j < W; j++) if (!Number.isFinite(d[o + j])) count++;
+    }
     out.push({ where: `embeddings ${t.slot}`, count, of: n * W });
   }
   return out;

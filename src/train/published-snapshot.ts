@@ -88,7 +88,8 @@ class SavedRows {
     if (this.published(row)) {
       const at = this.savedAt(row);
       const o = table.rows.weightsAt(row);
-      const values = at >= 0 ? this.pool.subarray(at, at + this.width) : table.rows.data.subarray(o, o + this.width);
+      const values =
+        at >= 0 ? this.pool.subarray(at, at + this.width) : table.rows.dataOf(row).subarray(o, o + this.width);
       this.removed ??= new EmbeddingTable(this.slot, this.width - 1, { initialCapacity: 16, momentumDtype: 'none' });
       this.removed.put(table.rowHi[row], table.rowLo[row], values);
     }
@@ -177,7 +178,7 @@ export class PublishedSnapshot {
         rows = this.model.tables[f].rows;
       for (let b = 0; b < B; b++) {
         const r = rowIdx[b * F + f];
-        if (s.published(r)) s.save(r, rows.data, rows.weightsAt(r));
+        if (s.published(r)) s.save(r, rows.dataOf(r), rows.weightsAt(r));
       }
     }
   }
@@ -210,13 +211,13 @@ export class PublishedSnapshot {
         const gone = s.removed ? s.removed.find(hi, lo) : -1;
         if (gone >= 0) {
           // a published row removed since: its values as published
-          w = s.removed!.rows.data;
+          w = s.removed!.rows.dataOf(gone);
           o = s.removed!.rows.weightsAt(gone);
         } else {
           const r = t.find(hi, lo);
           if (!s.published(r)) continue; // unknown to the published version
           const at = s.savedAt(r);
-          w = at < 0 ? t.rows.data : s.pool;
+          w = at < 0 ? t.rows.dataOf(r) : s.pool;
           o = at < 0 ? t.rows.weightsAt(r) : at;
         }
         const xo = b * I + co;

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
 import type { AdmissionGate } from '../model/admission.ts';
+import { rowBlocks, setRowBlocks } from '../model/row-blocks.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A TrainStep's state as plain typed arrays (see the module doc). */
@@ -61,7 +62,7 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       dtype: t.rows.dtype,
       stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words
-      blocks: new Uint32Array(t.rows.data.buffer, 0, t.size * t.rows.stride).slice(),
+      blocks: rowBlocks(t.rows, t.size),
       ...sketchState(ts.model.gates[f]),
       ...(ev.active ? { lastSeen: lastSeenOf(ev.lastSeen[f], t.size) } : {}),
     })),
@@ -110,7 +111,7 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
         throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": duplicate id in the state at row ${r}`);
       }
     }
-    new Uint32Array(t.rows.data.buffer, 0, st.size * st.stride).set(st.blocks);
+    setRowBlocks(t.rows, st.size, st.blocks);
     // a state without a sketch (admission was off) leaves the model's counters at zero
     if (st.sketch) m.gates[f].restore(st.sketch, st.sketchSightings ?? 0);
   });

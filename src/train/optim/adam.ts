@@ -80,10 +80,10 @@ export function sparseAdamStep(
   lrScale: number,
 ): void {
   if (rows.dtype !== 'float32') throw new LionctrError('LIONCTR_INTERNAL', 'sparse AdamW needs float32 momentum');
-  const W = rows.width,
-    d = rows.data;
+  const W = rows.width;
   for (let i = 0; i < n; i++) {
     const r = rowIds[i],
+      d = rows.dataOf(r),
       o = rows.weightsAt(r),
       om = rows.momentumAt(r),
       vo = r * W,

@@ -13,19 +13,21 @@
  *   decayed: theta <- A theta;  exact: theta <- A theta - D sign(m);  both: m <- M m
  * at a constant lr: A = a^k, D = lr (1 - a^k) / (1 - a) (k lr when wd = 0).
  */
-import type { RowStore } from '../../model/row-store.ts';
+import type { RowChunk, RowStore } from '../../model/row-store.ts';
 import { fromBf16, toBf16 } from './bf16.ts';
 import type { LionParams } from './lion-config.ts';
 import { constantLrDrift, scheduleSumsFor } from './schedule-sums.ts';
 import type { LrFunction } from './schedule.ts';
 
 /**
- * The Lion step on columns [j0, j1) of the row block at word o, gradients from
+ * The Lion step on columns [j0, j1) of the row block at word o of chunk ch (rows.chunk(r),
+ * o = rows.at(r)), gradients from
  * grads[go + j] (float32), lr = p.lr * mult. Momentum float32 or bfloat16 (read widened,
  * written rounded to nearest even); arithmetic in float64, rounded on store.
  */
 export function lionRowUpdate(
   rows: RowStore,
+  ch: RowChunk,
   o: number,
   go: number,
   j0: number,
@@ -34,8 +36,8 @@ export function lionRowUpdate(
   mult: number,
   grads: Float32Array,
 ): void {
-  const d = rows.data,
-    h = rows.half,
+  const d = ch.data,
+    h = ch.half,
     bf = rows.dtype === 'bfloat16',
     om = o + rows.momOff,
     hm = 2 * om;
@@ -86,15 +88,16 @@ export function scheduledCatchUp(p: LionParams, first: number, k: number, lrAt: 
 }
 
 /**
- * Applies catch-up factors f = [M, A, D] to columns [j0, j1) of the row block at word o:
+ * Applies catch-up factors f = [M, A, D] to columns [j0, j1) of the row block at word o of
+ * chunk ch:
  * decayed (x false) or exact (x true); an idle step's c is beta1 m, so the drift's sign is
  * sign(m) (none when beta1 = 0).
  */
 // biome-ignore format: the row block, the column range, then the catch-up's settings and factors
-export function catchUpRow(r: RowStore, o: number, j0: number, j1: number,
+export function catchUpRow(r: RowStore, ch: RowChunk, o: number, j0: number, j1: number,
   p: LionParams, x: boolean, f: Float64Array): void {
-  const d = r.data,
-    h = r.half,
+  const d = ch.data,
+    h = ch.half,
     bf = r.dtype === 'bfloat16';
   const om = o + r.momOff,
     hm = 2 * om,

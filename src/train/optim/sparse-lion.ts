@@ -61,7 +61,9 @@ export function sparseLionStep(
   const W = rows.width,
     S = rows.stride,
     meta = rows.metaOff,
-    words = rows.words,
+    chunks = rows.chunks,
+    sh = rows.shift,
+    cm = rows.chunkMask,
     mode = group.mode ?? 'lazy';
   const e = group.embedding,
     l = group.linear ?? group.embedding,
@@ -71,16 +73,19 @@ export function sparseLionStep(
     // group prefetch: before updating a group of rows, a short loop touches every cache
     // line of their blocks so that the misses overlap (the update loop is too long for
     // the CPU to run ahead into the next rows by itself)
-    if ((i & (PREFETCH_GROUP - 1)) === 0) touchRows(words, rowIds, i, Math.min(n, i + PREFETCH_GROUP), S);
-    const o = rowIds[i] * S;
+    if ((i & (PREFETCH_GROUP - 1)) === 0) touchRows(rows, rowIds, i, Math.min(n, i + PREFETCH_GROUP), S);
+    const r = rowIds[i],
+      ch = chunks[r >>> sh],
+      words = ch.words,
+      o = (r & cm) * S;
     const last = words[o + meta];
     const k = step - last - 1;
     if (mode !== 'lazy' && k > 0) {
-      catchUpRow(rows, o, 0, 1, l, exact, factors(l, last + 1, k, lrAt, constantLr));
-      catchUpRow(rows, o, 1, W, e, exact, factors(e, last + 1, k, lrAt, constantLr));
+      catchUpRow(rows, ch, o, 0, 1, l, exact, factors(l, last + 1, k, lrAt, constantLr));
+      catchUpRow(rows, ch, o, 1, W, e, exact, factors(e, last + 1, k, lrAt, constantLr));
     }
-    lionRowUpdate(rows, o, i * W, 0, 1, l, mult, grads);
-    lionRowUpdate(rows, o, i * W, 1, W, e, mult, grads);
+    lionRowUpdate(rows, ch, o, i * W, 0, 1, l, mult, grads);
+    lionRowUpdate(rows, ch, o, i * W, 1, W, e, mult, grads);
     words[o + meta] = step;
     words[o + meta + 1]++;
   }
@@ -101,10 +106,15 @@ const PREFETCH_GROUP = 32;
 export let touchSink = 0;
 
 /** Reads one word per 64-byte line of the blocks of rowIds[i0..i1) (stride S words). */
-function touchRows(words: Int32Array | Uint32Array, rowIds: Int32Array, i0: number, i1: number, S: number): void {
+function touchRows(rows: RowStore, rowIds: Int32Array, i0: number, i1: number, S: number): void {
+  const chunks = rows.chunks,
+    sh = rows.shift,
+    cm = rows.chunkMask;
   let t = 0;
   for (let i = i0; i < i1; i++) {
-    const o = rowIds[i] * S;
+    const r = rowIds[i],
+      words = chunks[r >>> sh].words,
+      o = (r & cm) * S;
     for (let w = 0; w < S; w += 16) t += words[o + w];
     t += words[o + S - 1];
   }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { copySlotRows } from '../../../src/model/row-gather.ts';
+import { RowStore, rowViewLimits } from '../../../src/model/row-store.ts';
 
 /** The copy before the read-ahead: one example at a time. */
 function reference(
@@ -29,7 +30,7 @@ function reference(
 }
 
 describe('copySlotRows', () => {
-  it('gives the per-example copy bit for bit over every slot, -1 rows zero, B not a multiple of 256', () => {
+  it('gives the per-example copy bit for bit over every slot, -1 rows zero, B not 256k, rows in 4 chunks', () => {
     const F = 3,
       B = 601,
       D = 4,
@@ -47,8 +48,14 @@ describe('copySlotRows', () => {
       w1 = new Float32Array(B).map(() => rnd());
     const x2 = x1.slice(),
       w2 = w1.slice();
+    const real = rowViewLimits.chunkRowsLog2;
+    rowViewLimits.chunkRowsLog2 = 4; // 16 rows a chunk: 50 rows in 4 chunks
+    const store = new RowStore(D + 1, rows, 'float32');
+    rowViewLimits.chunkRowsLog2 = real;
+    expect(store.chunks.length).toBe(4);
+    for (let r = 0; r < rows; r++) store.dataOf(r).set(data.subarray(r * S, (r + 1) * S), store.at(r));
     for (let f = 0; f < F; f++) {
-      copySlotRows(rowIdx, F, f, B, data, S, D, x1, I, f * D, w1);
+      copySlotRows(rowIdx, F, f, B, store, D, x1, I, f * D, w1);
       reference(rowIdx, F, f, B, data, S, D, x2, I, f * D, w2);
     }
     expect(Buffer.from(x1.buffer).equals(Buffer.from(x2.buffer))).toBe(true);

@@ -71,7 +71,9 @@ describe('EmbeddingTable: no collisions at 10^7 ids', () => {
       if (t.find(absentHi, absentLo) !== -1) foundAbsent++;
     }
     expect({ lost, foundAbsent }).toEqual({ lost: 0, foundAbsent: 0 });
-    // the id map costs 8 bytes per row of capacity (2 entries of 4 bytes), ids 8, rows 8 (W = 2)
-    expect(t.bytes / t.capacity).toBe(8 + 8 + 8);
+    // the id map costs 8 bytes per row of capacity (2 entries of 4 bytes), ids 8, rows 8 (W = 2), and
+    // until its entries have moved (id-map-move.ts: 2.1M admissions after the doubling at 8.4M rows),
+    // the old map 4
+    expect(t.bytes / t.capacity).toBe(8 + 8 + 8 + 4);
   });
 });

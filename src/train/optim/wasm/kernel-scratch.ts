@@ -1,7 +1,7 @@
 /**
- * Where the wasm kernel's scratch lies in a table's memory (sparse-kernel.ts), after the
- * rows (from the rows' bytes rounded up to 64), in 64-byte aligned pieces: marks
- * [capacity, 2] i32, parameters [19] f64 and the host's factors [4] f32 (at par + 160), two
+ * Where the wasm kernel's scratch lies in a table chunk's memory (sparse-kernel.ts), after
+ * the chunk's rows (from the rows' bytes rounded up to 64), in 64-byte aligned pieces: marks
+ * [chunk rows, 2] i32, parameters [19] f64 and the host's factors [4] f32 (at par + 160), two
  * catch-up tables of [65536, 4] f32 (catch-up modes only), then the batch's row indices
  * [B] i32, dLoss/dlogit [B] f32, gradients [B, D] f32, each example's unique-row position
  * [B] i32, unique rows [B] i32 and summed gradients [B, W] f32.
@@ -38,10 +38,11 @@ export class KernelScratch {
   private batchBase = 0;
   private Bcap = 0;
 
-  /** @param memory the memory the rows live in (rows.memory). */
+  /** @param memory the memory chunk c's rows live in (rows.chunks[c].memory). */
   constructor(
     private readonly rows: RowStore,
     private readonly memory: WebAssembly.Memory,
+    private readonly c = 0,
   ) {}
 
   /**
@@ -55,8 +56,8 @@ export class KernelScratch {
     const a = (x: number) => Math.ceil(x / 64) * 64;
     const rows = this.rows,
       W = rows.width,
-      cap = rows.capacity,
-      base = a(rows.capacity * rows.stride * 4);
+      cap = rows.rowsIn(this.c),
+      base = a(cap * rows.stride * 4);
     const fixed = `${base}/${cap}/${tables || this.hasTables}`;
     if (fixed !== this.fixedKey) {
       let o = base;
@@ -71,7 +72,7 @@ export class KernelScratch {
         this.tabE = o + TABLE_BYTES;
         o += 2 * TABLE_BYTES;
       }
-      if (!rows.reserve(o)) return false;
+      if (!rows.reserve(o, this.c)) return false;
       new Int32Array(this.memory.buffer, this.mark, 2 * cap).fill(0);
       this.gen = 0;
       this.tableKeys = ['', ''];
@@ -93,7 +94,7 @@ export class KernelScratch {
       o += a(4 * B);
       this.grads = o;
       o += a(4 * B * W);
-      if (!rows.reserve(o)) return false;
+      if (!rows.reserve(o, this.c)) return false;
       this.Bcap = B;
     }
     return true;

@@ -18,10 +18,11 @@ import { useWasmMemory } from './wasm-memory.ts';
 
 /**
  * The WebAssembly SIMD sparse Lion kernel (source: kernel/sparse-lion.ts, AssemblyScript;
- * binary: sparse-lion.wasm). One instance per table, over the table's own memory (RowStore
- * with `memory`), doing in 4-lane float32 what RowGradients.accumulate + sparseLionStep
- * do in JS: dedupe + segment-sum of a slot's gradients, then one Lion step (with the lazy,
- * decayed or exact catch-up) on the touched rows. The catch-up of idle steps in the lr
+ * binary: sparse-lion.wasm). One instance per table chunk, over the chunk's own memory
+ * (RowStore chunk c with `memory`; it sees chunk-local row indices r & chunkMask), doing
+ * in 4-lane float32 what RowGradients.accumulate + sparseLionStep do in JS: dedupe +
+ * segment-sum of a slot's gradients, then one Lion step (with the lazy, decayed or exact
+ * catch-up) on the touched rows. The catch-up of idle steps in the lr
  * schedule's constant tail comes from tables of the closed form; idle ranges that begin
  * before the tail ask the host (ScheduleSums, rare once the schedule is flat); both come
  * from lion-rule.ts, the JS kernel's source of the catch-up. Same formulas as
@@ -32,7 +33,7 @@ import { useWasmMemory } from './wasm-memory.ts';
  * the same memory; kernel-scratch.ts gives its layout.
  */
 export class WasmSparseLion {
-  /** The memory this instance is bound to (rows.memory when it was made). */
+  /** The memory this instance is bound to (rows.chunks[c].memory when it was made). */
   readonly memory: WebAssembly.Memory;
   /** Unique rows of the last step. */
   n = 0;
@@ -43,11 +44,15 @@ export class WasmSparseLion {
   private readonly lay: KernelScratch;
 
   /**
-   * Moves the rows into a WebAssembly memory (wasm-memory.ts, useWasmMemory) and binds to it.
+   * Moves chunk c of the rows into a WebAssembly memory (wasm-memory.ts, useWasmMemory) and
+   * binds to it.
    * @throws LionctrError LIONCTR_INTERNAL when this runtime lacks WebAssembly SIMD, or the rows
    *   cannot have a memory (the reason): callers check kernelModule() and useWasmMemory() first.
    */
-  constructor(readonly rows: RowStore) {
+  constructor(
+    readonly rows: RowStore,
+    readonly c = 0,
+  ) {
     const mod = kernelModule();
     if (!mod) {
       throw new LionctrError(
@@ -55,15 +60,16 @@ export class WasmSparseLion {
         'WasmSparseLion: this runtime cannot compile the WebAssembly SIMD kernel',
       );
     }
-    const why = useWasmMemory(rows);
-    if (why || !rows.memory) {
+    const why = useWasmMemory(rows, c),
+      memory = rows.chunks[c].memory;
+    if (why || !memory) {
       throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
     }
-    this.memory = rows.memory;
-    this.lay = new KernelScratch(rows, rows.memory);
+    this.memory = memory;
+    this.lay = new KernelScratch(rows, memory, c);
     this.k = new WebAssembly.Instance(mod, {
       env: {
-        memory: rows.memory,
+        memory,
         pow: Math.pow,
         head: (which: number, first: number, k: number) => this.head(which, first, k),
       },
@@ -111,6 +117,7 @@ export class WasmSparseLion {
   stage(batch: BatchGrads, f: number, col: number, catchUp: boolean): boolean {
     const { rowIdx, B, F, gx, I, dlogit } = batch;
     const D = this.rows.width - 1;
+    if (this.rows.chunks.length > 1) return this.stageAdmitted(batch, f, col, catchUp);
     for (let b = 0; b < B; b++) if (rowIdx[b * F + f] < 0) return this.stageAdmitted(batch, f, col, catchUp);
     if (!this.lay.layout(B, catchUp)) return false;
     const buf = this.memory.buffer,
@@ -133,14 +140,21 @@ export class WasmSparseLion {
 
   /**
    * stage() for a batch where some of slot f's rows are -1 (ids the admission gate gave no
-   * row, src/model/admission.ts): stages only the examples that have a row, in batch order,
-   * so the kernel sums and updates the same rows as the JS kernel, which skips -1.
+   * row, src/model/admission.ts) or lie in other chunks: stages only the examples that have a
+   * row in this chunk (as r & chunkMask), in batch order, so the kernel sums and updates the
+   * same rows, in the same order of additions, as the JS kernel, which skips -1.
    */
   private stageAdmitted(batch: BatchGrads, f: number, col: number, catchUp: boolean): boolean {
     const { rowIdx, B, F, gx, I, dlogit } = batch;
-    const D = this.rows.width - 1;
+    const D = this.rows.width - 1,
+      sh = this.rows.shift,
+      cm = this.rows.chunkMask,
+      c = this.c;
     let n = 0;
-    for (let b = 0; b < B; b++) if (rowIdx[b * F + f] >= 0) n++;
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      if (r >= 0 && r >>> sh === c) n++;
+    }
     if (!this.lay.layout(n, catchUp)) return false;
     const buf = this.memory.buffer,
       L = this.lay;
@@ -150,8 +164,8 @@ export class WasmSparseLion {
     let i = 0;
     for (let b = 0; b < B; b++) {
       const r = rowIdx[b * F + f];
-      if (r < 0) continue;
-      idx[i] = r;
+      if (r < 0 || r >>> sh !== c) continue;
+      idx[i] = r & cm;
       dl[i] = dlogit[b];
       const s = b * I + col,
         d = i * D;
@@ -160,6 +174,23 @@ export class WasmSparseLion {
     }
     this.B = n;
     return true;
+  }
+
+  /**
+   * Places the scratch for n staged examples and returns its views ([n] rows, chunk-local;
+   * [n] dLoss/dlogit; [n, D] gradients) for the caller to fill (WasmLionUpdate stages a
+   * batch over all chunks in one pass); null when it does not fit in the 4 GiB memory.
+   */
+  place(n: number, catchUp: boolean): { idx: Int32Array; dl: Float32Array; gx: Float32Array } | null {
+    if (!this.lay.layout(n, catchUp)) return null;
+    const buf = this.memory.buffer,
+      L = this.lay;
+    this.B = n;
+    return {
+      idx: new Int32Array(buf, L.idx, n),
+      dl: new Float32Array(buf, L.dl, n),
+      gx: new Float32Array(buf, L.gx, n * (this.rows.width - 1)),
+    };
   }
 
   /**
@@ -192,7 +223,7 @@ export class WasmSparseLion {
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
     if (++L.gen > 0x7ffffff0) {
-      new Int32Array(buf, L.mark, 2 * rows.capacity).fill(0);
+      new Int32Array(buf, L.mark, 2 * rows.rowsIn(this.c)).fill(0);
       L.gen = 1;
     }
     this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, L.gen, L.pos, L.rowIds, L.grads);
@@ -237,7 +268,7 @@ export class WasmSparseLion {
     );
   }
 
-  /** [n] unique rows of the last step (a view into the memory: copy to keep). */
+  /** [n] unique rows of the last step, chunk-local (a view into the memory: copy to keep). */
   get rowIds(): Int32Array {
     return new Int32Array(this.memory.buffer, this.lay.rowIds, this.n);
   }

@@ -4,11 +4,12 @@
  * the model's RowStore (which only knows that its rows may live in a memory whose
  * MemoryHost decides).
  *
- * A table's memory holds its rows at byte 0, then the kernel's scratch. Rows stay in one
- * while they fit in 4 GiB (wasm32) less `SCRATCH_SLACK`, else they go back to an
- * ArrayBuffer (and the JS kernel). Each WebAssembly memory reserves about 10 GiB of address
+ * A table's rows lie in chunks (RowStore); a chunk's memory holds its rows at byte 0, then
+ * the kernel's scratch. A chunk stays in one while it fits in 4 GiB (wasm32) less
+ * `SCRATCH_SLACK` (a chunk is at most 1 GiB: always, unless a test lowers the limit), else
+ * it goes back to an ArrayBuffer (and the JS kernel). Each WebAssembly memory reserves about 10 GiB of address
  * space in V8 (guard regions), so tables that no kernel asks for (serving, the JS kernel)
- * never take one, at most `MAX_WASM_TABLES` live ones are made per process, and none under
+ * never take one, at most `MAX_WASM_TABLES` live ones (chunks) are made per process, and none under
  * an address-space limit (ulimit -v).
  */
 import { readFileSync } from 'node:fs';
@@ -54,14 +55,14 @@ const kernelHost: MemoryHost = {
 };
 
 /**
- * Moves a table's rows into a WebAssembly memory of their own (for the SIMD kernel).
+ * Moves chunk c of a table's rows into a WebAssembly memory of its own (for the SIMD kernel).
  * @returns null when done (or already there), else why not: the rows are over the 4 GiB
  *   of a WebAssembly memory, `MAX_WASM_TABLES` are live, the process has an address-space
  *   limit (ulimit -v), or V8 could not reserve the memory.
  */
-export function useWasmMemory(rows: RowStore): string | null {
-  if (rows.memory) return null;
-  const bytes = rows.capacity * rows.stride * 4,
+export function useWasmMemory(rows: RowStore, c = 0): string | null {
+  if (rows.chunks[c].memory) return null;
+  const bytes = rows.rowsIn(c) * rows.stride * 4,
     max = wasmLimits.maxBytes;
   if (!kernelHost.holds(bytes)) {
     const gib = (b: number) => (b / 2 ** 30).toFixed(2);
@@ -74,7 +75,7 @@ export function useWasmMemory(rows: RowStore): string | null {
   if (refused) return refused;
   const memory = newWasmMemory(bytes);
   if (!memory) return 'V8 could not reserve a WebAssembly memory';
-  rows.moveToMemory(memory, kernelHost);
+  rows.moveToMemory(memory, kernelHost, c);
   return null;
 }
 

@@ -26,7 +26,7 @@ describe('lion-rule: row update and catch-up', () => {
         [-1, 0.125, 1, 0],
       ];
       for (const g of steps) {
-        lionRowUpdate(rows, 0, 0, 0, W, p, 0.5, new Float32Array(g));
+        lionRowUpdate(rows, rows.chunks[0], 0, 0, 0, W, p, 0.5, new Float32Array(g));
         for (let j = 0; j < W; j++) {
           const c = p.beta1 * m[j] + (1 - p.beta1) * g[j],
             lr = p.lr * 0.5;
@@ -53,10 +53,10 @@ describe('lion-rule: row update and catch-up', () => {
         r.data.set([0.3, -0.1, 0], r.momentumAt(0));
       }
       const zero = new Float32Array(W);
-      for (let s = 0; s < k; s++) lionRowUpdate(one, 0, 0, 0, W, p, 1, zero);
+      for (let s = 0; s < k; s++) lionRowUpdate(one, one.chunks[0], 0, 0, 0, W, p, 1, zero);
       const f = constantCatchUp(p, p.lr, k);
-      catchUpRow(exact, 0, 0, W, p, true, f);
-      catchUpRow(decayed, 0, 0, W, p, false, constantCatchUp(p, p.lr, k));
+      catchUpRow(exact, exact.chunks[0], 0, 0, W, p, true, f);
+      catchUpRow(decayed, decayed.chunks[0], 0, 0, W, p, false, constantCatchUp(p, p.lr, k));
       const a = 1 - p.lr * p.weightDecay;
       for (let j = 0; j < W; j++) {
         expect(exact.data[j], `k ${k} weight ${j}`).toBeCloseTo(one.data[j], 5);
