@@ -12,6 +12,10 @@
  *     counted and printed.
  * Skipped with a message when redis-server is absent; under CI=true that fails instead.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Cluster } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +32,7 @@ import { RedisRowAccess } from '../../src/store/redis/redis-row-access.ts';
 import { keySlot, rowKey } from '../../src/store/redis/row-keys.ts';
 import { TrainStep } from '../../src/train/train-step.ts';
 import type { OptimConfig } from '../../src/train/optim/optim-config.ts';
+import { cleanEnv } from '../helpers/kafka-process.ts';
 import { redisMissing, startCluster, type TestCluster } from '../helpers/redis-cluster.ts';
 
 const ci = process.env.CI === 'true';
@@ -192,5 +197,106 @@ describe.skipIf(missing !== null && !ci)('Redis Cluster row store (ops/redis, 3 
     expect(s.pipelines).toBeLessThanOrEqual(3 * (s.lookups + s.updates));
     local.dispose();
     remote.dispose();
+  }, 60_000);
+
+  it('lionctr train with rows.store=redis trains as with the local store (same progressive figures)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lionctr-redis-cli-'));
+    const BIN = resolve(import.meta.dirname, '../../bin/lionctr.mjs');
+    const small = ['model.hidden=[8]', 'schema.embeddingDim=2', 'train.batchSize=256', 'export.gate.enabled=false'];
+    const train = (out: string, ...sets: string[]) => {
+      const args = [
+        'train',
+        '--max-examples',
+        '4096',
+        '--export-dir',
+        out,
+        ...[...small, ...sets].flatMap((x) => ['--set', x]),
+      ];
+      const r = spawnSync('node', [BIN, ...args], { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 90_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return { summary: JSON.parse(r.stdout), log: r.stderr };
+    };
+    try {
+      const local = train('local');
+      const redis = train(
+        'redis',
+        'rows.store=redis',
+        `rows.redis.nodes=${cluster!.nodes[1]}`,
+        'rows.redis.keyPrefix=cli',
+      );
+      expect(redis.log).toMatch(/embedding rows in the Redis Cluster at 127\.0\.0\.1:17201/);
+      const figures = (s: { progressive: Record<string, unknown> }) => {
+        const { auc, logloss, calibration, examples, step } = s.progressive;
+        return { auc, logloss, calibration, examples, step };
+      };
+      expect(figures(redis.summary)).toEqual(figures(local.summary));
+      const c = await connect();
+      const keys = await Promise.all(c.nodes('master').map((m) => m.keys('cli:*')));
+      expect(keys.flat().length).toBeGreaterThan(1000);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a master killed (SIGKILL) fails over to its replica; lookups and updates go on, no row lost', async () => {
+    const c = await connect();
+    const store = storeOf(c, null, 'fail'),
+      N = 3000,
+      S = 10;
+    const ids = { hi: new Uint32Array(N), lo: Uint32Array.from({ length: N }, (_, i) => i * 7919), n: N };
+    const want = Int32Array.from({ length: N * S }, (_, i) => i);
+    await store.update('C1', ids, want);
+    // the rows are on the replicas too before the crash (replication is asynchronous)
+    await Promise.all(c.nodes('master').map((m) => m.call('WAIT', 1, 5000)));
+    const victim = c.slots[keySlot(Buffer.from(rowKey('fail', 'C1', 0, 0)))][0];
+    const port = Number(victim.split(':')[1]);
+    process.kill(cluster!.pidOf(port), 'SIGKILL');
+    const t0 = performance.now();
+    let rounds = 0,
+      failed = 0,
+      slowest = 0,
+      lost = 0;
+    const out = new Int32Array(N * S),
+      found = new Uint8Array(N);
+    // rounds of an update of a tenth of the rows and a lookup of all, for 20 s or until 5 rounds after the
+    // failover; a failed call is counted and tried again (an update again with the same values)
+    while (performance.now() - t0 < 20_000) {
+      const r = rounds++,
+        part = {
+          hi: ids.hi.subarray(0, N / 10),
+          lo: ids.lo.subarray((r % 10) * (N / 10), ((r % 10) + 1) * (N / 10)),
+          n: N / 10,
+        };
+      const blocks = Int32Array.from({ length: (N / 10) * S }, (_, i) => r * 1_000_003 + i);
+      for (const call of [() => store.update('C1', part, blocks), () => store.lookup('C1', ids, out, found)]) {
+        for (;;) {
+          const t = performance.now();
+          try {
+            await call();
+            slowest = Math.max(slowest, performance.now() - t);
+            break;
+          } catch {
+            failed++;
+          }
+        }
+      }
+      want.set(blocks, (r % 10) * (N / 10) * S);
+      lost = found.reduce((n, x) => n + (x ? 0 : 1), 0);
+      const wrong = Array.from({ length: N }, (_, i) => i).filter((i) =>
+        out.subarray(i * S, (i + 1) * S).some((w, j) => w !== want[i * S + j]),
+      ).length;
+      expect({ lost, wrong }).toEqual({ lost: 0, wrong: 0 });
+      if (rounds >= 5 && !c.nodes('master').some((m) => m.options.port === port)) break;
+    }
+    const masters = c.nodes('master').map((m) => m.options.port);
+    console.log(
+      `Redis failover: master ${victim} killed; ${rounds} rounds (${N / 10} rows updated, ${N} looked up each) ` +
+        `in ${((performance.now() - t0) / 1000).toFixed(1)} s, slowest call ${(slowest / 1000).toFixed(2)} s, ` +
+        `${failed} failed call(s) (tried again), ${store.stats.failedCalls} counted by the store; masters now ` +
+        masters.join(','),
+    );
+    expect(masters).not.toContain(port);
+    expect(masters).toHaveLength(3);
+    expect(rounds).toBeGreaterThanOrEqual(5);
   }, 60_000);
 });
