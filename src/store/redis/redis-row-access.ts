@@ -133,7 +133,7 @@ export class RedisRowAccess implements RowAccess {
       groups: SlotGroups = new Map();
     for (let i = 0; i < ids.n; i++) {
       keys[i] = rowKey(this.opts.keyPrefix, slot, ids.hi[i], ids.lo[i]);
-      const h = keySlot(Buffer.from(keys[i]));
+      const h = keySlot(keys[i]);
       const g = groups.get(h);
       if (g) g.push(i);
       else groups.set(h, [i]);

@@ -21,20 +21,36 @@ const CRC16_TABLE = (() => {
 })();
 
 /** CRC16/XMODEM (polynomial 0x1021, init 0) of bytes [from, to) of `b`. */
-function crc16(b: Uint8Array, from: number, to: number): number {
+function crc16(b: ArrayLike<number>, from: number, to: number): number {
   let c = 0;
   for (let i = from; i < to; i++) c = ((c << 8) & 0xffff) ^ CRC16_TABLE[((c >> 8) ^ b[i]) & 0xff];
   return c;
 }
 
-/** The Redis Cluster hash slot (0..16383) of a key given as bytes (its hash tag when it has one). */
-export function keySlot(key: Uint8Array): number {
-  const open = key.indexOf(0x7b); // '{'
-  if (open >= 0) {
-    const close = key.indexOf(0x7d, open + 1); // '}'
-    if (close > open + 1) return crc16(key, open + 1, close) % HASH_SLOTS;
+/** The char codes of an ASCII string (its UTF-8 bytes), or null when it has other characters. */
+function asciiCodes(s: string, into: Uint8Array): Uint8Array | null {
+  const b = s.length <= into.length ? into.subarray(0, s.length) : new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return null;
+    b[i] = c;
   }
-  return crc16(key, 0, key.length) % HASH_SLOTS;
+  return b;
+}
+const scratch = new Uint8Array(256);
+
+/**
+ * The Redis Cluster hash slot (0..16383) of a key, as bytes or as a string (its UTF-8 bytes), of
+ * its hash tag when it has one.
+ */
+export function keySlot(key: Uint8Array | string): number {
+  const b = typeof key === 'string' ? (asciiCodes(key, scratch) ?? Buffer.from(key)) : key;
+  const open = b.indexOf(0x7b); // '{'
+  if (open >= 0) {
+    const close = b.indexOf(0x7d, open + 1); // '}'
+    if (close > open + 1) return crc16(b, open + 1, close) % HASH_SLOTS;
+  }
+  return crc16(b, 0, b.length) % HASH_SLOTS;
 }
 
 const hex8 = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');

@@ -26,6 +26,9 @@ describe('row keys', () => {
       ['lionctr:C1:00000001deadbeef', 12000],
     ];
     expect(redis.map(([k]) => [k, slotOf(k)])).toEqual(redis);
+    expect(redis.map(([k]) => [k, keySlot(k)])).toEqual(redis); // as a string
+    expect([keySlot('lionctr:é:1'), slotOf('lionctr:é:1')]).toEqual([9391, 9391]); // not ASCII: its UTF-8 bytes
+    expect(keySlot(`${'x'.repeat(300)}{user1000}`)).toBe(3443); // longer than the scratch buffer
     expect(slotOf('{user1000}.followers')).toBe(slotOf('{user1000}.following'));
     expect(HASH_SLOTS).toBe(16384);
   });
