@@ -1,15 +1,15 @@
 /**
- * Training with the rows in a Redis Cluster (rows.store=redis) against the local store, in one
- * run, interleaved: each round trains a fresh model for --batches steps of synthetic Criteo-shaped
- * batches on the local store, then a fresh one through RowSync + RedisRowAccess (rows pulled before
- * each step, pushed after it; a key prefix of its own per round), and prints examples/s of both and
- * their ratio (median over rounds). For the Redis runs it prints per batch: store calls (lookups +
- * updates; all slots' lookups in flight together, then all updates), pipelines (node round trips: distinct masters per call), rows
- * looked up and written, and the bytes on the wire from the masters' INFO stats (total_net_input_bytes
- * and total_net_output_bytes, client -> Redis and back, replication to the replicas not included),
- * per row moved (a row read plus a row written count as 2), next to the value bytes of a row
- * (stride * 4). Needs a cluster: ops/redis/start.sh (default nodes 127.0.0.1:17000). The bench's
- * keys are deleted at the end.
+ * Training with the rows in a Redis Cluster (rows.store=redis) against the local store, in one run, interleaved:
+ * each round trains a fresh model for --batches steps of synthetic Criteo-shaped batches on the local store, then
+ * a fresh one through RowSync + RedisRowAccess (rows pulled before each step, pushed after it; a key prefix of its
+ * own per round), and prints examples/s of both and their ratio (median over rounds). For the Redis runs it prints
+ * per batch: store calls (lookups + updates; all slots' lookups in flight together, then all updates: 2 waves),
+ * (call, node) pairs (ioredis's auto-pipelining sends a wave's commands to a node in one pipeline: about 2 x 3
+ * round trips a batch), the time in pull, step and push, rows looked up and written, and the bytes on the wire
+ * from the masters' INFO stats (total_net_input_bytes and total_net_output_bytes, client -> Redis and back,
+ * replication to the replicas not included), per row moved (a row read plus a row written count as 2), next to the
+ * value bytes of a row (stride * 4). Needs a cluster: ops/redis/start.sh (default nodes 127.0.0.1:17000). The
+ * bench's keys are deleted at the end.
  *
  *   npx tsx bench/redis-rows.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024] [--dim 16]
  *     [--rounds 3] [--momentum bfloat16|float32]
@@ -164,14 +164,17 @@ if (last) {
     rows = s.keysRead + s.keysWritten;
   console.log(
     `per batch (last round): ${((s.lookups + s.updates) / N).toFixed(0)} store calls (2 waves: lookups, updates), ` +
-      `${(s.pipelines / N).toFixed(1)} pipelines ((call, node) pairs; a wave is one pipeline per node), ${(s.commands / N).toFixed(0)} commands, ` +
+      `${(s.pipelines / N).toFixed(1)} (call, node) pairs (a wave: one pipeline per node), ` +
+      `${(s.commands / N).toFixed(0)} commands, ` +
       `${(s.keysRead / N).toFixed(0)} rows looked up (${((100 * s.keysFound) / Math.max(1, s.keysRead)).toFixed(0)}% ` +
       `found), ${(s.keysWritten / N).toFixed(0)} written`,
   );
   const ms = (x: number) => (x / N).toFixed(1);
-  console.log(`ms per batch: pull ${ms(last.split.pull)}, step ${ms(last.split.step)}, push ${ms(last.split.push)}`);
+  const { pull, step, push } = last.split;
+  console.log(`ms per batch: pull ${ms(pull)}, step ${ms(step)}, push ${ms(push)}`);
   console.log(
-    `wire: ${(last.wire.in / rows).toFixed(0)} B to Redis + ${(last.wire.out / rows).toFixed(0)} B back per row moved ` +
+    `wire: ${(last.wire.in / rows).toFixed(0)} B to Redis + ${(last.wire.out / rows).toFixed(0)} B back ` +
+      'per row moved ' +
       `(value ${last.stride * 4} B a row; ${((last.wire.in + last.wire.out) / N / 2 ** 20).toFixed(2)} MiB a batch)`,
   );
 }
