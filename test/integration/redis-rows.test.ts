@@ -7,13 +7,16 @@
  *   - training 6 steps through Redis (RowSync, local tables emptied after each step) ends with every
  *     row in Redis equal bit for bit to the same model trained on the local store, and the same tower
  *     (as test/unit/model/row-access.test.ts does with an in-memory store);
+ *   - `lionctr train` with rows.store=redis gives the local run's progressive figures and export (every
+ *     file of it bit for bit); stopped at half and run again, it resumes from its checkpoint and its
+ *     export equals the one of a run without the stop;
  *   - a master killed with SIGKILL: its replica takes over and lookups and updates go on; no row
  *     written before the kill (replicated: WAIT) or acknowledged after it is lost; failed calls are
  *     counted and printed.
  * Skipped with a message when redis-server is absent; under CI=true that fails instead.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Cluster } from 'ioredis';
@@ -40,6 +43,7 @@ const missing = redisMissing();
 if (missing && !ci) console.warn(`Redis row store tests skipped: ${missing}`);
 
 const BASE_PORT = 17200;
+const BIN = resolve(import.meta.dirname, '../../bin/lionctr.mjs');
 const schema = { ...criteoSlots(), embeddingDim: 4 };
 const logger = pino({ level: 'silent' });
 const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0 });
@@ -199,40 +203,65 @@ describe.skipIf(missing !== null && !ci)('Redis Cluster row store (ops/redis, 3 
     remote.dispose();
   }, 60_000);
 
-  it('lionctr train with rows.store=redis trains as with the local store (same progressive figures)', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'lionctr-redis-cli-'));
-    const BIN = resolve(import.meta.dirname, '../../bin/lionctr.mjs');
+  /** `lionctr train --max-examples n` in `cwd` with a small model and `sets`; its summary and log. */
+  const train = (cwd: string, n: number, out: string, ...sets: string[]) => {
     const small = ['model.hidden=[8]', 'schema.embeddingDim=2', 'train.batchSize=256', 'export.gate.enabled=false'];
-    const train = (out: string, ...sets: string[]) => {
-      const args = [
-        'train',
-        '--max-examples',
-        '4096',
-        '--export-dir',
-        out,
-        ...[...small, ...sets].flatMap((x) => ['--set', x]),
-      ];
-      const r = spawnSync('node', [BIN, ...args], { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 90_000 });
-      expect(r.status, r.stderr).toBe(0);
-      return { summary: JSON.parse(r.stdout), log: r.stderr };
-    };
+    const args = ['train', '--max-examples', String(n), '--export-dir', out];
+    args.push(...[...small, ...sets].flatMap((x) => ['--set', x]));
+    const r = spawnSync('node', [BIN, ...args], { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 90_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return { summary: JSON.parse(r.stdout), log: r.stderr };
+  };
+  const redisSets = (prefix: string) => [
+    'rows.store=redis',
+    `rows.redis.nodes=${cluster!.nodes[1]}`,
+    `rows.redis.keyPrefix=${prefix}`,
+  ];
+  /** The files of the newest export under `root` (manifest.json aside: it holds times), path -> bytes. */
+  const exported = (root: string): Map<string, Buffer> => {
+    const v = readdirSync(root)
+      .filter((d) => /^\d+$/.test(d))
+      .sort()
+      .at(-1)!;
+    const files = readdirSync(join(root, v), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name !== 'manifest.json')
+      .map((e) => join(e.parentPath, e.name));
+    return new Map(files.map((f) => [f.slice(join(root, v).length), readFileSync(f)]));
+  };
+  const sameFiles = (a: Map<string, Buffer>, b: Map<string, Buffer>) =>
+    [...a.keys()].sort().join() === [...b.keys()].sort().join() && [...a].every(([k, v]) => v.equals(b.get(k)!));
+
+  it('lionctr train with rows.store=redis trains as on the local store: same figures, same export', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lionctr-redis-cli-'));
     try {
-      const local = train('local');
-      const redis = train(
-        'redis',
-        'rows.store=redis',
-        `rows.redis.nodes=${cluster!.nodes[1]}`,
-        'rows.redis.keyPrefix=cli',
-      );
+      const local = train(cwd, 4096, 'local');
+      const redis = train(cwd, 4096, 'redis', ...redisSets('cli'));
       expect(redis.log).toMatch(/embedding rows in the Redis Cluster at 127\.0\.0\.1:17201/);
       const figures = (s: { progressive: Record<string, unknown> }) => {
         const { auc, logloss, calibration, examples, step } = s.progressive;
         return { auc, logloss, calibration, examples, step };
       };
       expect(figures(redis.summary)).toEqual(figures(local.summary));
+      const files = exported(join(cwd, 'local'));
+      expect(files.size).toBeGreaterThan(10);
+      expect(sameFiles(exported(join(cwd, 'redis')), files)).toBe(true);
       const c = await connect();
       const keys = await Promise.all(c.nodes('master').map((m) => m.keys('cli:*')));
       expect(keys.flat().length).toBeGreaterThan(1000);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a trainer restarted from its checkpoint resumes: its export equals one run without the stop', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lionctr-redis-resume-'));
+    try {
+      train(cwd, 4096, 'once', ...redisSets('once'));
+      train(cwd, 2048, 'twice', ...redisSets('twice'));
+      const again = train(cwd, 4096, 'twice', ...redisSets('twice'));
+      expect(again.log).toMatch(/resuming from checkpoint step 8 \(2048 examples trained/);
+      expect(again.summary.examples_this_run).toBe(2048);
+      expect(sameFiles(exported(join(cwd, 'twice')), exported(join(cwd, 'once')))).toBe(true);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
