@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from 'pino';
+import { LionctrError } from '../../errors.ts';
 import type { CtrModel } from '../../model/ctr-model.ts';
 import { LocalRowAccess, layoutOf } from '../../model/row-access.ts';
 import { RowSync } from '../../model/row-sync.ts';
@@ -22,10 +23,22 @@ export interface RedisRows {
 
 /**
  * The Redis row store of `model` from the `rows` section, or null when rows.store is local.
- * @throws LionctrError LIONCTR_BAD_CONFIG (a malformed node), LIONCTR_UNAVAILABLE (no cluster).
+ * Refused with the local tables' memory budget or TTL eviction on: either removes rows of the
+ * tables before a step (row-budget.ts, eviction.ts), which could be rows just pulled for it, which
+ * the step would then admit afresh and push back over the trained ones.
+ * @throws LionctrError LIONCTR_BAD_CONFIG (a malformed node; the budget or TTL eviction on),
+ *   LIONCTR_UNAVAILABLE (no cluster).
  */
 export async function openRedisRows(rows: RowsSection, model: CtrModel, logger: Logger): Promise<RedisRows | null> {
   if (rows.store !== 'redis') return null;
+  if (model.budget.active || model.eviction.active)
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      "rows.store=redis does not work with the local tables' memory budget or TTL eviction yet " +
+        '(model.memoryBudgetBytes, model.maxRowsPerTable, model.eviction.ttlSeconds: they could drop rows pulled ' +
+        'for a step); bound the rows with rows.redis.ttlSeconds and the local tables with rows.redis.keepLocal=false',
+      { where: 'rows.store' },
+    );
   const r = rows.redis;
   const cluster = await openCluster(r.nodes, logger);
   const local = LocalRowAccess.of(model);
