@@ -36,6 +36,13 @@ if [ -f "$data/base_port" ] && [ "$(cat "$data/base_port")" = "$base" ] && clust
   exit 0
 fi
 REDIS_DATA_DIR="$data" "$here/stop.sh" >/dev/null # this directory's nodes only (its pid files)
+for p in $ports; do
+  if redis-cli -p "$p" ping >/dev/null 2>&1; then
+    echo "redis: port $p is taken by a Redis that is not of $data (another data directory's cluster? stop it" \
+      "with REDIS_DATA_DIR=DIR ops/redis/stop.sh), or choose another BASE_PORT" >&2
+    exit 1
+  fi
+done
 rm -rf "$data" && mkdir -p "$data"
 echo "$base" >"$data/base_port"
 for p in $ports; do

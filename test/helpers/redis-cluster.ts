@@ -4,7 +4,7 @@
  * and the means to kill one of its masters (SIGKILL, as a crash).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -31,6 +31,14 @@ export interface TestCluster {
 
 /** Starts 3 masters + 3 replicas on basePort..basePort+5. @throws when start.sh fails (its output). */
 export function startCluster(basePort: number): TestCluster {
+  // a test run killed before its afterAll left its nodes on these ports: stop them first
+  for (const d of readdirSync(tmpdir()).filter((n) => n.startsWith('lionctr-redis-'))) {
+    const dir = join(tmpdir(), d);
+    if (!existsSync(join(dir, 'base_port')) || readFileSync(join(dir, 'base_port'), 'utf8').trim() !== `${basePort}`)
+      continue;
+    spawnSync(join(OPS, 'stop.sh'), [], { encoding: 'utf8', env: { ...process.env, REDIS_DATA_DIR: dir } });
+    rmSync(dir, { recursive: true, force: true });
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'lionctr-redis-'));
   const env = { ...process.env, REDIS_DATA_DIR: dataDir };
   const r = spawnSync(join(OPS, 'start.sh'), [String(basePort)], { encoding: 'utf8', env });
