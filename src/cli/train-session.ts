@@ -19,6 +19,7 @@ import type { ResumePoint, Source } from '../ingest/source.ts';
 import { openSourceSpec } from '../ingest/threaded/source-spec.ts';
 import { openThreadedSource, prewarmIngestThread } from '../ingest/threaded/threaded-source.ts';
 import { checkpointDirOf } from './checkpoint-dir.ts';
+import { openRedisRows, type RedisRows } from '../store/redis/redis-rows.ts';
 
 /**
  * Builds backend, model, optimizer and trainer from a config (used by `run` and `train`),
@@ -47,9 +48,15 @@ export async function createTrainer(
   const modelConfig = { schema, model: fingerprintedModelSection(cfg.model) };
   const fingerprint = sha256(JSON.stringify(modelConfig)).slice(0, 16);
   const ckptDir = checkpointDirOf(cfg, opts.exportDir);
-  const unlock = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
+  const releaseDir = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
+  let rows: RedisRows | null = null; // rows.store=local
+  const unlock = () => {
+    releaseDir();
+    rows?.close();
+  };
   let ckpt: Checkpoint | null;
   try {
+    rows = await openRedisRows(cfg.rows, model, logger);
     ckpt = ckptDir
       ? await readLatestCheckpoint(ckptDir, (dir, e) =>
           logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`),
@@ -86,6 +93,7 @@ export async function createTrainer(
   const trainer = new Trainer({
     model,
     step,
+    rowSync: rows?.sync,
     openSource,
     checkpointDir: ckptDir,
     checkpointIntervalSeconds: cfg.checkpoint.intervalSeconds,

@@ -12,6 +12,7 @@ import { kafkaConfig } from '../ingest/kafka/config.ts';
 import { threadConfig } from '../ingest/threaded/config.ts';
 import { backendConfig, modelConfig } from '../model/config.ts';
 import { serveConfig } from '../serve/config.ts';
+import { rowsConfig } from '../store/redis/config.ts';
 import { checkpointConfig, exportConfig, trainConfig } from '../train/config.ts';
 import { optimConfig } from '../train/optim/config.ts';
 import { oneOf, type ConfigValues } from './formats.ts';
@@ -34,6 +35,7 @@ export const configSchema = {
   checkpoint: checkpointConfig,
   schema: schemaConfig,
   model: modelConfig,
+  rows: rowsConfig,
   optim: optimConfig,
   train: trainConfig,
   export: exportConfig,

@@ -14,7 +14,8 @@
  * Unless `keepLocal`, the pushed rows leave the local tables after the push (the store holds
  * them; the working set is one batch's rows), else they stay as a cache that the next pull of
  * the same ids overwrites. Both sides must use the model's row layout (row-access.ts layoutOf).
- * Cost per step: one lookup and one update call per slot, of the batch's unique ids.
+ * Cost per step: one lookup and one update call per slot, of the batch's unique ids; each step's lookups
+ * (and then its updates) of all slots are in flight together.
  */
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from './ctr-model.ts';
@@ -49,14 +50,19 @@ export class RowSync {
   async pull(batch: FeatureBatch): Promise<void> {
     const F = this.model.slots.length;
     this.pulled = [];
-    for (let f = 0; f < F; f++) {
-      const t = this.model.tables[f],
-        S = layoutOf(t).stride;
-      const ids = uniqueIds(batch, f, F);
+    // every slot's lookup is sent before any is awaited: one wave of round trips per step, not F
+    const calls = this.model.tables.map(async (t, f) => {
+      const S = layoutOf(t).stride,
+        ids = uniqueIds(batch, f, F);
       const blocks = new Int32Array(ids.n * S),
         found = new Uint8Array(ids.n);
       await this.store.lookup(t.slot, ids, blocks, found);
-      const have = compact(ids, found, blocks, S);
+      return { ids, blocks, found };
+    });
+    const answers = await Promise.all(calls);
+    for (const [f, { ids, blocks, found }] of answers.entries()) {
+      const t = this.model.tables[f];
+      const have = compact(ids, found, blocks, layoutOf(t).stride);
       this.local.update(t.slot, have.ids, have.blocks);
       for (let i = 0; i < ids.n; i++) if (!found[i]) removeRow(t, ids.hi[i], ids.lo[i]);
       this.pulled.push(ids);
@@ -69,16 +75,19 @@ export class RowSync {
    * @throws what the store's update throws (the local rows are then kept: a retry can push them).
    */
   async push(): Promise<void> {
-    for (const [f, ids] of this.pulled.entries()) {
+    const pushed = this.pulled.map((ids, f) => {
       const t = this.model.tables[f],
         S = layoutOf(t).stride;
       const blocks = new Int32Array(ids.n * S),
         found = new Uint8Array(ids.n);
       this.local.lookup(t.slot, ids, blocks, found);
-      const have = compact(ids, found, blocks, S);
-      await this.store.update(t.slot, have.ids, have.blocks);
-      if (!this.keepLocal) for (let i = 0; i < have.ids.n; i++) removeRow(t, have.ids.hi[i], have.ids.lo[i]);
-    }
+      return compact(ids, found, blocks, S);
+    });
+    // all slots' updates at once (one wave of round trips), the local rows removed only when all are written
+    await Promise.all(pushed.map((have, f) => this.store.update(this.model.tables[f].slot, have.ids, have.blocks)));
+    if (!this.keepLocal)
+      for (const [f, have] of pushed.entries())
+        for (let i = 0; i < have.ids.n; i++) removeRow(this.model.tables[f], have.ids.hi[i], have.ids.lo[i]);
     this.pulled = [];
   }
 }

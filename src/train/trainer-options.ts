@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Progress } from '../events/train-events.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
+import type { RowSync } from '../model/row-sync.ts';
 import type { WeightDtype } from '../model/weight-dtype.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import type { GateSection } from './config.ts';
@@ -14,6 +15,8 @@ import type { TrainStep } from './train-step.ts';
 export interface TrainerOptions {
   model: CtrModel;
   step: TrainStep;
+  /** Rows in a store outside the process (rows.store=redis): each step pulls its rows and pushes them back. */
+  rowSync?: Pick<RowSync, 'pull' | 'push'> | null;
   /**
    * Opens the source for pass `epoch` (0-based); called `epochs` times. `resume` is set for
    * the pass a checkpoint stopped in: the source starts at its offsets.

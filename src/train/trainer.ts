@@ -1,12 +1,10 @@
 /**
- * The trainer loop, read top to bottom: passes over a source (resuming inside the pass a
- * checkpoint stopped in), per batch: featurize, step (progressive scoring + update), move
- * the run position on, then the work whose time has come (progress line, export,
- * checkpoint). Everything observable is an event of src/events/train-events.ts that the
- * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators:
- * RunPosition (where the run stands), Cadence (when), progress-line.ts (what the line says),
- * snapshots.ts (checkpoint and export writes), publish-gate.ts (whether LATEST moves to an
- * export), delta-exports.ts (deltas between exports), audit-log.ts.
+ * The trainer loop, read top to bottom: passes over a source (resuming inside the pass a checkpoint stopped in), per
+ * batch: featurize, step (progressive scoring + update), move the run position on, then the work whose time has come
+ * (progress line, export, checkpoint). Everything observable is an event of src/events/train-events.ts that the
+ * metrics and the audit log subscribe to (kafkajs-style instrumentation). Collaborators: RunPosition (where the run
+ * stands), Cadence (when), progress-line.ts (what the line says), snapshots.ts (checkpoint and export writes),
+ * publish-gate.ts (whether LATEST moves to an export), delta-exports.ts (deltas between exports), audit-log.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RecordBatch } from 'apache-arrow';
@@ -149,7 +147,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       const bad = source.stats().bad;
       this.emit('ingest', { ok: rb.numRows, bad: badRowsSince(bad, badSeen) });
       badSeen = { ...bad };
-      for (const held of await this.gate.offer(rb)) if (held.numRows > 0) this.trainBatch(held, source);
+      for (const held of await this.gate.offer(rb)) if (held.numRows > 0) await this.trainBatch(held, source);
       if (source.lag) this.emit('lag', source.lag());
       if (source.backpressurePauses) this.emit('backpressure', { pauses: source.backpressurePauses() });
       if (source.offsetResets) this.emit('offsetResets', source.offsetResets());
@@ -158,17 +156,17 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       await new Promise<void>((res) => setImmediate(res)); // let HTTP and signals in
     }
     // an export waiting for held-out examples is decided on those held, which are then trained
-    for (const held of await this.gate.settle('no more examples')) this.trainBatch(held, source);
+    for (const held of await this.gate.settle('no more examples')) await this.trainBatch(held, source);
     return this.limitReached() || !!o.signal?.aborted;
   }
 
   /**
    * Featurize, cut at maxExamples (the source takes the cut rows back), step, account; emits
    * `step`, and `nonfinite` when the step's update was skipped (its examples still count as
-   * consumed: the run position moves past them).
-   * @throws LionctrError LIONCTR_DIVERGED after train.maxNonfiniteSteps skipped steps in a row.
+   * consumed: the run position moves past them). @throws LionctrError LIONCTR_DIVERGED after
+   * train.maxNonfiniteSteps skipped steps in a row; what opts.rowSync throws (a store out of reach).
    */
-  private trainBatch(rb: RecordBatch, source: Source): void {
+  private async trainBatch(rb: RecordBatch, source: Source): Promise<void> {
     const o = this.opts,
       stepStart = performance.now();
     let batch = featuresOf(this.featurizer, rb); // made on the ingest thread, or now
@@ -177,7 +175,9 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
       source.untrained?.(batch.size - keep); // not trained: a source with positions takes them back
       batch = sliceBatch(batch, 0, keep);
     }
+    await o.rowSync?.pull(batch); // rows.store=redis: the batch's rows from the store, pushed back after the step
     const r = o.step.run(batch);
+    await o.rowSync?.push();
     const skipped = this.guard.afterStep(r, batch, o.step.step);
     this.progressive.addBatch(r.predictions, batch, rb);
     this.position.account(source.name, batch);
@@ -220,7 +220,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     // rows the publish gate holds are trained first, so that the checkpoint covers them; its failure
     // is not retried but fails the run (restarted from the last good checkpoint)
     const wanted = source.checkpointWanted?.() ?? false;
-    if (wanted) for (const held of await this.gate.settle('partitions released')) this.trainBatch(held, source);
+    if (wanted) for (const held of await this.gate.settle('partitions released')) await this.trainBatch(held, source);
     // and none while the gate holds rows: it would commit the source's offsets past them (PublishGate.holding)
     if (c.checkpoint.due(now, wanted) && !this.gate.holding && (wanted || w.ready('checkpoint'))) {
       const write = () => this.checkpoint(source).then(() => true);

@@ -1,0 +1,55 @@
+/**
+ * Config section `rows`: where the embedding rows live while training. `local` (the default):
+ * in this process's tables, as always. `redis`: in a Redis Cluster (redis-row-access.ts), pulled
+ * into the local tables before each step and pushed back after it (src/model/row-sync.ts), so
+ * that trainers on several machines can share them (issue 16).
+ * @module
+ */
+import { oneOf, type ConfigValues } from '../../config/formats.ts';
+
+/** Convict schema of `rows.*`. */
+export const rowsConfig = {
+  store: {
+    doc:
+      "Where embedding rows live while training: local (this process's tables) or redis (a Redis Cluster, " +
+      'rows.redis.*: each step pulls its rows from it and pushes the updated rows back)',
+    ...oneOf(['local', 'redis'] as const, 'local'),
+  },
+  redis: {
+    nodes: {
+      doc: 'Redis Cluster nodes to start from, host:port (any reachable ones; the client learns the rest)',
+      format: 'string-list',
+      default: ['127.0.0.1:17000'],
+    },
+    keyPrefix: {
+      doc:
+        'Prefix of the row keys (<prefix>:<slot>:<id as 16 hex digits>); trainers that share rows use the ' +
+        'same one, models of another shape need another',
+      format: String,
+      default: 'lionctr',
+    },
+    ttlSeconds: {
+      doc:
+        'Rows not written for this many seconds (wall clock) expire in Redis (SET ... PX); 0 = never. ' +
+        'It replaces model.eviction.ttlSeconds (event time, local tables) for the shared rows',
+      format: 'nonneg-number',
+      default: 0,
+    },
+    keepLocal: {
+      doc:
+        'Keep pulled rows in the local tables after a step (a cache that the next pull refreshes; ' +
+        'checkpoints and exports then hold the rows this trainer has seen); false = the local tables hold ' +
+        "one batch's rows only (exports hold no rows)",
+      format: Boolean,
+      default: true,
+    },
+    commandTimeoutSeconds: {
+      doc: 'Seconds a lookup or update may wait for Redis (retries through a failover included) before it fails',
+      format: 'nonneg-number',
+      default: 30,
+    },
+  },
+};
+
+/** The resolved `rows` section. */
+export type RowsSection = ConfigValues<typeof rowsConfig>;

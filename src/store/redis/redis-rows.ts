@@ -1,0 +1,56 @@
+/**
+ * The Redis row store of a trainer (rows.store=redis), made from the config: the cluster
+ * connected (open-cluster.ts), a RedisRowAccess with the model's row layouts, and the RowSync
+ * (src/model/row-sync.ts) that the trainer calls around each step.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { LionctrError } from '../../errors.ts';
+import type { CtrModel } from '../../model/ctr-model.ts';
+import { LocalRowAccess, layoutOf } from '../../model/row-access.ts';
+import { RowSync } from '../../model/row-sync.ts';
+import type { RowsSection } from './config.ts';
+import { openCluster } from './open-cluster.ts';
+import { RedisRowAccess } from './redis-row-access.ts';
+
+/** A trainer's rows in Redis: the sync the trainer calls, the store (its stats), and close(). */
+export interface RedisRows {
+  sync: RowSync;
+  store: RedisRowAccess;
+  /** Disconnects from the cluster (after the last push). */
+  close(): void;
+}
+
+/**
+ * The Redis row store of `model` from the `rows` section, or null when rows.store is local.
+ * Refused with the local tables' memory budget or TTL eviction on: either removes rows of the
+ * tables before a step (row-budget.ts, eviction.ts), which could be rows just pulled for it, which
+ * the step would then admit afresh and push back over the trained ones.
+ * @throws LionctrError LIONCTR_BAD_CONFIG (a malformed node; the budget or TTL eviction on),
+ *   LIONCTR_UNAVAILABLE (no cluster).
+ */
+export async function openRedisRows(rows: RowsSection, model: CtrModel, logger: Logger): Promise<RedisRows | null> {
+  if (rows.store !== 'redis') return null;
+  if (model.budget.active || model.eviction.active)
+    throw new LionctrError(
+      'LIONCTR_BAD_CONFIG',
+      "rows.store=redis does not work with the local tables' memory budget or TTL eviction yet " +
+        '(model.memoryBudgetBytes, model.maxRowsPerTable, model.eviction.ttlSeconds: they could drop rows pulled ' +
+        'for a step); bound the rows with rows.redis.ttlSeconds and the local tables with rows.redis.keepLocal=false',
+      { where: 'rows.store' },
+    );
+  const r = rows.redis;
+  const cluster = await openCluster(r.nodes, logger);
+  const local = LocalRowAccess.of(model);
+  const store = new RedisRowAccess(cluster, {
+    keyPrefix: r.keyPrefix,
+    strideOf: (slot) => layoutOf(local.table(slot)).stride,
+    ttlSeconds: r.ttlSeconds,
+    timeoutMs: r.commandTimeoutSeconds * 1000,
+  });
+  logger.info(
+    { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal },
+    `embedding rows in the Redis Cluster at ${r.nodes.join(',')} (rows.store=redis)`,
+  );
+  return { sync: new RowSync(model, store, r.keepLocal), store, close: () => cluster.disconnect() };
+}
