@@ -43,8 +43,8 @@ export function timedStep(step: TrainStep, batch: FeatureBatch, t: StepPhases): 
     now = () => performance.now();
   let a = now();
   for (const tb of m.tables) tb.clock = step.step;
-  let bufs = gathered.get(step);
-  if (!bufs) gathered.set(step, (bufs = new GatherBuffers()));
+  const bufs = gathered.get(step) ?? new GatherBuffers();
+  gathered.set(step, bufs);
   const g = m.gather(batch, true, undefined, bufs);
   let sumW = 0;
   for (let b = 0; b < B; b++) sumW += batch.weights[b];
