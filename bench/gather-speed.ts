@@ -1,6 +1,7 @@
 /**
- * CtrModel.gather (the train step's row lookup and tower input) against the loop it replaced
- * (issue 13: on 1e7-row ids runs the lookup was 41-71% of the native step), interleaved in one
+ * CtrModel.gather (the train step's row lookup and tower input, into reused arrays as the step
+ * calls it) against the gather it replaced (issue 13: the row lookup was 27-28% of the native
+ * step on 1e5-row ids runs, 41-71% on 1e7 before a first change), interleaved in one
  * run (A B A B): config/criteo.json's model, every table filled first with floor(rows / 39) ids
  * as the speed suite's ids mode does (bench/suite/ids-file.ts, ids uniform over the rows), then
  * `--reps` rounds of one gather per pre-made batch by each (each on a batch other than the last
@@ -18,6 +19,7 @@ import { loadConfig } from '../src/config/schema.ts';
 import type { FeatureBatch } from '../src/features/feature-batch.ts';
 import { selectBackend, type BackendName } from '../src/model/backend.ts';
 import type { CtrModel } from '../src/model/ctr-model.ts';
+import { GatherBuffers } from '../src/model/gather-buffers.ts';
 import { TrainStep } from '../src/train/train-step.ts';
 import { idOf, makeIdBatches } from './suite/ids-file.ts';
 
@@ -75,39 +77,54 @@ const batches: FeatureBatch[] = makeIdBatches(4, B, ROWS).batches.map((x) => {
   };
 });
 
-/** The gather loop before issue 13's change, for an ungated model without budget or eviction (criteo.json's). */
+/**
+ * The gather this one replaced (main before the one-example-at-a-time fill), for an ungated model
+ * without budget or eviction (criteo.json's): per slot, each id's findOrAdmit, then the slot's rows
+ * copied into its column of a fresh zeroed x (B strided stretches per slot), read ahead 256 at a time.
+ */
 function previousGather(m: CtrModel, batch: FeatureBatch) {
   const N = m.schema.numeric.length,
     I = m.inputDim;
   const rowIdx = new Int32Array(B * F),
     x = new Float32Array(B * I),
     wide = new Float32Array(B);
+  let acc = 0;
   for (let f = 0; f < F; f++) {
     const t = m.tables[f],
       D = t.dim,
       co = m.columnOffset(f);
-    for (let b = 0; b < B; b++) {
-      const k = b * F + f;
-      const r = t.findOrAdmit(batch.idHi[k], batch.idLo[k]);
-      rowIdx[k] = r;
-      if (r < 0) continue;
-      const w = t.rows.dataOf(r),
-        ro = t.rows.at(r),
-        xo = b * I + co;
-      wide[b] += w[ro];
-      for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
+    for (let b = 0; b < B; b++) rowIdx[b * F + f] = t.findOrAdmit(batch.idHi[b * F + f], batch.idLo[b * F + f]);
+    for (let b0 = 0; b0 < B; b0 += 256) {
+      const b1 = Math.min(B, b0 + 256);
+      for (let b = b0; b < b1; b++) {
+        const r = rowIdx[b * F + f];
+        if (r >= 0) acc += t.rows.dataOf(r)[t.rows.at(r)];
+      }
+      for (let b = b0; b < b1; b++) {
+        const r = rowIdx[b * F + f];
+        if (r < 0) continue;
+        const w = t.rows.dataOf(r),
+          ro = t.rows.at(r),
+          xo = b * I + co;
+        wide[b] += w[ro];
+        for (let j = 0; j < D; j++) x[xo + j] = w[ro + 1 + j];
+      }
     }
   }
   const dOff = I - N;
   for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
+  if (Number.isNaN(acc)) console.log('(read-ahead sum)');
   return { rowIdx, x, wide };
 }
+/** The gather as the train step calls it: into arrays reused batch after batch. */
+const bufs = new GatherBuffers();
+const gather = (bt: FeatureBatch) => model.gather(bt, true, undefined, bufs);
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
 for (const bt of batches) {
   const a = previousGather(model, bt),
-    b = model.gather(bt, true);
+    b = gather(bt);
   if (!same(a.x, b.x) || !same(a.wide, b.wide) || !same(a.rowIdx, b.rowIdx)) throw new Error('gathers differ');
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -126,7 +143,7 @@ for (let r = 0; r < REPS; r++)
     ] as const) {
       t0 = performance.now();
       if (who === 'prev') previousGather(model, bt);
-      else model.gather(bt, true);
+      else gather(bt);
       ms[who] = performance.now() - t0;
     }
     prev.push(ms.prev);

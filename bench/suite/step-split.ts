@@ -2,7 +2,8 @@
  * Where the time of lionctr's train step goes, for the suite: a replica of TrainStep.run
  * (src/train/train-step.ts) built from the same public parts (CtrModel.gather, the tower,
  * TrainStep.dense, TrainStep.sparseUpdates), each phase timed on its own:
- *   lookup:   gather (row lookup, admission, tower input);
+ *   lookup:   gather (row lookup, admission, tower input; into arrays reused step after step,
+ *             as TrainStep.run gathers);
  *   forward:  the tower and the loss alone, the loss read back (a separate pass);
  *   backward: the forward and backward pass (src/model/deep-pass.ts) and the step's read-backs
  *             (predictions, loss and finite check packed; the input gradient) less the forward
@@ -17,6 +18,7 @@ import type { FeatureBatch } from '../../src/features/feature-batch.ts';
 import type { BatchGrads } from '../../src/train/optim/batch-grads.ts';
 import type { TrainStep } from '../../src/train/train-step.ts';
 import { deepBackward, deepForward } from '../../src/model/deep-pass.ts';
+import { GatherBuffers } from '../../src/model/gather-buffers.ts';
 
 /** Milliseconds spent per phase (summed over the steps timed). */
 export interface StepPhases {
@@ -26,6 +28,9 @@ export interface StepPhases {
   dense: number;
   sparse: number;
 }
+
+/** The arrays each replica step gathers into (TrainStep.run keeps its own likewise). */
+const gathered = new WeakMap<TrainStep, GatherBuffers>();
 
 /** Zero phases. */
 export const noPhases = (): StepPhases => ({ lookup: 0, forward: 0, backward: 0, dense: 0, sparse: 0 });
@@ -38,7 +43,9 @@ export function timedStep(step: TrainStep, batch: FeatureBatch, t: StepPhases): 
     now = () => performance.now();
   let a = now();
   for (const tb of m.tables) tb.clock = step.step;
-  const g = m.gather(batch, true);
+  const bufs = gathered.get(step) ?? new GatherBuffers();
+  gathered.set(step, bufs);
+  const g = m.gather(batch, true, undefined, bufs);
   let sumW = 0;
   for (let b = 0; b < B; b++) sumW += batch.weights[b];
   t.lookup += now() - a;

@@ -6,7 +6,10 @@ import { DEFAULT_SERVING_RULES, type ServingRules } from './serving-rules.ts';
 import { LionctrError } from '../errors.ts';
 import { AdmissionGate, ADMIT_ALL, type AdmissionConfig } from './admission.ts';
 import { EmbeddingTable } from './embedding-table.ts';
-import { copySlotRows } from './row-gather.ts';
+import { fillInput } from './row-gather.ts';
+import type { GatherBuffers } from './gather-buffers.ts';
+import type { RowStore } from './row-store.ts';
+import { lookupSlot, type LookupMode } from './slot-lookup.ts';
 import { Eviction, NO_EVICTION, type EvictionConfig } from './eviction.ts';
 import { NO_BUDGET, RowBudget } from './row-budget.ts';
 import type { ServingTower } from './serving-tower.ts';
@@ -79,6 +82,8 @@ export class CtrModel {
   /** I: tower input width = sum(dims) + N. */
   readonly inputDim: number;
   private readonly colOffset: number[];
+  /** The tables' row stores, refreshed by each gather (a table's `rows` may be replaced: clone). */
+  private readonly rowStores: RowStore[];
   /** The tower that scores served requests (score()); set by loadExport, freed by dispose(). */
   servingTower: ServingTower | undefined;
   /** Tower inputs score() has done with, for the next requests. */
@@ -119,6 +124,7 @@ export class CtrModel {
       memoryBudgetBytes: config.memoryBudgetBytes ?? NO_BUDGET.memoryBudgetBytes,
       maxRowsPerTable: config.maxRowsPerTable ?? NO_BUDGET.maxRowsPerTable,
     });
+    this.rowStores = this.tables.map((t) => t.rows);
     this.colOffset = [];
     let o = 0;
     for (const d of this.dims) {
@@ -134,58 +140,46 @@ export class CtrModel {
   }
 
   /**
-   * Looks up the rows of a batch and builds the tower input.
+   * Looks up the rows of a batch and builds the tower input: first each slot's rows over the
+   * batch (./slot-lookup.ts), then x one example at a time (./row-gather.ts).
    * @param admit true while training (unknown ids get new rows when their slot's admission gate
    *   lets them; those it refuses read as zero rows, index -1), false when serving (unknown ids
    *   read as zero vectors, linear weight 0).
-   * @param xOut where to write x (B * I floats, all 0); a new array when absent.
+   * @param xOut where to write x (B * I floats; every one is written); a new array when absent.
+   * @param bufs arrays to write rowIdx, x and wide into (the train step's, reused batch after
+   *   batch: the result's arrays are then views that the next gather into bufs overwrites).
    */
-  gather(batch: FeatureBatch, admit: boolean, xOut?: Float32Array): Gathered {
+  gather(batch: FeatureBatch, admit: boolean, xOut?: Float32Array, bufs?: GatherBuffers): Gathered {
     const B = batch.size,
       F = this.slots.length,
       N = this.schema.numeric.length,
       I = this.inputDim;
-    const rowIdx = new Int32Array(B * F);
-    const x = xOut ?? new Float32Array(B * I);
-    const wide = new Float32Array(B);
+    const held = bufs?.take(B, F, I);
+    const rowIdx = held?.rowIdx ?? new Int32Array(B * F);
+    const x = xOut ?? held?.x ?? new Float32Array(B * I);
+    const wide = held?.wide ?? new Float32Array(B);
     const ev = admit && this.eviction.active ? this.eviction : null;
     ev?.beforeBatch(batch.eventTimeMs, B);
     if (admit && this.budget.active) this.budget.beforeBatch(B);
     for (let f = 0; f < F; f++) {
       const t = this.tables[f],
-        D = t.dim,
-        co = this.colOffset[f],
         gate = this.gates[f],
-        gated = admit && gate.active,
         before = t.size;
-      let refused = 0;
-      for (let b = 0; b < B; b++) {
-        const k = b * F + f;
-        const hi = batch.idHi[k],
-          lo = batch.idLo[k];
-        let r: number;
-        if (gated) {
-          r = t.find(hi, lo);
-          if (r < 0 && gate.admit(hi, lo, t.clock)) {
-            r = t.findOrAdmit(hi, lo);
-            if (r < 0) refused++;
-          }
-        } else if (admit) {
-          r = t.findOrAdmit(hi, lo);
-          // -1: the table is full at the memory budget's capacity (src/model/row-budget.ts)
-          if (r < 0) refused++;
-        } else r = t.find(hi, lo);
-        rowIdx[k] = r;
-      }
-      // the rows after every lookup of the slot (admission may have grown the table's arrays)
-      copySlotRows(rowIdx, F, f, B, t.rows, D, x, I, co, wide);
+      const mode: LookupMode = !admit ? 'serve' : gate.active ? 'gated' : 'admit';
+      this.budget.refused[f] += lookupSlot(t, gate, mode, batch.idHi, batch.idLo, F, f, B, rowIdx);
       if (admit) gate.admitted += t.size - before;
-      this.budget.refused[f] += refused;
       ev?.touch(f, rowIdx, F);
     }
-    const dOff = I - N;
-    for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + dOff + n] = batch.dense[b * N + n];
+    // the rows after every lookup (admission may have grown a table's arrays)
+    fillInput(rowIdx, B, this.stores(), this.dims, batch.dense, N, x, I, wide);
     return { rowIdx, x, wide };
+  }
+
+  /** The tables' row stores, in slot order (a table's store object stays the same as it grows). */
+  private stores(): RowStore[] {
+    const s = this.rowStores;
+    for (let f = 0; f < s.length; f++) s[f] = this.tables[f].rows;
+    return s;
   }
 
   /**
@@ -235,7 +229,7 @@ export class CtrModel {
     // x from a pool: a new ArrayBuffer per request (650 KB at 256 rows) drives V8 to full GCs
     // (external memory), which marked the whole heap every ~0.8 s at 256 instances per request
     const buf = this.xPool.pop() ?? new Float32Array(0);
-    const x = buf.length >= B * I ? buf.subarray(0, B * I).fill(0) : new Float32Array(B * I);
+    const x = buf.length >= B * I ? buf.subarray(0, B * I) : new Float32Array(B * I);
     const g = this.gather(batch, false, x);
     const z = await tower.logits(x, B); // the tower has read x when it answers
     const p = new Float32Array(B);

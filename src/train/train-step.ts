@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { deepBackward, deepForward } from '../model/deep-pass.ts';
+import { GatherBuffers } from '../model/gather-buffers.ts';
 import type { DenseChain } from './optim/dense-chain.ts';
 import type { DenseLion } from './optim/dense-lion.ts';
 import type { OptimConfig } from './optim/optim-config.ts';
@@ -53,6 +54,8 @@ export class TrainStep {
   readonly dense: DenseChain;
   /** One sparse step per table, in model order, chosen at construction. */
   readonly sparseUpdates: SparseUpdate[];
+  /** The arrays each step's lookup fills (rowIdx, tower input, wide sums), reused step after step. */
+  private readonly gathered = new GatherBuffers();
   /** The batch's gradients as the sparse steps read them (one object, refilled each step). */
   private readonly batchGrads: BatchGrads;
   /** Steps taken (also the sparse step number kept per row). */
@@ -95,7 +98,7 @@ export class TrainStep {
       B = batch.size,
       I = m.inputDim;
     for (const t of m.tables) t.clock = this.step;
-    const g = m.gather(batch, true);
+    const g = m.gather(batch, true, undefined, this.gathered);
     let sumW = 0,
       sumWY = 0;
     for (let b = 0; b < B; b++) {

@@ -1,69 +1,91 @@
 /**
- * copySlotRows (src/model/row-gather.ts) against a plain per-example copy: the same x and wide,
- * bit for bit, with examples without a row (-1) left at zero and batches that are not a
- * multiple of the read-ahead chunk. CtrModel.gather's own tests (model.test.ts) cover it in the model.
+ * fillInput (src/model/row-gather.ts) against the per-slot copy it replaced (x written one slot
+ * column at a time into a zeroed array, `wide[b] += w` into a Float32Array): the same x and wide
+ * bit for bit, with examples without a row (-1) at zero, slots of different dims, batches that
+ * are not a multiple of the read-ahead block, rows in several chunks, and arrays that hold a
+ * previous batch's values (reused buffers). CtrModel.gather's own tests (model.test.ts) cover it
+ * in the model.
  */
 import { describe, expect, it } from 'vitest';
-import { copySlotRows } from '../../../src/model/row-gather.ts';
+import { fillInput } from '../../../src/model/row-gather.ts';
 import { RowStore, rowViewLimits } from '../../../src/model/row-store.ts';
 
-/** The copy before the read-ahead: one example at a time. */
+let s = 7;
+const rnd = () => {
+  s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+  return s / 2 ** 32;
+};
+
+/** The copy before issue 13's change: per slot, per example, into zeroed x and wide. */
 function reference(
   rowIdx: Int32Array,
-  F: number,
-  f: number,
   B: number,
-  data: Float32Array,
-  S: number,
-  D: number,
-  x: Float32Array,
+  stores: RowStore[],
+  dims: number[],
+  dense: Float32Array,
+  N: number,
   I: number,
-  co: number,
-  wide: Float32Array,
-): void {
-  for (let b = 0; b < B; b++) {
-    const r = rowIdx[b * F + f];
-    if (r < 0) continue;
-    wide[b] += data[r * S];
-    for (let j = 0; j < D; j++) x[b * I + co + j] = data[r * S + 1 + j];
+): { x: Float32Array; wide: Float32Array } {
+  const F = stores.length,
+    x = new Float32Array(B * I),
+    wide = new Float32Array(B);
+  let co = 0;
+  for (let f = 0; f < F; f++) {
+    for (let b = 0; b < B; b++) {
+      const r = rowIdx[b * F + f];
+      if (r < 0) continue;
+      const data = stores[f].dataOf(r),
+        o = stores[f].at(r);
+      wide[b] += data[o];
+      for (let j = 0; j < dims[f]; j++) x[b * I + co + j] = data[o + 1 + j];
+    }
+    co += dims[f];
   }
+  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) x[b * I + co + n] = dense[b * N + n];
+  return { x, wide };
 }
 
-describe('copySlotRows', () => {
-  it('gives the per-example copy bit for bit over every slot, -1 rows zero, B not 256k, rows in 4 chunks', () => {
-    const F = 3,
+describe('fillInput', () => {
+  it.each([
+    ['one chunk a table, one dim (the uniform loop)', [4, 4, 4], 20],
+    ['4 chunks a table, dims 4/3/4 (the chunked loop)', [4, 3, 4], 4],
+  ])('gives the per-slot copy bit for bit: %s, -1 rows zero, B not a block multiple, dirty x', (_, dims, log2) => {
+    const F = dims.length,
       B = 601,
-      D = 4,
-      S = 2 * (D + 1) + 2,
+      N = 2,
       rows = 50,
-      I = F * D + 2;
-    let s = 7;
-    const rnd = () => {
-      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-      return s / 2 ** 32;
-    };
-    const data = new Float32Array(rows * S).map(() => rnd() * 2 - 1);
-    const rowIdx = new Int32Array(B * F).map(() => (rnd() < 0.1 ? -1 : Math.floor(rnd() * rows)));
-    const x1 = new Float32Array(B * I),
-      w1 = new Float32Array(B).map(() => rnd());
-    const x2 = x1.slice(),
-      w2 = w1.slice();
+      I = dims.reduce((a, d) => a + d, 0) + N;
     const real = rowViewLimits.chunkRowsLog2;
-    rowViewLimits.chunkRowsLog2 = 4; // 16 rows a chunk: 50 rows in 4 chunks
-    const store = new RowStore(D + 1, rows, 'float32');
+    rowViewLimits.chunkRowsLog2 = log2; // 2^4 = 16 rows a chunk: 50 rows in 4 chunks
+    const stores = dims.map((D) => new RowStore(D + 1, rows, 'float32'));
     rowViewLimits.chunkRowsLog2 = real;
-    expect(store.chunks.length).toBe(4);
-    for (let r = 0; r < rows; r++) store.dataOf(r).set(data.subarray(r * S, (r + 1) * S), store.at(r));
-    for (let f = 0; f < F; f++) {
-      copySlotRows(rowIdx, F, f, B, store, D, x1, I, f * D, w1);
-      reference(rowIdx, F, f, B, data, S, D, x2, I, f * D, w2);
-    }
-    expect(Buffer.from(x1.buffer).equals(Buffer.from(x2.buffer))).toBe(true);
-    expect(Buffer.from(w1.buffer).equals(Buffer.from(w2.buffer))).toBe(true);
-    const miss = rowIdx.findIndex((r) => r < 0);
-    const b = Math.floor(miss / F),
-      f = miss % F;
-    expect(Array.from(x1.subarray(b * I + f * D, b * I + f * D + D))).toEqual([0, 0, 0, 0]);
-    expect(x1.some((v) => v !== 0)).toBe(true);
+    expect(stores[0].chunks.length).toBe(log2 === 4 ? 4 : 1);
+    // linear weights of mixed magnitudes: a float64 sum rounded once would differ from float32 steps
+    for (const st of stores)
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j <= st.width - 1; j++) st.dataOf(r)[st.at(r) + j] = (rnd() * 2 - 1) * (j ? 1 : 10 ** (r % 7));
+    const rowIdx = new Int32Array(B * F).map(() => (rnd() < 0.1 ? -1 : Math.floor(rnd() * rows)));
+    for (let f = 0; f < F; f++) rowIdx[5 * F + f] = -1; // example 5: no row in any slot
+    const dense = new Float32Array(B * N).map(() => rnd());
+    // a previous batch's values everywhere
+    const x = new Float32Array(B * I).fill(9),
+      wide = new Float32Array(B).fill(9);
+    fillInput(rowIdx, B, stores, dims, dense, N, x, I, wide);
+    const ref = reference(rowIdx, B, stores, dims, dense, N, I);
+    expect(Buffer.from(x.buffer).equals(Buffer.from(ref.x.buffer))).toBe(true);
+    expect(Buffer.from(wide.buffer).equals(Buffer.from(ref.wide.buffer))).toBe(true);
+    expect(wide[5]).toBe(0);
+    expect(Array.from(x.subarray(5 * I, I - N + 5 * I))).toEqual(new Array(I - N).fill(0));
+    expect(x.some((v) => v !== 0 && v !== 9)).toBe(true);
+  });
+
+  it('writes only the first B rows of larger arrays', () => {
+    const st = new RowStore(3, 4, 'float32');
+    st.dataOf(1).set([0.5, 1, 2], st.at(1));
+    const x = new Float32Array(3 * 3).fill(7),
+      wide = new Float32Array(3).fill(7);
+    fillInput(new Int32Array([1, -1, 1]), 2, [st], [2], new Float32Array([3, 4, 5]), 1, x, 3, wide);
+    expect(Array.from(x)).toEqual([1, 2, 3, 0, 0, 4, 7, 7, 7]);
+    expect(Array.from(wide)).toEqual([0.5, 0, 7]);
   });
 });
