@@ -13,9 +13,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeKafka('two trainers in one group', () => {
   it('split the partitions; joins and a graceful leave move partitions ' +
     'without losing or duplicating a record', async () => {
-    const { brokers, dir, topic, path, lines, bad } = await brokerTopicWithLines(fx, 'rebalance', 4, 7000);
-    // lines of the first phase (a multiple of 4 keeps line i at partition i % 4)
-    const phase1 = (lines.length - 1000) & ~3;
+    const { brokers, dir, topic, path, lines, bad } = await brokerTopicWithLines(fx, 'rebalance', 4, 9000);
+    // lines of the first phase (a multiple of 4 keeps line i at partition i % 4): at most all but 1000,
+    // fixed when its last wait is met (below)
+    let phase1 = (lines.length - 1000) & ~3;
     const setsOf = (name: string) => {
       mkdirSync(join(dir, name), { recursive: true });
       return kafkaTrainerSets(brokers, topic, join(dir, name), { 'kafka.lingerMs': 300, 'log.level': 'info' });
@@ -23,8 +24,27 @@ describeKafka('two trainers in one group', () => {
     const setsA = setsOf('a'),
       setsB = setsOf('b'),
       setsC = setsOf('c');
-    const producing = produceCriteo(setsA, topic, path, 300, { limit: phase1 });
-
+    // phase 1 is produced in slices of 40 lines, at most one every 0.4 s, while the test waits (drip), so
+    // that messages keep coming until each wait is met however slowly the trainers start on a loaded machine
+    // (one producer of a fixed count at a fixed rate could finish before a restarted trainer got partitions)
+    let produced = 0,
+      lastDrip = 0,
+      dripping: Promise<void> | null = null,
+      dripError: unknown = null;
+    const drip = () => {
+      if (dripping || produced >= phase1 || Date.now() - lastDrip < 400) return;
+      lastDrip = Date.now();
+      const n = Math.min(40, phase1 - produced);
+      dripping = produceCriteo(setsA, topic, path, 1000, { skip: produced, limit: n }).then(
+        () => {
+          produced += n;
+          dripping = null;
+        },
+        (e) => {
+          dripError = e;
+        },
+      );
+    };
     const start = (sets: string[]) => spawnTrainer(sets, fx);
     const auditA = join(dir, 'a', 'audit.jsonl'),
       auditB = join(dir, 'b', 'audit.jsonl');
@@ -32,7 +52,9 @@ describeKafka('two trainers in one group', () => {
     const until = async (what: string, ok: () => boolean, ms = 90_000) => {
       const t0 = Date.now();
       while (!ok()) {
-        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+        if (dripError) throw dripError;
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what} (${produced} of phase 1 produced)`);
+        drip();
         await sleep(100);
       }
     };
@@ -51,7 +73,9 @@ describeKafka('two trainers in one group', () => {
     const aBefore = steps(auditA).length;
     a = start(setsA); // A comes back (resumes its checkpoint)
     await until('A to train again', () => steps(auditA).length >= aBefore + 1);
-    await producing;
+    await dripping;
+    if (dripError) throw dripError;
+    phase1 = produced; // the rest of the file is phase 2
     const auditC = join(dir, 'c', 'audit.jsonl');
     const all = () => trainedCounts([...steps(auditA), ...steps(auditB), ...steps(auditC)]);
     const goodUpTo = (n: number) => n - [...bad.keys()].filter((i) => i < n).length;
