@@ -1,7 +1,8 @@
 /**
  * The Redis row store of a trainer (rows.store=redis), made from the config: the cluster
- * connected (open-cluster.ts), a RedisRowAccess with the model's row layouts, and the RowSync
- * (src/model/row-sync.ts) that the trainer calls around each step.
+ * connected (open-cluster.ts), a RedisRowAccess with the model's row layouts, the RowSync
+ * (src/model/row-sync.ts) that the trainer calls around each step, and, for a trainer with an
+ * export dir, its export role (export-role.ts: the export lock, exports of every shared row).
  * @module
  */
 import type { Logger } from 'pino';
@@ -9,16 +10,30 @@ import { LionctrError } from '../../errors.ts';
 import type { CtrModel } from '../../model/ctr-model.ts';
 import { LocalRowAccess, layoutOf } from '../../model/row-access.ts';
 import { RowSync } from '../../model/row-sync.ts';
+import type { ExportRole } from '../../train/trainer-options.ts';
 import type { RowsSection } from './config.ts';
+import { ExportLock } from './export-lock.ts';
+import { RedisExportRole } from './export-role.ts';
 import { openCluster } from './open-cluster.ts';
 import { RedisRowAccess } from './redis-row-access.ts';
 
-/** A trainer's rows in Redis: the sync the trainer calls, the store (its stats), and close(). */
+/** A trainer's rows in Redis: the sync the trainer calls, the store (its stats), the export role, and close(). */
 export interface RedisRows {
   sync: RowSync;
   store: RedisRowAccess;
-  /** Disconnects from the cluster (after the last push). */
-  close(): void;
+  /** Who writes exports (null: a trainer without an export dir takes no lock). */
+  role: ExportRole | null;
+  /** Releases the export lock (when held) and disconnects from the cluster (after the last push). Never throws. */
+  close(): Promise<void>;
+}
+
+/** What openRedisRows needs besides the rows section and the model. */
+export interface RedisRowsContext {
+  logger: Logger;
+  /** The trainer's export dir: with one it competes for the export lock. */
+  exportDir: string | null;
+  /** Called when the export lock is taken (true) or lost or released (false): the metric. */
+  onLockChange?: (held: boolean) => void;
 }
 
 /**
@@ -29,8 +44,13 @@ export interface RedisRows {
  * @throws LionctrError LIONCTR_BAD_CONFIG (a malformed node; the budget or TTL eviction on),
  *   LIONCTR_UNAVAILABLE (no cluster).
  */
-export async function openRedisRows(rows: RowsSection, model: CtrModel, logger: Logger): Promise<RedisRows | null> {
+export async function openRedisRows(
+  rows: RowsSection,
+  model: CtrModel,
+  ctx: RedisRowsContext,
+): Promise<RedisRows | null> {
   if (rows.store !== 'redis') return null;
+  const logger = ctx.logger;
   if (model.budget.active || model.eviction.active)
     throw new LionctrError(
       'LIONCTR_BAD_CONFIG',
@@ -40,6 +60,10 @@ export async function openRedisRows(rows: RowsSection, model: CtrModel, logger: 
       { where: 'rows.store' },
     );
   const r = rows.redis;
+  if (!(r.exportLockSeconds > 0))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', 'the export lock needs a TTL > 0 s', {
+      where: 'rows.redis.exportLockSeconds',
+    });
   const cluster = await openCluster(r.nodes, logger);
   const local = LocalRowAccess.of(model);
   const store = new RedisRowAccess(cluster, {
@@ -52,5 +76,22 @@ export async function openRedisRows(rows: RowsSection, model: CtrModel, logger: 
     { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal },
     `embedding rows in the Redis Cluster at ${r.nodes.join(',')} (rows.store=redis)`,
   );
-  return { sync: new RowSync(model, store, r.keepLocal), store, close: () => cluster.disconnect() };
+  const lock = ctx.exportDir
+    ? new ExportLock(cluster, {
+        keyPrefix: r.keyPrefix,
+        ttlMs: r.exportLockSeconds * 1000,
+        logger,
+        onChange: ctx.onLockChange,
+      })
+    : null;
+  if (lock && !(await lock.start()))
+    logger.info({ key: lock.key }, 'another trainer holds the export lock: this one exports when it gets it');
+  const role = lock
+    ? new RedisExportRole({ cluster, store, model, lock, keyPrefix: r.keyPrefix, keepLocal: r.keepLocal, logger })
+    : null;
+  const close = async () => {
+    await lock?.release();
+    cluster.disconnect();
+  };
+  return { sync: new RowSync(model, store, r.keepLocal), store, role, close };
 }
