@@ -21,6 +21,7 @@ import { selectBackend } from '../../src/model/backend.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { layoutOf } from '../../src/model/row-access.ts';
 import { RowSync } from '../../src/model/row-sync.ts';
+import { DenseSync } from '../../src/store/redis/dense-sync.ts';
 import { ExportLock } from '../../src/store/redis/export-lock.ts';
 import { RedisExportRole } from '../../src/store/redis/export-role.ts';
 import { openCluster } from '../../src/store/redis/open-cluster.ts';
@@ -196,4 +197,52 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     },
     60_000,
   );
+
+  it('dense averaging: after a sync both towers are the mean of theirs, momentum their own; K=0 leaves them apart', async () => {
+    const data = await batches(2, 256, 5);
+    const a = makeModel(7),
+      b = makeModel(8); // other initial towers
+    const [stepA, stepB] = [new TrainStep(a, optim), new TrainStep(b, optim)];
+    stepA.run(data[0]);
+    stepB.run(data[1]); // non-zero momentum, towers apart
+    const tower = (m: CtrModel) => m.tower.vars.map((v) => Float64Array.from(v.dataSync() as Float32Array));
+    const momentum = async (s: TrainStep) => (await s.denseLion.getState()).momentum.map((m) => [...m]);
+    const [ta, tb] = [tower(a), tower(b)];
+    const [ma, mb] = [await momentum(stepA), await momentum(stepB)];
+    const logger = pino({ level: 'silent' });
+    const opts = (everySteps: number, keyPrefix: string) => ({ keyPrefix, everySteps, staleMs: 60_000, logger });
+    // K=0: afterStep never syncs, nothing is written
+    const [ca, cb] = [await connect(), await connect()];
+    const offA = new DenseSync(ca, a.tower.vars, opts(0, 'd0')),
+      offB = new DenseSync(cb, b.tower.vars, opts(0, 'd0'));
+    for (let i = 0; i < 3; i++) await Promise.all([offA.afterStep(), offB.afterStep()]);
+    expect(tower(a)).toEqual(ta);
+    expect(tower(b)).toEqual(tb);
+    expect(await ca.exists('{d0:dense}:members')).toBe(0);
+    // K=2: the second afterStep of each publishes and averages; B's second comes after A's publish
+    const syncA = new DenseSync(ca, a.tower.vars, opts(2, 'd2')),
+      syncB = new DenseSync(cb, b.tower.vars, opts(2, 'd2'));
+    await syncA.afterStep();
+    await syncB.afterStep();
+    expect(tower(a)).toEqual(ta); // not yet
+    await syncA.publish(); // both published, then both average: the same mean
+    await syncB.afterStep();
+    expect(await syncA.average()).toBe(2);
+    let worst = 0;
+    for (const [j, v] of tower(a).entries())
+      for (let k = 0; k < v.length; k++) {
+        const want = (ta[j][k] + tb[j][k]) / 2; // float64 reference
+        worst = Math.max(worst, Math.abs(v[k] - want), Math.abs(tower(b)[j][k] - want));
+      }
+    expect(worst).toBeLessThan(1e-6);
+    expect(tower(a)).toEqual(tower(b));
+    expect(await momentum(stepA)).toEqual(ma); // the momentum stays each trainer's own
+    expect(await momentum(stepB)).toEqual(mb);
+    expect([syncA.syncs, syncB.syncs, syncB.lastMembers]).toEqual([1, 1, 2]);
+    // a member that left is out of the next mean
+    await syncB.leave();
+    expect(await syncA.average()).toBe(1);
+    a.dispose();
+    b.dispose();
+  }, 60_000);
 });

@@ -59,6 +59,13 @@ export const rowsConfig = {
       format: 'nat',
       default: 0,
     },
+    denseStaleSeconds: {
+      doc:
+        'With denseSyncSteps: a trainer whose last published tower is older than this many seconds is left ' +
+        'out of the mean (its entry expires); larger than the time K steps take',
+      format: 'nonneg-number',
+      default: 120,
+    },
     commandTimeoutSeconds: {
       doc: 'Seconds a lookup or update may wait for Redis (retries through a failover included) before it fails',
       format: 'nonneg-number',

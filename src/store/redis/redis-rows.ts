@@ -1,17 +1,20 @@
 /**
  * The Redis row store of a trainer (rows.store=redis), made from the config: the cluster
  * connected (open-cluster.ts), a RedisRowAccess with the model's row layouts, the RowSync
- * (src/model/row-sync.ts) that the trainer calls around each step, and, for a trainer with an
+ * (src/model/row-sync.ts) that the trainer calls around each step, followed every
+ * rows.redis.denseSyncSteps steps by the tower averaging (dense-sync.ts), and, for a trainer with an
  * export dir, its export role (export-role.ts: the export lock, exports of every shared row).
  * @module
  */
 import type { Logger } from 'pino';
+import type { FeatureBatch } from '../../features/feature-batch.ts';
 import { LionctrError } from '../../errors.ts';
 import type { CtrModel } from '../../model/ctr-model.ts';
 import { LocalRowAccess, layoutOf } from '../../model/row-access.ts';
 import { RowSync } from '../../model/row-sync.ts';
 import type { ExportRole } from '../../train/trainer-options.ts';
 import type { RowsSection } from './config.ts';
+import { DenseSync } from './dense-sync.ts';
 import { ExportLock } from './export-lock.ts';
 import { RedisExportRole } from './export-role.ts';
 import { openCluster } from './open-cluster.ts';
@@ -19,7 +22,10 @@ import { RedisRowAccess } from './redis-row-access.ts';
 
 /** A trainer's rows in Redis: the sync the trainer calls, the store (its stats), the export role, and close(). */
 export interface RedisRows {
-  sync: RowSync;
+  /** Around each step: the rows pulled and pushed, then every denseSyncSteps the tower averaged. */
+  sync: Pick<RowSync, 'pull' | 'push'>;
+  /** The tower averaging (null: rows.redis.denseSyncSteps = 0). */
+  dense: DenseSync | null;
   store: RedisRowAccess;
   /** Who writes exports (null: a trainer without an export dir takes no lock). */
   role: ExportRole | null;
@@ -64,6 +70,10 @@ export async function openRedisRows(
     throw new LionctrError('LIONCTR_BAD_CONFIG', 'the export lock needs a TTL > 0 s', {
       where: 'rows.redis.exportLockSeconds',
     });
+  if (r.denseSyncSteps > 0 && !(r.denseStaleSeconds > 0))
+    throw new LionctrError('LIONCTR_BAD_CONFIG', 'dense averaging needs denseStaleSeconds > 0', {
+      where: 'rows.redis.denseStaleSeconds',
+    });
   const cluster = await openCluster(r.nodes, logger);
   const local = LocalRowAccess.of(model);
   const store = new RedisRowAccess(cluster, {
@@ -89,9 +99,26 @@ export async function openRedisRows(
   const role = lock
     ? new RedisExportRole({ cluster, store, model, lock, keyPrefix: r.keyPrefix, keepLocal: r.keepLocal, logger })
     : null;
+  const rowSync = new RowSync(model, store, r.keepLocal);
+  const dense =
+    r.denseSyncSteps > 0
+      ? new DenseSync(cluster, model.tower.vars, {
+          keyPrefix: r.keyPrefix,
+          everySteps: r.denseSyncSteps,
+          staleMs: r.denseStaleSeconds * 1000,
+          logger,
+        })
+      : null;
+  const sync = {
+    pull: (batch: FeatureBatch) => rowSync.pull(batch),
+    push: async () => {
+      await rowSync.push();
+      await dense?.afterStep();
+    },
+  };
   const close = async () => {
-    await lock?.release();
+    await Promise.all([lock?.release(), dense?.leave()]);
     cluster.disconnect();
   };
-  return { sync: new RowSync(model, store, r.keepLocal), store, role, close };
+  return { sync, dense, store, role, close };
 }
