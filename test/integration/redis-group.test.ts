@@ -198,7 +198,7 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     60_000,
   );
 
-  it('dense averaging: after a sync both towers are the mean of theirs, momentum their own; K=0 leaves them apart', async () => {
+  it('dense averaging: after a sync both towers are the mean, momentum their own; K=0 leaves them apart', async () => {
     const data = await batches(2, 256, 5);
     const a = makeModel(7),
       b = makeModel(8); // other initial towers
