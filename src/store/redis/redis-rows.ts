@@ -109,8 +109,14 @@ export async function openRedisRows(
           logger,
         })
       : null;
+  let pulls = 0;
   const sync = {
-    pull: (batch: FeatureBatch) => rowSync.pull(batch),
+    pull: async (batch: FeatureBatch) => {
+      await rowSync.pull(batch);
+      // the first pull's rows found were written by other trainers of the prefix (or an earlier run)
+      if (pulls++ === 0)
+        logger.info(store.stats, `first pull: ${store.stats.keysFound} of ${store.stats.keysRead} rows found in Redis`);
+    },
     push: async () => {
       await rowSync.push();
       await dense?.afterStep();
@@ -119,6 +125,11 @@ export async function openRedisRows(
   const close = async () => {
     await Promise.all([lock?.release(), dense?.leave()]);
     cluster.disconnect();
+    const s = store.stats;
+    logger.info(
+      { ...s, denseSyncs: dense?.syncs ?? 0 },
+      `Redis row store: ${s.keysFound} of ${s.keysRead} rows looked up were found, ${s.keysWritten} written`,
+    );
   };
   return { sync, dense, store, role, close };
 }
