@@ -118,9 +118,8 @@ async function worker(spec: string): Promise<void> {
       })
     : null;
   const sync = store ? new RowSync(model, store, true) : null;
-  const dense = cluster
-    ? new DenseSync(cluster, model.tower.vars, { keyPrefix: prefix, everySteps: K, staleMs: 3600e3, logger: silent })
-    : null;
+  const denseOpts = { keyPrefix: prefix, everySteps: K, staleMs: 3600e3, logger: silent };
+  const dense = cluster ? new DenseSync(cluster, model.tower.vars, denseOpts) : null;
   console.log('ready');
   for await (const _ of createInterface({ input: process.stdin })) break; // "go"
   const t0 = performance.now();
@@ -235,7 +234,8 @@ const loc = figures.get('local 1')!;
 console.log(`medians over ${R} round(s) (load average ${la()}):`);
 for (const [k, f] of figures)
   console.log(
-    `  ${k.padEnd(8)} ${median(f.exs).toFixed(0).padStart(6)} ex/s (x${(median(f.exs) / median(loc.exs)).toFixed(2)}), ` +
+    `  ${k.padEnd(8)} ${median(f.exs).toFixed(0).padStart(6)} ex/s ` +
+      `(x${(median(f.exs) / median(loc.exs)).toFixed(2)}), ` +
       `holdout AUC ${median(f.auc).toFixed(4)} (${(median(f.auc) - median(loc.auc)).toFixed(4)} vs local)`,
   );
 cluster.disconnect();
