@@ -81,7 +81,7 @@ suite('trainers on shared Redis rows', () => {
         'rows.store': 'redis',
         'rows.redis.nodes': cluster!.nodes.slice(0, 3),
         'rows.redis.keyPrefix': 'rt',
-        'rows.redis.exportLockSeconds': 2,
+        'rows.redis.exportLockSeconds': 4, // a renewal late by a slow step on a busy machine must not hand it over
         'rows.redis.denseSyncSteps': 4,
         'export.intervalSeconds': 1,
         'checkpoint.intervalSeconds': 1,
