@@ -2,9 +2,9 @@
  * Several `lionctr train` processes as one Kafka consumer group on shared Redis rows (issue 16), against
  * the test broker and a real Redis Cluster (ops/redis/start.sh on 17320..17325, a temp data directory):
  * two trainers on a 2-partition topic (rows.store=redis, one key prefix, the export lock, dense averaging
- * every 4 steps), each with its own checkpoint dir, export dir and audit log. They split the partitions
- * and each trains its share; the second one's first pull finds rows the first wrote; only the export
- * lock's holder exports. The holder is SIGKILLed mid-stream: the other takes its partitions (from the
+ * every 4 steps), each with its own checkpoint dir and audit log, one export dir for both. They split
+ * the partitions and each trains its share; the second one's first pull finds rows the first wrote;
+ * only the export lock's holder exports (the versions each one's log names). The holder is SIGKILLed mid-stream: the other takes its partitions (from the
  * group's committed offsets, i.e. the dead one's last checkpoint) and the export lock; the killed one,
  * restarted, resumes its checkpoint and does not export (the other holds the lock).
  *
@@ -54,6 +54,9 @@ function auditRuns(path: string): AuditRun[] {
   return runs;
 }
 
+/** The versions a trainer's log says it exported. */
+const exportedBy = (log: string): number[] => [...log.matchAll(/exported version (\d+)/g)].map((m) => Number(m[1]));
+
 /** Published export versions (ms timestamps) under an export dir. */
 const versionsIn = (dir: string): number[] =>
   existsSync(dir)
@@ -85,6 +88,7 @@ suite('trainers on shared Redis rows', () => {
         'rows.redis.denseSyncSteps': 4,
         'export.intervalSeconds': 1,
         'checkpoint.intervalSeconds': 1,
+        'export.dir': join(dir, 'exports'), // one export dir for the group, a checkpoint dir each
       });
     };
     const sets = { a: setsOf('a'), b: setsOf('b') };
@@ -118,7 +122,7 @@ suite('trainers on shared Redis rows', () => {
     const killed: 'a' | 'b' = holderPid === procs.a.c.pid ? 'a' : 'b';
     const other: 'a' | 'b' = killed === 'a' ? 'b' : 'a';
     expect([procs.a.c.pid, procs.b.c.pid]).toContain(holderPid);
-    expect(versionsIn(join(dir, other, 'exports'))).toEqual([]); // the other has not exported
+    expect(exportedBy(procs[other]!.stderr())).toEqual([]); // the other has not exported
     const otherBefore = steps(other);
     await until('the other to train some more', () => steps(other) >= otherBefore + 2);
     const tKill = Date.now();
@@ -163,12 +167,17 @@ suite('trainers on shared Redis rows', () => {
     expect(Number(firstB![1])).toBeGreaterThan(0);
 
     // exports: the holder's before the kill, the other's only after it took the lock; the restarted one none
-    const vk = versionsIn(join(dir, killed, 'exports')),
-      vo = versionsIn(join(dir, other, 'exports'));
+    const vk = exportedBy(dead.err + dead.out),
+      vo = exportedBy(logs[other]);
     expect(vk.length).toBeGreaterThan(0);
     expect(vo.length).toBeGreaterThan(0);
     expect(vk.every((v) => v < tKill)).toBe(true);
     expect(vo.every((v) => v > tKill && v <= Date.now())).toBe(true);
+    expect(exportedBy(logs[killed])).toEqual([]); // the restarted one
+    // the shared dir: LATEST is the holder's last export; every version on disk is one of theirs
+    expect(Number(readFileSync(join(dir, 'exports', 'LATEST'), 'utf8'))).toBe(Math.max(...vo));
+    const onDisk = versionsIn(join(dir, 'exports'));
+    expect(onDisk.filter((v) => !vk.includes(v) && !vo.includes(v))).toEqual([]);
     expect(logs[killed]).toMatch(/another trainer holds the export lock/);
     expect(logs[other]).toMatch(/export lock taken/);
 
