@@ -4,9 +4,10 @@
  * two trainers on a 2-partition topic (rows.store=redis, one key prefix, the export lock, dense averaging
  * every 4 steps), each with its own checkpoint dir and audit log, one export dir for both. They split
  * the partitions and each trains its share; the second one's first pull finds rows the first wrote;
- * only the export lock's holder exports (the versions each one's log names). The holder is SIGKILLed mid-stream: the other takes its partitions (from the
- * group's committed offsets, i.e. the dead one's last checkpoint) and the export lock; the killed one,
- * restarted, resumes its checkpoint and does not export (the other holds the lock).
+ * only the export lock's holder exports (the versions each one's log names). The holder is SIGKILLed
+ * mid-stream: the other takes its partitions (from the group's committed offsets, i.e. the dead one's
+ * last checkpoint) and the export lock; the killed one, restarted, resumes its checkpoint and does not
+ * export (the other holds the lock).
  *
  * Counted from the raw audit logs (every step either process trained, a dead run's unchecked steps
  * included, as their row updates reached Redis): no good message is lost (each trained at least once),
