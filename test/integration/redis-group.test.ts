@@ -95,6 +95,11 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     const seenA: boolean[] = [],
       seenB: boolean[] = [];
     const ttlMs = 900;
+    // a tick that joins one in flight may have been sent before what the test just did: the second is sent after
+    const fresh = async (l: ExportLock) => {
+      await l.tick();
+      await l.tick();
+    };
     const lockA = new ExportLock(ca, { keyPrefix: 'lk', ttlMs, logger: a.logger, onChange: (h) => seenA.push(h) });
     const lockB = new ExportLock(cb, { keyPrefix: 'lk', ttlMs, logger: b.logger, onChange: (h) => seenB.push(h) });
     expect(await lockA.start()).toBe(true);
@@ -103,19 +108,20 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     await sleep(2 * ttlMs); // A renews: it keeps the lock past its TTL, B never gets it
     expect([lockA.held, lockB.held]).toEqual([true, false]);
     await lockA.release();
-    await lockB.tick();
+    await fresh(lockB);
     expect([lockA.held, lockB.held]).toEqual([false, true]);
     expect(await ca.get('lk:export-lock')).toBe(lockB.token);
     await lockA.release(); // releasing again (not the holder): B's lock stays
     expect(await ca.get('lk:export-lock')).toBe(lockB.token);
     // the lock deleted under B (as by an operator, or expired in a stall): B sees it lost at its next renewal
+    await lockB.tick(); // none in flight now
     await ca.del('lk:export-lock');
-    await lockB.tick();
+    await lockB.tick(); // a renewal sent after the delete (a second one would take the free lock again)
     expect(lockB.held).toBe(false);
     expect(b.msgs.some((m) => /export lock lost.*stops exporting/.test(m))).toBe(true);
     // B takes it again, then is cut off from Redis (a crash): held runs out by the clock, and a third trainer
     // takes it within one TTL
-    await lockB.tick();
+    await fresh(lockB);
     expect(lockB.held).toBe(true);
     cb.disconnect();
     const cc = await connect();
@@ -242,6 +248,11 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     // a member that left is out of the next mean
     await syncB.leave();
     expect(await syncA.average()).toBe(1);
+    // Redis out of reach: the sync fails with LIONCTR_UNAVAILABLE (the trainer stops; `lionctr run` restarts it)
+    const gone = await connect();
+    const lost = new DenseSync(gone, a.tower.vars, { ...opts(1, 'd2'), timeoutMs: 2000 });
+    gone.disconnect();
+    await expect(lost.afterStep()).rejects.toMatchObject({ code: 'LIONCTR_UNAVAILABLE', where: 'rows.redis.nodes' });
     a.dispose();
     b.dispose();
   }, 60_000);

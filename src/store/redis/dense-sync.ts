@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
+import { LionctrError } from '../../errors.ts';
 
 /** How a DenseSync names and times its keys. */
 export interface DenseSyncOptions {
@@ -28,6 +29,8 @@ export interface DenseSyncOptions {
   everySteps: number;
   /** A member whose last publish is older than this (ms) is left out of the mean. */
   staleMs: number;
+  /** Milliseconds a sync may take before it fails (0 = no limit; rows.redis.commandTimeoutSeconds). */
+  timeoutMs?: number;
   logger: Logger;
 }
 
@@ -51,11 +54,30 @@ export class DenseSync {
 
   private weightsKey = (member: string) => `${this.tag}:w:${member}`;
 
-  /** After each step: every `everySteps`-th call publishes and averages. @throws as publish and average. */
+  /**
+   * After each step: every `everySteps`-th call publishes and averages.
+   * @throws LionctrError LIONCTR_UNAVAILABLE when Redis fails or does not answer within timeoutMs.
+   */
   async afterStep(): Promise<void> {
     if (this.opts.everySteps <= 0 || ++this.steps % this.opts.everySteps !== 0) return;
-    await this.publish();
-    await this.average();
+    const t = this.opts.timeoutMs ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    const sync = this.publish().then(() => this.average());
+    try {
+      const late = new Promise<never>((_, reject) => {
+        if (t > 0) timer = setTimeout(() => reject(new Error(`no answer within ${t} ms`)), t);
+      });
+      await Promise.race([sync, late]);
+    } catch (e) {
+      sync.catch(() => {}); // a late failure is this one's
+      throw new LionctrError(
+        'LIONCTR_UNAVAILABLE',
+        `Redis dense sync (${this.tag}) failed at step ${this.steps}: ${(e as Error).message}`,
+        { where: 'rows.redis.nodes', cause: e },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Writes this trainer's weights and marks it live. @throws the client's error (Redis out of reach). */

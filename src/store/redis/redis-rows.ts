@@ -106,6 +106,7 @@ export async function openRedisRows(
           keyPrefix: r.keyPrefix,
           everySteps: r.denseSyncSteps,
           staleMs: r.denseStaleSeconds * 1000,
+          timeoutMs: r.commandTimeoutSeconds * 1000,
           logger,
         })
       : null;
