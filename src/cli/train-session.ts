@@ -50,13 +50,14 @@ export async function createTrainer(
   const ckptDir = checkpointDirOf(cfg, opts.exportDir);
   const releaseDir = ckptDir ? lockCheckpointDir(ckptDir) : () => {};
   let rows: RedisRows | null = null; // rows.store=local
-  const unlock = () => {
+  const unlock = async () => {
     releaseDir();
-    rows?.close();
+    await rows?.close();
   };
   let ckpt: Checkpoint | null;
   try {
-    rows = await openRedisRows(cfg.rows, model, logger);
+    const onLockChange = (held: boolean) => opts.metrics?.exportLockHeld.set(held ? 1 : 0);
+    rows = await openRedisRows(cfg.rows, model, { logger, exportDir: opts.exportDir, onLockChange });
     ckpt = ckptDir
       ? await readLatestCheckpoint(ckptDir, (dir, e) =>
           logger.warn(`skipping unreadable checkpoint ${dir}: ${e.message}`),
@@ -74,7 +75,7 @@ export async function createTrainer(
     }
     if (ckpt) restoreState(step, ckpt.state);
   } catch (e) {
-    unlock();
+    await unlock();
     throw e;
   }
   if (ckpt) {
@@ -94,6 +95,7 @@ export async function createTrainer(
     model,
     step,
     rowSync: rows?.sync,
+    exportRole: rows?.role,
     openSource,
     checkpointDir: ckptDir,
     checkpointIntervalSeconds: cfg.checkpoint.intervalSeconds,

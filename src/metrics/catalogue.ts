@@ -147,6 +147,11 @@ function trainMetrics(registry: client.Registry) {
     checkpointTimestamp: gauge('lionctr_checkpoint_last_timestamp_seconds', 'Unix time of the last durable checkpoint'),
     exportSeconds: histogram('lionctr_export_seconds', 'Wall time of one export', durations),
     exportTimestamp: gauge('lionctr_export_last_timestamp_seconds', 'Unix time of the last export'),
+    exportLockHeld: gauge(
+      'lionctr_export_lock_held',
+      'With rows.store=redis and an export dir: 1 while this trainer holds the export lock (writes the exports), ' +
+        'else 0; absent otherwise',
+    ),
     ...gateMetrics(registry),
     deltaSeconds: histogram(
       'lionctr_export_delta_seconds',

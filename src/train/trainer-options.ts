@@ -11,12 +11,22 @@ import type { CheckpointMeta } from './checkpoint.ts';
 import type { GateSection } from './config.ts';
 import type { TrainStep } from './train-step.ts';
 
+/** Who writes exports among trainers that share rows (rows.store=redis: the export lock's holder). */
+export interface ExportRole {
+  /** Whether this trainer may write an export (or a delta) now. */
+  readonly held: boolean;
+  /** Runs an export's write with the model's tables holding what the export must hold (every shared row). */
+  around<T>(write: () => Promise<T>): Promise<T>;
+}
+
 /** A Trainer's settings and collaborators. */
 export interface TrainerOptions {
   model: CtrModel;
   step: TrainStep;
   /** Rows in a store outside the process (rows.store=redis): each step pulls its rows and pushes them back. */
   rowSync?: Pick<RowSync, 'pull' | 'push'> | null;
+  /** Absent: this trainer writes every export; else only while `held` (src/store/redis/export-role.ts). */
+  exportRole?: ExportRole | null;
   /**
    * Opens the source for pass `epoch` (0-based); called `epochs` times. `resume` is set for
    * the pass a checkpoint stopped in: the source starts at its offsets.
@@ -67,7 +77,7 @@ export interface TrainerOptions {
    */
   auditPath?: string | null;
   /** Called once when run() ends, also on an error (releases the checkpoint directory lock). */
-  onClose?: () => void;
+  onClose?: () => void | Promise<void>;
   logger: Logger;
   signal?: AbortSignal;
 }

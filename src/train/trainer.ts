@@ -71,8 +71,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     if (opts.auditPath) attachAuditLog(this, opts.auditPath, r ? r.step : 0);
     const d = opts.deltaIntervalSeconds ?? 0;
     this.deltas = opts.exportDir && d > 0 ? new DeltaExports(opts.step, opts.exportDir, d, opts.logger) : null;
-    // rows evicted (model.eviction) are tombstones of the next delta export
-    opts.model.eviction.onEvict.push((slot, hi, lo) => this.deltas?.remove(slot, hi, lo));
+    opts.model.eviction.onEvict.push((slot, hi, lo) => this.deltas?.remove(slot, hi, lo)); // tombstones of a delta
     this.gate = trainerGate(this, (version) => this.deltas?.startChain(version));
     const backoff = opts.writeRetrySeconds ?? { min: 1, max: 60 };
     this.writes = new WriteRetries(backoff, opts.logger, (e) => this.emit('writeFailure', e));
@@ -88,7 +87,7 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     try {
       return await this.runPasses();
     } finally {
-      this.opts.onClose?.();
+      await this.opts.onClose?.();
     }
   }
 
@@ -210,15 +209,14 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
     const trainedSinceExport = this.examples > this.examplesAtStart && this.examples !== this.examplesAtExport;
     if (o.exportDir && trainedSinceExport && c.export.due(now, !this.exportsWritten.length) && w.ready('export')) {
       if (await w.attempt('export', () => this.export())) c.export.mark(performance.now());
-    } else if (this.deltas?.due(now) && this.gate.deltasAllowed && w.ready('delta')) {
+    } else if (this.deltas?.due(now) && this.gate.deltasAllowed && o.exportRole?.held !== false && w.ready('delta')) {
       if (this.guard.fitToWrite(o.model, `a delta at step ${o.step.step}`)) {
         const e = await w.attempt('delta', () => this.deltas!.write(o.model, this.exportMeta()));
         if (e) this.emit('delta', e);
       }
     }
-    // a source that gave up partitions asks for a checkpoint (their offsets are committed by it);
-    // rows the publish gate holds are trained first, so that the checkpoint covers them; its failure
-    // is not retried but fails the run (restarted from the last good checkpoint)
+    // a source that gave up partitions asks for a checkpoint (their offsets are committed by it); rows the publish
+    // gate holds are trained first, so that it covers them; its failure is not retried but fails the run
     const wanted = source.checkpointWanted?.() ?? false;
     if (wanted) for (const held of await this.gate.settle('partitions released')) await this.trainBatch(held, source);
     // and none while the gate holds rows: it would commit the source's offsets past them (PublishGate.holding)
@@ -253,14 +251,16 @@ export class Trainer extends EventEmitter<EventArgs<TrainEvents>> {
   }
 
   /**
-   * Writes an export now (with the last progress figures) and emits `export`, unless the model
-   * is not fit to be written (DivergenceGuard; then it waits). @returns its version, or null.
+   * Writes an export now (with the last progress figures) and emits `export`, unless the model is not fit to be
+   * written (DivergenceGuard; then it waits) or opts.exportRole is not held. @returns its version, or null.
    * @throws LionctrError LIONCTR_DIVERGED when a weight is NaN or infinite (nothing written).
    */
   async export(): Promise<string | null> {
     const o = this.opts;
-    if (!this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`)) return null;
-    const e = await saveExport(o.exportDir!, o.model, this.exportMeta(), o.logger);
+    if (o.exportRole?.held === false || !this.guard.fitToWrite(o.model, `an export at step ${o.step.step}`))
+      return null;
+    const write = () => saveExport(o.exportDir!, o.model, this.exportMeta(), o.logger);
+    const e = await (o.exportRole?.around(write) ?? write());
     this.emit('export', e);
     await this.gate.afterExport(e.version); // published now (deltas start on it), or once judged
     this.exportsWritten.push(e.version); // not before: a publish that failed is tried again

@@ -43,6 +43,29 @@ export const rowsConfig = {
       format: Boolean,
       default: true,
     },
+    exportLockSeconds: {
+      doc:
+        'Seconds the export lock (<prefix>:export-lock) lives unless its holder renews it (every third of it): ' +
+        'of the trainers with an export dir that share this key prefix only the holder writes exports; ' +
+        'another takes over within this long after the holder dies',
+      format: 'nonneg-number',
+      default: 10,
+    },
+    denseSyncSteps: {
+      doc:
+        "Every this many steps a trainer publishes its dense tower's weights to Redis and sets them to the " +
+        'mean of the towers that the trainers sharing this key prefix published (its Lion momentum stays its own); ' +
+        '0 = each trainer keeps its own tower',
+      format: 'nat',
+      default: 0,
+    },
+    denseStaleSeconds: {
+      doc:
+        'With denseSyncSteps: a trainer whose last published tower is older than this many seconds is left ' +
+        'out of the mean (its entry expires); larger than the time K steps take',
+      format: 'nonneg-number',
+      default: 120,
+    },
     commandTimeoutSeconds: {
       doc: 'Seconds a lookup or update may wait for Redis (retries through a failover included) before it fails',
       format: 'nonneg-number',
