@@ -16,6 +16,7 @@ import { rowsConfig } from '../store/redis/config.ts';
 import { checkpointConfig, exportConfig, trainConfig } from '../train/config.ts';
 import { optimConfig } from '../train/optim/config.ts';
 import { oneOf, type ConfigValues } from './formats.ts';
+import { refuseUnknownEnv } from './unknown-env.ts';
 import { type ConfigInputs, DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfigLayers, loadConfigOf } from './loader.ts';
 
 export { DEFAULT_CONFIG_FILE };
@@ -65,6 +66,7 @@ export function schemaDefaults(): LionctrConfig {
  * @throws LionctrError LIONCTR_BAD_CONFIG naming the key that is wrong (or the file).
  */
 export function loadConfig(files: string[] = [], sets: string[] = []): LionctrConfig {
+  refuseUnknownEnv(configSchema, process.env);
   return loadConfigOf<LionctrConfig>(configSchema, files, sets);
 }
 
@@ -74,5 +76,6 @@ export function loadConfig(files: string[] = [], sets: string[] = []): LionctrCo
  * @throws LionctrError LIONCTR_BAD_CONFIG naming the key and its source.
  */
 export function loadConfigFrom(inputs: ConfigInputs): LoadedConfig<LionctrConfig> {
+  refuseUnknownEnv(configSchema, inputs.env ?? process.env);
   return loadConfigLayers<LionctrConfig>(configSchema, inputs);
 }
