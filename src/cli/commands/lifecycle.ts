@@ -12,8 +12,8 @@ import { configureServingTower } from '../../model/serving-tower.ts';
 import { ModelRegistry } from '../../serve/model-registry.ts';
 
 /**
- * Aborts on the first SIGTERM/SIGINT, or when the parent process goes away (a wrapper such
- * as `npm start`'s shell that was killed without passing the signal on); a second signal
+ * Aborts on the first SIGTERM/SIGINT, or, when started by an npm script (`npm_lifecycle_event` set),
+ * when the parent process goes away (`npm start` killed without passing the signal on); a second signal
  * exits at once (status 130). The signal's reason is its name (`SIGTERM`, `SIGINT`, or
  * `parent process N exited`). @param what what a graceful stop does, for the log line.
  */
@@ -29,6 +29,9 @@ export function shutdownSignal(logger: Logger, what: string): AbortController {
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // only under an npm script (`npm start`): a daemon started directly (`lionctr serve &` from a script that
+  // then exits) outlives its parent, as daemons do
+  if (process.env.npm_lifecycle_event === undefined) return ac;
   const parent = process.ppid;
   const watch = setInterval(() => {
     if (process.ppid !== parent && !ac.signal.aborted) onSignal(`parent process ${parent} exited`);
