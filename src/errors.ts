@@ -33,6 +33,7 @@ export const ERRORS = {
   LIONCTR_BAD_MESSAGE: { status: 400, exit: 1, description: 'a Kafka message or input row cannot be decoded' },
   LIONCTR_NOT_FOUND: { status: 404, exit: 1, description: 'no such route, model or version' },
   LIONCTR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, description: 'the route exists for another HTTP method' },
+  LIONCTR_BODY_TOO_LARGE: { status: 413, exit: 1, description: 'an HTTP request body is over serve.maxBodyBytes' },
   LIONCTR_REQUEST_TIMEOUT: {
     status: 408,
     exit: 1,

@@ -134,7 +134,14 @@ describe('the prediction endpoint answers with the status of the table', () => {
 
   it('keeps a 4xx statusCode of a framework error; anything else is 500 LIONCTR_INTERNAL', async () => {
     const tooLarge = Object.assign(new Error('too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
-    expect((await predict(tooLarge)).status).toBe(413);
+    expect(await predict(tooLarge)).toEqual({
+      status: 413,
+      body: {
+        code: 'LIONCTR_BODY_TOO_LARGE',
+        error: 'too large (limit 8388608 bytes, serve.maxBodyBytes)',
+        where: 'body',
+      },
+    });
     const bug = await predict(new Error('a bug'));
     expect(bug).toEqual({ status: 500, body: { code: 'LIONCTR_INTERNAL', error: 'a bug' } });
     expect((await predict(Object.assign(new Error('x'), { statusCode: 503 }))).status).toBe(500);
