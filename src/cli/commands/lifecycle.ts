@@ -3,6 +3,7 @@
  * (SIGTERM/SIGINT, or the parent process going away) and the prediction endpoint's start and
  * drained stop.
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../../config/schema.ts';
 import type { ServeMetrics } from '../../metrics/catalogue.ts';
@@ -78,6 +79,11 @@ export async function startServer(
   const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
   configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
   const policy = { keepVersions, labels, deltaMaxDeferSeconds };
+  if (!existsSync(exportDir))
+    logger.warn(
+      { exportDir },
+      `export dir ${exportDir} does not exist (yet): waiting for a trainer to write LATEST there`,
+    );
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
