@@ -33,7 +33,11 @@ describe('compact rows', () => {
         a = new RowStore(W, 8, 'bfloat16'),
         b = new RowStore(W, 8, 'bfloat16');
       for (const s of [a, b]) {
-        for (let r = 0; r < 8; r++) s.setWeights(r, Array.from({ length: W }, (_, j) => (r + 1) * 0.1 - j * 0.01));
+        for (let r = 0; r < 8; r++)
+          s.setWeights(
+            r,
+            Array.from({ length: W }, (_, j) => (r + 1) * 0.1 - j * 0.01),
+          );
         s.half[2 * s.at(2) + s.countHalf] = 0xfffe; // two updates from saturating
         s.half[2 * s.at(5) + s.countHalf] = 0xffff;
       }
