@@ -263,7 +263,7 @@ console.log(
     `${f32.stride * 4} B with float32 momentum, ${b16.stride * 4} B with bfloat16;`,
 );
 console.log(
-  '  plus, in EmbeddingTable, the id (8 B) and 1.33-2.67 id map entries (4 B each); ' +
+  '  plus, in EmbeddingTable, the id (8 B) and 2-4 id map entries (4 B each); ' +
     "the wasm kernel's dedupe set is sized by the batch (16-32 B per touched id), not by the table",
 );
 console.log(

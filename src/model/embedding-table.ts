@@ -14,8 +14,8 @@ import { RowStore, type RowDtype } from './row-store.ts';
  *
  * The id map is open addressing with linear probing over one Uint32Array (ids are already
  * XXH64-uniform, so the low bits index directly), 4 bytes per entry, sized by the rows in
- * use, not the capacity: it doubles when a row would take it past MAX_LOAD (0.75) full, so
- * 5.4-10.7 B a row (before: at least twice the row capacity, 8-16 B a row; 12 bytes per
+ * use, not the capacity: it doubles when a row would take it past MAX_LOAD (0.5) full, so
+ * 8-16 B a row in use (id-map-size.ts; 12 bytes per
  * entry before that). An entry packs the row index with a tag of the id's top bits, so a
  * probe past another id rarely reads that id's row. Values and optimizer state of a row live
  * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
