@@ -21,7 +21,8 @@
  * strictest and noisiest of the three.
  *
  * Rows lie in chunks (RowStore; 2^20 rows, `--chunk-log2` sets it): a table of several chunks
- * runs the wasm kernel once per chunk the batch touches (WasmLionUpdate, staging included: its
+ * dedupes and sums the batch in a memory of its own, then runs the wasm kernel's Lion step once
+ * per chunk the batch touches (WasmLionUpdate, batch-kernel.ts, staging included: its
  * `+ staging` line only), so running the same sizes with a small `--chunk-log2` shows what the
  * chunks cost.
  *
@@ -262,8 +263,8 @@ console.log(
     `${f32.stride * 4} B with float32 momentum, ${b16.stride * 4} B with bfloat16;`,
 );
 console.log(
-  "  plus the wasm kernel's dedupe mark (8 B per row of capacity) and, " +
-    'in EmbeddingTable, the id (8 B) and ~2 map slots (12 B each)',
+  '  plus, in EmbeddingTable, the id (8 B) and 2-4 id map entries (4 B each); ' +
+    "the wasm kernel's dedupe set is sized by the batch (16-32 B per touched id), not by the table",
 );
 console.log(
   '  per table and batch: the staged batch, positions and summed gradients (B x (W + D + 4) x 4 B), ' +

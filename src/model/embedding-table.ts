@@ -1,6 +1,8 @@
 import { LionctrError } from '../errors.ts';
+export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
+import { MAX_LOAD, mapCapFor } from './id-map-size.ts';
 import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
@@ -10,11 +12,12 @@ import { RowStore, type RowDtype } from './row-store.ts';
  * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
  * sight while training and never move; storage doubles as it fills.
  *
- * The id map is open addressing with linear probing over one Uint32Array of at least twice
- * the row capacity (ids are already XXH64-uniform, so the low bits index directly): 4 bytes
- * per entry, 8 bytes per row of capacity (before: 12 bytes per entry, separate hi, lo and
- * row arrays). An entry packs the row index with a tag of the id's top bits, so a probe
- * past another id rarely reads that id's row. Values and optimizer state of a row live
+ * The id map is open addressing with linear probing over one Uint32Array (ids are already
+ * XXH64-uniform, so the low bits index directly), 4 bytes per entry, sized by the rows in
+ * use, not the capacity: it doubles when a row would take it past MAX_LOAD (0.5) full, so
+ * 8-16 B a row in use (id-map-size.ts; 12 bytes per
+ * entry before that). An entry packs the row index with a tag of the id's top bits, so a
+ * probe past another id rarely reads that id's row. Values and optimizer state of a row live
  * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
  */
 export class EmbeddingTable {
@@ -49,7 +52,7 @@ export class EmbeddingTable {
   readonly removeListeners: ((row: number, last: number) => void)[] = [];
   /**
    * [mapCap] the id map: 0 = empty, else (the id's hi & tagMask) | (row + 1). The low log2(mapCap)
-   * bits hold row + 1 (rows < capacity <= mapCap / 2), the bits above them the top bits of the
+   * bits hold row + 1 (rows < MAX_LOAD mapCap), the bits above them the top bits of the
    * id's hi word as a tag, so that a probe reads the row's id (rowHi/rowLo) only on a tag match.
    */
   private map: Uint32Array;
@@ -81,7 +84,7 @@ export class EmbeddingTable {
     this.rowLo = new Uint32Array(cap);
     this.map = new Uint32Array(0);
     this.mask = this.rowMask = this.tagMask = 0;
-    this.newMap(nextPow2(cap * 2));
+    this.newMap(mapCapFor(cap));
   }
 
   /** Row capacity before the next doubling. */
@@ -146,6 +149,10 @@ export class EmbeddingTable {
     if (this.size >= this.capacity) {
       if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
       this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows)); // doubling
+      return this.admit(hi, lo, init);
+    }
+    if (this.size >= MAX_LOAD * (this.mask + 1)) {
+      this.growMap(2 * (this.mask + 1));
       return this.admit(hi, lo, init);
     }
     const row = this.size++;
@@ -234,13 +241,13 @@ export class EmbeddingTable {
   /**
    * Makes room for `rows` rows in all, growing to `rows` plus an eighth when they do not fit (a
    * served table is loaded at exactly its row count: a delta's new rows then cost one copy of
-   * the rows, not a doubling; the id map is rebuilt only when its size changes).
+   * the rows, not a doubling; the id map grows with the rows in use).
    */
   reserve(rows: number): void {
     if (rows > this.capacity) this.resize(rows + (rows >> 3));
   }
 
-  /** Reallocates to `cap` >= size rows; the map is rebuilt when nextPow2(2 cap) differs from its size. */
+  /** Reallocates to `cap` >= size rows (the map grows with the rows in use, in admit()). */
   private resize(cap: number): void {
     const grow = (a: Uint32Array, n: number): Uint32Array => {
       const b = new Uint32Array(n);
@@ -250,8 +257,10 @@ export class EmbeddingTable {
     this.rows.grow(cap);
     this.rowHi = grow(this.rowHi, cap);
     this.rowLo = grow(this.rowLo, cap);
-    const mapCap = nextPow2(cap * 2);
-    if (mapCap === this.mask + 1) return;
+  }
+
+  /** Replaces the id map with one of `mapCap` entries, its entries moved at once or with the next admissions. */
+  private growMap(mapCap: number): void {
     this.settleMap();
     if (this.size >= 1 << 16) {
       // the old map's entries move into the new one with the next admissions (id-map-move.ts)
@@ -270,7 +279,7 @@ export class EmbeddingTable {
   }
 
   /**
-   * An empty id map of `mapCap` entries (a power of two, at least twice the row capacity).
+   * An empty id map of `mapCap` entries (a power of two, above the rows in use / MAX_LOAD).
    * @throws LionctrError LIONCTR_UNAVAILABLE beyond 2^31 entries (2^30 rows in one table): the
    *   row + 1 field and the tag share one 32-bit word.
    */
@@ -288,11 +297,4 @@ export class EmbeddingTable {
   private entry(hi: number, row: number): number {
     return ((hi & this.tagMask) | (row + 1)) >>> 0;
   }
-}
-
-/** The smallest power of two >= n (1 for n <= 1). */
-export function nextPow2(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }

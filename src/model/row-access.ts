@@ -11,12 +11,13 @@
  * A row travels as its whole RowStore block (row-store.ts), little-endian 32-bit words:
  *
  *   weights   W float32 (W = dim + 1: the linear weight, then the embedding)
- *   momentum  W float32, or W bfloat16 halves padded to ceil(W/2) words (model.momentumDtype)
+ *   momentum  W float32, or W bfloat16 halves then the update count (uint16, saturating) padded
+ *             to ceil((W + 1)/2) words (model.momentumDtype)
  *   lastStep  int32: the last step whose update the row has had (the sparse catch-up reads it)
- *   updates   int32: optimizer updates the row has had
+ *   updates   int32 (float32 momentum only): optimizer updates the row has had
  *
- * so (2W + 2) * 4 bytes a row with float32 momentum and (W + ceil(W/2) + 2) * 4 with bfloat16:
- * 144 and 112 bytes at dim 16, plus the key. Bytes are copied, never re-encoded, so a row
+ * so (2W + 2) * 4 bytes a row with float32 momentum and (W + ceil((W + 1)/2) + 1) * 4 with
+ * bfloat16: 144 and 108 bytes at dim 16, plus the key. Bytes are copied, never re-encoded, so a row
  * read back is bit for bit the row written (the remote-store test relies on it).
  *
  * What a Redis (Cluster) backend implements:

@@ -30,3 +30,34 @@ export function setRowBlocks(rows: RowStore, n: number, blocks: Uint32Array): vo
     new Uint32Array(w.buffer, w.byteOffset, m * S).set(blocks.subarray(c * C * S, (c * C + m) * S));
   }
 }
+
+/**
+ * Stride (words) of the bfloat16 layout before the update count moved into a half word
+ * (W weights, ceil(W/2) words of momentum halves, lastStep, an int32 update count): checkpoints
+ * written before then hold blocks of this stride.
+ */
+export function legacyBf16Stride(width: number): number {
+  return width + Math.ceil(width / 2) + 2;
+}
+
+/**
+ * [n, legacyBf16Stride(W)] blocks of the old bfloat16 layout as [n, rows.stride] blocks of the
+ * current one (RowStore): weights, momenta and lastStep copied, the int32 update count
+ * saturated to the uint16 after the momenta. `rows` must have bfloat16 momentum.
+ */
+export function fromLegacyBf16(rows: RowStore, n: number, blocks: Uint32Array): Uint32Array {
+  const W = rows.width,
+    S0 = legacyBf16Stride(W),
+    S = rows.stride,
+    m0 = Math.ceil(W / 2),
+    out = new Uint32Array(n * S),
+    half = new Uint16Array(out.buffer);
+  for (let r = 0; r < n; r++) {
+    const a = r * S0,
+      b = r * S;
+    out.set(blocks.subarray(a, a + W + m0), b);
+    out[b + rows.metaOff] = blocks[a + W + m0];
+    half[2 * b + rows.countHalf] = Math.min(blocks[a + W + m0 + 1], 0xffff);
+  }
+  return out;
+}

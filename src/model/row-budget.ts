@@ -4,7 +4,7 @@
  * grow recycles its least recently updated rows (LRU on each row's lastStep). @module
  */
 import type { AdmissionGate } from './admission.ts';
-import { nextPow2, type EmbeddingTable } from './embedding-table.ts';
+import { mapCapFor, type EmbeddingTable } from './embedding-table.ts';
 import type { Eviction } from './eviction.ts';
 
 /** Settings of the budget (src/model/config.ts); 0 = no bound. */
@@ -32,7 +32,7 @@ export const NO_BUDGET: BudgetConfig = { memoryBudgetBytes: 0, maxRowsPerTable: 
  * stream and the row state only, so a replay or a resumed run evicts the same rows.
  *
  * Bytes of table f at capacity n: n * (4 * stride + 8 ids + 4 last-seen when TTL is on) +
- * 4 * nextPow2(2n) (the id map) — EmbeddingTable.bytes plus the last-seen times; the
+ * 4 * mapCapFor(n) (the id map) — EmbeddingTable.bytes plus the last-seen times; the
  * admission sketches are fixed and come off the budget first.
  */
 export class RowBudget {
@@ -64,7 +64,7 @@ export class RowBudget {
   /** Bytes table f holds at a capacity of n rows (see the class doc). */
   bytesAt(f: number, n: number): number {
     const perRow = 4 * this.tables[f].rows.stride + 8 + (this.eviction.active ? 4 : 0);
-    return n * perRow + 4 * nextPow2(2 * n);
+    return n * perRow + 4 * mapCapFor(n);
   }
 
   /** Bytes counted against the budget now: every table at its capacity, plus the sketches. */

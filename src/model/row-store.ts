@@ -4,9 +4,14 @@
  * memory latency, not bandwidth):
  *
  *   float32 momentum:  [ w_0 .. w_{W-1} | m_0 .. m_{W-1} | lastStep | updates ]   stride 2W + 2 words
- *   bfloat16 momentum: [ w_0 .. w_{W-1} | m_0 .. m_{W-1} as W halves | lastStep | updates ]
- *                                                                  stride W + ceil(W/2) + 2 words
+ *   bfloat16 momentum: [ w_0 .. w_{W-1} | m_0 .. m_{W-1} as W halves, updates as half W | lastStep ]
+ *                                                                  stride W + ceil((W+1)/2) + 1 words
  *   none (serving):    [ w_0 .. w_{W-1} ]                              stride W words
+ *
+ * With bfloat16 momentum the update count is a uint16 saturating at 65535, the half after the
+ * W momenta (W = 17: the last momentum word's spare half; 27 words, 108 B a row at dim 16, was
+ * 28). Nothing decides on the count (eviction reads lastStep); old checkpoints are converted
+ * on load (row-blocks.ts).
  *
  * A 'none' store holds weights only (a loaded export that is never trained: 4W bytes a row
  * instead of 4(2W + 2)); setLastStep is a no-op on it and it has no momentum or updates.
@@ -59,8 +64,13 @@ export class RowStore {
   readonly stride: number;
   /** Word offset of the momentum inside a block (float32 index; for bf16, half index = 2 * (block + momOff) + j). */
   readonly momOff: number;
-  /** Word offset of lastStep (updates is the next word); W (= stride, no such words) for 'none'. */
+  /** Word offset of lastStep; W (= stride, no such words) for 'none'. */
   readonly metaOff: number;
+  /**
+   * Where the update count is: float32 momentum, the int32 word after lastStep (metaOff + 1);
+   * bfloat16, the uint16 half 2 at(r) + countHalf (saturating at 65535); -1 for 'none'.
+   */
+  readonly countHalf: number;
   /** log2 of the rows of a full chunk; chunkMask = chunkRows - 1. */
   readonly shift: number;
   readonly chunkRows: number;
@@ -90,8 +100,10 @@ export class RowStore {
     this.dtype = layout === 'bfloat16' ? 'bfloat16' : 'float32';
     this.weightsOnly = layout === 'none';
     this.momOff = width;
-    this.metaOff = layout === 'bfloat16' ? width + Math.ceil(width / 2) : layout === 'float32' ? 2 * width : width;
-    this.stride = this.weightsOnly ? width : this.metaOff + 2;
+    const bf = layout === 'bfloat16';
+    this.metaOff = bf ? width + Math.ceil((width + 1) / 2) : layout === 'float32' ? 2 * width : width;
+    this.stride = this.weightsOnly ? width : this.metaOff + (bf ? 1 : 2);
+    this.countHalf = bf ? 3 * width : -1; // 2 (momOff + W): the half after the W momenta
     this.shift = chunkShift(this.stride, this.hasHalf);
     this.chunkRows = 2 ** this.shift;
     this.chunkMask = this.chunkRows - 1;
@@ -248,12 +260,23 @@ export class RowStore {
     return this.wordsOf(r)[this.at(r) + this.metaOff];
   }
 
-  /** Records an optimizer update of row r at step s: lastStep = s, updates + 1. */
+  /** Row r's update count (bfloat16 momentum: saturated at 65535; not on a weights-only store). */
+  updates(r: number): number {
+    const o = this.at(r);
+    return this.countHalf >= 0 ? this.chunk(r).half[2 * o + this.countHalf] : this.wordsOf(r)[o + this.metaOff + 1];
+  }
+
+  /** Records an optimizer update of row r at step s: lastStep = s, updates + 1 (saturating with bfloat16). */
   markUpdated(r: number, s: number): void {
-    const o = this.at(r) + this.metaOff,
+    const o = this.at(r),
       w = this.wordsOf(r);
-    w[o] = s;
-    w[o + 1]++;
+    w[o + this.metaOff] = s;
+    if (this.countHalf < 0) w[o + this.metaOff + 1]++;
+    else {
+      const h = this.chunk(r).half,
+        i = 2 * o + this.countHalf;
+      if (h[i] !== 0xffff) h[i]++;
+    }
   }
 
   /** Copies row `from`'s whole block onto row `to` (any chunks). */

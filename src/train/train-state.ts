@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
 import type { AdmissionGate } from '../model/admission.ts';
-import { rowBlocks, setRowBlocks } from '../model/row-blocks.ts';
+import { fromLegacyBf16, legacyBf16Stride, rowBlocks, setRowBlocks } from '../model/row-blocks.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A TrainStep's state as plain typed arrays (see the module doc). */
@@ -100,7 +100,9 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
       throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
     }
     if (t.size !== 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${t.slot}" is not empty`);
-    if (st.dtype !== t.rows.dtype || st.stride !== t.rows.stride) {
+    // a bfloat16 checkpoint of before the update count moved into a half word: converted
+    const legacy = st.dtype === 'bfloat16' && st.stride !== t.rows.stride && st.stride === legacyBf16Stride(t.width);
+    if (st.dtype !== t.rows.dtype || (st.stride !== t.rows.stride && !legacy)) {
       const msg = `table "${t.slot}": row layout differs (momentum dtype or width)`;
       throw new LionctrError('LIONCTR_BAD_CHECKPOINT', msg);
     }
@@ -111,7 +113,7 @@ export function restoreState(ts: TrainStep, s: TrainState): void {
         throw new LionctrError('LIONCTR_BAD_CHECKPOINT', `table "${t.slot}": duplicate id in the state at row ${r}`);
       }
     }
-    setRowBlocks(t.rows, st.size, st.blocks);
+    setRowBlocks(t.rows, st.size, legacy ? fromLegacyBf16(t.rows, st.size, st.blocks) : st.blocks);
     // a state without a sketch (admission was off) leaves the model's counters at zero
     if (st.sketch) m.gates[f].restore(st.sketch, st.sketchSightings ?? 0);
   });

@@ -61,6 +61,7 @@ export function sparseLionStep(
   const W = rows.width,
     S = rows.stride,
     meta = rows.metaOff,
+    count = rows.countHalf,
     chunks = rows.chunks,
     sh = rows.shift,
     cm = rows.chunkMask,
@@ -87,7 +88,8 @@ export function sparseLionStep(
     lionRowUpdate(rows, ch, o, i * W, 0, 1, l, mult, grads);
     lionRowUpdate(rows, ch, o, i * W, 1, W, e, mult, grads);
     words[o + meta] = step;
-    words[o + meta + 1]++;
+    if (count < 0) words[o + meta + 1]++;
+    else if (ch.half[2 * o + count] !== 0xffff) ch.half[2 * o + count]++; // bf16 layout: a saturating uint16
   }
 }
 

@@ -66,7 +66,8 @@ describe('model.memoryBudgetBytes: bounded tables on an ever-growing vocabulary'
       step.run(batchAt(fz, i));
       maxHeld = Math.max(maxHeld, model.budget.heldBytes());
       const bytes = model.tableStats().reduce((s, t) => s + t.bytes, 0);
-      expect(bytes).toBe(model.budget.heldBytes());
+      // the budget counts each id map at its table's capacity; a map grows with the rows in use
+      expect(bytes).toBeLessThanOrEqual(model.budget.heldBytes());
     }
     const user = model.tables[0];
     expect(maxHeld).toBeLessThanOrEqual(budget);

@@ -67,4 +67,48 @@ describe('training state round trip', () => {
       b2.denseLion.dispose();
     });
   }
+
+  it('a bfloat16 state of the old row layout (int32 update count after lastStep) restores and continues', async () => {
+    const a = build('decayed', 'bfloat16');
+    for (const b of batches.slice(0, 4)) a.run(b);
+    const saved = await captureState(a),
+      W = schema.embeddingDim + 1,
+      m = Math.ceil(W / 2);
+    // the same state as the old layout wrote it: W weights, m words of momenta (the spare half 0),
+    // lastStep, the count as an int32
+    const legacy = {
+      ...saved,
+      tables: saved.tables.map((t, f) => {
+        const rows = a.model.tables[f].rows,
+          S = t.stride,
+          S0 = W + m + 2,
+          out = new Uint32Array(t.size * S0),
+          h = new Uint16Array(out.buffer),
+          hin = new Uint16Array(t.blocks.buffer, t.blocks.byteOffset, t.blocks.length * 2);
+        for (let r = 0; r < t.size; r++) {
+          out.set(t.blocks.subarray(r * S, r * S + W + m), r * S0);
+          h[2 * (r * S0 + W) + W] = 0;
+          out[r * S0 + W + m] = t.blocks[r * S + rows.metaOff];
+          out[r * S0 + W + m + 1] = hin[2 * r * S + rows.countHalf];
+        }
+        return { ...t, stride: S0, blocks: out };
+      }),
+    };
+    expect(legacy.tables[0].stride).toBe(saved.tables[0].stride + 1);
+    const b2 = build('decayed', 'bfloat16');
+    restoreState(b2, legacy);
+    for (const b of batches.slice(4)) {
+      a.run(b);
+      b2.run(b);
+    }
+    const after = await captureState(a),
+      other = await captureState(b2);
+    other.tables.forEach((t, f) => {
+      expect(Buffer.from(t.blocks.buffer).equals(Buffer.from(after.tables[f].blocks.buffer)), t.slot).toBe(true);
+    });
+    for (const x of [a, b2]) {
+      x.model.dispose();
+      x.denseLion.dispose();
+    }
+  });
 });

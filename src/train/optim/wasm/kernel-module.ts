@@ -11,14 +11,19 @@ import { readFileSync } from 'node:fs';
  * (layout: kernel-scratch.ts).
  *
  * accumulate: dedupe + segment-sum of a batch of B examples: row indices at `idx` [B] i32,
- * gradients at `gx` [B, D] f32, dLoss/dlogit at `dl` [B] f32; marks at `mark` [capacity, 2]
- * i32 stamped with generation `gen`; writes each example's unique-row position at `pos`
- * [B] i32, the unique rows at `rowIds` [n] i32 and their summed gradients at `grads`
- * [n, D + 1] f32 (column 0 the linear one). Returns n, the number of unique rows.
+ * gradients at `gx` [B, D] f32, dLoss/dlogit at `dl` [B] f32; the batch's row set at `hash`
+ * [2^hbits, 2] i32 (2^hbits >= 2B; cleared by the kernel); writes each example's unique-row
+ * position at `pos` [B] i32, the unique rows at `rowIds` [n] i32 and their summed gradients
+ * at `grads` [n, D + 1] f32 (column 0 the linear one). Returns n, the number of unique rows.
+ *
+ * group: the n unique rows at `rowIds` (table rows) and sums at `grads` [n, W] grouped by chunk
+ * (r >>> shift), first-seen order within a chunk, into `outIds` (r & cmask) and `outGrads`;
+ * `ends` [C] i32 where each chunk's part ends.
  *
  * lionStep: one Lion step on the n unique rows at `rowIds` with their sums at `grads`
  * [n, W] f32; rows of `stride` bytes, momentum at byte `momOff`, lastStep at byte
- * `metaOff`, `bf` 1 when the rows are bfloat16; `mode` 0 lazy, 1 decayed, 2 exact;
+ * `metaOff` (the update count: the i32 after it, or with `bf` 1 (bfloat16 rows) a saturating
+ * u16 after the W momenta); `mode` 0 lazy, 1 decayed, 2 exact;
  * parameters at `par` [19] f64; catch-up tables at `tabL` and `tabE` [65536, 4] f32.
  */
 export interface KernelExports {
@@ -28,12 +33,24 @@ export interface KernelExports {
     gx: number,
     D: number,
     dl: number,
-    mark: number,
-    gen: number,
+    hash: number,
+    hbits: number,
     pos: number,
     rowIds: number,
     grads: number,
   ): number;
+  group(
+    rowIds: number,
+    n: number,
+    grads: number,
+    W: number,
+    shift: number,
+    cmask: number,
+    C: number,
+    ends: number,
+    outIds: number,
+    outGrads: number,
+  ): void;
   lionStep(
     rowIds: number,
     n: number,

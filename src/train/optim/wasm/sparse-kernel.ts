@@ -29,8 +29,8 @@ import { useWasmMemory } from './wasm-memory.ts';
  * sparse-lion.ts (Chen et al. 2023, Algorithm 2); results differ from the JS kernel by
  * float32 rounding (the JS kernel computes in float64 and rounds on store).
  *
- * The scratch (marks, parameters, catch-up tables, the staged batch) lies after the rows in
- * the same memory; kernel-scratch.ts gives its layout.
+ * The scratch (parameters, catch-up tables, the staged batch and its row set) lies after the
+ * rows in the same memory; kernel-scratch.ts gives its layout.
  */
 export class WasmSparseLion {
   /** The memory this instance is bound to (rows.chunks[c].memory when it was made). */
@@ -40,7 +40,7 @@ export class WasmSparseLion {
   private readonly k: KernelExports;
   /** Examples staged (-1: none yet). */
   private B = -1;
-  /** Where the scratch lies, the marks' generation and the catch-up tables' contents. */
+  /** Where the scratch lies and the catch-up tables' contents. */
   private readonly lay: KernelScratch;
 
   /**
@@ -66,7 +66,7 @@ export class WasmSparseLion {
       throw new LionctrError('LIONCTR_INTERNAL', `WasmSparseLion: the table cannot have a WebAssembly memory: ${why}`);
     }
     this.memory = memory;
-    this.lay = new KernelScratch(rows, memory, c);
+    this.lay = new KernelScratch(rows, c);
     this.k = new WebAssembly.Instance(mod, {
       env: {
         memory,
@@ -177,20 +177,18 @@ export class WasmSparseLion {
   }
 
   /**
-   * Places the scratch for n staged examples and returns its views ([n] rows, chunk-local;
-   * [n] dLoss/dlogit; [n, D] gradients) for the caller to fill (WasmLionUpdate stages a
-   * batch over all chunks in one pass); null when it does not fit in the 4 GiB memory.
+   * Places the scratch for the n unique rows and summed gradients of a step deduped elsewhere
+   * (a table of several chunks: batch-kernel.ts) and returns its views ([n] chunk-local rows,
+   * [n, W] sums) for the caller to fill before update(); null when it does not fit in the 4 GiB
+   * memory.
    */
-  place(n: number, catchUp: boolean): { idx: Int32Array; dl: Float32Array; gx: Float32Array } | null {
-    if (!this.lay.layout(n, catchUp)) return null;
+  placeSums(n: number, catchUp: boolean): { rowIds: Int32Array; grads: Float32Array } | null {
+    if (!this.lay.layout(n, catchUp, true)) return null;
     const buf = this.memory.buffer,
       L = this.lay;
-    this.B = n;
-    return {
-      idx: new Int32Array(buf, L.idx, n),
-      dl: new Float32Array(buf, L.dl, n),
-      gx: new Float32Array(buf, L.gx, n * (this.rows.width - 1)),
-    };
+    this.B = -1;
+    this.n = n;
+    return { rowIds: new Int32Array(buf, L.rowIds, n), grads: new Float32Array(buf, L.grads, n * this.rows.width) };
   }
 
   /**
@@ -199,9 +197,7 @@ export class WasmSparseLion {
    *   staged for, or a catch-up mode runs under a schedule without a constant tail.
    */
   run(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
-    const rows = this.rows,
-      W = rows.width,
-      D = W - 1,
+    const D = this.rows.width - 1,
       mode = group.mode ?? 'lazy',
       L = this.lay,
       B = this.B;
@@ -211,22 +207,43 @@ export class WasmSparseLion {
         'WasmSparseLion.run: stage() the batch first (with catchUp for decayed/exact)',
       );
     }
+    if (mode !== 'lazy' && !Number.isFinite(lrAt.constantFrom ?? Infinity)) {
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail',
+      );
+    }
+    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.hash, L.hbits, L.pos, L.rowIds, L.grads);
+    this.update(group, step, lrAt);
+  }
+
+  /**
+   * The Lion step on the n unique rows and sums in the scratch (run()'s, or placeSums()'s,
+   * filled by the caller). Arguments as step().
+   * @throws LionctrError LIONCTR_INTERNAL as run().
+   */
+  update(group: SparseLionGroup, step: number, lrAt: LrFunction = ONE): void {
+    const rows = this.rows,
+      W = rows.width,
+      mode = group.mode ?? 'lazy',
+      L = this.lay;
+    if (mode !== 'lazy' && !L.hasTables) {
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'WasmSparseLion.update: place the scratch with catchUp for decayed/exact',
+      );
+    }
     const tailFrom = lrAt.constantFrom ?? Infinity;
     if (mode !== 'lazy' && !Number.isFinite(tailFrom)) {
       throw new LionctrError(
         'LIONCTR_INTERNAL',
-        'WasmSparseLion.run: a decayed/exact catch-up needs an lr schedule with a constant tail',
+        'WasmSparseLion.update: a decayed/exact catch-up needs an lr schedule with a constant tail',
       );
     }
     const mult = lrAt(step),
       catchUpMult = mode === 'lazy' ? 1 : lrAt(tailFrom);
     this.current = { group, lrAt, exact: mode === 'exact' };
     const buf = this.memory.buffer;
-    if (++L.gen > 0x7ffffff0) {
-      new Int32Array(buf, L.mark, 2 * rows.rowsIn(this.c)).fill(0);
-      L.gen = 1;
-    }
-    this.n = this.k.accumulate(L.idx, B, L.gx, D, L.dl, L.mark, L.gen, L.pos, L.rowIds, L.grads);
     const e = group.embedding,
       l = group.linear ?? group.embedding;
     const par = new Float64Array(buf, L.par, 19);

@@ -33,7 +33,7 @@ const released = new FinalizationRegistry<null>(() => {
 });
 
 /** A new memory of at least `bytes` (counted until collected), or null when V8 refuses. */
-function newWasmMemory(bytes: number): WebAssembly.Memory | null {
+export function newWasmMemory(bytes: number): WebAssembly.Memory | null {
   if (wasmMemoryRefusal()) return null;
   try {
     const m = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 1) / PAGE) });

@@ -2,8 +2,9 @@
  * The WebAssembly SIMD sparse Lion step of one table (sparse-kernel.ts) and its fall-back
  * to the JS one: each chunk of a table's rows (RowStore) moves into a WebAssembly memory of
  * its own on the first step that touches it (wasm-memory.ts), with a kernel instance of its
- * own; a step runs the kernel of each chunk the batch touches, in chunk order (a row's
- * gradients are summed in batch order within its chunk: the same sums as over one memory).
+ * own; a step over several chunks dedupes and sums the batch in a memory of its own
+ * (batch-kernel.ts) and runs the Lion step of each chunk the batch touches, in chunk order (a
+ * row's gradients are summed in batch order: the same sums as over one memory).
  * When no memory can be made, or a chunk outgrows it, the table goes on
  * with the JS kernel from that step on, and the train step's `note` gets one line per
  * reason (a process-wide reason, such as ulimit -v, would otherwise repeat per table).
@@ -12,6 +13,7 @@ import type { LrFunction } from '../schedule.ts';
 import type { SparseLionGroup } from '../sparse-lion.ts';
 import type { BatchGrads } from '../batch-grads.ts';
 import type { SparseUpdate, TableSlot } from '../sparse-update.ts';
+import { BatchKernel } from './batch-kernel.ts';
 import { WasmSparseLion } from './sparse-kernel.ts';
 import { useWasmMemory } from './wasm-memory.ts';
 
@@ -23,8 +25,8 @@ export class WasmLionUpdate {
   get kernel(): WasmSparseLion | null {
     return this.kernels[0] ?? null;
   }
-  /** Examples of a step per chunk (reused). */
-  private counts = new Int32Array(0);
+  /** The batch memory of a table of several chunks (made on its first such step), or null. */
+  private batch: BatchKernel | null = null;
   /** Why the table cannot have a WebAssembly memory (set once; then tryApply() does nothing), or null. */
   refused: string | null = null;
 
@@ -53,47 +55,45 @@ export class WasmLionUpdate {
   }
 
   /**
-   * A step over several chunks: the examples counted per chunk, every touched chunk bound and
-   * its scratch placed before any row changes (a refusal changes none), the batch staged in
-   * one pass (each example into its row's chunk, in batch order), then each chunk's kernel run.
+   * A step over several chunks: the batch deduped and summed in the table's batch memory
+   * (batch-kernel.ts), its unique rows grouped by chunk; every touched chunk bound and its
+   * scratch placed before any row changes (a refusal changes none), then each chunk given its
+   * rows and sums (two bulk copies) and its kernel's Lion step run, in chunk order.
    */
   private chunked(g: BatchGrads, step: number): boolean {
     const rows = this.at.table.rows,
       n = rows.chunks.length,
-      { rowIdx, B, F, gx, I, dlogit } = g,
-      { f, col } = this.at,
-      sh = rows.shift,
-      cm = rows.chunkMask,
-      D = rows.width - 1;
-    if (this.counts.length < n) this.counts = new Int32Array(2 * n);
-    const cnt = this.counts.fill(0);
-    for (let b = 0; b < B; b++) {
-      const r = rowIdx[b * F + f];
-      if (r >= 0) cnt[r >>> sh]++;
+      W = rows.width;
+    if (!this.batch) {
+      this.batch = BatchKernel.make(W);
+      if (!this.batch) {
+        this.refused = 'V8 could not reserve a WebAssembly memory for the batch';
+        return false;
+      }
     }
+    const u = this.batch.sums(g, this.at.f, this.at.col, rows.shift, n);
+    if (!u) return false;
     const catchUp = (this.group.mode ?? 'lazy') !== 'lazy',
-      places: ({ idx: Int32Array; dl: Float32Array; gx: Float32Array } | null)[] = [];
-    for (let c = 0; c < n; c++) {
-      const k = cnt[c] > 0 ? this.bind(c) : null;
-      if (cnt[c] > 0 && !k) return false;
-      const p = k ? k.place(cnt[c], catchUp) : null;
+      places: ({ rowIds: Int32Array; grads: Float32Array } | null)[] = [];
+    for (let c = 0, b = 0; c < n; c++) {
+      const e = u.ends[c],
+        k = e > b ? this.bind(c) : null;
+      if (e > b && !k) return false;
+      const p = k ? k.placeSums(e - b, catchUp) : null;
       if (k && !p) return false;
       places.push(p);
-      cnt[c] = 0; // from here: each chunk's next position
+      b = e;
     }
-    for (let b = 0; b < B; b++) {
-      const r = rowIdx[b * F + f];
-      if (r < 0) continue;
-      const c = r >>> sh,
-        p = places[c]!,
-        i = cnt[c]++;
-      p.idx[i] = r & cm;
-      p.dl[i] = dlogit[b];
-      const s = b * I + col,
-        d = i * D;
-      for (let j = 0; j < D; j++) p.gx[d + j] = gx[s + j];
+    for (let c = 0, b = 0; c < n; c++) {
+      const p = places[c],
+        e = u.ends[c];
+      if (p) {
+        p.rowIds.set(u.ids.subarray(b, e));
+        p.grads.set(u.grads.subarray(b * W, e * W));
+        this.kernels[c]!.update(this.group, step, this.lrAt);
+      }
+      b = e;
     }
-    for (let c = 0; c < n; c++) if (places[c]) this.kernels[c]!.run(this.group, step, this.lrAt);
     return true;
   }
 

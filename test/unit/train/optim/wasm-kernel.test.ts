@@ -69,7 +69,8 @@ function compare(a: RowStore, b: RowStore, R: number): { w: number; m: number; m
       w = Math.max(w, Math.abs(a.data[r * a.stride + j] - b.data[r * b.stride + j]));
       m = Math.max(m, Math.abs(mom(a, r, j) - mom(b, r, j)));
     }
-    for (const k of [0, 1]) if (a.words[r * a.stride + a.metaOff + k] !== b.words[r * b.stride + b.metaOff + k]) meta++;
+    if (a.lastStep(r) !== b.lastStep(r)) meta++;
+    if (a.updates(r) !== b.updates(r)) meta++;
   }
   return { w, m, meta };
 }

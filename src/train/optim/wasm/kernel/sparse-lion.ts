@@ -27,40 +27,51 @@ const TABLE: i32 = 65536;
 
 /**
  * Dedupe + segment-sum of one slot's gradients over a batch (RowGradients.accumulate).
- * idx [B] i32 rows; gx [B, D] f32 embedding gradients; dl [B] f32 dLoss/dlogit (column 0);
- * mark [capacity, 2] i32 (generation, position), gen the generation of this call;
- * pos [B] i32 scratch; out: rowIds [n] i32 unique rows in first-seen order, grads [n, D + 1]
- * f32 sums, added in batch order as the JS kernel adds them, so the same values (a sum the
- * JS kernel gives as -0 is +0 here: each sum starts from +0; sign(-0) = sign(+0) = 0, so
- * the step does not see it). Returns n.
+ * idx [B] i32 rows (>= 0); gx [B, D] f32 embedding gradients; dl [B] f32 dLoss/dlogit
+ * (column 0); hash [2^hbits, 2] i32 (row + 1, position), a batch-local open-addressing set
+ * of the rows (2^hbits >= 2B: load <= 0.5), cleared here; pos [B] i32 scratch; out: rowIds
+ * [n] i32 unique rows in first-seen order, grads [n, D + 1] f32 sums, added in batch order as
+ * the JS kernel adds them, so the same values (a sum the JS kernel gives as -0 is +0 here:
+ * each sum starts from +0; sign(-0) = sign(+0) = 0, so the step does not see it). Returns n.
  *
- * Two passes. The first touches only ids and marks: each example's position among the
- * unique rows, with bit 31 set on a row's first occurrence (branch-free: whether an id was
- * seen before is a coin toss the branch predictor loses). The second adds each gradient
+ * The set is sized by the batch, not by the table (before: a mark [2] i32 per row of the
+ * table, 8 B a row): its 16 B an example stay in cache where a table's marks missed it.
+ *
+ * Two passes. The first touches only ids and the set: each example's position among the
+ * unique rows, with bit 31 set on a row's first occurrence. The second adds each gradient
  * row into its sum, the first occurrence onto zero (the old contents masked off, so that
  * no separate clearing pass runs): its read-modify-writes have addresses known up front,
- * so their cache misses overlap, where one pass would wait on each mark before its sum.
+ * so their cache misses overlap, where one pass would wait on each lookup before its sum.
  */
 export function accumulate(
-  idx: usize, B: i32, gx: usize, D: i32, dl: usize, mark: usize, gen: i32, pos: usize, rowIds: usize, grads: usize,
+  idx: usize, B: i32, gx: usize, D: i32, dl: usize, hash: usize, hbits: i32, pos: usize, rowIds: usize, grads: usize,
 ): i32 {
   const W = D + 1;
-  let n: i32 = 0, t: i32 = 0;
+  const hmask: u32 = (<u32>1 << <u32>hbits) - 1;
+  memory.fill(hash, 0, <usize>8 << <usize>hbits);
+  let n: i32 = 0;
   for (let b: i32 = 0; b < B; b++) {
-    if ((b & 31) == 0) {
-      // group prefetch of the marks (random reads): their misses overlap
-      const e = min(B, b + 32);
-      for (let q = b; q < e; q++) t += load<i32>(mark + ((<usize>load<i32>(idx + (<usize>q << 2))) << 3));
-    }
     const r = load<i32>(idx + (<usize>b << 2));
-    const mp = mark + (<usize>r << 3);
-    const seen = load<i32>(mp) == gen;
-    const p = select<i32>(load<i32>(mp, 4), n, seen);
-    store<i32>(rowIds + (<usize>n << 2), r); // kept only when new (n moves on)
-    store<i32>(mp, gen);
-    store<i32>(mp, p, 4);
-    n += <i32>!seen;
-    store<i32>(pos + (<usize>b << 2), p | (<i32>!seen << 31));
+    let h: u32 = (<u32>r * 0x9e3779b1) >>> (32 - <u32>hbits);
+    let p: i32 = 0;
+    for (;;) {
+      const e = hash + (<usize>h << 3);
+      const k = load<i32>(e);
+      if (k == r + 1) {
+        p = load<i32>(e, 4);
+        break;
+      }
+      if (k == 0) {
+        store<i32>(e, r + 1);
+        store<i32>(e, n, 4);
+        store<i32>(rowIds + (<usize>n << 2), r);
+        p = n | 0x80000000;
+        n++;
+        break;
+      }
+      h = (h + 1) & hmask;
+    }
+    store<i32>(pos + (<usize>b << 2), p);
   }
   for (let b: i32 = 0; b < B; b++) {
     const pp = load<i32>(pos + (<usize>b << 2));
@@ -86,8 +97,43 @@ export function accumulate(
       store<f32>(q, select<f32>(load<f32>(q), 0, keep) + load<f32>(src + (<usize>j << 2)));
     }
   }
-  sink = t;
   return n;
+}
+
+/**
+ * Groups unique rows by chunk (a stable counting sort: first-seen order within a chunk), for
+ * a table of several chunks: rowIds [n] i32 table rows, grads [n, W] f32 their sums; writes
+ * outIds [n] i32 chunk-local rows (r & cmask) and outGrads [n, W] f32, chunk by chunk, and
+ * ends [C] i32 where each chunk's part ends (chunk c: ends[c - 1] .. ends[c]).
+ */
+export function group(
+  rowIds: usize, n: i32, grads: usize, W: i32, shift: i32, cmask: i32, C: i32, ends: usize, outIds: usize,
+  outGrads: usize,
+): void {
+  memory.fill(ends, 0, <usize>C << 2);
+  for (let i: i32 = 0; i < n; i++) {
+    const e = ends + (<usize>(<u32>load<i32>(rowIds + (<usize>i << 2)) >>> <u32>shift) << 2);
+    store<i32>(e, load<i32>(e) + 1);
+  }
+  let at: i32 = 0;
+  for (let c: i32 = 0; c < C; c++) {
+    const e = ends + (<usize>c << 2);
+    const k = load<i32>(e);
+    store<i32>(e, at); // the chunk's next position, its end once placed
+    at += k;
+  }
+  const bytes = <usize>W << 2;
+  for (let i: i32 = 0; i < n; i++) {
+    const r = load<i32>(rowIds + (<usize>i << 2));
+    const e = ends + (<usize>(<u32>r >>> <u32>shift) << 2);
+    const j = load<i32>(e);
+    store<i32>(e, j + 1);
+    store<i32>(outIds + (<usize>j << 2), r & cmask);
+    const d = outGrads + <usize>j * bytes, src = grads + <usize>i * bytes;
+    let k: usize = 0;
+    for (; k + 16 <= bytes; k += 16) v128.store(d + k, v128.load(src + k));
+    for (; k < bytes; k += 4) store<i32>(d + k, load<i32>(src + k));
+  }
 }
 
 // Parameters block (f64 words at `par`), group L = column 0 (linear), E = columns 1..W-1:
@@ -145,8 +191,9 @@ const GROUP: i32 = 64;
 /**
  * One sparse Lion step over n unique rows (sparseLionStep of sparse-lion.ts).
  * rowIds [n] i32; grads [n, W] f32; block of row r at r * stride bytes: weights [W] f32 at
- * 0, momentum at momOff bytes ([W] f32, or [W] bf16 when bf != 0), lastStep and update
- * count (i32) at metaOff bytes. mode 0 lazy, 1 decayed, 2 exact (catch-up at a constant lr).
+ * 0, momentum at momOff bytes ([W] f32, or [W] bf16 when bf != 0), lastStep (i32) at
+ * metaOff bytes, the update count an i32 after it (f32 momentum) or a saturating u16 after
+ * the W bf16 momenta. mode 0 lazy, 1 decayed, 2 exact (catch-up at a constant lr).
  */
 export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32, bf: i32,
   step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
@@ -243,7 +290,12 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i3
       if (bf) store<u16>(pm, <u16>toBf16(m)); else store<f32>(pm, m);
     }
     store<i32>(o + <usize>metaOff, step);
-    store<i32>(o + <usize>metaOff, load<i32>(o + <usize>metaOff, 4) + 1, 4);
+    if (bf) {
+      // the update count: a uint16 after the W momenta, saturating (RowStore's bfloat16 layout)
+      const pc = om + (<usize>W << 1);
+      const u = load<u16>(pc);
+      store<u16>(pc, u + <u16>(u != 0xffff));
+    } else store<i32>(o + <usize>metaOff, load<i32>(o + <usize>metaOff, 4) + 1, 4);
   }
   sink = t;
 }
