@@ -81,3 +81,32 @@ export function relDiff(a: Float32Array, b: Float32Array): number {
   }
   return m === 0 ? d : d / m;
 }
+
+/** A reproducible uniform [lo, hi) float32 array (mulberry32) of n values from `seed`. */
+export function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32);
+  }
+  return out;
+}
+
+/**
+ * A tower case's data for layer sizes [I, ...hidden, 1] and B examples: weights [W0, b0, W1, b1, ...]
+ * (Glorot-uniform kernels from seeds 11 + l, biases uniform in [-0.1, 0.1) from seeds 21 + l),
+ * x [B, I] uniform in [-1, 1) (seed 7) and labels [B] (1 with probability 0.25, seed 8).
+ */
+export function towerData(sizes: number[], B: number) {
+  const weights: Float32Array[] = sizes.slice(0, -1).flatMap((fanIn, l) => {
+    const fanOut = sizes[l + 1];
+    const lim = Math.sqrt(6 / (fanIn + fanOut));
+    return [uniform(fanIn * fanOut, -lim, lim, 11 + l), uniform(fanOut, -0.1, 0.1, 21 + l)];
+  });
+  const x = uniform(B * sizes[0], -1, 1, 7);
+  const labels = uniform(B, 0, 1, 8).map((u) => (u < 0.25 ? 1 : 0));
+  return { weights, x, labels };
+}

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative, selectBackend } from '../../../src/model/backend.ts';
-import { relDiff, towerForwardBackward } from '../../helpers/tower-grads.ts';
+import { relDiff, towerData, towerForwardBackward, uniform } from '../../helpers/tower-grads.ts';
 
 const TOL = 2e-5;
 const [B, I, HIDDEN] = [1024, 637, [256, 128]];
@@ -32,28 +32,8 @@ const missing = (): string => {
   }
 };
 
-/** A reproducible uniform [lo, hi) float32 array (mulberry32). */
-function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32);
-  }
-  return out;
-}
-
-/** Weights [W0, b0, W1, b1, Wout, bout]: Glorot-uniform kernels, small non-zero biases. */
 const sizes = [I, ...HIDDEN, 1];
-const weights: Float32Array[] = sizes.slice(0, -1).flatMap((fanIn, l) => {
-  const fanOut = sizes[l + 1];
-  const lim = Math.sqrt(6 / (fanIn + fanOut));
-  return [uniform(fanIn * fanOut, -lim, lim, 11 + l), uniform(fanOut, -0.1, 0.1, 21 + l)];
-});
-const x = uniform(B * I, -1, 1, 7);
-const labels = uniform(B, 0, 1, 8).map((u) => (u < 0.25 ? 1 : 0));
+const { weights, x, labels } = towerData(sizes, B);
 const KINK = 1e-4;
 
 /**

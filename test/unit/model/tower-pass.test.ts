@@ -24,32 +24,16 @@ import {
   type TowerFigures,
   towerForwardBackward,
   towerForwardBackwardTaped,
+  towerData,
+  uniform,
 } from '../../helpers/tower-grads.ts';
 
 const TOL = 1e-5;
 const KINK = 1e-4;
 const [B, I, HIDDEN] = [256, 100, [32, 16]];
 
-/** A reproducible uniform [lo, hi) float32 array (mulberry32). */
-function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32);
-  }
-  return out;
-}
-
 const sizes = [I, ...HIDDEN, 1];
-const weights = sizes.slice(0, -1).flatMap((n, l) => {
-  const lim = Math.sqrt(6 / (n + sizes[l + 1]));
-  return [uniform(n * sizes[l + 1], -lim, lim, 11 + l), uniform(sizes[l + 1], -0.1, 0.1, 21 + l)];
-});
-const x = uniform(B * I, -1, 1, 7);
-const labels = uniform(B, 0, 1, 8).map((u) => (u < 0.25 ? 1 : 0));
+const { weights, x, labels } = towerData(sizes, B);
 
 /**
  * The float64 reference: logits, loss (the trainer's weighted logloss) and gradients
