@@ -21,6 +21,16 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether process `pid` exists (signal 0). */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** `--set`s of a small, quick `run` (tiny model, 1 s exports and checkpoints, fast polling) on `port`. */
 export function quickRunSets(port: number, extra: Record<string, unknown>): string[] {
   const o: Record<string, unknown> = {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DenseTower } from '../../src/model/tower.ts';
 import { towerBackward, towerForward } from '../../src/model/tower-pass.ts';
+import { mulberry32 } from './prng.ts';
 
 /** The tower's inputs: x [B, I], labels [B] (0/1), example weights [B], initial weights per layer. */
 export interface TowerCase {
@@ -82,17 +83,10 @@ export function relDiff(a: Float32Array, b: Float32Array): number {
   return m === 0 ? d : d / m;
 }
 
-/** A reproducible uniform [lo, hi) float32 array (mulberry32) of n values from `seed`. */
+/** A reproducible uniform [lo, hi) float32 array (mulberry32, prng.ts) of n values from `seed`. */
 export function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 2 ** 32);
-  }
-  return out;
+  const u = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * u());
 }
 
 /**

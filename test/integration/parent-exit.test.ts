@@ -8,19 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alive, freePort, sleep } from '../helpers/run-process.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/lionctr.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lionctr-parent-exit-'));
 const started: number[] = [];
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `lionctr serve` in the background of a shell that exits 5 s later (once serve runs); its pid. */
 function serveFromShell(port: number, npmScript: boolean): number {
@@ -40,8 +32,8 @@ afterAll(() => {
 
 describe('the parent going away', () => {
   it('a directly started serve keeps running; under an npm script it stops', async () => {
-    const direct = serveFromShell(18000 + (process.pid % 1000), false),
-      npm = serveFromShell(19100 + (process.pid % 800), true);
+    const direct = serveFromShell(await freePort(), false),
+      npm = serveFromShell(await freePort(), true);
     let npmGone = false;
     for (let i = 0; i < 100 && !npmGone; i++) {
       await sleep(200);

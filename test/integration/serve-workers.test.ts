@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_HEADER } from '../../src/cli/commands/lifecycle.ts';
 import { VERSION_HEADER } from '../../src/serve/http-server.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
+import { alive } from '../helpers/run-process.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
@@ -33,15 +34,6 @@ function sample(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('lionctr serve --workers 2', () => {
   let dir: string;
