@@ -2,8 +2,13 @@
  * @module A test-only "remote" row store behind RowAccess (src/model/row-access.ts): rows in a
  * Map keyed by (slot, id), each a copy of its block's bytes (as a network store would hold
  * them), answered after an async boundary (setImmediate: other work may run between a lookup
- * and its answer, as over a network). Counts the calls and the bytes moved.
+ * and its answer, as over a network). Counts the calls and the bytes moved. Also the synthetic
+ * batches the row-store tests train on.
  */
+import type { FeatureBatch } from '../../src/features/feature-batch.ts';
+import { Featurizer } from '../../src/features/featurizer.ts';
+import type { FeatureSchema } from '../../src/features/schema.ts';
+import { createSyntheticSource } from '../../src/ingest/synthetic-source.ts';
 import type { RowAccess, RowIds } from '../../src/model/row-access.ts';
 
 /** An in-memory RowAccess that answers asynchronously. */
@@ -43,4 +48,13 @@ export class MapRowAccess implements RowAccess {
       this.bytes.written += S * 4;
     }
   }
+}
+
+/** `n` featurized batches of `size` examples of the synthetic stream (seed 3) under `schema`. */
+export async function syntheticBatches(schema: FeatureSchema, n: number, size: number): Promise<FeatureBatch[]> {
+  const fz = new Featurizer(schema),
+    out: FeatureBatch[] = [];
+  for await (const rb of createSyntheticSource({ seed: 3, limit: n * size }).batches({ batchSize: size }))
+    out.push(fz.fromRecordBatch(rb));
+  return out;
 }

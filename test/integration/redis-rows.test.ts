@@ -22,10 +22,7 @@ import { join, resolve } from 'node:path';
 import type { Cluster } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Featurizer } from '../../src/features/featurizer.ts';
-import type { FeatureBatch } from '../../src/features/feature-batch.ts';
 import { criteoSlots } from '../../src/features/schema.ts';
-import { createSyntheticSource } from '../../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../../src/model/backend.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { layoutOf, type RowIds } from '../../src/model/row-access.ts';
@@ -36,6 +33,7 @@ import { keySlot, rowKey } from '../../src/store/redis/row-keys.ts';
 import { TrainStep } from '../../src/train/train-step.ts';
 import type { OptimConfig } from '../../src/train/optim/optim-config.ts';
 import { cleanEnv } from '../helpers/kafka-process.ts';
+import { syntheticBatches } from '../helpers/row-access-remote.ts';
 import { redisMissing, startCluster, type TestCluster } from '../helpers/redis-cluster.ts';
 
 const ci = process.env.CI === 'true';
@@ -56,13 +54,7 @@ const optim: OptimConfig = {
 };
 const makeModel = () => new CtrModel(schema, { hidden: [8], initStd: 0.01, seed: 7, momentumDtype: 'float32' });
 
-async function batches(n: number, size: number): Promise<FeatureBatch[]> {
-  const fz = new Featurizer(schema),
-    out: FeatureBatch[] = [];
-  for await (const rb of createSyntheticSource({ seed: 3, limit: n * size }).batches({ batchSize: size }))
-    out.push(fz.fromRecordBatch(rb));
-  return out;
-}
+const batches = (n: number, size: number) => syntheticBatches(schema, n, size);
 
 /** Every row id of table t of `model`. */
 function idsOf(model: CtrModel, f: number): RowIds {

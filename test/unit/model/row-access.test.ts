@@ -10,10 +10,7 @@
  * bfloat16; lazy and exact catch-up.
  */
 import { describe, expect, it } from 'vitest';
-import { Featurizer } from '../../../src/features/featurizer.ts';
-import type { FeatureBatch } from '../../../src/features/feature-batch.ts';
 import { criteoSlots } from '../../../src/features/schema.ts';
-import { createSyntheticSource } from '../../../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../../../src/model/backend.ts';
 import { CtrModel } from '../../../src/model/ctr-model.ts';
 import { EmbeddingTable } from '../../../src/model/embedding-table.ts';
@@ -21,17 +18,11 @@ import { layoutOf, LocalRowAccess } from '../../../src/model/row-access.ts';
 import { RowSync } from '../../../src/model/row-sync.ts';
 import type { OptimConfig } from '../../../src/train/optim/optim-config.ts';
 import { TrainStep } from '../../../src/train/train-step.ts';
-import { MapRowAccess } from '../../helpers/row-access-remote.ts';
+import { MapRowAccess, syntheticBatches } from '../../helpers/row-access-remote.ts';
 
 const schema = { ...criteoSlots(), embeddingDim: 4 };
 
-async function batches(n: number, size: number): Promise<FeatureBatch[]> {
-  const fz = new Featurizer(schema),
-    out: FeatureBatch[] = [];
-  for await (const rb of createSyntheticSource({ seed: 3, limit: n * size }).batches({ batchSize: size }))
-    out.push(fz.fromRecordBatch(rb));
-  return out;
-}
+const batches = (n: number, size: number) => syntheticBatches(schema, n, size);
 
 function optim(kernel: 'wasm' | 'js', mode: 'lazy' | 'exact'): OptimConfig {
   const lp = (lr: number, weightDecay = 0) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay });
