@@ -175,17 +175,16 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const route = labelOf(req.url);
     if (answered.has(req.raw.socket)) return reply.code(code).send(); // answered and closed already
     const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
+    // a framework's own code (fastify's FST_ERR_*) is named by ours: clients see the catalogue's codes only
+    const ours = e.code?.startsWith('LIONCTR_') ? e.code : undefined;
     let message = e instanceof TfsError ? e.tfsMessage : e.message;
-    if (code === 413 && !e.code?.startsWith('LIONCTR_'))
-      message = `${message} (limit ${maxBody} bytes, serve.maxBodyBytes)`;
+    if (code === 413 && !ours) message = `${message} (limit ${maxBody} bytes, serve.maxBodyBytes)`;
     if (e instanceof TfsError && e.allow) reply.header('allow', e.allow);
     if (code >= 500)
       logger?.error(
         { route, status: code, method: req.method, url: req.url, code: e.code, err: e },
         `${req.method} ${req.url} answered ${code}: ${message}`,
       );
-    // a framework's own code (fastify's FST_ERR_*) is named by ours: clients see the catalogue's codes only
-    const ours = e.code?.startsWith('LIONCTR_') ? e.code : undefined;
     const named = code === 413 ? 'LIONCTR_BODY_TOO_LARGE' : code < 500 ? 'LIONCTR_BAD_REQUEST' : 'LIONCTR_INTERNAL';
     const body = { error: message, code: ours ?? named, ...(where ? { where } : {}) };
     return send(req, reply, route, code, body);
