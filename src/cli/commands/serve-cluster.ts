@@ -7,6 +7,13 @@
  * prom-client's AggregatorRegistry.clusterMetrics() (prom-client example/cluster.js), which
  * combines counters and histograms by sum and the catalogue's non-sum gauges by their own
  * `aggregator` (src/metrics/catalogue.ts).
+ *
+ * Connections are accepted by the workers themselves on the shared socket (cluster.SCHED_NONE), not by
+ * the primary (SCHED_RR, Node's default on Linux): the primary keeps a connection it hands out open
+ * until the worker acknowledges it, so one handed to a worker that was just killed was never answered
+ * nor closed (the client hung until its own timeout). With SCHED_NONE a connection waiting in the
+ * socket's queue is taken by a live worker, and a killed worker's own connections are reset by the
+ * kernel at once.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -35,6 +42,8 @@ type Msg = { type?: string; id?: number; text?: string; error?: string };
  * gets SIGTERM.
  */
 export async function runPrimary(n: number, logger: Logger, shutdown: AbortSignal, graceMs: number): Promise<number> {
+  // read by the first fork (cluster.setupPrimary freezes it), before any worker listens
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const aggregator = new client.AggregatorRegistry();
   let backoff = BACKOFF_MIN_MS;
   let failed = false;
