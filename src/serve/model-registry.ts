@@ -135,6 +135,11 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
     return v === undefined ? undefined : this.loadedSet.acquire(v);
   }
 
+  /** Whether `version` is loaded now (a label naming a version that is not is refused, as TF Serving's). */
+  isLoaded(version: string): boolean {
+    return this.loadedSet.has(version);
+  }
+
   /** Requests holding each version now, by version (dropped versions still draining included). */
   inFlight(): Record<string, number> {
     return this.loadedSet.refs();
@@ -211,6 +216,14 @@ export class ModelRegistry extends EventEmitter<EventArgs<ServeEvents>> {
       const others = [...loaded()].filter((x) => x !== latest && !this.pinned.has(x)).length;
       if (this.pinned.has(v) || others < this.keep - 1) await this.load(v);
     }
+    // TF Serving refuses such a label (server_core.cc UpdateModelVersionLabelMap): requests by it answer 400
+    for (const [label, v] of this.labels)
+      if (!this.loadedSet.has(v))
+        this.logger.warn(
+          { label, version: v },
+          `serve.labels: label ${label} names version ${v}, which is not currently available for inference ` +
+            `(not on disk, or it did not load): requests by label ${label} answer 400 until it is loaded`,
+        );
   }
 
   /**

@@ -8,11 +8,17 @@ import { invalidArgument, notFound } from '../tfs-error.ts';
 import type { VersionChoice } from '../tfs-paths.ts';
 import type { Handle } from '../version-set.ts';
 
-/** The version a label names; the same TfsError as TF Serving when the model or label is unknown. */
+/**
+ * The version a label names; the same TfsError as TF Serving when the model or label is unknown,
+ * or the label names a version that is not loaded (TF Serving's label map holds no such label:
+ * server_core.cc UpdateModelVersionLabelMap refuses it, "... which is not currently available for
+ * inference"; the registry logs it at start).
+ */
 function labelled(registry: ModelRegistry, modelName: string, name: string, label: string): string {
   const v = name === modelName ? registry.labels.get(label) : undefined;
   // server_core.cc GetModelVersionForLabel: "Unrecognized servable version label: ", label
-  if (v === undefined) throw invalidArgument(`Unrecognized servable version label: ${label}`, 'url');
+  if (v === undefined || !registry.isLoaded(v))
+    throw invalidArgument(`Unrecognized servable version label: ${label}`, 'url');
   return BigInt(v).toString();
 }
 
