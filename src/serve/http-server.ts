@@ -6,6 +6,7 @@ import type { ModelRegistry } from './model-registry.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './config.ts';
 import { checkKeyCounts, slotCount } from './instance-guard.ts';
+import { gunzipBody, isGzipped } from './gzip-body.ts';
 import { bodyText } from './json-body.ts';
 import { classifyOrRegress } from './routes/classify.ts';
 import type { ApiContext } from './routes/context.ts';
@@ -69,8 +70,9 @@ export interface HttpServerOptions {
  * with lionctr's "code" and "where" beside it; the status is the code's (src/errors.ts). Bad
  * requests never change state. Responses scored or described by a version name it in the
  * x-lionctr-model-version header. Bodies are read whatever their content type (curl -d sends
- * form encoding). Every 5xx is logged. A client that does not send its request in time gets
- * 408 and its connection is closed (`limits`, src/serve/client-errors.ts): a slow body cannot
+ * form encoding); a `Content-Encoding: gzip` body is inflated, at most serve.maxBodyBytes of it
+ * (413 past that), as TF Serving's server inflates one. Every 5xx is logged. A client that does
+ * not send its request in time gets 408 and its connection is closed (`limits`, src/serve/client-errors.ts): a slow body cannot
  * hold a connection and its memory.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -122,12 +124,17 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   // the body as text: the API parses it (TF Serving's order of checks and messages, src/serve/json-body.ts)
   // keys counted before parsing: a body of many distinct keys stalls JSON.parse (src/serve/instance-guard.ts)
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
-    try {
-      done(null, checkKeyCounts(bodyText(body as Buffer), slotCount(registry.current())));
-    } catch (e) {
-      done(e as Error, undefined);
-    }
+  // a gzip body (Content-Encoding) is inflated first, up to maxBody bytes (src/serve/gzip-body.ts)
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const read = (raw: Buffer) => {
+      try {
+        done(null, checkKeyCounts(bodyText(raw), slotCount(registry.current())));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    };
+    if (!isGzipped(req.headers['content-encoding'])) return read(body as Buffer);
+    gunzipBody(body as Buffer, maxBody).then(read, (e: Error) => done(e, undefined));
   });
   // the request's start (performance.now() ms) on the request itself: a WeakMap entry per request cost more
   app.decorateRequest(STARTED, 0);
