@@ -72,8 +72,8 @@ export interface HttpServerOptions {
  * x-lionctr-model-version header. Bodies are read whatever their content type (curl -d sends
  * form encoding); a `Content-Encoding: gzip` body is inflated, at most serve.maxBodyBytes of it
  * (413 past that), as TF Serving's server inflates one. Every 5xx is logged. A client that does
- * not send its request in time gets 408 and its connection is closed (`limits`, src/serve/client-errors.ts): a slow body cannot
- * hold a connection and its memory.
+ * not send its request in time gets 408 and its connection is closed (`limits`,
+ * src/serve/client-errors.ts): a slow body cannot hold a connection and its memory.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const { registry, metrics, modelName, logger } = opts;
