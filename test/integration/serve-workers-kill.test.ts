@@ -124,7 +124,7 @@ describe('lionctr serve --workers 2, one worker killed under load', () => {
     const killedMs = Date.now();
     process.kill(pid1, 'SIGKILL');
     // the replacement (worker 3) loads the export and answers; the load goes on meanwhile
-    await waitFor(() => outcomes.some((o) => o.worker === '3'), 30_000);
+    await waitFor(() => outcomes.some((o) => o.worker === '3'), 60_000);
     await sleep(1000);
     running = false;
     await Promise.all(loops);
@@ -133,13 +133,12 @@ describe('lionctr serve --workers 2, one worker killed under load', () => {
     expect(log).toMatch(/worker 1 \(pid \d+\) died with signal SIGKILL; restarting in 1 s/);
     const hung = outcomes.filter((o) => o.ms >= HUNG_MS || /no answer/.test(o.error ?? ''));
     expect(hung, `requests without an answer in ${HUNG_MS} ms: ${JSON.stringify(hung.slice(0, 5))}`).toEqual([]);
-    // errors are the killed worker's connections, seen at once; any other answer is a 200
+    // errors are the killed worker's connections, seen at once: within 2 s of the kill (or of the send, if later;
+    // a request sent before the kill may have waited its turn); any other answer is a 200
     const after = outcomes.filter((o) => o.sentMs >= killedMs);
     const failed = outcomes.filter((o) => o.status !== 200);
-    expect(
-      failed.every((o) => o.status === 0 && o.ms < 1000),
-      JSON.stringify(failed.slice(0, 5)),
-    ).toBe(true);
+    const late = failed.filter((o) => o.status !== 0 || o.sentMs + o.ms - Math.max(o.sentMs, killedMs) >= 2000);
+    expect(late, JSON.stringify({ killedMs, late: late.slice(0, 5) })).toEqual([]);
     expect(after.filter((o) => o.status === 200).length).toBeGreaterThan(50);
     expect(new Set(after.map((o) => o.worker)).has('2')).toBe(true);
 
