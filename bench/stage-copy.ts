@@ -81,7 +81,9 @@ const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 console.log(`batch ${B}, ${F} slots of dim ${D}, tower input ${I} wide; ${rounds} rounds; CPU ms`);
 for (const n of names) {
   const v = ms[n];
-  console.log(`${n.padEnd(18)} median ${med(v).toFixed(2)} (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})`);
+  console.log(
+    `${n.padEnd(18)} median ${med(v).toFixed(2)} (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})`,
+  );
 }
 for (const k of ['stage', 'rows'])
   console.log(`${k}: loop / float-runs ${(med(ms[`${k} loop`]) / med(ms[`${k} float-runs`])).toFixed(2)}x`);
