@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeIdBatches, writeIdBatches } from './suite/ids-file.ts';
-import { parseSuiteArgs, USAGE } from './suite/options.ts';
+import { parseSuiteArgs, type SuiteOptions, USAGE } from './suite/options.ts';
 import { formatTable, machineBusy, summarize, targetLines, type RunFigures, type RunRecord } from './suite/report.ts';
 import { ensureVenv, lionctrWorker, peerWorker, type Worker } from './suite/workers.ts';
 
@@ -78,10 +78,15 @@ if (o.modes.includes('raw')) {
 const other = o.compare ? join(resolve(o.compare), 'bench', 'suite') : undefined;
 const otherName = o.compare ? basename(resolve(o.compare)) : '';
 const workers: Worker[] = [
-  ...o.backends.flatMap((b) => [
-    lionctrWorker(b, o.threads, here),
-    ...(other ? [lionctrWorker(b, o.threads, other, `${b}@${otherName}`)] : []),
-  ]),
+  ...o.backends.flatMap((b) =>
+    (b === 'wasm' ? o.wasmThreads : [1]).flatMap((n) => {
+      const name = b !== 'wasm' || n === o.threads || o.wasmThreads.length === 1 ? b : `${b} ${n}t`;
+      return [
+        lionctrWorker(b, o.threads, here, name, n),
+        ...(other ? [lionctrWorker(b, o.threads, other, `${name}@${otherName}`, n)] : []),
+      ];
+    }),
+  ),
   ...(o.peer ? [peerWorker(o.venv, o.threads, here)] : []),
 ];
 const auc: Record<string, unknown> = {};
@@ -143,8 +148,8 @@ function finish(
   console.log(`\n${formatTable(summary)}\n`);
   console.log(
     'split: % of the summed phases per step (lionctr: source and featurize from the timed steps, the rest from ' +
-      'instrumented steps); cores: CPU time / wall time over the timed steps; tfjs-wasm runs on ' +
-      `${process.env.LIONCTR_WASM_THREADS || 1} thread(s) (LIONCTR_WASM_THREADS)`,
+      'instrumented steps); cores: CPU time / wall time over the timed steps; tfjs-wasm threads ' +
+      `(LIONCTR_WASM_THREADS): ${wasmThreadsNote(meta.options as SuiteOptions | undefined)}`,
   );
   for (const t of targets) console.log(t);
   for (const [name, a] of Object.entries(auc)) console.log(`holdout AUC ${name}: ${(a as { auc?: number }).auc ?? a}`);
@@ -173,6 +178,14 @@ function runnersOf(mode: string): [Worker, 'on' | 'off'][] {
   return workers.flatMap((w): [Worker, 'on' | 'off'][] =>
     mode === 'raw' && w.name !== 'torch' ? o.ingestThread.map((t): [Worker, 'on' | 'off'] => [w, t]) : [[w, 'on']],
   );
+}
+
+/** The wasm runners' thread counts, e.g. "wasm 2, wasm 1t 1" (a saved run before --wasm-threads: its env's). */
+function wasmThreadsNote(saved: SuiteOptions | undefined): string {
+  const list = saved?.wasmThreads;
+  if (!list) return `${process.env.LIONCTR_WASM_THREADS || 1}`;
+  const th = saved.threads;
+  return list.map((n) => `${n === th || list.length === 1 ? 'wasm' : `wasm ${n}t`} ${n}`).join(', ');
 }
 
 function gcd(a: number, b: number): number {

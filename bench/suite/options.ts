@@ -12,6 +12,11 @@ export interface SuiteOptions {
   ingestThread: ('on' | 'off')[];
   backends: string[];
   threads: number;
+  /**
+   * tfjs-wasm's threads (LIONCTR_WASM_THREADS of the wasm workers), one wasm runner each: named
+   * `wasm` for the count equal to `threads` (or the only one), `wasm <n>t` for the others.
+   */
+  wasmThreads: number[];
   /** Seconds of timed training per run (after one warm-up step), at least minSteps, at most maxSteps. */
   seconds: number;
   minSteps: number;
@@ -40,7 +45,8 @@ flags of the suite (defaults in brackets):
   --ingest-thread on         raw mode: lionctr reads via the ingest thread as \`lionctr train\` (on), on the
                              step's thread (off), or both (on,off: the off rows are runner "<backend> no-thread")
   --backends tensorflow,wasm lionctr's tfjs backends (each in its own worker process)
-  --threads 2                torch.set_num_threads, TF_NUM_INTRAOP_THREADS (tfjs-wasm runs on one thread)
+  --threads 2                torch.set_num_threads, TF_NUM_INTRAOP_THREADS
+  --wasm-threads N[,M]       LIONCTR_WASM_THREADS of lionctr's wasm workers, one wasm runner each [--threads]
   --seconds 2                timed seconds per run, after one warm-up step
   --min-steps 3 --max-steps 400   steps per run at least / at most
   --split-steps 2            instrumented lionctr steps per run for the step's split
@@ -65,6 +71,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       'ingest-thread': { type: 'string', default: 'on' },
       backends: { type: 'string', default: 'tensorflow,wasm' },
       threads: { type: 'string', default: '2' },
+      'wasm-threads': { type: 'string' },
       seconds: { type: 'string', default: '2' },
       'min-steps': { type: 'string', default: '3' },
       'max-steps': { type: 'string', default: '400' },
@@ -105,6 +112,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     ingestThread: ingestThread as ('on' | 'off')[],
     backends,
     threads: one('threads', values.threads, 1),
+    wasmThreads: ints('wasm-threads', values['wasm-threads'] ?? values.threads, 1),
     seconds,
     minSteps: one('min-steps', values['min-steps'], 1),
     maxSteps: one('max-steps', values['max-steps'], 1),

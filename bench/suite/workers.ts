@@ -82,12 +82,14 @@ export class Worker {
 }
 
 /**
- * A lionctr worker on `backend`, TensorFlow's thread pools sized to `threads`, from the suite
- * folder `here` (another checkout's for --compare), named `name`.
+ * A lionctr worker on `backend`, TensorFlow's thread pools sized to `threads`, tfjs-wasm's to
+ * `wasmThreads` (LIONCTR_WASM_THREADS), from the suite folder `here` (another checkout's for
+ * --compare), named `name`.
  */
-export function lionctrWorker(backend: string, threads: number, here: string, name = backend): Worker {
+export function lionctrWorker(backend: string, threads: number, here: string, name = backend, wasmThreads = 1): Worker {
   const env = {
     ...process.env,
+    LIONCTR_WASM_THREADS: String(wasmThreads),
     TF_NUM_INTRAOP_THREADS: String(threads),
     TF_NUM_INTEROP_THREADS: '1',
     TF_CPP_MIN_LOG_LEVEL: '2',

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs';
  * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from
  * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when installed, built and loadable (on
  * hosts without internet `npm run native:build` builds tfjs-node, README "Air-gapped hosts"),
- * then `wasm` (with the transposed-matmul fix below; on N threads with `LIONCTR_WASM_THREADS=N`,
+ * then `wasm` (with the transposed-matmul fix below; on N threads with `LIONCTR_WASM_THREADS=N|auto`,
  * see wasm-threads.ts), then `cpu`. Returns the chosen backend
  * and, for each one passed over, why; the caller's log line says both.
  */
@@ -36,7 +36,7 @@ const NAMES: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
  *   backend, as the config key `backend` does for the commands) or one backend to force.
  * @throws LionctrError LIONCTR_UNAVAILABLE when a forced backend cannot load, or none can
  *   (saying why for each); LIONCTR_BAD_CONFIG when `LIONCTR_BACKEND` names no backend or
- *   LIONCTR_WASM_THREADS is not an integer in 1..8.
+ *   LIONCTR_WASM_THREADS is neither auto nor an integer in 1..8.
  */
 export async function selectBackend(
   prefer: 'auto' | BackendName = 'auto',

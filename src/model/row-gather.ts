@@ -10,6 +10,7 @@
  * cache. Every element of x and wide is written: buffers can be reused across batches.
  * @module
  */
+import { copyRun } from './float-runs.ts';
 import type { RowStore } from './row-store.ts';
 
 /** Examples whose rows are read ahead at once: 16 x 39 rows of <= 2 cache lines fit L2 (measured 4-32 alike). */
@@ -100,7 +101,7 @@ function fillUniform(
         const d = data[f],
           o = r * S + 1;
         w = Math.fround(w + d[o - 1]);
-        for (let j = 0; j < D; j++) x[xo + j] = d[o + j];
+        copyRun(x, xo, d, o, D);
       }
       wide[b] = w;
       for (let n = 0, dn = b * N; n < N; n++) x[xo + n] = dense[dn + n];
@@ -149,7 +150,7 @@ function fillChunked(
             data = s.chunks[r >>> s.shift].data,
             o = (r & s.chunkMask) * s.stride;
           w = Math.fround(w + data[o]);
-          for (let j = 0; j < D; j++) x[xo + j] = data[o + 1 + j];
+          copyRun(x, xo, data, o + 1, D);
         }
         xo += D;
       }

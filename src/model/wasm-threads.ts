@@ -1,5 +1,5 @@
 /**
- * @module Opt-in multithreading for tfjs-backend-wasm under Node (`LIONCTR_WASM_THREADS=N`).
+ * @module Opt-in multithreading for tfjs-backend-wasm under Node (`LIONCTR_WASM_THREADS=N` or `auto`).
  *
  * tfjs-backend-wasm 4.22 runs one thread in Node, for three reasons, each undone here at run
  * time (node_modules untouched) before the wasm backend initialises:
@@ -32,15 +32,19 @@ export const MAX_WASM_THREADS = 8;
 
 /**
  * The thread count LIONCTR_WASM_THREADS asks for: 1 (tfjs's single-threaded build) when unset
- * or empty, else an integer 1..8.
- * @throws LionctrError LIONCTR_BAD_CONFIG when the variable is not such an integer.
+ * or empty; `auto`: the cores this process may use (os.availableParallelism), at most 8; else an
+ * integer 1..8. The default stays 1: on 2 cores shared with other work, 2 threads trained slower
+ * than 1 (README "Air-gapped hosts", wasm threads).
+ * @param cores the cores `auto` counts (default os.availableParallelism()).
+ * @throws LionctrError LIONCTR_BAD_CONFIG when the variable is neither `auto` nor such an integer.
  */
-export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): number {
   const raw = env.LIONCTR_WASM_THREADS;
   if (raw === undefined || raw === '') return 1;
+  if (raw === 'auto') return Math.max(1, Math.min(MAX_WASM_THREADS, cores));
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
-    const msg = `LIONCTR_WASM_THREADS=${raw} is not an integer in 1..${MAX_WASM_THREADS}`;
+    const msg = `LIONCTR_WASM_THREADS=${raw} is neither auto nor an integer in 1..${MAX_WASM_THREADS}`;
     throw new LionctrError('LIONCTR_BAD_CONFIG', msg, { where: 'env LIONCTR_WASM_THREADS' });
   }
   return n;

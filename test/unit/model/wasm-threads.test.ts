@@ -32,10 +32,13 @@ const exampleWeights = uniform(B, 0.5, 1.5, 9);
 const forwardBackward = () => towerForwardBackward({ I, B, hidden: HIDDEN, weights, x, labels, exampleWeights });
 
 describe('LIONCTR_WASM_THREADS', () => {
-  it('takes 1..8 and refuses anything else, naming the variable', () => {
+  it('takes 1..8 or auto (the cores, at most 8) and refuses anything else, naming the variable', () => {
     expect(wasmThreadsFromEnv({})).toBe(1);
     expect(wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: '2' })).toBe(2);
-    for (const bad of ['0', '9', '1.5', 'two']) {
+    expect(wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: 'auto' }, 2)).toBe(2);
+    expect(wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: 'auto' }, 1)).toBe(1);
+    expect(wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: 'auto' }, 64)).toBe(8);
+    for (const bad of ['0', '9', '1.5', 'two', 'Auto']) {
       expect(() => wasmThreadsFromEnv({ LIONCTR_WASM_THREADS: bad })).toThrow(/LIONCTR_WASM_THREADS/);
     }
   });

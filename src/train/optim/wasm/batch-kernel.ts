@@ -10,6 +10,7 @@
  * about a third of the step (bench/sparse-step.ts), where one memory took bulk copies.
  * @module
  */
+import { copyRun } from '../../../model/float-runs.ts';
 import type { BatchGrads } from '../batch-grads.ts';
 import { type KernelExports, kernelModule } from './kernel-module.ts';
 import { align64, setBits } from './kernel-scratch.ts';
@@ -126,9 +127,7 @@ export class BatchKernel {
         if (r < 0) continue;
         idx[i] = r;
         dl[i] = dlogit[b];
-        const s = b * I + col,
-          d = i * D;
-        for (let j = 0; j < D; j++) gs[d + j] = gx[s + j];
+        copyRun(gs, i * D, gx, b * I + col, D);
         i++;
       }
     }

@@ -5,6 +5,7 @@
  * tables: catch-up-tables.ts.
  */
 import { LionctrError } from '../../../errors.ts';
+import { copyColumns, copyRun } from '../../../model/float-runs.ts';
 import type { RowStore } from '../../../model/row-store.ts';
 import type { LionParams } from '../lion-config.ts';
 import { scheduledCatchUp } from '../lion-rule.ts';
@@ -128,12 +129,7 @@ export class WasmSparseLion {
     new Float32Array(buf, L.dl, B).set(dlogit.subarray(0, B));
     const g = new Float32Array(buf, L.gx, B * D);
     if (I === D && col === 0) g.set(gx.subarray(0, B * D));
-    else
-      for (let b = 0; b < B; b++) {
-        const s = b * I + col,
-          d = b * D;
-        for (let j = 0; j < D; j++) g[d + j] = gx[s + j];
-      }
+    else copyColumns(g, 0, D, gx, col, I, B, D);
     this.B = B;
     return true;
   }
@@ -167,9 +163,7 @@ export class WasmSparseLion {
       if (r < 0 || r >>> sh !== c) continue;
       idx[i] = r & cm;
       dl[i] = dlogit[b];
-      const s = b * I + col,
-        d = i * D;
-      for (let j = 0; j < D; j++) g[d + j] = gx[s + j];
+      copyRun(g, i * D, gx, b * I + col, D);
       i++;
     }
     this.B = n;
