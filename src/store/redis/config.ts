@@ -66,6 +66,13 @@ export const rowsConfig = {
       format: 'nonneg-number',
       default: 120,
     },
+    update: {
+      doc:
+        "How a step writes its rows back: merge (a Lua script adds the step's change to the row as Redis has it " +
+        'now, so steps of several trainers on one row all count; src/store/redis/merge-rows.ts) or overwrite ' +
+        '(the rows as the step left them: the later write of a row wins)',
+      ...oneOf(['merge', 'overwrite'] as const, 'merge'),
+    },
     commandTimeoutSeconds: {
       doc: 'Seconds a lookup or update may wait for Redis (retries through a failover included) before it fails',
       format: 'nonneg-number',

@@ -79,11 +79,12 @@ export async function openRedisRows(
   const store = new RedisRowAccess(cluster, {
     keyPrefix: r.keyPrefix,
     strideOf: (slot) => layoutOf(local.table(slot)).stride,
+    layoutOf: (slot) => layoutOf(local.table(slot)),
     ttlSeconds: r.ttlSeconds,
     timeoutMs: r.commandTimeoutSeconds * 1000,
   });
   logger.info(
-    { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal },
+    { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal, update: r.update },
     `embedding rows in the Redis Cluster at ${r.nodes.join(',')} (rows.store=redis)`,
   );
   const lock = ctx.exportDir
@@ -99,7 +100,7 @@ export async function openRedisRows(
   const role = lock
     ? new RedisExportRole({ cluster, store, model, lock, keyPrefix: r.keyPrefix, keepLocal: r.keepLocal, logger })
     : null;
-  const rowSync = new RowSync(model, store, r.keepLocal);
+  const rowSync = new RowSync(model, store, r.keepLocal, r.update);
   const dense =
     r.denseSyncSteps > 0
       ? new DenseSync(cluster, model.tower.vars, {
