@@ -17,6 +17,7 @@
  *
  *   npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024]
  *     [--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite]
+ *     [--dense-mode average|sum]   (rows.redis.denseMode: the towers' mean, or one tower summing every step)
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -50,13 +51,15 @@ const { values } = parseArgs({
     'dense-sync': { type: 'string', default: '10' },
     trainers: { type: 'string', default: '1,2,3' },
     update: { type: 'string', default: 'merge,overwrite' },
+    'dense-mode': { type: 'string', default: 'average' },
     worker: { type: 'string' }, // internal: "index/count/prefix/update" (prefix "" = the local store)
     help: { type: 'boolean' },
   },
 });
 const usage =
   'usage: npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024] ' +
-  '[--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite]';
+  '[--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite] ' +
+  '[--dense-mode average|sum]';
 if (values.help) {
   console.log(usage);
   process.exit(0);
@@ -68,7 +71,8 @@ const N = Number(values.batches),
   K = Number(values['dense-sync']);
 const counts = values.trainers.split(',').map(Number);
 const modes = values.update.split(',') as RowUpdateMode[];
-const badMode = !modes.every((m) => m === 'merge' || m === 'overwrite');
+const denseMode = values['dense-mode'] as 'average' | 'sum';
+const badMode = !modes.every((m) => m === 'merge' || m === 'overwrite') || !['average', 'sum'].includes(denseMode);
 if (![N, B, H, R].every((v) => Number.isInteger(v) && v >= 1) || !(K >= 0) || !counts.every((c) => c >= 1) || badMode) {
   console.error(`bench/redis-trainers: bad arguments\n${usage}`);
   process.exit(2);
@@ -127,8 +131,9 @@ async function worker(spec: string): Promise<void> {
       })
     : null;
   const sync = store ? new RowSync(model, store, true, update as RowUpdateMode) : null;
-  const denseOpts = { keyPrefix: prefix, everySteps: K, staleMs: 3600e3, logger: silent };
+  const denseOpts = { keyPrefix: prefix, everySteps: K, staleMs: 3600e3, logger: silent, mode: denseMode };
   const dense = cluster ? new DenseSync(cluster, model.tower.vars, denseOpts) : null;
+  await dense?.begin();
   console.log('ready');
   for await (const _ of createInterface({ input: process.stdin })) break; // "go"
   const t0 = performance.now();
@@ -199,6 +204,7 @@ async function groupAuc(cluster: Cluster, prefix: string): Promise<number> {
     everySteps: 0,
     staleMs: 3600e3,
     logger: silent,
+    mode: denseMode,
   });
   await dense.average();
   await refreshAllRows(cluster, store, model, prefix);
@@ -229,7 +235,7 @@ const la = () =>
     .join(' ');
 console.log(
   `load average ${la()}; ${N} batches of ${B} (synthetic, seed ${SEED}), holdout ${H}, dim 16, tower 256-128, ` +
-    `dense sync every ${K} steps, nodes ${values.nodes}`,
+    `dense sync every ${K} steps (${denseMode}), nodes ${values.nodes}`,
 );
 console.log(
   'round | setup | ex/s | x local | holdout AUC | AUC - local | commands/batch | pipelines/batch | ' +

@@ -59,6 +59,13 @@ export const rowsConfig = {
       format: 'nat',
       default: 0,
     },
+    denseMode: {
+      doc:
+        "With denseSyncSteps: average (each sync sets the tower to the mean of the live trainers' towers) or sum " +
+        "(one shared tower: the first trainer's start plus every trainer's displacements, as on an asynchronous " +
+        'parameter server; N trainers then move it as far as one trainer training all their batches)',
+      ...oneOf(['average', 'sum'] as const, 'average'),
+    },
     denseStaleSeconds: {
       doc:
         'With denseSyncSteps: a trainer whose last published tower is older than this many seconds is left ' +

@@ -106,6 +106,7 @@ export async function openRedisRows(
       ? new DenseSync(cluster, model.tower.vars, {
           keyPrefix: r.keyPrefix,
           everySteps: r.denseSyncSteps,
+          mode: r.denseMode,
           staleMs: r.denseStaleSeconds * 1000,
           timeoutMs: r.commandTimeoutSeconds * 1000,
           logger,
@@ -114,6 +115,8 @@ export async function openRedisRows(
   let pulls = 0;
   const sync = {
     pull: async (batch: FeatureBatch) => {
+      // before the first step (a checkpoint restored by now): the tower this trainer starts from (denseMode sum)
+      if (pulls === 0) await dense?.begin();
       await rowSync.pull(batch);
       // the first pull's rows found were written by other trainers of the prefix (or an earlier run)
       if (pulls++ === 0)
