@@ -18,6 +18,9 @@
  *   npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024]
  *     [--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite]
  *     [--dense-mode average|sum]   (rows.redis.denseMode: the towers' mean, or one tower summing every step)
+ *     [--criteo FILE]   (the Criteo format's rows instead of the synthetic stream: the first batches * batch-size
+ *                        rows train, the next holdout rows score; e.g. ../shared/data/criteo-10k/criteo_10k.tsv
+ *                        with --batch-size 256 --batches 31 --holdout 1999)
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -29,6 +32,7 @@ import pino from 'pino';
 import { Featurizer } from '../src/features/featurizer.ts';
 import type { FeatureBatch } from '../src/features/feature-batch.ts';
 import { criteoSlots } from '../src/features/schema.ts';
+import { createFileSource } from '../src/ingest/file-source.ts';
 import { createSyntheticSource } from '../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../src/model/backend.ts';
 import { CtrModel } from '../src/model/ctr-model.ts';
@@ -52,6 +56,7 @@ const { values } = parseArgs({
     trainers: { type: 'string', default: '1,2,3' },
     update: { type: 'string', default: 'merge,overwrite' },
     'dense-mode': { type: 'string', default: 'average' },
+    criteo: { type: 'string' }, // a Criteo TSV instead of the synthetic stream
     worker: { type: 'string' }, // internal: "index/count/prefix/update" (prefix "" = the local store)
     help: { type: 'boolean' },
   },
@@ -59,7 +64,7 @@ const { values } = parseArgs({
 const usage =
   'usage: npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024] ' +
   '[--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite] ' +
-  '[--dense-mode average|sum]';
+  '[--dense-mode average|sum] [--criteo FILE]';
 if (values.help) {
   console.log(usage);
   process.exit(0);
@@ -96,7 +101,9 @@ async function batches(from: number, count: number, every = 1, which = 0): Promi
   const fz = new Featurizer(schema),
     out: FeatureBatch[] = [];
   let i = 0;
-  const src = createSyntheticSource({ seed: SEED, startOffset: from, limit: count * B });
+  const src = values.criteo
+    ? createFileSource({ path: values.criteo, format: 'criteo', schema, skip: from, limit: count * B })
+    : createSyntheticSource({ seed: SEED, startOffset: from, limit: count * B });
   for await (const rb of src.batches({ batchSize: B })) if (i++ % every === which) out.push(fz.fromRecordBatch(rb));
   return out;
 }
@@ -234,7 +241,8 @@ const la = () =>
     .map((x) => x.toFixed(1))
     .join(' ');
 console.log(
-  `load average ${la()}; ${N} batches of ${B} (synthetic, seed ${SEED}), holdout ${H}, dim 16, tower 256-128, ` +
+  `load average ${la()}; ${N} batches of ${B} (${values.criteo ?? `synthetic, seed ${SEED}`}), holdout ${H}, ` +
+    'dim 16, tower 256-128, ' +
     `dense sync every ${K} steps (${denseMode}), nodes ${values.nodes}`,
 );
 console.log(
