@@ -32,49 +32,57 @@ import { fromBf16, toBf16 } from '../../model/weight-dtype.ts';
  * Every value's size is checked before any row is written: a wrong size is an error reply naming the key.
  */
 export const MERGE_ROWS_LUA = `
-local W = tonumber(ARGV[1])
+local W, px = tonumber(ARGV[1]), tonumber(ARGV[3])
 local bf = ARGV[2] == 'b'
-local px = tonumber(ARGV[3])
 local H = math.ceil((W + 1) / 2)
-local S = bf and (W + H + 1) or (2 * W + 2)
-local fmt = bf and ('<' .. string.rep('f', W) .. string.rep('H', 2 * H) .. 'i4')
-  or ('<' .. string.rep('f', 2 * W) .. 'i4i4')
-local function f2b(x)
-  local b = struct.unpack('<I4', struct.pack('<f', x))
-  local hi = math.floor(b / 65536)
-  if b % 2147483648 > 2139095040 then
-    if math.floor(hi / 64) % 2 == 0 then return hi + 64 end
-    return hi
-  end
-  return math.floor((b + 32767 + hi % 2) / 65536) % 65536
-end
-local function b2f(h) return (struct.unpack('<f', struct.pack('<I4', h * 65536))) end
+local B = 4 * (bf and (W + H + 1) or (2 * W + 2))
 local function merge(cur, old, new)
+  local fmt = bf and ('<' .. string.rep('f', W) .. string.rep('H', 2 * H) .. 'i4')
+    or ('<' .. string.rep('f', 2 * W) .. 'i4i4')
   local c, o, w = {struct.unpack(fmt, cur)}, {struct.unpack(fmt, old)}, {struct.unpack(fmt, new)}
   local out = {}
-  if bf then
-    for j = 1, W do out[j] = c[j] + (w[j] - o[j]) end
-    for j = W + 1, 2 * W do out[j] = f2b(b2f(c[j]) + (b2f(w[j]) - b2f(o[j]))) end
-    out[2 * W + 1] = math.min(65535, math.max(0, c[2 * W + 1] + (w[2 * W + 1] - o[2 * W + 1])))
-    for j = 2 * W + 2, W + 2 * H do out[j] = w[j] end
-    out[W + 2 * H + 1] = math.max(c[W + 2 * H + 1], w[W + 2 * H + 1])
-  else
+  if not bf then
     for j = 1, 2 * W do out[j] = c[j] + (w[j] - o[j]) end
     out[2 * W + 1] = math.max(c[2 * W + 1], w[2 * W + 1])
     out[2 * W + 2] = math.min(2147483647, math.max(-2147483648, c[2 * W + 2] + (w[2 * W + 2] - o[2 * W + 2])))
+    return struct.pack(fmt, unpack(out))
   end
+  -- bfloat16 bits -> value, exactly (sign, 8 exponent bits, 7 mantissa bits)
+  local function b2f(h)
+    local e, m = math.floor(h / 128) % 256, h % 128
+    local v
+    if e == 255 then v = (m == 0) and math.huge or (0 / 0)
+    elseif e == 0 then v = math.ldexp(m, -133)
+    else v = math.ldexp(128 + m, e - 134) end
+    if h >= 32768 then return -v end
+    return v
+  end
+  -- value -> float32 bits -> bfloat16 bits, nearest even (NaN: quiet, as weight-dtype.ts toBf16)
+  local function f2b(x)
+    local b = struct.unpack('<I4', struct.pack('<f', x))
+    local hi = math.floor(b / 65536)
+    if b % 2147483648 > 2139095040 then
+      if math.floor(hi / 64) % 2 == 0 then return hi + 64 end
+      return hi
+    end
+    return math.floor((b + 32767 + hi % 2) / 65536) % 65536
+  end
+  for j = 1, W do out[j] = c[j] + (w[j] - o[j]) end
+  for j = W + 1, 2 * W do out[j] = f2b(b2f(c[j]) + (b2f(w[j]) - b2f(o[j]))) end
+  out[2 * W + 1] = math.min(65535, math.max(0, c[2 * W + 1] + (w[2 * W + 1] - o[2 * W + 1])))
+  for j = 2 * W + 2, W + 2 * H do out[j] = w[j] end
+  out[W + 2 * H + 1] = math.max(c[W + 2 * H + 1], w[W + 2 * H + 1])
   return struct.pack(fmt, unpack(out))
 end
 local cur = {}
 for i = 1, #KEYS do
   local old, new = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
-  if not old or not new or #old ~= S * 4 or #new ~= S * 4 then
-    return redis.error_reply('ERR lionctr merge: the blocks sent for ' .. KEYS[i] .. ' are not ' .. (S * 4) .. ' bytes')
+  if not old or not new or #old ~= B or #new ~= B then
+    return redis.error_reply('ERR lionctr merge: the blocks sent for ' .. KEYS[i] .. ' are not ' .. B .. ' bytes')
   end
   cur[i] = redis.call('GET', KEYS[i])
-  if cur[i] and #cur[i] ~= S * 4 then
-    return redis.error_reply('ERR lionctr merge: row ' .. KEYS[i] .. ' has ' .. #cur[i] .. ' bytes, the model '
-      .. (S * 4))
+  if cur[i] and #cur[i] ~= B then
+    return redis.error_reply('ERR lionctr merge: row ' .. KEYS[i] .. ' has ' .. #cur[i] .. ' bytes, the model ' .. B)
   end
 end
 local merged = 0
