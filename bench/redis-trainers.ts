@@ -57,6 +57,7 @@ const { values } = parseArgs({
     update: { type: 'string', default: 'merge,overwrite' },
     'dense-mode': { type: 'string', default: 'average' },
     criteo: { type: 'string' }, // a Criteo TSV instead of the synthetic stream
+    'dense-lr': { type: 'string', default: '1e-3' }, // the tower's Lion lr
     worker: { type: 'string' }, // internal: "index/count/prefix/update" (prefix "" = the local store)
     help: { type: 'boolean' },
   },
@@ -86,7 +87,7 @@ const SEED = 5;
 const schema = { ...criteoSlots(), embeddingDim: 16 };
 const lp = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.99, weightDecay: 0 });
 const optim = {
-  dense: lp(1e-3),
+  dense: lp(Number(values['dense-lr'])),
   embedding: lp(3e-3),
   linear: lp(3e-3),
   sparseKernel: 'wasm',
