@@ -17,7 +17,7 @@
  *
  *   npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024]
  *     [--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite]
- *     [--dense-mode average|sum]   (rows.redis.denseMode: the towers' mean, or one tower summing every step)
+ *     [--dense-mode average|sum] (rows.redis.denseMode) [--dense-lr 1e-3] (the tower's Lion lr, every trainer's)
  *     [--criteo FILE]   (the Criteo format's rows instead of the synthetic stream: the first batches * batch-size
  *                        rows train, the next holdout rows score; e.g. ../shared/data/criteo-10k/criteo_10k.tsv
  *                        with --batch-size 256 --batches 31 --holdout 1999)
@@ -65,7 +65,7 @@ const { values } = parseArgs({
 const usage =
   'usage: npx tsx bench/redis-trainers.ts [--nodes 127.0.0.1:17000] [--batches 40] [--batch-size 1024] ' +
   '[--holdout 20000] [--rounds 2] [--dense-sync 10] [--trainers 1,2,3] [--update merge,overwrite] ' +
-  '[--dense-mode average|sum] [--criteo FILE]';
+  '[--dense-mode average|sum] [--dense-lr 1e-3] [--criteo FILE]';
 if (values.help) {
   console.log(usage);
   process.exit(0);
