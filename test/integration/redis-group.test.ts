@@ -7,7 +7,9 @@
  *   - an export of the holder holds every row in Redis (those another trainer wrote included), bit
  *     for bit, and with keepLocal=false its tables hold one batch's rows again afterwards;
  *   - dense averaging (rows.redis.denseSyncSteps): after a sync two trainers' towers are equal to the
- *     mean of theirs (float64 reference, 1e-6), their Lion momentum untouched; K=0 leaves them apart.
+ *     mean of theirs (float64 reference, 1e-6), their Lion momentum untouched; K=0 leaves them apart;
+ *   - one summed tower (rows.redis.denseMode=sum): after both trainers stepped and synced, each one's
+ *     tower is T0 + both displacements (float64 reference, 1e-6), and a later step of one adds to it.
  * Skipped with a message when redis-server is absent; under CI=true that fails instead.
  */
 import type { Cluster } from 'ioredis';
@@ -253,6 +255,52 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
     const lost = new DenseSync(gone, a.tower.vars, { ...opts(1, 'd2'), timeoutMs: 2000 });
     gone.disconnect();
     await expect(lost.afterStep()).rejects.toMatchObject({ code: 'LIONCTR_UNAVAILABLE', where: 'rows.redis.nodes' });
+    a.dispose();
+    b.dispose();
+  }, 60_000);
+
+  it('one summed tower (denseMode sum): the displacement of every trainer counts', async () => {
+    const data = await batches(3, 256, 9);
+    const a = makeModel(7),
+      b = makeModel(7); // the same start, as trainers of one model
+    const [stepA, stepB] = [new TrainStep(a, optim), new TrainStep(b, optim)];
+    const tower = (m: CtrModel) => m.tower.vars.map((v) => Float64Array.from(v.dataSync() as Float32Array));
+    const opts = {
+      keyPrefix: 'sum',
+      everySteps: 1,
+      staleMs: 60_000,
+      logger: pino({ level: 'silent' }),
+      mode: 'sum' as const,
+    };
+    const [ca, cb] = [await connect(), await connect()];
+    const syncA = new DenseSync(ca, a.tower.vars, opts),
+      syncB = new DenseSync(cb, b.tower.vars, opts);
+    await Promise.all([syncA.begin(), syncB.begin()]);
+    const t0 = tower(a);
+    stepA.run(data[0]);
+    stepB.run(data[1]);
+    const [ta, tb] = [tower(a), tower(b)];
+    await syncA.afterStep(); // A's displacement only so far
+    await syncB.afterStep(); // B's added: T0 + dA + dB
+    await syncA.average();
+    const off = (got: Float64Array[], want: (j: number, k: number) => number) => {
+      let worst = 0;
+      for (const [j, v] of got.entries())
+        for (let k = 0; k < v.length; k++) worst = Math.max(worst, Math.abs(v[k] - want(j, k)));
+      return worst;
+    };
+    const both = (j: number, k: number) => ta[j][k] + tb[j][k] - t0[j][k]; // T0 + (ta - T0) + (tb - T0)
+    expect(off(tower(a), both)).toBeLessThan(1e-6);
+    expect(off(tower(b), both)).toBeLessThan(1e-6);
+    // the displacements are not zero, and the sum is not the mean
+    expect(off(tower(a), (j, k) => (ta[j][k] + tb[j][k]) / 2)).toBeGreaterThan(1e-4);
+    const before = tower(a);
+    stepA.run(data[2]);
+    const ta2 = tower(a);
+    await syncA.afterStep();
+    await syncB.average();
+    expect(off(tower(b), (j, k) => before[j][k] + ta2[j][k] - before[j][k])).toBeLessThan(1e-6);
+    expect([syncA.lastMembers, syncB.lastMembers]).toEqual([2, 2]);
     a.dispose();
     b.dispose();
   }, 60_000);

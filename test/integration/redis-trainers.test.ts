@@ -113,7 +113,7 @@ suite('trainers on shared Redis rows', () => {
       return null;
     };
 
-    const producing = produceCriteo(sets.a, topic, path, 200);
+    const producing = produceCriteo(sets.a, topic, path, 100);
     const procs = { a: spawnTrainer(sets.a, fx), b: null as ReturnType<typeof spawnTrainer> | null };
     await until('A to train', () => steps('a') >= 2);
     procs.b = spawnTrainer(sets.b, fx);

@@ -59,12 +59,26 @@ export const rowsConfig = {
       format: 'nat',
       default: 0,
     },
+    denseMode: {
+      doc:
+        "With denseSyncSteps: average (each sync sets the tower to the mean of the live trainers' towers) or sum " +
+        "(one shared tower: the first trainer's start plus every trainer's displacements, as on an asynchronous " +
+        'parameter server; N trainers then move it as far as one trainer training all their batches)',
+      ...oneOf(['average', 'sum'] as const, 'average'),
+    },
     denseStaleSeconds: {
       doc:
         'With denseSyncSteps: a trainer whose last published tower is older than this many seconds is left ' +
         'out of the mean (its entry expires); larger than the time K steps take',
       format: 'nonneg-number',
       default: 120,
+    },
+    update: {
+      doc:
+        "How a step writes its rows back: merge (a Lua script adds the step's change to the row as Redis has it " +
+        'now, so steps of several trainers on one row all count; src/store/redis/merge-rows.ts) or overwrite ' +
+        '(the rows as the step left them: the later write of a row wins)',
+      ...oneOf(['merge', 'overwrite'] as const, 'merge'),
     },
     commandTimeoutSeconds: {
       doc: 'Seconds a lookup or update may wait for Redis (retries through a failover included) before it fails',

@@ -9,10 +9,23 @@
  * so a momentum averaged over trainers that see other partitions would step along none of them;
  * DiLoCo, Douillard et al. 2023, likewise keeps the inner optimizer's state per worker).
  *
+ *
+ * Or (mode `sum`, rows.redis.denseMode) the tower is one shared model, as on an asynchronous parameter
+ * server: every K steps a trainer adds its displacement since its last sync (its tower now less the
+ * tower it took then) to its own running contribution, publishes it, and takes the group's tower:
+ * T0 + the sum of every member's contribution (T0: the tower the first member started from). So each
+ * trainer's steps all count, as each one's row steps do with rows.redis.update=merge: N trainers move
+ * the tower N steps per round of N batches, as one trainer would, where averaging moves it about one.
+ *
  * Keys (one hash tag, so one cluster hash slot: MGET over them is one command):
- *   `{<prefix>:dense}:w:<member>`   the member's weights, float32 little-endian, variables in order,
- *                                   expiring after staleMs (a trainer that stopped drops out);
- *   `{<prefix>:dense}:members`      sorted set of members by the wall ms of their last publish.
+ *   `{<prefix>:dense}:w:<member>`   average: the member's weights, float32 little-endian, variables in
+ *                                   order, expiring after staleMs (a trainer that stopped drops out);
+ *   `{<prefix>:dense}:members`      average: sorted set of members by the wall ms of their last publish;
+ *   `{<prefix>:dense}:t0`           sum: T0 (float32, as above), set once (SET NX);
+ *   `{<prefix>:dense}:d:<member>`   sum: the member's contribution (float32), never expiring: it is part
+ *                                   of the model (a restarted trainer is a new member; its old
+ *                                   contribution stays, its steps after its last publish are lost);
+ *   `{<prefix>:dense}:contributors` sum: the set of members with a contribution.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -31,6 +44,8 @@ export interface DenseSyncOptions {
   staleMs: number;
   /** Milliseconds a sync may take before it fails (0 = no limit; rows.redis.commandTimeoutSeconds). */
   timeoutMs?: number;
+  /** average (default): the mean of the members' towers; sum: T0 + every member's displacements. */
+  mode?: 'average' | 'sum';
   logger: Logger;
 }
 
@@ -42,6 +57,9 @@ export class DenseSync {
   /** Syncs done, and members averaged at the last one. */
   syncs = 0;
   lastMembers = 0;
+  /** sum mode: the tower when this member last took the group's (null before begin()), and its contribution. */
+  private base: Float32Array | null = null;
+  private contribution: Float64Array | null = null;
 
   /** @param vars the tower's variables (DenseTower.vars), averaged in place. */
   constructor(
@@ -80,15 +98,38 @@ export class DenseSync {
     }
   }
 
-  /** Writes this trainer's weights and marks it live. @throws the client's error (Redis out of reach). */
-  async publish(): Promise<void> {
+  /** The tower's weights, variables in order, as one float32 array. */
+  private flat(): Float32Array {
     const parts = this.vars.map((v) => v.dataSync() as Float32Array);
-    const buf = Buffer.alloc(parts.reduce((n, p) => n + p.byteLength, 0));
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const p of parts) {
-      buf.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
-      at += p.byteLength;
+      out.set(p, at);
+      at += p.length;
     }
+    return out;
+  }
+
+  /**
+   * sum mode: marks the tower as it is now as this member's start (call it before the first step, after
+   * a checkpoint is restored) and offers it as T0 when the group has none. No-op in average mode.
+   * @throws the client's error.
+   */
+  async begin(): Promise<void> {
+    if (this.opts.mode !== 'sum' || this.base) return;
+    this.base = this.flat();
+    this.contribution = new Float64Array(this.base.length);
+    await this.cluster.set(`${this.tag}:t0`, bytesOf(this.base), 'NX');
+  }
+
+  /**
+   * Writes this trainer's weights and marks it live (average), or adds its displacement since the last
+   * sync to its contribution and writes that (sum; begin() first, else it begins now).
+   * @throws the client's error (Redis out of reach).
+   */
+  async publish(): Promise<void> {
+    if (this.opts.mode === 'sum') return this.publishSum();
+    const buf = bytesOf(this.flat());
     const now = Date.now();
     await Promise.all([
       this.cluster.set(this.weightsKey(this.member), buf, 'PX', Math.round(this.opts.staleMs)),
@@ -103,6 +144,7 @@ export class DenseSync {
    * @throws the client's error.
    */
   async average(): Promise<number> {
+    if (this.opts.mode === 'sum') return this.takeSum();
     const members = `${this.tag}:members`;
     const live = await this.cluster.zrangebyscore(members, Date.now() - this.opts.staleMs, '+inf');
     await this.cluster.zremrangebyscore(members, '-inf', `(${Date.now() - this.opts.staleMs}`);
@@ -138,9 +180,50 @@ export class DenseSync {
     return n;
   }
 
-  /** Leaves the group: this member's weights and mark removed. Never throws (logs). */
+  private async publishSum(): Promise<void> {
+    if (!this.base || !this.contribution) return this.begin();
+    const now = this.flat(),
+      c = this.contribution;
+    for (let k = 0; k < c.length; k++) c[k] += now[k] - this.base[k];
+    await Promise.all([
+      this.cluster.set(`${this.tag}:d:${this.member}`, bytesOf(Float32Array.from(c))),
+      this.cluster.sadd(`${this.tag}:contributors`, this.member),
+    ]);
+  }
+
+  /** sum mode: sets the tower to T0 + every contribution (float64 sum); the members summed (0: no T0 yet). */
+  private async takeSum(): Promise<number> {
+    const members = await this.cluster.smembers(`${this.tag}:contributors`);
+    const total = this.vars.reduce((n, v) => n + v.size, 0);
+    const values = await this.cluster.mgetBuffer(`${this.tag}:t0`, ...members.map((m) => `${this.tag}:d:${m}`));
+    if (!values[0] || values.some((v) => v && v.length !== total * 4)) {
+      if (values[0]) this.opts.logger.warn({ want: total * 4 }, 'dense sync: a tower of another size under the prefix');
+      return 0;
+    }
+    const sum = new Float64Array(total);
+    let n = 0;
+    for (const v of values) {
+      if (!v) continue;
+      const f = new Float32Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.length));
+      for (let k = 0; k < total; k++) sum[k] += f[k];
+      n++;
+    }
+    const tower = Float32Array.from(sum);
+    let at = 0;
+    for (const v of this.vars) {
+      const part = tower.subarray(at, at + v.size);
+      at += v.size;
+      tf.tidy(() => v.assign(tf.tensor(part, v.shape)));
+    }
+    if (this.base) this.base = tower;
+    this.syncs++;
+    this.lastMembers = n - 1;
+    return n - 1;
+  }
+
+  /** Leaves the group: this member's weights and mark removed (average; a sum's contribution stays). Never throws. */
   async leave(): Promise<void> {
-    if (this.opts.everySteps <= 0) return;
+    if (this.opts.everySteps <= 0 || this.opts.mode === 'sum') return;
     try {
       await Promise.all([
         this.cluster.del(this.weightsKey(this.member)),
@@ -150,4 +233,9 @@ export class DenseSync {
       this.opts.logger.warn({ err: (e as Error).message }, 'dense sync: leaving failed; the entry expires');
     }
   }
+}
+
+/** The bytes of a float32 array (little-endian on the hosts the row store allows). */
+function bytesOf(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }

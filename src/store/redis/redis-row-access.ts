@@ -9,13 +9,17 @@
  * node it touches. ioredis follows MOVED/ASK and retries through a failover (a replica taking
  * over a killed master); what still fails, or outlasts the call's timeout, rejects with
  * LIONCTR_UNAVAILABLE saying the call, the feature slot, the key count and the node.
- * Concurrency: the later write of a row wins (Hogwild-style; row-access.ts's module doc).
+ * Concurrency: update() is an overwrite, the later write of a row wins (Hogwild-style; row-access.ts's
+ * module doc); merge() sends the step's old and new blocks to a Lua script that adds the step's change to
+ * the row as it is in Redis (merge-rows.ts), one EVALSHA per row, so concurrent steps all count.
  * @module
  */
 import { endianness } from 'node:os';
 import type { Cluster } from 'ioredis';
 import { LionctrError } from '../../errors.ts';
-import type { RowAccess, RowIds } from '../../model/row-access.ts';
+import type { RowIds, RowLayout } from '../../model/row-access.ts';
+import type { MergingRowAccess } from '../../model/row-sync.ts';
+import { MERGE_ROWS_LUA } from './merge-rows.ts';
 import { keySlot, rowKey } from './row-keys.ts';
 
 /** How a RedisRowAccess names, sizes and keeps its rows. */
@@ -24,6 +28,8 @@ export interface RedisRowOptions {
   keyPrefix: string;
   /** Words per row block of a feature slot (the layout, row-access.ts layoutOf). @throws for an unknown slot. */
   strideOf: (slot: string) => number;
+  /** The row layout of a slot (width and momentum dtype), needed by merge(). @throws for an unknown slot. */
+  layoutOf?: (slot: string) => RowLayout;
   /** Rows expire this many seconds after their last write; 0 = never (rows.redis.ttlSeconds). */
   ttlSeconds: number;
   /** Milliseconds a call may take, retries included, before it rejects (0 = no limit). */
@@ -46,13 +52,19 @@ export interface RedisRowStats {
   pipelines: number;
   /** Calls that rejected. */
   failedCalls: number;
+  /** merge() calls, and the rows they wrote that another writer had changed since the pull (merged, not replaced). */
+  merges: number;
+  rowsMerged: number;
 }
+
+/** The merge script as ioredis defines it on the cluster (numkeys, keys, then ARGV). */
+type MergeCommand = { lionctrMergeRows(...args: (string | number | Buffer)[]): Promise<number> };
 
 /** One call's keys grouped by hash slot: slot -> indices into the ids. */
 type SlotGroups = Map<number, number[]>;
 
 /** Embedding rows in a Redis Cluster (see the module doc). The cluster is the caller's to connect and to quit. */
-export class RedisRowAccess implements RowAccess {
+export class RedisRowAccess implements MergingRowAccess {
   readonly stats: RedisRowStats = {
     lookups: 0,
     updates: 0,
@@ -64,6 +76,8 @@ export class RedisRowAccess implements RowAccess {
     commands: 0,
     pipelines: 0,
     failedCalls: 0,
+    merges: 0,
+    rowsMerged: 0,
   };
 
   /** @throws LionctrError LIONCTR_INTERNAL on a big-endian host (the blocks' words are stored little-endian). */
@@ -73,6 +87,8 @@ export class RedisRowAccess implements RowAccess {
   ) {
     if (endianness() !== 'LE')
       throw new LionctrError('LIONCTR_INTERNAL', 'the Redis row store needs a little-endian host');
+    if (!('lionctrMergeRows' in cluster))
+      cluster.defineCommand('lionctrMergeRows', { lua: MERGE_ROWS_LUA, numberOfKeys: 1 });
   }
 
   async lookup(slot: string, ids: RowIds, out: Int32Array, found: Uint8Array): Promise<void> {
@@ -127,6 +143,39 @@ export class RedisRowAccess implements RowAccess {
     this.stats.bytesWritten += ids.n * bytes;
   }
 
+  /**
+   * Writes rows `ids` of `slot` merged with what other writers did since `old` was read (merge-rows.ts):
+   * `old` and `blocks` [n, stride] words, the rows before and after this trainer's step (old of a row that
+   * was absent: its block as admitted). Rows absent in Redis, or unchanged since `old`, get `blocks`.
+   * @throws LionctrError LIONCTR_UNAVAILABLE as update(); LIONCTR_INTERNAL without opts.layoutOf.
+   */
+  async merge(slot: string, ids: RowIds, old: Int32Array, blocks: Int32Array): Promise<void> {
+    if (!this.opts.layoutOf)
+      throw new LionctrError(
+        'LIONCTR_INTERNAL',
+        'RedisRowAccess.merge needs the layoutOf option (row width, momentum)',
+      );
+    const L = this.opts.layoutOf(slot),
+      bytes = L.stride * 4,
+      px = Math.round(this.opts.ttlSeconds * 1000);
+    this.stats.merges++;
+    if (ids.n === 0) return;
+    const { keys, groups } = this.keysOf(slot, ids);
+    const was = Buffer.from(new Uint8Array(old.buffer, old.byteOffset, ids.n * bytes));
+    const now = Buffer.from(new Uint8Array(blocks.buffer, blocks.byteOffset, ids.n * bytes));
+    const at = (b: Buffer, i: number) => b.subarray(i * bytes, (i + 1) * bytes);
+    const head = [L.width, L.momentum === 'bfloat16' ? 'b' : 'f', px];
+    const script = this.cluster as unknown as MergeCommand;
+    // one key per script call: ioredis's auto-pipelining routes a command by its first argument, so a
+    // script's key count is fixed (numberOfKeys: 1); rows spread over the hash slots anyway (row-keys.ts)
+    const merged = await this.call('merge', slot, ids.n, groups, (idx) =>
+      Promise.all(idx.map((i) => script.lionctrMergeRows(keys[i], ...head, at(was, i), at(now, i)))),
+    );
+    for (const g of merged) for (const m of g) this.stats.rowsMerged += m;
+    this.stats.keysWritten += ids.n;
+    this.stats.bytesWritten += 2 * ids.n * bytes;
+  }
+
   /** The keys of `ids` and their indices grouped by hash slot. */
   private keysOf(slot: string, ids: RowIds): { keys: string[]; groups: SlotGroups } {
     const keys: string[] = new Array(ids.n),
@@ -147,7 +196,7 @@ export class RedisRowAccess implements RowAccess {
    * @throws LionctrError LIONCTR_UNAVAILABLE naming what failed (call, slot, keys, node) or timed out.
    */
   private async call<T>(
-    what: 'lookup' | 'update',
+    what: 'lookup' | 'update' | 'merge',
     slot: string,
     n: number,
     groups: SlotGroups,
@@ -160,7 +209,7 @@ export class RedisRowAccess implements RowAccess {
         throw Object.assign(e instanceof Error ? e : new Error(String(e)), { hashSlot: h });
       });
     });
-    this.stats.commands += this.opts.ttlSeconds > 0 && what === 'update' ? n : groups.size;
+    this.stats.commands += (this.opts.ttlSeconds > 0 && what === 'update') || what === 'merge' ? n : groups.size;
     this.stats.pipelines += nodes.size;
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -79,11 +79,12 @@ export async function openRedisRows(
   const store = new RedisRowAccess(cluster, {
     keyPrefix: r.keyPrefix,
     strideOf: (slot) => layoutOf(local.table(slot)).stride,
+    layoutOf: (slot) => layoutOf(local.table(slot)),
     ttlSeconds: r.ttlSeconds,
     timeoutMs: r.commandTimeoutSeconds * 1000,
   });
   logger.info(
-    { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal },
+    { nodes: r.nodes, keyPrefix: r.keyPrefix, ttlSeconds: r.ttlSeconds, keepLocal: r.keepLocal, update: r.update },
     `embedding rows in the Redis Cluster at ${r.nodes.join(',')} (rows.store=redis)`,
   );
   const lock = ctx.exportDir
@@ -99,12 +100,13 @@ export async function openRedisRows(
   const role = lock
     ? new RedisExportRole({ cluster, store, model, lock, keyPrefix: r.keyPrefix, keepLocal: r.keepLocal, logger })
     : null;
-  const rowSync = new RowSync(model, store, r.keepLocal);
+  const rowSync = new RowSync(model, store, r.keepLocal, r.update);
   const dense =
     r.denseSyncSteps > 0
       ? new DenseSync(cluster, model.tower.vars, {
           keyPrefix: r.keyPrefix,
           everySteps: r.denseSyncSteps,
+          mode: r.denseMode,
           staleMs: r.denseStaleSeconds * 1000,
           timeoutMs: r.commandTimeoutSeconds * 1000,
           logger,
@@ -113,6 +115,8 @@ export async function openRedisRows(
   let pulls = 0;
   const sync = {
     pull: async (batch: FeatureBatch) => {
+      // before the first step (a checkpoint restored by now): the tower this trainer starts from (denseMode sum)
+      if (pulls === 0) await dense?.begin();
       await rowSync.pull(batch);
       // the first pull's rows found were written by other trainers of the prefix (or an earlier run)
       if (pulls++ === 0)
