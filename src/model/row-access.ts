@@ -27,9 +27,10 @@
  *     -> found[i] = 0 (the trainer then admits the id afresh: deterministic init from the id);
  *   - update: the blocks' SETs, pipelined likewise (MSET per node); EXPIRE for a TTL instead of
  *     the local eviction;
- *   - concurrency: two trainers updating one row in the same step both read the old block and
- *     the later write wins (Hogwild-style, as in TFRA); exact sums of both need a server-side
- *     merge (a Lua script applying the update) and are out of this interface's scope. The
+ *   - concurrency: with `update` alone, two trainers updating one row in the same step both read
+ *     the old block and the later write wins (Hogwild-style, as in TFRA); the Redis backend also
+ *     merges (`rows.redis.update=merge`, the default: a Lua script adds each step's change to the
+ *     row as stored; `MergingRowAccess` in row-sync.ts, src/store/redis/merge-rows.ts). The
  *     admission sketch (admission.ts) stays per process.
  * @module
  */
