@@ -7,18 +7,16 @@ import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
- * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
- * rows themselves (in chunks, RowStore). A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
- * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
- * sight while training and never move; storage doubles as it fills.
+ * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the rows
+ * (in chunks, RowStore). A row is W = D + 1 float32s: column 0 the slot's linear ("wide") weight
+ * of the feature, columns 1..D its embedding. Rows are admitted on first sight while training.
  *
- * The id map is open addressing with linear probing over one Uint32Array (ids are already
- * XXH64-uniform, so the low bits index directly), 4 bytes per entry, sized by the rows in
- * use, not the capacity: it doubles when a row would take it past MAX_LOAD (0.5) full, so
- * 8-16 B a row in use (id-map-size.ts; 12 bytes per
- * entry before that). An entry packs the row index with a tag of the id's top bits, so a
- * probe past another id rarely reads that id's row. Values and optimizer state of a row live
- * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
+ * The id map is open addressing with linear probing over one Uint32Array (ids are XXH64-uniform:
+ * the low bits index directly), 4 B an entry, sized by the rows in use: it doubles when a row
+ * would take it past MAX_LOAD (0.75) full (id-map-size.ts), 5.4-10.7 B a row. An entry packs the
+ * row index with a tag of the id's top bits, so a probe past another id rarely reads its row.
+ * Where an id sits in the map never shows outside find(): rows are numbered in admission order
+ * (test/unit/model/map-capacity.test.ts trains the same bit for bit whatever the map's size).
  */
 export class EmbeddingTable {
   readonly slot: string;
@@ -31,10 +29,8 @@ export class EmbeddingTable {
   /** Rows in use. */
   size = 0;
   /**
-   * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
-   * unbounded by default). A full table at this capacity, or at rows.maxRows (the id map's 2^30
-   * rows; the rows lie in chunks, so no typed array bounds them), admits no new id: findOrAdmit
-   * returns -1.
+   * Most rows of capacity the table may grow to (the memory budget's, row-budget.ts; unbounded by
+   * default). Full at it, or at rows.maxRows (the id map's 2^30), findOrAdmit returns -1 for a new id.
    */
   maxCapacity = Number.POSITIVE_INFINITY;
   /** Row values + momentum + bookkeeping; a row admitted at step t starts with lastStep t - 1. */
@@ -45,10 +41,9 @@ export class EmbeddingTable {
   rowHi: Uint32Array;
   rowLo: Uint32Array;
   /**
-   * Called by remove() before anything moves, with the removed id's row index `row` and the
-   * last row `last`, which then moves into `row` (row === last: none moves): holders of row
-   * indices across a remove (the publish gate's snapshot) follow it here. Not copied by clone().
-   */
+   * Called by remove() before anything moves with the removed id's row `row` and the last row `last`,
+   * which then moves into `row` (none when equal): holders of row indices (the publish gate's
+   * snapshot) follow it here. Not copied by clone(). */
   readonly removeListeners: ((row: number, last: number) => void)[] = [];
   /**
    * [mapCap] the id map: 0 = empty, else (the id's hi & tagMask) | (row + 1). The low log2(mapCap)
@@ -178,11 +173,10 @@ export class EmbeddingTable {
   }
 
   /**
-   * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last
-   * row moves into the freed row index, so that rows stay 0..size-1: a row index held across a
-   * remove is stale (serving gathers rows and copies their values in one call; training never
-   * removes). Map entries after the freed one are shifted back (linear-probing deletion). The
-   * vacated last block is zeroed: a row admitted there later has no stale momentum or counts.
+   * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last row
+   * moves into the freed index (rows stay 0..size-1: a row index held across a remove is stale;
+   * training never removes); later map entries shift back (linear-probing deletion); the vacated
+   * last block is zeroed (a row admitted there later has no stale momentum or counts).
    */
   remove(hi: number, lo: number): boolean {
     this.settleMap();
@@ -228,14 +222,15 @@ export class EmbeddingTable {
     return c;
   }
 
-  /** Map position where the probe for id (hi, lo) starts. */
-  private home(hi: number, lo: number): number {
-    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-  }
-
   /** Grows the capacity to `cap` rows (no-op when it is already that large). */
   growTo(cap: number): void {
     if (cap > this.capacity) this.resize(cap);
+  }
+
+  /** Capacity and id map for `rows` rows in use: neither grows until then (rows, ids and find() answers as before). */
+  presize(rows: number): void {
+    this.growTo(rows);
+    if (mapCapFor(rows) > this.mask + 1) this.growMap(mapCapFor(rows));
   }
 
   /**
@@ -245,6 +240,11 @@ export class EmbeddingTable {
    */
   reserve(rows: number): void {
     if (rows > this.capacity) this.resize(rows + (rows >> 3));
+  }
+
+  /** Map position where the probe for id (hi, lo) starts. */
+  private home(hi: number, lo: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
   }
 
   /** Reallocates to `cap` >= size rows (the map grows with the rows in use, in admit()). */

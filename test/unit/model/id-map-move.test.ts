@@ -16,12 +16,13 @@ const id = (i: number): [number, number] => [
 
 describe('EmbeddingTable id map growth, moved with the admissions', () => {
   it('keeps every id at its row while the old map empties into the new one', () => {
-    const n = 1 << 17;
+    const n = 3 << 16; // 0.75 of 2^18: the map of n rows (MAX_LOAD) is full
     const t = new EmbeddingTable('C1', 2, { initialCapacity: n });
+    expect(t.bytes).toBe(t.rows.bytes + 8 * n + 4 * 2 ** 18);
     for (let i = 0; i < n; i++) expect(t.findOrAdmit(...id(i))).toBe(i);
     const before = t.bytes,
       ids = 8 * n; // rowHi and rowLo at capacity n
-    expect(t.findOrAdmit(...id(n))).toBe(n); // capacity n -> 2n, map 2^18 -> 2^19 entries
+    expect(t.findOrAdmit(...id(n))).toBe(n); // capacity n -> 2n, map 2^18 -> 2^19 entries (past 0.75 full)
     // the old map (2^18 entries) is still held: it was not rebuilt into the new one at once
     expect(t.bytes).toBe(before + t.rows.bytes / 2 + ids + 4 * 2 ** 19);
     for (let i = 0; i <= n; i += 97) expect(t.find(...id(i))).toBe(i);
