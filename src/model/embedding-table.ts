@@ -3,6 +3,7 @@ export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
 import { MAX_LOAD, mapCapFor } from './id-map-size.ts';
+import { grownCapacity, growIds, newIds } from './row-ids.ts';
 import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
@@ -59,7 +60,7 @@ export class EmbeddingTable {
   private tagMask: number;
 
   /**
-   * @param opts.initialCapacity rows allocated up front (grows by doubling); a loaded export
+   * @param opts.initialCapacity rows allocated up front (then grownCapacity, row-ids.ts); a loaded export
    *   passes its row count, so that its rows take no spare capacity.
    * @param opts.momentumDtype storage of the momentum: float32 (default), bfloat16, or none
    *   (weights only: a served table, never trained; see RowStore).
@@ -75,14 +76,14 @@ export class EmbeddingTable {
     this.initStd = opts.initStd ?? 0.01;
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
     this.rows = new RowStore(this.width, cap, opts.momentumDtype ?? 'float32');
-    this.rowHi = new Uint32Array(cap);
-    this.rowLo = new Uint32Array(cap);
+    this.rowHi = newIds(cap);
+    this.rowLo = newIds(cap);
     this.map = new Uint32Array(0);
     this.mask = this.rowMask = this.tagMask = 0;
     this.newMap(mapCapFor(cap));
   }
 
-  /** Row capacity before the next doubling. */
+  /** Row capacity before the next growth. */
   get capacity(): number {
     return this.rows.capacity;
   }
@@ -143,7 +144,7 @@ export class EmbeddingTable {
     }
     if (this.size >= this.capacity) {
       if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
-      this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows)); // doubling
+      this.resize(Math.min(grownCapacity(this.capacity), this.maxCapacity, this.rows.maxRows));
       return this.admit(hi, lo, init);
     }
     if (this.size >= MAX_LOAD * (this.mask + 1)) {
@@ -247,16 +248,11 @@ export class EmbeddingTable {
     return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
   }
 
-  /** Reallocates to `cap` >= size rows (the map grows with the rows in use, in admit()). */
+  /** Grows to `cap` >= size rows in place (row-ids.ts; the map grows with the rows in use, in admit()). */
   private resize(cap: number): void {
-    const grow = (a: Uint32Array, n: number): Uint32Array => {
-      const b = new Uint32Array(n);
-      b.set(a);
-      return b;
-    };
     this.rows.grow(cap);
-    this.rowHi = grow(this.rowHi, cap);
-    this.rowLo = grow(this.rowLo, cap);
+    this.rowHi = growIds(this.rowHi, cap);
+    this.rowLo = growIds(this.rowLo, cap);
   }
 
   /** Replaces the id map with one of `mapCap` entries, its entries moved at once or with the next admissions. */
