@@ -25,9 +25,12 @@ interface Resizable extends ArrayBuffer {
 
 let reservable = true;
 
-/** A zero [n] id array over a resizable buffer (a plain one when none can be reserved). */
+/**
+ * A zero [n] id array: a plain one below DOUBLE_BELOW ids (small tables, as row-sync.ts's id set of
+ * each batch, reserve no address space) or when none can be reserved, else over a resizable buffer.
+ */
 export function newIds(n: number): Uint32Array {
-  if (reservable) {
+  if (reservable && n >= DOUBLE_BELOW) {
     try {
       const Ctor = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
       return new Uint32Array(new Ctor(4 * n, { maxByteLength: 4 * MAX_IDS }), 0, n);
@@ -40,7 +43,8 @@ export function newIds(n: number): Uint32Array {
 
 /**
  * `a` at `n` ids, the first min(a.length, n) kept and new ones zero: the same buffer resized in
- * place when it is resizable and large enough, else a new array and a copy.
+ * place when it is resizable and large enough, else a new array and a copy (a plain array growing
+ * past DOUBLE_BELOW ids: one copy of them into a resizable one).
  * @returns a view of n ids (not `a`: callers replace their reference).
  */
 export function growIds(a: Uint32Array, n: number): Uint32Array {
