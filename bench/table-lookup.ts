@@ -11,8 +11,8 @@
  * It prints lookups/s, the ratio lookup / floor (median over rounds of floor time / lookup
  * time, each pair timed back to back), bytes per row (EmbeddingTable.bytes / rows: rows,
  * momentum, bookkeeping, ids and the id map), and RSS. `--initial-capacity` pre-sizes each
- * table (default 1024, then doubling: growing to 10^8 rows, the last doubling holds 7.5 GB of
- * old and 15 GB of new rows at once; `--initial-capacity 100000000` takes ~13 GB at 10^8).
+ * table (default 1024, then grown as training grows it: by a 64th past 2^16 rows, row-ids.ts;
+ * ~12.2 GiB of RSS at 10^8 rows: run one at a time, see `free -g`).
  *
  *   npx tsx bench/table-lookup.ts [--sizes 1000000,10000000] [--lookups 1000000] [--reps 7]
  *     [--initial-capacity 1024]

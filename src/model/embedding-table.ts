@@ -3,22 +3,21 @@ export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
 import { MAX_LOAD, mapCapFor } from './id-map-size.ts';
+import { grownCapacity, growIds, newIds } from './row-ids.ts';
 import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
 /**
- * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the
- * rows themselves (in chunks, RowStore). A row is W = D + 1 float32s: column 0 is the slot's linear ("wide")
- * weight of the feature, columns 1..D its embedding vector. Rows are admitted on first
- * sight while training and never move; storage doubles as it fills.
+ * One slot's embedding table: a map from 64-bit feature id (hi, lo) to a row, and the rows
+ * (in chunks, RowStore). A row is W = D + 1 float32s: column 0 the slot's linear ("wide") weight
+ * of the feature, columns 1..D its embedding. Rows are admitted on first sight while training.
  *
- * The id map is open addressing with linear probing over one Uint32Array (ids are already
- * XXH64-uniform, so the low bits index directly), 4 bytes per entry, sized by the rows in
- * use, not the capacity: it doubles when a row would take it past MAX_LOAD (0.5) full, so
- * 8-16 B a row in use (id-map-size.ts; 12 bytes per
- * entry before that). An entry packs the row index with a tag of the id's top bits, so a
- * probe past another id rarely reads that id's row. Values and optimizer state of a row live
- * in one block of `rows` (a RowStore), so a sparse step touches one place per row.
+ * The id map is open addressing with linear probing over one Uint32Array (ids are XXH64-uniform:
+ * the low bits index directly), 4 B an entry, sized by the rows in use: it doubles when a row
+ * would take it past MAX_LOAD (0.75) full (id-map-size.ts), 5.4-10.7 B a row. An entry packs the
+ * row index with a tag of the id's top bits, so a probe past another id rarely reads its row.
+ * Where an id sits in the map never shows outside find(): rows are numbered in admission order
+ * (test/unit/model/map-capacity.test.ts trains the same bit for bit whatever the map's size).
  */
 export class EmbeddingTable {
   readonly slot: string;
@@ -31,10 +30,8 @@ export class EmbeddingTable {
   /** Rows in use. */
   size = 0;
   /**
-   * Most rows of capacity the table may grow to (the memory budget's, src/model/row-budget.ts;
-   * unbounded by default). A full table at this capacity, or at rows.maxRows (the id map's 2^30
-   * rows; the rows lie in chunks, so no typed array bounds them), admits no new id: findOrAdmit
-   * returns -1.
+   * Most rows of capacity the table may grow to (the memory budget's, row-budget.ts; unbounded by
+   * default). Full at it, or at rows.maxRows (the id map's 2^30), findOrAdmit returns -1 for a new id.
    */
   maxCapacity = Number.POSITIVE_INFINITY;
   /** Row values + momentum + bookkeeping; a row admitted at step t starts with lastStep t - 1. */
@@ -45,10 +42,9 @@ export class EmbeddingTable {
   rowHi: Uint32Array;
   rowLo: Uint32Array;
   /**
-   * Called by remove() before anything moves, with the removed id's row index `row` and the
-   * last row `last`, which then moves into `row` (row === last: none moves): holders of row
-   * indices across a remove (the publish gate's snapshot) follow it here. Not copied by clone().
-   */
+   * Called by remove() before anything moves with the removed id's row `row` and the last row `last`,
+   * which then moves into `row` (none when equal): holders of row indices (the publish gate's
+   * snapshot) follow it here. Not copied by clone(). */
   readonly removeListeners: ((row: number, last: number) => void)[] = [];
   /**
    * [mapCap] the id map: 0 = empty, else (the id's hi & tagMask) | (row + 1). The low log2(mapCap)
@@ -64,7 +60,7 @@ export class EmbeddingTable {
   private tagMask: number;
 
   /**
-   * @param opts.initialCapacity rows allocated up front (grows by doubling); a loaded export
+   * @param opts.initialCapacity rows allocated up front (then grownCapacity, row-ids.ts); a loaded export
    *   passes its row count, so that its rows take no spare capacity.
    * @param opts.momentumDtype storage of the momentum: float32 (default), bfloat16, or none
    *   (weights only: a served table, never trained; see RowStore).
@@ -80,14 +76,14 @@ export class EmbeddingTable {
     this.initStd = opts.initStd ?? 0.01;
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
     this.rows = new RowStore(this.width, cap, opts.momentumDtype ?? 'float32');
-    this.rowHi = new Uint32Array(cap);
-    this.rowLo = new Uint32Array(cap);
+    this.rowHi = newIds(cap);
+    this.rowLo = newIds(cap);
     this.map = new Uint32Array(0);
     this.mask = this.rowMask = this.tagMask = 0;
     this.newMap(mapCapFor(cap));
   }
 
-  /** Row capacity before the next doubling. */
+  /** Row capacity before the next growth. */
   get capacity(): number {
     return this.rows.capacity;
   }
@@ -148,7 +144,7 @@ export class EmbeddingTable {
     }
     if (this.size >= this.capacity) {
       if (this.capacity >= Math.min(this.maxCapacity, this.rows.maxRows)) return -1;
-      this.resize(Math.min(this.capacity * 2, this.maxCapacity, this.rows.maxRows)); // doubling
+      this.resize(Math.min(grownCapacity(this.capacity), this.maxCapacity, this.rows.maxRows));
       return this.admit(hi, lo, init);
     }
     if (this.size >= MAX_LOAD * (this.mask + 1)) {
@@ -178,11 +174,10 @@ export class EmbeddingTable {
   }
 
   /**
-   * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last
-   * row moves into the freed row index, so that rows stay 0..size-1: a row index held across a
-   * remove is stale (serving gathers rows and copies their values in one call; training never
-   * removes). Map entries after the freed one are shifted back (linear-probing deletion). The
-   * vacated last block is zeroed: a row admitted there later has no stale momentum or counts.
+   * Removes the row of id (hi, lo) (a tombstone of a delta export); false when absent. The last row
+   * moves into the freed index (rows stay 0..size-1: a row index held across a remove is stale;
+   * training never removes); later map entries shift back (linear-probing deletion); the vacated
+   * last block is zeroed (a row admitted there later has no stale momentum or counts).
    */
   remove(hi: number, lo: number): boolean {
     this.settleMap();
@@ -228,14 +223,15 @@ export class EmbeddingTable {
     return c;
   }
 
-  /** Map position where the probe for id (hi, lo) starts. */
-  private home(hi: number, lo: number): number {
-    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-  }
-
   /** Grows the capacity to `cap` rows (no-op when it is already that large). */
   growTo(cap: number): void {
     if (cap > this.capacity) this.resize(cap);
+  }
+
+  /** Capacity and id map for `rows` rows in use: neither grows until then (rows, ids and find() answers as before). */
+  presize(rows: number): void {
+    this.growTo(rows);
+    if (mapCapFor(rows) > this.mask + 1) this.growMap(mapCapFor(rows));
   }
 
   /**
@@ -247,16 +243,16 @@ export class EmbeddingTable {
     if (rows > this.capacity) this.resize(rows + (rows >> 3));
   }
 
-  /** Reallocates to `cap` >= size rows (the map grows with the rows in use, in admit()). */
+  /** Map position where the probe for id (hi, lo) starts. */
+  private home(hi: number, lo: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+  }
+
+  /** Grows to `cap` >= size rows in place (row-ids.ts; the map grows with the rows in use, in admit()). */
   private resize(cap: number): void {
-    const grow = (a: Uint32Array, n: number): Uint32Array => {
-      const b = new Uint32Array(n);
-      b.set(a);
-      return b;
-    };
     this.rows.grow(cap);
-    this.rowHi = grow(this.rowHi, cap);
-    this.rowLo = grow(this.rowLo, cap);
+    this.rowHi = growIds(this.rowHi, cap);
+    this.rowLo = growIds(this.rowLo, cap);
   }
 
   /** Replaces the id map with one of `mapCap` entries, its entries moved at once or with the next admissions. */
