@@ -3,6 +3,7 @@
  * an event-time clock, and the sweep that removes the rows not seen for `ttlSeconds`. @module
  */
 import type { EmbeddingTable } from './embedding-table.ts';
+import { growIds, newIds } from './row-ids.ts';
 
 /** Settings of `model.eviction` (see src/model/config.ts). */
 export interface EvictionConfig {
@@ -86,11 +87,9 @@ export class Eviction {
   touch(f: number, rowIdx: Int32Array, F: number): void {
     const t = this.tables[f];
     let ls = this.lastSeen[f];
-    if (ls.length < t.capacity) {
-      const g = new Uint32Array(t.capacity);
-      g.set(ls);
-      ls = this.lastSeen[f] = g;
-    }
+    // grown in place as the table's ids (row-ids.ts): tables past 2^16 rows grow by a 64th, and a copy
+    // of every row's time at each growth would cost a 10^8-row table 400 MB of copying a 64th
+    if (ls.length < t.capacity) ls = this.lastSeen[f] = growIds(ls, t.capacity);
     const now = Math.max(0, this.nowSec);
     for (let k = f; k < rowIdx.length; k += F) if (rowIdx[k] >= 0) ls[rowIdx[k]] = now;
   }
@@ -136,7 +135,7 @@ export class Eviction {
     this.nowSec = clock.nowSec;
     this.lastSweepSec = clock.lastSweepSec;
     times.forEach((ts, f) => {
-      const g = new Uint32Array(Math.max(this.tables[f].capacity, ts?.length ?? 0));
+      const g = newIds(Math.max(this.tables[f].capacity, ts?.length ?? 0));
       if (ts) g.set(ts);
       this.lastSeen[f] = g;
     });

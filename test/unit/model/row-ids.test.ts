@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EmbeddingTable } from '../../../src/model/embedding-table.ts';
+import { Eviction } from '../../../src/model/eviction.ts';
 import { DOUBLE_BELOW, GROW_STEP, growIds, grownCapacity, newIds } from '../../../src/model/row-ids.ts';
 
 /** Distinct, well-spread ids (as id-map-move.test.ts's). */
@@ -56,6 +57,24 @@ describe('row ids growing in place', () => {
     expect(buffers.size).toBe(2);
     expect(t.capacity - t.size).toBeLessThan(n / 64 + GROW_STEP);
     for (let i = 0; i < n; i += 7) if (t.find(...id(i)) !== i) wrong++;
+    expect(wrong).toBe(0);
+  });
+
+  it("eviction's last-seen times grow in place with the table: one buffer past 2^16 rows, times kept", () => {
+    const t = new EmbeddingTable('C1', 0, { momentumDtype: 'none' });
+    const ev = new Eviction([t], { ttlSeconds: 100, sweepSeconds: 10 });
+    const buffers = new Set<ArrayBufferLike>();
+    const rowIdx = new Int32Array(1);
+    for (let i = 0; i < 300_000; i++) {
+      rowIdx[0] = t.findOrAdmit(...id(i));
+      ev.nowSec = i % 1000;
+      ev.touch(0, rowIdx, 1);
+      if (t.capacity > DOUBLE_BELOW) buffers.add(ev.lastSeen[0].buffer);
+    }
+    expect(ev.lastSeen[0].length).toBe(t.capacity);
+    expect(buffers.size).toBe(1); // a copy into a new array at each growth: one buffer a growth
+    let wrong = 0;
+    for (let i = 0; i < 300_000; i += 13) if (ev.lastSeen[0][t.find(...id(i))] !== i % 1000) wrong++;
     expect(wrong).toBe(0);
   });
 });
