@@ -16,6 +16,7 @@ import { metadata } from './routes/metadata.ts';
 import { predict } from './routes/predict.ts';
 import { status } from './routes/status.ts';
 import { registerStatusPage, type StatusHistoryOptions } from './status-page/routes.ts';
+import type { SamplerOptions } from './status-page/sampler.ts';
 import { JsonText } from './json-text.ts';
 import { nextTurn } from './scoring.ts';
 import { TfsError } from './tfs-error.ts';
@@ -48,6 +49,8 @@ export interface HttpServerOptions {
   yieldTurn?: () => Promise<void>;
   /** What /metrics answers instead of `metrics.registry` (Prometheus text; `serve --workers`: all workers'). */
   scrape?: () => Promise<string>;
+  /** `serve --workers N`: all workers' metrics combined, read by the status page's sampler. */
+  clusterMetrics?: SamplerOptions['clusterMetrics'];
   /** serve.maxBodyBytes and the timeouts (default: the config's defaults, DEFAULT_SERVE_LIMITS). */
   limits?: Partial<ServeLimits>;
   /** `run`: how its trainer stands (`up`, `down: <error>; ...`), /readyz's `training` field; readiness unchanged. */
@@ -238,6 +241,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     modelName,
     history: opts.statusHistory,
     training: opts.trainingStatus,
+    clusterMetrics: opts.clusterMetrics,
     onSampleError: (e) => logger?.warn({ err: e }, `status page sample failed: ${(e as Error).message}`),
   });
 

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_HEADER } from '../../src/cli/commands/lifecycle.ts';
 import { VERSION_HEADER } from '../../src/serve/http-server.ts';
+import { STATUS_JSON_PATH } from '../../src/serve/status-page/routes.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
 import { alive } from '../helpers/run-process.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
@@ -72,7 +73,8 @@ describe('lionctr serve --workers 2', () => {
     version = (await writeExport(dir, trained.model, meta)).version;
     body = JSON.stringify({ instances: sampleInstances(3, trained.schema) });
     const args = ['serve', '--workers', '2', '--port', String(port), '--export-dir', dir];
-    proc = spawn('node', ['bin/lionctr.mjs', ...args, '--set', 'serve.drainSeconds=0.2'], { env: cleanEnv });
+    const sets = ['serve.drainSeconds=0.2', 'serve.statusHistory.intervalSeconds=0.3'];
+    proc = spawn('node', ['bin/lionctr.mjs', ...args, ...sets.flatMap((x) => ['--set', x])], { env: cleanEnv });
     proc.stderr?.on('data', (c) => {
       log += c;
     });
@@ -105,6 +107,52 @@ describe('lionctr serve --workers 2', () => {
     expect(sample(m.text, 'lionctr_serve_model_version')).toBe(Number(version));
     expect(m.text).toMatch(/^lionctr_build_info\{[^}]*\} 1$/m);
     expect(sample(m.text, 'lionctr_serve_model_age_seconds')).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("the status page's prediction rate is the endpoint's, whichever worker answers the page", async () => {
+    // every prediction on one keep-alive connection, so one worker answers all of them
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const predictedBy = new Set<string>();
+    let stop = false,
+      predicted = 0;
+    // the earlier tests' predictions (both workers) out of the newest sample: 4 sample intervals
+    await new Promise((r) => setTimeout(r, 1200));
+    const predicting = (async () => {
+      while (!stop) {
+        await new Promise<void>((ok, fail) => {
+          const req = request(
+            { host: '127.0.0.1', port, method: 'POST', path: '/v1/models/ctr:predict', agent },
+            (res) => {
+              predictedBy.add(String(res.headers[WORKER_HEADER]));
+              res.resume();
+              res.on('end', () => ok());
+            },
+          );
+          req.on('error', fail);
+          req.end(body);
+        });
+        predicted++;
+      }
+    })();
+    // the page's JSON on new connections until both workers answered it with a rate above 0
+    const busy = new Map<string, number>();
+    try {
+      for (const t0 = Date.now(); busy.size < 2 && Date.now() - t0 < 30_000; ) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await call(port, 'GET', STATUS_JSON_PATH);
+        expect(r.status, r.text).toBe(200);
+        const rate = JSON.parse(r.text).latest?.predict_requests_per_second;
+        if (typeof rate === 'number' && rate > 0) busy.set(String(r.headers[WORKER_HEADER]), rate);
+      }
+    } finally {
+      stop = true;
+      await predicting;
+      agent.destroy();
+    }
+    expect(predicted).toBeGreaterThan(10);
+    expect(predictedBy.size, `predictions answered by workers ${[...predictedBy]}`).toBe(1);
+    // before the status sampler read the combined metrics, the worker without the connection showed 0
+    expect([...busy.keys()].sort()).toEqual(['1', '2']);
   }, 60_000);
 
   it('restarts a worker that dies, with a log line; the restart takes requests once loaded', async () => {

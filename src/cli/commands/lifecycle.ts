@@ -11,6 +11,7 @@ import { observeRegistry } from '../../metrics/serve-observer.ts';
 import { createHttpServer } from '../../serve/http-server.ts';
 import { configureServingTower } from '../../model/serving-tower.ts';
 import { ModelRegistry } from '../../serve/model-registry.ts';
+import type { WorkerSide } from './serve-cluster.ts';
 
 /**
  * Aborts on the first SIGTERM/SIGINT, or, when started by an npm script (`npm_lifecycle_event` set),
@@ -73,7 +74,7 @@ export async function startServer(
   exportDir: string,
   metrics: ServeMetrics,
   draining?: AbortSignal,
-  worker?: { id: number; scrape: () => Promise<string> },
+  worker?: WorkerSide & { id: number },
   trainingStatus?: () => string,
 ) {
   const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
@@ -94,6 +95,7 @@ export async function startServer(
     isDraining,
     logger,
     scrape: worker?.scrape,
+    clusterMetrics: worker?.clusterMetrics,
     limits: cfg.serve,
     trainingStatus,
     statusHistory: cfg.serve.statusHistory,

@@ -24,13 +24,53 @@ import type { ServeMetrics } from '../../metrics/catalogue.ts';
 const SCRAPE_REQ = 'lionctr:scrapeReq';
 const SCRAPE_RES = 'lionctr:scrapeRes';
 const SHUTDOWN = 'lionctr:shutdown';
+/** The status page's combined metrics: a worker asks the primary (AGG), the primary asks each worker (JSON). */
+const AGG_REQ = 'lionctr:aggJsonReq';
+const AGG_RES = 'lionctr:aggJsonRes';
+const JSON_REQ = 'lionctr:jsonReq';
+const JSON_RES = 'lionctr:jsonRes';
+/** A worker that does not answer the primary's JSON request in this long is left out of that sum. */
+const JSON_WAIT_MS = 5000;
 
 /** Restart backoff after a worker dies: doubles from 1 s to 30 s; reset once a worker lived 60 s. */
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
 
-type Msg = { type?: string; id?: number; text?: string; error?: string };
+type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
+type Msg = { type?: string; id?: number; text?: string; error?: string; json?: MetricsJson };
+
+/**
+ * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES), combined as /metrics
+ * combines them (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their own
+ * aggregator); a worker silent for JSON_WAIT_MS is left out.
+ */
+function makeGatherJson() {
+  let next = 0;
+  const pending = new Map<number, (m: Msg) => void>();
+  cluster.on('message', (_w, m: Msg) => {
+    if (m?.type === JSON_RES && m.id !== undefined) pending.get(m.id)?.(m);
+  });
+  return async (): Promise<MetricsJson> => {
+    const ws = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
+    const id = next++;
+    const got: MetricsJson[] = [];
+    await new Promise<void>((done) => {
+      const t = setTimeout(done, JSON_WAIT_MS);
+      pending.set(id, (m) => {
+        if (m.json) got.push(m.json);
+        if (got.length >= ws.length) {
+          clearTimeout(t);
+          done();
+        }
+      });
+      if (ws.length === 0) done();
+      for (const w of ws) w.send({ type: JSON_REQ, id });
+    });
+    pending.delete(id);
+    return client.AggregatorRegistry.aggregate(got).getMetricsAsJSON() as Promise<MetricsJson>;
+  };
+}
 
 /**
  * Runs the primary: forks `n` workers (each re-runs this command line with the same environment),
@@ -53,7 +93,13 @@ export async function runPrimary(n: number, logger: Logger, shutdown: AbortSigna
     started.set(w, Date.now());
     w.on('online', () => logger.info(`worker ${w.id} started (pid ${w.process.pid})`));
   };
+  const gatherJson = makeGatherJson();
   cluster.on('message', (w, m: Msg) => {
+    if (m?.type === AGG_REQ)
+      gatherJson().then(
+        (json) => w.isConnected() && w.send({ type: AGG_RES, id: m.id, json }),
+        (e: Error) => w.isConnected() && w.send({ type: AGG_RES, id: m.id, error: e.message }),
+      );
     if (m?.type !== SCRAPE_REQ) return;
     aggregator.clusterMetrics().then(
       (text) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, text }),
@@ -105,19 +151,28 @@ export async function runPrimary(n: number, logger: Logger, shutdown: AbortSigna
   return done;
 }
 
+/** What a worker of `serve --workers N` reads from the others (through the primary). */
+export interface WorkerSide {
+  /** /metrics's answer: the primary's sum over the workers (Prometheus text). */
+  scrape: () => Promise<string>;
+  /** The same sum as prom-client JSON, for the status page's sampler. */
+  clusterMetrics: () => Promise<MetricsJson>;
+}
+
 /**
  * In a worker: aborts `ac` when the primary passes on a shutdown (a signal the worker got itself,
  * e.g. Ctrl-C to the process group, has already aborted it: the message is then ignored), makes
  * prom-client answer the primary's metric requests from this worker's `metrics.registry` (the
- * served model's age computed at scrape time), and returns what /metrics answers: the primary's
- * sum over the workers. @throws Error on scrape when the primary does not answer in 10 s.
+ * served model's age computed at scrape time), answers the primary's JSON requests likewise, and
+ * returns the readers of the primary's sum over the workers.
+ * @throws Error (from the readers) when the primary does not answer in 10 s or reports an error.
  */
 export function workerSide(
   metrics: ServeMetrics,
   ageOf: () => number | undefined,
   logger: Logger,
   ac: AbortController,
-) {
+): WorkerSide {
   new client.AggregatorRegistry(); // installs prom-client's worker-side listener
   client.AggregatorRegistry.setRegistries([metrics.registry]);
   // the age of the served model at scrape time, whichever worker the scrape reached
@@ -127,35 +182,44 @@ export function workerSide(
     if (a !== undefined) metrics.servedAge.set(a);
   };
   let next = 0;
-  const pending = new Map<number, { ok(t: string): void; fail(e: Error): void }>();
+  const pending = new Map<number, { ok(m: Msg): void; fail(e: Error): void }>();
   process.on('message', (m: Msg) => {
     if (m?.type === SHUTDOWN && !ac.signal.aborted) {
       logger.info('primary is shutting down: finishing requests in flight');
       ac.abort();
-    } else if (m?.type === SCRAPE_RES && m.id !== undefined) {
+    } else if (m?.type === JSON_REQ) {
+      metrics.registry.getMetricsAsJSON().then(
+        (json) => process.send?.({ type: JSON_RES, id: m.id, json }),
+        () => process.send?.({ type: JSON_RES, id: m.id }),
+      );
+    } else if ((m?.type === SCRAPE_RES || m?.type === AGG_RES) && m.id !== undefined) {
       const p = pending.get(m.id);
       pending.delete(m.id);
       if (m.error !== undefined) p?.fail(new Error(`cluster metrics: ${m.error}`));
-      else p?.ok(m.text ?? '');
+      else p?.ok(m);
     }
   });
-  return () =>
-    new Promise<string>((ok, fail) => {
+  const ask = (type: string) =>
+    new Promise<Msg>((ok, fail) => {
       const id = next++;
       const t = setTimeout(() => {
         pending.delete(id);
         fail(new Error('cluster metrics: the primary did not answer in 10 s'));
       }, 10_000);
       pending.set(id, {
-        ok: (s) => {
+        ok: (m) => {
           clearTimeout(t);
-          ok(s);
+          ok(m);
         },
         fail: (e) => {
           clearTimeout(t);
           fail(e);
         },
       });
-      process.send?.({ type: SCRAPE_REQ, id });
+      process.send?.({ type, id });
     });
+  return {
+    scrape: async () => (await ask(SCRAPE_REQ)).text ?? '',
+    clusterMetrics: async () => (await ask(AGG_REQ)).json ?? [],
+  };
 }

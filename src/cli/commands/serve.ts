@@ -68,7 +68,7 @@ async function serveHere(cfg: LionctrConfig, logger: ReturnType<typeof createLog
   const metrics = createServeMetrics();
   let ageOf: () => number | undefined = () => undefined;
   const worker = cluster.isWorker
-    ? { id: cluster.worker?.id ?? 0, scrape: workerSide(metrics, () => ageOf(), logger, ac) }
+    ? { id: cluster.worker?.id ?? 0, ...workerSide(metrics, () => ageOf(), logger, ac) }
     : undefined;
   await selectBackend(cfg.backend, (m) => logger.info(m));
   const s = await startServer(cfg, logger, resolve(cfg.export.dir), metrics, ac.signal, worker);

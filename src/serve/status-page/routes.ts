@@ -11,7 +11,7 @@ import type client from 'prom-client';
 import { serveConfig } from '../config.ts';
 import type { ModelRegistry } from '../model-registry.ts';
 import { StatusHistory } from './history.ts';
-import { StatusSampler } from './sampler.ts';
+import { type SamplerOptions, StatusSampler } from './sampler.ts';
 import { statusBody } from './status-body.ts';
 
 /** The path of the status JSON (beside lionctr's extras, /v1/lionctr/models/<name>). */
@@ -41,6 +41,8 @@ export interface StatusPageOptions {
   training?: () => string;
   /** Told of a sample that failed. */
   onSampleError?: (e: unknown) => void;
+  /** `serve --workers N`: all workers' metrics combined (SamplerOptions.clusterMetrics). */
+  clusterMetrics?: SamplerOptions['clusterMetrics'];
 }
 
 /** A static file: its bytes and content type. */
@@ -84,6 +86,7 @@ export function registerStatusPage(app: FastifyInstance, o: StatusPageOptions) {
     history,
     intervalSeconds,
     onError: o.onSampleError,
+    clusterMetrics: o.clusterMetrics,
   });
   for (const [path, a] of loadAssets())
     app.get(path, async (_req, reply) =>

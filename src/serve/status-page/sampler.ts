@@ -50,6 +50,12 @@ export interface SamplerOptions {
   intervalSeconds: number;
   /** Told of a sample that failed (a metric's collect threw); that sample is missing from the history. */
   onError?: (e: unknown) => void;
+  /**
+   * `serve --workers N`: the metrics of all workers combined (the primary's sum, as /metrics answers);
+   * when given, each sample reads its figures from it instead of this worker's own registry, so the
+   * page shows the endpoint's rates whichever worker answers it.
+   */
+  clusterMetrics?: () => Promise<client.MetricObjectWithValues<client.MetricValue<string>>[]>;
 }
 
 /** Samples the process's figures into a history on a timer (unref'd: it keeps no process alive). */
@@ -59,6 +65,8 @@ export class StatusSampler {
   private chain: Promise<void> = Promise.resolve();
   /** Counter totals at the previous sample (for rates), NaN before the first. */
   private prev = { t: Number.NaN, examples: Number.NaN, requests: Number.NaN };
+  /** The combined metrics of the sample being read (clusterMetrics), by name; undefined: this registry. */
+  private snap: Map<string, Values> | undefined;
 
   constructor(private readonly o: SamplerOptions) {}
 
@@ -84,13 +92,14 @@ export class StatusSampler {
 
   /** The values of metric `name` now; [] when this process has no such metric. */
   private async values(name: string): Promise<Values> {
+    if (this.snap) return this.snap.get(name) ?? [];
     const m = this.o.metrics.getSingleMetric(name);
     return m ? ((await m.get()).values as Values) : [];
   }
 
   /** The sum of metric `name`'s samples whose labels pass `keep`; NaN without the metric. */
   private async total(name: string, keep: (l: Values[number]['labels']) => boolean = () => true): Promise<number> {
-    if (!this.o.metrics.getSingleMetric(name)) return Number.NaN;
+    if (this.snap ? !this.snap.has(name) : !this.o.metrics.getSingleMetric(name)) return Number.NaN;
     return (await this.values(name)).filter((v) => keep(v.labels)).reduce((s, v) => s + v.value, 0);
   }
 
@@ -106,6 +115,9 @@ export class StatusSampler {
    * after a counter went down), the served version's age and event-time lag from its manifest.
    */
   private async read(nowMs: number): Promise<Sample> {
+    this.snap = this.o.clusterMetrics
+      ? new Map((await this.o.clusterMetrics()).map((m) => [m.name, m.values as Values]))
+      : undefined;
     const [auc, logloss, cal] = await Promise.all(
       [READ.auc, READ.logloss, READ.calibration].map(async (n) => byScope(await this.values(n))),
     );
