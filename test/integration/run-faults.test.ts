@@ -19,9 +19,11 @@ import { DiskFiller, fileSizeLimit, mountTmpfs } from '../helpers/tmpfs.ts';
 
 const fx = useFixture();
 const root = mkdtempSync(join(tmpdir(), 'lionctr-runfaults-'));
-// the real thing when root: a 64 MB tmpfs kept full; else a file size limit set on the process
-// (EFBIG on every write past 4 KB); LIONCTR_TEST_DISK_FAULT=fsize forces the latter
-const disk = process.env.LIONCTR_TEST_DISK_FAULT === 'fsize' ? { skip: 'forced' } : mountTmpfs(join(root, 'disk'), 64);
+// the real thing when root: a 256 MB tmpfs kept full (once freed, room for the checkpoint kept and its
+// successor: checkpoints grew to 37 MB within a run, and on 64 MB every later one failed with ENOSPC);
+// else a file size limit set on the process (EFBIG on every write past 4 KB); LIONCTR_TEST_DISK_FAULT=fsize
+// forces the latter
+const disk = process.env.LIONCTR_TEST_DISK_FAULT === 'fsize' ? { skip: 'forced' } : mountTmpfs(join(root, 'disk'), 256);
 afterAll(() => {
   if ('unmount' in disk) disk.unmount();
   rmSync(root, { recursive: true, force: true });
@@ -96,7 +98,7 @@ describeFault(`run on a full disk (${mode ?? `skipped: ${noFsize}`})`, () => {
         30_000,
       );
     } catch (e) {
-      // seen once in ~10 runs on wasm (also before this session's changes): say what the trainer was doing
+      // say what the trainer was doing (on a 64 MB tmpfs the checkpoints outgrew the freed disk: ENOSPC on)
       throw new Error(`${(e as Error).message}; last checkpoint at ${ckptAt}; log tail:\n${run.log().slice(-4000)}`);
     }
     const stats = await load.stop();
