@@ -101,6 +101,15 @@ export async function metric(port: number, name: string): Promise<number> {
   return line ? Number(line.slice(name.length + 1)) : Number.NaN;
 }
 
+/**
+ * The sample value of `name{labels}` in Prometheus text (labels as written, e.g.
+ * `route="predict",code="200"`; none: the unlabelled sample), undefined when absent.
+ */
+export function sampleOf(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** Polls `cond` every 200 ms until it holds; throws `what` after `ms`. */
 export async function until(what: string, cond: () => Promise<boolean> | boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;

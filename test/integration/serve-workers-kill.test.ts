@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_HEADER } from '../../src/cli/commands/lifecycle.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
-import { alive, freePort, sleep } from '../helpers/run-process.ts';
+import { alive, freePort, sampleOf, sleep } from '../helpers/run-process.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
@@ -65,12 +65,6 @@ function getText(port: number, path: string): Promise<{ status: number; text: st
     req.on('error', fail);
     req.end();
   });
-}
-
-/** The sample value of `name{labels}` in Prometheus text. */
-function sample(text: string, name: string, labels: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('lionctr serve --workers 2, one worker killed under load', () => {
@@ -146,6 +140,6 @@ describe('lionctr serve --workers 2, one worker killed under load', () => {
     const live = outcomes.filter((o) => o.status === 200 && o.worker !== '1').length;
     const m = await getText(port, '/metrics');
     expect(m.status).toBe(200);
-    expect(sample(m.text, 'lionctr_serve_requests_total', 'route="predict",code="200"')).toBe(live);
+    expect(sampleOf(m.text, 'lionctr_serve_requests_total', 'route="predict",code="200"')).toBe(live);
   }, 120_000);
 });

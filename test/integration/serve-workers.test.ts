@@ -8,7 +8,7 @@ import { WORKER_HEADER } from '../../src/cli/commands/lifecycle.ts';
 import { VERSION_HEADER } from '../../src/serve/http-server.ts';
 import { STATUS_JSON_PATH } from '../../src/serve/status-page/routes.ts';
 import { writeExport } from '../../src/train/export-writer.ts';
-import { alive } from '../helpers/run-process.ts';
+import { alive, sampleOf } from '../helpers/run-process.ts';
 import { sampleInstances, tinyTrainedModel } from '../helpers/tiny-model.ts';
 
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIONCTR_')));
@@ -28,12 +28,6 @@ function call(port: number, method: string, path: string, body?: string) {
     req.on('error', fail);
     req.end(body);
   });
-}
-
-/** The sample value of `name{labels}` in Prometheus text (labels as written, e.g. `route="predict",code="200"`). */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('lionctr serve --workers 2', () => {
@@ -96,17 +90,17 @@ describe('lionctr serve --workers 2', () => {
 
   it('answers from both workers, and /metrics sums their requests', async () => {
     const before = await call(port, 'GET', '/metrics');
-    const n0 = sample(before.text, 'lionctr_serve_requests_total', 'route="predict",code="200"') ?? 0;
+    const n0 = sampleOf(before.text, 'lionctr_serve_requests_total', 'route="predict",code="200"') ?? 0;
     const { sent, seen } = await untilAnswered(['1', '2']);
     expect([...seen].sort()).toEqual(['1', '2']);
     const m = await call(port, 'GET', '/metrics');
     expect(m.status).toBe(200);
-    expect(sample(m.text, 'lionctr_serve_requests_total', 'route="predict",code="200"')).toBe(n0 + sent);
-    expect(sample(m.text, 'lionctr_serve_instances_per_request_count')).toBe(n0 + sent);
+    expect(sampleOf(m.text, 'lionctr_serve_requests_total', 'route="predict",code="200"')).toBe(n0 + sent);
+    expect(sampleOf(m.text, 'lionctr_serve_instances_per_request_count')).toBe(n0 + sent);
     // gauges that are no sums: the version (min over workers), build_info 1, not 2
-    expect(sample(m.text, 'lionctr_serve_model_version')).toBe(Number(version));
+    expect(sampleOf(m.text, 'lionctr_serve_model_version')).toBe(Number(version));
     expect(m.text).toMatch(/^lionctr_build_info\{[^}]*\} 1$/m);
-    expect(sample(m.text, 'lionctr_serve_model_age_seconds')).toBeGreaterThan(0);
+    expect(sampleOf(m.text, 'lionctr_serve_model_age_seconds')).toBeGreaterThan(0);
   }, 60_000);
 
   it("the status page's prediction rate is the endpoint's, whichever worker answers the page", async () => {
