@@ -1,5 +1,6 @@
 /** Per-batch gradient sums of the touched embedding rows, duplicates summed. @module */
 
+import { copyRun } from '../../model/float-runs.ts';
 import type { BatchGrads } from './batch-grads.ts';
 
 /**
@@ -75,7 +76,7 @@ export class RowGradients {
         this.rowIds[p] = r;
         const go = p * W;
         g[go] = dlogit[b];
-        for (let j = 0; j < D; j++) g[go + 1 + j] = gx[xo + j];
+        copyRun(g, go + 1, gx, xo, D);
       } else {
         const go = mark[2 * r + 1] * W;
         g[go] += dlogit[b];
