@@ -5,7 +5,6 @@
  * slot with TF Serving's TypeError wording. Messages are TF Serving's, quoted with their source.
  */
 import { isUtf8 } from 'node:buffer';
-import { parseNumber } from '../features/numeric.ts';
 import type { FeatureSchema } from '../features/schema.ts';
 import { jsonDebugString, jsonTypeString } from './json-debug.ts';
 import { invalidArgument } from './tfs-error.ts';
@@ -105,17 +104,17 @@ export const dtypeOf = (kind: 'numeric' | 'categorical') =>
   kind === 'numeric' ? { name: 'float', enum: 'DT_FLOAT' } : { name: 'string', enum: 'DT_STRING' };
 
 /**
- * True when lionctr's featurizer takes `v` for a slot of `kind` (src/features/featurizer.ts):
- * null/absent/"" is missing; numeric slots take finite numbers and strings that training reads
- * as a number or as missing (parseNumber, shared with training: decimal only, whitespace only
- * = missing); categorical slots take strings and finite numbers (TF Serving would take only
- * numbers, resp. strings: lionctr takes both).
+ * True when a predict/classify/regress value `v` is taken for a slot of `kind`: null/absent is
+ * missing (lionctr's extension); numeric slots take finite JSON numbers only, as TF Serving's
+ * DT_FLOAT does (json_tensor.cc AddValueToTensor: `if (!val.IsNumber()) return TypeError(val,
+ * dtype)`, so "1.5" and "" are refused with TypeError's 400); categorical slots take strings and
+ * finite numbers ("" is the missing token; TF Serving's DT_STRING would take strings only).
+ * Training still reads numbers written as text (parseNumber): its inputs are text formats.
  */
 export function valueFits(v: unknown, kind: 'numeric' | 'categorical'): boolean {
-  if (v === undefined || v === null || v === '') return true;
+  if (v === undefined || v === null) return true;
   if (typeof v === 'number') return Number.isFinite(v);
-  if (typeof v !== 'string') return false;
-  return kind === 'categorical' || parseNumber(v) !== undefined;
+  return kind === 'categorical' && typeof v === 'string';
 }
 
 /** json_tensor.cc TypeError: "JSON Value: <v> Type: <JSON type> is not of expected type: <dtype>". */

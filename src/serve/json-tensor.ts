@@ -4,8 +4,9 @@
  * (FillPredictRequestFromJson, FillTensorMapFromInstancesList, FillTensorMapFromInputsMap).
  * lionctr's model has one named input per slot, so `instances` is a list of objects and
  * `inputs` an object of lists. Beyond TF Serving, a slot may be left out (a missing value, as
- * null is), categorical slots take numbers and numeric slots numeric strings; faults TF
- * Serving has no words for get lionctr's.
+ * null is) and categorical slots take numbers; numeric slots take JSON numbers only, as TF
+ * Serving's DT_FLOAT (a string, "1.5" too, gets its TypeError); faults TF Serving has no words
+ * for get lionctr's.
  */
 import { LionctrError } from '../errors.ts';
 import { MAX_INSTANCES } from '../features/featurizer.ts';

@@ -43,7 +43,7 @@ describe('predict fast path over HTTP', () => {
 
   it('fast and slow paths give the same predictions, the model scores within 1e-6', async () => {
     const instances: Record<string, unknown>[] = sampleInstances(16, trained.schema);
-    instances[3] = { ...instances[3], C1: null, I2: '7' }; // a missing value and a numeric string
+    instances[3] = { ...instances[3], C1: null, I2: 7 }; // a missing value and an integer
     delete instances[5].C2;
     const before = fastPathBodies();
     const fast = await predict({ instances });

@@ -272,6 +272,24 @@ describe("TF Serving's REST API", () => {
           'Type: String is not of expected type: float',
         'json_tensor.cc:564 + :263',
       ],
+      // a numeric string: TF Serving's DT_FLOAT takes JSON numbers only (AddValueToTensor: !val.IsNumber())
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        { instances: [{ I1: '1.5' }] },
+        400,
+        'Failed to process element: 0 key: I1 of \'instances\' list. Error: INVALID_ARGUMENT: JSON Value: "1.5" ' +
+          'Type: String is not of expected type: float',
+        'json_tensor.cc:564 + :263',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        { inputs: { I2: [1, '1.5'] } },
+        400,
+        'JSON Value: "1.5" Type: String is not of expected type: float',
+        'json_tensor.cc:263',
+      ],
       [
         'POST',
         '/v1/models/ctr:predict',

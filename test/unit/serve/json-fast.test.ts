@@ -46,8 +46,8 @@ describe('predict fast path', () => {
   it('takes common bodies and gives the features the slow path gives', () => {
     const bodies = [
       '{"instances":[{"C1":"a","C2":"b","C3":"c","I1":1,"I2":2.5}]}',
-      ' { "instances" : [ { "I2" : -0 , "C1" : "x y" } , {} , {"C3":null,"I1":"7","C2":""} ] } \n',
-      '{"instances":[{"C1":1.50,"I1":1e3,"I2":-12345678901234},{"C1":"é\u2028😀","I1":" 5 ","I2":0.000001}]}',
+      ' { "instances" : [ { "I2" : -0 , "C1" : "x y" } , {} , {"C3":null,"I1":7,"C2":""} ] } \n',
+      '{"instances":[{"C1":1.50,"I1":1e3,"I2":-12345678901234},{"C1":"é\u2028😀","I1":5,"I2":0.000001}]}',
       '{"instances":[{"C1":"a","C1":"b","I1":3}]}', // a key twice: the last value, as JSON.parse
       '{"instances":[{"C2":123456789,"I1":2E+2,"I2":-1.5e-3}]}',
     ];
@@ -71,6 +71,8 @@ describe('predict fast path', () => {
       '{"instances":[{"C1":true}]}',
       '{"instances":[{"C9":"a"}]}', // unknown slot
       '{"instances":[{"I1":"abc"}]}', // refused value
+      '{"instances":[{"I1":"7"}]}', // a numeric slot takes JSON numbers only (TF Serving's DT_FLOAT)
+      '{"instances":[{"I1":""}]}',
       '{"instances":[{"I1":1e400}]}',
       '{"instances":[]}',
       '{"instances":[{"C1":"a"},]}',

@@ -76,9 +76,9 @@ describe('request bodies as lionctr instances', () => {
   const kinds = slotKinds({ ...criteoSlots(), embeddingDim: 4 });
 
   it('turns columns into rows and merges the classify context into every example', () => {
-    expect(predictRows({ inputs: { C1: ['a', 'b'], I1: [1, '2'] } }, kinds).rows).toEqual([
+    expect(predictRows({ inputs: { C1: ['a', 'b'], I1: [1, 2] } }, kinds).rows).toEqual([
       { C1: 'a', I1: 1 },
-      { C1: 'b', I1: '2' },
+      { C1: 'b', I1: 2 },
     ]);
     const { rows, where } = exampleRows({ context: { C2: 'x' }, examples: [{ C1: ['a'] }, { C2: 'y', I1: 3 }] }, kinds);
     expect(rows).toEqual([
