@@ -241,6 +241,7 @@ function serveMetrics(registry: client.Registry) {
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
     ...serveFreshnessMetrics(registry),
+    ...workerFailureMetrics(registry),
   };
   for (const reason of DELTA_FAILURE_REASONS) m.serveDeltaFailures.labels({ reason }).inc(0);
   for (const route of SERVE_ROUTES) {
@@ -248,6 +249,24 @@ function serveMetrics(registry: client.Registry) {
     for (const code of SERVE_CODES) m.serveRequests.labels({ route, code }).inc(0);
   }
   return m;
+}
+
+/** Stages at which a worker of `serve --workers N` can fail (label `stage`): before listening, after. */
+export const WORKER_FAILURE_STAGES = ['start', 'running'] as const;
+/**
+ * `serve --workers N`: workers that exited unasked, counted by the primary (src/cli/commands/serve-cluster.ts,
+ * added to the workers' sum); at 0 in every worker and in `run`, which has no workers.
+ */
+export function workerFailureMetrics(registry: client.Registry) {
+  const serveWorkerFailures = makers(registry).counter(
+    'lionctr_serve_worker_failures_total',
+    '`serve --workers N`: worker processes that exited unasked, by stage (start: before listening, e.g. the port ' +
+      'in use; running: after); the primary restarts them with backoff, and exits after ' +
+      'serve.workerStartFailures start failures in a row',
+    ['stage'],
+  );
+  for (const stage of WORKER_FAILURE_STAGES) serveWorkerFailures.labels({ stage }).inc(0);
+  return { serveWorkerFailures };
 }
 
 /** The metrics of a trainer process (`train`, or a test of the trainer): process, ingest, train. */

@@ -129,6 +129,16 @@ export const serveConfig = {
     default: 'auto' as 'auto' | number,
     env: 'LIONCTR_SERVE_WORKERS',
   },
+  workerStartFailures: {
+    doc:
+      '`lionctr serve` with several workers: after this many workers in a row fail to start (exit before ' +
+      'listening: the port in use, an export that does not load, ...) the primary stops the others and exits ' +
+      "non-zero with the last worker's error instead of forking them again (counted in " +
+      'lionctr_serve_worker_failures_total{stage="start"})',
+    format: 'positive-int',
+    default: 5,
+    env: 'LIONCTR_SERVE_WORKER_START_FAILURES',
+  },
   drainSeconds: {
     doc:
       'On SIGTERM, seconds during which /readyz answers 503 but predictions are still served, before the server ' +

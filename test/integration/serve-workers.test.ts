@@ -157,6 +157,10 @@ describe('lionctr serve --workers 2', () => {
     // every request meanwhile is answered 200 by worker 2, then by both
     const { seen } = await untilAnswered(['2', '3']);
     expect([...seen].sort()).toEqual(['2', '3']);
+    // counted by the primary in the workers' sum: one died while running, none failed to start
+    const m = await call(port, 'GET', '/metrics');
+    expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="running"')).toBe(1);
+    expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="start"')).toBe(0);
   }, 120_000);
 
   it('SIGTERM drains both workers and exits 0', async () => {

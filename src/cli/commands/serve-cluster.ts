@@ -14,16 +14,25 @@
  * nor closed (the client hung until its own timeout). With SCHED_NONE a connection waiting in the
  * socket's queue is taken by a live worker, and a killed worker's own connections are reset by the
  * kernel at once.
+ *
+ * A worker that fails to start (exits before listening: the port in use, an export that does not
+ * load) tells the primary its error over IPC before it exits; after serve.workerStartFailures such
+ * failures in a row (a worker that listens resets the count) the primary stops the others and fails
+ * with that error instead of forking them again forever. Failures are counted in
+ * lionctr_serve_worker_failures_total (by stage), which the primary adds to the workers' sum.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import type { ServeMetrics } from '../../metrics/catalogue.ts';
+import { isErrorCode, LionctrError } from '../../errors.ts';
+import { type ServeMetrics, workerFailureMetrics } from '../../metrics/catalogue.ts';
 
 /** IPC message types between the primary and its workers (prom-client uses its own beside these). */
 const SCRAPE_REQ = 'lionctr:scrapeReq';
 const SCRAPE_RES = 'lionctr:scrapeRes';
 const SHUTDOWN = 'lionctr:shutdown';
+/** A worker's error, sent before it exits (workerFailed). */
+const WORKER_ERROR = 'lionctr:workerError';
 /** The status page's combined metrics: a worker asks the primary (AGG), the primary asks each worker (JSON). */
 const AGG_REQ = 'lionctr:aggJsonReq';
 const AGG_RES = 'lionctr:aggJsonRes';
@@ -38,20 +47,20 @@ const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
 
 type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
-type Msg = { type?: string; id?: number; text?: string; error?: string; json?: MetricsJson };
+type Msg = { type?: string; id?: number; text?: string; error?: string; code?: string; json?: MetricsJson };
 
 /**
- * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES), combined as /metrics
- * combines them (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their own
- * aggregator); a worker silent for JSON_WAIT_MS is left out.
+ * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES) and the primary's own
+ * `extra`, combined (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their
+ * own aggregator) into one registry; a worker silent for JSON_WAIT_MS is left out.
  */
-function makeGatherJson() {
+function makeGather(extra: client.Registry) {
   let next = 0;
   const pending = new Map<number, (m: Msg) => void>();
   cluster.on('message', (_w, m: Msg) => {
     if (m?.type === JSON_RES && m.id !== undefined) pending.get(m.id)?.(m);
   });
-  return async (): Promise<MetricsJson> => {
+  return async (): Promise<client.Registry> => {
     const ws = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
     const id = next++;
     const got: MetricsJson[] = [];
@@ -68,41 +77,64 @@ function makeGatherJson() {
       for (const w of ws) w.send({ type: JSON_REQ, id });
     });
     pending.delete(id);
-    return client.AggregatorRegistry.aggregate(got).getMetricsAsJSON() as Promise<MetricsJson>;
+    got.push((await extra.getMetricsAsJSON()) as MetricsJson);
+    return client.AggregatorRegistry.aggregate(got);
   };
 }
+
+/** A worker's error as it reported it (workerFailed), or as its exit describes it. */
+type WorkerError = { message: string; code?: string };
 
 /**
  * Runs the primary: forks `n` workers (each re-runs this command line with the same environment),
  * restarts any that exits before the shutdown, after a backoff (1 s doubling to 30 s, logged);
- * answers workers' scrape requests with AggregatorRegistry.clusterMetrics(). On `shutdown` it
+ * answers workers' scrape requests with the sum of their metrics and its own
+ * (lionctr_serve_worker_failures_total). After `maxStartFailures` workers in a row exit before
+ * listening, it stops the others as on `shutdown` and rejects with the last one's error. On `shutdown` it
  * sends every worker the shutdown message (each drains as a single `serve` does on SIGTERM) and
  * resolves with the exit status once all have exited: 0, or 1 if one exited otherwise than 0. A
  * worker still running `graceMs` after the shutdown (one that missed the message while starting)
  * gets SIGTERM.
  */
-export async function runPrimary(n: number, logger: Logger, shutdown: AbortSignal, graceMs: number): Promise<number> {
+export async function runPrimary(
+  n: number,
+  logger: Logger,
+  shutdown: AbortSignal,
+  graceMs: number,
+  maxStartFailures = Number.POSITIVE_INFINITY,
+): Promise<number> {
   // read by the first fork (cluster.setupPrimary freezes it), before any worker listens
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const aggregator = new client.AggregatorRegistry();
+  const own = new client.Registry();
+  const { serveWorkerFailures } = workerFailureMetrics(own);
   let backoff = BACKOFF_MIN_MS;
   let failed = false;
   const started = new Map<Worker, number>();
+  const listening = new Set<Worker>();
+  const errors = new Map<Worker, WorkerError>();
+  let failedStarts = 0;
+  let gaveUp: WorkerError | undefined;
+  const stopping = () => shutdown.aborted || gaveUp !== undefined;
   const fork = () => {
     const w = cluster.fork();
     started.set(w, Date.now());
     w.on('online', () => logger.info(`worker ${w.id} started (pid ${w.process.pid})`));
+    w.on('listening', () => {
+      listening.add(w);
+      failedStarts = 0;
+    });
   };
-  const gatherJson = makeGatherJson();
+  const gather = makeGather(own);
   cluster.on('message', (w, m: Msg) => {
+    if (m?.type === WORKER_ERROR) errors.set(w, { message: m.error ?? '', code: m.code });
     if (m?.type === AGG_REQ)
-      gatherJson().then(
-        (json) => w.isConnected() && w.send({ type: AGG_RES, id: m.id, json }),
+      gather().then(
+        async (r) => w.isConnected() && w.send({ type: AGG_RES, id: m.id, json: await r.getMetricsAsJSON() }),
         (e: Error) => w.isConnected() && w.send({ type: AGG_RES, id: m.id, error: e.message }),
       );
     if (m?.type !== SCRAPE_REQ) return;
-    aggregator.clusterMetrics().then(
-      (text) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, text }),
+    gather().then(
+      async (r) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, text: await r.metrics() }),
       (e: Error) => w.isConnected() && w.send({ type: SCRAPE_RES, id: m.id, error: e.message }),
     );
   });
@@ -110,20 +142,55 @@ export async function runPrimary(n: number, logger: Logger, shutdown: AbortSigna
   const done = new Promise<number>((resolve) => {
     finish = resolve;
   });
-  const finishIfAllGone = () => shutdown.aborted && started.size === 0 && finish(failed ? 1 : 0);
+  const finishIfAllGone = () => stopping() && started.size === 0 && finish(failed ? 1 : 0);
+  const stopAll = () => {
+    for (const w of started.keys()) if (w.isConnected()) w.send({ type: SHUTDOWN });
+    finishIfAllGone(); // none running: a restart was pending
+    setTimeout(() => {
+      for (const w of started.keys()) {
+        logger.warn(`worker ${w.id} (pid ${w.process.pid}) still running ${graceMs / 1000} s after shutdown: SIGTERM`);
+        w.process.kill('SIGTERM');
+      }
+    }, graceMs).unref();
+  };
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   cluster.on('exit', (w, code, signal) => {
     const lived = Date.now() - (started.get(w) ?? Date.now());
     started.delete(w);
     const how = signal ? `signal ${signal}` : `status ${code}`;
-    if (shutdown.aborted) {
+    if (stopping()) {
       if (code !== 0) failed = true;
       logger.info(`worker ${w.id} (pid ${w.process.pid}) exited with ${how}`);
       finishIfAllGone();
       return;
     }
+    const err = errors.get(w);
+    const stage = listening.has(w) ? 'running' : 'start';
+    errors.delete(w);
+    listening.delete(w);
+    serveWorkerFailures.labels({ stage }).inc();
+    const why = `${how}${err ? `: ${err.message}` : ''}`;
+    const said = `worker ${w.id} (pid ${w.process.pid}) ${
+      stage === 'start' ? `failed to start (${failedStarts + 1} in a row): exited` : 'died'
+    } with ${why}`;
+    if (stage === 'start' && ++failedStarts >= maxStartFailures) {
+      logger.error(said);
+      logger.error(
+        `workers failed to start ${failedStarts} times in a row (serve.workerStartFailures): stopping the others; ` +
+          'fix the cause and start again',
+      );
+      gaveUp = err ?? { message: `worker ${w.id} exited with ${how} before it listened` };
+      for (const t of pendingRestarts) clearTimeout(t);
+      stopAll();
+      return;
+    }
     if (lived >= STABLE_MS) backoff = BACKOFF_MIN_MS;
-    logger.error(`worker ${w.id} (pid ${w.process.pid}) died with ${how}; restarting in ${backoff / 1000} s`);
-    const t = setTimeout(() => shutdown.aborted || fork(), backoff);
+    logger.error(`${said}; restarting in ${backoff / 1000} s`);
+    const t = setTimeout(() => {
+      pendingRestarts.delete(t);
+      if (!stopping()) fork();
+    }, backoff);
+    pendingRestarts.add(t);
     shutdown.addEventListener('abort', () => clearTimeout(t), { once: true });
     backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
   });
@@ -132,23 +199,25 @@ export async function runPrimary(n: number, logger: Logger, shutdown: AbortSigna
   process.on('exit', () => {
     for (const w of started.keys()) w.process.kill('SIGKILL');
   });
-  shutdown.addEventListener(
-    'abort',
-    () => {
-      for (const w of started.keys()) if (w.isConnected()) w.send({ type: SHUTDOWN });
-      finishIfAllGone(); // none running: a restart was pending
-      setTimeout(() => {
-        for (const w of started.keys()) {
-          logger.warn(
-            `worker ${w.id} (pid ${w.process.pid}) still running ${graceMs / 1000} s after shutdown: SIGTERM`,
-          );
-          w.process.kill('SIGTERM');
-        }
-      }, graceMs).unref();
-    },
-    { once: true },
-  );
-  return done;
+  shutdown.addEventListener('abort', () => gaveUp || stopAll(), { once: true });
+  const status = await done;
+  if (!gaveUp) return status;
+  const { message, code } = gaveUp;
+  // the worker's own error, as a single `serve` would have failed with it
+  throw isErrorCode(code) ? new LionctrError(code, message) : Object.assign(new Error(message), { code });
+}
+
+/**
+ * In a worker that fails (its `serve` threw): sends the error to the primary, then exits as a
+ * single `serve` does (`exit`: fatal). Without the primary's channel, or when the message is not
+ * through in 1 s, it exits all the same.
+ */
+export function workerFailed(e: unknown, exit: (e: unknown) => never): void {
+  const err = e as Error & { code?: unknown };
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (!process.send || !process.connected) exit(e);
+  setTimeout(() => exit(e), 1000);
+  process.send({ type: WORKER_ERROR, error: String(err?.message ?? e), code }, undefined, {}, () => exit(e));
 }
 
 /** What a worker of `serve --workers N` reads from the others (through the primary). */

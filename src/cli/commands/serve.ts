@@ -15,7 +15,7 @@ import { selectBackend } from '../../model/backend.ts';
 import { configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, intArg, serveFlags } from './flags.ts';
 import { shutdownSignal, startServer, stopServer, untilAborted } from './lifecycle.ts';
-import { runPrimary, workerSide } from './serve-cluster.ts';
+import { runPrimary, workerFailed, workerSide } from './serve-cluster.ts';
 
 /** Parser of --workers: `auto`, or an integer >= 0 as intArg reads it; commander reports what it takes. */
 function workersArg(v: string): 'auto' | number {
@@ -51,13 +51,16 @@ export function addServeCommand(program: Command): void {
       if (cluster.isPrimary && workers > 1) {
         const ac = shutdownSignal(logger, `stopping ${workers} workers (each finishes its requests in flight)`);
         logger.info(`serving from ${workers} worker processes on port ${cfg.serve.port}`);
-        process.exit(await runPrimary(workers, logger, ac.signal, (cfg.serve.drainSeconds + 30) * 1000));
+        const graceMs = (cfg.serve.drainSeconds + 30) * 1000;
+        process.exit(await runPrimary(workers, logger, ac.signal, graceMs, cfg.serve.workerStartFailures));
       }
       await serveHere(cfg, logger);
       // a worker's IPC channel to the primary would keep it alive
       if (cluster.isWorker) process.exit(0);
     } catch (e) {
-      fatal(e);
+      // a worker tells the primary why it failed (serve.workerStartFailures), then exits as a single serve
+      if (cluster.isWorker) workerFailed(e, fatal);
+      else fatal(e);
     }
   });
 }

@@ -53,7 +53,7 @@ function trained(s: string): number | null | 'bad' {
 }
 
 describe('one rule for training and serving', () => {
-  it('training reads a number written as text (decimal only); serving takes JSON numbers only, as TF Serving', async () => {
+  it('training reads numbers as text (decimal only); serving takes JSON numbers only (TF Serving)', async () => {
     const app = server();
     const forms = ['7', ' 7 ', '-1.5', '+5', '.5', '1e3', '0x10', '0b1', '0o7', '1_000', 'Infinity', 'NaN', '1e400'];
     const read: Record<string, number | null | 'bad'> = {};
