@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ERRORS, httpStatusOf } from '../errors.ts';
+import { ERRORS } from '../errors.ts';
 import type { ServeMetrics } from '../metrics/catalogue.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import { clientErrorHandler } from './client-errors.ts';
@@ -18,8 +19,9 @@ import { status } from './routes/status.ts';
 import { registerStatusPage, type StatusHistoryOptions } from './status-page/routes.ts';
 import type { SamplerOptions } from './status-page/sampler.ts';
 import { JsonText } from './json-text.ts';
+import { errorAnswer, logServerError } from './error-answer.ts';
+import { predictHotPath } from './predict-hot-path.ts';
 import { nextTurn } from './scoring.ts';
-import { TfsError } from './tfs-error.ts';
 import { API_PREFIX, cachedApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
 
 /** Largest request body accepted by default, bytes (serve.maxBodyBytes). */
@@ -59,6 +61,8 @@ export interface HttpServerOptions {
   unknownSlots?: UnknownSlotPolicy;
   /** serve.statusHistory: the status page's samples kept and their interval (default: the config's). */
   statusHistory?: StatusHistoryOptions;
+  /** Headers of every response (`serve --workers N`: the worker's id). */
+  responseHeaders?: Record<string, string>;
 }
 
 /**
@@ -142,8 +146,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   // the request's start (performance.now() ms) on the request itself: a WeakMap entry per request cost more
   app.decorateRequest(STARTED, 0);
   // a callback hook: an async one costs a promise and a microtask turn per request
-  app.addHook('onRequest', (req, _reply, done) => {
+  const extraHeaders = Object.entries(opts.responseHeaders ?? {});
+  app.addHook('onRequest', (req, reply, done) => {
     (req as Started)[STARTED] = performance.now();
+    for (const [k, v] of extraHeaders) reply.header(k, v);
     done();
   });
 
@@ -180,25 +186,27 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   // every error a route, hook or parser raises: status from the catalogue (errors.ts)
   app.setErrorHandler((err, req, reply) => {
-    const e = err as Error & { statusCode?: number; code?: string; where?: string };
-    const code = httpStatusOf(e);
+    const a = errorAnswer(err, maxBody);
     const route = labelOf(req.url);
-    if (answered.has(req.raw.socket)) return reply.code(code).send(); // answered and closed already
-    const where = e.where ?? (code === 413 || e.code?.startsWith('FST_ERR_CTP') ? 'body' : undefined);
-    // a framework's own code (fastify's FST_ERR_*) is named by ours: clients see the catalogue's codes only
-    const ours = e.code?.startsWith('LIONCTR_') ? e.code : undefined;
-    let message = e instanceof TfsError ? e.tfsMessage : e.message;
-    if (code === 413 && !ours) message = `${message} (limit ${maxBody} bytes, serve.maxBodyBytes)`;
-    if (e instanceof TfsError && e.allow) reply.header('allow', e.allow);
-    if (code >= 500)
-      logger?.error(
-        { route, status: code, method: req.method, url: req.url, code: e.code, err: e },
-        `${req.method} ${req.url} answered ${code}: ${message}`,
-      );
-    const named = code === 413 ? 'LIONCTR_BODY_TOO_LARGE' : code < 500 ? 'LIONCTR_BAD_REQUEST' : 'LIONCTR_INTERNAL';
-    const body = { error: message, code: ours ?? named, ...(where ? { where } : {}) };
-    return send(req, reply, route, code, body);
+    if (answered.has(req.raw.socket)) return reply.code(a.status).send(); // answered and closed already
+    if (a.allow) reply.header('allow', a.allow);
+    if (a.status >= 500) logServerError(logger, route, req.method, req.url, a, err);
+    return send(req, reply, route, a.status, a.body);
   });
+  // POST ...:predict answered before fastify's routing (src/serve/predict-hot-path.ts); others go to fastify
+  const hot = predictHotPath({
+    ctx,
+    maxBody,
+    count,
+    time,
+    answered,
+    headers: opts.responseHeaders ?? {},
+    versionHeader: VERSION_HEADER,
+    logger,
+  });
+  const [viaFastify] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  app.server.removeAllListeners('request');
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => hot(req, res) || viaFastify(req, res));
   const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };
     return send(req, reply, 'unknown', ERRORS.LIONCTR_NOT_FOUND.status, body);

@@ -100,14 +100,9 @@ export async function startServer(
     trainingStatus,
     statusHistory: cfg.serve.statusHistory,
     unknownSlots: cfg.serve.unknownSlots === 'model' ? undefined : cfg.serve.unknownSlots,
+    // every response names its worker (the predict hot path too: it answers before fastify's hooks)
+    responseHeaders: worker ? { [WORKER_HEADER]: String(worker.id) } : undefined,
   });
-  if (worker) {
-    const id = String(worker.id);
-    app.addHook('onRequest', (_req, reply, done) => {
-      reply.header(WORKER_HEADER, id);
-      done();
-    });
-  }
   if (worker) {
     // a worker (re)started beside serving ones takes connections only once it can answer them
     registry.start();
