@@ -65,7 +65,9 @@ describe('predict hot path', () => {
   });
 
   it('answers as the fastify route, status, body and headers, for good and bad bodies', async () => {
-    const rows = sampleInstances(3, registry.current()?.featurizer.schema ?? { categorical: [], numeric: [] });
+    const served = registry.current();
+    if (!served) throw new Error('no model loaded');
+    const rows = sampleInstances(3, served.featurizer.schema);
     const C1 = rows.map((r) => r.C1);
     const cases: [string, string | Buffer][] = [
       ['/v1/models/ctr:predict', JSON.stringify({ instances: rows })],
