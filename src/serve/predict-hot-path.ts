@@ -12,8 +12,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errorAnswer, logServerError } from './error-answer.ts';
-import { checkKeyCounts, slotCount } from './instance-guard.ts';
+import { checkKeyCounts, KEY_MARGIN, slotCount } from './instance-guard.ts';
 import { bodyText } from './json-body.ts';
+import type { Scan } from './json-fast.ts';
 import type { ApiContext } from './routes/context.ts';
 import { predict } from './routes/predict.ts';
 import { API_PREFIX, cachedApiPath, type ModelRoute, pathOf, type ServeRoute } from './tfs-paths.ts';
@@ -78,11 +79,23 @@ export function predictHotPath(deps: HotPathDeps): (req: IncomingMessage, res: S
     res.writeHead(status, head);
     res.end(text);
   };
+  // the key-count guard (instance-guard.ts) after the fast scan: a scanned body is one object of one key
+  // ("instances") around its instances, so it passes when no instance has more than slots + KEY_MARGIN
+  // pairs (countKeys's first pass); any other body is counted as fastify's parser counts it
+  const guardBody = (text: string, scan: Scan | undefined) => {
+    const slots = slotCount(ctx.registry.current());
+    if (scan) {
+      let most = 0;
+      for (let b = 0; b < scan.n; b++) most = Math.max(most, scan.starts[b + 1] - scan.starts[b]);
+      if (most <= slots + KEY_MARGIN) return;
+    }
+    checkKeyCounts(text, slots);
+  };
+  const hotCtx: ApiContext = { ...ctx, guardBody };
   const answer = async (req: IncomingMessage, res: ServerResponse, route: ModelRoute, raw: Buffer, t0: number) => {
     let version: string | undefined;
     try {
-      const text = checkKeyCounts(bodyText(raw), slotCount(ctx.registry.current()));
-      const out = await predict(ctx, route, text, (v) => {
+      const out = await predict(hotCtx, route, bodyText(raw), (v) => {
         version = v;
       });
       write(res, t0, 200, out.text, version);

@@ -69,6 +69,8 @@ describe('predict hot path', () => {
     if (!served) throw new Error('no model loaded');
     const rows = sampleInstances(3, served.featurizer.schema);
     const C1 = rows.map((r) => r.C1);
+    // more keys than slots + KEY_MARGIN: 400 before JSON.parse, in the fast form and out of it
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, i]));
     const cases: [string, string | Buffer][] = [
       ['/v1/models/ctr:predict', JSON.stringify({ instances: rows })],
       ['/v1/models/ctr:predict', JSON.stringify({ instances: rows, signature_name: 'serving_default' })],
@@ -85,6 +87,8 @@ describe('predict hot path', () => {
         '/v1/models/ctr:predict',
         JSON.stringify({ instances: [Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, i]))] }),
       ],
+      ['/v1/models/ctr:predict', JSON.stringify({ signature_name: '', instances: [many] })],
+      ['/v1/models/ctr/versions/1:predict', JSON.stringify({ instances: [many] })],
       ['/v1/models/ctr/versions/1:predict', JSON.stringify({ instances: rows })],
       ['/v1/models/ctr/labels/nope:predict', JSON.stringify({ instances: rows })],
       ['/v1/models/other:predict', JSON.stringify({ instances: rows })],

@@ -7,6 +7,7 @@ import type { Featurizer } from '../../features/featurizer.ts';
 import type { UnknownSlotPolicy } from '../../features/unknown-slots.ts';
 import type { ServeMetrics } from '../../metrics/catalogue.ts';
 import { type SlotKinds, slotKinds } from '../json-body.ts';
+import type { Scan } from '../json-fast.ts';
 import type { ModelRegistry } from '../model-registry.ts';
 
 /** The state of the API, the same for every request. */
@@ -19,6 +20,12 @@ export interface ApiContext {
   yieldTurn: () => Promise<void>;
   /** serve.unknownSlots when it overrides the model's policy; undefined = each model's own (its manifest's). */
   unknownSlots?: UnknownSlotPolicy;
+  /**
+   * Checks a predict body after its fast scan (undefined: not of the fast form) and before anything
+   * else reads it (the predict hot path's key-count guard, src/serve/predict-hot-path.ts; fastify's
+   * route checks the body in its parser instead). @throws what the guard finds.
+   */
+  guardBody?: (text: string, scan: Scan | undefined) => void;
 }
 
 /** Per request: names the version the response comes from (the x-lionctr-model-version header). */

@@ -43,6 +43,7 @@ export async function scoreRequest(
 ): Promise<{ rows: Rows; scores: number[] }> {
   // a scan is valid until the next one: it is used below before any await
   const scan = fast ? scanInstances(body) : undefined;
+  ctx.guardBody?.(body ?? '', scan);
   let doc: JsonDoc | undefined,
     signature = '';
   if (!scan) {
