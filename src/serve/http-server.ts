@@ -80,7 +80,9 @@ export interface HttpServerOptions {
  * form encoding); a `Content-Encoding: gzip` body is inflated, at most serve.maxBodyBytes of it
  * (413 past that), as TF Serving's server inflates one. Every 5xx is logged. A client that does
  * not send its request in time gets 408 and its connection is closed (`limits`,
- * src/serve/client-errors.ts): a slow body cannot hold a connection and its memory.
+ * src/serve/client-errors.ts): a slow body cannot hold a connection and its memory. POST ...:predict
+ * is answered on Node's 'request' event before fastify routes it (src/serve/predict-hot-path.ts: the
+ * same route, checks, answers, metrics and headers); every other request goes through fastify.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const { registry, metrics, modelName, logger } = opts;
