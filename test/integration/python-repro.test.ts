@@ -48,7 +48,7 @@ describe.skipIf(!choice.python && !ci)('Python reproduction of served prediction
     if (!choice.python) throw new Error(`no Python for repro.py: ${choice.why}`);
     root = await mkdtemp(join(tmpdir(), 'lionctr-pyrepro-'));
     const trained = await tinyTrainedModel(2);
-    lines = edgeInstanceLines(trained.schema);
+    lines = edgeInstanceLines(trained.schema, false); // a predict body: numeric slots take JSON numbers only
     const seen = lines.filter((_, i) => i !== UNSEEN_LINE).map((l) => JSON.parse(l));
     const g = trained.model.gather(trained.featurizer.fromInstances(seen), true);
     let s = 7;
