@@ -208,7 +208,15 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   const [viaFastify] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   app.server.removeAllListeners('request');
-  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => hot(req, res) || viaFastify(req, res));
+  // closing: fastify answers every request (503 and Connection: close to a keep-alive one, return503OnClosing)
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (closing || !hot(req, res)) viaFastify(req, res);
+  });
   const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };
     return send(req, reply, 'unknown', ERRORS.LIONCTR_NOT_FOUND.status, body);
