@@ -1,5 +1,7 @@
 import { LionctrError } from '../errors.ts';
 export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
+import { findBatch } from './id-map-batch.ts';
+import { deleteEntry } from './id-map-delete.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
 import { MAX_LOAD, mapCapFor } from './id-map-size.ts';
@@ -125,6 +127,12 @@ export class EmbeddingTable {
     }
   }
 
+  /** out[k] = find(idHi[k], idLo[k]), k = from, from + step, ... < end, found in passes (id-map-batch.ts). */
+  findMany(idHi: Uint32Array, idLo: Uint32Array, from: number, end: number, step: number, out: Int32Array): void {
+    if (this.old !== null) for (let k = from; k < end; k += step) out[k] = this.find(idHi[k], idLo[k]);
+    else findBatch(this.map, this.mask, this.tagMask, this.ids, idHi, idLo, from, end, step, out, this);
+  }
+
   /**
    * Row index of id (hi, lo), admitting a new row (deterministic init from the id) when absent;
    * -1 when absent and the table is full at maxCapacity.
@@ -193,15 +201,7 @@ export class EmbeddingTable {
     let p = this.home(hi, lo);
     while ((this.map[p] & this.rowMask) !== row + 1) p = (p + 1) & this.mask;
     for (const l of this.removeListeners) l(row, this.size - 1);
-    let hole = p;
-    for (let q = (p + 1) & this.mask; this.map[q] !== 0; q = (q + 1) & this.mask) {
-      // the entry at q may fill the hole when the hole lies between its home and q (cyclically)
-      const r = (this.map[q] & this.rowMask) - 1;
-      if (((q - this.home(this.idHi(r), this.idLo(r))) & this.mask) < ((q - hole) & this.mask)) continue;
-      this.map[hole] = this.map[q];
-      hole = q;
-    }
-    this.map[hole] = 0;
+    deleteEntry(this.map, this.mask, this.ids, p);
     const last = --this.size;
     if (row !== last) {
       this.rows.copyRow(last, row);
