@@ -1,6 +1,6 @@
 import { LionctrError } from '../errors.ts';
 export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
-import { findBatch } from './id-map-batch.ts';
+import { BATCH_FROM_ENTRIES, findBatch } from './id-map-batch.ts';
 import { deleteEntry } from './id-map-delete.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
@@ -129,7 +129,8 @@ export class EmbeddingTable {
 
   /** out[k] = find(idHi[k], idLo[k]), k = from, from + step, ... < end, found in passes (id-map-batch.ts). */
   findMany(idHi: Uint32Array, idLo: Uint32Array, from: number, end: number, step: number, out: Int32Array): void {
-    if (this.old !== null) for (let k = from; k < end; k += step) out[k] = this.find(idHi[k], idLo[k]);
+    if (this.old !== null || this.mask < BATCH_FROM_ENTRIES - 1)
+      for (let k = from; k < end; k += step) out[k] = this.find(idHi[k], idLo[k]);
     else findBatch(this.map, this.mask, this.tagMask, this.ids, idHi, idLo, from, end, step, out, this);
   }
 
@@ -177,10 +178,7 @@ export class EmbeddingTable {
     return row;
   }
 
-  /**
-   * Inserts a row with given values (used when loading exports and checkpoints).
-   * @param values W floats.
-   */
+  /** Inserts a row with the W floats `values` (used when loading exports and checkpoints). */
   put(hi: number, lo: number, values: ArrayLike<number>): number {
     const row = this.admit(hi, lo, false);
     if (row < 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${this.slot}" is full at ${this.capacity} rows`);

@@ -60,7 +60,7 @@ function batch(known: number, B: number, F: number, seed: number): { hi: Uint32A
 describe('lookupSlot', () => {
   for (const mode of ['serve', 'admit', 'gated'] as LookupMode[]) {
     it(`${mode}: the rows, admissions, gate counts and refusals of find() id by id`, () => {
-      const known = 3000,
+      const known = 60_000, // a map of 2^17 entries: found in passes (id-map-batch.ts)
         B = 2048,
         F = 3,
         cap = known + 1500; // full within the batches: later new ids are refused
