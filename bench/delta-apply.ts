@@ -61,13 +61,13 @@ function delta(): ParsedDelta {
     lo = new Uint32Array(nChanged);
   for (let j = 0; j < nChanged; j++) {
     const r = rand() % table.size;
-    [hi[j], lo[j]] = j < nNew ? [rand(), rand()] : [table.rowHi[r], table.rowLo[r]];
+    [hi[j], lo[j]] = j < nNew ? [rand(), rand()] : [table.idHi(r), table.idLo(r)];
   }
   const thi = new Uint32Array(nRemoved),
     tlo = new Uint32Array(nRemoved);
   for (let j = 0; j < nRemoved; j++) {
     const r = rand() % table.size;
-    [thi[j], tlo[j]] = [table.rowHi[r], table.rowLo[r]];
+    [thi[j], tlo[j]] = [table.idHi(r), table.idLo(r)];
   }
   const values = Float32Array.from({ length: nChanged * W }, () => (rand() / 2 ** 32 - 0.5) * 0.1);
   return {

@@ -1,9 +1,11 @@
 import { LionctrError } from '../errors.ts';
 export { MAX_LOAD, mapCapFor, nextPow2 } from './id-map-size.ts';
+import { BATCH_FROM_ENTRIES, findBatch } from './id-map-batch.ts';
+import { deleteEntry } from './id-map-delete.ts';
 import { fillIdMap } from './id-map-fill.ts';
 import { findOld, MOVES_PER_ADMIT, moveEntries, type OldIdMap, unmoved } from './id-map-move.ts';
 import { MAX_LOAD, mapCapFor } from './id-map-size.ts';
-import { grownCapacity, growIds, newIds } from './row-ids.ts';
+import { grownCapacity, growIds, MAX_IDS, newIds } from './row-ids.ts';
 import { initRow } from './row-init.ts';
 import { RowStore, type RowDtype } from './row-store.ts';
 
@@ -38,9 +40,8 @@ export class EmbeddingTable {
   rows: RowStore;
   /** The current training step, set by the trainer before admitting rows (0 when serving). */
   clock = 0;
-  /** [capacity] feature id halves of each row. */
-  rowHi: Uint32Array;
-  rowLo: Uint32Array;
+  /** [2 capacity] row r's 64-bit feature id: high word at 2r, low at 2r + 1 (one cache line for a hit; idHi). */
+  ids: Uint32Array;
   /**
    * Called by remove() before anything moves with the removed id's row `row` and the last row `last`,
    * which then moves into `row` (none when equal): holders of row indices (the publish gate's
@@ -49,7 +50,7 @@ export class EmbeddingTable {
   /**
    * [mapCap] the id map: 0 = empty, else (the id's hi & tagMask) | (row + 1). The low log2(mapCap)
    * bits hold row + 1 (rows < MAX_LOAD mapCap), the bits above them the top bits of the
-   * id's hi word as a tag, so that a probe reads the row's id (rowHi/rowLo) only on a tag match.
+   * id's hi word as a tag, so that a probe reads the row's id (ids) only on a tag match.
    */
   private map: Uint32Array;
   /** The map being replaced after a doubling, its entries moving into `map` (null: none). */
@@ -76,8 +77,7 @@ export class EmbeddingTable {
     this.initStd = opts.initStd ?? 0.01;
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
     this.rows = new RowStore(this.width, cap, opts.momentumDtype ?? 'float32');
-    this.rowHi = newIds(cap);
-    this.rowLo = newIds(cap);
+    this.ids = newIds(2 * cap, 2 * MAX_IDS);
     this.map = new Uint32Array(0);
     this.mask = this.rowMask = this.tagMask = 0;
     this.newMap(mapCapFor(cap));
@@ -90,8 +90,17 @@ export class EmbeddingTable {
 
   /** Bytes held by rows, momentum and bookkeeping (allocated, not just used). */
   get bytes(): number {
-    const ids = this.rowHi.byteLength + this.rowLo.byteLength;
-    return this.rows.bytes + ids + this.map.byteLength + (this.old?.map.byteLength ?? 0);
+    return this.rows.bytes + this.ids.byteLength + this.map.byteLength + (this.old?.map.byteLength ?? 0);
+  }
+
+  /** The high word of row r's id (r < size). */
+  idHi(r: number): number {
+    return this.ids[2 * r];
+  }
+
+  /** The low word of row r's id (r < size). */
+  idLo(r: number): number {
+    return this.ids[2 * r + 1];
   }
 
   /** Row index of id (hi, lo), or -1 when absent (while an old map empties, see id-map-move.ts). */
@@ -99,7 +108,7 @@ export class EmbeddingTable {
     let old = this.old;
     if (old !== null && unmoved(old, hi, lo)) {
       // not moved yet: in the old map if anywhere but among the ids admitted since
-      const r = findOld(old, hi, lo, this.rowHi, this.rowLo);
+      const r = findOld(old, hi, lo, this.ids);
       if (r >= 0) return r;
       old = null;
     }
@@ -109,13 +118,20 @@ export class EmbeddingTable {
     let p = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {
       const e = map[p];
-      if (e === 0) return old ? findOld(old, hi, lo, this.rowHi, this.rowLo) : -1;
+      if (e === 0) return old ? findOld(old, hi, lo, this.ids) : -1;
       if (((e ^ hi) & tagMask) === 0) {
         const r = (e & this.rowMask) - 1;
-        if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
+        if (this.ids[2 * r + 1] === lo && this.ids[2 * r] === hi) return r;
       }
       p = (p + 1) & mask;
     }
+  }
+
+  /** out[k] = find(idHi[k], idLo[k]), k = from, from + step, ... < end, found in passes (id-map-batch.ts). */
+  findMany(idHi: Uint32Array, idLo: Uint32Array, from: number, end: number, step: number, out: Int32Array): void {
+    if (this.old !== null || this.mask < BATCH_FROM_ENTRIES - 1)
+      for (let k = from; k < end; k += step) out[k] = this.find(idHi[k], idLo[k]);
+    else findBatch(this.map, this.mask, this.tagMask, this.ids, idHi, idLo, from, end, step, out, this);
   }
 
   /**
@@ -134,12 +150,12 @@ export class EmbeddingTable {
       if (e === 0) break;
       if (((e ^ hi) & this.tagMask) === 0) {
         const r = (e & this.rowMask) - 1;
-        if (this.rowLo[r] === lo && this.rowHi[r] === hi) return r;
+        if (this.ids[2 * r + 1] === lo && this.ids[2 * r] === hi) return r;
       }
       p = (p + 1) & this.mask;
     }
     if (this.old) {
-      const r = findOld(this.old, hi, lo, this.rowHi, this.rowLo);
+      const r = findOld(this.old, hi, lo, this.ids);
       if (r >= 0) return r;
     }
     if (this.size >= this.capacity) {
@@ -153,19 +169,16 @@ export class EmbeddingTable {
     }
     const row = this.size++;
     this.map[p] = this.entry(hi, row);
-    this.rowHi[row] = hi;
-    this.rowLo[row] = lo;
+    this.ids[2 * row] = hi;
+    this.ids[2 * row + 1] = lo;
     this.rows.setLastStep(row, this.clock - 1);
     if (init) initRow(this.rows, row, hi, lo, this.initStd);
-    if (this.old && moveEntries(this.old, MOVES_PER_ADMIT, this.map, this.mask, this.tagMask, this.rowHi, this.rowLo))
-      this.old = null;
+    const old = this.old;
+    if (old && moveEntries(old, MOVES_PER_ADMIT, this.map, this.mask, this.tagMask, this.ids)) this.old = null;
     return row;
   }
 
-  /**
-   * Inserts a row with given values (used when loading exports and checkpoints).
-   * @param values W floats.
-   */
+  /** Inserts a row with the W floats `values` (used when loading exports and checkpoints). */
   put(hi: number, lo: number, values: ArrayLike<number>): number {
     const row = this.admit(hi, lo, false);
     if (row < 0) throw new LionctrError('LIONCTR_INTERNAL', `table "${this.slot}" is full at ${this.capacity} rows`);
@@ -186,23 +199,14 @@ export class EmbeddingTable {
     let p = this.home(hi, lo);
     while ((this.map[p] & this.rowMask) !== row + 1) p = (p + 1) & this.mask;
     for (const l of this.removeListeners) l(row, this.size - 1);
-    let hole = p;
-    for (let q = (p + 1) & this.mask; this.map[q] !== 0; q = (q + 1) & this.mask) {
-      // the entry at q may fill the hole when the hole lies between its home and q (cyclically)
-      const r = (this.map[q] & this.rowMask) - 1;
-      if (((q - this.home(this.rowHi[r], this.rowLo[r])) & this.mask) < ((q - hole) & this.mask)) continue;
-      this.map[hole] = this.map[q];
-      hole = q;
-    }
-    this.map[hole] = 0;
+    deleteEntry(this.map, this.mask, this.ids, p);
     const last = --this.size;
     if (row !== last) {
       this.rows.copyRow(last, row);
-      this.rowHi[row] = this.rowHi[last];
-      this.rowLo[row] = this.rowLo[last];
-      let q = this.home(this.rowHi[row], this.rowLo[row]);
+      this.ids.copyWithin(2 * row, 2 * last, 2 * last + 2);
+      let q = this.home(this.idHi(row), this.idLo(row));
       while ((this.map[q] & this.rowMask) !== last + 1) q = (q + 1) & this.mask;
-      this.map[q] = this.entry(this.rowHi[row], row);
+      this.map[q] = this.entry(this.idHi(row), row);
     }
     this.rows.zeroRow(last); // the next row admitted there starts from zeros
     return true;
@@ -217,8 +221,7 @@ export class EmbeddingTable {
     const c = Object.create(EmbeddingTable.prototype) as EmbeddingTable;
     Object.assign(c, this, { removeListeners: [] });
     c.rows = this.rows.clone();
-    c.rowHi = this.rowHi.slice();
-    c.rowLo = this.rowLo.slice();
+    c.ids = this.ids.slice();
     c.map = this.map.slice();
     return c;
   }
@@ -251,8 +254,7 @@ export class EmbeddingTable {
   /** Grows to `cap` >= size rows in place (row-ids.ts; the map grows with the rows in use, in admit()). */
   private resize(cap: number): void {
     this.rows.grow(cap);
-    this.rowHi = growIds(this.rowHi, cap);
-    this.rowLo = growIds(this.rowLo, cap);
+    this.ids = growIds(this.ids, 2 * cap);
   }
 
   /** Replaces the id map with one of `mapCap` entries, its entries moved at once or with the next admissions. */
@@ -265,12 +267,12 @@ export class EmbeddingTable {
       return;
     }
     this.newMap(mapCap);
-    fillIdMap(this.map, this.mask, this.tagMask, this.rowHi, this.rowLo, this.size);
+    fillIdMap(this.map, this.mask, this.tagMask, this.ids, this.size);
   }
 
   /** Moves what is left of an old id map into the map (a remove or a clone needs one map). */
   private settleMap(): void {
-    if (this.old) moveEntries(this.old, Infinity, this.map, this.mask, this.tagMask, this.rowHi, this.rowLo);
+    if (this.old) moveEntries(this.old, Infinity, this.map, this.mask, this.tagMask, this.ids);
     this.old = null;
   }
 

@@ -118,8 +118,8 @@ export class Eviction {
   removeRow(f: number, r: number): void {
     const t = this.tables[f],
       ls = this.lastSeen[f];
-    const hi = t.rowHi[r],
-      lo = t.rowLo[r],
+    const hi = t.idHi(r),
+      lo = t.idLo(r),
       last = t.size - 1;
     t.remove(hi, lo);
     if (ls.length > last) ls[r] = ls[last];

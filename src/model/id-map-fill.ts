@@ -23,33 +23,26 @@ const home = (hi: number, lo: number, mask: number): number => (lo ^ Math.imul(h
  * Inserts rows 0..n-1 into an empty open-addressing id map (linear probing; EmbeddingTable's
  * layout: entry = (hi & tagMask) | (row + 1), 0 = empty).
  * @param map    [mask + 1] the empty map (mask + 1 a power of two, at least 2n entries).
- * @param rowHi  [>= n] each row's id, high word; rowLo the low word.
+ * @param ids    [>= 2n] each row's id, high word at 2 row, low word at 2 row + 1.
  * Temporary memory: 8 bytes per row (the partitioned (home, entry) pairs), freed on return.
  */
-export function fillIdMap(
-  map: Uint32Array,
-  mask: number,
-  tagMask: number,
-  rowHi: Uint32Array,
-  rowLo: Uint32Array,
-  n: number,
-): void {
+export function fillIdMap(map: Uint32Array, mask: number, tagMask: number, ids: Uint32Array, n: number): void {
   const regions = (mask + 1) >>> REGION_BITS;
   if (n < SMALL || regions < 2) {
     for (let r = 0; r < n; r++)
-      insert(map, mask, home(rowHi[r], rowLo[r], mask), ((rowHi[r] & tagMask) | (r + 1)) >>> 0);
+      insert(map, mask, home(ids[2 * r], ids[2 * r + 1], mask), ((ids[2 * r] & tagMask) | (r + 1)) >>> 0);
     return;
   }
   const start = new Uint32Array(regions + 1);
-  for (let r = 0; r < n; r++) start[(home(rowHi[r], rowLo[r], mask) >>> REGION_BITS) + 1]++;
+  for (let r = 0; r < n; r++) start[(home(ids[2 * r], ids[2 * r + 1], mask) >>> REGION_BITS) + 1]++;
   for (let b = 0; b < regions; b++) start[b + 1] += start[b];
   const pairs = new Uint32Array(2 * n),
     at = start.slice(0, regions);
   for (let r = 0; r < n; r++) {
-    const h = home(rowHi[r], rowLo[r], mask),
+    const h = home(ids[2 * r], ids[2 * r + 1], mask),
       i = 2 * at[h >>> REGION_BITS]++;
     pairs[i] = h;
-    pairs[i + 1] = ((rowHi[r] & tagMask) | (r + 1)) >>> 0;
+    pairs[i + 1] = ((ids[2 * r] & tagMask) | (r + 1)) >>> 0;
   }
   for (let i = 0; i < 2 * n; i += 2) insert(map, mask, pairs[i], pairs[i + 1]);
 }

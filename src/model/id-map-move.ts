@@ -36,8 +36,8 @@ export function unmoved(o: OldIdMap, hi: number, lo: number): boolean {
   return home(hi, lo, o.mask) >= o.at;
 }
 
-/** Row of id (hi, lo) in the old map, or -1 (ids: [rows] hi and lo words of each row). */
-export function findOld(o: OldIdMap, hi: number, lo: number, rowHi: Uint32Array, rowLo: Uint32Array): number {
+/** Row of id (hi, lo) in the old map, or -1 (ids: [2 rows] hi at 2 row and lo at 2 row + 1 of each row's id). */
+export function findOld(o: OldIdMap, hi: number, lo: number, ids: Uint32Array): number {
   const map = o.map,
     mask = o.mask;
   for (let p = home(hi, lo, mask); ; p = (p + 1) & mask) {
@@ -45,14 +45,14 @@ export function findOld(o: OldIdMap, hi: number, lo: number, rowHi: Uint32Array,
     if (e === 0) return -1;
     if (((e ^ hi) & o.tagMask) === 0) {
       const r = (e & o.rowMask) - 1;
-      if (rowLo[r] === lo && rowHi[r] === hi) return r;
+      if (ids[2 * r + 1] === lo && ids[2 * r] === hi) return r;
     }
   }
 }
 
 /**
  * Moves the entries of old-map positions [at, at + k) into `map` (empty positions of the new
- * layout mask/tagMask: entry (hi & tagMask) | (row + 1), linear probing). Returns true when
+ * layout mask/tagMask: entry (hi & tagMask) | (row + 1), linear probing; ids as findOld's). Returns true when
  * every position has moved (the old map can go).
  */
 export function moveEntries(
@@ -61,8 +61,7 @@ export function moveEntries(
   map: Uint32Array,
   mask: number,
   tagMask: number,
-  rowHi: Uint32Array,
-  rowLo: Uint32Array,
+  ids: Uint32Array,
 ): boolean {
   const end = Math.min(o.map.length, o.at + k),
     old = o.map;
@@ -70,8 +69,8 @@ export function moveEntries(
     const e = old[q];
     if (e === 0) continue;
     const r = (e & o.rowMask) - 1,
-      hi = rowHi[r];
-    let p = home(hi, rowLo[r], mask);
+      hi = ids[2 * r];
+    let p = home(hi, ids[2 * r + 1], mask);
     while (map[p] !== 0) p = (p + 1) & mask;
     map[p] = ((hi & tagMask) | (r + 1)) >>> 0;
   }

@@ -1,19 +1,20 @@
 /**
- * The id arrays of an embedding table (EmbeddingTable.rowHi / rowLo: [capacity] high and low
- * words of each row's 64-bit feature id) growing in place (issue 12, growth without a pause):
- * each array is a view over a resizable ArrayBuffer that reserves address space for the most
- * rows a table holds (2^30: 4 GiB of address space an array, no memory until used), so growing
+ * The id array of an embedding table (EmbeddingTable.ids: [2 capacity] each row's 64-bit feature
+ * id, high word at 2 row, low word at 2 row + 1) growing in place (issue 12, growth without a
+ * pause): the array is a view over a resizable ArrayBuffer that reserves address space for the
+ * most rows a table holds (2^30 rows: 8 GiB of address space, no memory until used), so growing
  * commits pages instead of allocating a new array and copying every id into it (at 10^8 rows
- * the copies of both arrays were most of a 1.6 s step spike, bench/table-growth.ts). @module
+ * the copies of the ids were most of a 1.6 s step spike, bench/table-growth.ts). @module
  *
  * The view has a fixed length (the capacity): a length-tracking view made find() slower (its
  * length is re-read from the buffer on each access). A grown array is a new view over the same
- * buffer, so holders re-read `rowHi` after growth as before. Where no resizable buffer can be
+ * buffer, so holders re-read `ids` after growth as before. Where no resizable buffer can be
  * reserved (an address-space limit, ulimit -v), or on a copy (clone(): a plain array), growing
- * falls back to a new array and one copy.
+ * falls back to a new array and one copy. The same growth serves other per-row word arrays
+ * (eviction.ts's last-seen times).
  */
 
-/** Most ids an array holds (the id map's 2^30 rows, EmbeddingTable). */
+/** Most rows a table holds (the id map's 2^30 rows, EmbeddingTable): an id array's most words are 2 MAX_IDS. */
 export const MAX_IDS = 2 ** 30;
 
 /** ArrayBuffer with the ES2024 resizable API (Node 20 has it; the ES2022 lib does not type it). */
@@ -26,14 +27,15 @@ interface Resizable extends ArrayBuffer {
 let reservable = true;
 
 /**
- * A zero [n] id array: a plain one below DOUBLE_BELOW ids (small tables, as row-sync.ts's id set of
- * each batch, reserve no address space) or when none can be reserved, else over a resizable buffer.
+ * A zero [n] word array: a plain one below DOUBLE_BELOW words (small tables, as row-sync.ts's id set
+ * of each batch, reserve no address space) or when none can be reserved, else over a resizable
+ * buffer of at most `most` words (MAX_IDS: one word a row; 2 MAX_IDS: an id array).
  */
-export function newIds(n: number): Uint32Array {
+export function newIds(n: number, most = MAX_IDS): Uint32Array {
   if (reservable && n >= DOUBLE_BELOW) {
     try {
       const Ctor = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
-      return new Uint32Array(new Ctor(4 * n, { maxByteLength: 4 * MAX_IDS }), 0, n);
+      return new Uint32Array(new Ctor(4 * n, { maxByteLength: 4 * most }), 0, n);
     } catch {
       reservable = false; // no address space for it: plain arrays from now on
     }
@@ -58,6 +60,16 @@ export function growIds(a: Uint32Array, n: number): Uint32Array {
   return b;
 }
 
+/**
+ * The high (half 0) or low (half 1) words of rows [0, n) of an id array (hi at 2 r, lo at 2 r + 1)
+ * as a new [n] array: the layout of checkpoints, exports and their Arrow files (id_hi, id_lo).
+ */
+export function idHalf(ids: Uint32Array, n: number, half: 0 | 1): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let r = 0; r < n; r++) out[r] = ids[2 * r + half];
+  return out;
+}
+
 /** Below this capacity a full table doubles; from it on it grows by a 64th (at least GROW_STEP rows). */
 export const DOUBLE_BELOW = 2 ** 16;
 /** Rows a grown capacity is a multiple of, past DOUBLE_BELOW. */
@@ -68,7 +80,7 @@ export const GROW_STEP = 2 ** 14;
  * 64th (at least GROW_STEP), a multiple of GROW_STEP. Growing adds rows in place (ids here, rows
  * in new chunks or a grown WebAssembly memory), so small steps cost no copies of what is held, and
  * the spare capacity stays under 1/64 + GROW_STEP rows: at dim 16 with bfloat16 momentum 116 B a row
- * of capacity (rows 108, ids 8) is at most ~118 B a row in use, not up to 232 as with doubling.
+ * of capacity (rows 108, id 8) is at most ~118 B a row in use, not up to 232 as with doubling.
  */
 export function grownCapacity(cap: number): number {
   if (cap < DOUBLE_BELOW) return 2 * cap;

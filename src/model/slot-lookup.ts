@@ -1,8 +1,9 @@
 /**
  * Finds the rows of one slot's ids over a batch (CtrModel.gather's first pass; issue 13): one
  * loop per slot and mode, so that the table's map and ids stay in cache across the batch and
- * the loop never branches on the mode. A known id costs one inlined EmbeddingTable.find; only
- * a missed one goes on to the admission gate and findOrAdmit.
+ * the loop never branches on the mode. Known ids are found in one EmbeddingTable.findMany over the
+ * slot (passes whose cache misses overlap); only a missed one goes on to the admission gate and
+ * findOrAdmit.
  * @module
  */
 import type { AdmissionGate } from './admission.ts';
@@ -36,10 +37,14 @@ export function lookupSlot(
 ): number {
   const end = B * F;
   let refused = 0;
-  if (mode === 'serve') {
-    for (let k = f; k < end; k += F) rowIdx[k] = t.find(idHi[k], idLo[k]);
-  } else if (mode === 'admit') {
+  // every id's row as the table stands, found in passes whose cache misses overlap (findMany); an
+  // id missed there is looked up again in order below (a row admitted for an earlier id of the
+  // batch is found then), so rows, admissions and gate calls are as with find() id by id
+  t.findMany(idHi, idLo, f, end, F, rowIdx);
+  if (mode === 'serve') return 0;
+  if (mode === 'admit') {
     for (let k = f; k < end; k += F) {
+      if (rowIdx[k] >= 0) continue;
       const hi = idHi[k],
         lo = idLo[k];
       let r = t.find(hi, lo);
@@ -52,6 +57,7 @@ export function lookupSlot(
     }
   } else {
     for (let k = f; k < end; k += F) {
+      if (rowIdx[k] >= 0) continue;
       const hi = idHi[k],
         lo = idLo[k];
       let r = t.find(hi, lo);

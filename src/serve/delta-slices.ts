@@ -149,7 +149,7 @@ export function applyPrepared(model: CtrModel, d: ParsedDelta, prep: PreparedRow
     for (let k = 0; k < order.length; k++) {
       const i = order[k],
         row = at[i];
-      if (row < table.size && table.rowHi[row] === r.hi[i] && table.rowLo[row] === r.lo[i]) {
+      if (row < table.size && table.idHi(row) === r.hi[i] && table.idLo(row) === r.lo[i]) {
         const o = store.at(row),
           data = store.dataOf(row),
           v = i * W;

@@ -15,6 +15,7 @@ import { embeddingsToArrow, sha256, type DenseModelJson } from '../model/export-
 import { VERSION_NAME } from '../model/export-paths.ts';
 import { ONNX_PATH } from '../model/featurization.ts';
 import { towerToOnnx } from '../model/onnx-tower.ts';
+import { idHalf } from '../model/row-ids.ts';
 import { decodeWeights, encodeWeights, type WeightDtype } from '../model/weight-dtype.ts';
 import { syncDir, writeDurable } from './durable-fs.ts';
 
@@ -123,7 +124,7 @@ export function tableRowsToIpc(
       values: dtype === 'float32' ? values : decodeWeights(stored, dtype),
     };
   };
-  if (!rows) return ipc(t.rowHi, t.rowLo, t.rows.packedWeights(t.size), t.size);
+  if (!rows) return ipc(idHalf(t.ids, t.size, 0), idHalf(t.ids, t.size, 1), t.rows.packedWeights(t.size), t.size);
   const n = rows.length,
     W = t.width,
     store = t.rows;
@@ -132,8 +133,8 @@ export function tableRowsToIpc(
     values = new Float32Array(n * W);
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    hi[i] = t.rowHi[r];
-    lo[i] = t.rowLo[r];
+    hi[i] = t.idHi(r);
+    lo[i] = t.idLo(r);
     values.set(store.dataOf(r).subarray(store.at(r), store.at(r) + W), i * W);
   }
   return ipc(hi, lo, values, n);

@@ -91,7 +91,7 @@ class SavedRows {
       const values =
         at >= 0 ? this.pool.subarray(at, at + this.width) : table.rows.dataOf(row).subarray(o, o + this.width);
       this.removed ??= new EmbeddingTable(this.slot, this.width - 1, { initialCapacity: 16, momentumDtype: 'none' });
-      this.removed.put(table.rowHi[row], table.rowLo[row], values);
+      this.removed.put(table.idHi(row), table.idLo(row), values);
     }
     if (row < this.rows) this.index[row] = last !== row && last < this.rows ? this.index[last] : UNPUBLISHED;
     if (last < this.rows) this.index[last] = UNPUBLISHED;

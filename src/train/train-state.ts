@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
 import type { AdmissionGate } from '../model/admission.ts';
 import { fromLegacyBf16, legacyBf16Stride, rowBlocks, setRowBlocks } from '../model/row-blocks.ts';
+import { idHalf } from '../model/row-ids.ts';
 import type { TrainStep } from './train-step.ts';
 
 /** A TrainStep's state as plain typed arrays (see the module doc). */
@@ -57,8 +58,9 @@ export async function captureState(ts: TrainStep): Promise<TrainState> {
       slot: t.slot,
       size: t.size,
       capacity: t.capacity,
-      rowHi: t.rowHi.slice(0, t.size),
-      rowLo: t.rowLo.slice(0, t.size),
+      // the table's interleaved ids as two arrays, the checkpoint's id_hi and id_lo
+      rowHi: idHalf(t.ids, t.size, 0),
+      rowLo: idHalf(t.ids, t.size, 1),
       dtype: t.rows.dtype,
       stride: t.rows.stride,
       // copied as integers: a float32 copy could canonicalize NaN bit patterns of the int32 words

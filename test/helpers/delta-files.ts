@@ -129,10 +129,10 @@ export function diffModels(before: { tables: EmbeddingTable[] }, after: CtrModel
       values: number[] = [];
     for (let r = 0; r < t.size; r++) {
       const v = t.rows.getWeights(r);
-      const br = b.find(t.rowHi[r], t.rowLo[r]);
+      const br = b.find(t.idHi(r), t.idLo(r));
       if (br >= 0 && b.rows.getWeights(br).every((x, j) => x === v[j])) continue;
-      hi.push(t.rowHi[r]);
-      lo.push(t.rowLo[r]);
+      hi.push(t.idHi(r));
+      lo.push(t.idLo(r));
       values.push(...v);
     }
     c.rows[t.slot] = {
@@ -143,9 +143,9 @@ export function diffModels(before: { tables: EmbeddingTable[] }, after: CtrModel
     };
     const gone = { hi: [] as number[], lo: [] as number[] };
     for (let r = 0; r < b.size; r++)
-      if (t.find(b.rowHi[r], b.rowLo[r]) < 0) {
-        gone.hi.push(b.rowHi[r]);
-        gone.lo.push(b.rowLo[r]);
+      if (t.find(b.idHi(r), b.idLo(r)) < 0) {
+        gone.hi.push(b.idHi(r));
+        gone.lo.push(b.idLo(r));
       }
     c.tombstones[t.slot] = { hi: Uint32Array.from(gone.hi), lo: Uint32Array.from(gone.lo), n: gone.hi.length };
   });

@@ -100,7 +100,7 @@ export async function modelDifference(served: CtrModel, want: CtrModel): Promise
     const s = served.tables[f];
     if (s.size !== t.size) return Number.POSITIVE_INFINITY;
     for (let r = 0; r < t.size; r++) {
-      const q = s.find(t.rowHi[r], t.rowLo[r]);
+      const q = s.find(t.idHi(r), t.idLo(r));
       if (q < 0) return Number.POSITIVE_INFINITY;
       const a = t.rows.getWeights(r),
         b = s.rows.getWeights(q);

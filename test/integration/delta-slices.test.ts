@@ -30,7 +30,7 @@ function tableModel(n: number): CtrModel {
 function contents(m: CtrModel): Map<number, number[]> {
   const t = m.tables[0],
     out = new Map<number, number[]>();
-  for (let r = 0; r < t.size; r++) out.set(t.rowLo[r], Array.from(t.rows.getWeights(r)));
+  for (let r = 0; r < t.size; r++) out.set(t.idLo(r), Array.from(t.rows.getWeights(r)));
   return out;
 }
 
@@ -89,7 +89,7 @@ describe('sliced in-place apply of a delta', () => {
         const t = got.tables[0];
         for (let k = 0; k < 50; k++) {
           const r = Math.floor(rnd() * t.size),
-            id = t.rowLo[r],
+            id = t.idLo(r),
             v = t.rows.getWeights(r);
           t.remove(0, id);
           t.put(0, id, v);

@@ -22,6 +22,7 @@ import { createSyntheticSource } from '../../src/ingest/synthetic-source.ts';
 import { selectBackend } from '../../src/model/backend.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { layoutOf } from '../../src/model/row-access.ts';
+import { idHalf } from '../../src/model/row-ids.ts';
 import { RowSync } from '../../src/model/row-sync.ts';
 import { DenseSync } from '../../src/store/redis/dense-sync.ts';
 import { ExportLock } from '../../src/store/redis/export-lock.ts';
@@ -181,7 +182,7 @@ describe.skipIf(missing !== null && !ci)('trainers sharing rows in Redis: export
         // what the export writer sees: every row in Redis, as Redis has it
         for (const t of a.tables) {
           const S = layoutOf(t).stride;
-          const ids = { hi: t.rowHi.slice(0, t.size), lo: t.rowLo.slice(0, t.size), n: t.size };
+          const ids = { hi: idHalf(t.ids, t.size, 0), lo: idHalf(t.ids, t.size, 1), n: t.size };
           const out = new Int32Array(ids.n * S),
             found = new Uint8Array(ids.n);
           await storeA.lookup(t.slot, ids, out, found);

@@ -26,6 +26,7 @@ import { criteoSlots } from '../../src/features/schema.ts';
 import { selectBackend } from '../../src/model/backend.ts';
 import { CtrModel } from '../../src/model/ctr-model.ts';
 import { layoutOf, type RowIds } from '../../src/model/row-access.ts';
+import { idHalf } from '../../src/model/row-ids.ts';
 import { RowSync } from '../../src/model/row-sync.ts';
 import { openCluster } from '../../src/store/redis/open-cluster.ts';
 import { RedisRowAccess } from '../../src/store/redis/redis-row-access.ts';
@@ -59,7 +60,7 @@ const batches = (n: number, size: number) => syntheticBatches(schema, n, size);
 /** Every row id of table t of `model`. */
 function idsOf(model: CtrModel, f: number): RowIds {
   const t = model.tables[f];
-  return { hi: t.rowHi.slice(0, t.size), lo: t.rowLo.slice(0, t.size), n: t.size };
+  return { hi: idHalf(t.ids, t.size, 0), lo: idHalf(t.ids, t.size, 1), n: t.size };
 }
 
 describe.skipIf(missing !== null && !ci)('Redis Cluster row store (ops/redis, 3 masters + 3 replicas)', () => {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtrModel } from '../../src/model/ctr-model.ts';
 import { loadExport } from '../../src/model/export-reader.ts';
 import { sha256 } from '../../src/model/export-format.ts';
+import { idHalf } from '../../src/model/row-ids.ts';
 import { decodeWeights, encodeWeights, WEIGHT_DTYPES, type WeightDtype } from '../../src/model/weight-dtype.ts';
 import { applyDeltaInPlace } from '../../src/serve/delta-applier.ts';
 import { readDelta } from '../../src/serve/delta-reader.ts';
@@ -81,7 +82,7 @@ describe('export.weightDtype', () => {
       trained.model.tables.forEach((t, f) => {
         const want = rounded(t.rows.packedWeights(t.size), d);
         expect(served.model.tables[f].size).toBe(t.size);
-        expect(differing(served.model, f, t.rowHi.subarray(0, t.size), t.rowLo.subarray(0, t.size), want)).toBe(0);
+        expect(differing(served.model, f, idHalf(t.ids, t.size, 0), idHalf(t.ids, t.size, 1), want)).toBe(0);
       });
     } finally {
       served.model.dispose();
@@ -166,7 +167,7 @@ describe('export.weightDtype', () => {
         trained.model.tables.forEach((t, f) => {
           const n = rows[f].length;
           const want = rounded(t.rows.packedWeights(n), d);
-          expect(differing(base.model, f, t.rowHi.subarray(0, n), t.rowLo.subarray(0, n), want)).toBe(0);
+          expect(differing(base.model, f, idHalf(t.ids, n, 0), idHalf(t.ids, n, 1), want)).toBe(0);
         });
       } finally {
         t0.rows.setWeights(2, saved);

@@ -21,8 +21,7 @@ function mismatches(t: EmbeddingTable, ref: Map<string, number>, absent: string[
     const [hi, lo] = key.split(':').map(Number);
     const r = t.find(hi, lo);
     if (r < 0 || r >= t.size) bad.push(`${key} at row ${r}`);
-    else if (t.rows.getWeights(r)[0] !== v || t.rowHi[r] !== hi || t.rowLo[r] !== lo)
-      bad.push(`${key} row ${r} differs`);
+    else if (t.rows.getWeights(r)[0] !== v || t.idHi(r) !== hi || t.idLo(r) !== lo) bad.push(`${key} row ${r} differs`);
   }
   for (const key of absent) {
     const [hi, lo] = key.split(':').map(Number);

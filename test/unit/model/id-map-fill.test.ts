@@ -32,8 +32,10 @@ describe('fillIdMap', () => {
       lo[r] = (h ^ Math.imul(hi[r], 0x9e3779b1)) & mask;
       lo[r] = (lo[r] | (next() & tagMask)) >>> 0;
     }
-    const map = new Uint32Array(mapCap);
-    fillIdMap(map, mask, tagMask, hi, lo, n);
+    const map = new Uint32Array(mapCap),
+      ids = new Uint32Array(2 * n); // the table's layout: hi at 2 r, lo at 2 r + 1
+    for (let r = 0; r < n; r++) [ids[2 * r], ids[2 * r + 1]] = [hi[r], lo[r]];
+    fillIdMap(map, mask, tagMask, ids, n);
     const plain = new Uint32Array(mapCap);
     for (let r = 0; r < n; r++) {
       let p = home(hi[r], lo[r], mask);

@@ -37,7 +37,7 @@ function optim(kernel: 'wasm' | 'js', mode: 'lazy' | 'exact'): OptimConfig {
 function state(m: CtrModel): Buffer[] {
   const out: Buffer[] = [];
   for (const t of m.tables) {
-    out.push(Buffer.from(t.rowHi.slice(0, t.size).buffer), Buffer.from(t.rowLo.slice(0, t.size).buffer));
+    out.push(Buffer.from(t.ids.slice(0, 2 * t.size).buffer));
     out.push(Buffer.from(rowBlocks(t.rows, t.size).buffer));
   }
   for (const v of m.tower.vars) out.push(Buffer.from((v.dataSync() as Float32Array).slice().buffer));

@@ -63,7 +63,7 @@ describe('EmbeddingTable: no collisions at 10^7 ids', () => {
       foundAbsent = 0;
     for (let i = 0; i < N; i++) {
       const r = t.find(hi[i], lo[i]);
-      if (r !== i || t.rowHi[r] !== hi[i] || t.rowLo[r] !== lo[i]) lost++;
+      if (r !== i || t.idHi(r) !== hi[i] || t.idLo(r) !== lo[i]) lost++;
       // never admitted: A's lo + 2^30 (A's lo < 2^25) is no lo of A or B and lacks C's top bit; hi ^ 1 in C is
       // another random id (admitted with probability ~5e6 / 2^64)
       const absentLo = i < N / 2 ? (lo[i] + 0x40000000) >>> 0 : lo[i];

@@ -62,7 +62,7 @@ describe('writeDelta', () => {
     const e0 = arrow.tableFromIPC(await readFile(join(d.dir, `embeddings/${slots[0]}.arrow`)));
     const tb = t.model.tables[0];
     const ids = [...(e0.getChild('id')!.toArray() as BigUint64Array)];
-    expect(ids).toEqual([0, 2, 5].map((r) => (BigInt(tb.rowHi[r]) << 32n) | BigInt(tb.rowLo[r])));
+    expect(ids).toEqual([0, 2, 5].map((r) => (BigInt(tb.idHi(r)) << 32n) | BigInt(tb.idLo(r))));
     expect([...(e0.getChild('vector')!.get(1)!.toArray() as Float32Array)]).toEqual([...tb.rows.getWeights(2)]);
     const tomb = arrow.tableFromIPC(await readFile(join(d.dir, `tombstones/${slots[1]}.arrow`)));
     expect([...(tomb.getChild('id')!.toArray() as BigUint64Array)]).toEqual([(7n << 32n) | 9n]);

@@ -58,7 +58,7 @@ function removeSome(model: CtrModel, served: CtrModel, atPublish: number[], shar
   };
   model.tables.forEach((t, f) => {
     const picked: [number, number][] = [];
-    for (let r = 0; r < t.size; r++) if (r === 0 || rnd() < share) picked.push([t.rowHi[r], t.rowLo[r]]);
+    for (let r = 0; r < t.size; r++) if (r === 0 || rnd() < share) picked.push([t.idHi(r), t.idLo(r)]);
     const s = served.tables[f],
       W = t.width;
     for (const [hi, lo] of picked) {
@@ -72,7 +72,7 @@ function removeSome(model: CtrModel, served: CtrModel, atPublish: number[], shar
         else tally.publishedChanged++;
       }
       const last = t.size - 1;
-      if (last !== r && r < atPublish[f] && s.find(t.rowHi[last], t.rowLo[last]) < 0) tally.admittedMovedLow++;
+      if (last !== r && r < atPublish[f] && s.find(t.idHi(last), t.idLo(last)) < 0) tally.admittedMovedLow++;
       if (last === r && r < atPublish[f]) tally.lastLow++;
       expect(t.remove(hi, lo)).toBe(true);
     }

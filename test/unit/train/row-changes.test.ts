@@ -64,7 +64,7 @@ describe('RowChanges', () => {
     const rand = mulberry32(17);
     const table = new EmbeddingTable('C1', 4, { initialCapacity: 64 });
     const step = { model: { tables: [table] }, rowListeners: [] } as unknown as TrainStep;
-    const key = (r: number) => `${table.rowHi[r]}:${table.rowLo[r]}`;
+    const key = (r: number) => `${table.idHi(r)}:${table.idLo(r)}`;
     for (let i = 0; i < 300; i++) table.findOrAdmit(i, i * 7);
     const ch = new RowChanges(step);
     const want = new Set<string>(); // ids changed or admitted since the last clear, removed ones out
@@ -82,7 +82,7 @@ describe('RowChanges', () => {
         } else if (table.size > 0) {
           const r = Math.floor(rand() * table.size);
           want.delete(key(r));
-          table.remove(table.rowHi[r], table.rowLo[r]);
+          table.remove(table.idHi(r), table.idLo(r));
         }
       }
       const listed = [...ch.list()[0]];
