@@ -10,7 +10,7 @@ import { Featurizer } from '../../src/features/featurizer.ts';
 import { criteoSlots } from '../../src/features/schema.ts';
 import { createMetrics } from '../../src/metrics/catalogue.ts';
 import { createHttpServer } from '../../src/serve/http-server.ts';
-import { checkKeyCounts, KEY_MARGIN } from '../../src/serve/instance-guard.ts';
+import { checkKeyCounts, KEY_MARGIN, MAX_DEPTH } from '../../src/serve/instance-guard.ts';
 import type { ModelRegistry } from '../../src/serve/model-registry.ts';
 
 const schema = { ...criteoSlots(), embeddingDim: 4 };
@@ -78,6 +78,21 @@ describe('bodies of many keys', () => {
       `JSON object: has more than ${max} keys (object at byte 14), but the model has ${SLOTS} named inputs`,
     );
     expect((await post(rep(SLOTS + KEY_MARGIN))).status).toBe(200);
+  });
+
+  it('a body of 4 million nested arrays (8 MB) is refused before parsing; MAX_DEPTH levels are parsed', async () => {
+    const deep = await post(`${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}`);
+    console.log(`deep body: answered in ${deep.ms.toFixed(1)} ms (load average ${loadavg()[0].toFixed(2)})`);
+    expect(deep.status).toBe(400);
+    expect(deep.body).toMatchObject({ code: 'LIONCTR_BAD_REQUEST', where: 'body' });
+    expect(deep.body.error).toBe(
+      `JSON body: nested deeper than ${MAX_DEPTH} arrays and objects (at byte ${MAX_DEPTH}); a request needs at most 5`,
+    );
+    // JSON.parse alone takes ~2 s on it (module doc)
+    expect(deep.ms).toBeLessThan(500);
+    const nested = (d: number) => `{"instances":[{"C1":${'['.repeat(d - 3)}1${']'.repeat(d - 3)}}]}`;
+    expect(() => checkKeyCounts(nested(MAX_DEPTH), SLOTS)).not.toThrow();
+    expect(() => checkKeyCounts(nested(MAX_DEPTH + 1), SLOTS)).toThrow(/nested deeper than/);
   });
 
   it('valid requests pass: 10,000 instances, columnar inputs, classify with context and keys in strings', async () => {
