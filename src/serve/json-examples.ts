@@ -8,7 +8,14 @@
  */
 import { LionctrError } from '../errors.ts';
 import { jsonTypeString } from './json-debug.ts';
-import { type JsonDoc, type SlotKinds, type UnknownSlotSink, formatError, valueFits } from './json-body.ts';
+import {
+  type JsonDoc,
+  type SlotKinds,
+  type UnknownSlotSink,
+  formatError,
+  typeErrorText,
+  valueFits,
+} from './json-body.ts';
 import { checkCount, isBase64Object, type Rows } from './json-tensor.ts';
 import { invalidArgument } from './tfs-error.ts';
 
@@ -54,7 +61,8 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: Unknow
       unknown.drop(name, 1); // schema.unknownSlots=ignore
       continue;
     }
-    if (!slot) throw new LionctrError('LIONCTR_BAD_REQUEST', `unknown slot "${name}"`, { where: `${where}.${name}` });
+    // the same words as a predict request's unknown slot (json-tensor.ts; README "One rule for unknown slots")
+    if (!slot) throw invalidArgument(`JSON object: does not have named input: ${name}`, `${where}.${name}`);
     if (values.length > 1)
       throw new LionctrError(
         'LIONCTR_BAD_REQUEST',
@@ -62,12 +70,8 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: Unknow
         { where: `${where}.${name}` },
       );
     const x = values[0];
-    if (!valueFits(x, slot))
-      throw new LionctrError(
-        'LIONCTR_BAD_REQUEST',
-        `Feature: ${name} is a ${slot} slot and cannot take ${JSON.stringify(x)}`,
-        { where: `${where}.${name}` },
-      );
+    // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc)
+    if (!valueFits(x, slot)) throw invalidArgument(typeErrorText(x, slot), `${where}.${name}`);
     out[name] = x;
   }
   return out;

@@ -140,7 +140,15 @@ describe('one rule for training and serving', () => {
         payload: '{"examples":[{"Z9":1}]}',
       });
       expect(c.statusCode).toBe(400);
-      expect(c.json().error).toMatch(/Z9/);
+      // the same words as predict's (README "One rule for unknown slots")
+      expect(c.json().error).toBe('JSON object: does not have named input: Z9');
+      const n = await app.inject({
+        method: 'POST',
+        url: '/v1/models/ctr:regress',
+        payload: '{"examples":[{"I1":"1.5"}]}',
+      });
+      expect(n.statusCode).toBe(400);
+      expect(n.json().error).toBe('JSON Value: "1.5" Type: String is not of expected type: float');
       await app.close();
     }
     // ignore: dropped in training (the row trains without it) and in serving (counted)

@@ -104,7 +104,9 @@ describe('request bodies as lionctr instances', () => {
     expect(fault(() => exampleRows({ examples: [{ C1: ['a', 'b'] }] }, kinds))).toMatch(
       /^examples\[0\]\.C1: Feature: C1 has 2 values/,
     );
-    expect(fault(() => exampleRows({ examples: [{ C99: 'a' }] }, kinds))).toMatch(/unknown slot "C99"/);
+    expect(fault(() => exampleRows({ examples: [{ C99: 'a' }] }, kinds))).toMatch(
+      /^examples\[0\]\.C99: JSON object: does not have named input: C99/,
+    );
     expect(fault(() => predictRows({ instances: Array.from({ length: 10_001 }, () => ({})) }, kinds))).toMatch(
       /^instances: too many instances: 10001 > 10000/,
     );
