@@ -126,7 +126,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       const status = ERRORS.LIONCTR_BAD_REQUEST.status;
       metrics.serveRequests.inc({ route: 'unknown', code: String(status) });
       const raw = reply as unknown as { code(c: number): { header(k: string, v: string): { send(b: string): void } } };
-      const body = { error: err.message, code: (err as { code?: string }).code ?? 'LIONCTR_BAD_REQUEST', where: 'url' };
+      // clients see LIONCTR_* codes only (fastify's FST_ERR_BAD_URL ... is named by the catalogue's)
+      const body = { error: err.message, code: 'LIONCTR_BAD_REQUEST', where: 'url' };
       raw.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
     },
   });

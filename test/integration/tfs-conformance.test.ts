@@ -395,6 +395,10 @@ describe("TF Serving's REST API", () => {
     }
     // bad JSON: TF Serving quotes rapidjson's words, lionctr V8's after the same prefix (json_tensor.cc:487)
     expect((await post('/v1/models/ctr:predict', '{"instances": [')).body.error).toMatch(/^JSON Parse error: \S/);
+    // a URL fastify cannot decode: 400 with a LIONCTR_* code like every other answer (it was FST_ERR_BAD_URL)
+    const badUrl = await post('/v1/models/ctr%ZZ:predict', inst);
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.body).toMatchObject({ code: 'LIONCTR_BAD_REQUEST', where: 'url' });
     // the server keeps serving, and the metrics count by route and code
     expect((await post('/v1/models/ctr:predict', inst)).status).toBe(200);
     const text = await metrics.registry.metrics();
