@@ -107,6 +107,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     keepAliveTimeout: ms(limits.keepAliveTimeoutSeconds),
     connectionTimeout: ms(limits.idleTimeoutSeconds),
     http: {
+      // an HTTP/1.1 request without Host is answered as any other (TF Serving's server does; Node's default is a
+      // bare 400 without a body)
+      requireHostHeader: false,
       requestTimeout,
       headersTimeout,
       // how often Node checks those: a slow client is answered at most this late

@@ -6,6 +6,7 @@
  * lionctr's deliberate differences are marked "lionctr:".
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -399,6 +400,15 @@ describe("TF Serving's REST API", () => {
     const badUrl = await post('/v1/models/ctr%ZZ:predict', inst);
     expect(badUrl.status).toBe(400);
     expect(badUrl.body).toMatchObject({ code: 'LIONCTR_BAD_REQUEST', where: 'url' });
+    // HTTP/1.1 without a Host header: answered as any request (Node's default was a bare 400 without a body)
+    const noHost = await rawRequest(
+      base,
+      `POST /v1/models/ctr:predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${
+        JSON.stringify(inst).length
+      }\r\nConnection: close\r\n\r\n${JSON.stringify(inst)}`,
+    );
+    expect(noHost).toMatch(/^HTTP\/1\.1 200 /);
+    expect(noHost).toContain('"predictions"');
     // the server keeps serving, and the metrics count by route and code
     expect((await post('/v1/models/ctr:predict', inst)).status).toBe(200);
     const text = await metrics.registry.metrics();
@@ -432,3 +442,15 @@ describe("TF Serving's REST API", () => {
     expect((await post('/v1/models/ctr:predict', { instances: [{}] })).version).toBe(v3);
   });
 });
+
+/** Sends `text` as is on a new TCP connection to `base` (http://host:port) and returns all it answers. */
+function rawRequest(base: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(Number(port), hostname, () => sock.write(text));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    sock.on('error', reject);
+  });
+}
