@@ -45,14 +45,10 @@ export function lookupSlot(
   if (mode === 'admit') {
     for (let k = f; k < end; k += F) {
       if (rowIdx[k] >= 0) continue;
-      const hi = idHi[k],
-        lo = idLo[k];
-      let r = t.find(hi, lo);
-      if (r < 0) {
-        // -1: the table is full at the memory budget's capacity (src/model/row-budget.ts)
-        r = t.findOrAdmit(hi, lo);
-        if (r < 0) refused++;
-      }
+      // findOrAdmit finds a row admitted for an earlier id of the batch as find() would, in the same probe
+      const r = t.findOrAdmit(idHi[k], idLo[k]);
+      // -1: the table is full at the memory budget's capacity (src/model/row-budget.ts)
+      if (r < 0) refused++;
       rowIdx[k] = r;
     }
   } else {
