@@ -79,11 +79,14 @@ const other = o.compare ? join(resolve(o.compare), 'bench', 'suite') : undefined
 const otherName = o.compare ? basename(resolve(o.compare)) : '';
 const workers: Worker[] = [
   ...o.backends.flatMap((b) =>
-    (b === 'wasm' ? o.wasmThreads : [1]).flatMap((n) => {
-      const name = b !== 'wasm' || n === o.threads || o.wasmThreads.length === 1 ? b : `${b} ${n}t`;
+    (b === 'wasm' ? o.wasmThreads : b === 'tensorflow' ? o.tfThreads : [1]).flatMap((n) => {
+      const named = b === 'wasm' ? n !== o.threads && o.wasmThreads.length > 1 : n !== 'default';
+      const name = named ? `${b} ${n}t` : b;
+      const wasmThreads = b === 'wasm' ? (n as number) : 1;
+      const tfThreads = b === 'tensorflow' ? n : 'default';
       return [
-        lionctrWorker(b, o.threads, here, name, n),
-        ...(other ? [lionctrWorker(b, o.threads, other, `${name}@${otherName}`, n)] : []),
+        lionctrWorker(b, here, name, wasmThreads, tfThreads),
+        ...(other ? [lionctrWorker(b, other, `${name}@${otherName}`, wasmThreads, tfThreads)] : []),
       ];
     }),
   ),

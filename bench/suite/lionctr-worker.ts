@@ -26,7 +26,7 @@ import { criteoSlots } from '../../src/features/schema.ts';
 import { createFileSource } from '../../src/ingest/file-source.ts';
 import { featuresOf } from '../../src/ingest/threaded/batch-features.ts';
 import { openThreadedSource } from '../../src/ingest/threaded/threaded-source.ts';
-import { selectBackend, type BackendName } from '../../src/model/backend.ts';
+import { type BackendName, selectBackend, trainerTfThreads } from '../../src/model/backend.ts';
 import type { CtrModel } from '../../src/model/ctr-model.ts';
 import { auc } from '../../src/train/evaluation/binary-metrics.ts';
 import { TrainStep } from '../../src/train/train-step.ts';
@@ -54,7 +54,8 @@ interface AucCmd {
 }
 
 const backend = (process.argv[2] ?? 'wasm') as BackendName;
-await selectBackend(backend);
+// TensorFlow's threads as `lionctr train` (ingest thread on) sets them, unless the suite set TF_NUM_INTRAOP_THREADS
+await selectBackend(backend, undefined, { tfThreads: trainerTfThreads(true) });
 const cfg = loadConfig(['config/criteo.json'], []);
 const schema = featureSchemaOf(cfg);
 const fz = new Featurizer(schema);

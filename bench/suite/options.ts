@@ -17,6 +17,12 @@ export interface SuiteOptions {
    * `wasm` for the count equal to `threads` (or the only one), `wasm <n>t` for the others.
    */
   wasmThreads: number[];
+  /**
+   * TensorFlow's intra-op threads (TF_NUM_INTRAOP_THREADS of the tensorflow workers), one runner
+   * each: named `tensorflow` for the product's default count (absent: the product's default, not
+   * set by the suite), `tensorflow <n>t` for the others.
+   */
+  tfThreads: (number | 'default')[];
   /** Seconds of timed training per run (after one warm-up step), at least minSteps, at most maxSteps. */
   seconds: number;
   minSteps: number;
@@ -45,8 +51,10 @@ flags of the suite (defaults in brackets):
   --ingest-thread on         raw mode: lionctr reads via the ingest thread as \`lionctr train\` (on), on the
                              step's thread (off), or both (on,off: the off rows are runner "<backend> no-thread")
   --backends tensorflow,wasm lionctr's tfjs backends (each in its own worker process)
-  --threads 2                torch.set_num_threads, TF_NUM_INTRAOP_THREADS
+  --threads 2                torch.set_num_threads; lionctr's cores (ingest thread + TensorFlow's, see --tf-threads)
   --wasm-threads N[,M]       LIONCTR_WASM_THREADS of lionctr's wasm workers, one wasm runner each [--threads]
+  --tf-threads N[,M]         TF_NUM_INTRAOP_THREADS of lionctr's tensorflow workers, one runner each ("tensorflow Nt");
+                             default: unset, so lionctr picks it as \`lionctr train\` does (README "Ingest thread")
   --seconds 2                timed seconds per run, after one warm-up step
   --min-steps 3 --max-steps 400   steps per run at least / at most
   --split-steps 2            instrumented lionctr steps per run for the step's split
@@ -72,6 +80,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       backends: { type: 'string', default: 'tensorflow,wasm' },
       threads: { type: 'string', default: '2' },
       'wasm-threads': { type: 'string' },
+      'tf-threads': { type: 'string' },
       seconds: { type: 'string', default: '2' },
       'min-steps': { type: 'string', default: '3' },
       'max-steps': { type: 'string', default: '400' },
@@ -113,6 +122,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     backends,
     threads: one('threads', values.threads, 1),
     wasmThreads: ints('wasm-threads', values['wasm-threads'] ?? values.threads, 1),
+    tfThreads: values['tf-threads'] ? ints('tf-threads', values['tf-threads'], 1) : ['default'],
     seconds,
     minSteps: one('min-steps', values['min-steps'], 1),
     maxSteps: one('max-steps', values['max-steps'], 1),

@@ -82,18 +82,24 @@ export class Worker {
 }
 
 /**
- * A lionctr worker on `backend`, TensorFlow's thread pools sized to `threads`, tfjs-wasm's to
- * `wasmThreads` (LIONCTR_WASM_THREADS), from the suite folder `here` (another checkout's for
- * --compare), named `name`.
+ * A lionctr worker on `backend` from the suite folder `here` (another checkout's for --compare),
+ * named `name`: tfjs-wasm's threads `wasmThreads` (LIONCTR_WASM_THREADS); TensorFlow's intra-op
+ * threads `tfThreads` (TF_NUM_INTRAOP_THREADS), or, when 'default', whatever the checkout's
+ * product picks (README "Ingest thread"), as `lionctr train` runs it.
  */
-export function lionctrWorker(backend: string, threads: number, here: string, name = backend, wasmThreads = 1): Worker {
-  const env = {
+export function lionctrWorker(
+  backend: string,
+  here: string,
+  name = backend,
+  wasmThreads = 1,
+  tfThreads: number | 'default' = 'default',
+): Worker {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     LIONCTR_WASM_THREADS: String(wasmThreads),
-    TF_NUM_INTRAOP_THREADS: String(threads),
-    TF_NUM_INTEROP_THREADS: '1',
     TF_CPP_MIN_LOG_LEVEL: '2',
   };
+  if (tfThreads !== 'default') env.TF_NUM_INTRAOP_THREADS = String(tfThreads);
   return new Worker(name, process.execPath, ['--import', 'tsx', join(here, 'lionctr-worker.ts'), backend], env);
 }
 

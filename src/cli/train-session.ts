@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../config/schema.ts';
-import { selectBackend } from '../model/backend.ts';
+import { selectBackend, trainerTfThreads } from '../model/backend.ts';
 import { fingerprintedModelSection } from '../model/config.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
@@ -33,7 +33,8 @@ export async function createTrainer(
   opts: { metrics?: Metrics; signal?: AbortSignal; exportDir: string | null },
 ): Promise<Trainer> {
   if (cfg.source.thread.enabled) prewarmIngestThread(); // its start overlaps the set-up below
-  await selectBackend(cfg.backend, (msg) => logger.info(msg));
+  const tfThreads = trainerTfThreads(cfg.source.thread.enabled);
+  await selectBackend(cfg.backend, (msg) => logger.info(msg), { tfThreads });
   const schema = featureSchemaOf(cfg);
   const sliced = { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices };
   sliceKeysOf(sliced.slots, sliced.maxSlices, schema); // a slot that cannot be sliced: refused before any lock

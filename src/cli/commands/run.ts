@@ -15,7 +15,7 @@ import { createLogger } from '../../log.ts';
 import { createMetrics } from '../../metrics/catalogue.ts';
 import { emitTrainEventMessage, type TrainEmitter, type TrainEventMessage } from '../../events/train-events.ts';
 import { observeTrainer } from '../../metrics/train-observer.ts';
-import { selectBackend } from '../../model/backend.ts';
+import { selectBackend, trainerTfThreads } from '../../model/backend.ts';
 import type { TrainSummary } from '../../train/trainer-options.ts';
 import { checkInput, configFrom, fatal, withConfigOptions } from '../common.ts';
 import { endpointOptions, serveFlags } from './flags.ts';
@@ -103,7 +103,9 @@ export function addRunCommand(program: Command): void {
       const ac = shutdownSignal(logger, 'finishing the current step, exporting, shutting down');
       const metrics = createMetrics();
       const exportDir = resolve(cfg.export.dir);
-      await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`));
+      // the trainer's thread count: TensorFlow's pool is the process's, made at this first load
+      const tfThreads = trainerTfThreads(cfg.source.thread.enabled);
+      await selectBackend(cfg.backend, (m) => logger.info(`serving: ${m}`), { tfThreads });
       const events: TrainEmitter = new EventEmitter();
       observeTrainer(events, metrics);
       const supervisor = new TrainerSupervisor({

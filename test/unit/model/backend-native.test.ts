@@ -4,14 +4,16 @@
  * with a reason and the hint to `npm run native:build`; one whose load fails after registering
  * `tensorflow` kernels (a GPU build on a host without CUDA) has them removed, so that the next
  * package registers its own instead of being refused as "already registered". Backend `auto`
- * takes the one `LIONCTR_BACKEND` names (how a test run or CI keeps the suite on wasm).
+ * takes the one `LIONCTR_BACKEND` names (how a test run or CI keeps the suite on wasm). A
+ * trainer's TensorFlow intra-op threads (one core left to the ingest thread) reach the package
+ * as TF_NUM_INTRAOP_THREADS unless the environment set it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { loadNative, selectBackend } from '../../../src/model/backend.ts';
+import { loadNative, selectBackend, trainerTfThreads } from '../../../src/model/backend.ts';
 import { useFixture } from '../../helpers/fixture.ts';
 
 const fx = useFixture();
@@ -71,6 +73,35 @@ describe('loadNative', () => {
     expect(tf.getKernel('LionctrProbeB', 'tensorflow')).toBeDefined();
     tf.unregisterKernel('LionctrProbeB', 'tensorflow');
     expect(tf.getKernelsForBackend('tensorflow').length).toBe(before);
+  });
+});
+
+describe("TensorFlow's intra-op threads", () => {
+  it('a trainer with the ingest thread leaves it a core; without it TensorFlow keeps its default', () => {
+    expect([1, 2, 4, 16].map((cores) => trainerTfThreads(true, cores))).toEqual([1, 1, 3, 15]);
+    expect(trainerTfThreads(false, 2)).toBeUndefined();
+  });
+
+  it('loadNative sets TF_NUM_INTRAOP_THREADS before the package loads, unless the environment set it', () => {
+    const dir = fx.tempDir('native-pkg');
+    const saved = process.env.TF_NUM_INTRAOP_THREADS;
+    const seen = (name: string, threads: number | undefined): string | undefined => {
+      const pkg = fakePackage(dir, name, { built: true });
+      writeFileSync(join(pkg, 'index.js'), 'globalThis.lionctrSeenThreads = process.env.TF_NUM_INTRAOP_THREADS;');
+      loadNative([pkg], threads);
+      return (globalThis as { lionctrSeenThreads?: string }).lionctrSeenThreads;
+    };
+    try {
+      delete process.env.TF_NUM_INTRAOP_THREADS;
+      expect(seen('unset', 1)).toBe('1');
+      process.env.TF_NUM_INTRAOP_THREADS = '3';
+      expect(seen('user-set', 1)).toBe('3');
+      delete process.env.TF_NUM_INTRAOP_THREADS;
+      expect(seen('default', undefined)).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.TF_NUM_INTRAOP_THREADS;
+      else process.env.TF_NUM_INTRAOP_THREADS = saved;
+    }
   });
 });
 
