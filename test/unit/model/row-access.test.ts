@@ -86,7 +86,8 @@ describe('training through a remote row store', () => {
       const S = t.rows.stride;
       for (let r = 0; r < t.size; r++) {
         const got = store.rows.get(MapRowAccess.key(t.slot, t.idHi(r), t.idLo(r)));
-        const want = t.rows.words.subarray(r * S, (r + 1) * S);
+        const want = new Int32Array(S);
+        t.rows.readBlock(r, want, 0);
         if (!got || got.some((w, j) => w !== want[j])) differ++;
         rows++;
       }
