@@ -3,7 +3,7 @@
  * production scale"): for tables of 10^6 and 10^7 rows (dim 16, bfloat16 momentum; 10^8 with
  * `--sizes`), it times, in the same run,
  *   - floor: gathering the weights (W = 17 float32) of random rows of the table's own rows by
- *     row index (chunk r >>> shift, word RowStore.at(r), weights apart from momentum: no id map, the best a lookup
+ *     row index (chunk r >>> shift, word (r & mask) * stride: no id map, the best a lookup
  *     could do; no second copy: 11 GB at 10^8 rows), at rows drawn apart from the lookup's,
  *     so that neither warms the other's rows in cache;
  *   - lookup: EmbeddingTable.find(hi, lo) of random rows' 64-bit ids, then the same gather, id by id;
@@ -86,7 +86,8 @@ for (const R of sizes) {
   let t0 = performance.now();
   for (let i = 0; i < R; i++) t.findOrAdmit(hi[i], lo[i]);
   const admitS = (performance.now() - t0) / 1000;
-  const floorPick = new Uint32Array(L),
+  const S = t.rows.stride,
+    floorPick = new Uint32Array(L),
     pick = new Uint32Array(L),
     qHi = new Uint32Array(L),
     qLo = new Uint32Array(L),
@@ -106,18 +107,14 @@ for (const R of sizes) {
       qLo[i] = lo[pick[i]];
       floorPick[i] = next() % R;
     }
-    // row r's weights at ((r & cm) >>> gs) GW + (r & gm) W of its chunk (RowStore's groups)
     const chunks = t.rows.chunks,
       sh = t.rows.shift,
-      cm = t.rows.chunkMask,
-      gs = t.rows.groupShift,
-      gm = t.rows.groupMask,
-      GW = t.rows.groupWords;
+      cm = t.rows.chunkMask;
     t0 = performance.now();
     for (let i = 0; i < L; i++) {
       const r = floorPick[i],
         floorRows = chunks[r >>> sh].data,
-        o = ((r & cm) >>> gs) * GW + (r & gm) * W;
+        o = (r & cm) * S;
       for (let j = 0; j < W; j++) out[j] = floorRows[o + j];
       sink += out[0];
     }
@@ -126,7 +123,7 @@ for (const R of sizes) {
     for (let i = 0; i < L; i++) {
       const r = t.find(qHi[i], qLo[i]),
         data = chunks[r >>> sh].data,
-        o = ((r & cm) >>> gs) * GW + (r & gm) * W;
+        o = (r & cm) * S;
       for (let j = 0; j < W; j++) out[j] = data[o + j];
       sink += out[0];
     }
@@ -138,7 +135,7 @@ for (const R of sizes) {
       for (let i = b0; i < b1; i++) {
         const r = found[i],
           data = chunks[r >>> sh].data,
-          o = ((r & cm) >>> gs) * GW + (r & gm) * W;
+          o = (r & cm) * S;
         for (let j = 0; j < W; j++) out[j] = data[o + j];
         sink += out[0];
       }

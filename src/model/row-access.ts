@@ -115,7 +115,7 @@ export class LocalRowAccess implements RowAccess {
     for (let i = 0; i < ids.n; i++) {
       const r = t.find(ids.hi[i], ids.lo[i]);
       found[i] = r < 0 ? 0 : 1;
-      if (r >= 0) rows.readBlock(r, out, i * S);
+      if (r >= 0) out.set(rows.wordsOf(r).subarray(rows.at(r), rows.at(r) + S), i * S);
     }
   }
 
@@ -127,7 +127,7 @@ export class LocalRowAccess implements RowAccess {
       let r = t.find(ids.hi[i], ids.lo[i]);
       if (r < 0) r = t.put(ids.hi[i], ids.lo[i], none);
       // t.rows is re-read: put() may have grown the table (new views)
-      t.rows.writeBlock(r, blocks, i * S);
+      t.rows.wordsOf(r).set(blocks.subarray(i * S, (i + 1) * S), t.rows.at(r));
     }
   }
 }

@@ -1,26 +1,34 @@
 /**
  * A table's rows 0..n-1 as one packed array of raw 32-bit words and back, across the
- * RowStore's chunks and groups (checkpoints: src/train/train-state.ts): each row's block is its
- * weights then its state (RowStore's module doc), the layout every checkpoint has had, whatever
- * the store keeps in memory. @module
+ * RowStore's chunks (checkpoints: src/train/train-state.ts). @module
  */
 import type { RowStore } from './row-store.ts';
 
 /**
  * [n, stride] the blocks of rows 0..n-1 as raw 32-bit words (integers: a float32 copy could
- * canonicalize NaN bit patterns of the int32 words), in row order.
+ * canonicalize NaN bit patterns of the int32 words), chunk by chunk, in row order.
  */
 export function rowBlocks(rows: RowStore, n: number): Uint32Array {
   const S = rows.stride,
+    C = rows.chunkRows,
     out = new Uint32Array(n * S);
-  for (let r = 0; r < n; r++) rows.readBlock(r, out, r * S);
+  for (let c = 0; c * C < n; c++) {
+    const w = rows.chunks[c].words,
+      m = Math.min(C, n - c * C);
+    out.set(new Uint32Array(w.buffer, w.byteOffset, m * S), c * C * S);
+  }
   return out;
 }
 
 /** Sets the blocks of rows 0..n-1 from [n, stride] raw words (rowBlocks' output); capacity >= n. */
 export function setRowBlocks(rows: RowStore, n: number, blocks: Uint32Array): void {
-  const S = rows.stride;
-  for (let r = 0; r < n; r++) rows.writeBlock(r, blocks, r * S);
+  const S = rows.stride,
+    C = rows.chunkRows;
+  for (let c = 0; c * C < n; c++) {
+    const w = rows.chunks[c].words,
+      m = Math.min(C, n - c * C);
+    new Uint32Array(w.buffer, w.byteOffset, m * S).set(blocks.subarray(c * C * S, (c * C + m) * S));
+  }
 }
 
 /**
@@ -48,8 +56,8 @@ export function fromLegacyBf16(rows: RowStore, n: number, blocks: Uint32Array): 
     const a = r * S0,
       b = r * S;
     out.set(blocks.subarray(a, a + W + m0), b);
-    out[b + rows.blockMetaOff] = blocks[a + W + m0];
-    half[2 * b + rows.blockCountHalf] = Math.min(blocks[a + W + m0 + 1], 0xffff);
+    out[b + rows.metaOff] = blocks[a + W + m0];
+    half[2 * b + rows.countHalf] = Math.min(blocks[a + W + m0 + 1], 0xffff);
   }
   return out;
 }

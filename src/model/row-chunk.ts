@@ -28,14 +28,6 @@ export const rowViewLimits = { maxElements: 2 ** 32, chunkRowsLog2: 20 };
 const MAX_CHUNK_BYTES = 2 ** 30;
 
 /**
- * Words of a chunk of `rows` rows of `stride` words laid out in groups of `group` rows
- * (RowStore: each group's weights, then its state): whole groups, the last one padded.
- */
-export function chunkWords(rows: number, stride: number, group: number): number {
-  return Math.ceil(rows / group) * group * stride;
-}
-
-/**
  * log2 of the rows of a chunk of `stride`-word rows: rowViewLimits.chunkRowsLog2, less while
  * the chunk's views (2 halves a word when `halves`) or bytes (1 GiB) would be over the limits.
  */
@@ -47,7 +39,7 @@ export function chunkShift(stride: number, halves: boolean): number {
   return shift;
 }
 
-/** One chunk of rows: its views (over its rows' groups only) and its WebAssembly memory, if any. */
+/** One chunk of rows: its views (over its rows only) and its WebAssembly memory, if any. */
 export interface RowChunk {
   /** Rows of the chunk (chunkRows, or fewer for the last one). */
   rows: number;
@@ -62,17 +54,11 @@ export interface RowChunk {
 }
 
 /**
- * A zero chunk of `rows` rows of `stride` words in groups of `group` rows (a Uint16 view when
- * `halves`): in a new memory of `host` when one is given and it makes one, else in an ArrayBuffer.
+ * A zero chunk of `rows` rows of `stride` words (a Uint16 view when `halves`): in a new memory
+ * of `host` when one is given and it makes one, else in an ArrayBuffer.
  */
-export function newChunk(
-  rows: number,
-  stride: number,
-  group: number,
-  halves: boolean,
-  host: MemoryHost | null = null,
-): RowChunk {
-  const bytes = chunkWords(rows, stride, group) * 4,
+export function newChunk(rows: number, stride: number, halves: boolean, host: MemoryHost | null = null): RowChunk {
+  const bytes = rows * stride * 4,
     memory = host?.holds(bytes) ? host.create(bytes) : null;
   const ch: RowChunk = {
     rows,
@@ -82,14 +68,14 @@ export function newChunk(
     memory,
     buffer: memory ? EMPTY_BUF : new ArrayBuffer(bytes),
   };
-  chunkViews(ch, stride, group, halves);
+  chunkViews(ch, stride, halves);
   return ch;
 }
 
 /** (Re)makes a chunk's views over its buffer or memory (growing a memory detaches the old ones). */
-export function chunkViews(ch: RowChunk, stride: number, group: number, halves: boolean): void {
+export function chunkViews(ch: RowChunk, stride: number, halves: boolean): void {
   const buf = ch.memory ? ch.memory.buffer : ch.buffer,
-    words = chunkWords(ch.rows, stride, group);
+    words = ch.rows * stride;
   ch.data = new Float32Array(buf, 0, words);
   ch.words = new Int32Array(buf, 0, words);
   ch.half = halves ? new Uint16Array(buf, 0, 2 * words) : EMPTY_H;
@@ -100,14 +86,7 @@ export function chunkViews(ch: RowChunk, stride: number, group: number, halves: 
  * refreshing its views. False when the chunk is in an ArrayBuffer, `bytes` is over the host's
  * maxBytes, or the memory cannot grow.
  */
-export function reserveChunk(
-  ch: RowChunk,
-  host: MemoryHost | null,
-  bytes: number,
-  stride: number,
-  group: number,
-  halves: boolean,
-) {
+export function reserveChunk(ch: RowChunk, host: MemoryHost | null, bytes: number, stride: number, halves: boolean) {
   const m = ch.memory;
   if (!m || !host || bytes > host.maxBytes) return false;
   if (m.buffer.byteLength < bytes) {
@@ -116,33 +95,25 @@ export function reserveChunk(
     } catch {
       return false;
     }
-    chunkViews(ch, stride, group, halves);
+    chunkViews(ch, stride, halves);
   }
   return true;
 }
 
 /**
- * A chunk at `rows` rows, keeping its first min(old, new) rows' groups, new groups zero (rows
- * past the old count in its last group keep what they had: the caller zeroes rows it drops).
- * In a memory it grows in place (what the host kept after the rows is overwritten); a chunk its
- * host no longer holds goes back to an ArrayBuffer (one copy of the chunk).
+ * A chunk at `rows` rows, keeping its first min(old, new) rows, new rows zero. In a memory
+ * it grows in place (what the host kept after the rows is overwritten); a chunk its host no
+ * longer holds goes back to an ArrayBuffer (one copy of the chunk).
  */
-export function resizeChunk(
-  ch: RowChunk,
-  rows: number,
-  host: MemoryHost | null,
-  stride: number,
-  group: number,
-  halves: boolean,
-) {
-  const oldWords = chunkWords(ch.rows, stride, group),
-    newWords = chunkWords(rows, stride, group),
+export function resizeChunk(ch: RowChunk, rows: number, host: MemoryHost | null, stride: number, halves: boolean) {
+  const oldWords = ch.rows * stride,
+    newWords = rows * stride,
     bytes = newWords * 4;
   const h = ch.memory ? host : null,
     had = ch.memory ? ch.memory.buffer.byteLength / 4 : 0;
-  if (h && rows >= ch.rows && h.holds(bytes) && reserveChunk(ch, h, bytes, stride, group, halves)) {
+  if (h && rows >= ch.rows && h.holds(bytes) && reserveChunk(ch, h, bytes, stride, halves)) {
     ch.rows = rows;
-    chunkViews(ch, stride, group, halves);
+    chunkViews(ch, stride, halves);
     // the pages the memory grew by are zero (WebAssembly.Memory.grow): only the words it had
     // after the rows (the owner's scratch) need zeroing, not the whole new part (touching
     // every new page: 2.6 s of a 16.8e6 -> 33.6e6 row growth on this VM)
@@ -154,7 +125,7 @@ export function resizeChunk(
   ch.memory = memory;
   ch.buffer = memory ? EMPTY_BUF : new ArrayBuffer(bytes);
   ch.rows = rows;
-  chunkViews(ch, stride, group, halves);
+  chunkViews(ch, stride, halves);
   ch.data.set(old);
 }
 

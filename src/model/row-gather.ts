@@ -5,8 +5,7 @@
  * column at a time: F strided passes over x, ~10 MB at batch 4096). Measured, the order alone
  * gained nothing; the gain (a third of the gather's CPU time with the lookups) came with the
  * loop that takes the tables' stride and dim as constants and with arrays reused across batches.
- * Only the rows' weights are read (RowStore keeps them apart from the momentum: one or two
- * cache lines a row). The rows of a block of examples are read ahead first in a tight loop of independent loads
+ * The rows of a block of examples are read ahead first in a tight loop of independent loads
  * (so that the CPU has many row misses in flight at once on large tables), then copied from
  * cache. Every element of x and wide is written: buffers can be reused across batches.
  * @module
@@ -28,7 +27,7 @@ let sink = 0;
  * Tables of one chunk each with one stride and dim (every table below 2^20 rows of a model
  * with one dim) take a loop with those as constants: half the time of the general one.
  * @param rowIdx [B, F] row index of each (example, slot) (F = stores.length), -1: no row.
- * @param stores F row stores (chunked: row r's weights in chunk r >>> shift at word at(r)).
+ * @param stores F row stores (chunked: row r in chunk r >>> shift at word (r & chunkMask) * stride).
  * @param dims F embedding dims; I = sum(dims) + N.
  * @param x [B, I] tower input; wide [B] linear sums; dense [B, N] numerics (all written or read
  *   only over their first B rows).
@@ -45,18 +44,14 @@ export function fillInput(
   wide: Float32Array,
 ): void {
   const S = stores[0]?.stride ?? 0,
-    G = stores[0]?.groupShift ?? 0,
     D = dims[0];
-  const uniform = stores.every(
-    (s, f) => s.chunks.length === 1 && s.stride === S && s.groupShift === G && dims[f] === D && s.width === D + 1,
-  );
+  const uniform = stores.every((s, f) => s.chunks.length === 1 && s.stride === S && dims[f] === D);
   if (uniform)
     fillUniform(
       rowIdx,
       B,
       stores.map((s) => s.chunks[0].data),
       S,
-      G,
       D,
       dense,
       N,
@@ -67,16 +62,12 @@ export function fillInput(
   else fillChunked(rowIdx, B, stores, dims, dense, N, x, I, wide);
 }
 
-/**
- * fillInput for F one-chunk tables `data` of S-word rows in groups of 2^G rows and dim D
- * (RowStore layout: row r's D + 1 weights at (r >> G) 2^G S + (r & (2^G - 1)) (D + 1)).
- */
+/** fillInput for F one-chunk tables `data` of S-word rows and dim D. */
 function fillUniform(
   rowIdx: Int32Array,
   B: number,
   data: readonly Float32Array[],
   S: number,
-  G: number,
   D: number,
   dense: Float32Array,
   N: number,
@@ -84,10 +75,7 @@ function fillUniform(
   I: number,
   wide: Float32Array,
 ): void {
-  const F = data.length,
-    GW = S << G,
-    gm = (1 << G) - 1,
-    W = D + 1;
+  const F = data.length;
   let acc = 0;
   for (let b0 = 0; b0 < B; b0 += BLOCK) {
     const b1 = Math.min(B, b0 + BLOCK);
@@ -95,7 +83,7 @@ function fillUniform(
       const r = rowIdx[k];
       if (r >= 0) {
         const d = data[f],
-          o = (r >>> G) * GW + (r & gm) * W;
+          o = r * S;
         acc += d[o] + d[o + D];
       }
       if (++f === F) f = 0;
@@ -111,7 +99,7 @@ function fillUniform(
           continue;
         }
         const d = data[f],
-          o = (r >>> G) * GW + (r & gm) * W + 1;
+          o = r * S + 1;
         w = Math.fround(w + d[o - 1]);
         copyRun(x, xo, d, o, D);
       }
@@ -143,7 +131,7 @@ function fillChunked(
       if (r >= 0) {
         const s = stores[f],
           data = s.chunks[r >>> s.shift].data,
-          o = s.at(r);
+          o = (r & s.chunkMask) * s.stride;
         acc += data[o] + data[o + dims[f]];
       }
       if (++f === F) f = 0;
@@ -160,7 +148,7 @@ function fillChunked(
         } else {
           const s = stores[f],
             data = s.chunks[r >>> s.shift].data,
-            o = s.at(r);
+            o = (r & s.chunkMask) * s.stride;
           w = Math.fround(w + data[o]);
           copyRun(x, xo, data, o + 1, D);
         }

@@ -138,8 +138,9 @@ function admittedBlocks(t: EmbeddingTable, ids: RowIds, found: Uint8Array, block
   for (let i = 0; i < ids.n; i++) {
     if (found[i]) continue;
     scratch ??= new EmbeddingTable('', t.dim, { initStd: t.initStd, initialCapacity: 16, momentumDtype: t.rows.dtype });
-    const r = scratch.findOrAdmit(ids.hi[i], ids.lo[i]);
-    scratch.rows.readBlock(r, blocks, i * S);
+    const r = scratch.findOrAdmit(ids.hi[i], ids.lo[i]),
+      rows = scratch.rows;
+    blocks.set(rows.wordsOf(r).subarray(rows.at(r), rows.at(r) + S), i * S);
   }
 }
 

@@ -30,7 +30,7 @@ export interface NonFinitePart {
 export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
   const out = nonFiniteDense(model);
   for (const t of model.tables) {
-    const rows = t.rows,
+    const S = t.rows.stride,
       W = t.width,
       n = t.size,
       C = t.rows.chunkRows;
@@ -39,15 +39,14 @@ export function nonFiniteWeights(model: CtrModel): NonFinitePart[] {
     for (let c = 0; c * C < n; c++) {
       const d = t.rows.chunks[c].data,
         m = Math.min(C, n - c * C);
-      for (let r = 0; r < m; r++) for (let j = 0, o = rows.at(c * C + r); j < W; j++) s += d[o + j];
+      for (let r = 0; r < m; r++) for (let j = 0, o = r * S; j < W; j++) s += d[o + j];
     }
     if (Number.isFinite(s)) continue;
     let count = 0;
     for (let c = 0; c * C < n; c++) {
       const d = t.rows.chunks[c].data,
         m = Math.min(C, n - c * C);
-      for (let r = 0; r < m; r++)
-        for (let j = 0, o = rows.at(c * C + r); j < W; j++) if (!Number.isFinite(d[o + j])) count++;
+      for (let r = 0; r < m; r++) for (let j = 0, o = r * S; j < W; j++) if (!Number.isFinite(d[o + j])) count++;
     }
     out.push({ where: `embeddings ${t.slot}`, count, of: n * W });
   }

@@ -1,5 +1,5 @@
 /**
- * The one JS source of Lion's sparse arithmetic on a row (RowStore layout), used by
+ * The one JS source of Lion's sparse arithmetic on a row block (RowStore layout), used by
  * the JS sparse step (sparse-lion.ts, float32 and bfloat16 momentum alike) and by the
  * wasm kernel's host side (its catch-up tables and factors, wasm/catch-up-tables.ts); the
  * kernel itself (wasm/kernel/, AssemblyScript) is the same formulas in another language,
@@ -20,16 +20,15 @@ import { constantLrDrift, scheduleSumsFor } from './schedule-sums.ts';
 import type { LrFunction } from './schedule.ts';
 
 /**
- * The Lion step on columns [j0, j1) of the row whose weights are at word o and state at word
- * so of chunk ch (rows.chunk(r), o = rows.at(r), so = rows.stateAt(r): momentum at its start),
- * gradients from grads[go + j] (float32), lr = p.lr * mult. Momentum float32 or bfloat16 (read widened,
+ * The Lion step on columns [j0, j1) of the row block at word o of chunk ch (rows.chunk(r),
+ * o = rows.at(r)), gradients from
+ * grads[go + j] (float32), lr = p.lr * mult. Momentum float32 or bfloat16 (read widened,
  * written rounded to nearest even); arithmetic in float64, rounded on store.
  */
 export function lionRowUpdate(
   rows: RowStore,
   ch: RowChunk,
   o: number,
-  so: number,
   go: number,
   j0: number,
   j1: number,
@@ -40,7 +39,7 @@ export function lionRowUpdate(
   const d = ch.data,
     h = ch.half,
     bf = rows.dtype === 'bfloat16',
-    om = so,
+    om = o + rows.momOff,
     hm = 2 * om;
   const lr = p.lr * mult,
     b1 = p.beta1,
@@ -89,18 +88,18 @@ export function scheduledCatchUp(p: LionParams, first: number, k: number, lrAt: 
 }
 
 /**
- * Applies catch-up factors f = [M, A, D] to columns [j0, j1) of the row whose weights are at
- * word o and state (momentum) at word so of chunk ch:
+ * Applies catch-up factors f = [M, A, D] to columns [j0, j1) of the row block at word o of
+ * chunk ch:
  * decayed (x false) or exact (x true); an idle step's c is beta1 m, so the drift's sign is
  * sign(m) (none when beta1 = 0).
  */
 // biome-ignore format: the row block, the column range, then the catch-up's settings and factors
-export function catchUpRow(r: RowStore, ch: RowChunk, o: number, so: number, j0: number, j1: number,
+export function catchUpRow(r: RowStore, ch: RowChunk, o: number, j0: number, j1: number,
   p: LionParams, x: boolean, f: Float64Array): void {
   const d = ch.data,
     h = ch.half,
     bf = r.dtype === 'bfloat16';
-  const om = so,
+  const om = o + r.momOff,
     hm = 2 * om,
     mk = f[0],
     A = f[1],

@@ -59,10 +59,12 @@ export function sparseLionStep(
   constantLr = true,
 ): void {
   const W = rows.width,
-    meta = rows.metaIn,
-    count = rows.countIn,
+    S = rows.stride,
+    meta = rows.metaOff,
+    count = rows.countHalf,
     chunks = rows.chunks,
     sh = rows.shift,
+    cm = rows.chunkMask,
     mode = group.mode ?? 'lazy';
   const e = group.embedding,
     l = group.linear ?? group.embedding,
@@ -70,25 +72,24 @@ export function sparseLionStep(
   const mult = lrAt(step);
   for (let i = 0; i < n; i++) {
     // group prefetch: before updating a group of rows, a short loop touches every cache
-    // line of their weights and states so that the misses overlap (the update loop is too
-    // long for the CPU to run ahead into the next rows by itself)
-    if ((i & (PREFETCH_GROUP - 1)) === 0) touchRows(rows, rowIds, i, Math.min(n, i + PREFETCH_GROUP));
+    // line of their blocks so that the misses overlap (the update loop is too long for
+    // the CPU to run ahead into the next rows by itself)
+    if ((i & (PREFETCH_GROUP - 1)) === 0) touchRows(rows, rowIds, i, Math.min(n, i + PREFETCH_GROUP), S);
     const r = rowIds[i],
       ch = chunks[r >>> sh],
       words = ch.words,
-      o = rows.at(r),
-      so = rows.stateAt(r);
-    const last = words[so + meta];
+      o = (r & cm) * S;
+    const last = words[o + meta];
     const k = step - last - 1;
     if (mode !== 'lazy' && k > 0) {
-      catchUpRow(rows, ch, o, so, 0, 1, l, exact, factors(l, last + 1, k, lrAt, constantLr));
-      catchUpRow(rows, ch, o, so, 1, W, e, exact, factors(e, last + 1, k, lrAt, constantLr));
+      catchUpRow(rows, ch, o, 0, 1, l, exact, factors(l, last + 1, k, lrAt, constantLr));
+      catchUpRow(rows, ch, o, 1, W, e, exact, factors(e, last + 1, k, lrAt, constantLr));
     }
-    lionRowUpdate(rows, ch, o, so, i * W, 0, 1, l, mult, grads);
-    lionRowUpdate(rows, ch, o, so, i * W, 1, W, e, mult, grads);
-    words[so + meta] = step;
-    if (count < 0) words[so + meta + 1]++;
-    else if (ch.half[2 * so + count] !== 0xffff) ch.half[2 * so + count]++; // bf16 layout: a saturating uint16
+    lionRowUpdate(rows, ch, o, i * W, 0, 1, l, mult, grads);
+    lionRowUpdate(rows, ch, o, i * W, 1, W, e, mult, grads);
+    words[o + meta] = step;
+    if (count < 0) words[o + meta + 1]++;
+    else if (ch.half[2 * o + count] !== 0xffff) ch.half[2 * o + count]++; // bf16 layout: a saturating uint16
   }
 }
 
@@ -106,22 +107,18 @@ const PREFETCH_GROUP = 32;
 /** Sink of the touch loads, so that the JIT cannot drop them. */
 export let touchSink = 0;
 
-/** Reads one word per 64-byte line of the weights and states of rowIds[i0..i1). */
-function touchRows(rows: RowStore, rowIds: Int32Array, i0: number, i1: number): void {
+/** Reads one word per 64-byte line of the blocks of rowIds[i0..i1) (stride S words). */
+function touchRows(rows: RowStore, rowIds: Int32Array, i0: number, i1: number, S: number): void {
   const chunks = rows.chunks,
     sh = rows.shift,
-    W = rows.width,
-    T = rows.stateWords;
+    cm = rows.chunkMask;
   let t = 0;
   for (let i = i0; i < i1; i++) {
     const r = rowIds[i],
       words = chunks[r >>> sh].words,
-      o = rows.at(r),
-      so = rows.stateAt(r);
-    for (let w = 0; w < W; w += 16) t += words[o + w];
-    t += words[o + W - 1];
-    for (let w = 0; w < T; w += 16) t += words[so + w];
-    t += words[so + T - 1];
+      o = (r & cm) * S;
+    for (let w = 0; w < S; w += 16) t += words[o + w];
+    t += words[o + S - 1];
   }
   touchSink = t;
 }

@@ -107,15 +107,14 @@ describe('EmbeddingTable.reserve', () => {
   it('zeroes the vacated block: a row admitted after a remove has no stale momentum or update count', () => {
     const t = new EmbeddingTable('C1', 4, { initialCapacity: 16 });
     const rows = [1, 2, 3].map((lo) => t.put(0, lo, Float32Array.of(1, 2, 3, 4)));
-    const T = t.rows.stateWords,
-      st = (r: number) => t.rows.stateAt(r);
-    for (const r of rows) t.rows.words.fill(-7, st(r), st(r) + T); // momentum, lastStep, updates
+    const S = t.rows.stride;
+    for (const r of rows) t.rows.words.fill(-7, r * S + t.rows.momOff, (r + 1) * S); // momentum, lastStep, updates
     expect(t.remove(0, 2)).toBe(true);
     const r = t.put(0, 9, Float32Array.of(5, 6, 7, 8));
     expect(r).toBe(2);
-    const momentum = t.rows.words.subarray(st(r), st(r) + t.rows.metaIn);
+    const momentum = t.rows.words.subarray(r * S + t.rows.momOff, r * S + t.rows.metaOff);
     expect(Array.from(momentum).every((w) => w === 0)).toBe(true);
-    expect(t.rows.words[st(r) + t.rows.metaIn + 1]).toBe(0); // updates (lastStep is set by admission)
+    expect(t.rows.words[r * S + t.rows.metaOff + 1]).toBe(0); // updates (lastStep is set by admission)
     expect(Array.from(t.rows.getWeights(r)).slice(0, 4)).toEqual([5, 6, 7, 8]);
   });
 });

@@ -86,8 +86,7 @@ describe('training through a remote row store', () => {
       const S = t.rows.stride;
       for (let r = 0; r < t.size; r++) {
         const got = store.rows.get(MapRowAccess.key(t.slot, t.idHi(r), t.idLo(r)));
-        const want = new Int32Array(S);
-        t.rows.readBlock(r, want, 0);
+        const want = t.rows.words.subarray(r * S, (r + 1) * S);
         if (!got || got.some((w, j) => w !== want[j])) differ++;
         rows++;
       }

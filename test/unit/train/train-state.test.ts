@@ -88,8 +88,8 @@ describe('training state round trip', () => {
         for (let r = 0; r < t.size; r++) {
           out.set(t.blocks.subarray(r * S, r * S + W + m), r * S0);
           h[2 * (r * S0 + W) + W] = 0;
-          out[r * S0 + W + m] = t.blocks[r * S + rows.blockMetaOff];
-          out[r * S0 + W + m + 1] = hin[2 * r * S + rows.blockCountHalf];
+          out[r * S0 + W + m] = t.blocks[r * S + rows.metaOff];
+          out[r * S0 + W + m + 1] = hin[2 * r * S + rows.countHalf];
         }
         return { ...t, stride: S0, blocks: out };
       }),

@@ -21,11 +21,9 @@ import { readFileSync } from 'node:fs';
  * `ends` [C] i32 where each chunk's part ends.
  *
  * lionStep: one Lion step on the n unique rows at `rowIds` with their sums at `grads`
- * [n, W] f32; rows in groups of 2^gs (RowStore layout): row r's weights at byte
- * (r >> gs) groupBytes + (r & (2^gs - 1)) 4W, its state at (r >> gs) groupBytes + stateBase +
- * (r & (2^gs - 1)) stateBytes, momentum at its start, lastStep at byte `metaIn` of it (the
- * update count: the i32 after it, or with `bf` 1 (bfloat16 rows) a saturating u16 after the W
- * momenta); `mode` 0 lazy, 1 decayed, 2 exact;
+ * [n, W] f32; rows of `stride` bytes, momentum at byte `momOff`, lastStep at byte
+ * `metaOff` (the update count: the i32 after it, or with `bf` 1 (bfloat16 rows) a saturating
+ * u16 after the W momenta); `mode` 0 lazy, 1 decayed, 2 exact;
  * parameters at `par` [19] f64; catch-up tables at `tabL` and `tabE` [65536, 4] f32.
  */
 export interface KernelExports {
@@ -58,11 +56,9 @@ export interface KernelExports {
     n: number,
     grads: number,
     W: number,
-    gs: number,
-    groupBytes: number,
-    stateBase: number,
-    stateBytes: number,
-    metaIn: number,
+    stride: number,
+    momOff: number,
+    metaOff: number,
     bf: number,
     step: number,
     mode: number,

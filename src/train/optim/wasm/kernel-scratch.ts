@@ -69,7 +69,7 @@ export class KernelScratch {
     const a = align64;
     const rows = this.rows,
       W = rows.width,
-      base = a(rows.chunkBytes(this.c));
+      base = a(rows.rowsIn(this.c) * rows.stride * 4);
     const fixed = `${base}/${tables || this.hasTables}`;
     if (fixed !== this.fixedKey) {
       let o = base;

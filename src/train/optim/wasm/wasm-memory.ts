@@ -62,7 +62,7 @@ const kernelHost: MemoryHost = {
  */
 export function useWasmMemory(rows: RowStore, c = 0): string | null {
   if (rows.chunks[c].memory) return null;
-  const bytes = rows.chunkBytes(c),
+  const bytes = rows.rowsIn(c) * rows.stride * 4,
     max = wasmLimits.maxBytes;
   if (!kernelHost.holds(bytes)) {
     const gib = (b: number) => (b / 2 ** 30).toFixed(2);

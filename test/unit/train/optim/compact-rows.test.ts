@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromLegacyBf16, legacyBf16Stride, setRowBlocks } from '../../../../src/model/row-blocks.ts';
+import { fromLegacyBf16, legacyBf16Stride } from '../../../../src/model/row-blocks.ts';
 import { RowStore } from '../../../../src/model/row-store.ts';
 import { RowGradients } from '../../../../src/train/optim/row-gradients.ts';
 import { sparseLionStep } from '../../../../src/train/optim/sparse-lion.ts';
@@ -38,8 +38,8 @@ describe('compact rows', () => {
             r,
             Array.from({ length: W }, (_, j) => (r + 1) * 0.1 - j * 0.01),
           );
-        s.half[2 * s.stateAt(2) + s.countIn] = 0xfffe; // two updates from saturating
-        s.half[2 * s.stateAt(5) + s.countIn] = 0xffff;
+        s.half[2 * s.at(2) + s.countHalf] = 0xfffe; // two updates from saturating
+        s.half[2 * s.at(5) + s.countHalf] = 0xffff;
       }
       const k = new WasmSparseLion(b),
         rg = new RowGradients(W, 16);
@@ -57,7 +57,7 @@ describe('compact rows', () => {
       for (let r = 0; r < 8; r++) {
         for (let j = 0; j < W; j++) {
           expect(Math.abs(a.data[a.at(r) + j] - b.data[b.at(r) + j])).toBeLessThan(1e-6);
-          expect(Math.abs(a.half[2 * a.stateAt(r) + j] - b.half[2 * b.stateAt(r) + j])).toBeLessThanOrEqual(1);
+          expect(Math.abs(a.half[2 * (a.at(r) + W) + j] - b.half[2 * (b.at(r) + W) + j])).toBeLessThanOrEqual(1);
         }
       }
       expect(a.data[a.at(0)]).toBeCloseTo(0.1, 6); // untouched row
@@ -92,10 +92,10 @@ describe('compact rows', () => {
       }
       const blocks = fromLegacyBf16(rows, 3, old);
       expect(blocks.length).toBe(3 * rows.stride);
-      setRowBlocks(rows, 3, blocks);
+      new Uint32Array(rows.words.buffer, 0, 3 * rows.stride).set(blocks);
       for (let r = 0; r < 3; r++) {
         for (let j = 0; j < W; j++) expect(rows.words[rows.at(r) + j]).toBe(0x3f800000 + r * 64 + j);
-        for (let j = 0; j < W; j++) expect(rows.half[2 * rows.stateAt(r) + j]).toBe(0x3f00 + r * 32 + j);
+        for (let j = 0; j < W; j++) expect(rows.half[2 * (rows.at(r) + W) + j]).toBe(0x3f00 + r * 32 + j);
         expect(rows.lastStep(r)).toBe(1000 + r);
         expect(rows.updates(r)).toBe([5, 0xffff, 0][r]);
       }

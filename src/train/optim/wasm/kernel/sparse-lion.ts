@@ -4,8 +4,8 @@
 //
 // Same mathematics as sparse-lion.ts (the JS kernel; its module doc gives the formulas and
 // the paper section), on 4 float32 lanes at a time. All pointers are byte offsets into the
-// table's own memory (imported), which holds the rows at 0 (RowStore layout: groups of rows,
-// each group's weights packed, then its rows' states) and the scratch after them.
+// table's own memory (imported), which holds the row blocks at 0 (RowStore layout) and the
+// scratch after them.
 
 /** Math.pow of the host, for catch-ups longer than the power tables (k >= 65536: rare). */
 @external("env", "pow")
@@ -190,31 +190,27 @@ const GROUP: i32 = 64;
 
 /**
  * One sparse Lion step over n unique rows (sparseLionStep of sparse-lion.ts).
- * rowIds [n] i32 (chunk-local rows); grads [n, W] f32. Row r's weights [W] f32 are at byte
- * (r >> gs) * groupBytes + (r & (2^gs - 1)) * 4W, its state at (r >> gs) * groupBytes +
- * stateBase + (r & (2^gs - 1)) * stateBytes: momentum at 0 of it ([W] f32, or [W] bf16 when
- * bf != 0), lastStep (i32) at metaIn bytes, the update count an i32 after it (f32 momentum) or
- * a saturating u16 after the W bf16 momenta. mode 0 lazy, 1 decayed, 2 exact (catch-up at a
- * constant lr).
+ * rowIds [n] i32; grads [n, W] f32; block of row r at r * stride bytes: weights [W] f32 at
+ * 0, momentum at momOff bytes ([W] f32, or [W] bf16 when bf != 0), lastStep (i32) at
+ * metaOff bytes, the update count an i32 after it (f32 momentum) or a saturating u16 after
+ * the W bf16 momenta. mode 0 lazy, 1 decayed, 2 exact (catch-up at a constant lr).
  */
-export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, gs: i32, groupBytes: i32, stateBase: i32,
-  stateBytes: i32, metaIn: i32, bf: i32, step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
+export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32, bf: i32,
+  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize): void {
   // one specialised loop per (momentum dtype, catch-up or not): the flags fold away when inlined
   if (bf) {
-    if (mode == 0) rowLoop(true, false, rowIds, n, grads, W, gs, groupBytes, stateBase, stateBytes, metaIn, step, mode, par, tabL, tabE);
-    else rowLoop(true, true, rowIds, n, grads, W, gs, groupBytes, stateBase, stateBytes, metaIn, step, mode, par, tabL, tabE);
+    if (mode == 0) rowLoop(true, false, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+    else rowLoop(true, true, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
   } else {
-    if (mode == 0) rowLoop(false, false, rowIds, n, grads, W, gs, groupBytes, stateBase, stateBytes, metaIn, step, mode, par, tabL, tabE);
-    else rowLoop(false, true, rowIds, n, grads, W, gs, groupBytes, stateBase, stateBytes, metaIn, step, mode, par, tabL, tabE);
+    if (mode == 0) rowLoop(false, false, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
+    else rowLoop(false, true, rowIds, n, grads, W, stride, momOff, metaOff, step, mode, par, tabL, tabE);
   }
 }
 
 @inline function rowLoop(
-  bf: bool, cu: bool, rowIds: usize, n: i32, grads: usize, W: i32, gs: i32, groupBytes: i32, stateBase: i32,
-  stateBytes: i32, metaIn: i32, step: i32, mode: i32, par: usize, tabL: usize, tabE: usize,
+  bf: bool, cu: bool, rowIds: usize, n: i32, grads: usize, W: i32, stride: i32, momOff: i32, metaOff: i32,
+  step: i32, mode: i32, par: usize, tabL: usize, tabE: usize,
 ): void {
-  const gb = <usize>groupBytes, sb = <usize>stateBase, wb = <usize>(W << 2), tb = <usize>stateBytes;
-  const gm = (1 << gs) - 1;
   const lrL = load<f64>(par, 0), b1L = load<f64>(par, 8), b2L = load<f64>(par, 16), decL = load<f64>(par, 24);
   const lrE = load<f64>(par, 32), b1E = load<f64>(par, 40), b2E = load<f64>(par, 48), decE = load<f64>(par, 56);
   const aL = load<f64>(par, 64), lrCL = load<f64>(par, 72), wdL = load<f64>(par, 80);
@@ -235,26 +231,20 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, gs: i32, g
       // group prefetch: touch every cache line of the next GROUP blocks (see sparse-lion.ts)
       const e = min(n, i + GROUP);
       for (let q = i; q < e; q++) {
-        const rq = load<i32>(rowIds + (<usize>q << 2));
-        const gq = <usize>(<u32>rq >>> <u32>gs) * gb, kq = <usize>(rq & gm);
-        const ob = gq + kq * wb, os = gq + sb + kq * tb;
-        for (let w: usize = 0; w < wb; w += 64) t += load<i32>(ob + w);
-        t += load<i32>(ob + wb - 4);
-        for (let w: usize = 0; w < tb; w += 64) t += load<i32>(os + w);
-        t += load<i32>(os + tb - 4);
+        const ob = <usize>load<i32>(rowIds + (<usize>q << 2)) * <usize>stride;
+        for (let w: i32 = 0; w < stride; w += 64) t += load<i32>(ob + <usize>w);
+        t += load<i32>(ob + <usize>(stride - 4));
       }
     }
-    const r = load<i32>(rowIds + (<usize>i << 2));
-    const gr = <usize>(<u32>r >>> <u32>gs) * gb, kr = <usize>(r & gm);
-    const o = gr + kr * wb;
-    const om = gr + sb + kr * tb; // the state: momentum at its start
+    const o = <usize>load<i32>(rowIds + (<usize>i << 2)) * <usize>stride;
+    const om = o + <usize>momOff;
     const g = grads + (<usize>(i * W) << 2);
     // catch-up factors: weights *= A, minus Dr * sign(m) (exact), momentum *= M; lanes
     // (M, A, Dr, 0) of L and of E, and the chunk vectors made from them
     let fL = ONE, fE = ONE;
     let idle = false;
     if (cu) {
-      const first = load<i32>(om + <usize>metaIn) + 1, k = step - first;
+      const first = load<i32>(o + <usize>metaOff) + 1, k = step - first;
       if (k > 0) {
         idle = true;
         if (first >= tailFrom) {
@@ -299,13 +289,13 @@ export function lionStep(rowIds: usize, n: i32, grads: usize, W: i32, gs: i32, g
       store<f32>(pw, w);
       if (bf) store<u16>(pm, <u16>toBf16(m)); else store<f32>(pm, m);
     }
-    store<i32>(om + <usize>metaIn, step);
+    store<i32>(o + <usize>metaOff, step);
     if (bf) {
       // the update count: a uint16 after the W momenta, saturating (RowStore's bfloat16 layout)
       const pc = om + (<usize>W << 1);
       const u = load<u16>(pc);
       store<u16>(pc, u + <u16>(u != 0xffff));
-    } else store<i32>(om + <usize>metaIn, load<i32>(om + <usize>metaIn, 4) + 1, 4);
+    } else store<i32>(o + <usize>metaOff, load<i32>(o + <usize>metaOff, 4) + 1, 4);
   }
   sink = t;
 }
