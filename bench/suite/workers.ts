@@ -93,9 +93,11 @@ export function lionctrWorker(
   name = backend,
   wasmThreads = 1,
   tfThreads: number | 'default' = 'default',
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Worker {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...extraEnv,
     LIONCTR_WASM_THREADS: String(wasmThreads),
     TF_CPP_MIN_LOG_LEVEL: '2',
   };
