@@ -1,9 +1,10 @@
 /**
- * glibc malloc tunables and the native step (README "Read-backs and page faults"): runs itself
+ * glibc malloc's thresholds and the native step (README "Read-backs and page faults"): runs itself
  * as child processes on the native backend (TensorFlow on `--tf-threads` intra-op threads),
- * alternately without GLIBC_TUNABLES and with MALLOC_TUNABLES (src/model/malloc-tunables.ts),
- * `--pairs` pairs in all (A B A B; glibc reads the variable only at process start, so each side
- * is its own process). Each child times, after warming up:
+ * alternately untuned (LIONCTR_MALLOC_TUNE=off) and tuned as the product tunes it (selectBackend
+ * sets the thresholds by mallopt through the addon `npm run native:build` builds;
+ * src/model/malloc-tunables.ts), `--pairs` pairs in all (A B A B; the setting is process-wide, so
+ * each side is its own process; neither gets GLIBC_TUNABLES). Each child times, after warming up:
  *   - read-back: `--reads` dataSync() of a fresh [B, 637] matmul output (the tower-input
  *     gradient's shape: 10.4 MB at B = 4096), median ms;
  *   - step: `--steps` TrainStep.run of config/criteo.json's model on pre-made ids (every table
@@ -14,10 +15,11 @@
  *   npx tsx bench/malloc-readback.ts [--pairs 6] [--batch 4096] [--rows 100000] [--reads 10] [--steps 12] [--tf-threads 1]
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MALLOC_TUNABLES } from '../src/model/malloc-tunables.ts';
+import { mallocAddonPath } from '../src/model/malloc-tunables.ts';
 
 const { values: v } = parseArgs({
   options: {
@@ -98,11 +100,15 @@ if (v.child) {
 }
 
 const self = fileURLToPath(import.meta.url);
-/** One child's medians, with or without the tunables. */
+if (!existsSync(mallocAddonPath())) {
+  console.error(`malloc-readback: ${mallocAddonPath()} is not built (npm run native:build): nothing to compare`);
+  process.exit(1);
+}
+/** One child's medians, tuned or not. */
 function child(tuned: boolean): { read: number; step: number } {
   const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' };
-  if (tuned) env.GLIBC_TUNABLES = MALLOC_TUNABLES;
-  else delete env.GLIBC_TUNABLES;
+  delete env.GLIBC_TUNABLES; // the tuned side is tuned in process, by selectBackend (the addon), as the product
+  if (!tuned) env.LIONCTR_MALLOC_TUNE = 'off';
   const args = ['--import', 'tsx', self, '--child', ...process.argv.slice(2)];
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
@@ -137,6 +143,6 @@ for (let p = 0; p < Number(v.pairs); p++) {
 }
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
 console.log(
-  `without / with GLIBC_TUNABLES, median of ${readRatios.length} pairs: read-back ${median(readRatios).toFixed(2)}x ` +
+  `untuned / tuned, median of ${readRatios.length} pairs: read-back ${median(readRatios).toFixed(2)}x ` +
     `(${range(readRatios)}), step ${median(stepRatios).toFixed(2)}x (${range(stepRatios)}); load ${load()}`,
 );

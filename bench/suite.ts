@@ -17,7 +17,6 @@ import { makeIdBatches, writeIdBatches } from './suite/ids-file.ts';
 import { parseSuiteArgs, type SuiteOptions, USAGE } from './suite/options.ts';
 import { formatTable, machineBusy, summarize, targetLines, type RunFigures, type RunRecord } from './suite/report.ts';
 import { ensureVenv, lionctrWorker, peerWorker, type Worker } from './suite/workers.ts';
-import { MALLOC_TUNABLES } from '../src/model/malloc-tunables.ts';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), 'suite');
 let opts: ReturnType<typeof parseSuiteArgs>;
@@ -85,12 +84,12 @@ const workers: Worker[] = [
       const name = named ? `${b} ${n}t` : b;
       const wasmThreads = b === 'wasm' ? (n as number) : 1;
       const tfThreads = b === 'tensorflow' ? n : 'default';
-      const malloc = { GLIBC_TUNABLES: MALLOC_TUNABLES };
+      const untuned = { LIONCTR_MALLOC_TUNE: 'off' };
       return [
         lionctrWorker(b, here, name, wasmThreads, tfThreads),
         ...(other ? [lionctrWorker(b, other, `${name}@${otherName}`, wasmThreads, tfThreads)] : []),
-        ...(b === 'tensorflow' && o.mallocTunables
-          ? [lionctrWorker(b, here, `${name} malloc`, wasmThreads, tfThreads, malloc)]
+        ...(b === 'tensorflow' && o.mallocUntuned
+          ? [lionctrWorker(b, here, `${name} malloc-off`, wasmThreads, tfThreads, untuned)]
           : []),
       ];
     }),

@@ -24,10 +24,10 @@ export interface SuiteOptions {
    */
   tfThreads: (number | 'default')[];
   /**
-   * Also runs each tensorflow runner with glibc's malloc tuned (GLIBC_TUNABLES = MALLOC_TUNABLES,
-   * src/model/malloc-tunables.ts), as runner "<name> malloc": the product does not set it (README "Read-backs and page faults").
+   * Also runs each tensorflow runner with glibc's malloc left untuned (LIONCTR_MALLOC_TUNE=off,
+   * src/model/malloc-tunables.ts), as runner "<name> malloc-off" (README "Read-backs and page faults").
    */
-  mallocTunables: boolean;
+  mallocUntuned: boolean;
   /** Seconds of timed training per run (after one warm-up step), at least minSteps, at most maxSteps. */
   seconds: number;
   minSteps: number;
@@ -58,8 +58,8 @@ flags of the suite (defaults in brackets):
   --backends tensorflow,wasm lionctr's tfjs backends (each in its own worker process)
   --threads 2                torch.set_num_threads; lionctr's cores (ingest thread + TensorFlow's, see --tf-threads)
   --wasm-threads N[,M]       LIONCTR_WASM_THREADS of lionctr's wasm workers, one wasm runner each [--threads]
-  --malloc-tunables          also run each tensorflow runner with GLIBC_TUNABLES of large malloc thresholds
-                             (runner "<name> malloc"; README "Read-backs and page faults")
+  --malloc-off               also run each tensorflow runner with glibc's malloc untuned (LIONCTR_MALLOC_TUNE=off;
+                             runner "<name> malloc-off"; README "Read-backs and page faults")
   --tf-threads N[,M]         TF_NUM_INTRAOP_THREADS of lionctr's tensorflow workers, one runner each ("tensorflow Nt");
                              default: unset, so lionctr picks it as \`lionctr train\` does (README "Ingest thread")
   --seconds 2                timed seconds per run, after one warm-up step
@@ -88,7 +88,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
       threads: { type: 'string', default: '2' },
       'wasm-threads': { type: 'string' },
       'tf-threads': { type: 'string' },
-      'malloc-tunables': { type: 'boolean', default: false },
+      'malloc-off': { type: 'boolean', default: false },
       seconds: { type: 'string', default: '2' },
       'min-steps': { type: 'string', default: '3' },
       'max-steps': { type: 'string', default: '400' },
@@ -131,7 +131,7 @@ export function parseSuiteArgs(argv: string[], tmp: string): SuiteOptions | 'hel
     threads: one('threads', values.threads, 1),
     wasmThreads: ints('wasm-threads', values['wasm-threads'] ?? values.threads, 1),
     tfThreads: values['tf-threads'] ? ints('tf-threads', values['tf-threads'], 1) : ['default'],
-    mallocTunables: values['malloc-tunables'],
+    mallocUntuned: values['malloc-off'],
     seconds,
     minSteps: one('min-steps', values['min-steps'], 1),
     maxSteps: one('max-steps', values['max-steps'], 1),

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { LionctrConfig } from '../config/schema.ts';
 import { selectBackend, trainerTfThreads } from '../model/backend.ts';
-import { mallocHint } from '../model/malloc-tunables.ts';
 import { fingerprintedModelSection } from '../model/config.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { observeTrainer } from '../metrics/train-observer.ts';
@@ -35,9 +34,7 @@ export async function createTrainer(
 ): Promise<Trainer> {
   if (cfg.source.thread.enabled) prewarmIngestThread(); // its start overlaps the set-up below
   const tfThreads = trainerTfThreads(cfg.source.thread.enabled);
-  const { backend } = await selectBackend(cfg.backend, (msg) => logger.info(msg), { tfThreads });
-  const hint = mallocHint(backend);
-  if (hint) logger.info(hint);
+  await selectBackend(cfg.backend, (msg) => logger.info(msg), { tfThreads });
   const schema = featureSchemaOf(cfg);
   const sliced = { slots: cfg.train.progressive.sliceSlots, maxSlices: cfg.train.progressive.maxSlices };
   sliceKeysOf(sliced.slots, sliced.maxSlices, schema); // a slot that cannot be sliced: refused before any lock

@@ -8,6 +8,7 @@ import { prepareWasmThreads, wasmThreadsFromEnv } from './wasm-threads.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs';
+import { tuneMalloc } from './malloc-tunables.ts';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): native `tensorflow` from
@@ -79,6 +80,7 @@ export async function selectBackend(
             ? ` on ${tfN} intra-op threads (TF_NUM_INTRAOP_THREADS)`
             : '';
       log(`tfjs backend: ${name}${threads}${passedOver(tried)}`);
+      if (name === 'tensorflow') tuneMalloc(log); // its read-backs' fresh pages (malloc-tunables.ts)
       return chosen;
     } catch (err) {
       restore();

@@ -2,11 +2,13 @@
  * `lionctr native build` end to end (DESIGN.md "Backends"; README "Air-gapped hosts: the native
  * backend"): the native TensorFlow backend built without downloading anything but the
  * `tensorflow-cpu` wheel from pip's configured (local) index. Steps: preflight, package,
- * wheel, extract, deps, addon, verify; each skips work already done, and when the backend
- * already loads the whole build is skipped unless forced.
+ * wheel, extract, deps, addon, malloc (src/cli/native/malloc-addon.ts), verify; each skips work
+ * already done. When the backend already loads, only the malloc addon is built if it is missing
+ * (preflight, malloc), and nothing when it is there, unless forced.
  */
 import { buildAddon, fillDeps, probeNative, verifyNative } from './addon.ts';
 import { type HostTools, installTfjsNode, installedVersion, preflight } from './host.ts';
+import { buildMallocAddon, mallocAddonBuilt } from './malloc-addon.ts';
 import { type NativeBuildOptions, runSteps } from './steps.ts';
 import { extractWheel, fetchWheel } from './wheel.ts';
 
@@ -24,8 +26,26 @@ export async function buildNative(o: NativeBuildOptions): Promise<NativeBuildOut
     const core = installedVersion(o.root, '@tensorflow/tfjs-core');
     const p = await probeNative(o.root, o.env);
     if (!('error' in p) && p.backend === 'tensorflow' && p.core === core) {
-      o.log(`native backend already built (tensorflow, tfjs-core ${core}): nothing to do; --force rebuilds`);
-      return 'skipped';
+      if (mallocAddonBuilt(o.root)) {
+        o.log(`native backend already built (tensorflow, tfjs-core ${core}): nothing to do; --force rebuilds`);
+        return 'skipped';
+      }
+      o.log(`native backend already built (tensorflow, tfjs-core ${core}); building the malloc addon`);
+      let found: HostTools = {};
+      await runSteps(
+        [
+          {
+            name: 'preflight',
+            run: async () => {
+              found = await preflight(o);
+              return 'tools found';
+            },
+          },
+          { name: 'malloc', run: () => buildMallocAddon(o, found) },
+        ],
+        o.log,
+      );
+      return 'built';
     }
   }
   let tools: HostTools = {};
@@ -59,6 +79,7 @@ export async function buildNative(o: NativeBuildOptions): Promise<NativeBuildOut
       },
       { name: 'deps', run: async () => fillDeps(o, extracted) },
       { name: 'addon', run: () => buildAddon(o, tools) },
+      { name: 'malloc', run: () => buildMallocAddon(o, tools) },
       { name: 'verify', run: () => verifyNative(o) },
     ],
     o.log,

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "lionctr_malloc",
+      "sources": ["malloc_tune.c"]
+    }
+  ]
+}
