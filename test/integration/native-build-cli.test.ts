@@ -6,10 +6,15 @@
  * where .ci/run builds it.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildMallocAddon, mallocAddonBuilt } from '../../src/cli/native/malloc-addon.ts';
+import { preflight } from '../../src/cli/native/host.ts';
 import { loadNative } from '../../src/model/backend.ts';
+import { mallocAddonPath } from '../../src/model/malloc-tunables.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -38,4 +43,31 @@ describe.skipIf(skip)(`lionctr native build, once built${skip ? ` [skipped: ${re
       expect(readFileSync(join(ROOT, f), 'utf8'), f).not.toMatch(/"@tensorflow\/tfjs-node":/);
     }
   });
+
+  it('the malloc step builds lionctr_malloc.node into a root that lacks it, loads, and skips it the second time', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lionctr-malloc-'));
+    try {
+      const log: string[] = [];
+      const o = {
+        root,
+        cacheDir: join(root, 'cache'),
+        wheelSpec: '',
+        force: false,
+        log: (l: string) => log.push(l),
+        env: process.env,
+      };
+      const tools = await preflight(o);
+      expect(mallocAddonBuilt(root)).toBe(false);
+      expect(await buildMallocAddon(o, tools)).toMatch(/^built .*lionctr_malloc\.node/);
+      expect(existsSync(mallocAddonPath(root))).toBe(true);
+      expect(mallocAddonBuilt(root)).toBe(true);
+      const addon = createRequire(import.meta.url)(mallocAddonPath(root)) as {
+        tune: (a: number, b: number) => boolean;
+      };
+      expect(addon.tune(-1, 1)).toBe(false); // refused before mallopt: nothing changed in this process
+      expect(await buildMallocAddon(o, tools)).toMatch(/already built$/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

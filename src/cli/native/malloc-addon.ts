@@ -5,7 +5,8 @@
  * `<root>/node_modules/.lionctr/lionctr_malloc.node` (removed by `npm ci` with the tfjs-node addon,
  * and built again with it).
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mallocAddonPath } from '../../model/malloc-tunables.ts';
@@ -16,18 +17,25 @@ import { lastLines, type NativeBuildOptions, runChild, StepFailure } from './ste
 const SOURCE_DIR = fileURLToPath(new URL('../../model/native/', import.meta.url));
 const SOURCES = ['binding.gyp', 'malloc_tune.c'];
 
-/** True when the built addon is there and newer than its sources. */
+/** sha256 of the sources, as the stamp beside the addon records what it was built from. */
+const sourcesHash = (): string => {
+  const h = createHash('sha256');
+  for (const f of SOURCES) h.update(readFileSync(join(SOURCE_DIR, f)));
+  return h.digest('hex');
+};
+/** The stamp file beside the addon: the sha256 of the sources it was built from. */
+const stampPath = (root: string): string => `${mallocAddonPath(root)}.sha256`;
+
+/** True when the addon is there, built from the sources as they are now (its stamp). */
 export function mallocAddonBuilt(root: string): boolean {
-  const out = mallocAddonPath(root);
-  if (!existsSync(out)) return false;
-  const t = statSync(out).mtimeMs;
-  return SOURCES.every((f) => statSync(join(SOURCE_DIR, f)).mtimeMs <= t);
+  const stamp = stampPath(root);
+  return existsSync(mallocAddonPath(root)) && existsSync(stamp) && readFileSync(stamp, 'utf8') === sourcesHash();
 }
 
 /**
  * Step body: `node-gyp rebuild` of the sources copied to `<cache>/malloc-addon` (Node's headers
  * from the preflight), output log in `<cache>/logs/malloc-build.log`, the product copied to
- * mallocAddonPath(root). Skipped when mallocAddonBuilt. @throws StepFailure with the log's last lines.
+ * mallocAddonPath(root), with a stamp of the sources' sha256 beside it. Skipped when mallocAddonBuilt. @throws StepFailure with the log's last lines.
  */
 export async function buildMallocAddon(o: NativeBuildOptions, tools: HostTools): Promise<string> {
   const out = mallocAddonPath(o.root);
@@ -50,5 +58,6 @@ export async function buildMallocAddon(o: NativeBuildOptions, tools: HostTools):
   }
   mkdirSync(join(o.root, 'node_modules', '.lionctr'), { recursive: true });
   copyFileSync(built, out);
+  writeFileSync(stampPath(o.root), sourcesHash());
   return `built ${out} (log ${logFile})`;
 }
