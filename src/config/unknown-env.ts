@@ -10,9 +10,17 @@ const PREFIX = 'LIONCTR_';
 
 /**
  * The process-level variables that are not config keys (README "Environment"): the tfjs backend,
- * the native library cache, wasm threads, and the test and bench tools' own.
+ * the native library cache, wasm threads, malloc tuning (LIONCTR_MALLOC_TUNE=off), and the test and bench tools' own.
  */
-const PROCESS_VARS = new Set(['BACKEND', 'NATIVE_CACHE', 'WASM_THREADS', 'PYTHON', 'CHROMIUM', 'FAULTS_SCALE']);
+const PROCESS_VARS = new Set([
+  'BACKEND',
+  'NATIVE_CACHE',
+  'WASM_THREADS',
+  'MALLOC_TUNE',
+  'PYTHON',
+  'CHROMIUM',
+  'FAULTS_SCALE',
+]);
 /** Prefixes of the test harness's variables (test/helpers). */
 const PROCESS_PREFIXES = ['TEST_'];
 
