@@ -88,9 +88,7 @@ const workers: Worker[] = [
       return [
         lionctrWorker(b, here, name, wasmThreads, tfThreads),
         ...(other ? [lionctrWorker(b, other, `${name}@${otherName}`, wasmThreads, tfThreads)] : []),
-        ...(b === 'tensorflow' && o.mallocUntuned
-          ? [lionctrWorker(b, here, `${name} malloc-off`, wasmThreads, tfThreads, untuned)]
-          : []),
+        ...(o.mallocUntuned ? [lionctrWorker(b, here, `${name} malloc-off`, wasmThreads, tfThreads, untuned)] : []),
       ];
     }),
   ),

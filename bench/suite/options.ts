@@ -24,7 +24,7 @@ export interface SuiteOptions {
    */
   tfThreads: (number | 'default')[];
   /**
-   * Also runs each tensorflow runner with glibc's malloc left untuned (LIONCTR_MALLOC_TUNE=off,
+   * Also runs each lionctr runner with glibc's malloc left untuned (LIONCTR_MALLOC_TUNE=off,
    * src/model/malloc-tunables.ts), as runner "<name> malloc-off" (README "Read-backs and page faults").
    */
   mallocUntuned: boolean;
@@ -58,7 +58,7 @@ flags of the suite (defaults in brackets):
   --backends tensorflow,wasm lionctr's tfjs backends (each in its own worker process)
   --threads 2                torch.set_num_threads; lionctr's cores (ingest thread + TensorFlow's, see --tf-threads)
   --wasm-threads N[,M]       LIONCTR_WASM_THREADS of lionctr's wasm workers, one wasm runner each [--threads]
-  --malloc-off               also run each tensorflow runner with glibc's malloc untuned (LIONCTR_MALLOC_TUNE=off;
+  --malloc-off               also run each lionctr runner with glibc's malloc untuned (LIONCTR_MALLOC_TUNE=off;
                              runner "<name> malloc-off"; README "Read-backs and page faults")
   --tf-threads N[,M]         TF_NUM_INTRAOP_THREADS of lionctr's tensorflow workers, one runner each ("tensorflow Nt");
                              default: unset, so lionctr picks it as \`lionctr train\` does (README "Ingest thread")

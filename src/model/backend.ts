@@ -80,7 +80,8 @@ export async function selectBackend(
             ? ` on ${tfN} intra-op threads (TF_NUM_INTRAOP_THREADS)`
             : '';
       log(`tfjs backend: ${name}${threads}${passedOver(tried)}`);
-      if (name === 'tensorflow') tuneMalloc(log); // its read-backs' fresh pages (malloc-tunables.ts)
+      // read-backs into fresh pages (malloc-tunables.ts); the addon comes with the native build
+      tuneMalloc(log, process.env, undefined, name === 'tensorflow');
       return chosen;
     } catch (err) {
       restore();

@@ -1,5 +1,5 @@
 /**
- * glibc's malloc for the native backend (README "Read-backs and page faults"): tfjs-node copies
+ * glibc's malloc for the tfjs backends (README "Read-backs and page faults"): tfjs-node copies
  * every read-back into a new ArrayBuffer and TensorFlow allocates every op's output afresh; glibc
  * gives a block over its mmap threshold (128 KiB at start) a fresh mapping each time, whose pages
  * are then faulted in one by one. On a 2-core VM a dataSync() of a [4096, 637] float32 tensor (the
@@ -8,7 +8,8 @@
  *
  * The thresholds are set in the running process by mallopt(3) through a small Node-API addon that
  * `lionctr native build` builds (src/model/native/malloc_tune.c, src/cli/native/malloc-addon.ts),
- * as soon as the native backend is selected. GLIBC_TUNABLES naming a `glibc.malloc.` tunable at
+ * as soon as a backend is selected (wasm's read-backs copy out of its heap into fresh blocks too:
+ * the same dataSync 31-43 ms untuned, 1.1-1.4 ms tuned). GLIBC_TUNABLES naming a `glibc.malloc.` tunable at
  * start, or LIONCTR_MALLOC_TUNE=off, leaves malloc as it is. @module
  */
 import { existsSync } from 'node:fs';
@@ -35,6 +36,8 @@ export type MallocTuning = 'tuned' | 'left' | 'missing';
  * this process for the native backend, once (later calls return the first outcome). Never throws:
  * an addon that does not load counts as missing.
  * @param log one line saying what was done and why.
+ * @param sayMissing whether a missing addon is logged (the native backend's case; on wasm, where
+ *   the addon comes only with a native build, it is not).
  * @returns `tuned`; `left` off Linux, with LIONCTR_MALLOC_TUNE=off, or when GLIBC_TUNABLES sets a
  *   `glibc.malloc.` tunable (the user's choice stands), or when glibc refuses (not glibc: musl);
  *   `missing` when the addon is not built (run `npm run native:build`).
@@ -43,15 +46,21 @@ export function tuneMalloc(
   log: (msg: string) => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
   addon = mallocAddonPath(),
+  sayMissing = true,
 ): MallocTuning {
   if (done) return done;
-  done = decideMallocTuning(log, env, addon);
+  done = decideMallocTuning(log, env, addon, sayMissing);
   return done;
 }
 let done: MallocTuning | undefined;
 
 /** tuneMalloc's work without the once-per-process guard (tests run it in child processes). */
-export function decideMallocTuning(log: (msg: string) => void, env: NodeJS.ProcessEnv, addon: string): MallocTuning {
+export function decideMallocTuning(
+  log: (msg: string) => void,
+  env: NodeJS.ProcessEnv,
+  addon: string,
+  sayMissing = true,
+): MallocTuning {
   if (process.platform !== 'linux') return 'left';
   if (env.LIONCTR_MALLOC_TUNE === 'off') {
     log('malloc: left as is (LIONCTR_MALLOC_TUNE=off)');
@@ -68,6 +77,7 @@ export function decideMallocTuning(log: (msg: string) => void, env: NodeJS.Proce
     log(`malloc: addon ${addon} does not load (${(err as Error).message.split('\n')[0]})`);
   }
   if (!tune) {
+    if (!sayMissing) return 'missing';
     log(
       `malloc: not tuned, ${addon} is not built (npm run native:build builds it); large read-backs fault in fresh ` +
         `pages every step (~35 ms per 10 MB on a 2-core VM); or start lionctr with GLIBC_TUNABLES=${MALLOC_TUNABLES}`,
