@@ -121,10 +121,13 @@ export function parseNonFinite(text: string): unknown {
 }
 
 /** The big integer literals of each parsed body (bigIntegerLiterals), for valueFault. */
-const integerLiterals = new WeakMap<object, ReadonlySet<number>>();
+const integerLiterals = new WeakMap<object, BigIntegers>();
 
-/** The values of the integer literals of `doc`'s text that a float cannot hold (see bigIntegerLiterals). */
-export const integerLiteralsOf = (doc: object): ReadonlySet<number> | undefined => integerLiterals.get(doc);
+/** The integer literals of `doc`'s text that a float cannot hold (bigIntegerLiterals), if any. */
+export const integerLiteralsOf = (doc: object): BigIntegers | undefined => integerLiterals.get(doc);
+
+/** Integer literals beyond FLOAT_MAX_INT: value -> the literal as written (rapidjson quotes it so). */
+export type BigIntegers = ReadonlyMap<number, string>;
 
 /** Largest integer a float holds with every smaller one (json_tensor.cc IsLosslessDecimal<float>'s kMaxInt). */
 export const FLOAT_MAX_INT = 2 ** 24 - 1;
@@ -134,22 +137,22 @@ const INT64_MIN = -(2 ** 63),
   UINT64_MAX = 2 ** 64;
 
 /**
- * The values of the integer literals in `text` (outside strings: no fraction, no exponent) beyond
- * FLOAT_MAX_INT that rapidjson reads as integers (those within int64/uint64; a longer one is a
- * double to rapidjson), or undefined when there are none (no run of 8 digits: the common case,
+ * The integer literals in `text` (outside strings: no fraction, no exponent) beyond FLOAT_MAX_INT
+ * that rapidjson reads as integers (those within int64/uint64; a longer one is a double to
+ * rapidjson), by value, or undefined when there are none (no run of 8 digits: the common case,
  * one regex test). A value given both as such a literal and as a decimal (16777217.0) in one body
  * is taken for the literal.
  */
-export function bigIntegerLiterals(text: string): ReadonlySet<number> | undefined {
+export function bigIntegerLiterals(text: string): BigIntegers | undefined {
   if (!/\d{8}/.test(text)) return undefined;
-  let found: Set<number> | undefined;
+  let found: Map<number, string> | undefined;
   const token = /"(?:[^"\\]|\\.)*"|-?\d+(\.\d+)?([eE][-+]?\d+)?/g;
   for (let m = token.exec(text); m; m = token.exec(text)) {
     if (m[0].charCodeAt(0) === 34 || m[1] !== undefined || m[2] !== undefined) continue;
     const v = Number(m[0]);
     if (Math.abs(v) <= FLOAT_MAX_INT || v < INT64_MIN || v >= UINT64_MAX) continue;
-    found ??= new Set();
-    found.add(v);
+    found ??= new Map();
+    if (!found.has(v)) found.set(v, m[0]);
   }
   return found;
 }
@@ -218,20 +221,17 @@ export const dtypeOf = (kind: 'numeric' | 'categorical') =>
  * Training still reads numbers written as text (parseNumber): its inputs are text formats.
  * @param ints the body's integer literals beyond FLOAT_MAX_INT (undefined: none).
  */
-export function valueFault(
-  v: unknown,
-  kind: 'numeric' | 'categorical',
-  ints?: ReadonlySet<number>,
-): string | undefined {
+export function valueFault(v: unknown, kind: 'numeric' | 'categorical', ints?: BigIntegers): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (kind === 'categorical') return typeof v === 'string' ? undefined : typeErrorText(v, kind);
   if (typeof v !== 'number') return typeErrorText(v, kind);
   if (!Number.isFinite(v))
     return `JSON Value: ${jsonDebugString(v)} is not a finite number: lionctr's numeric slots take finite numbers (null for a missing value)`;
   const a = Math.abs(v);
-  if (a > FLOAT_MAX || (a > FLOAT_MAX_INT && ints?.has(v)))
+  const literal = a > FLOAT_MAX_INT ? ints?.get(v) : undefined;
+  if (a > FLOAT_MAX || literal !== undefined)
     // json_tensor.cc LossyDecimalError: "Cannot convert JSON value: ", JsonValueToString(val), " to ", target, ...
-    return `Cannot convert JSON value: ${jsonDebugString(v)} to float without loss of precision.`;
+    return `Cannot convert JSON value: ${literal ?? jsonDebugString(v)} to float without loss of precision.`;
   return undefined;
 }
 

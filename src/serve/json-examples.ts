@@ -12,6 +12,7 @@ import {
   type JsonDoc,
   type SlotKinds,
   type UnknownSlotSink,
+  type BigIntegers,
   formatError,
   integerLiteralsOf,
   valueFault,
@@ -33,7 +34,7 @@ function exampleOf(
   where: string,
   kinds: SlotKinds,
   unknown?: UnknownSlotSink,
-  ints?: ReadonlySet<number>,
+  ints?: BigIntegers,
 ): Record<string, unknown> {
   // json_tensor.cc MakeExampleFromJsonObject: "Example must be JSON object but got JSON ", JsonTypeString(val)
   if (v === null || typeof v !== 'object' || Array.isArray(v))
