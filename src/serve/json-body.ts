@@ -235,10 +235,6 @@ export function valueFault(v: unknown, kind: 'numeric' | 'categorical', ints?: B
   return undefined;
 }
 
-/** True when valueFault finds nothing wrong (the fast path's check: it leaves big integers to the slow path). */
-export const valueFits = (v: unknown, kind: 'numeric' | 'categorical'): boolean =>
-  valueFault(v, kind) === undefined && !(typeof v === 'number' && Math.abs(v) > FLOAT_MAX_INT);
-
 /** json_tensor.cc TypeError: "JSON Value: <v> Type: <JSON type> is not of expected type: <dtype>". */
 export const typeErrorText = (v: unknown, kind: 'numeric' | 'categorical') =>
   `JSON Value: ${jsonDebugString(v)} Type: ${jsonTypeString(v)} is not of expected type: ${dtypeOf(kind).name}`;

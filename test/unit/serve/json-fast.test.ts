@@ -91,6 +91,12 @@ describe('predict fast path', () => {
     for (const text of bodies) expect(fast(text), text).toBeUndefined();
   });
 
+  it('gives the same features the second time (ids from the text cache), values that share a prefix apart', () => {
+    const text = '{"instances":[{"C1":"v1","C2":"v12","C3":"é"},{"C1":"v12","C2":"v1","C3":""},{"C1":"v1"}]}';
+    const want = slow(text) as FeatureBatch;
+    for (let k = 0; k < 3; k++) same(fast(text) as FeatureBatch, want);
+  });
+
   it('agrees with the slow path on 3000 random bodies', () => {
     const r = mulberry32(11);
     const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
