@@ -86,13 +86,13 @@ for (const n of values.sizes.split(',').map(Number)) {
   const f = impls.this.f;
   phases['fromInstances, parsed'] = (k) => f.fromInstances(sets[k & 15]);
   phases['JSON.parse + fromInstances'] = (k) => f.fromInstances(JSON.parse(bodies[k & 15]).instances);
-  const times: Record<string, number[]> = {};
   const names = Object.keys(phases);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < Number(values.rounds); round++)
     for (const name of round % 2 ? [...names].reverse() : names) {
       const t0 = performance.now();
       for (let k = 0; k < reps; k++) phases[name](k);
-      (times[name] ??= []).push(((performance.now() - t0) / reps) * 1000);
+      times[name].push(((performance.now() - t0) / reps) * 1000);
     }
   for (const name of names)
     console.log(`${String(n).padStart(5)} instances  ${name.padEnd(28)} ${stats(times[name]).padStart(24)}`);
