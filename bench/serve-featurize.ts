@@ -1,6 +1,6 @@
 /**
  * Request-body featurization speed: the predict fast path (src/serve/json-fast.ts scanInstances +
- * featurizeScan) on the bodies bench/serve-speed.ts sends (Criteo slots; categorical values
+ * featurizeScan; its scan alone too) on the bodies bench/serve-speed.ts sends (Criteo slots; categorical values
  * v0..v5499, numeric 0..999; 16 distinct bodies cycled), beside Featurizer.fromInstances on the
  * same instances already parsed (the in-process floor of serve-speed) and JSON.parse +
  * fromInstances (the slow path's cost), in µs per body; one thread, CPU only.
@@ -82,7 +82,10 @@ for (const n of values.sizes.split(',').map(Number)) {
     }
   const reps = Math.max(50, Math.round(60_000 / n));
   const phases: Record<string, (k: number) => unknown> = {};
-  for (const [label, impl] of Object.entries(impls)) phases[`fast path (${label})`] = (k) => run(impl, bodies[k & 15]);
+  for (const [label, impl] of Object.entries(impls)) {
+    phases[`scan only (${label})`] = (k) => impl.jf.scanInstances(bodies[k & 15]);
+    phases[`fast path (${label})`] = (k) => run(impl, bodies[k & 15]);
+  }
   const f = impls.this.f;
   phases['fromInstances, parsed'] = (k) => f.fromInstances(sets[k & 15]);
   phases['JSON.parse + fromInstances'] = (k) => f.fromInstances(JSON.parse(bodies[k & 15]).instances);
