@@ -11,6 +11,7 @@ import type { InputColumns } from '../ingest/input-columns.ts';
 import { positionKey } from '../ingest/position-key.ts';
 import type { ResumePoint, Source } from '../ingest/source.ts';
 import { createSyntheticSource, syntheticSourceName } from '../ingest/synthetic-source.ts';
+import { flushLogs } from '../log.ts';
 import type { SourceSpec } from '../ingest/threaded/source-spec.ts';
 
 /** The precedence of config sources, as `--help` and the README state it. */
@@ -167,10 +168,11 @@ export function openConfiguredSource(
 /**
  * Prints a LionctrError (or any error) as one line `lionctr: [CODE] message` and exits with its
  * code's exit status from src/errors.ts (2 for LIONCTR_BAD_CONFIG and LIONCTR_BAD_INPUT, 3 for
- * LIONCTR_BROKER_UNAVAILABLE, else 1).
+ * LIONCTR_BROKER_UNAVAILABLE, else 1), after the lines the process logger still buffers (flushLogs).
  */
 export function fatal(err: unknown): never {
   const e = err as Error & { code?: string };
+  flushLogs(); // the log lines before it first: the error is the last line
   process.stderr.write(`lionctr: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
   process.exit(exitStatusOf(err));
 }

@@ -218,7 +218,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     closing = true;
     done();
   });
+  const isDraining = opts.isDraining;
   app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // draining for a shutdown: every answer closes its connection (Node then ends it after the response), so a
+    // keep-alive client opens a new one, which its load balancer sends to another backend (/readyz is 503 here)
+    if (isDraining?.()) res.setHeader('connection', 'close');
     if (closing || !hot(req, res)) viaFastify(req, res);
   });
   const noRoute = (req: FastifyRequest, reply: FastifyReply) => {

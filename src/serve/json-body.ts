@@ -35,8 +35,13 @@ export function bodyText(raw: Buffer): string {
 }
 
 /**
- * The body as a JSON object (json_tensor.cc ParseJson).
- * @throws TfsError 400 `JSON Parse error: The document is empty`, `JSON Parse error: <parser's
+ * The body as a JSON object (json_tensor.cc ParseJson: rapidjson's ParseStream with
+ * kParseNanAndInfFlag and without kParseStopWhenDoneFlag). As rapidjson with that flag, the
+ * literals `NaN`, `Inf`, `Infinity` (and with a minus) are numbers (parseNonFinite); content after
+ * the document (other than whitespace) is refused with rapidjson's words. The integer literals
+ * that a float cannot hold exactly are remembered for the value checks (integerLiteralsOf).
+ * @throws TfsError 400 `JSON Parse error: The document is empty`, `JSON Parse error: The document
+ *   root must not be followed by other values. at offset: <byte>`, `JSON Parse error: <parser's
  *   message>` (V8's words, not rapidjson's), `JSON Value: ... Is not object`.
  */
 export function parseJsonBody(text: string | undefined): JsonDoc {
@@ -46,10 +51,110 @@ export function parseJsonBody(text: string | undefined): JsonDoc {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw invalidArgument(`JSON Parse error: ${(e as Error).message}`, 'body');
+    doc = parseNonFinite(text);
+    if (doc === undefined) throw invalidArgument(`JSON Parse error: ${parseErrorText(e as Error, text)}`, 'body');
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw formatError(doc, 'Is not object');
+  const ints = bigIntegerLiterals(text);
+  if (ints) integerLiterals.set(doc, ints);
   return doc as JsonDoc;
+}
+
+/**
+ * V8's message for a JSON.parse failure, but rapidjson's for content after the document
+ * (kParseErrorDocumentRootNotSingular, error/en.h), with its byte offset, as TF Serving words it.
+ */
+function parseErrorText(e: Error, text: string): string {
+  const m = /^Unexpected non-whitespace character after JSON at position (\d+)/.exec(e.message);
+  if (!m) return e.message;
+  const at = Buffer.byteLength(text.slice(0, Number(m[1])));
+  return `The document root must not be followed by other values. at offset: ${at}`;
+}
+
+/** Placeholders of the non-finite literals while JSON.parse reads the rest (a NUL starts each). */
+const NON_FINITE: Record<string, number> = { '\u0000n': Number.NaN, '\u0000+': Infinity, '\u0000-': -Infinity };
+
+/**
+ * `text` parsed as rapidjson's kParseNanAndInfFlag reads it (reader.h ParseNumber): `NaN`,
+ * `-NaN` (NaN), `Inf`, `Infinity`, `-Inf`, `-Infinity` where a value may stand, outside strings.
+ * @returns the document, or undefined when it has none of those literals or is not JSON with
+ *   them (the caller reports JSON.parse's error), or holds an escaped NUL (`\u0000`, which the
+ *   placeholders use).
+ */
+export function parseNonFinite(text: string): unknown {
+  if (!/NaN|Inf/.test(text) || /\\u0000/i.test(text)) return undefined;
+  let out = '',
+    from = 0,
+    found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // skip a string: to the quote not escaped
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+      continue;
+    }
+    if (c !== 78 && c !== 73 && c !== 45) continue; // N, I, -
+    const minus = c === 45 ? 1 : 0;
+    const rest = text.slice(i + minus, i + minus + 8);
+    const lit = rest.startsWith('NaN')
+      ? 'NaN'
+      : rest.startsWith('Infinity')
+        ? 'Infinity'
+        : rest.startsWith('Inf')
+          ? 'Inf'
+          : '';
+    if (!lit) continue;
+    const mark = lit === 'NaN' ? 'n' : minus ? '-' : '+';
+    out += `${text.slice(from, i)}"\\u0000${mark}"`;
+    from = i + minus + lit.length;
+    i = from - 1;
+    found = true;
+  }
+  if (!found) return undefined;
+  try {
+    return JSON.parse(out + text.slice(from), (_k, v) =>
+      typeof v === 'string' && v in NON_FINITE ? NON_FINITE[v] : v,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** The big integer literals of each parsed body (bigIntegerLiterals), for valueFault. */
+const integerLiterals = new WeakMap<object, BigIntegers>();
+
+/** The integer literals of `doc`'s text that a float cannot hold (bigIntegerLiterals), if any. */
+export const integerLiteralsOf = (doc: object): BigIntegers | undefined => integerLiterals.get(doc);
+
+/** Integer literals beyond FLOAT_MAX_INT: value -> the literal as written (rapidjson quotes it so). */
+export type BigIntegers = ReadonlyMap<number, string>;
+
+/** Largest integer a float holds with every smaller one (json_tensor.cc IsLosslessDecimal<float>'s kMaxInt). */
+export const FLOAT_MAX_INT = 2 ** 24 - 1;
+/** Largest finite float32 (std::numeric_limits<float>::max()). */
+export const FLOAT_MAX = 3.4028234663852886e38;
+const INT64_MIN = -(2 ** 63),
+  UINT64_MAX = 2 ** 64;
+
+/**
+ * The integer literals in `text` (outside strings: no fraction, no exponent) beyond FLOAT_MAX_INT
+ * that rapidjson reads as integers (those within int64/uint64; a longer one is a double to
+ * rapidjson), by value, or undefined when there are none (no run of 8 digits: the common case,
+ * one regex test). A value given both as such a literal and as a decimal (16777217.0) in one body
+ * is taken for the literal.
+ */
+export function bigIntegerLiterals(text: string): BigIntegers | undefined {
+  if (!/\d{8}/.test(text)) return undefined;
+  let found: Map<number, string> | undefined;
+  const token = /"(?:[^"\\]|\\.)*"|-?\d+(\.\d+)?([eE][-+]?\d+)?/g;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    if (m[0].charCodeAt(0) === 34 || m[1] !== undefined || m[2] !== undefined) continue;
+    const v = Number(m[0]);
+    if (Math.abs(v) <= FLOAT_MAX_INT || v < INT64_MIN || v >= UINT64_MAX) continue;
+    found ??= new Map();
+    if (!found.has(v)) found.set(v, m[0]);
+  }
+  return found;
 }
 
 /**
@@ -104,17 +209,30 @@ export const dtypeOf = (kind: 'numeric' | 'categorical') =>
   kind === 'numeric' ? { name: 'float', enum: 'DT_FLOAT' } : { name: 'string', enum: 'DT_STRING' };
 
 /**
- * True when a predict/classify/regress value `v` is taken for a slot of `kind`: null/absent is
- * missing (lionctr's extension); numeric slots take finite JSON numbers only, as TF Serving's
- * DT_FLOAT does (json_tensor.cc AddValueToTensor: `if (!val.IsNumber()) return TypeError(val,
- * dtype)`, so "1.5" and "" are refused with TypeError's 400); categorical slots take strings and
- * finite numbers ("" is the missing token; TF Serving's DT_STRING would take strings only).
+ * What is wrong with a predict/classify/regress value `v` for a slot of `kind`, as TF Serving
+ * words it, or undefined when the slot takes it. null/absent is missing (lionctr's extension).
+ * Categorical slots take strings only, as TF Serving's DT_STRING (json_tensor.cc AddValueToTensor:
+ * `if (!val.IsString()) return TypeError(val, dtype)`: a number gets TypeError's text). Numeric
+ * slots take JSON numbers only, as DT_FLOAT (`if (!val.IsNumber()) return TypeError(val, dtype)`:
+ * "1.5" and "" too), and as IsLosslessDecimal<float> refuses (LossyDecimalError's text) an integer
+ * literal beyond FLOAT_MAX_INT (2^24 - 1: `ints`, the body's bigIntegerLiterals) and a number
+ * beyond FLOAT_MAX; lionctr also refuses NaN and ±Infinity there (TF Serving takes them; the
+ * tower would answer a non-finite score): `... is not a finite number`.
  * Training still reads numbers written as text (parseNumber): its inputs are text formats.
+ * @param ints the body's integer literals beyond FLOAT_MAX_INT (undefined: none).
  */
-export function valueFits(v: unknown, kind: 'numeric' | 'categorical'): boolean {
-  if (v === undefined || v === null) return true;
-  if (typeof v === 'number') return Number.isFinite(v);
-  return kind === 'categorical' && typeof v === 'string';
+export function valueFault(v: unknown, kind: 'numeric' | 'categorical', ints?: BigIntegers): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (kind === 'categorical') return typeof v === 'string' ? undefined : typeErrorText(v, kind);
+  if (typeof v !== 'number') return typeErrorText(v, kind);
+  if (!Number.isFinite(v))
+    return `JSON Value: ${jsonDebugString(v)} is not a finite number: lionctr's numeric slots take finite numbers (null for a missing value)`;
+  const a = Math.abs(v);
+  const literal = a > FLOAT_MAX_INT ? ints?.get(v) : undefined;
+  if (a > FLOAT_MAX || literal !== undefined)
+    // json_tensor.cc LossyDecimalError: "Cannot convert JSON value: ", JsonValueToString(val), " to ", target, ...
+    return `Cannot convert JSON value: ${literal ?? jsonDebugString(v)} to float without loss of precision.`;
+  return undefined;
 }
 
 /** json_tensor.cc TypeError: "JSON Value: <v> Type: <JSON type> is not of expected type: <dtype>". */

@@ -12,9 +12,10 @@ import {
   type JsonDoc,
   type SlotKinds,
   type UnknownSlotSink,
+  type BigIntegers,
   formatError,
-  typeErrorText,
-  valueFits,
+  integerLiteralsOf,
+  valueFault,
 } from './json-body.ts';
 import { checkCount, isBase64Object, type Rows } from './json-tensor.ts';
 import { invalidArgument } from './tfs-error.ts';
@@ -28,7 +29,13 @@ function featureKind(v: unknown): 'bytes' | 'float' | 'int64' | undefined {
 }
 
 /** One Example object as {slot: value} (MakeExampleFromJsonObject + lionctr's slot checks). */
-function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: UnknownSlotSink): Record<string, unknown> {
+function exampleOf(
+  v: unknown,
+  where: string,
+  kinds: SlotKinds,
+  unknown?: UnknownSlotSink,
+  ints?: BigIntegers,
+): Record<string, unknown> {
   // json_tensor.cc MakeExampleFromJsonObject: "Example must be JSON object but got JSON ", JsonTypeString(val)
   if (v === null || typeof v !== 'object' || Array.isArray(v))
     throw invalidArgument(`Example must be JSON object but got JSON ${jsonTypeString(v)}`, where);
@@ -70,8 +77,9 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: Unknow
         { where: `${where}.${name}` },
       );
     const x = values[0];
-    // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc)
-    if (!valueFits(x, slot)) throw invalidArgument(typeErrorText(x, slot), `${where}.${name}`);
+    // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc), ...
+    const fault = valueFault(x, slot, ints);
+    if (fault) throw invalidArgument(fault, `${where}.${name}`);
     out[name] = x;
   }
   return out;
@@ -86,13 +94,14 @@ function exampleOf(v: unknown, where: string, kinds: SlotKinds, unknown?: Unknow
  *   an unknown slot (unless `unknown` takes it: schema.unknownSlots=ignore) or a value its slot cannot take.
  */
 export function exampleRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
-  const context = 'context' in doc ? exampleOf(doc.context, 'context', kinds, unknown) : {};
+  const ints = integerLiteralsOf(doc);
+  const context = 'context' in doc ? exampleOf(doc.context, 'context', kinds, unknown, ints) : {};
   const list = doc.examples;
   if (list === undefined)
     throw formatError(doc, "When method is classify, key 'examples' is expected and was not found", 'examples');
   if (!Array.isArray(list)) throw formatError(doc, "Expecting 'examples' value to be an list/array", 'examples');
   if (list.length === 0) throw formatError(doc, "'examples' value is an empty array", 'examples');
   checkCount(list.length, 'examples');
-  const rows = list.map((e, i) => ({ ...context, ...exampleOf(e, `examples[${i}]`, kinds, unknown) }));
+  const rows = list.map((e, i) => ({ ...context, ...exampleOf(e, `examples[${i}]`, kinds, unknown, ints) }));
   return { format: 'row', rows, where: (i) => `examples[${i}]` };
 }

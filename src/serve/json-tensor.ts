@@ -4,9 +4,9 @@
  * (FillPredictRequestFromJson, FillTensorMapFromInstancesList, FillTensorMapFromInputsMap).
  * lionctr's model has one named input per slot, so `instances` is a list of objects and
  * `inputs` an object of lists. Beyond TF Serving, a slot may be left out (a missing value, as
- * null is) and categorical slots take numbers; numeric slots take JSON numbers only, as TF
- * Serving's DT_FLOAT (a string, "1.5" too, gets its TypeError); faults TF Serving has no words
- * for get lionctr's.
+ * null is); values are checked as TF Serving's DT_STRING and DT_FLOAT inputs check them
+ * (json-body.ts valueFault: categorical slots take strings, numeric slots numbers a float holds),
+ * and NaN/Infinity in a numeric slot are refused; faults TF Serving has no words for get lionctr's.
  */
 import { LionctrError } from '../errors.ts';
 import { MAX_INSTANCES } from '../features/featurizer.ts';
@@ -16,8 +16,8 @@ import {
   type SlotKinds,
   type UnknownSlotSink,
   formatError,
-  typeErrorText,
-  valueFits,
+  integerLiteralsOf,
+  valueFault,
 } from './json-body.ts';
 import { invalidArgument } from './tfs-error.ts';
 
@@ -47,6 +47,7 @@ export function checkCount(n: number, where: string): void {
 /** "instances": [{slot: value}, ...] (FillTensorMapFromInstancesList). */
 function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): Rows {
   const list = doc.instances;
+  const ints = integerLiteralsOf(doc);
   // json_tensor.cc FillPredictRequestFromJson: FormatError(doc, "Expecting '", "instances", "' to be an list/array")
   if (!Array.isArray(list)) throw formatError(doc, "Expecting 'instances' to be an list/array", 'instances');
   if (list.length === 0) throw formatError(doc, "No values in 'instances' array", 'instances');
@@ -70,11 +71,7 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink)
         unknown.drop(key, 1);
         continue;
       }
-      const inner = !kind
-        ? `JSON object: does not have named input: ${key}`
-        : valueFits(v, kind)
-          ? undefined
-          : typeErrorText(v, kind);
+      const inner = !kind ? `JSON object: does not have named input: ${key}` : valueFault(v, kind, ints);
       // FillTensorMapFromInstancesList: "Failed to process element: ", i, " key: ", name,
       //   " of 'instances' list. Error: ", status.ToString()  (ToString prefixes the code)
       if (inner)
@@ -105,6 +102,7 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): 
   // (lionctr: only when none is given; a slot left out is missing in every example)
   if (keys.length === 0)
     throw invalidArgument(`Missing named input: ${[...kinds.keys()][0]} in 'inputs' object.`, 'inputs');
+  const ints = integerLiteralsOf(doc);
   let n = -1;
   for (const key of keys) {
     const kind = kinds.get(key);
@@ -124,8 +122,10 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): 
         { where: `inputs.${key}` },
       );
     n = col.length;
-    const bad = col.findIndex((v) => !valueFits(v, kind));
-    if (bad >= 0) throw invalidArgument(typeErrorText(col[bad], kind), `inputs.${key}[${bad}]`);
+    for (let i = 0; i < col.length; i++) {
+      const fault = valueFault(col[i], kind, ints);
+      if (fault) throw invalidArgument(fault, `inputs.${key}[${i}]`);
+    }
   }
   if (n === 0)
     throw new LionctrError('LIONCTR_BAD_REQUEST', 'inputs hold no examples (empty lists)', { where: 'inputs' });

@@ -26,11 +26,15 @@ export type ApiRoute =
   | ({ kind: 'predict' | 'classify' | 'regress' | 'status' | 'metadata' } & ModelRoute)
   | { kind: 'extras'; name: string };
 
-// http_rest_api_util.cc l. 28-31 (kPredictionApiGegex [sic], kModelStatusApiRegex), RE2 (?i) as JS /i
+// http_rest_api_util.cc l. 28-31 (kPredictionApiGegex [sic], kModelStatusApiRegex), RE2 (?i) as JS /i; the version
+// as [^/:]+ where TF Serving has \d+: lionctr decodes its %-escapes, as the name's and the label's, then wants digits
+// (TF Serving matches \d+ on the raw path, so /versions/%31 is a malformed request there while /models/%63tr is ctr)
 const PREDICTION_API =
-  /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
+  /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/([^/:]+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
 const MODEL_STATUS_API =
-  /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
+  /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/([^/:]+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
+/** A version segment, once decoded. */
+const DIGITS = /^\d+$/;
 /** lionctr's own status page (step, created_at, metrics at export, load errors). */
 const EXTRAS_API = /^\/v1\/lionctr\/models\/([^/:]+)$/i;
 /** TF Serving's REST handler takes every path under /v1/ (http_rest_api_util.h kHTTPRestApiHandlerPathRegex). */
@@ -48,8 +52,14 @@ function decodeArg(s: string): string {
   }
 }
 
-/** The version and label captures, checked and decoded as ParseModelInfo does. */
-function versionChoice(version: string | undefined, label: string | undefined): VersionChoice {
+/**
+ * The version and label captures, decoded (the version too, see PREDICTION_API) and checked as
+ * ParseModelInfo does.
+ * @returns undefined when the decoded version is not digits (a malformed request, as TF Serving's regex answers).
+ */
+function versionChoice(raw: string | undefined, label: string | undefined): VersionChoice | undefined {
+  const version = raw === undefined ? undefined : decodeArg(raw);
+  if (version !== undefined && !DIGITS.test(version)) return undefined;
   if (version !== undefined && BigInt(version) > INT64_MAX)
     // http_rest_api_util.cc ParseModelInfo: "Failed to convert version: ", model_version_str, " to numeric."
     throw invalidArgument(`Failed to convert version: ${version} to numeric.`, 'url');
@@ -67,10 +77,11 @@ export const pathOf = (url: string): string => {
 
 /** The route label of a request for the metrics, whatever its method, without throwing. */
 export function routeLabel(path: string): ServeRoute {
+  const digits = (v: string | undefined) => v === undefined || DIGITS.test(decodeArg(v));
   const p = PREDICTION_API.exec(path);
-  if (p) return p[4].toLowerCase() as ServeRoute;
+  if (p && digits(p[2])) return p[4].toLowerCase() as ServeRoute;
   const s = MODEL_STATUS_API.exec(path);
-  if (s) return s[4] === 'metadata' ? 'metadata' : 'status';
+  if (s && digits(s[2])) return s[4] === 'metadata' ? 'metadata' : 'status';
   return EXTRAS_API.test(path) ? 'extras' : 'unknown';
 }
 
@@ -88,19 +99,22 @@ export function parseApiPath(method: string, path: string): ApiRoute {
   // lionctr answers 405 (with Allow) where TF Serving answers 400; the message is TF Serving's
   const wrongMethod = (allow: string) => new TfsError('METHOD_NOT_ALLOWED', malformed, 'method', allow);
   const p = PREDICTION_API.exec(path);
-  if (p) {
+  // a version that is not digits once decoded: the path fits no API (as TF Serving's \d+ does not match)
+  const pv = p && versionChoice(p[2], p[3]);
+  if (p && pv) {
     if (method !== 'POST') throw wrongMethod('POST');
     const verb = p[4];
     if (verb !== 'predict' && verb !== 'classify' && verb !== 'regress') throw invalidArgument(malformed, 'url');
-    return { kind: verb, name: decodeArg(p[1]), ...versionChoice(p[2], p[3]) };
+    return { kind: verb, name: decodeArg(p[1]), ...pv };
   }
   const s = MODEL_STATUS_API.exec(path);
-  if (s) {
+  const sv = s && versionChoice(s[2], s[3]);
+  if (s && sv) {
     if (method !== 'GET' && method !== 'HEAD') throw wrongMethod('GET, HEAD');
     // http_rest_api_handler.cc ProcessModelStatusRequest / ProcessModelMetadataRequest
     if (s[1] === undefined) throw invalidArgument('Missing model name in request.', 'url');
     const kind = s[4] === 'metadata' ? 'metadata' : 'status';
-    return { kind, name: decodeArg(s[1]), ...versionChoice(s[2], s[3]) };
+    return { kind, name: decodeArg(s[1]), ...sv };
   }
   const x = EXTRAS_API.exec(path);
   if (x) {

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -98,6 +99,45 @@ describe('export + HTTP prediction endpoint', () => {
     });
     expect(pred.statusCode).toBe(200);
     await app2.close();
+  });
+
+  it('while draining, every answer over real HTTP says Connection: close and ends its keep-alive connection', async () => {
+    let draining = false;
+    const app2 = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr', isDraining: () => draining });
+    await app2.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app2.server.address() as { port: number }).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const body = JSON.stringify({ instances: sampleInstances(2, trained.schema) });
+    // [status, Connection header, whether the socket was closed after the answer]
+    const ask = (method: string, path: string) =>
+      new Promise<[number, string | undefined, boolean]>((res, rej) => {
+        const r = httpRequest({ host: '127.0.0.1', port, method, path, agent }, (m) => {
+          const socket = m.socket;
+          m.resume();
+          // the server ends a closed connection right after the answer: its end reaches the client within ms
+          m.on('end', () => setTimeout(() => res([m.statusCode ?? 0, m.headers.connection, socket.destroyed]), 100));
+        });
+        r.on('error', rej);
+        if (method === 'POST') r.setHeader('content-type', 'application/json');
+        r.end(method === 'POST' ? body : undefined);
+      });
+    try {
+      // the predict hot path, a fastify route, /readyz
+      const asks: [string, string][] = [
+        ['POST', '/v1/models/ctr:predict'],
+        ['GET', '/v1/models/ctr'],
+        ['GET', '/readyz'],
+      ];
+      for (const [m, p] of asks) expect(await ask(m, p), `${m} ${p}`).toEqual([200, 'keep-alive', false]);
+      draining = true;
+      expect(await ask('POST', '/v1/models/ctr:predict')).toEqual([200, 'close', true]);
+      expect(await ask('GET', '/v1/models/ctr')).toEqual([200, 'close', true]);
+      expect(await ask('GET', '/readyz')).toEqual([503, 'close', true]);
+      expect(await ask('POST', '/v1/models/ctr:predict?x=%41')).toEqual([200, 'close', true]); // via fastify
+    } finally {
+      agent.destroy();
+      await app2.close();
+    }
   });
 
   it('scores a request larger than one chunk (3000 instances) exactly like one model call', async () => {

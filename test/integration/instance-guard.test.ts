@@ -32,10 +32,10 @@ function server() {
   return createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
 }
 
-/** `n` instances with every Criteo slot set. */
+/** `n` instances with every Criteo slot set (categorical slots take strings, as TF Serving's DT_STRING). */
 const instances = (n: number) =>
   Array.from({ length: n }, (_, i) =>
-    Object.fromEntries([...schema.categorical, ...schema.numeric].map((s) => [s, i])),
+    Object.fromEntries([...schema.categorical.map((s) => [s, String(i)]), ...schema.numeric.map((s) => [s, i])]),
   );
 
 describe('bodies of many keys', () => {
@@ -99,7 +99,10 @@ describe('bodies of many keys', () => {
     const big = await post(JSON.stringify({ instances: instances(10_000) }));
     expect(big.status).toBe(200);
     expect(big.body.predictions).toHaveLength(10_000);
-    const cols = Object.fromEntries([...schema.categorical, ...schema.numeric].map((s) => [s, [1, 2]]));
+    const cols = Object.fromEntries([
+      ...schema.categorical.map((s) => [s, ['1', '2']]),
+      ...schema.numeric.map((s) => [s, [1, 2]]),
+    ]);
     expect((await post(JSON.stringify({ inputs: cols, signature_name: 'serving_default' }))).status).toBe(200);
     const r = await app.inject({
       method: 'POST',

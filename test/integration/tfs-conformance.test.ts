@@ -382,6 +382,106 @@ describe("TF Serving's REST API", () => {
         'No signature was found with the name: x',
         'regressor.cc:155',
       ],
+      // NaN / Infinity literals: rapidjson reads them (json_tensor.cc ParseJson: kParseNanAndInfFlag); a numeric
+      // slot refuses them (lionctr: TF Serving would feed them to the model), a categorical slot as any number
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"instances": [{"C1": "a", "I1": NaN}]}',
+        400,
+        "Failed to process element: 0 key: I1 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: NaN is not " +
+          "a finite number: lionctr's numeric slots take finite numbers (null for a missing value)",
+        'lionctr (rapidjson reader.h ParseNumber takes NaN)',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"inputs": {"I2": [1, -Infinity]}}',
+        400,
+        "JSON Value: -Infinity is not a finite number: lionctr's numeric slots take finite numbers (null for a " +
+          'missing value)',
+        'lionctr (rapidjson reader.h ParseNumber takes -Infinity)',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"instances": [{"C1": Inf}]}',
+        400,
+        "Failed to process element: 0 key: C1 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: Infinity " +
+          'Type: Number is not of expected type: string',
+        'json_tensor.cc:564 + :263 (WriteDecimal writes inf as Infinity)',
+      ],
+      // content after the document: rapidjson parses without kParseStopWhenDoneFlag (json_tensor.cc ParseJson),
+      // kParseErrorDocumentRootNotSingular (error/en.h) at the byte offset of the extra content
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"instances": [{"C1": "a"}]} {"instances": []}',
+        400,
+        'JSON Parse error: The document root must not be followed by other values. at offset: 29',
+        'json_tensor.cc:487',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"instances": [{"C1": "é"}]}x',
+        400,
+        'JSON Parse error: The document root must not be followed by other values. at offset: 29',
+        'json_tensor.cc:487 (the offset in bytes)',
+      ],
+      // a categorical slot is a DT_STRING input: a number gets TypeError (AddValueToTensor: !val.IsString())
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        { instances: [{ C1: 5 }] },
+        400,
+        "Failed to process element: 0 key: C1 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 5 Type: " +
+          'Number is not of expected type: string',
+        'json_tensor.cc:564 + :263',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        { inputs: { C1: ['a', 1.5] } },
+        400,
+        'JSON Value: 1.5 Type: Number is not of expected type: string',
+        'json_tensor.cc:263',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:regress',
+        { examples: [{ C1: 7 }] },
+        400,
+        'JSON Value: 7 Type: Number is not of expected type: string',
+        'lionctr: the predict words (TF Serving: its Example parser refuses an int64 feature for a string one)',
+      ],
+      // a float that cannot hold the value exactly (IsLosslessDecimal<float>: integers up to 2^24 - 1, |x| up to
+      // FLT_MAX): LossyDecimalError
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"instances": [{"I1": 16777216}]}',
+        400,
+        "Failed to process element: 0 key: I1 of 'instances' list. Error: INVALID_ARGUMENT: Cannot convert JSON " +
+          'value: 16777216 to float without loss of precision.',
+        'json_tensor.cc:564 + :237',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"inputs": {"I1": [-16777217]}}',
+        400,
+        'Cannot convert JSON value: -16777217 to float without loss of precision.',
+        'json_tensor.cc:237',
+      ],
+      [
+        'POST',
+        '/v1/models/ctr:predict',
+        '{"inputs": {"I1": [1e39]}}',
+        400,
+        'Cannot convert JSON value: 1e39 to float without loss of precision.',
+        'json_tensor.cc:237',
+      ],
       // lionctr: 405 with Allow where TF Serving answers 400 with the same message (handler.cc:75)
       ['GET', '/v1/models/ctr:predict', undefined, 405, 'Malformed request: GET /v1/models/ctr:predict', 'h:75'],
       ['PUT', '/v1/models/ctr', '{}', 405, 'Malformed request: PUT /v1/models/ctr', 'http_rest_api_handler.cc:75'],
@@ -396,6 +496,19 @@ describe("TF Serving's REST API", () => {
     }
     // bad JSON: TF Serving quotes rapidjson's words, lionctr V8's after the same prefix (json_tensor.cc:487)
     expect((await post('/v1/models/ctr:predict', '{"instances": [')).body.error).toMatch(/^JSON Parse error: \S/);
+    // what rapidjson takes as a float exactly: 16777215, and an integer-valued decimal (a double to rapidjson)
+    for (const body of ['{"instances": [{"I1": 16777215}]}', '{"instances": [{"I1": 16777217.0, "I2": 2e9}]}'])
+      expect((await post('/v1/models/ctr:predict', body)).status, body).toBe(200);
+    // a %-escape is decoded in the version segment as in the model name and the label (TF Serving matches the
+    // version as \d+ before decoding: %31 is a malformed request there)
+    const escaped = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    const byEscaped = await post(`/v1/models/%63tr/versions/${escaped(v2)}:predict`, inst);
+    expect(byEscaped.status).toBe(200);
+    expect(byEscaped.version).toBe(v2);
+    expect((await call('GET', `/v1/models/ctr/versions/${escaped(v1)}`)).status).toBe(200);
+    expect((await post('/v1/models/ctr/versions/%41:predict', inst)).body.error).toBe(
+      'Malformed request: POST /v1/models/ctr/versions/%41:predict',
+    );
     // a URL fastify cannot decode: 400 with a LIONCTR_* code like every other answer (it was FST_ERR_BAD_URL)
     const badUrl = await post('/v1/models/ctr%ZZ:predict', inst);
     expect(badUrl.status).toBe(400);

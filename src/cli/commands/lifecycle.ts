@@ -80,11 +80,14 @@ export async function startServer(
   const { keepVersions, labels, deltaMaxDeferSeconds } = cfg.serve;
   configureServingTower({ kind: cfg.serve.tower, threads: cfg.serve.towerThreads });
   const policy = { keepVersions, labels, deltaMaxDeferSeconds };
-  if (!existsSync(exportDir))
-    logger.warn(
-      { exportDir },
-      `export dir ${exportDir} does not exist (yet): waiting for a trainer to write LATEST there`,
-    );
+  // once listening (a worker: before its wait for the first export), so that a port in use is the one error shown
+  const warnNoDir = () => {
+    if (!existsSync(exportDir))
+      logger.warn(
+        { exportDir },
+        `export dir ${exportDir} does not exist (yet): waiting for a trainer to write LATEST there`,
+      );
+  };
   const registry = new ModelRegistry(exportDir, logger, cfg.serve.pollSeconds, policy);
   observeRegistry(registry, metrics);
   const isDraining = () => !!draining?.aborted;
@@ -104,11 +107,13 @@ export async function startServer(
     responseHeaders: worker ? { [WORKER_HEADER]: String(worker.id) } : undefined,
   });
   if (worker) {
+    warnNoDir();
     // a worker (re)started beside serving ones takes connections only once it can answer them
     registry.start();
     await firstLoad(registry, WORKER_LOAD_WAIT_MS);
   }
   await app.listen({ host: cfg.serve.host, port: cfg.serve.port });
+  if (!worker) warnNoDir();
   const base = `http://${cfg.serve.host.includes(':') ? `[${cfg.serve.host}]` : cfg.serve.host}:${cfg.serve.port}`;
   logger.info(`prediction endpoint: ${base}/v1/models/${cfg.serve.modelName}:predict  metrics: /metrics`);
   if (!worker) registry.start();

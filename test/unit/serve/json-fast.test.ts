@@ -47,9 +47,9 @@ describe('predict fast path', () => {
     const bodies = [
       '{"instances":[{"C1":"a","C2":"b","C3":"c","I1":1,"I2":2.5}]}',
       ' { "instances" : [ { "I2" : -0 , "C1" : "x y" } , {} , {"C3":null,"I1":7,"C2":""} ] } \n',
-      '{"instances":[{"C1":1.50,"I1":1e3,"I2":-12345678901234},{"C1":"é\u2028😀","I1":5,"I2":0.000001}]}',
+      '{"instances":[{"C1":"1.50","I1":1e3,"I2":-1234567.5},{"C1":"é\u2028😀","I1":5,"I2":0.000001}]}',
       '{"instances":[{"C1":"a","C1":"b","I1":3}]}', // a key twice: the last value, as JSON.parse
-      '{"instances":[{"C2":123456789,"I1":2E+2,"I2":-1.5e-3}]}',
+      '{"instances":[{"C2":"123456789","I1":2E+2,"I2":-1.5e-3},{"I2":16777215}]}',
     ];
     for (const text of bodies) {
       const want = slow(text);
@@ -74,6 +74,9 @@ describe('predict fast path', () => {
       '{"instances":[{"I1":"7"}]}', // a numeric slot takes JSON numbers only (TF Serving's DT_FLOAT)
       '{"instances":[{"I1":""}]}',
       '{"instances":[{"I1":1e400}]}',
+      '{"instances":[{"C1":1}]}', // a categorical slot takes strings only (TF Serving's DT_STRING)
+      '{"instances":[{"I1":16777216}]}', // more than a float holds exactly: the slow path decides
+      '{"instances":[{"I1":NaN}]}',
       '{"instances":[]}',
       '{"instances":[{"C1":"a"},]}',
       '{"instances":[{"C1":"a"}]} x',
@@ -86,6 +89,12 @@ describe('predict fast path', () => {
       '',
     ];
     for (const text of bodies) expect(fast(text), text).toBeUndefined();
+  });
+
+  it('gives the same features the second time (ids from the text cache), values that share a prefix apart', () => {
+    const text = '{"instances":[{"C1":"v1","C2":"v12","C3":"é"},{"C1":"v12","C2":"v1","C3":""},{"C1":"v1"}]}';
+    const want = slow(text) as FeatureBatch;
+    for (let k = 0; k < 3; k++) same(fast(text) as FeatureBatch, want);
   });
 
   it('agrees with the slow path on 3000 random bodies', () => {

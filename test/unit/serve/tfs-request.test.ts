@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { criteoSlots } from '../../../src/features/schema.ts';
-import { slotKinds } from '../../../src/serve/json-body.ts';
+import { bigIntegerLiterals, parseJsonBody, parseNonFinite, slotKinds } from '../../../src/serve/json-body.ts';
 import { jsonDebugString } from '../../../src/serve/json-debug.ts';
 import { exampleRows } from '../../../src/serve/json-examples.ts';
 import { predictRows } from '../../../src/serve/json-tensor.ts';
@@ -109,6 +109,56 @@ describe('request bodies as lionctr instances', () => {
     );
     expect(fault(() => predictRows({ instances: Array.from({ length: 10_001 }, () => ({})) }, kinds))).toMatch(
       /^instances: too many instances: 10001 > 10000/,
+    );
+  });
+});
+
+describe("rapidjson's reading of numbers (json_tensor.cc ParseJson, IsLosslessDecimal<float>)", () => {
+  it('reads NaN, Inf, Infinity (with a minus too) where a value stands, not inside strings', () => {
+    expect(parseJsonBody('{"a": [NaN, -NaN, Inf, -Inf, Infinity, -Infinity, 1]}').a).toEqual([
+      Number.NaN,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      Infinity,
+      -Infinity,
+      1,
+    ]);
+    expect(parseJsonBody('{"NaN": "Infinity \\" NaN", "b": NaN}')).toEqual({ NaN: 'Infinity " NaN', b: Number.NaN });
+    // not JSON with them either: JSON.parse's error (V8's words)
+    for (const bad of ['{"a": Infi}', '{"a": nan}', '{"a": NaNa}', '{"a": +Inf}', '{"a": "\\u0000n", "b": NaN}'])
+      expect(() => parseJsonBody(bad), bad).toThrow(/^JSON Parse error: /);
+    expect(parseNonFinite('{"a": 1}')).toBeUndefined();
+  });
+
+  it('refuses content after the document with rapidjson words and byte offset', () => {
+    expect(() => parseJsonBody('{"a": "é"} {}')).toThrow(
+      'JSON Parse error: The document root must not be followed by other values. at offset: 12',
+    );
+    expect(parseJsonBody('{"a": 1} \n\t ')).toEqual({ a: 1 });
+  });
+
+  it('knows the integer literals a float cannot hold, outside strings, within int64/uint64', () => {
+    expect(bigIntegerLiterals('{"a": [16777215, 1.5, "12345678"]}')).toBeUndefined();
+    const got = bigIntegerLiterals(
+      '{"a": [16777216, -16777217, 16777218.0, 2e10, 18446744073709551616, "99999999"], "k99999999": 123456789}',
+    );
+    expect(got && [...got.values()].sort()).toEqual(['-16777217', '123456789', '16777216']);
+    const kinds = new Map([['I1', 'numeric' as const]]);
+    const fault = (text: string) => {
+      try {
+        predictRows(parseJsonBody(text), kinds);
+        return undefined;
+      } catch (e) {
+        return (e as { tfsMessage: string }).tfsMessage;
+      }
+    };
+    expect(fault('{"inputs": {"I1": [16777215, 16777216.0, 3.4e38, 18446744073709551616]}}')).toBeUndefined();
+    expect(fault('{"inputs": {"I1": [9007199254740993]}}')).toBe(
+      'Cannot convert JSON value: 9007199254740993 to float without loss of precision.',
+    );
+    expect(fault('{"inputs": {"I1": [-3.5e38]}}')).toBe(
+      'Cannot convert JSON value: -3.5e38 to float without loss of precision.',
     );
   });
 });
