@@ -1,4 +1,4 @@
-import type { RecordBatch, Vector } from 'apache-arrow';
+import { DataType, type RecordBatch, type Vector } from 'apache-arrow';
 import { LionctrError } from '../errors.ts';
 import {
   BAYES_P_COLUMN,
@@ -9,6 +9,7 @@ import {
   WEIGHT_COLUMN,
 } from './columns.ts';
 import type { FeatureBatch } from './feature-batch.ts';
+import { ByteIds, fnv1aBytes } from './byte-ids.ts';
 import { SlotHasher } from './hash.ts';
 import { NUMERIC_BUCKET, numericBucket, numericDense, parseNumber } from './numeric.ts';
 import { embeddingSlots, type FeatureSchema } from './schema.ts';
@@ -30,6 +31,8 @@ export class Featurizer {
   /** N: numeric slots. */
   readonly numNumeric: number;
   private readonly hashers: SlotHasher[];
+  /** Per categorical slot: ids by the value's UTF-8 bytes in an Arrow Utf8 column (utf8Ids), made on first use. */
+  private readonly byteIds: (ByteIds | undefined)[] = [];
   private readonly slotKinds: Map<string, 'numeric' | 'categorical'>;
   /** Per numeric slot: the ids of log buckets 0..LOG_BUCKETS-1 seen so far (bucketInto). */
   private readonly logBuckets: { known: Uint8Array; hi: Uint32Array; lo: Uint32Array }[];
@@ -95,6 +98,10 @@ export class Featurizer {
     for (let c = 0; c < categorical.length; c++) {
       const v = col(categorical[c]);
       const h = this.hashers[c];
+      if (DataType.isUtf8(v.type)) {
+        this.utf8Ids(v, c, out);
+        continue;
+      }
       for (let b = 0; b < B; b++) {
         const x = v.get(b);
         h.hashInto(x === null || x === '' ? null : String(x), out.idHi, out.idLo, b * F + c);
@@ -161,6 +168,53 @@ export class Featurizer {
     out.weights.fill(1);
     for (let b = 0; b < B; b++) out.offsets[b] = b;
     return out;
+  }
+
+  /**
+   * The ids of categorical slot c from its Arrow Utf8 column `v` (every row b into out.idHi/idLo
+   * at b * F + c): looked up by each value's bytes in the column (ByteIds), without decoding it;
+   * a value not cached is hashed from its bytes, XXH64(utf8(value), seed(slot)) as hash.ts states
+   * (SlotHasher.hashBytesInto), and cached; null and '' are missing. These are the ids a JSON
+   * instance gets for the same text (fromInstances). The general loop decoded each value with
+   * Arrow's Vector.get first, whose UTF-8 decoder drops a leading U+FEFF: a value starting with
+   * one got another id in training than in serving.
+   */
+  private utf8Ids(v: Vector, c: number, out: FeatureBatch): void {
+    const F = this.numSlots,
+      h = this.hashers[c],
+      hi = out.idHi,
+      lo = out.idLo;
+    let cache = this.byteIds[c];
+    if (!cache) {
+      cache = new ByteIds();
+      this.byteIds[c] = cache;
+    }
+    let b = 0;
+    for (const d of v.data) {
+      const bytes = d.values as Uint8Array,
+        offs = d.valueOffsets as Int32Array,
+        bitmap = d.nullable && d.nullCount > 0 ? d.nullBitmap : null,
+        o = d.offset;
+      for (let r = 0; r < d.length; r++, b++) {
+        const i = b * F + c;
+        const p = o + r;
+        const s = offs[r],
+          e = offs[r + 1];
+        if ((bitmap && (bitmap[p >> 3] & (1 << (p & 7))) === 0) || s === e) {
+          h.hashInto(null, hi, lo, i);
+          continue;
+        }
+        const fh = fnv1aBytes(bytes, s, e);
+        const k = cache.find(bytes, s, e, fh);
+        if (k >= 0) {
+          hi[i] = cache.hi[k];
+          lo[i] = cache.lo[k];
+          continue;
+        }
+        h.hashBytesInto(bytes, s, e, hi, lo, i);
+        cache.add(bytes, s, e, fh, hi[i], lo[i]);
+      }
+    }
   }
 
   /**

@@ -77,6 +77,16 @@ export class SlotHasher {
     loOut[i] = this.lo[k];
   }
 
+  /**
+   * Writes the id of the value whose UTF-8 bytes are bytes[s, e) (non-empty) into hiOut[i],
+   * loOut[i], uncached: XXH64(bytes, seed), the id hashInto gives the string those bytes encode.
+   */
+  hashBytesInto(bytes: Uint8Array, s: number, e: number, hiOut: Uint32Array, loOut: Uint32Array, i: number): void {
+    const h = hasher.h64Raw(bytes.subarray(s, e), this.seed);
+    hiOut[i] = Number(h >> 32n);
+    loOut[i] = Number(h & 0xffffffffn);
+  }
+
   private grow(): void {
     const cap = Math.min(this.maxCache, this.hi.length * 2);
     const hi = new Uint32Array(cap);
