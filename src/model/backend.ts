@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { LionctrError } from '../errors.ts';
 import { prepareWasmThreads, wasmThreadsFromEnv } from './wasm-threads.ts';
+import { patchWasmTranspose } from './wasm-transpose.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs';
@@ -164,10 +165,12 @@ let wasmPatched = false;
  * tfjs-backend-wasm 4.22 runs BatchMatMul with transposeA/transposeB (every backward
  * matmul) on a slow path: ~2 GFLOP/s against ~28 for the plain kernel on 2 cores. This
  * re-registers BatchMatMul for wasm so a transposed operand is transposed first (a cheap
- * memory pass) and the plain kernel runs. Results are identical up to float rounding.
+ * memory pass with wasm-transpose.ts's kernel, also registered here) and the plain kernel
+ * runs. Results are identical up to float rounding.
  */
 export function patchWasmTransposedMatMul(): void {
   if (wasmPatched) return;
+  patchWasmTranspose();
   const orig = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (!orig || !transpose) {

@@ -8,6 +8,7 @@ import type { FeatureBatch } from '../features/feature-batch.ts';
 import type { CtrModel } from '../model/ctr-model.ts';
 import { deepBackward, deepForward } from '../model/deep-pass.ts';
 import { GatherBuffers } from '../model/gather-buffers.ts';
+import { Float32Reader } from '../model/float32-reader.ts';
 import type { DenseChain } from './optim/dense-chain.ts';
 import type { DenseLion } from './optim/dense-lion.ts';
 import type { OptimConfig } from './optim/optim-config.ts';
@@ -56,6 +57,8 @@ export class TrainStep {
   readonly sparseUpdates: SparseUpdate[];
   /** The arrays each step's lookup fills (rowIdx, tower input, wide sums), reused step after step. */
   private readonly gathered = new GatherBuffers();
+  /** Where the tower input's gradient is read each step (one array reused on wasm, float32-reader.ts). */
+  private readonly gxReader = new Float32Reader();
   /** The batch's gradients as the sparse steps read them (one object, refilled each step). */
   private readonly batchGrads: BatchGrads;
   /** Steps taken (also the sparse step number kept per row). */
@@ -142,7 +145,7 @@ export class TrainStep {
       loss = read[B];
       if (Number.isFinite(read[B + 1])) this.dense.apply(grads.slice(1), this.step);
       else nonFinite = whatIsNonFinite(value, grads, m.tower.vars);
-      gx = grads[0].dataSync() as Float32Array;
+      gx = this.gxReader.read(grads[0]);
     });
     if (nonFinite) {
       // sigmoid(±Infinity) is 0 or 1: a prediction of an overflowed logit is undefined, not a score
