@@ -172,8 +172,7 @@ export function patchWasmTransposedMatMul(): void {
   if (wasmPatched) return;
   patchWasmTranspose();
   const orig = tf.getKernel('BatchMatMul', 'wasm');
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !transpose) {
+  if (!orig || !tf.getKernel('Transpose', 'wasm')) {
     throw new LionctrError('LIONCTR_UNAVAILABLE', 'wasm BatchMatMul/Transpose kernels not registered');
   }
   tf.unregisterKernel('BatchMatMul', 'wasm');
@@ -190,6 +189,8 @@ export function patchWasmTransposedMatMul(): void {
         const r = x.shape.length;
         const perm = [...Array(r).keys()];
         [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+        // looked up per call: the Transpose registered now (bench/wasm-step.ts swaps it)
+        const transpose = tf.getKernel('Transpose', 'wasm') as tf.KernelConfig;
         return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
       };
       const a2 = transposeA ? swapLast(a) : a;

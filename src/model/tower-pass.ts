@@ -3,7 +3,8 @@
  * training step's forward keeps each layer's output for the backward, which runs the chain
  * rule layer by layer with the fewest tensor passes each backend allows, instead of
  * tf.valueAndGrads' taped gradients (ReLU's gradient through Step, each bias gradient a Sum
- * over the batch axis, every backward matmul with a transposed operand copied first on wasm).
+ * over the batch axis; on wasm every backward matmul with a transposed operand is copied
+ * first, the smaller operand where there is a choice: weightGrad).
  *
  * For a layer a = h W + b (h [B, n], W [n, m], b [m]), ReLU on hidden layers (h' = relu(a)),
  * and the incoming gradient dh' [B, m] (Goodfellow et al. 2016, sec. 6.5.6):
@@ -58,8 +59,7 @@ export function towerBackward(dz: tf.Tensor1D, acts: tf.Tensor2D[], vars: tf.Ten
     const h = acts[l],
       W = vars[2 * l] as tf.Tensor2D;
     // the output layer's da [B, 1]: da^T is a reshape, and 1 x B by B x n needs no transposed copy of h
-    grads[2 * l] =
-      l === L - 1 ? tf.reshape(tf.matMul(tf.reshape(da, [1, B]), h), [-1, 1]) : tf.matMul(h, da, true, false);
+    grads[2 * l] = l === L - 1 ? tf.reshape(tf.matMul(tf.reshape(da, [1, B]), h), [-1, 1]) : weightGrad(h, da);
     grads[2 * l + 1] = tf.reshape(tf.matMul(ones, da), [-1]);
     // the output layer's W [H, 1]: da W^T is a broadcast product, no matmul
     let dh = l === L - 1 ? tf.mul(da, tf.reshape(W, [1, -1])) : tf.matMul(da, W, false, true);
@@ -67,6 +67,19 @@ export function towerBackward(dz: tf.Tensor1D, acts: tf.Tensor2D[], vars: tf.Ten
     da = dh as tf.Tensor2D;
   }
   return [da, ...grads];
+}
+
+/**
+ * h^T da [n, m] for a layer's input h [B, n] and pre-activation gradient da [B, m]. On wasm as
+ * (da^T h)^T: XNNPACK takes only untransposed operands (backend.ts patchWasmTransposedMatMul
+ * copies a transposed one first), and da [B, m] is the smaller of the two to copy transposed
+ * (m = 256 against n = 637 for the first layer; the [m, n] result is small to transpose
+ * back); 1-4 ms less a step at batch 4096 (bench/wasm-step.ts). The same products,
+ * each summed over the batch. Native TensorFlow and cpu take the transposed operand as it is.
+ */
+function weightGrad(h: tf.Tensor2D, da: tf.Tensor2D): tf.Tensor2D {
+  if (tf.getBackend() !== 'wasm' || da.shape[1] >= h.shape[1]) return tf.matMul(h, da, true, false);
+  return tf.transpose(tf.matMul(tf.transpose(da), h));
 }
 
 /** The parts of tfjs-node's backend that run a TensorFlow op by name (its kernels' own way). */
