@@ -12,7 +12,8 @@
  * Prints each pair, the medians of the per-pair ratios (without / with) and their range, and
  * the load average.
  *
- *   npx tsx bench/malloc-readback.ts [--pairs 6] [--batch 4096] [--rows 100000] [--reads 10] [--steps 12] [--tf-threads 1]
+ *   npx tsx bench/malloc-readback.ts [--pairs 6] [--batch 4096] [--rows 100000] [--reads 10] [--steps 12]
+ *     [--tf-threads 1]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,7 +36,8 @@ const { values: v } = parseArgs({
 });
 if (v.help) {
   console.log(
-    'npx tsx bench/malloc-readback.ts [--pairs 6] [--batch 4096] [--rows 100000] [--reads 10] [--steps 12] [--tf-threads 1]',
+    'npx tsx bench/malloc-readback.ts [--pairs 6] [--batch 4096] [--rows 100000] [--reads 10] [--steps 12] ' +
+      '[--tf-threads 1]',
   );
   process.exit(0);
 }
@@ -120,7 +122,8 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 console.log(
-  `malloc-readback: batch ${B}, ${v.rows} rows, TensorFlow on ${v['tf-threads']} threads, ${v.pairs} pairs; load ${load()}`,
+  `malloc-readback: batch ${B}, ${v.rows} rows, TensorFlow on ${v['tf-threads']} threads, ` +
+    `${v.pairs} pairs; load ${load()}`,
 );
 const readRatios: number[] = [],
   stepRatios: number[] = [];

@@ -145,11 +145,13 @@ for (let rep = 0; rep < reps + 1; rep++) {
 }
 const range = (a: number[]) => `${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}`;
 console.log(
-  `row-layout: ${F} tables x ${R} rows (${dtype} momentum), batch ${B}, ${reps} rounds; this ${here}, other ${resolve(v.compare)}`,
+  `row-layout: ${F} tables x ${R} rows (${dtype} momentum), batch ${B}, ${reps} rounds; ` +
+    `this ${here}, other ${resolve(v.compare)}`,
 );
 for (const sd of sides)
   console.log(
-    `${sd.name}: gather ${med(sd.gatherMs).toFixed(2)} ms (${range(sd.gatherMs)}), sparse step ${med(sd.sparseMs).toFixed(2)} ms (${range(sd.sparseMs)})`,
+    `${sd.name}: gather ${med(sd.gatherMs).toFixed(2)} ms (${range(sd.gatherMs)}), ` +
+      `sparse step ${med(sd.sparseMs).toFixed(2)} ms (${range(sd.sparseMs)})`,
   );
 console.log(
   `other / this, median of ${reps} rounds: gather ${med(gatherRatios).toFixed(2)}x (${range(gatherRatios)}), ` +

@@ -111,7 +111,8 @@ for (let k = 0; k < rounds; k++)
   }
 const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 console.log(
-  `wasm (${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threaded' : '1 thread'}), batch ${B}, ${rounds} rounds: wall ms min / median / max, cpu ms median`,
+  `wasm (${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threaded' : '1 thread'}), batch ${B}, ` +
+    `${rounds} rounds: wall ms min / median / max, cpu ms median`,
 );
 for (const n of names) {
   const w = wall.get(n) ?? [];

@@ -22,7 +22,8 @@ export const MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
 /** trim threshold set on the native backend, bytes: free heap top kept for the next step's blocks. */
 export const TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024;
 /** The same thresholds as GLIBC_TUNABLES, for a process started with them (benches, hosts without the addon). */
-export const MALLOC_TUNABLES = `glibc.malloc.mmap_threshold=${MMAP_THRESHOLD_BYTES}:glibc.malloc.trim_threshold=${TRIM_THRESHOLD_BYTES}`;
+export const MALLOC_TUNABLES =
+  `glibc.malloc.mmap_threshold=${MMAP_THRESHOLD_BYTES}:` + `glibc.malloc.trim_threshold=${TRIM_THRESHOLD_BYTES}`;
 
 /** Where `lionctr native build` puts the addon: `<package root>/node_modules/.lionctr/lionctr_malloc.node`. */
 export const mallocAddonPath = (root = fileURLToPath(new URL('../../', import.meta.url))): string =>
@@ -89,7 +90,8 @@ export function decideMallocTuning(
     return 'left';
   }
   log(
-    `malloc: mmap threshold ${MMAP_THRESHOLD_BYTES >> 20} MiB, trim threshold ${TRIM_THRESHOLD_BYTES >> 20} MiB (mallopt)`,
+    `malloc: mmap threshold ${MMAP_THRESHOLD_BYTES >> 20} MiB, ` +
+      `trim threshold ${TRIM_THRESHOLD_BYTES >> 20} MiB (mallopt)`,
   );
   return 'tuned';
 }

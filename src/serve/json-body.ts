@@ -226,7 +226,10 @@ export function valueFault(v: unknown, kind: 'numeric' | 'categorical', ints?: B
   if (kind === 'categorical') return typeof v === 'string' ? undefined : typeErrorText(v, kind);
   if (typeof v !== 'number') return typeErrorText(v, kind);
   if (!Number.isFinite(v))
-    return `JSON Value: ${jsonDebugString(v)} is not a finite number: lionctr's numeric slots take finite numbers (null for a missing value)`;
+    return (
+      `JSON Value: ${jsonDebugString(v)} is not a finite number: ` +
+      "lionctr's numeric slots take finite numbers (null for a missing value)"
+    );
   const a = Math.abs(v);
   const literal = a > FLOAT_MAX_INT ? ints?.get(v) : undefined;
   if (a > FLOAT_MAX || literal !== undefined)

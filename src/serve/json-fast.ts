@@ -14,6 +14,7 @@
 import type { FeatureBatch } from '../features/feature-batch.ts';
 import { type Featurizer, MAX_INSTANCES } from '../features/featurizer.ts';
 import { FLOAT_MAX_INT } from './json-body.ts';
+import { numberAt, numberEnd, stringEnd, ws } from './json-lexer.ts';
 import { fnv1a, TextIds } from './text-ids.ts';
 
 /** Value types of a scanned pair. */
@@ -42,59 +43,6 @@ export const fastPathBodies = (): number => taken;
 let starts = new Int32Array(1024),
   pairs = new Int32Array(4 * 16384),
   types = new Uint8Array(16384);
-
-/** Index after the JSON whitespace at i. */
-function ws(t: string, i: number): number {
-  for (;;) {
-    const c = t.charCodeAt(i);
-    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
-    i++;
-  }
-}
-
-/** Index of the closing quote of the string whose first char is at i; -1 on an escape or control char. */
-function stringEnd(t: string, i: number): number {
-  for (;;) {
-    const c = t.charCodeAt(i);
-    if (c === 34) return i;
-    if (c === 92 || c < 32 || Number.isNaN(c)) return -1;
-    i++;
-  }
-}
-
-/** Index after the decimal digits at i. */
-function digits(t: string, i: number): number {
-  let k = i;
-  for (let c = t.charCodeAt(k); c >= 48 && c <= 57; c = t.charCodeAt(++k));
-  return k;
-}
-
-/**
- * Index after the JSON number at i (-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?); -1 when there is none.
- * (No closures in this file's hot functions: tsx, which runs lionctr, names each one as it is made.)
- */
-function numberEnd(t: string, i: number): number {
-  if (t.charCodeAt(i) === 45) i++;
-  const c0 = t.charCodeAt(i);
-  if (c0 === 48) i++;
-  else if (c0 >= 49 && c0 <= 57) i = digits(t, i);
-  else return -1;
-  if (t.charCodeAt(i) === 46) {
-    const j = digits(t, i + 1);
-    if (j === i + 1) return -1;
-    i = j;
-  }
-  const e = t.charCodeAt(i);
-  if (e === 101 || e === 69) {
-    let j = i + 1;
-    const s = t.charCodeAt(j);
-    if (s === 43 || s === 45) j++;
-    const k = digits(t, j);
-    if (k === j) return -1;
-    i = k;
-  }
-  return i;
-}
 
 function grow(pairCount: number, n: number): void {
   if (4 * pairCount + 4 > pairs.length) {
@@ -231,23 +179,6 @@ function slots(f: Featurizer) {
     slotsOf.set(f, s);
   }
   return s;
-}
-
-/** The value of a scanned number, as JSON.parse gives it (small integers without a string). */
-function numberAt(t: string, s: number, e: number): number {
-  if (e - s <= 9) {
-    let v = 0,
-      k = s;
-    const neg = t.charCodeAt(k) === 45;
-    if (neg) k++;
-    for (; k < e; k++) {
-      const c = t.charCodeAt(k) - 48;
-      if (c < 0 || c > 9) return Number(t.slice(s, e));
-      v = v * 10 + c;
-    }
-    return neg ? -v : v;
-  }
-  return Number(t.slice(s, e));
 }
 
 /**

@@ -101,7 +101,7 @@ describe('export + HTTP prediction endpoint', () => {
     await app2.close();
   });
 
-  it('while draining, every answer over real HTTP says Connection: close and ends its keep-alive connection', async () => {
+  it('while draining, every answer over real HTTP says Connection: close and ends its keep-alive', async () => {
     let draining = false;
     const app2 = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr', isDraining: () => draining });
     await app2.listen({ host: '127.0.0.1', port: 0 });

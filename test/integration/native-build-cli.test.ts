@@ -44,7 +44,7 @@ describe.skipIf(skip)(`lionctr native build, once built${skip ? ` [skipped: ${re
     }
   });
 
-  it('the malloc step builds lionctr_malloc.node into a root that lacks it, loads, and skips it the second time', async () => {
+  it('the malloc step builds lionctr_malloc.node into a root lacking it, loads, skips it the second time', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lionctr-malloc-'));
     try {
       const log: string[] = [];

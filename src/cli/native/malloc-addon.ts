@@ -35,7 +35,8 @@ export function mallocAddonBuilt(root: string): boolean {
 /**
  * Step body: `node-gyp rebuild` of the sources copied to `<cache>/malloc-addon` (Node's headers
  * from the preflight), output log in `<cache>/logs/malloc-build.log`, the product copied to
- * mallocAddonPath(root), with a stamp of the sources' sha256 beside it. Skipped when mallocAddonBuilt. @throws StepFailure with the log's last lines.
+ * mallocAddonPath(root), with a stamp of the sources' sha256 beside it. Skipped when mallocAddonBuilt.
+ * @throws StepFailure with the log's last lines.
  */
 export async function buildMallocAddon(o: NativeBuildOptions, tools: HostTools): Promise<string> {
   const out = mallocAddonPath(o.root);

@@ -54,7 +54,8 @@ function allocate(env: NodeJS.ProcessEnv): { outcome: string; ownMapping: boolea
 const { tuneMalloc } = await import(${JSON.stringify(mod)});
 const { readFileSync } = await import('node:fs');
 const MIB12 = 12 * 1024 * 1024;
-const maps = () => new Set(readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => / rw-p 00000000 00:00 0\\s*$/.test(l)).map((l) => {
+const anon = (l) => / rw-p 00000000 00:00 0\\s*$/.test(l);
+const maps = () => new Set(readFileSync('/proc/self/maps', 'utf8').split('\\n').filter(anon).map((l) => {
   const [a, b] = l.split(' ')[0].split('-').map((h) => Number.parseInt(h, 16));
   return b - a >= MIB12 && b - a <= MIB12 + 65536 ? l.split(' ')[0] : '';
 }).filter(Boolean));
