@@ -119,6 +119,10 @@ export async function runPrimary(
     const w = cluster.fork();
     started.set(w, Date.now());
     w.on('online', () => logger.info(`worker ${w.id} started (pid ${w.process.pid})`));
+    // a message sent to a worker that died since it was seen connected fails with EPIPE, emitted as
+    // 'error' on the worker: without a listener it would take the primary down (seen under load in
+    // serve-workers.test.ts, a worker killed while a scrape gathered); its exit is handled below
+    w.on('error', (e: Error) => logger.warn(`worker ${w.id}: ${e.message}`));
     w.on('listening', () => {
       listening.add(w);
       failedStarts = 0;
