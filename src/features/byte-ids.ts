@@ -10,6 +10,8 @@
  * Bounded: emptied when `max` values or `maxBytes` key bytes are held. Not thread-safe; one per slot.
  */
 
+import { placeEntry, rebuiltTable } from './open-table.ts';
+
 /** FNV-1a 32-bit of bytes[s, e). */
 export function fnv1aBytes(bytes: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5;
@@ -84,11 +86,7 @@ export class ByteIds {
     this.hashes[k] = h;
     this.hi[k] = hi;
     this.lo[k] = lo;
-    const t = this.table,
-      mask = t.length - 1;
-    let j = h & mask;
-    while (t[j] !== 0) j = (j + 1) & mask;
-    t[j] = k + 1;
+    placeEntry(this.table, h, k);
   }
 
   private clear(): void {
@@ -108,13 +106,6 @@ export class ByteIds {
     this.start = widen(this.start, (n) => new Int32Array(n), cap + 1);
     this.hi = widen(this.hi, (n) => new Uint32Array(n));
     this.lo = widen(this.lo, (n) => new Uint32Array(n));
-    const t = new Int32Array(cap * 2),
-      mask = t.length - 1;
-    for (let k = 0; k < this.n; k++) {
-      let j = this.hashes[k] & mask;
-      while (t[j] !== 0) j = (j + 1) & mask;
-      t[j] = k + 1;
-    }
-    this.table = t;
+    this.table = rebuiltTable(this.hashes, this.n, cap * 2);
   }
 }

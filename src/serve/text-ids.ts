@@ -8,6 +8,8 @@
  * Bounded: emptied when `max` values are held (as SlotHasher's cache). Not thread-safe; one per slot.
  */
 
+import { placeEntry, rebuiltTable } from '../features/open-table.ts';
+
 /** FNV-1a 32-bit of the code units text[s, e). */
 export function fnv1a(text: string, s: number, e: number): number {
   let h = 0x811c9dc5;
@@ -56,11 +58,7 @@ export class TextIds {
     this.hashes[k] = h;
     this.hi[k] = hi;
     this.lo[k] = lo;
-    const t = this.table,
-      mask = t.length - 1;
-    let j = h & mask;
-    while (t[j] !== 0) j = (j + 1) & mask;
-    t[j] = k + 1;
+    placeEntry(this.table, h, k);
   }
 
   private clear(): void {
@@ -80,13 +78,6 @@ export class TextIds {
     this.hashes = widen(this.hashes, (n) => new Int32Array(n));
     this.hi = widen(this.hi, (n) => new Uint32Array(n));
     this.lo = widen(this.lo, (n) => new Uint32Array(n));
-    const t = new Int32Array(cap * 2),
-      mask = t.length - 1;
-    for (let k = 0; k < this.n; k++) {
-      let j = this.hashes[k] & mask;
-      while (t[j] !== 0) j = (j + 1) & mask;
-      t[j] = k + 1;
-    }
-    this.table = t;
+    this.table = rebuiltTable(this.hashes, this.n, cap * 2);
   }
 }
