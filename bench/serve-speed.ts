@@ -5,14 +5,18 @@
  * latency and the HTTP/in-process ratio, per server.
  *
  *   npx tsx bench/serve-speed.ts [--seconds 10] [--sizes 1,16,256] [--rows 5000] [--connections 10]
- *     [--rounds 1] [--server label=dir[,key=value...]]... [--set key=value]...
+ *     [--rounds 1] [--warmup 3] [--server label=dir[,key=value...]]... [--set key=value]...
  *     [--node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] [--skip-in-process]
  *
  * The export is the default model (config/default.json, `--set` applies to it and to every
  * server) with `--rows` rows admitted per slot (random init, as a trained model's tables are
  * dense enough), written with writeExport. Each `--server` is a `lionctr serve` child process
  * from the checkout `dir` (a copy of main for a baseline: `git archive main | tar -x -C DIR`
- * and a node_modules link), with its own `--set` keys after the commas; default `this=.`.
+ * and a node_modules link), with its own `--set` keys after the commas (an item starting with `--` is a
+ * Node option for that server, e.g. `semi=.,--max-semi-space-size=64`); default `this=.`.
+ * Before the first round each server and the in-process scorer run every size for `--warmup` seconds,
+ * not measured (V8 compiles the hot paths and the id caches fill, as for a server that has been up a
+ * while; TF Serving's SavedModel warm-up serves the same end); `--warmup 0` measures from a cold start.
  * Phases run one after another (never two at once), so each gets the same cores; the 1-min
  * load average is printed beside each figure, as other processes on the machine skew them.
  * Beside throughput, each phase prints the CPU it cost, which other load skews less: `cpu us/i`,
@@ -53,13 +57,14 @@ const { values } = parseArgs({
     'node-args': { type: 'string', default: '' },
     'skip-in-process': { type: 'boolean', default: false },
     pin: { type: 'string', default: '' },
+    warmup: { type: 'string', default: '3' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
   console.log(
     'usage: npx tsx bench/serve-speed.ts [--seconds 10] [--sizes 1,16,256] [--rows 5000] [--connections 10]\n' +
-      '  [--rounds 1] [--server label=dir[,key=value...]]... [--set key=value]...',
+      '  [--rounds 1] [--warmup 3] [--server label=dir[,key=value...]]... [--set key=value]...',
   );
   process.exit(0);
 }
@@ -132,10 +137,12 @@ async function startServer(spec: string, port: number): Promise<Server> {
   const [label, rest] = spec.includes('=')
     ? [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)]
     : [spec, '.'];
-  const [dir, ...sets] = rest.split(',');
+  const [dir, ...extra] = rest.split(',');
+  const sets = extra.filter((e) => !e.startsWith('--'));
   const nodeArgs = values['node-args'].split(' ').filter(Boolean);
   const args = [
     ...nodeArgs,
+    ...extra.filter((e) => e.startsWith('--')),
     join(resolve(dir), 'bin', 'lionctr.mjs'),
     'serve',
     '--export-dir',
@@ -169,7 +176,7 @@ const served = { version, model, manifest, featurizer: new Featurizer(manifest.s
 /** In-process scoring: what the predict route does after parsing and checking the body. */
 const score = (rows: Record<string, unknown>[]) => scoreRows(served, rows, (i) => `instances[${i}]`);
 
-async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figures> {
+async function httpPhase(s: Server, bodies: string[], n: number, duration = seconds): Promise<Figures> {
   const url = `http://127.0.0.1:${s.port}/v1/models/${cfg.serve.modelName}:predict`;
   const check = await fetch(url, { method: 'POST', body: bodies[0] });
   const got = (await check.json()) as { predictions?: number[] };
@@ -181,7 +188,7 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
   const r = await autocannon({
     url,
     connections,
-    duration: seconds,
+    duration,
     requests: bodies.map((body) => ({
       method: 'POST' as const,
       body,
@@ -205,19 +212,19 @@ async function httpPhase(s: Server, bodies: string[], n: number): Promise<Figure
   };
 }
 
-async function inProcessPhase(sets: Record<string, unknown>[][], n: number): Promise<Figures> {
+async function inProcessPhase(sets: Record<string, unknown>[][], n: number, duration = seconds): Promise<Figures> {
   if (pin) pinSelf(pin.server);
   try {
-    return await inProcessRun(sets, n);
+    return await inProcessRun(sets, n, duration);
   } finally {
     if (pin) pinSelf(pin.client);
   }
 }
 
-async function inProcessRun(sets: Record<string, unknown>[][], n: number): Promise<Figures> {
+async function inProcessRun(sets: Record<string, unknown>[][], n: number, duration: number): Promise<Figures> {
   const lat: number[] = [];
   const cpu0 = ownCpuSeconds();
-  const end = performance.now() + seconds * 1000;
+  const end = performance.now() + duration * 1000;
   let i = 0;
   while (performance.now() < end) {
     const t = performance.now();
@@ -227,7 +234,7 @@ async function inProcessRun(sets: Record<string, unknown>[][], n: number): Promi
   }
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  const reqPerS = lat.length / seconds;
+  const reqPerS = lat.length / duration;
   const cpuPerInst = ((ownCpuSeconds() - cpu0) / (lat.length * n)) * 1e6;
   return {
     reqPerS,
@@ -255,6 +262,17 @@ console.log(
       .join(' ') +
     ` ${'load1'.padStart(6)}`,
 );
+const warmup = Number(values.warmup);
+if (warmup > 0) {
+  for (const n of sizes) {
+    const rand = prng(500 + n);
+    const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
+    const bodies = sets.map((instances) => JSON.stringify({ instances }));
+    if (!values['skip-in-process']) await inProcessPhase(sets, n, warmup);
+    for (const s of servers) await httpPhase(s, bodies, n, warmup);
+  }
+  console.log(`warm-up: ${warmup} s per size and server, not measured`);
+}
 const results = new Map<string, Figures[]>();
 for (let round = 0; round < rounds; round++)
   for (const n of sizes) {

@@ -69,7 +69,10 @@ export function describeFeaturization(
     instance:
       'a JSON object {slot: value}; a slot that is absent, null or "" is missing; a key that is not a slot ' +
       'follows unknown_slots (reject: an error; ignore: dropped); a value of another type than listed under ' +
-      'categorical/numeric "accepts" is an error',
+      'categorical/numeric "accepts" is an error. "accepts" is what the featurization takes (training reads ' +
+      "text formats); lionctr serve's REST API is stricter, as TF Serving's typed inputs (GET .../metadata): " +
+      'a categorical slot takes strings only (DT_STRING) and a numeric slot JSON numbers only (DT_FLOAT: ' +
+      'an integer literal beyond 2^24 - 1 or a number beyond float32 range is refused, as TF Serving does)',
     unknown_slots: unknownSlots,
     number_to_string:
       'ECMAScript Number::toString(x), as JavaScript String(x): the shortest decimal that rounds to x; ' +
