@@ -103,6 +103,13 @@ function instances(schema: FeatureSchema, n: number, rand: (n: number) => number
   });
 }
 
+/** BODIES instance sets of size n from the generator seeded `seed`, and their predict bodies. */
+function workload(n: number, seed: number): { sets: Record<string, unknown>[][]; bodies: string[] } {
+  const rand = prng(seed);
+  const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
+  return { sets, bodies: sets.map((instances) => JSON.stringify({ instances })) };
+}
+
 const cfg = loadConfig([], values.set);
 const schema = featureSchemaOf(cfg);
 await selectBackend(cfg.backend);
@@ -265,9 +272,7 @@ console.log(
 const warmup = Number(values.warmup);
 if (warmup > 0) {
   for (const n of sizes) {
-    const rand = prng(500 + n);
-    const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
-    const bodies = sets.map((instances) => JSON.stringify({ instances }));
+    const { sets, bodies } = workload(n, 500 + n);
     if (!values['skip-in-process']) await inProcessPhase(sets, n, warmup);
     for (const s of servers) await httpPhase(s, bodies, n, warmup);
   }
@@ -276,9 +281,7 @@ if (warmup > 0) {
 const results = new Map<string, Figures[]>();
 for (let round = 0; round < rounds; round++)
   for (const n of sizes) {
-    const rand = prng(1000 + n + round);
-    const sets = Array.from({ length: BODIES }, () => instances(schema, n, rand));
-    const bodies = sets.map((instances) => JSON.stringify({ instances }));
+    const { sets, bodies } = workload(n, 1000 + n + round);
     const inproc = values['skip-in-process']
       ? {
           reqPerS: NaN,

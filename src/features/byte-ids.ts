@@ -10,7 +10,7 @@
  * Bounded: emptied when `max` values or `maxBytes` key bytes are held. Not thread-safe; one per slot.
  */
 
-import { placeEntry, rebuiltTable } from './open-table.ts';
+import { placeEntry, rebuiltTable, widened } from './open-table.ts';
 
 /** FNV-1a 32-bit of bytes[s, e). */
 export function fnv1aBytes(bytes: Uint8Array, s: number, e: number): number {
@@ -97,15 +97,10 @@ export class ByteIds {
   /** Twice the room: entries copied, the table rebuilt. */
   private grow(): void {
     const cap = this.hashes.length * 2;
-    const widen = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T, size = cap): T => {
-      const b = make(size);
-      b.set(a);
-      return b;
-    };
-    this.hashes = widen(this.hashes, (n) => new Int32Array(n));
-    this.start = widen(this.start, (n) => new Int32Array(n), cap + 1);
-    this.hi = widen(this.hi, (n) => new Uint32Array(n));
-    this.lo = widen(this.lo, (n) => new Uint32Array(n));
+    this.hashes = widened(this.hashes, cap);
+    this.start = widened(this.start, cap + 1);
+    this.hi = widened(this.hi, cap);
+    this.lo = widened(this.lo, cap);
     this.table = rebuiltTable(this.hashes, this.n, cap * 2);
   }
 }

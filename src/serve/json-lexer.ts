@@ -31,10 +31,7 @@ export function digits(t: string, i: number): number {
   return k;
 }
 
-/**
- * Index after the JSON number at i (-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?); -1 when there is none.
- * (No closures in this file's hot functions: tsx, which runs lionctr, names each one as it is made.)
- */
+/** Index after the JSON number at i (-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?); -1 when there is none. */
 export function numberEnd(t: string, i: number): number {
   if (t.charCodeAt(i) === 45) i++;
   const c0 = t.charCodeAt(i);

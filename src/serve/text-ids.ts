@@ -8,7 +8,7 @@
  * Bounded: emptied when `max` values are held (as SlotHasher's cache). Not thread-safe; one per slot.
  */
 
-import { placeEntry, rebuiltTable } from '../features/open-table.ts';
+import { placeEntry, rebuiltTable, widened } from '../features/open-table.ts';
 
 /** FNV-1a 32-bit of the code units text[s, e). */
 export function fnv1a(text: string, s: number, e: number): number {
@@ -70,14 +70,9 @@ export class TextIds {
   /** Twice the room: entries copied, the table rebuilt. */
   private grow(): void {
     const cap = this.hashes.length * 2;
-    const widen = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.hashes = widen(this.hashes, (n) => new Int32Array(n));
-    this.hi = widen(this.hi, (n) => new Uint32Array(n));
-    this.lo = widen(this.lo, (n) => new Uint32Array(n));
+    this.hashes = widened(this.hashes, cap);
+    this.hi = widened(this.hi, cap);
+    this.lo = widened(this.lo, cap);
     this.table = rebuiltTable(this.hashes, this.n, cap * 2);
   }
 }
