@@ -4,9 +4,18 @@
  * cluster's slots, CLUSTERDOWN and TRYAGAIN answers are retried for about the node timeout of
  * ops/redis (2 s) several times over, and reads go to masters (a replica may lag its master).
  * Client errors (a node down) are logged, not thrown: the calls that fail say so themselves.
+ *
+ * ioredis is imported here, when a cluster is opened, never statically: loading it slows the
+ * string code of the whole process (Node 20's V8 11.3). Its resp/verbatim-string.js declares `class
+ * VerbatimString extends String`, which makes String.prototype the prototype of another object;
+ * from then on TurboFan no longer inlines String.prototype's methods (charCodeAt, startsWith,
+ * slice). Measured in one process before and after such a class: a charCodeAt loop over 7.6 KB
+ * 11 -> 68 µs, startsWith 19 -> 76 µs; in `lionctr serve`, which loaded ioredis through the
+ * command tree, the predict fast path's scan of a 16-instance body took ~90 µs instead of 15.
+ * test/unit/store/lazy-ioredis.test.ts checks that the command tree does not load it.
  * @module
  */
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { LionctrError } from '../../errors.ts';
 
@@ -36,7 +45,8 @@ export async function openCluster(
   connectTimeoutMs = 10_000,
 ): Promise<Cluster> {
   const startup = parseNodes(nodes);
-  const cluster = new Cluster(startup, {
+  const { Cluster: ClusterClient } = await import('ioredis');
+  const cluster = new ClusterClient(startup, {
     lazyConnect: true,
     enableAutoPipelining: true,
     scaleReads: 'master',
