@@ -4,8 +4,9 @@
  * Loading it slows every string method call of the process's optimized code (its `class
  * VerbatimString extends String`; open-cluster.ts's module note has the figures), which made the
  * predict fast path of `lionctr serve` ~6x slower. A child process imports the command tree and
- * counts ioredis's files among the loaded CommonJS modules; it then imports ioredis itself, which
- * must count them (so the check can fail).
+ * counts ioredis's files among the loaded CommonJS modules, and asks V8 whether String.prototype
+ * still has fast properties (on Node 20 ioredis leaves it in dictionary mode, the state that
+ * slows the calls); it then imports ioredis itself, which must be counted (so the check can fail).
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -16,19 +17,29 @@ const cache = createRequire(import.meta.url).cache;
 const ioredisFiles = () => Object.keys(cache).filter((k) => k.includes('/node_modules/ioredis/')).length;
 await import('./src/cli/commands.ts');
 const tree = ioredisFiles();
+const stringProtoFast = new Function('return %HasFastProperties(String.prototype)')();
 await import('ioredis');
-console.log(JSON.stringify({ tree, control: ioredisFiles() }));
+console.log(JSON.stringify({ tree, stringProtoFast, control: ioredisFiles() }));
 `;
 
 describe('ioredis is loaded lazily', () => {
   it('importing the command tree loads no ioredis file (importing ioredis does)', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', SCRIPT],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { tree: number; control: number };
+    const got = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      tree: number;
+      stringProtoFast: boolean;
+      control: number;
+    };
     expect(got.control).toBeGreaterThan(0);
     expect(got.tree).toBe(0);
+    expect(got.stringProtoFast).toBe(true);
   });
 });
