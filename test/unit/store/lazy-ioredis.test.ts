@@ -9,6 +9,7 @@
  * slows the calls); it then imports ioredis itself, which must be counted (so the check can fail).
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SCRIPT = `
@@ -27,10 +28,8 @@ describe('ioredis is loaded lazily', () => {
     const r = spawnSync(
       process.execPath,
       ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', SCRIPT],
-      {
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
+      // the repository root, which the script's relative imports start from
+      { cwd: fileURLToPath(new URL('../../../', import.meta.url)), encoding: 'utf8', timeout: 60_000 },
     );
     expect(r.status, r.stderr).toBe(0);
     const got = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
