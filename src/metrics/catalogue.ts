@@ -48,6 +48,12 @@ export function setOrAbsent(g: client.Gauge, v: number | null | undefined): void
   else g.remove();
 }
 
+/** Sets how `serve --workers N` combines a registered metric's samples (prom-client `aggregator`). */
+function setAggregator(registry: client.Registry, name: string, aggregator: client.Aggregator): void {
+  const m = registry.getSingleMetric(name) as unknown as { aggregator: client.Aggregator } | undefined;
+  if (m) m.aggregator = aggregator;
+}
+
 /**
  * Every process's metrics: the default process metrics under their standard names
  * (`process_*`, `nodejs_*`; no `_total` gauges) and `lionctr_build_info{version,backend} 1`
@@ -58,6 +64,10 @@ function processMetrics(registry: client.Registry): void {
   // prom-client's nodejs_active_{handles,requests,resources}_total are gauges with a counter's suffix
   // (`promtool check metrics` rejects them); the per-type gauges without it stay (sum them for a total)
   for (const n of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`nodejs_active_${n}_total`);
+  // `serve --workers N` combines the workers' samples (serve-cluster.ts): the fd limit is the same in each (not a
+  // sum); the start time is the earliest, the primary's (prom-client omits it from a cluster's sum otherwise)
+  setAggregator(registry, 'process_max_fds', 'first');
+  setAggregator(registry, 'process_start_time_seconds', 'min');
   new client.Gauge({
     name: 'lionctr_build_info',
     help: 'lionctr version and tfjs backend (value 1)',

@@ -212,8 +212,23 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   const [viaFastify] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   app.server.removeAllListeners('request');
-  // closing: fastify answers every request (503 and Connection: close to a keep-alive one, return503OnClosing)
+  // closing (after the drain period): every request gets 503 and Connection: close, in the API's error shape
+  // (fastify's return503OnClosing would answer its own {"error":"Service Unavailable",...})
   let closing = false;
+  const closed = JSON.stringify({
+    error: 'the server is shutting down: send the request to another instance',
+    code: 'LIONCTR_NOT_READY',
+  });
+  const refuseClosing = (req: IncomingMessage, res: ServerResponse) => {
+    count(labelOf(req.url ?? '/'), 503);
+    res.writeHead(503, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(closed),
+      connection: 'close',
+      ...opts.responseHeaders,
+    });
+    res.end(closed);
+  };
   app.addHook('preClose', (done) => {
     closing = true;
     done();
@@ -223,7 +238,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     // draining for a shutdown: every answer closes its connection (Node then ends it after the response), so a
     // keep-alive client opens a new one, which its load balancer sends to another backend (/readyz is 503 here)
     if (isDraining?.()) res.setHeader('connection', 'close');
-    if (closing || !hot(req, res)) viaFastify(req, res);
+    if (closing) refuseClosing(req, res);
+    else if (!hot(req, res)) viaFastify(req, res);
   });
   const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const body = { error: `no route ${req.method} ${req.url}`, code: 'LIONCTR_NOT_FOUND', where: 'url' };

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -138,6 +139,34 @@ describe('export + HTTP prediction endpoint', () => {
       agent.destroy();
       await app2.close();
     }
+  });
+
+  it('after the drain, a request on an open connection gets 503 in the API error shape', async () => {
+    const app2 = createHttpServer({ registry, metrics: createMetrics(), modelName: 'ctr' });
+    await app2.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app2.server.address() as { port: number }).port;
+    const body = JSON.stringify({ instances: sampleInstances(2, trained.schema) });
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => {
+      got += d.toString('utf8');
+    });
+    const ended = new Promise((res) => socket.on('close', res));
+    const head = `POST /v1/models/ctr:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n`;
+    // the first request's body is held back until the server is closing: its connection stays busy, and the
+    // request pipelined after it arrives while the server closes
+    socket.write(`${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`);
+    await new Promise((res) => setTimeout(res, 100));
+    const closing = app2.close();
+    await new Promise((res) => setTimeout(res, 100));
+    socket.write(`${body.slice(5)}GET /v1/models/ctr HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await ended;
+    await closing;
+    const answers = got.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+    expect(answers[1]).toMatch(/\r\nconnection: close\r\n/i);
+    const json = JSON.parse(answers[1].slice(answers[1].indexOf('\r\n\r\n') + 4));
+    expect(json).toEqual({ error: expect.stringMatching(/shutting down/), code: 'LIONCTR_NOT_READY' });
   });
 
   it('scores a request larger than one chunk (3000 instances) exactly like one model call', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -152,13 +153,26 @@ describe('lionctr serve --workers 2', () => {
   it('restarts a worker that dies, with a log line; the restart takes requests once loaded', async () => {
     const pid1 = pidOf(1);
     expect(alive(pid1)).toBe(true);
+    // the earlier tests' predictions were answered by both workers: worker 1 holds part of the count
+    const before = await call(port, 'GET', '/metrics');
+    const predicted = (t: string) => sampleOf(t, 'lionctr_serve_requests_total', 'route="predict",code="200"') ?? 0;
+    const started = sampleOf(before.text, 'process_start_time_seconds');
+    expect(predicted(before.text)).toBeGreaterThan(0);
     process.kill(pid1, 'SIGKILL');
     await waitFor(() => /worker 1 \(pid \d+\) died with signal SIGKILL; restarting in 1 s/.test(log), 10_000);
     // every request meanwhile is answered 200 by worker 2, then by both
-    const { seen } = await untilAnswered(['2', '3']);
+    const { sent, seen } = await untilAnswered(['2', '3']);
     expect([...seen].sort()).toEqual(['2', '3']);
     // counted by the primary in the workers' sum: one died while running, none failed to start
     const m = await call(port, 'GET', '/metrics');
+    // the dead worker's counts stay in the sum (carried forward): the counter does not fall, which Prometheus would
+    // read as a reset; the service's start time is the primary's, the same before and after
+    expect(predicted(m.text)).toBe(predicted(before.text) + sent);
+    expect(started).toBeGreaterThan(0);
+    expect(sampleOf(m.text, 'process_start_time_seconds')).toBe(started);
+    // the workers' fd limit is one process's (the limit this test runs under), not the sum of two
+    const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+    expect(sampleOf(m.text, 'process_max_fds')).toBe(limit);
     expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="running"')).toBe(1);
     expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="start"')).toBe(0);
   }, 120_000);

@@ -49,18 +49,33 @@ const STABLE_MS = 60_000;
 type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
 type Msg = { type?: string; id?: number; text?: string; error?: string; code?: string; json?: MetricsJson };
 
+/** Metric types whose samples only grow within a process: a dead worker's last values are carried forward. */
+const CARRIED_TYPES = new Set(['counter', 'histogram']);
+
 /**
- * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES) and the primary's own
- * `extra`, combined (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their
- * own aggregator) into one registry; a worker silent for JSON_WAIT_MS is left out.
+ * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES), the primary's own
+ * `extra`, and the counters and histograms of the workers that exited, combined
+ * (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their own aggregator)
+ * into one registry; a worker silent for JSON_WAIT_MS is left out.
+ *
+ * `retire(w)` is called when worker `w` exits: the counters and histograms it reported last are
+ * added to the retired sum, so that the combined counters do not fall when a worker dies (Prometheus
+ * would read the fall as a reset: rate() and increase() would count the live workers' totals again).
+ * What the worker counted after the last gather is lost (a combined counter then grows less than
+ * the requests served, never falls); its gauges go with it. The retired sum is one registry's worth
+ * of samples, whatever the number of restarts.
  */
 function makeGather(extra: client.Registry) {
   let next = 0;
   const pending = new Map<number, (m: Msg) => void>();
-  cluster.on('message', (_w, m: Msg) => {
-    if (m?.type === JSON_RES && m.id !== undefined) pending.get(m.id)?.(m);
+  const last = new Map<Worker, MetricsJson>();
+  let retired: MetricsJson = [];
+  cluster.on('message', (w, m: Msg) => {
+    if (m?.type !== JSON_RES || m.id === undefined) return;
+    if (m.json) last.set(w, m.json);
+    pending.get(m.id)?.(m);
   });
-  return async (): Promise<client.Registry> => {
+  const gather = async (): Promise<client.Registry> => {
     const ws = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
     const id = next++;
     const got: MetricsJson[] = [];
@@ -77,9 +92,18 @@ function makeGather(extra: client.Registry) {
       for (const w of ws) w.send({ type: JSON_REQ, id });
     });
     pending.delete(id);
-    got.push((await extra.getMetricsAsJSON()) as MetricsJson);
+    got.push((await extra.getMetricsAsJSON()) as MetricsJson, retired);
     return client.AggregatorRegistry.aggregate(got);
   };
+  const retire = (w: Worker): void => {
+    const json = last.get(w);
+    last.delete(w);
+    if (!json) return;
+    const carried = json.filter((m) => CARRIED_TYPES.has(m.type as unknown as string));
+    // aggregate() builds plain metric objects (their own samples): read them at once, without a collect
+    retired = client.AggregatorRegistry.aggregate([retired, carried]).getMetricsAsArray() as unknown as MetricsJson;
+  };
+  return { gather, retire };
 }
 
 /** A worker's error as it reported it (workerFailed), or as its exit describes it. */
@@ -107,6 +131,14 @@ export async function runPrimary(
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const own = new client.Registry();
   const { serveWorkerFailures } = workerFailureMetrics(own);
+  // the service's start: the workers' start times are combined by min (catalogue.ts), so a restarted worker does
+  // not move it (its counters are carried forward, makeGather)
+  new client.Gauge({
+    name: 'process_start_time_seconds',
+    help: 'Start time of the process since unix epoch in seconds.',
+    registers: [own],
+    aggregator: 'min',
+  }).set(Math.round(Date.now() / 1000 - process.uptime()));
   let backoff = BACKOFF_MIN_MS;
   let failed = false;
   const started = new Map<Worker, number>();
@@ -128,7 +160,7 @@ export async function runPrimary(
       failedStarts = 0;
     });
   };
-  const gather = makeGather(own);
+  const { gather, retire } = makeGather(own);
   cluster.on('message', (w, m: Msg) => {
     if (m?.type === WORKER_ERROR) errors.set(w, { message: m.error ?? '', code: m.code });
     if (m?.type === AGG_REQ)
@@ -159,6 +191,7 @@ export async function runPrimary(
   };
   const pendingRestarts = new Set<NodeJS.Timeout>();
   cluster.on('exit', (w, code, signal) => {
+    retire(w);
     const lived = Date.now() - (started.get(w) ?? Date.now());
     started.delete(w);
     const how = signal ? `signal ${signal}` : `status ${code}`;
