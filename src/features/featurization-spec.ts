@@ -71,7 +71,8 @@ export function describeFeaturization(
       'follows unknown_slots (reject: an error; ignore: dropped); a value of another type than listed under ' +
       'categorical/numeric "accepts" is an error. "accepts" is what the featurization takes (training reads ' +
       "text formats); lionctr serve's REST API is stricter, as TF Serving's typed inputs (GET .../metadata): " +
-      'a categorical slot takes strings only (DT_STRING) and a numeric slot JSON numbers only (DT_FLOAT: ' +
+      'a categorical slot takes strings only (DT_STRING; {"b64": "<base64>"} is the string its bytes encode as ' +
+      'UTF-8, other bytes refused) and a numeric slot JSON numbers only (DT_FLOAT: ' +
       'an integer literal beyond 2^24 - 1 or a number beyond float32 range is refused, as TF Serving does)',
     unknown_slots: unknownSlots,
     number_to_string:

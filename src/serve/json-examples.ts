@@ -17,6 +17,7 @@ import {
   integerLiteralsOf,
   valueFault,
 } from './json-body.ts';
+import { base64Text } from './base64-value.ts';
 import { checkCount, isBase64Object, type Rows } from './json-tensor.ts';
 import { invalidArgument } from './tfs-error.ts';
 
@@ -50,11 +51,8 @@ function exampleOf(
           `Feature: ${name} has element with unexpected JSON type: ${jsonTypeString(x)}`,
           `${where}.${name}`,
         );
-      const k = featureKind(x);
-      if (!k)
-        throw new LionctrError('LIONCTR_BAD_REQUEST', `Feature: ${name}: base64 values are not a slot value`, {
-          where: `${where}.${name}`,
-        });
+      // AddValueToFeature: a {"b64": ...} value is a bytes feature's
+      const k = featureKind(x) ?? 'bytes';
       // IncompatibleFeatureKindError: "Unexpected element type in feature: ", name, " expecting type: ", kind
       if (kind && kind !== k && !(kind !== 'bytes' && k !== 'bytes'))
         throw invalidArgument(
@@ -76,9 +74,15 @@ function exampleOf(
         `Feature: ${name} has ${values.length} values; a slot takes one value per example`,
         { where: `${where}.${name}` },
       );
-    const x = values[0];
+    let x = values[0];
     // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc), ...
-    const fault = valueFault(x, slot, ints);
+    let fault: string | undefined;
+    if (slot === 'categorical' && typeof x === 'object' && x !== null) {
+      // {"b64": ...}: the text it encodes (base64-value.ts); a numeric slot refuses it as a predict request does
+      const d = base64Text(x);
+      fault = d.fault;
+      x = d.text;
+    } else fault = valueFault(x, slot, ints);
     if (fault) throw invalidArgument(fault, `${where}.${name}`);
     out[name] = x;
   }

@@ -5,7 +5,8 @@
  * lionctr's model has one named input per slot, so `instances` is a list of objects and
  * `inputs` an object of lists. Beyond TF Serving, a slot may be left out (a missing value, as
  * null is); values are checked as TF Serving's DT_STRING and DT_FLOAT inputs check them
- * (json-body.ts valueFault: categorical slots take strings, numeric slots numbers a float holds),
+ * (json-body.ts valueFault: categorical slots take strings, or `{"b64": ...}` decoding to UTF-8 text as in
+ * base64-value.ts; numeric slots numbers a float holds),
  * and NaN/Infinity in a numeric slot are refused; faults TF Serving has no words for get lionctr's.
  */
 import { LionctrError } from '../errors.ts';
@@ -19,6 +20,7 @@ import {
   integerLiteralsOf,
   valueFault,
 } from './json-body.ts';
+import { base64Text } from './base64-value.ts';
 import { invalidArgument } from './tfs-error.ts';
 
 /** Rows for the featurizer, the response format and how to name row i in a message. */
@@ -71,7 +73,13 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink)
         unknown.drop(key, 1);
         continue;
       }
-      const inner = !kind ? `JSON object: does not have named input: ${key}` : valueFault(v, kind, ints);
+      let inner = !kind ? `JSON object: does not have named input: ${key}` : undefined;
+      if (kind === 'categorical' && typeof v === 'object' && v !== null) {
+        // {"b64": ...}: the text it encodes (base64-value.ts), in the instance's place
+        const d = base64Text(v);
+        inner = d.fault;
+        if (d.text !== undefined) inst[key] = d.text;
+      } else if (kind) inner = valueFault(v, kind, ints);
       // FillTensorMapFromInstancesList: "Failed to process element: ", i, " key: ", name,
       //   " of 'instances' list. Error: ", status.ToString()  (ToString prefixes the code)
       if (inner)
@@ -123,7 +131,13 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): 
       );
     n = col.length;
     for (let i = 0; i < col.length; i++) {
-      const fault = valueFault(col[i], kind, ints);
+      const v = col[i];
+      let fault: string | undefined;
+      if (kind === 'categorical' && typeof v === 'object' && v !== null) {
+        const d = base64Text(v);
+        fault = d.fault;
+        if (d.text !== undefined) col[i] = d.text;
+      } else fault = valueFault(v, kind, ints);
       if (fault) throw invalidArgument(fault, `inputs.${key}[${i}]`);
     }
   }

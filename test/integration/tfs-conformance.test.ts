@@ -145,6 +145,24 @@ describe("TF Serving's REST API", () => {
     expect((await post('/v1/models/ctr/labels/canary:predict', { instances })).version).toBe(v2);
   });
 
+  it('a categorical value sent as {"b64": ...} scores as the text it encodes (rows, columns, examples)', async () => {
+    const instances = sampleInstances(3, trained.schema);
+    const want = await scores(v2, instances);
+    const b64 = (v: unknown) => (typeof v === 'string' ? { b64: Buffer.from(v, 'utf8').toString('base64') } : v);
+    const encoded = instances.map((i) => Object.fromEntries(Object.entries(i).map(([k, v]) => [k, b64(v)])));
+    expect(JSON.stringify(encoded)).toContain('"b64"');
+    expect(await post('/v1/models/ctr:predict', { instances: encoded })).toMatchObject({
+      status: 200,
+      body: { predictions: want },
+    });
+    const inputs = Object.fromEntries(Object.keys(encoded[0]).map((k) => [k, encoded.map((i) => i[k])]));
+    expect((await post('/v1/models/ctr:predict', { inputs })).body).toEqual({ outputs: want });
+    expect((await post('/v1/models/ctr:regress', { examples: encoded })).body).toEqual({ results: want });
+    const bad = await post('/v1/models/ctr:predict', { instances: [{ C1: { b64: 'not base64!' } }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/Unable to base64 decode$/);
+  });
+
   it('classify -> [[["", p]], ...] and regress -> [p, ...], with "context" shared by the examples', async () => {
     const examples = sampleInstances(2, trained.schema);
     const want = await scores(v2, examples);

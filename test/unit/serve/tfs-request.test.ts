@@ -88,6 +88,52 @@ describe('request bodies as lionctr instances', () => {
     expect(where(1)).toBe('examples[1]');
   });
 
+  it('decodes {"b64": ...} in a categorical slot to its text, in rows, columns and examples (DT_STRING)', () => {
+    const b64 = (t: string) => ({ b64: Buffer.from(t, 'utf8').toString('base64') });
+    expect(predictRows({ instances: [{ C1: b64('a1é'), C2: 'x', I1: 2 }] }, kinds).rows).toEqual([
+      { C1: 'a1é', C2: 'x', I1: 2 },
+    ]);
+    expect(predictRows({ inputs: { C1: [b64('ab'), 'c', { b64: '' }] } }, kinds).rows).toEqual([
+      { C1: 'ab' },
+      { C1: 'c' },
+      { C1: '' },
+    ]);
+    // padding is optional (absl::Base64Unescape): "YWJj" "YWI" "YQ" = abc ab a
+    expect(predictRows({ inputs: { C1: [{ b64: 'YWJj' }, { b64: 'YWI' }, { b64: 'YQ' }] } }, kinds).rows).toEqual([
+      { C1: 'abc' },
+      { C1: 'ab' },
+      { C1: 'a' },
+    ]);
+    expect(exampleRows({ context: { C2: b64('ctx') }, examples: [{ C1: [b64('e')] }] }, kinds).rows).toEqual([
+      { C2: 'ctx', C1: 'e' },
+    ]);
+  });
+
+  it('refuses a b64 value that is malformed, not base64, not UTF-8 or in a numeric slot, in TF Serving words', () => {
+    const msg = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return `${(e as { where: string }).where}: ${(e as { tfsMessage: string }).tfsMessage}`;
+      }
+      return 'no error';
+    };
+    const one = (v: unknown) => msg(() => predictRows({ instances: [{ C1: v }] }, kinds));
+    const wrap = "instances[0].C1: Failed to process element: 0 key: C1 of 'instances' list. Error: INVALID_ARGUMENT: ";
+    expect(one({ b64: 'a$==' })).toBe(`${wrap}Unable to base64 decode`);
+    expect(one({ b64: 'Y' })).toBe(`${wrap}Unable to base64 decode`);
+    expect(one({ b64: 1 })).toBe(`${wrap}JSON Value: {\n    "b64": 1\n} not formatted correctly for base64 data`);
+    expect(one({ b64: 'YQ==', x: 1 })).toMatch(/not formatted correctly for base64 data$/);
+    // 0xff 0xfe: not UTF-8
+    expect(one({ b64: '//4=' })).toMatch(/decodes to bytes that are not UTF-8: lionctr's categorical slots take text$/);
+    expect(msg(() => predictRows({ inputs: { I1: [{ b64: 'MQ==' }] } }, kinds))).toMatch(
+      /^inputs\.I1\[0\]: JSON Value: \{\n {4}"b64": "MQ=="\n\} Type: Object is not of expected type: float$/,
+    );
+    expect(msg(() => exampleRows({ examples: [{ C1: { b64: '!' } }] }, kinds))).toBe(
+      'examples[0].C1: Unable to base64 decode',
+    );
+  });
+
   it('names the faults TF Serving has no words for, with where', () => {
     const fault = (f: () => unknown) => {
       try {
