@@ -251,7 +251,6 @@ function serveMetrics(registry: client.Registry) {
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
     ...serveFreshnessMetrics(registry),
-    ...workerFailureMetrics(registry),
   };
   for (const reason of DELTA_FAILURE_REASONS) m.serveDeltaFailures.labels({ reason }).inc(0);
   for (const route of SERVE_ROUTES) {
@@ -265,7 +264,8 @@ function serveMetrics(registry: client.Registry) {
 export const WORKER_FAILURE_STAGES = ['start', 'running'] as const;
 /**
  * `serve --workers N`: workers that exited unasked, counted by the primary (src/cli/commands/serve-cluster.ts,
- * added to the workers' sum); at 0 in every worker and in `run`, which has no workers.
+ * added to the workers' sum). Only the primary's registry has it: `run` and `serve --workers 1` have no
+ * workers, so their /metrics has no such counter (not one stuck at 0).
  */
 export function workerFailureMetrics(registry: client.Registry) {
   const serveWorkerFailures = makers(registry).counter(

@@ -5,8 +5,8 @@
  * (scripts/docs-metrics.ts) writes it between README_MARKERS; test/unit/metrics/readme-table.test.ts
  * keeps the README equal to it.
  */
-import type client from 'prom-client';
-import { createMetrics, createServeMetrics } from './catalogue.ts';
+import client from 'prom-client';
+import { createMetrics, createServeMetrics, workerFailureMetrics } from './catalogue.ts';
 
 /** The lines around the generated table in README.md. */
 export const README_MARKERS = {
@@ -22,25 +22,28 @@ const cell = (s: string) => s.replaceAll('|', '\\|').replace(/\s+/g, ' ');
 
 /**
  * The metrics table (markdown, ending in a newline): for every metric of `lionctr run`'s registry
- * (the whole catalogue), `lionctr_*` ones as rows in registration order, the others (prom-client's
- * standard collectors) listed after it.
+ * (the whole catalogue but the primary's of `serve --workers N`, which come last), `lionctr_*` ones as
+ * rows in registration order, the others (prom-client's standard collectors) listed after it.
  */
 export function renderMetricsTable(): string {
   const run = createMetrics().registry;
   const serve = new Set(namesOf(createServeMetrics().registry));
+  // the primary of `serve --workers N` adds its own to the workers' sum (src/cli/commands/serve-cluster.ts)
+  const primary = new client.Registry();
+  workerFailureMetrics(primary);
   const rows: string[] = [];
   const standard: string[] = [];
-  for (const m of run.getMetricsAsArray()) {
-    const { name, help, labelNames } = m as unknown as { name: string; help: string; labelNames: string[] };
-    if (!name.startsWith('lionctr_')) {
-      standard.push(`\`${name}\``);
-      continue;
-    }
-    const type = (m as unknown as { type: string }).type;
-    const where = ['run', ...(serve.has(name) ? ['serve'] : [])];
+  const row = (m: unknown, where: string) => {
+    const { name, help, labelNames, type } = m as { name: string; help: string; labelNames: string[]; type: string };
     const labels = labelNames.length ? labelNames.map((l) => `\`${l}\``).join(', ') : '';
-    rows.push(`| \`${name}\` | ${type} | ${labels} | ${where.join(', ')} | ${cell(help)} |`);
+    rows.push(`| \`${name}\` | ${type} | ${labels} | ${where} | ${cell(help)} |`);
+  };
+  for (const m of run.getMetricsAsArray()) {
+    const { name } = m as unknown as { name: string };
+    if (!name.startsWith('lionctr_')) standard.push(`\`${name}\``);
+    else row(m, serve.has(name) ? 'run, serve' : 'run');
   }
+  for (const m of primary.getMetricsAsArray()) row(m, 'serve (workers > 1)');
   return [
     '| metric | type | labels | in /metrics of | help |',
     '|---|---|---|---|---|',

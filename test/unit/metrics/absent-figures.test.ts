@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { QualityFigures, TrainEmitter } from '../../../src/events/train-events.ts';
-import { createMetrics } from '../../../src/metrics/catalogue.ts';
+import { createMetrics, createServeMetrics } from '../../../src/metrics/catalogue.ts';
 import { observeTrainer } from '../../../src/metrics/train-observer.ts';
 
 /** The sample lines of `name` (no HELP/TYPE), labelled or not. */
@@ -42,6 +42,11 @@ describe('undefined figures are absent, never 0 or stale', () => {
       expect(text, g).toContain(`# TYPE ${g} gauge`);
       expect(samples(text, g), g).toEqual([]);
     }
+  });
+
+  it('run and a single serve process have no worker-failure counter (only the primary of serve --workers N)', async () => {
+    for (const r of [createMetrics().registry, createServeMetrics().registry])
+      expect(await r.metrics()).not.toContain('lionctr_serve_worker_failures_total');
   });
 
   it('a window without clicks, then NaN predictions: the gauges go away; a defined figure comes back', async () => {

@@ -18,6 +18,10 @@ describe('README metrics table', () => {
     const table = renderMetricsTable();
     expect(table).toMatch(/^\| `lionctr_kafka_consumer_lag` \| gauge \| `group`, `topic`, `partition` \| run \| /m);
     expect(table).toMatch(/^\| `lionctr_serve_requests_total` \| counter \| `route`, `code` \| run, serve \| /m);
+    // the primary's own counter of `serve --workers N`: in no single process's /metrics
+    expect(table).toMatch(
+      /^\| `lionctr_serve_worker_failures_total` \| counter \| `stage` \| serve \(workers > 1\) \| /m,
+    );
     for (const m of [
       'lionctr_export_gate_decisions_total',
       'lionctr_export_event_time_lag_seconds',
