@@ -3,10 +3,11 @@
  * sharing the port, restarts a worker that dies (with backoff), passes a shutdown on to every
  * worker and exits when all are gone; each worker runs the same endpoint as a single-process
  * `serve` (startServer) and loads the exports itself. /metrics on any worker answers the sum over
- * the workers: the worker asks the primary over IPC, the primary asks every worker with
- * prom-client's AggregatorRegistry.clusterMetrics() (prom-client example/cluster.js), which
- * combines counters and histograms by sum and the catalogue's non-sum gauges by their own
- * `aggregator` (src/metrics/catalogue.ts).
+ * the workers: the worker asks the primary over IPC, the primary asks every worker for its registry
+ * as JSON and combines them (src/cli/commands/cluster-gather.ts, with prom-client's
+ * AggregatorRegistry.aggregate as its example/cluster.js does): counters and histograms by sum, a
+ * dead worker's last ones carried forward, the catalogue's non-sum gauges by their own `aggregator`
+ * (src/metrics/catalogue.ts).
  *
  * Connections are accepted by the workers themselves on the shared socket (cluster.SCHED_NONE), not by
  * the primary (SCHED_RR, Node's default on Linux): the primary keeps a connection it hands out open
@@ -26,6 +27,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { isErrorCode, LionctrError } from '../../errors.ts';
 import { type ServeMetrics, workerFailureMetrics } from '../../metrics/catalogue.ts';
+import { JSON_REQ, JSON_RES, makeGather, type MetricsJson } from './cluster-gather.ts';
 
 /** IPC message types between the primary and its workers (prom-client uses its own beside these). */
 const SCRAPE_REQ = 'lionctr:scrapeReq';
@@ -33,78 +35,16 @@ const SCRAPE_RES = 'lionctr:scrapeRes';
 const SHUTDOWN = 'lionctr:shutdown';
 /** A worker's error, sent before it exits (workerFailed). */
 const WORKER_ERROR = 'lionctr:workerError';
-/** The status page's combined metrics: a worker asks the primary (AGG), the primary asks each worker (JSON). */
+/** The status page's combined metrics: a worker asks the primary (AGG), the primary asks each worker (JSON_*). */
 const AGG_REQ = 'lionctr:aggJsonReq';
 const AGG_RES = 'lionctr:aggJsonRes';
-const JSON_REQ = 'lionctr:jsonReq';
-const JSON_RES = 'lionctr:jsonRes';
-/** A worker that does not answer the primary's JSON request in this long is left out of that sum. */
-const JSON_WAIT_MS = 5000;
 
 /** Restart backoff after a worker dies: doubles from 1 s to 30 s; reset once a worker lived 60 s. */
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
 
-type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
 type Msg = { type?: string; id?: number; text?: string; error?: string; code?: string; json?: MetricsJson };
-
-/** Metric types whose samples only grow within a process: a dead worker's last values are carried forward. */
-const CARRIED_TYPES = new Set(['counter', 'histogram']);
-
-/**
- * In the primary: every live worker's registry as JSON (JSON_REQ / JSON_RES), the primary's own
- * `extra`, and the counters and histograms of the workers that exited, combined
- * (AggregatorRegistry.aggregate: counters summed, the catalogue's gauges by their own aggregator)
- * into one registry; a worker silent for JSON_WAIT_MS is left out.
- *
- * `retire(w)` is called when worker `w` exits: the counters and histograms it reported last are
- * added to the retired sum, so that the combined counters do not fall when a worker dies (Prometheus
- * would read the fall as a reset: rate() and increase() would count the live workers' totals again).
- * What the worker counted after the last gather is lost (a combined counter then grows less than
- * the requests served, never falls); its gauges go with it. The retired sum is one registry's worth
- * of samples, whatever the number of restarts.
- */
-function makeGather(extra: client.Registry) {
-  let next = 0;
-  const pending = new Map<number, (m: Msg) => void>();
-  const last = new Map<Worker, MetricsJson>();
-  let retired: MetricsJson = [];
-  cluster.on('message', (w, m: Msg) => {
-    if (m?.type !== JSON_RES || m.id === undefined) return;
-    if (m.json) last.set(w, m.json);
-    pending.get(m.id)?.(m);
-  });
-  const gather = async (): Promise<client.Registry> => {
-    const ws = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
-    const id = next++;
-    const got: MetricsJson[] = [];
-    await new Promise<void>((done) => {
-      const t = setTimeout(done, JSON_WAIT_MS);
-      pending.set(id, (m) => {
-        if (m.json) got.push(m.json);
-        if (got.length >= ws.length) {
-          clearTimeout(t);
-          done();
-        }
-      });
-      if (ws.length === 0) done();
-      for (const w of ws) w.send({ type: JSON_REQ, id });
-    });
-    pending.delete(id);
-    got.push((await extra.getMetricsAsJSON()) as MetricsJson, retired);
-    return client.AggregatorRegistry.aggregate(got);
-  };
-  const retire = (w: Worker): void => {
-    const json = last.get(w);
-    last.delete(w);
-    if (!json) return;
-    const carried = json.filter((m) => CARRIED_TYPES.has(m.type as unknown as string));
-    // aggregate() builds plain metric objects (their own samples): read them at once, without a collect
-    retired = client.AggregatorRegistry.aggregate([retired, carried]).getMetricsAsArray() as unknown as MetricsJson;
-  };
-  return { gather, retire };
-}
 
 /** A worker's error as it reported it (workerFailed), or as its exit describes it. */
 type WorkerError = { message: string; code?: string };

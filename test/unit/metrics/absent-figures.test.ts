@@ -44,7 +44,7 @@ describe('undefined figures are absent, never 0 or stale', () => {
     }
   });
 
-  it('run and a single serve process have no worker-failure counter (only the primary of serve --workers N)', async () => {
+  it('run and a single serve process have no worker-failure counter (the primary of --workers N has)', async () => {
     for (const r of [createMetrics().registry, createServeMetrics().registry])
       expect(await r.metrics()).not.toContain('lionctr_serve_worker_failures_total');
   });
