@@ -13,8 +13,6 @@
  * (src/cli/commands/serve-cluster.ts): counters and histograms summed, the gauges that are no
  * sums with their own `aggregator`.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
 import client from 'prom-client';
 import { DELTA_FAILURE_REASONS } from '../events/serve-events.ts';
 import { BAD_REASONS } from '../ingest/bad-reasons.ts';
@@ -22,6 +20,7 @@ import { serveFreshnessMetrics, trainFreshnessMetrics } from './freshness-metric
 import { gateMetrics } from './gate-metrics.ts';
 import { kafkaResetMetrics } from './kafka-reset-metrics.ts';
 import { makers } from './makers.ts';
+import { processMetrics } from './process-metrics.ts';
 import { qualityMetrics } from './quality-metrics.ts';
 
 export { GATE_DECISIONS, GATE_REASONS } from './gate-metrics.ts';
@@ -37,48 +36,10 @@ export const SERVE_CODES = ['200', '400', '404', '405', '413', '500', '503'] as 
 /** A serving route label. */
 export type ServeRoute = (typeof SERVE_ROUTES)[number];
 
-/** lionctr's version, from package.json (read once). */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
 /** Sets an unlabelled gauge to `v`, or removes its sample when `v` is NaN or infinite (undefined). */
 export function setOrAbsent(g: client.Gauge, v: number | null | undefined): void {
   if (typeof v === 'number' && Number.isFinite(v)) g.set(v);
   else g.remove();
-}
-
-/** Sets how `serve --workers N` combines a registered metric's samples (prom-client `aggregator`). */
-function setAggregator(registry: client.Registry, name: string, aggregator: client.Aggregator): void {
-  const m = registry.getSingleMetric(name) as unknown as { aggregator: client.Aggregator } | undefined;
-  if (m) m.aggregator = aggregator;
-}
-
-/**
- * Every process's metrics: the default process metrics under their standard names
- * (`process_*`, `nodejs_*`; no `_total` gauges) and `lionctr_build_info{version,backend} 1`
- * (the tfjs backend at scrape time, `none` before one is selected).
- */
-function processMetrics(registry: client.Registry): void {
-  client.collectDefaultMetrics({ register: registry });
-  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges with a counter's suffix
-  // (`promtool check metrics` rejects them); the per-type gauges without it stay (sum them for a total)
-  for (const n of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`nodejs_active_${n}_total`);
-  // `serve --workers N` combines the workers' samples (serve-cluster.ts): the fd limit is the same in each (not a
-  // sum); the start time is the earliest, the primary's (prom-client omits it from a cluster's sum otherwise)
-  setAggregator(registry, 'process_max_fds', 'first');
-  setAggregator(registry, 'process_start_time_seconds', 'min');
-  new client.Gauge({
-    name: 'lionctr_build_info',
-    help: 'lionctr version and tfjs backend (value 1)',
-    labelNames: ['version', 'backend'],
-    registers: [registry],
-    aggregator: 'first',
-    collect() {
-      this.reset();
-      this.set({ version: VERSION, backend: tf.getBackend() ?? 'none' }, 1);
-    },
-  });
 }
 
 /** Ingest metrics (sources, Kafka); bad-message reasons start at 0. */

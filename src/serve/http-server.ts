@@ -23,6 +23,7 @@ import { errorAnswer, logServerError } from './error-answer.ts';
 import { predictHotPath } from './predict-hot-path.ts';
 import { nextTurn } from './scoring.ts';
 import { API_PREFIX, cachedApiPath, pathOf, routeLabel, type ServeRoute } from './tfs-paths.ts';
+import { answerClosing } from './closing-answer.ts';
 
 /** Largest request body accepted by default, bytes (serve.maxBodyBytes). */
 export const MAX_BODY_BYTES = DEFAULT_SERVE_LIMITS.maxBodyBytes;
@@ -213,21 +214,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const [viaFastify] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   app.server.removeAllListeners('request');
   // closing (after the drain period): every request gets 503 and Connection: close, in the API's error shape
-  // (fastify's return503OnClosing would answer its own {"error":"Service Unavailable",...})
   let closing = false;
-  const closed = JSON.stringify({
-    error: 'the server is shutting down: send the request to another instance',
-    code: 'LIONCTR_NOT_READY',
-  });
   const refuseClosing = (req: IncomingMessage, res: ServerResponse) => {
     count(labelOf(req.url ?? '/'), 503);
-    res.writeHead(503, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(closed),
-      connection: 'close',
-      ...opts.responseHeaders,
-    });
-    res.end(closed);
+    answerClosing(res, opts.responseHeaders);
   };
   app.addHook('preClose', (done) => {
     closing = true;
