@@ -61,8 +61,9 @@ function ingestMetrics(registry: client.Registry) {
     ),
     ...kafkaResetMetrics(registry),
   };
-  // known bad-message reasons start at 0, so that rate() and alerts see them from the start
+  // known bad-message reasons and both statuses start at 0, so that rate() and alerts see them from the start
   for (const reason of BAD_REASONS) m.ingestBad.labels({ reason }).inc(0);
+  for (const status of ['ok', 'bad']) m.ingestMessages.labels({ status }).inc(0);
   return m;
 }
 

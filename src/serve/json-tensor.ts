@@ -74,7 +74,7 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink)
         continue;
       }
       let inner = !kind ? `JSON object: does not have named input: ${key}` : undefined;
-      if (kind === 'categorical' && typeof v === 'object' && v !== null) {
+      if (kind === 'categorical' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
         // {"b64": ...}: the text it encodes (base64-value.ts), in the instance's place
         const d = base64Text(v);
         inner = d.fault;
@@ -133,7 +133,7 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): 
     for (let i = 0; i < col.length; i++) {
       const v = col[i];
       let fault: string | undefined;
-      if (kind === 'categorical' && typeof v === 'object' && v !== null) {
+      if (kind === 'categorical' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
         const d = base64Text(v);
         fault = d.fault;
         if (d.text !== undefined) col[i] = d.text;

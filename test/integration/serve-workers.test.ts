@@ -177,14 +177,26 @@ describe('lionctr serve --workers 2', () => {
     expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="start"')).toBe(0);
   }, 120_000);
 
+  it('a worker stopped alone (SIGTERM to it) drains, is replaced at once, and is no failure', async () => {
+    const pid3 = pidOf(3);
+    expect(alive(pid3)).toBe(true);
+    process.kill(pid3, 'SIGTERM');
+    await waitFor(() => /worker 3 \(pid \d+\) stopped \(status 0\); starting another/.test(log), 20_000);
+    const { seen } = await untilAnswered(['2', '4']);
+    expect([...seen].sort()).toEqual(['2', '4']);
+    expect(log).not.toMatch(/worker 3 \(pid \d+\) died/);
+    const m = await call(port, 'GET', '/metrics');
+    expect(sampleOf(m.text, 'lionctr_serve_worker_failures_total', 'stage="running"')).toBe(1);
+  }, 120_000);
+
   it('SIGTERM drains both workers and exits 0', async () => {
-    const pids = [pidOf(2), pidOf(3)];
+    const pids = [pidOf(2), pidOf(4)];
     expect(pids.every(alive)).toBe(true);
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
     expect(log).toMatch(/worker 2 \(pid \d+\) exited with status 0/);
-    expect(log).toMatch(/worker 3 \(pid \d+\) exited with status 0/);
+    expect(log).toMatch(/worker 4 \(pid \d+\) exited with status 0/);
   }, 60_000);
 });

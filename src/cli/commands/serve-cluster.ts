@@ -145,6 +145,12 @@ export async function runPrimary(
     const stage = listening.has(w) ? 'running' : 'start';
     errors.delete(w);
     listening.delete(w);
+    if (stage === 'running' && code === 0 && !err && lived >= BACKOFF_MIN_MS) {
+      // a worker that drained and exited 0 (a SIGTERM to it alone): no failure, no backoff; replaced at once
+      logger.info(`worker ${w.id} (pid ${w.process.pid}) stopped (status 0); starting another`);
+      fork();
+      return;
+    }
     serveWorkerFailures.labels({ stage }).inc();
     const why = `${how}${err ? `: ${err.message}` : ''}`;
     const said = `worker ${w.id} (pid ${w.process.pid}) ${

@@ -49,6 +49,11 @@ describe('one registry per process kind', () => {
     for (const route of SERVE_ROUTES) expect(text).toContain(`lionctr_serve_request_seconds_count{route="${route}"} 0`);
   });
 
+  it("a trainer's message counters start at 0 for both statuses", async () => {
+    const text = await createTrainMetrics().registry.metrics();
+    for (const status of ['ok', 'bad']) expect(text).toContain(`lionctr_ingest_messages_total{status="${status}"} 0`);
+  });
+
   it('build info names the version and the backend', async () => {
     const text = await createServeMetrics().registry.metrics();
     expect(text).toMatch(/^lionctr_build_info\{version="\d+\.\d+\.\d+[^"]*",backend="[a-z]+"\} 1$/m);

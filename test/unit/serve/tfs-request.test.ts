@@ -129,6 +129,11 @@ describe('request bodies as lionctr instances', () => {
     expect(msg(() => predictRows({ inputs: { I1: [{ b64: 'MQ==' }] } }, kinds))).toMatch(
       /^inputs\.I1\[0\]: JSON Value: \{\n {4}"b64": "MQ=="\n\} Type: Object is not of expected type: float$/,
     );
+    // a list is no base64 value: TF Serving's TypeError, as before b64 was read
+    expect(one(['a'])).toBe(`${wrap}JSON Value: ["a"] Type: Array is not of expected type: string`);
+    expect(msg(() => predictRows({ inputs: { C1: [['a']] } }, kinds))).toBe(
+      'inputs.C1[0]: JSON Value: ["a"] Type: Array is not of expected type: string',
+    );
     expect(msg(() => exampleRows({ examples: [{ C1: { b64: '!' } }] }, kinds))).toBe(
       'examples[0].C1: Unable to base64 decode',
     );
