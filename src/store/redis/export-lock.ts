@@ -133,10 +133,13 @@ export class ExportLock {
   async release(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    // a renewal or take in flight may leave the key this owner's although its answer, arriving after `stopped`,
+    // no longer sets validUntil: the delete is sent then too (the script deletes only this owner's token). Judged
+    // after the wait, a release during a renewal left the lock in Redis until its TTL ran out
+    const mayHold = this.validUntil > Date.now() || this.ticking !== null;
     await this.ticking;
-    const had = this.validUntil > Date.now();
     this.validUntil = 0;
-    if (had) {
+    if (mayHold) {
       try {
         await this.answer(this.cluster.eval(RELEASE, 1, this.key, this.token));
       } catch (e) {
