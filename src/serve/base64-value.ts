@@ -5,6 +5,7 @@
  * be UTF-8: a categorical slot's value is text (the featurization hashes its UTF-8 bytes), so
  * `{"b64": "YQ=="}` scores as `"a"` and bytes that are not UTF-8 are refused rather than replaced.
  */
+import { type BigIntegers, valueFault } from './json-body.ts';
 import { jsonDebugString } from './json-debug.ts';
 
 /** The text a `{"b64": ...}` value encodes, or what is wrong with it (a message for a 400). */
@@ -34,4 +35,23 @@ export function base64Text(v: object): Base64Text {
         "lionctr's categorical slots take text",
     };
   }
+}
+
+/**
+ * What is wrong with `holder[key]` as a value of a slot of `kind` (json-body.ts valueFault), or
+ * undefined; a `{"b64": ...}` object in a categorical slot is first checked and replaced in
+ * `holder` by the text it encodes (base64Text). One rule for instances, columns and examples.
+ */
+export function slotValueFault(
+  holder: Record<string, unknown> | unknown[],
+  key: string | number,
+  kind: 'numeric' | 'categorical',
+  ints?: BigIntegers,
+): string | undefined {
+  const v = (holder as Record<string | number, unknown>)[key];
+  if (kind !== 'categorical' || typeof v !== 'object' || v === null || Array.isArray(v))
+    return valueFault(v, kind, ints);
+  const d = base64Text(v);
+  if (d.text !== undefined) (holder as Record<string | number, unknown>)[key] = d.text;
+  return d.fault;
 }

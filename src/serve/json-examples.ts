@@ -15,9 +15,8 @@ import {
   type BigIntegers,
   formatError,
   integerLiteralsOf,
-  valueFault,
 } from './json-body.ts';
-import { base64Text } from './base64-value.ts';
+import { slotValueFault } from './base64-value.ts';
 import { checkCount, isBase64Object, type Rows } from './json-tensor.ts';
 import { invalidArgument } from './tfs-error.ts';
 
@@ -74,17 +73,11 @@ function exampleOf(
         `Feature: ${name} has ${values.length} values; a slot takes one value per example`,
         { where: `${where}.${name}` },
       );
-    let x = values[0];
-    // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc), ...
-    let fault: string | undefined;
-    if (slot === 'categorical' && typeof x === 'object' && x !== null) {
-      // {"b64": ...}: the text it encodes (base64-value.ts); a numeric slot refuses it as a predict request does
-      const d = base64Text(x);
-      fault = d.fault;
-      x = d.text;
-    } else fault = valueFault(x, slot, ints);
+    // as a predict request's value of the wrong type: TF Serving's TypeError text (json_tensor.cc), ...; a
+    // {"b64": ...} value is replaced by its text (slotValueFault)
+    const fault = slotValueFault(values, 0, slot, ints);
     if (fault) throw invalidArgument(fault, `${where}.${name}`);
-    out[name] = x;
+    out[name] = values[0];
   }
   return out;
 }

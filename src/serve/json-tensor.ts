@@ -12,15 +12,8 @@
 import { LionctrError } from '../errors.ts';
 import { MAX_INSTANCES } from '../features/featurizer.ts';
 import { jsonTypeString } from './json-debug.ts';
-import {
-  type JsonDoc,
-  type SlotKinds,
-  type UnknownSlotSink,
-  formatError,
-  integerLiteralsOf,
-  valueFault,
-} from './json-body.ts';
-import { base64Text } from './base64-value.ts';
+import { type JsonDoc, type SlotKinds, type UnknownSlotSink, formatError, integerLiteralsOf } from './json-body.ts';
+import { slotValueFault } from './base64-value.ts';
 import { invalidArgument } from './tfs-error.ts';
 
 /** Rows for the featurizer, the response format and how to name row i in a message. */
@@ -66,20 +59,14 @@ function instanceRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink)
       throw invalidArgument(`Expecting object but got list at item ${i} of input list`, `instances[${i}]`);
     // for-in over a parsed JSON object: its own keys in Object.keys order, without allocating entries
     for (const key in inst) {
-      const v = inst[key];
       const kind = kinds.get(key);
       if (!kind && unknown) {
         delete inst[key]; // schema.unknownSlots=ignore (deleting the key being visited is safe in for-in)
         unknown.drop(key, 1);
         continue;
       }
-      let inner = !kind ? `JSON object: does not have named input: ${key}` : undefined;
-      if (kind === 'categorical' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        // {"b64": ...}: the text it encodes (base64-value.ts), in the instance's place
-        const d = base64Text(v);
-        inner = d.fault;
-        if (d.text !== undefined) inst[key] = d.text;
-      } else if (kind) inner = valueFault(v, kind, ints);
+      // a {"b64": ...} value is replaced by its text in the instance (slotValueFault)
+      const inner = !kind ? `JSON object: does not have named input: ${key}` : slotValueFault(inst, key, kind, ints);
       // FillTensorMapFromInstancesList: "Failed to process element: ", i, " key: ", name,
       //   " of 'instances' list. Error: ", status.ToString()  (ToString prefixes the code)
       if (inner)
@@ -131,13 +118,7 @@ function columnRows(doc: JsonDoc, kinds: SlotKinds, unknown?: UnknownSlotSink): 
       );
     n = col.length;
     for (let i = 0; i < col.length; i++) {
-      const v = col[i];
-      let fault: string | undefined;
-      if (kind === 'categorical' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        const d = base64Text(v);
-        fault = d.fault;
-        if (d.text !== undefined) col[i] = d.text;
-      } else fault = valueFault(v, kind, ints);
+      const fault = slotValueFault(col, i, kind, ints);
       if (fault) throw invalidArgument(fault, `inputs.${key}[${i}]`);
     }
   }
